@@ -1,0 +1,116 @@
+# SPDX-License-Identifier: GPL-2.0
+# tierwall: `make` builds, `make run` demos, `make test` tests, `make bench` measures.
+
+OUTPUT    ?= build
+CLANG     ?= clang
+CC        ?= cc
+BPFTOOL   ?= bpftool
+ARCH      := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+
+# Warnings are errors everywhere: CI builds exactly what developers build.
+CFLAGS    ?= -O2 -g
+CFLAGS    += -Wall -Wextra -Wno-unused-parameter -Wno-format-truncation -Werror -std=gnu11 \
+	     -D_GNU_SOURCE -I$(OUTPUT) -Imaps -Iuser
+BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
+	      -Ivmlinux -Imaps
+LIBS_BPF  := -lbpf -lelf -lz
+LIBS      := -ljansson -lcrypto
+
+DEB_DEPS  := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libjansson-dev \
+	     libssl-dev pkg-config make gcc iproute2 nftables python3 \
+	     qemu-system-x86 busybox-static cpio
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+.DELETE_ON_ERROR:
+.SECONDARY:
+.PHONY: all deps run test bench clean vmlinux
+
+APPS      := tierwalld tierwall
+COMMON    := policy cidr cgroup event ctl log util
+TESTS     := tw_tests tw_probe tw_bench
+
+all: $(addprefix $(OUTPUT)/,$(APPS) $(TESTS))
+
+# Install what is missing from Debian; silent and quick when all is present.
+deps:
+	$(Q)missing=$$(for p in $(DEB_DEPS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+		grep -q '^install ok installed$$' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+$(OUTPUT):
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c maps/tierwall.h vmlinux/vmlinux.h | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp
+	$(Q)$(BPFTOOL) gen object $@ $@.tmp && rm -f $@.tmp
+
+$(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+$(OUTPUT)/%.o: user/%.c $(wildcard user/*.h) maps/tierwall.h | $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+# The daemon's loader waits for its skeleton.
+$(OUTPUT)/loader.o: $(OUTPUT)/tierwall.skel.h
+
+$(OUTPUT)/tierwalld: $(OUTPUT)/tierwalld.o $(OUTPUT)/loader.o \
+		     $(OUTPUT)/compile.o $(addprefix $(OUTPUT)/,$(addsuffix .o,$(COMMON)))
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LIBS_BPF) $(LIBS) -o $@
+
+$(OUTPUT)/tierwall: $(OUTPUT)/tierwall.o $(addprefix $(OUTPUT)/,$(addsuffix .o,$(COMMON)))
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -o $@
+
+# Tests and benchmarks.
+TEST_SRCS := $(wildcard tests/*.c)
+$(OUTPUT)/tests/%.o: tests/%.c tests/test.h $(wildcard user/*.h) maps/tierwall.h
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -Itests -c $< -o $@
+
+TEST_OBJS := $(patsubst tests/%.c,$(OUTPUT)/tests/%.o,$(filter tests/test_%.c,$(TEST_SRCS)))
+
+$(OUTPUT)/tw_tests: $(OUTPUT)/tests/runner.o $(TEST_OBJS) $(OUTPUT)/compile.o \
+		    $(addprefix $(OUTPUT)/,$(addsuffix .o,$(COMMON)))
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -o $@
+
+$(OUTPUT)/tw_probe: $(OUTPUT)/tests/probe.o
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@
+
+$(OUTPUT)/tw_bench: $(OUTPUT)/tests/bench.o $(OUTPUT)/util.o $(OUTPUT)/log.o
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@
+
+run: deps all
+	$(Q)tests/demo.sh
+
+test: deps all
+	$(Q)tests/run.sh
+
+bench: deps all
+	$(Q)tests/bench.sh
+
+# Regenerate vmlinux.h from the running kernel's BTF (see vmlinux/README.md).
+vmlinux:
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/vmlinux.h
+
+clean:
+	rm -rf $(OUTPUT)

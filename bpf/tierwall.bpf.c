@@ -1,0 +1,349 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Network enforcement: cgroup connect4/6 and sendmsg4/6 programs that deny a
+ * tiered process's connections to destinations owned by another tier.
+ *
+ * The caller is judged by the task's own cgroup (bpf_get_current_*), not by
+ * the cgroup the socket was created in: these hooks run the programs of the
+ * socket's cgroup, but the tier comes from whoever calls connect/sendmsg.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "tierwall.h"
+
+#define SK_ALLOW	1
+#define SK_DENY		0
+
+/* Wake the daemon only past this much unread data; it also polls on a timer. */
+#define TW_WAKE_BYTES	(256 * 1024)
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct tw_tier_key);
+	__type(value, struct tw_tier_val);
+	__uint(max_entries, 65536);
+} cgroup_tiers SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct tw_tier_info);
+	__uint(max_entries, TW_MAX_TIERS + 1);
+} tier_info SEC(".maps");
+
+/* Sized by the daemon from the policy before load. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct tw_rule);
+	__uint(map_flags, BPF_F_MMAPABLE);	/* filled with one memcpy */
+	__uint(max_entries, 1);
+} rules SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, TW_DIR_L1);
+} v4_dir SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__type(key, struct tw_lpm6_key);
+	__type(value, __u32);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1);
+} v6_lpm SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4 * 1024 * 1024);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct tw_stats);
+	__uint(max_entries, 1);
+} stats SEC(".maps");
+
+/* Written by the daemon through the mmapped .bss. */
+struct tw_runtime rt;
+
+/* Tier of the calling task: its nearest tagged ancestor, deepest first. */
+static __always_inline __u32 caller_tier(__u64 *tagged)
+{
+	__u64 mask = rt.level_mask;
+	__u32 lo = rt.min_level;
+	__u32 hi = rt.max_level;
+	int i;
+
+	if (!mask)
+		return TW_TIER_NONE;
+
+	for (i = 0; i < TW_MAX_LEVELS; i++) {
+		struct tw_tier_val *val;
+		struct tw_tier_key key;
+		int level = (int)hi - i;
+
+		if (level < (int)lo || level < 0)
+			break;
+		if (!(mask & (1ULL << (level & (TW_MAX_LEVELS - 1)))))
+			continue;
+		key.cgroup_id = bpf_get_current_ancestor_cgroup_id(level);
+		if (!key.cgroup_id)
+			continue;	/* task lives above this level */
+		val = bpf_map_lookup_elem(&cgroup_tiers, &key);
+		if (val) {
+			*tagged = key.cgroup_id;
+			return val->tier;
+		}
+	}
+	return TW_TIER_NONE;
+}
+
+/* Most specific rule for an IPv4 address (network order): index + 1 or 0. */
+static __always_inline __u32 lookup_v4(__u32 daddr_be)
+{
+	__u32 a = bpf_ntohl(daddr_be);
+	__u32 idx = a >> 16, *e;
+	int step;
+
+	/* Three levels at most: /16, then 8 bits, then 8 bits. */
+	for (step = 0; step < 3; step++) {
+		e = bpf_map_lookup_elem(&v4_dir, &idx);
+		if (!e)
+			return 0;
+		if (!(*e & TW_DIR_BLOCK))
+			return *e;
+		idx = TW_DIR_L1 + (*e & ~TW_DIR_BLOCK) * TW_DIR_BLOCK_SIZE +
+		      ((a >> (step == 0 ? 8 : 0)) & 0xff);
+	}
+	return 0;
+}
+
+/* Destination as read once from the context; addresses in network order. */
+struct dst {
+	__u32 ip[4];
+	__u16 port;		/* host byte order */
+	__u8 family;		/* 4 or 6: which table judges it */
+	__u8 mapped;		/* ::ffff:a.b.c.d judged as a.b.c.d */
+};
+
+static __always_inline __u32 lookup_v6(const struct dst *d)
+{
+	struct tw_lpm6_key key = { .prefixlen = 128 };
+	__u32 *v;
+
+	__builtin_memcpy(key.addr, d->ip, 16);
+	v = bpf_map_lookup_elem(&v6_lpm, &key);
+	return v ? *v : 0;
+}
+
+static __always_inline bool rule_has_port(const struct tw_rule *r, __u16 port)
+{
+	int i;
+
+	if (!r->nports)
+		return true;
+	for (i = 0; i < TW_MAX_PORTS; i++) {
+		if (i >= r->nports)
+			break;
+		if (r->ports[i] == port)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Walk from the most specific rule towards less specific ones until one
+ * covers the port. Returns the matching rule (and its index) or NULL.
+ */
+static __always_inline struct tw_rule *match_rule(__u32 ref, __u16 port,
+						  __u32 *index)
+{
+	int i;
+
+	for (i = 0; i < TW_MAX_CHAIN; i++) {
+		struct tw_rule *r;
+		__u32 idx;
+
+		if (!ref)
+			return NULL;
+		idx = ref - 1;
+		r = bpf_map_lookup_elem(&rules, &idx);
+		if (!r)
+			return NULL;
+		if (rule_has_port(r, port)) {
+			*index = idx;
+			return r;
+		}
+		ref = r->parent;
+	}
+	return NULL;
+}
+
+enum tw_counter { CNT_DENIED, CNT_AUDITED, CNT_RB_DROP };
+
+static __always_inline void count(enum tw_counter c)
+{
+	__u32 zero = 0;
+	struct tw_stats *s = bpf_map_lookup_elem(&stats, &zero);
+
+	if (!s)
+		return;
+	if (c == CNT_DENIED)
+		s->denied++;
+	else if (c == CNT_AUDITED)
+		s->audited++;
+	else
+		s->ringbuf_drops++;
+}
+
+struct decision {
+	__u64 tagged;
+	__u32 tier;
+	__u32 target;
+	__u32 rule;
+	__u8 verdict;
+};
+
+static __always_inline void emit(int kind, __u32 proto, const struct dst *dst,
+				 const struct decision *d)
+{
+	struct tw_event *e;
+	__u64 id, flags;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(CNT_RB_DROP);
+		return;
+	}
+	id = bpf_get_current_pid_tgid();
+	e->kind = kind;
+	e->size = sizeof(*e);
+	e->verdict = d->verdict;
+	e->family = dst->family;
+	e->proto = proto;
+	e->tier = d->tier;
+	e->target_tier = d->target;
+	e->mapped = dst->mapped;
+	e->dport = dst->port;
+	e->rule = d->rule;
+	e->pid = id >> 32;
+	e->tid = (__u32)id;
+	e->uid = (__u32)bpf_get_current_uid_gid();
+	e->pad = 0;
+	e->ts_boot_ns = bpf_ktime_get_boot_ns();
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	e->tagged_cgroup_id = d->tagged;
+	__builtin_memcpy(e->daddr, dst->ip, 16);
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+
+	/* Batch wakeups: one per event caps a connect storm (see README). */
+	flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= TW_WAKE_BYTES ?
+		BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	bpf_ringbuf_submit(e, flags);
+}
+
+/* The whole decision: 1 lets the call through, 0 fails it with EPERM. */
+static __always_inline int judge(int kind, __u32 proto, const struct dst *dst)
+{
+	struct decision d = {};
+	struct tw_tier_info *ti;
+	struct tw_rule *r;
+	__u32 ref;
+
+	d.tier = caller_tier(&d.tagged);
+	if (d.tier == TW_TIER_NONE)
+		return SK_ALLOW;
+
+	ref = dst->family == 4 ? lookup_v4(dst->ip[0]) : lookup_v6(dst);
+	r = match_rule(ref, dst->port, &d.rule);
+	if (!r || r->tier == d.tier)
+		return SK_ALLOW;
+
+	d.target = r->tier;
+	ti = bpf_map_lookup_elem(&tier_info, &d.tier);
+	if (ti && ti->mode == TW_MODE_AUDIT) {
+		d.verdict = TW_VERDICT_AUDIT;
+		count(CNT_AUDITED);
+		emit(kind, proto, dst, &d);
+		return SK_ALLOW;
+	}
+	d.verdict = TW_VERDICT_DENY;
+	count(CNT_DENIED);
+	emit(kind, proto, dst, &d);
+	return SK_DENY;
+}
+
+static __always_inline void read_dst4(struct bpf_sock_addr *ctx, struct dst *d)
+{
+	d->ip[0] = ctx->user_ip4;
+	d->ip[1] = d->ip[2] = d->ip[3] = 0;
+	d->port = bpf_ntohs(ctx->user_port);
+	d->family = 4;
+	d->mapped = 0;
+}
+
+/* ctx->user_ip6 allows only 4-byte loads, hence one word at a time. */
+static __always_inline void read_dst6(struct bpf_sock_addr *ctx, struct dst *d)
+{
+	__u32 w0 = ctx->user_ip6[0], w1 = ctx->user_ip6[1];
+	__u32 w2 = ctx->user_ip6[2], w3 = ctx->user_ip6[3];
+
+	d->port = bpf_ntohs(ctx->user_port);
+	if (!w0 && !w1 && w2 == bpf_htonl(0xffff)) {
+		d->ip[0] = w3;
+		d->ip[1] = d->ip[2] = d->ip[3] = 0;
+		d->family = 4;
+		d->mapped = 1;
+		return;
+	}
+	d->ip[0] = w0;
+	d->ip[1] = w1;
+	d->ip[2] = w2;
+	d->ip[3] = w3;
+	d->family = 6;
+	d->mapped = 0;
+}
+
+SEC("cgroup/connect4")
+int tw_connect4(struct bpf_sock_addr *ctx)
+{
+	struct dst d;
+
+	read_dst4(ctx, &d);
+	return judge(TW_EV_CONNECT, ctx->protocol, &d);
+}
+
+SEC("cgroup/connect6")
+int tw_connect6(struct bpf_sock_addr *ctx)
+{
+	struct dst d;
+
+	read_dst6(ctx, &d);
+	return judge(TW_EV_CONNECT, ctx->protocol, &d);
+}
+
+SEC("cgroup/sendmsg4")
+int tw_sendmsg4(struct bpf_sock_addr *ctx)
+{
+	struct dst d;
+
+	read_dst4(ctx, &d);
+	return judge(TW_EV_SENDMSG, ctx->protocol, &d);
+}
+
+SEC("cgroup/sendmsg6")
+int tw_sendmsg6(struct bpf_sock_addr *ctx)
+{
+	struct dst d;
+
+	read_dst6(ctx, &d);
+	return judge(TW_EV_SENDMSG, ctx->protocol, &d);
+}
+
+char LICENSE[] SEC("license") = "GPL";

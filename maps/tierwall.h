@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The kernel/userspace ABI of tierwall: map keys and values, the event
+ * record, and the constants both sides agree on. Included by the BPF programs
+ * (after vmlinux.h) and by userspace (after <linux/types.h>), so it uses only
+ * __u8/__u16/__u32/__u64 and defines no system constants.
+ */
+#ifndef TIERWALL_ABI_H
+#define TIERWALL_ABI_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define TW_ABI_VERSION		1
+
+/* Tier ids are 1..TW_MAX_TIERS; 0 means "untagged". */
+#define TW_MAX_TIERS		254
+#define TW_TIER_NONE		0
+
+/* Cgroup levels the inheritance walk can see (bit n of level_mask = level n). */
+#define TW_MAX_LEVELS		64
+
+/* Ports listed per destination entry; more is a policy error. */
+#define TW_MAX_PORTS		16
+
+/*
+ * Port-scoped rules fall through to the next less specific rule when the
+ * port does not match. This bounds that walk; deeper nesting is a policy
+ * error, never a silent allow.
+ */
+#define TW_MAX_CHAIN		8
+
+/*
+ * IPv4 destinations live in a DIR-16-8-8 table (one BPF array): entries
+ * [0, 65536) are indexed by the top 16 address bits; a block of 256 entries
+ * per further 8 bits follows. An entry is 0 (no rule), TW_DIR_BLOCK | n
+ * (descend into block n), or rule index + 1.
+ */
+#define TW_DIR_L1		65536
+#define TW_DIR_BLOCK_SIZE	256
+#define TW_DIR_BLOCK		0x80000000u
+#define TW_DIR_MAX_BLOCKS	((0xffffffffu - TW_DIR_L1) / TW_DIR_BLOCK_SIZE)
+
+/* Verdicts and modes. */
+enum tw_mode {
+	TW_MODE_ENFORCE = 0,
+	TW_MODE_AUDIT = 1,
+};
+
+enum tw_verdict {
+	TW_VERDICT_ALLOW = 0,
+	TW_VERDICT_DENY = 1,
+	TW_VERDICT_AUDIT = 2,
+};
+
+/* Event kinds: one list, shared by the BPF side and the log encoder. */
+enum tw_event_kind {
+	TW_EV_CONNECT = 1,
+	TW_EV_SENDMSG = 2,
+};
+
+/* cgroup_tiers: cgroup id -> tier of that cgroup and everything below it. */
+struct tw_tier_key {
+	__u64 cgroup_id;
+};
+
+struct tw_tier_val {
+	__u32 tier;
+	__u32 flags;
+};
+
+/* tier_info[tier]: per-tier settings resolved from the policy. */
+struct tw_tier_info {
+	__u8 mode;		/* enum tw_mode */
+	__u8 defined;
+	__u8 pad[2];
+};
+
+/* rules[i]: one CIDR of one destination entry. */
+struct tw_rule {
+	__u32 parent;		/* next rule to try when ports miss: index + 1, 0 = none */
+	__u8 tier;		/* owning tier */
+	__u8 nports;		/* 0 = all ports */
+	__u16 ports[TW_MAX_PORTS];	/* host byte order */
+};
+
+/* v6 LPM trie key (IPv4 and IPv4-mapped addresses use the v4 table). */
+struct tw_lpm6_key {
+	__u32 prefixlen;
+	__u8 addr[16];
+};
+
+/* Daemon-written runtime config, read by the programs from .bss. */
+struct tw_runtime {
+	__u64 level_mask;	/* levels that hold at least one tagged cgroup */
+	__u32 min_level;
+	__u32 max_level;
+};
+
+/* Per-CPU counters (stats map, one slot). */
+struct tw_stats {
+	__u64 denied;
+	__u64 audited;
+	__u64 ringbuf_drops;
+};
+
+/*
+ * Event record, one per deny or audit decision. Every record starts with
+ * kind and size so userspace can refuse records it does not understand.
+ */
+struct tw_event {
+	__u16 kind;		/* enum tw_event_kind */
+	__u16 size;		/* sizeof(struct tw_event) */
+	__u8 verdict;		/* enum tw_verdict */
+	__u8 family;		/* 4 or 6: the address family that was judged */
+	__u8 proto;		/* IPPROTO_TCP / IPPROTO_UDP */
+	__u8 tier;		/* caller's tier */
+	__u8 target_tier;	/* tier that owns the destination */
+	__u8 mapped;		/* 1: IPv4-mapped IPv6 destination */
+	__u16 dport;		/* host byte order */
+	__u32 rule;		/* rule index */
+	__u32 pid;		/* tgid */
+	__u32 tid;
+	__u32 uid;
+	__u32 pad;
+	__u64 ts_boot_ns;	/* bpf_ktime_get_boot_ns() */
+	__u64 cgroup_id;	/* caller's own cgroup */
+	__u64 tagged_cgroup_id;	/* the ancestor whose tag applied */
+	__u8 daddr[16];		/* v4 in the first 4 bytes, network order */
+	char comm[16];
+};
+
+#define TW_EVENT_SIZE		88
+
+_Static_assert(sizeof(struct tw_event) == TW_EVENT_SIZE, "tw_event layout changed");
+_Static_assert(sizeof(struct tw_rule) == 40, "tw_rule layout changed");
+_Static_assert(sizeof(struct tw_runtime) == 16, "tw_runtime layout changed");
+
+#endif /* TIERWALL_ABI_H */

@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
+#include "cgroup.h"
+
+int tw_cgroup2_mount(char *out, size_t outlen)
+{
+	char line[4096];
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	int err = -ENOENT;
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		char mnt[PATH_MAX], *sep = strstr(line, " - ");
+
+		/* "id parent maj:min root mountpoint opts ... - fstype src opts" */
+		if (!sep || strncmp(sep, " - cgroup2 ", 11))
+			continue;
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1)
+			continue;
+		snprintf(out, outlen, "%s", mnt);
+		err = 0;
+		break;
+	}
+	fclose(f);
+	return err;
+}
+
+int tw_is_cgroup2_dir(const char *path)
+{
+	struct statfs sfs;
+	struct stat st;
+
+	if (stat(path, &st))
+		return -errno;
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	if (statfs(path, &sfs))
+		return -errno;
+	return sfs.f_type == CGROUP2_SUPER_MAGIC ? 0 : -EMEDIUMTYPE;
+}
+
+int tw_cgroup_id(const char *path, uint64_t *id)
+{
+	struct {
+		struct file_handle fh;
+		uint64_t id;
+	} h = { .fh.handle_bytes = sizeof(uint64_t) };
+	int mount_id;
+
+	if (name_to_handle_at(AT_FDCWD, path, &h.fh, &mount_id, 0))
+		return -errno;
+	memcpy(id, h.fh.f_handle, sizeof(*id));
+	return 0;
+}
+
+int tw_cgroup_level(const char *mount, const char *path)
+{
+	char m[PATH_MAX], p[PATH_MAX];
+	size_t n;
+	int level = 0;
+	char *s;
+
+	if (!realpath(mount, m) || !realpath(path, p))
+		return -errno;
+	n = strlen(m);
+	if (strncmp(p, m, n) || (p[n] && p[n] != '/'))
+		return -EXDEV;
+	for (s = p + n; *s; s++)
+		if (*s == '/' && s[1])
+			level++;
+	return level;
+}
+
+int tw_cgroup_resolve(const char *root, const char *arg, char *out, size_t outlen)
+{
+	char r[PATH_MAX], p[PATH_MAX];
+	size_t n;
+	int err;
+
+	if (!realpath(root, r))
+		return -errno;
+	n = strlen(r);
+	/* An absolute path that lies under the root is taken as it is. */
+	if (arg[0] == '/' && realpath(arg, p) && !strncmp(p, r, n) &&
+	    (p[n] == '/' || !p[n])) {
+		snprintf(out, outlen, "%s", p);
+	} else {
+		snprintf(p, sizeof(p), "%s/%s", r, arg[0] == '/' ? arg + 1 : arg);
+		if (!realpath(p, out))
+			return -errno;
+		if (strncmp(out, r, n) || (out[n] != '/' && out[n]))
+			return -EXDEV;
+	}
+	err = tw_is_cgroup2_dir(out);
+	return err;
+}
+
+static uint64_t find_id;
+static char *find_out;
+static size_t find_len;
+
+static int find_cb(const char *path, const struct stat *st, int type, struct FTW *f)
+{
+	uint64_t id = 0;
+
+	if (type != FTW_D || tw_cgroup_id(path, &id) || id != find_id)
+		return 0;
+	snprintf(find_out, find_len, "%s", path);
+	return 1;
+}
+
+int tw_cgroup_find(const char *root, uint64_t id, char *out, size_t outlen)
+{
+	int r;
+
+	/* nftw has no user argument; the daemon calls this from one thread. */
+	find_id = id;
+	find_out = out;
+	find_len = outlen;
+	r = nftw(root, find_cb, 16, FTW_PHYS | FTW_MOUNT);
+	return r == 1 ? 0 : r < 0 ? -errno : -ENOENT;
+}

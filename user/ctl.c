@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include "ctl.h"
+
+static int ctl_addr(const char *path, struct sockaddr_un *sa)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sa->sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa->sun_path, path);
+	return 0;
+}
+
+static int ctl_connect(const char *path)
+{
+	struct sockaddr_un sa;
+	int fd, err;
+
+	err = ctl_addr(path, &sa);
+	if (err)
+		return err;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+int tw_ctl_listen(const char *path)
+{
+	struct sockaddr_un sa;
+	int fd, err;
+
+	err = ctl_addr(path, &sa);
+	if (err)
+		return err;
+	fd = ctl_connect(path);
+	if (fd >= 0) {
+		close(fd);
+		return -EADDRINUSE;
+	}
+	unlink(path);	/* stale socket of a daemon that is gone */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	/* Only root may tag cgroups or read status. */
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || chmod(path, 0600) ||
+	    listen(fd, 64)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+int tw_ctl_read_line(int fd, char **line, int timeout_ms)
+{
+	size_t cap = 4096, n = 0;
+	char *buf = malloc(cap), *nb;
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	int err;
+
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		ssize_t r;
+
+		err = poll(&pfd, 1, timeout_ms);
+		if (err < 0 && errno == EINTR)
+			continue;
+		if (err <= 0) {
+			err = err ? -errno : -ETIMEDOUT;
+			goto out_free;
+		}
+		if (n + 1 >= cap) {
+			if (cap >= TW_CTL_MAX_LINE) {
+				err = -EMSGSIZE;
+				goto out_free;
+			}
+			nb = realloc(buf, cap * 2);
+			if (!nb) {
+				err = -ENOMEM;
+				goto out_free;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		r = recv(fd, buf + n, cap - n - 1, 0);
+		if (r < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (r <= 0) {
+			err = r ? -errno : -ECONNRESET;
+			goto out_free;
+		}
+		buf[n + r] = '\0';
+		nb = memchr(buf + n, '\n', r);
+		n += r;
+		if (nb) {
+			*nb = '\0';
+			*line = buf;
+			return 0;
+		}
+	}
+out_free:
+	free(buf);
+	return err;
+}
+
+int tw_ctl_send(int fd, json_t *o)
+{
+	char *s = json_dumps(o, JSON_COMPACT);
+	size_t len, off = 0;
+	int err = 0;
+
+	if (!s)
+		return -ENOMEM;
+	len = strlen(s);
+	s[len++] = '\n';	/* json_dumps leaves room: we replace the NUL */
+	while (off < len) {
+		ssize_t w = send(fd, s + off, len - off, MSG_NOSIGNAL);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			err = -errno;
+			break;
+		}
+		off += w;
+	}
+	free(s);
+	return err;
+}
+
+int tw_ctl_call(const char *path, json_t *req, json_t **reply, int timeout_ms)
+{
+	json_error_t jerr;
+	char *line;
+	int fd, err;
+
+	fd = ctl_connect(path);
+	if (fd < 0)
+		return fd;
+	err = tw_ctl_send(fd, req);
+	if (!err)
+		err = tw_ctl_read_line(fd, &line, timeout_ms);
+	close(fd);
+	if (err)
+		return err;
+	*reply = json_loads(line, 0, &jerr);
+	free(line);
+	return *reply ? 0 : -EPROTO;
+}

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef TW_CTL_H
+#define TW_CTL_H
+
+#include <jansson.h>
+
+/*
+ * Control socket: one JSON request line, one JSON reply line, per
+ * connection. Replies carry "ok": true, or "ok": false and "error".
+ */
+#define TW_CTL_DEFAULT		"/run/tierwall.sock"
+#define TW_CTL_MAX_LINE		(1 << 20)
+
+/* Listen on path; -EADDRINUSE if a live daemon already answers there. */
+int tw_ctl_listen(const char *path);
+
+/* Send req, wait up to timeout_ms for the reply. -errno on failure. */
+int tw_ctl_call(const char *path, json_t *req, json_t **reply, int timeout_ms);
+
+/* One line from fd (without the newline), bounded by size and timeout. */
+int tw_ctl_read_line(int fd, char **line, int timeout_ms);
+int tw_ctl_send(int fd, json_t *o);
+
+#endif

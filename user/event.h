@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef TW_EVENT_H
+#define TW_EVENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+#include "policy.h"
+#include "tierwall.h"
+
+/* Version of the JSON event record ("v" in every event). */
+#define TW_EVENT_SCHEMA	1
+
+/* What a raw record needs to become an environment-tagged event. */
+struct tw_event_ctx {
+	const char *host;
+	const struct tw_policy *policy;		/* tier names, rule paths, digest */
+	int64_t boot_to_real;			/* add to boot-time ns for wall time */
+	/* Path of a cgroup id, or NULL if unknown. */
+	const char *(*cgroup_path)(void *arg, uint64_t id);
+	void *arg;
+};
+
+/* 0 if data is a record this build understands, else -EINVAL/-EPROTO. */
+int tw_event_check(const void *data, size_t size);
+
+/* JSON object for a kernel decision record. */
+json_t *tw_event_json(const struct tw_event *e, uint64_t seq,
+		      const struct tw_event_ctx *c);
+
+/* The daemon's own lifecycle ("start", "policy_loaded", "stop", ...). */
+json_t *tw_event_daemon(const char *what, uint64_t seq, const struct tw_event_ctx *c);
+
+const char *tw_kind_name(int kind);
+const char *tw_verdict_name(int verdict);
+
+#endif

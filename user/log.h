@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef TW_LOG_H
+#define TW_LOG_H
+
+#include <stdbool.h>
+
+/* One message per failure, prefixed with the program name, to stderr. */
+void tw_log_init(const char *prog);
+void tw_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void tw_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void tw_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+extern bool tw_verbose;
+
+#endif

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef TW_POLICY_H
+#define TW_POLICY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "cidr.h"
+#include "tierwall.h"
+
+#define TW_TIER_NAME_MAX	32
+#define TW_JPATH_MAX		96
+
+struct tw_policy_tier {
+	char name[TW_TIER_NAME_MAX];
+	int mode;			/* enum tw_mode, global mode applied */
+};
+
+struct tw_policy_cgroup {
+	char *path;			/* normalised, relative to the cgroup root, leading '/' */
+	int tier;			/* 1-based tier id */
+	char jpath[TW_JPATH_MAX];
+};
+
+/* One CIDR of one destination entry: the unit the kernel matches. */
+struct tw_policy_rule {
+	struct tw_cidr cidr;
+	int tier;
+	int nports;
+	uint16_t ports[TW_MAX_PORTS];
+	char jpath[TW_JPATH_MAX];	/* destinations[i].cidrs[j] */
+};
+
+struct tw_policy_secret {
+	char *path;
+	int tier;
+	char jpath[TW_JPATH_MAX];
+};
+
+struct tw_policy {
+	char digest[72];		/* sha256 of the file's bytes */
+	int mode;			/* global enum tw_mode */
+	int ntiers;
+	struct tw_policy_tier tiers[TW_MAX_TIERS + 1];	/* [1..ntiers] */
+	int ncgroups;
+	struct tw_policy_cgroup *cgroups;
+	int nrules;
+	struct tw_policy_rule *rules;
+	int nsecrets;
+	struct tw_policy_secret *secrets;
+};
+
+/* Collected errors, each "FILE:LINE:COL: JPATH: message". */
+struct tw_diags {
+	int count;
+	int cap;
+	char **msgs;
+	/* Where errors point: set by the parser. */
+	const char *file;
+	const char *text;
+	size_t len;
+};
+
+/* Parse and validate; 0 on success, -EINVAL with d->count > 0 on policy errors. */
+int tw_policy_parse(const char *file, const char *text, size_t len,
+		    struct tw_policy **out, struct tw_diags *d);
+/* Read FILE then parse it; -errno (reported in d) if it cannot be read. */
+int tw_policy_load(const char *file, struct tw_policy **out, struct tw_diags *d);
+void tw_policy_free(struct tw_policy *p);
+
+int tw_policy_tier_id(const struct tw_policy *p, const char *name);
+
+void tw_diag(struct tw_diags *d, const char *jpath, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void tw_diags_print(const struct tw_diags *d, FILE *f);
+void tw_diags_free(struct tw_diags *d);
+
+/* Line and column (1-based) of the value at jpath in JSON text. */
+void tw_json_locate(const char *text, size_t len, const char *jpath,
+		    int *line, int *col);
+
+#endif

@@ -1,0 +1,823 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tierwalld: loads a policy, tags cgroups with tiers, attaches the network
+ * programs to the cgroup root, streams decisions from the ring buffer into
+ * LOG_DIR/events.jsonl and answers the CLI on a Unix socket.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
+#include <bpf/libbpf.h>
+#include "cgroup.h"
+#include "compile.h"
+#include "ctl.h"
+#include "event.h"
+#include "loader.h"
+#include "log.h"
+#include "policy.h"
+#include "util.h"
+
+#define TW_VERSION		"0.1.0"
+#define DEFAULT_LOG_DIR		"/var/log/tierwall"
+#define DEFAULT_PIN_DIR		"/sys/fs/bpf/tierwall"
+#define POLL_MS			50	/* ring buffer drained at least this often */
+#define PATH_CACHE		1024
+#define MAX_TAGS		65536
+
+struct tag {
+	uint64_t id;
+	int level;
+	int tier;
+	bool from_policy;
+	char *path;			/* absolute */
+};
+
+struct path_slot {
+	uint64_t id;
+	bool missing;
+	char path[PATH_MAX];
+};
+
+struct daemon {
+	/* options */
+	const char *policy_file;
+	const char *log_dir;
+	const char *pin_dir;
+	const char *sock_path;
+	bool to_stdout;
+	bool network_only;
+	uint32_t ringbuf_bytes;
+	char root[PATH_MAX];		/* cgroup root, resolved */
+	char mount[PATH_MAX];		/* cgroup2 mount */
+
+	struct tw_policy *policy;
+	struct tw_tables tables;
+	struct tw_bpf *bpf;
+	struct ring_buffer *rb;
+	struct tw_event_ctx ectx;
+	char host[256];
+
+	struct tag *tags;
+	int ntags;
+
+	int log_fd;
+	char log_path[PATH_MAX];
+	char *buf;			/* lines not yet written */
+	size_t buf_len, buf_cap;
+	uint64_t seq;
+	uint64_t logged, bad_records, log_errors;
+	uint64_t drops_reported;
+	uint64_t next_drop_check;
+
+	int ctl_fd, sig_fd, ep_fd;
+	struct path_slot *paths;
+	bool stop;
+};
+
+/* ---- the event log ---- */
+
+static void log_flush(struct daemon *d)
+{
+	size_t off = 0;
+
+	while (off < d->buf_len) {
+		ssize_t w = write(d->log_fd, d->buf + off, d->buf_len - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			/* Loud, counted, and the lines stay queued for the next try. */
+			if (!d->log_errors++)
+				tw_err("cannot write %s: %s", d->log_path, strerror(errno));
+			memmove(d->buf, d->buf + off, d->buf_len - off);
+			d->buf_len -= off;
+			return;
+		}
+		off += w;
+	}
+	if (d->to_stdout && d->buf_len) {
+		fwrite(d->buf, 1, d->buf_len, stdout);
+		fflush(stdout);
+	}
+	d->buf_len = 0;
+}
+
+static void log_json(struct daemon *d, json_t *o)
+{
+	char *s;
+	size_t n;
+
+	if (!o)
+		return;
+	s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	if (!s)
+		return;
+	n = strlen(s);
+	if (d->buf_len + n + 1 > d->buf_cap) {
+		size_t cap = (d->buf_cap ? d->buf_cap : 65536);
+		char *nb;
+
+		while (cap < d->buf_len + n + 1)
+			cap *= 2;
+		nb = realloc(d->buf, cap);
+		if (!nb) {
+			free(s);
+			return;
+		}
+		d->buf = nb;
+		d->buf_cap = cap;
+	}
+	memcpy(d->buf + d->buf_len, s, n);
+	d->buf[d->buf_len + n] = '\n';
+	d->buf_len += n + 1;
+	d->logged++;
+	free(s);
+}
+
+static void log_daemon(struct daemon *d, const char *what, json_t *extra)
+{
+	json_t *o = tw_event_daemon(what, ++d->seq, &d->ectx);
+
+	if (o && extra)
+		json_object_update(o, extra);
+	json_decref(extra);
+	log_json(d, o);
+	log_flush(d);
+}
+
+/* Continue the sequence of an existing log: read its last line's "seq". */
+static uint64_t last_seq(int fd)
+{
+	char buf[65536], *nl, *line;
+	off_t size = lseek(fd, 0, SEEK_END), from;
+	json_t *o;
+	uint64_t seq = 0;
+	ssize_t n;
+
+	if (size <= 0)
+		return 0;
+	from = size > (off_t)sizeof(buf) - 1 ? size - (off_t)sizeof(buf) + 1 : 0;
+	n = pread(fd, buf, sizeof(buf) - 1, from);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	while (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	nl = strrchr(buf, '\n');
+	line = nl ? nl + 1 : buf;
+	o = json_loads(line, 0, NULL);
+	if (o)
+		seq = json_integer_value(json_object_get(o, "seq"));
+	json_decref(o);
+	return seq;
+}
+
+static int open_log(struct daemon *d)
+{
+	int err;
+
+	if (mkdir(d->log_dir, 0750) && errno != EEXIST) {
+		err = -errno;
+		tw_err("cannot create log directory %s: %s", d->log_dir, strerror(-err));
+		return err;
+	}
+	snprintf(d->log_path, sizeof(d->log_path), "%s/events.jsonl", d->log_dir);
+	d->log_fd = open(d->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (d->log_fd < 0) {
+		err = -errno;
+		tw_err("cannot open %s: %s", d->log_path, strerror(-err));
+		return err;
+	}
+	d->seq = last_seq(d->log_fd);
+	return 0;
+}
+
+/* ---- cgroup ids to paths, for events ---- */
+
+static const char *cgroup_path_cb(void *arg, uint64_t id)
+{
+	struct daemon *d = arg;
+	struct path_slot *s;
+	char abs[PATH_MAX];
+
+	if (!id)
+		return NULL;
+	s = &d->paths[id % PATH_CACHE];
+	if (s->id != id) {
+		s->id = id;
+		s->missing = tw_cgroup_find(d->root, id, abs, sizeof(abs)) != 0;
+		/* Paths as /proc/PID/cgroup shows them: from the cgroup2 mount. */
+		if (!s->missing)
+			snprintf(s->path, sizeof(s->path), "%s",
+				 abs[strlen(d->mount)] ? abs + strlen(d->mount) : "/");
+	}
+	return s->missing ? NULL : s->path;
+}
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	struct daemon *d = ctx;
+
+	if (tw_event_check(data, size)) {
+		if (!d->bad_records++)
+			tw_err("ring buffer record of %zu bytes not understood (ABI mismatch?)", size);
+		return 0;	/* keep consuming: a negative return stops polling */
+	}
+	log_json(d, tw_event_json(data, ++d->seq, &d->ectx));
+	return 0;
+}
+
+/* ---- tags ---- */
+
+static const char *rel_path(const struct daemon *d, const char *abs)
+{
+	size_t n = strlen(d->mount);
+
+	return abs[n] ? abs + n : "/";
+}
+
+static void publish_levels(struct daemon *d)
+{
+	uint64_t mask = 0;
+	int i;
+
+	for (i = 0; i < d->ntags; i++)
+		mask |= 1ULL << d->tags[i].level;
+	tw_bpf_set_levels(d->bpf, mask);
+}
+
+static int find_tag(struct daemon *d, uint64_t id)
+{
+	int i;
+
+	for (i = 0; i < d->ntags; i++)
+		if (d->tags[i].id == id)
+			return i;
+	return -1;
+}
+
+/* Tag an existing cgroup directory; err names why not. */
+static int add_tag(struct daemon *d, const char *abs, int tier, bool from_policy,
+		   char *why, size_t whylen)
+{
+	uint64_t id;
+	int level, i, err;
+
+	err = tw_cgroup_id(abs, &id);
+	level = err ? err : tw_cgroup_level(d->mount, abs);
+	if (err || level < 0) {
+		snprintf(why, whylen, "cannot read cgroup %s: %s", abs,
+			 strerror(err ? -err : -level));
+		return err ? err : level;
+	}
+	if (level >= TW_MAX_LEVELS) {
+		snprintf(why, whylen, "cgroup %s is %d levels deep; tierwall sees %d",
+			 abs, level, TW_MAX_LEVELS - 1);
+		return -E2BIG;
+	}
+	i = find_tag(d, id);
+	if (i < 0) {
+		if (d->ntags == MAX_TAGS) {
+			snprintf(why, whylen, "%d cgroups are tagged already", MAX_TAGS);
+			return -ENOSPC;
+		}
+		i = d->ntags;
+		d->tags[i].path = strdup(abs);
+		if (!d->tags[i].path)
+			return -ENOMEM;
+	}
+	/* Map entry first, then the level mask: the kernel never sees a half tag. */
+	err = tw_bpf_tag(d->bpf, id, tier);
+	if (err) {
+		snprintf(why, whylen, "cannot update cgroup_tiers map: %s", strerror(-err));
+		if (i == d->ntags)
+			free(d->tags[i].path);
+		return err;
+	}
+	d->tags[i].id = id;
+	d->tags[i].level = level;
+	d->tags[i].tier = tier;
+	d->tags[i].from_policy = from_policy;
+	if (i == d->ntags)
+		d->ntags++;
+	publish_levels(d);
+	return 0;
+}
+
+static int remove_tag(struct daemon *d, int i)
+{
+	int err = tw_bpf_untag(d->bpf, d->tags[i].id);
+
+	if (err && err != -ENOENT)
+		return err;
+	free(d->tags[i].path);
+	d->tags[i] = d->tags[--d->ntags];
+	publish_levels(d);
+	return 0;
+}
+
+static int tag_policy_cgroups(struct daemon *d)
+{
+	int i, err;
+
+	for (i = 0; i < d->policy->ncgroups; i++) {
+		const struct tw_policy_cgroup *c = &d->policy->cgroups[i];
+		char abs[PATH_MAX + 64], why[PATH_MAX + 128];
+
+		snprintf(abs, sizeof(abs), "%s%s", d->root, strcmp(c->path, "/") ? c->path : "");
+		err = tw_is_cgroup2_dir(abs);
+		if (err) {
+			tw_err("%s: %s.path: cgroup \"%s\" cannot be tagged: %s is %s (create it before starting tierwalld)",
+			       d->policy_file, c->jpath, c->path, abs,
+			       err == -ENOENT ? "missing" : "not a cgroup2 directory");
+			return err;
+		}
+		err = add_tag(d, abs, c->tier, true, why, sizeof(why));
+		if (err) {
+			tw_err("%s: %s: %s", d->policy_file, c->jpath, why);
+			return err;
+		}
+	}
+	return 0;
+}
+
+/* ---- control socket ---- */
+
+static json_t *reply_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static json_t *reply_err(const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
+}
+
+static json_t *tag_json(const struct daemon *d, const struct tag *t)
+{
+	return json_pack("{s:s, s:s, s:I, s:i, s:s, s:s}",
+			 "cgroup", rel_path(d, t->path), "path", t->path,
+			 "cgroup_id", (json_int_t)t->id, "level", t->level,
+			 "tier", d->policy->tiers[t->tier].name,
+			 "source", t->from_policy ? "policy" : "cli");
+}
+
+static json_t *cmd_status(struct daemon *d)
+{
+	json_t *progs = json_array(), *o;
+	struct tw_stats st = {};
+	int i;
+
+	for (i = 0; i < tw_bpf_nprogs(d->bpf); i++) {
+		const char *name;
+		uint32_t id = 0;
+		bool att;
+
+		if (!tw_bpf_prog_info(d->bpf, i, &name, &id, &att))
+			json_array_append_new(progs, json_pack("{s:s, s:i, s:b}", "hook", name,
+							       "prog_id", id, "attached", att));
+	}
+	tw_bpf_stats(d->bpf, &st);
+	o = json_pack("{s:b, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:i, s:i, s:i}",
+		      "ok", 1, "version", TW_VERSION, "pid", getpid(),
+		      "policy", d->policy->digest, "policy_file", d->policy_file,
+		      "cgroup_root", d->root, "log", d->log_path, "pin_dir", d->pin_dir,
+		      "degraded", d->network_only ? json_pack("[s]", "secrets not enforced (--network-only)") : json_array(),
+		      "programs", progs,
+		      "counters",
+		      "denied", (json_int_t)st.denied, "audited", (json_int_t)st.audited,
+		      "ringbuf_drops", (json_int_t)st.ringbuf_drops,
+		      "events_logged", (json_int_t)d->logged,
+		      "bad_records", (json_int_t)d->bad_records,
+		      "log_write_errors", (json_int_t)d->log_errors,
+		      "tiers", d->policy->ntiers, "rules", d->policy->nrules,
+		      "tagged_cgroups", d->ntags);
+	return o;
+}
+
+static json_t *cmd_tiers(struct daemon *d)
+{
+	json_t *tags = json_array(), *tiers = json_array();
+	int i;
+
+	for (i = 1; i <= d->policy->ntiers; i++)
+		json_array_append_new(tiers, json_pack("{s:s, s:s}", "name", d->policy->tiers[i].name,
+						       "mode", d->policy->tiers[i].mode == TW_MODE_AUDIT ?
+						       "audit" : "enforce"));
+	for (i = 0; i < d->ntags; i++)
+		json_array_append_new(tags, tag_json(d, &d->tags[i]));
+	return json_pack("{s:b, s:o, s:o}", "ok", 1, "tiers", tiers, "tags", tags);
+}
+
+static json_t *cmd_tag(struct daemon *d, json_t *req, bool untag)
+{
+	const char *cg = json_string_value(json_object_get(req, "cgroup"));
+	const char *tier = json_string_value(json_object_get(req, "tier"));
+	char abs[PATH_MAX], why[PATH_MAX + 128];
+	uint64_t id;
+	int t = 0, i, err;
+
+	if (!cg || (!untag && !tier))
+		return reply_err("request needs \"cgroup\"%s", untag ? "" : " and \"tier\"");
+	if (!untag && !(t = tw_policy_tier_id(d->policy, tier)))
+		return reply_err("unknown tier \"%s\" (the policy defines %d tiers; see `tierwall tiers`)",
+				 tier, d->policy->ntiers);
+	err = tw_cgroup_resolve(d->root, cg, abs, sizeof(abs));
+	if (err)
+		return reply_err("cgroup \"%s\" under %s: %s", cg, d->root,
+				 err == -EXDEV ? "outside the daemon's cgroup root" :
+				 err == -EMEDIUMTYPE ? "not a cgroup2 directory" : strerror(-err));
+	if (untag) {
+		if (tw_cgroup_id(abs, &id) || (i = find_tag(d, id)) < 0)
+			return reply_err("cgroup %s is not tagged", rel_path(d, abs));
+		err = remove_tag(d, i);
+		if (err)
+			return reply_err("cannot untag %s: %s", abs, strerror(-err));
+		log_daemon(d, "untag", json_pack("{s:s}", "cgroup", rel_path(d, abs)));
+		return json_pack("{s:b, s:s}", "ok", 1, "cgroup", rel_path(d, abs));
+	}
+	err = add_tag(d, abs, t, false, why, sizeof(why));
+	if (err)
+		return reply_err("%s", why);
+	log_daemon(d, "tag", json_pack("{s:s, s:s}", "cgroup", rel_path(d, abs), "tier", tier));
+	return json_pack("{s:b, s:s, s:s}", "ok", 1, "cgroup", rel_path(d, abs), "tier", tier);
+}
+
+static void serve_client(struct daemon *d, int fd)
+{
+	json_t *req = NULL, *reply;
+	const char *cmd;
+	char *line;
+
+	/* A client that sends nothing cannot hold the daemon for long. */
+	if (tw_ctl_read_line(fd, &line, 1000))
+		return;
+	req = json_loads(line, 0, NULL);
+	free(line);
+	cmd = json_string_value(json_object_get(req, "cmd"));
+	if (!cmd)
+		reply = reply_err("request is not a JSON object with \"cmd\"");
+	else if (!strcmp(cmd, "status"))
+		reply = cmd_status(d);
+	else if (!strcmp(cmd, "tiers"))
+		reply = cmd_tiers(d);
+	else if (!strcmp(cmd, "tag"))
+		reply = cmd_tag(d, req, false);
+	else if (!strcmp(cmd, "untag"))
+		reply = cmd_tag(d, req, true);
+	else
+		reply = reply_err("unknown command \"%s\"", cmd);
+	json_decref(req);
+	if (reply) {
+		tw_ctl_send(fd, reply);
+		json_decref(reply);
+	}
+}
+
+static void accept_clients(struct daemon *d)
+{
+	int fd;
+
+	while ((fd = accept4(d->ctl_fd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
+		serve_client(d, fd);
+		close(fd);
+	}
+}
+
+/* ---- main ---- */
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"Usage: tierwalld --policy FILE [options]\n"
+"\n"
+"Enforce environment tiers on cgroups: deny connections to other tiers'\n"
+"destinations and log every decision.\n"
+"\n"
+"  --policy FILE        policy to enforce (required)\n"
+"  --cgroup-root DIR    cgroup2 directory to attach to (default: the cgroup2 mount)\n"
+"  --log-dir DIR        where events.jsonl is written (default " DEFAULT_LOG_DIR ")\n"
+"  --pin-dir DIR        bpffs directory for pinned maps and links, or \"none\"\n"
+"                       (default " DEFAULT_PIN_DIR ")\n"
+"  --socket PATH        control socket for the CLI (default " TW_CTL_DEFAULT ")\n"
+"  --stdout             also print every event to stdout\n"
+"  --network-only       start even though the policy's secrets cannot be enforced\n"
+"                       (degraded; reported in status and the log)\n"
+"  --ringbuf-mb N       ring buffer size in MiB, a power of two (default 4)\n"
+"  -v, --verbose        libbpf debug output\n"
+"  -h, --help           this help\n");
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG && !tw_verbose)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static int parse_args(struct daemon *d, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "policy", required_argument, NULL, 'p' },
+		{ "cgroup-root", required_argument, NULL, 'c' },
+		{ "log-dir", required_argument, NULL, 'l' },
+		{ "pin-dir", required_argument, NULL, 'P' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "stdout", no_argument, NULL, 'o' },
+		{ "network-only", no_argument, NULL, 'n' },
+		{ "ringbuf-mb", required_argument, NULL, 'r' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	const char *root = NULL;
+	long mb;
+	int c;
+
+	d->log_dir = DEFAULT_LOG_DIR;
+	d->pin_dir = DEFAULT_PIN_DIR;
+	d->sock_path = TW_CTL_DEFAULT;
+	d->ringbuf_bytes = 4 << 20;
+	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p': d->policy_file = optarg; break;
+		case 'c': root = optarg; break;
+		case 'l': d->log_dir = optarg; break;
+		case 'P': d->pin_dir = optarg; break;
+		case 's': d->sock_path = optarg; break;
+		case 'o': d->to_stdout = true; break;
+		case 'n': d->network_only = true; break;
+		case 'v': tw_verbose = true; break;
+		case 'r':
+			if (tw_parse_long(optarg, 1, 1024, &mb) || (mb & (mb - 1))) {
+				tw_err("--ringbuf-mb: \"%s\" is not a power of two from 1 to 1024", optarg);
+				return -EINVAL;
+			}
+			d->ringbuf_bytes = mb << 20;
+			break;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		tw_err("unexpected argument \"%s\" (see --help)", argv[optind]);
+		return -EINVAL;
+	}
+	if (!d->policy_file) {
+		tw_err("--policy FILE is required (see --help)");
+		return -EINVAL;
+	}
+	if (tw_cgroup2_mount(d->mount, sizeof(d->mount))) {
+		tw_err("no cgroup2 filesystem is mounted (mount -t cgroup2 none /sys/fs/cgroup)");
+		return -ENOENT;
+	}
+	if (!root)
+		root = d->mount;
+	if (tw_is_cgroup2_dir(root) || !realpath(root, d->root) ||
+	    tw_cgroup_level(d->mount, d->root) < 0) {
+		tw_err("--cgroup-root %s is not a directory of the cgroup2 hierarchy at %s",
+		       root, d->mount);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int check_enforceable(struct daemon *d)
+{
+	struct statfs sfs;
+
+	if (d->policy->nsecrets && !d->network_only) {
+		tw_err("%s: %s: the policy protects %d secret path(s), but file enforcement (BPF LSM) is not available in this tierwalld; refusing to start half-enforced. Start with --network-only to enforce only the network rules (degraded mode, reported in status and the log).",
+		       d->policy_file, d->policy->secrets[0].jpath, d->policy->nsecrets);
+		return -EOPNOTSUPP;
+	}
+	if (d->network_only)
+		tw_warn("DEGRADED: --network-only: secrets in %s are NOT enforced", d->policy_file);
+	if (!strcmp(d->pin_dir, "none")) {
+		d->pin_dir = "";
+	} else {
+		char parent[PATH_MAX], *slash;
+
+		snprintf(parent, sizeof(parent), "%s", d->pin_dir);
+		slash = strrchr(parent, '/');
+		if (slash)
+			*(slash == parent ? slash + 1 : slash) = '\0';
+		/* Like systemd and Cilium: bring up the conventional bpffs if absent. */
+		if (!statfs(parent, &sfs) && sfs.f_type != BPF_FS_MAGIC &&
+		    !strncmp(d->pin_dir, "/sys/fs/bpf/", 12) && !strchr(d->pin_dir + 12, '/')) {
+			if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700"))
+				tw_warn("cannot mount bpffs at /sys/fs/bpf: %s", strerror(errno));
+			else
+				tw_info("mounted bpffs at /sys/fs/bpf");
+		}
+		if (statfs(parent, &sfs) || sfs.f_type != BPF_FS_MAGIC) {
+			tw_err("--pin-dir %s is not inside a bpffs mount (mount -t bpf bpf /sys/fs/bpf, or --pin-dir none)",
+			       d->pin_dir);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int setup(struct daemon *d)
+{
+	struct tw_bpf_opts bo = { .tag_capacity = MAX_TAGS, .ringbuf_bytes = d->ringbuf_bytes };
+	struct tw_diags diags = {};
+	struct epoll_event ev = { .events = EPOLLIN };
+	sigset_t mask;
+	int err;
+
+	err = tw_policy_load(d->policy_file, &d->policy, &diags);
+	if (!err)
+		err = tw_compile(d->policy, &d->tables, &diags);
+	if (err) {
+		tw_diags_print(&diags, stderr);
+		tw_err("refusing to start: %d error(s) in %s", diags.count, d->policy_file);
+		tw_diags_free(&diags);
+		return err;
+	}
+	err = check_enforceable(d);
+	if (err)
+		return err;
+	gethostname(d->host, sizeof(d->host) - 1);
+	d->ectx = (struct tw_event_ctx){
+		.host = d->host, .policy = d->policy, .cgroup_path = cgroup_path_cb, .arg = d,
+		.boot_to_real = tw_boot_to_realtime_offset(),
+	};
+	d->paths = calloc(PATH_CACHE, sizeof(*d->paths));
+	d->tags = calloc(MAX_TAGS, sizeof(*d->tags));
+	if (!d->paths || !d->tags)
+		return -ENOMEM;
+	err = open_log(d);
+	if (err)
+		return err;
+
+	err = tw_bpf_load(&d->bpf, &d->tables, d->policy, &bo);
+	if (err)
+		return err;
+	/* Tags before attach: enforcement is complete from the first packet. */
+	err = tag_policy_cgroups(d);
+	if (err)
+		return err;
+	d->rb = tw_bpf_ringbuf(d->bpf, on_event, d);
+	if (!d->rb) {
+		err = -errno;
+		tw_err("cannot open the event ring buffer: %s", strerror(-err));
+		return err;
+	}
+	err = tw_bpf_attach(d->bpf, d->root);
+	if (!err && d->pin_dir[0])
+		err = tw_bpf_pin(d->bpf, d->pin_dir);
+	if (err)
+		return err;
+
+	d->ctl_fd = tw_ctl_listen(d->sock_path);
+	if (d->ctl_fd < 0) {
+		err = d->ctl_fd;
+		tw_err("cannot listen on %s: %s", d->sock_path,
+		       err == -EADDRINUSE ? "another tierwalld answers there" : strerror(-err));
+		return err;
+	}
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	d->sig_fd = signalfd(-1, &mask, SFD_CLOEXEC);
+	d->ep_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (d->sig_fd < 0 || d->ep_fd < 0)
+		return -errno;
+	ev.data.fd = d->ctl_fd;
+	epoll_ctl(d->ep_fd, EPOLL_CTL_ADD, d->ctl_fd, &ev);
+	ev.data.fd = d->sig_fd;
+	epoll_ctl(d->ep_fd, EPOLL_CTL_ADD, d->sig_fd, &ev);
+	ev.data.fd = ring_buffer__epoll_fd(d->rb);
+	epoll_ctl(d->ep_fd, EPOLL_CTL_ADD, ev.data.fd, &ev);
+	return 0;
+}
+
+/* Ring buffer drops are counted in the kernel; turn each increase into an event. */
+static void report_drops(struct daemon *d)
+{
+	uint64_t now = tw_now_ns(CLOCK_MONOTONIC);
+	struct tw_stats st;
+	json_t *o;
+
+	if (now < d->next_drop_check || tw_bpf_stats(d->bpf, &st))
+		return;
+	d->next_drop_check = now + 1000000000ull;
+	if (st.ringbuf_drops == d->drops_reported)
+		return;
+	o = tw_event_daemon("ringbuf_full", ++d->seq, &d->ectx);
+	json_object_set_new(o, "kind", json_string("lost"));
+	json_object_set_new(o, "count", json_integer(st.ringbuf_drops - d->drops_reported));
+	json_object_set_new(o, "total", json_integer(st.ringbuf_drops));
+	d->drops_reported = st.ringbuf_drops;
+	log_json(d, o);
+	log_flush(d);
+}
+
+static void run(struct daemon *d)
+{
+	struct epoll_event evs[4];
+
+	while (!d->stop) {
+		int n = epoll_wait(d->ep_fd, evs, 4, POLL_MS), i;
+
+		if (n < 0 && errno != EINTR) {
+			tw_err("epoll_wait: %s", strerror(errno));
+			break;
+		}
+		/* Programs wake us only past a fill level: drain on every tick. */
+		ring_buffer__consume(d->rb);
+		log_flush(d);
+		report_drops(d);
+		for (i = 0; i < n; i++) {
+			if (evs[i].data.fd == d->sig_fd) {
+				struct signalfd_siginfo si;
+
+				if (read(d->sig_fd, &si, sizeof(si)) == sizeof(si))
+					tw_info("signal %d: stopping", si.ssi_signo);
+				d->stop = true;
+			} else if (evs[i].data.fd == d->ctl_fd) {
+				accept_clients(d);
+			}
+		}
+	}
+	ring_buffer__consume(d->rb);
+	log_flush(d);
+	d->next_drop_check = 0;
+	report_drops(d);
+}
+
+static void teardown(struct daemon *d)
+{
+	int i;
+
+	if (d->bpf) {
+		tw_bpf_unpin(d->bpf);
+		tw_bpf_destroy(d->bpf);	/* destroying the links detaches */
+	}
+	if (d->log_fd > 0)
+		log_daemon(d, "stop", NULL);
+	ring_buffer__free(d->rb);
+	if (d->ctl_fd > 0) {
+		close(d->ctl_fd);
+		unlink(d->sock_path);
+	}
+	for (i = 0; i < d->ntags; i++)
+		free(d->tags[i].path);
+	free(d->tags);
+	free(d->paths);
+	free(d->buf);
+	tw_tables_free(&d->tables);
+	tw_policy_free(d->policy);
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon d = { .log_fd = -1, .ctl_fd = -1 };
+	int err;
+
+	tw_log_init("tierwalld");
+	libbpf_set_print(libbpf_print);
+	err = parse_args(&d, argc, argv);
+	if (err)
+		return 2;
+	err = setup(&d);
+	if (!err) {
+		log_daemon(&d, "start", json_pack("{s:s, s:s, s:s, s:b}", "version", TW_VERSION,
+						  "cgroup_root", d.root, "policy_file", d.policy_file,
+						  "degraded", d.network_only));
+		log_daemon(&d, "policy_loaded", json_pack("{s:i, s:i, s:i, s:i}",
+							  "tiers", d.policy->ntiers,
+							  "rules", d.policy->nrules,
+							  "tagged_cgroups", d.ntags,
+							  "v4_blocks", d.tables.nblocks));
+		tw_info("enforcing %s (%s) on %s: %d tiers, %d rules, %d tagged cgroups%s; events in %s",
+			d.policy_file, d.policy->digest, d.root, d.policy->ntiers,
+			d.policy->nrules, d.ntags, d.network_only ? " [DEGRADED: secrets not enforced]" : "",
+			d.log_path);
+		run(&d);
+	}
+	teardown(&d);
+	return err ? 1 : 0;
+}
