@@ -33,7 +33,7 @@ endif
 .PHONY: all deps run test bench clean vmlinux
 
 APPS      := tierwalld tierwall
-COMMON    := policy cidr cgroup event ctl log util
+COMMON    := policy cidr compile cgroup event ctl log util
 TESTS     := tw_tests tw_probe tw_bench
 
 all: $(addprefix $(OUTPUT)/,$(APPS) $(TESTS))
@@ -69,7 +69,7 @@ $(OUTPUT)/%.o: user/%.c $(wildcard user/*.h) maps/tierwall.h | $(OUTPUT)
 $(OUTPUT)/loader.o: $(OUTPUT)/tierwall.skel.h
 
 $(OUTPUT)/tierwalld: $(OUTPUT)/tierwalld.o $(OUTPUT)/loader.o \
-		     $(OUTPUT)/compile.o $(addprefix $(OUTPUT)/,$(addsuffix .o,$(COMMON)))
+		     $(addprefix $(OUTPUT)/,$(addsuffix .o,$(COMMON)))
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LIBS_BPF) $(LIBS) -o $@
 
@@ -79,19 +79,19 @@ $(OUTPUT)/tierwall: $(OUTPUT)/tierwall.o $(addprefix $(OUTPUT)/,$(addsuffix .o,$
 
 # Tests and benchmarks.
 TEST_SRCS := $(wildcard tests/*.c)
-$(OUTPUT)/tests/%.o: tests/%.c tests/test.h $(wildcard user/*.h) maps/tierwall.h
+$(OUTPUT)/tests/%.o: tests/%.c tests/test.h tests/net.h $(wildcard user/*.h) maps/tierwall.h
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -Itests -c $< -o $@
 
 TEST_OBJS := $(patsubst tests/%.c,$(OUTPUT)/tests/%.o,$(filter tests/test_%.c,$(TEST_SRCS)))
 
-$(OUTPUT)/tw_tests: $(OUTPUT)/tests/runner.o $(TEST_OBJS) $(OUTPUT)/compile.o \
+$(OUTPUT)/tw_tests: $(OUTPUT)/tests/runner.o $(OUTPUT)/tests/net.o $(TEST_OBJS) \
 		    $(addprefix $(OUTPUT)/,$(addsuffix .o,$(COMMON)))
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -o $@
 
-$(OUTPUT)/tw_probe: $(OUTPUT)/tests/probe.o
+$(OUTPUT)/tw_probe: $(OUTPUT)/tests/probe.o $(OUTPUT)/tests/net.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@
 

@@ -524,7 +524,7 @@ static void parse_destinations(struct pctx *c, json_t *arr)
 		tier = ref_tier(c, jp, v);
 		pv = json_object_get(v, "ports");
 		if (pv && (nports = parse_ports(c, pp, pv, ports)) < 0)
-			continue;
+			tier = nports = 0;	/* still check the CIDRs */
 		cidrs = json_object_get(v, "cidrs");
 		if (!cidrs) {
 			tw_diag(c->d, jp, "missing required key \"cidrs\"");

@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tw_tests [-l] [NAME-SUBSTRING...]: runs the registered tests in order and
+ * ends with "N passed, N failed, N skipped"; exit status 1 on any failure.
+ */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "test.h"
+
+#define MAX_TESTS 256
+
+static struct {
+	const char *name;
+	tw_test_fn fn;
+} tests[MAX_TESTS];
+static int ntests;
+static bool cur_failed, cur_skipped;
+const char *tw_build_dir = "build";
+
+void tw_test_register(const char *name, tw_test_fn fn)
+{
+	if (ntests < MAX_TESTS) {
+		tests[ntests].name = name;
+		tests[ntests++].fn = fn;
+	}
+}
+
+void tw_test_fail(void)
+{
+	cur_failed = true;
+}
+
+void tw_test_skip(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("    skipped: ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	cur_skipped = true;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+	/* Constructors run in link order; sort by file-independent name prefix. */
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int main(int argc, char **argv)
+{
+	int pass = 0, fail = 0, skip = 0, i, j, first = 1;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (getenv("TW_BUILD_DIR"))
+		tw_build_dir = getenv("TW_BUILD_DIR");
+	qsort(tests, ntests, sizeof(tests[0]), cmp_name);
+	if (argc > 1 && !strcmp(argv[1], "-l")) {
+		for (i = 0; i < ntests; i++)
+			printf("%s\n", tests[i].name);
+		return 0;
+	}
+	for (i = 0; i < ntests; i++) {
+		bool selected = argc <= first;
+
+		for (j = first; j < argc; j++)
+			selected |= strstr(tests[i].name, argv[j]) != NULL;
+		if (!selected)
+			continue;
+		cur_failed = cur_skipped = false;
+		printf("--- %s\n", tests[i].name);
+		tests[i].fn();
+		if (cur_failed) {
+			fail++;
+			printf("FAIL %s\n", tests[i].name);
+		} else if (cur_skipped) {
+			skip++;
+			printf("SKIP %s\n", tests[i].name);
+		} else {
+			pass++;
+			printf("ok   %s\n", tests[i].name);
+		}
+	}
+	printf("%d passed, %d failed, %d skipped\n", pass, fail, skip);
+	return fail ? 1 : 0;
+}

@@ -1,0 +1,456 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Unit tests: policy parser and its error locations, CIDRs, compiled tables, events. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <netinet/in.h>
+#include "compile.h"
+#include "event.h"
+#include "policy.h"
+#include "test.h"
+#include "util.h"
+
+#define T(s) s "\n"
+
+static struct tw_policy *parse(const char *text, struct tw_diags *d)
+{
+	struct tw_policy *p = NULL;
+
+	tw_policy_parse("t.json", text, strlen(text), &p, d);
+	return p;
+}
+
+TEST(unit_policy_valid)
+{
+	const char *text =
+		T("{ \"version\": 1, \"mode\": \"audit\",")
+		T("  \"tiers\": { \"dev\": {\"mode\": \"enforce\"}, \"staging\": {}, \"prod\": {} },")
+		T("  \"cgroups\": [ { \"path\": \"/agents//staging/\", \"tier\": \"staging\" } ],")
+		T("  \"destinations\": [")
+		T("    { \"tier\": \"prod\", \"cidrs\": [\"10.20.0.0/16\", \"fd00:20::/32\", \"192.0.2.7\"], \"ports\": [5432, 443] },")
+		T("    { \"tier\": \"staging\", \"cidrs\": [\"10.30.0.0/16\"] } ],")
+		T("  \"secrets\": [ { \"tier\": \"prod\", \"paths\": [\"/etc/agent/prod/\"] } ] }");
+	struct tw_diags d = {};
+	struct tw_policy *p = parse(text, &d);
+
+	tw_diags_print(&d, stdout);
+	if (!ASSERT_TRUE(p != NULL, "valid policy parses"))
+		goto out;
+	ASSERT_EQ(p->ntiers, 3, "tiers");
+	ASSERT_STREQ(p->tiers[1].name, "dev", "tier 1 in document order");
+	ASSERT_EQ(p->tiers[1].mode, TW_MODE_ENFORCE, "per-tier mode overrides global");
+	ASSERT_EQ(p->tiers[2].mode, TW_MODE_AUDIT, "global mode is the default");
+	ASSERT_EQ(p->ncgroups, 1, "cgroups");
+	ASSERT_STREQ(p->cgroups[0].path, "/agents/staging", "cgroup path normalised");
+	ASSERT_EQ(p->nrules, 4, "one rule per CIDR");
+	ASSERT_EQ(p->rules[2].cidr.len, 32, "bare address is a /32");
+	ASSERT_EQ(p->rules[0].nports, 2, "ports");
+	ASSERT_STREQ(p->rules[1].jpath, "destinations[0].cidrs[1]", "rule json path");
+	ASSERT_EQ(p->nsecrets, 1, "secrets parsed");
+	ASSERT_EQ(strncmp(p->digest, "sha256:", 7), 0, "digest");
+out:
+	tw_policy_free(p);
+	tw_diags_free(&d);
+}
+
+/* Each bad policy and the exact first error it must produce. */
+static const struct {
+	const char *text;
+	const char *error;
+} bad[] = {
+	{ "{ \"version\": 1, \"tiers\": {\"a\": {}}, ", "t.json:1:36: invalid JSON: " },
+	{ "[1, 2]", "t.json:1:1: expected a JSON object at the top level, found an array" },
+	{ T("{ \"tiers\": {\"a\": {}} }"), "t.json:1:1: missing required key \"version\" (use 1)" },
+	{ T("{ \"version\": 2, \"tiers\": {\"a\": {}} }"),
+	  "t.json:1:3: version: unsupported policy version" },
+	{ T("{ \"version\": 1, \"tiers\": {\"a\": {}}, \"color\": 3 }"),
+	  "t.json:1:37: color: unknown key \"color\" (expected \"version\", \"mode\", \"tiers\", \"cgroups\", \"destinations\", \"secrets\")" },
+	{ T("{ \"version\": 1, \"tiers\": {\"a\": {}}, \"version\": 1 }"),
+	  "t.json:1:45: invalid JSON: duplicate object key" },
+	{ T("{ \"version\": 1,") T("  \"tiers\": {}") T("}"), "t.json:2:3: tiers: no tiers defined" },
+	{ T("{ \"version\": 1,") T("  \"tiers\": { \"Prod\": {} } }"),
+	  "t.json:2:14: tiers.Prod: invalid tier name \"Prod\"" },
+	{ T("{ \"version\": 1, \"tiers\": {\"a\": {\"mode\": \"audt\"}} }"),
+	  "t.json:1:33: tiers.a.mode: unknown mode \"audt\"" },
+	{ T("{ \"version\": 1, \"tiers\": {\"a\": []} }"),
+	  "t.json:1:27: tiers.a: expected an object ({} for defaults), found an array" },
+	{ T("{ \"version\": 1, \"tiers\": {\"a\": {}},")
+	  T("  \"destinations\": [ { \"tier\": \"a\", \"cidrs\": [\"10.0.0.0/8\", \"10.20.0.1/16\"] } ] }"),
+	  "t.json:2:60: destinations[0].cidrs[1]: host bits set in \"10.20.0.1/16\" (did you mean 10.20.0.0/16?)" },
+	{ T("{ \"version\": 1, \"tiers\": {\"a\": {}},")
+	  T("  \"destinations\": [ { \"tier\": \"a\", \"cidrs\": [\"10.0.0.0/33\"] } ] }"),
+	  "t.json:2:46: destinations[0].cidrs[0]: prefix length \"33\" in \"10.0.0.0/33\" is not a number from 0 to 32" },
+	{ T("{ \"version\": 1, \"tiers\": {\"a\": {}},")
+	  T("  \"destinations\": [ { \"tier\": \"a\", \"cidrs\": [\"fd00::/129\"] } ] }"),
+	  "t.json:2:46: destinations[0].cidrs[0]: prefix length \"129\" in \"fd00::/129\" is not a number from 0 to 128" },
+	{ T("{ \"version\": 1, \"tiers\": {\"a\": {}},")
+	  T("  \"destinations\": [ { \"tier\": \"a\", \"cidrs\": [\"10.0.0.0/-1\"] } ] }"),
+	  "t.json:2:46: destinations[0].cidrs[0]: prefix length \"-1\"" },
+	{ T("{ \"version\": 1, \"tiers\": {\"a\": {}},")
+	  T("  \"destinations\": [ { \"tier\": \"a\", \"cidrs\": [\"prod-db\"] } ] }"),
+	  "t.json:2:46: destinations[0].cidrs[0]: not an IPv4 or IPv6 address: \"prod-db\"" },
+	{ T("{ \"version\": 1, \"tiers\": {\"a\": {}},")
+	  T("  \"destinations\": [ { \"tier\": \"a\", \"cidrs\": [\"::ffff:10.0.0.0/104\"] } ] }"),
+	  "t.json:2:46: destinations[0].cidrs[0]: \"::ffff:10.0.0.0/104\" is an IPv4-mapped IPv6 address" },
+	{ T("{ \"version\": 1, \"tiers\": {\"a\": {}},")
+	  T("  \"destinations\": [ { \"tier\": \"a\", \"cidrs\": [42] } ] }"),
+	  "t.json:2:46: destinations[0].cidrs[0]: expected a CIDR string, found an integer" },
+	{ T("{ \"version\": 1, \"tiers\": {\"a\": {}},")
+	  T("  \"destinations\": [ { \"tier\": \"b\", \"cidrs\": [\"10.0.0.0/8\"] } ] }"),
+	  "t.json:2:23: destinations[0].tier: undefined tier \"b\" (define it under \"tiers\")" },
+	{ T("{ \"version\": 1, \"tiers\": {\"a\": {}},")
+	  T("  \"destinations\": [ { \"cidrs\": [\"10.0.0.0/8\"] } ] }"),
+	  "t.json:2:21: destinations[0]: missing required key \"tier\"" },
+	{ T("{ \"version\": 1, \"tiers\": {\"a\": {}},")
+	  T("  \"destinations\": [ { \"tier\": \"a\", \"cidrs\": [] } ] }"),
+	  "t.json:2:36: destinations[0].cidrs: empty CIDR list" },
+	{ T("{ \"version\": 1, \"tiers\": {\"a\": {}},")
+	  T("  \"destinations\": [ { \"tier\": \"a\", \"cidrs\": [\"10.0.0.0/8\"], \"ports\": [443, 70000] } ] }"),
+	  "t.json:2:76: destinations[0].ports[1]: port 70000 out of range 1-65535" },
+	{ T("{ \"version\": 1, \"tiers\": {\"a\": {}},")
+	  T("  \"destinations\": [ { \"tier\": \"a\", \"cidrs\": [\"10.0.0.0/8\"], \"ports\": [443, 443] } ] }"),
+	  "t.json:2:76: destinations[0].ports[1]: port 443 listed twice" },
+	{ T("{ \"version\": 1, \"tiers\": {\"a\": {}},")
+	  T("  \"destinations\": [ { \"tier\": \"a\", \"cidrs\": [\"10.0.0.0/8\"], \"ports\": [] } ] }"),
+	  "t.json:2:61: destinations[0].ports: empty port list" },
+	{ T("{ \"version\": 1, \"tiers\": {\"a\": {}, \"b\": {}},")
+	  T("  \"destinations\": [ { \"tier\": \"a\", \"cidrs\": [\"10.0.0.0/8\"] },")
+	  T("                    { \"tier\": \"b\", \"cidrs\": [\"10.0.0.0/8\"], \"ports\": [22] } ] }"),
+	  "t.json:3:46: destinations[1].cidrs[0]: 10.0.0.0/8 conflicts with destinations[0].cidrs[0]: both tiers \"b\" and \"a\" own it on every port" },
+	{ T("{ \"version\": 1, \"tiers\": {\"a\": {}},")
+	  T("  \"destinations\": [ { \"tier\": \"a\", \"cidrs\": [\"fd00::/16\", \"fd00::/16\"] } ] }"),
+	  "t.json:2:59: destinations[0].cidrs[1]: fd00::/16 is a duplicate of destinations[0].cidrs[0]" },
+	{ T("{ \"version\": 1, \"tiers\": {\"a\": {}},")
+	  T("  \"cgroups\": [ { \"path\": \"/x\", \"tier\": \"a\" }, { \"path\": \"/x/\", \"tier\": \"a\" } ] }"),
+	  "t.json:2:49: cgroups[1].path: cgroup \"/x\" is already tagged at cgroups[0]" },
+	{ T("{ \"version\": 1, \"tiers\": {\"a\": {}},")
+	  T("  \"cgroups\": [ { \"path\": \"/x/../y\", \"tier\": \"a\" } ] }"),
+	  "t.json:2:18: cgroups[0].path: cgroup path \"/x/../y\" may not contain '.' or '..' components" },
+	{ T("{ \"version\": 1, \"tiers\": {\"a\": {}},")
+	  T("  \"secrets\": [ { \"tier\": \"a\", \"paths\": [\"etc/x\"] } ] }"),
+	  "t.json:2:41: secrets[0].paths[0]: \"etc/x\" is not a normalised absolute path" },
+	{ T("{ \"version\": 1, \"tiers\": {\"a\": {}},")
+	  T("  \"destinations\": [ { \"tier\": \"a\", \"cidrs\": [\"10.0.0.0/8\"], \"hostnames\": [\"x\"] } ] }"),
+	  "t.json:2:61: destinations[0].hostnames: unknown key \"hostnames\"" },
+};
+
+TEST(unit_policy_errors_located)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		struct tw_diags d = {};
+		struct tw_policy *p = parse(bad[i].text, &d);
+		char what[32];
+
+		snprintf(what, sizeof(what), "bad policy #%zu", i);
+		ASSERT_TRUE(p == NULL, what);
+		if (ASSERT_TRUE(d.count > 0, what) &&
+		    strncmp(d.msgs[0], bad[i].error, strlen(bad[i].error)))
+			TW_FAILED("%s: got \"%s\", want prefix \"%s\"", what, d.msgs[0], bad[i].error);
+		tw_policy_free(p);
+		tw_diags_free(&d);
+	}
+}
+
+TEST(unit_policy_reports_every_error)
+{
+	const char *text =
+		T("{ \"version\": 1, \"tiers\": {\"a\": {}},")
+		T("  \"destinations\": [ { \"tier\": \"a\", \"cidrs\": [\"10.0.0.1/8\", \"x\", \"10.0.0.0/8\"], \"ports\": [0] } ] }");
+	struct tw_diags d = {};
+
+	ASSERT_TRUE(parse(text, &d) == NULL, "invalid");
+	ASSERT_EQ(d.count, 3, "port error and both CIDR errors are reported");
+	tw_diags_free(&d);
+}
+
+TEST(unit_policy_load_missing_file)
+{
+	struct tw_diags d = {};
+	struct tw_policy *p;
+
+	ASSERT_EQ(tw_policy_load("/nonexistent/p.json", &p, &d), -ENOENT, "errno");
+	if (ASSERT_EQ(d.count, 1, "one message"))
+		ASSERT_STREQ(d.msgs[0], "/nonexistent/p.json: cannot read policy: No such file or directory",
+			     "message");
+	tw_diags_free(&d);
+}
+
+TEST(unit_cidr_parse)
+{
+	static const struct {
+		const char *in;
+		int ok;
+		const char *canon;
+	} cases[] = {
+		{ "10.0.0.0/8", 1, "10.0.0.0/8" },
+		{ "0.0.0.0/0", 1, "0.0.0.0/0" },
+		{ "192.0.2.1", 1, "192.0.2.1/32" },
+		{ "fd00:20::/32", 1, "fd00:20::/32" },
+		{ "::1", 1, "::1/128" },
+		{ "::/0", 1, "::/0" },
+		{ "10.0.0.1/8", 0, NULL },
+		{ "10.0.0.0/", 0, NULL },
+		{ "10.0.0.0/8x", 0, NULL },
+		{ "10.0.0/8", 0, NULL },
+		{ "256.0.0.0/8", 0, NULL },
+		{ "fd00::1/64", 0, NULL },
+		{ "::ffff:1.2.3.4", 0, NULL },
+		{ "", 0, NULL },
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct tw_cidr c;
+		char err[256], out[64];
+		int r = tw_cidr_parse(cases[i].in, &c, err, sizeof(err));
+
+		if (!ASSERT_EQ(r == 0, cases[i].ok, cases[i].in))
+			continue;
+		if (r) {
+			ASSERT_TRUE(strlen(err) > 0, "error explains");
+			continue;
+		}
+		tw_cidr_format(&c, out, sizeof(out));
+		ASSERT_STREQ(out, cases[i].canon, cases[i].in);
+	}
+}
+
+/* ---- compiled tables against a brute-force reference ---- */
+
+static uint32_t rnd_state = 12345;
+static uint32_t rnd(void)
+{
+	rnd_state = rnd_state * 1103515245u + 12345u;
+	return rnd_state >> 8 ^ rnd_state << 13;
+}
+
+/* Reference: most specific rule whose ports match, walking as the kernel does. */
+static int reference_match(const struct tw_policy *p, int family, const uint8_t *addr,
+			   uint16_t port)
+{
+	struct tw_cidr host = { .family = family, .len = family == 4 ? 32 : 128 };
+	int i, j, best = -1;
+
+	memcpy(host.addr, addr, 16);
+	for (i = 0; i < p->nrules; i++) {
+		const struct tw_policy_rule *r = &p->rules[i];
+		bool port_ok = !r->nports;
+
+		for (j = 0; j < r->nports; j++)
+			port_ok |= r->ports[j] == port;
+		if (!port_ok || !tw_cidr_contains(&r->cidr, &host))
+			continue;
+		/* Longer prefix wins; among equal prefixes the later entry does. */
+		if (best < 0 || r->cidr.len >= p->rules[best].cidr.len)
+			best = i;
+	}
+	return best;
+}
+
+static void random_policy(struct tw_policy *p, int n, int family)
+{
+	int i, tries;
+
+	memset(p, 0, sizeof(*p));
+	p->ntiers = 3;
+	p->rules = calloc(n, sizeof(*p->rules));
+	for (i = 0, tries = 0; i < n && tries < 100 * n; tries++) {
+		struct tw_policy_rule *r = &p->rules[p->nrules];
+		int bytes = family == 4 ? 4 : 16, k;
+
+		memset(r, 0, sizeof(*r));
+		r->cidr.family = family;
+		/* A narrow address space so prefixes nest often. */
+		r->cidr.addr[0] = family == 4 ? 10 : 0xfd;
+		for (k = 1; k < bytes; k++)
+			r->cidr.addr[k] = k < 2 ? rnd() % 4 : rnd();
+		r->cidr.len = family == 4 ? 8 + rnd() % 25 : 8 + rnd() % 121;
+		tw_prefix_mask(r->cidr.addr, bytes, r->cidr.len);
+		/* Equal prefixes are the parser's business (conflicts): skip them. */
+		for (k = 0; k < p->nrules; k++)
+			if (!memcmp(&p->rules[k].cidr, &r->cidr, sizeof(r->cidr)))
+				break;
+		if (k < p->nrules)
+			continue;
+		r->tier = 1 + rnd() % 3;
+		r->nports = rnd() % 8 ? 0 : 1;
+		r->ports[0] = 1000 + p->nrules;
+		snprintf(r->jpath, sizeof(r->jpath), "r%d", p->nrules);
+		p->nrules++;
+		i++;
+	}
+}
+
+static void check_tables(int family, int nrules, int probes)
+{
+	struct tw_diags d = {};
+	struct tw_tables t;
+	struct tw_policy p;
+	int i, mismatches = 0;
+
+	random_policy(&p, nrules, family);
+	if (!ASSERT_OK(tw_compile(&p, &t, &d), "compile random policy")) {
+		tw_diags_print(&d, stdout);
+		goto out;
+	}
+	for (i = 0; i < probes; i++) {
+		const struct tw_policy_rule *r = &p.rules[rnd() % p.nrules];
+		uint8_t a[16] = {};
+		uint16_t port = rnd() % 4 ? 1000 + rnd() % nrules : 1;
+		int k, want, got;
+
+		/* Probe inside a random rule (then perturb the low bits). */
+		memcpy(a, r->cidr.addr, 16);
+		for (k = (family == 4 ? 4 : 16) - 1 - rnd() % 3; k < (family == 4 ? 4 : 16); k++)
+			a[k] ^= rnd();
+		want = reference_match(&p, family, a, port);
+		got = tw_tables_match(&t, family, a, port);
+		if (want != got && mismatches++ < 5)
+			TW_FAILED("family %d probe %d port %u: tables say rule %d, reference %d",
+				  family, i, port, got, want);
+	}
+	ASSERT_EQ(mismatches, 0, "table lookups that disagree with the reference");
+	tw_tables_free(&t);
+out:
+	free(p.rules);
+	tw_diags_free(&d);
+}
+
+TEST(unit_compile_v4_matches_reference)
+{
+	check_tables(4, 3000, 20000);
+}
+
+TEST(unit_compile_v6_matches_reference)
+{
+	check_tables(6, 500, 5000);
+}
+
+TEST(unit_compile_port_fallthrough)
+{
+	const char *text =
+		T("{ \"version\": 1, \"tiers\": {\"staging\": {}, \"prod\": {}},")
+		T("  \"destinations\": [ { \"tier\": \"prod\", \"cidrs\": [\"10.0.0.0/8\"] },")
+		T("    { \"tier\": \"staging\", \"cidrs\": [\"10.1.0.0/16\"], \"ports\": [80] },")
+		T("    { \"tier\": \"prod\", \"cidrs\": [\"10.1.0.0/16\"], \"ports\": [443] } ] }");
+	uint8_t a[16] = { 10, 1, 2, 3 };
+	struct tw_diags d = {};
+	struct tw_policy *p = parse(text, &d);
+	struct tw_tables t;
+
+	tw_diags_print(&d, stdout);
+	if (!ASSERT_TRUE(p != NULL, "parses") || !ASSERT_OK(tw_compile(p, &t, &d), "compiles"))
+		goto out;
+	ASSERT_EQ(tw_tables_match(&t, 4, a, 80), 1, "port 80: the staging /16");
+	ASSERT_EQ(tw_tables_match(&t, 4, a, 443), 2, "port 443: the prod /16");
+	ASSERT_EQ(tw_tables_match(&t, 4, a, 22), 0, "other ports fall through to the /8");
+	a[0] = 11;
+	ASSERT_EQ(tw_tables_match(&t, 4, a, 22), -1, "outside every rule");
+	tw_tables_free(&t);
+out:
+	tw_policy_free(p);
+	tw_diags_free(&d);
+}
+
+TEST(unit_compile_rejects_deep_port_nesting)
+{
+	char text[4096];
+	struct tw_diags d = {};
+	struct tw_policy *p;
+	struct tw_tables t;
+	int n, i;
+
+	n = snprintf(text, sizeof(text), "{ \"version\": 1, \"tiers\": {\"a\": {}},\n \"destinations\": [");
+	for (i = 0; i <= TW_MAX_CHAIN; i++)
+		n += snprintf(text + n, sizeof(text) - n, "%s{ \"tier\": \"a\", \"cidrs\": [\"10.0.0.0/%d\"], \"ports\": [%d] }",
+			      i ? ",\n" : "", 8 + i, 100 + i);
+	snprintf(text + n, sizeof(text) - n, "] }\n");
+	p = parse(text, &d);
+	if (!ASSERT_TRUE(p != NULL, "parses"))
+		goto out;
+	ASSERT_EQ(tw_compile(p, &t, &d), -EINVAL, "compile refuses");
+	if (ASSERT_EQ(d.count, 1, "one error"))
+		ASSERT_CONTAINS(d.msgs[0], "nested port-scoped rules", "names the problem");
+out:
+	tw_policy_free(p);
+	tw_diags_free(&d);
+}
+
+/* ---- events ---- */
+
+static const char *fake_path(void *arg, uint64_t id)
+{
+	return id == 77 ? "/tw/agents/staging" : NULL;
+}
+
+TEST(unit_event_encoding)
+{
+	const char *text =
+		T("{ \"version\": 1, \"tiers\": {\"staging\": {}, \"prod\": {}},")
+		T("  \"destinations\": [ { \"tier\": \"prod\", \"cidrs\": [\"10.20.0.0/16\"] } ] }");
+	struct tw_event e = {
+		.kind = TW_EV_CONNECT, .size = sizeof(e), .verdict = TW_VERDICT_DENY,
+		.family = 4, .mapped = 1, .proto = IPPROTO_TCP, .tier = 1, .target_tier = 2,
+		.dport = 5432, .rule = 0, .pid = 4242, .tid = 4243, .uid = 1000,
+		.ts_boot_ns = 1500000000ull, .cgroup_id = 77, .tagged_cgroup_id = 78,
+		.daddr = { 10, 20, 0, 1 }, .comm = "agent\x01x",
+	};
+	struct tw_event_ctx c = { .host = "node-1", .cgroup_path = fake_path };
+	struct tw_diags d = {};
+	json_t *o = NULL, *dst;
+	char *s = NULL;
+
+	c.policy = parse(text, &d);
+	c.boot_to_real = 1700000000ll * 1000000000ll;
+	if (!ASSERT_TRUE(c.policy != NULL, "policy"))
+		goto out;
+	ASSERT_OK(tw_event_check(&e, sizeof(e)), "record accepted");
+	ASSERT_EQ(tw_event_check(&e, sizeof(e) - 1), -EINVAL, "short record refused");
+	e.size = 12;
+	ASSERT_EQ(tw_event_check(&e, sizeof(e)), -EPROTO, "wrong size field refused");
+	e.size = sizeof(e);
+	o = tw_event_json(&e, 9, &c);
+	if (!ASSERT_TRUE(o != NULL, "encodes"))
+		goto out;
+	s = json_dumps(o, JSON_COMPACT);
+	printf("    %s\n", s);
+	ASSERT_STREQ(json_string_value(json_object_get(o, "ts")), "2023-11-14T22:13:21.500000000Z", "ts");
+	ASSERT_EQ(json_integer_value(json_object_get(o, "seq")), 9, "seq");
+	ASSERT_STREQ(json_string_value(json_object_get(o, "host")), "node-1", "host");
+	ASSERT_STREQ(json_string_value(json_object_get(o, "kind")), "connect", "kind");
+	ASSERT_STREQ(json_string_value(json_object_get(o, "verdict")), "deny", "verdict");
+	ASSERT_STREQ(json_string_value(json_object_get(o, "tier")), "staging", "tier");
+	ASSERT_STREQ(json_string_value(json_object_get(o, "target_tier")), "prod", "target");
+	ASSERT_STREQ(json_string_value(json_object_get(o, "cgroup")), "/tw/agents/staging", "cgroup");
+	ASSERT_TRUE(json_is_null(json_object_get(o, "tagged_cgroup")), "unknown cgroup is null");
+	ASSERT_STREQ(json_string_value(json_object_get(o, "comm")), "agent?x", "comm made printable");
+	ASSERT_STREQ(json_string_value(json_object_get(o, "rule")), "destinations[0].cidrs[0]", "rule");
+	ASSERT_STREQ(json_string_value(json_object_get(o, "cidr")), "10.20.0.0/16", "cidr");
+	ASSERT_STREQ(json_string_value(json_object_get(o, "policy")), c.policy->digest, "digest");
+	dst = json_object_get(o, "dst");
+	ASSERT_STREQ(json_string_value(json_object_get(dst, "ip")), "::ffff:10.20.0.1", "mapped ip");
+	ASSERT_EQ(json_integer_value(json_object_get(dst, "port")), 5432, "port");
+	ASSERT_STREQ(json_string_value(json_object_get(dst, "proto")), "tcp", "proto");
+out:
+	free(s);
+	json_decref(o);
+	tw_policy_free((struct tw_policy *)c.policy);
+	tw_diags_free(&d);
+}
+
+TEST(unit_json_locate)
+{
+	const char *text = T("{\"a\": [1, {\"b\": \"x,]}\"}, [2, 3]],") T("  \"c\": {\"d\": true}}");
+	int line, col;
+
+	tw_json_locate(text, strlen(text), "a[1].b", &line, &col);
+	ASSERT_EQ(line * 100 + col, 112, "a[1].b at 1:12");
+	tw_json_locate(text, strlen(text), "a[2][1]", &line, &col);
+	ASSERT_EQ(line * 100 + col, 130, "a[2][1] at 1:30 (after a string holding ,]})");
+	tw_json_locate(text, strlen(text), "c.d", &line, &col);
+	ASSERT_EQ(line * 100 + col, 209, "c.d at 2:9");
+	tw_json_locate(text, strlen(text), "c.zz", &line, &col);
+	ASSERT_EQ(line * 100 + col, 203, "missing member points at its parent");
+}

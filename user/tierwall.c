@@ -1,0 +1,417 @@
+// SPDX-License-Identifier: GPL-2.0
+/* tierwall: the CLI. Validates policies and talks to tierwalld. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include "compile.h"
+#include "ctl.h"
+#include "log.h"
+#include "policy.h"
+#include "util.h"
+
+#define DEFAULT_LOG_DIR	"/var/log/tierwall"
+#define CTL_TIMEOUT_MS	5000
+
+enum { EXIT_FAIL = 1, EXIT_USAGE = 2 };
+
+struct cmd {
+	const char *name;
+	const char *args;
+	const char *help;
+	int (*fn)(int argc, char **argv);
+};
+
+static const char *sock_path = TW_CTL_DEFAULT;
+static bool want_json;
+static const struct cmd *cur;
+
+static void cmd_usage(FILE *f, const struct cmd *c)
+{
+	fprintf(f, "Usage: tierwall %s %s\n\n%s\n", c->name, c->args, c->help);
+}
+
+/* Common options of every command; returns the index of the first operand. */
+static int parse_opts(int argc, char **argv, const char *extra_short,
+		      const struct option *extra, int (*on_extra)(int c, const char *arg))
+{
+	struct option opts[16] = {
+		{ "socket", required_argument, NULL, 'S' },
+		{ "json", no_argument, NULL, 'J' },
+		{ "help", no_argument, NULL, 'h' },
+	};
+	char shorts[32];
+	int n = 3, c;
+
+	for (; extra && extra->name && n < 15; extra++)
+		opts[n++] = *extra;
+	snprintf(shorts, sizeof(shorts), "+h%s", extra_short ? extra_short : "");
+	optind = 1;
+	while ((c = getopt_long(argc, argv, shorts, opts, NULL)) != -1) {
+		switch (c) {
+		case 'S': sock_path = optarg; break;
+		case 'J': want_json = true; break;
+		case 'h': cmd_usage(stdout, cur); exit(0);
+		case '?': cmd_usage(stderr, cur); exit(EXIT_USAGE);
+		default:
+			if (!on_extra || on_extra(c, optarg)) {
+				cmd_usage(stderr, cur);
+				exit(EXIT_USAGE);
+			}
+		}
+	}
+	return optind;
+}
+
+static void want_operands(int argc, int first, int n)
+{
+	if (argc - first == n)
+		return;
+	tw_err("%s: expected %d argument%s (%s), got %d", cur->name, n, n == 1 ? "" : "s",
+	       cur->args, argc - first);
+	cmd_usage(stderr, cur);
+	exit(EXIT_USAGE);
+}
+
+/* Ask the daemon; prints one clear error and returns NULL on any failure. */
+static json_t *call(json_t *req)
+{
+	json_t *reply = NULL;
+	int err = tw_ctl_call(sock_path, req, &reply, CTL_TIMEOUT_MS);
+
+	json_decref(req);
+	if (err) {
+		tw_err("cannot reach tierwalld at %s: %s%s", sock_path, strerror(-err),
+		       err == -ENOENT || err == -ECONNREFUSED ?
+		       " (is it running? --socket PATH names another socket)" : "");
+		return NULL;
+	}
+	if (!json_is_true(json_object_get(reply, "ok"))) {
+		const char *e = json_string_value(json_object_get(reply, "error"));
+
+		tw_err("%s", e ? e : "tierwalld refused the request");
+		json_decref(reply);
+		return NULL;
+	}
+	return reply;
+}
+
+static void print_json(json_t *o)
+{
+	json_dumpf(o, stdout, JSON_INDENT(2));
+	putchar('\n');
+}
+
+/* ---- commands ---- */
+
+static int do_check(int argc, char **argv)
+{
+	struct tw_diags d = {};
+	struct tw_tables t;
+	struct tw_policy *p;
+	int first = parse_opts(argc, argv, NULL, NULL, NULL), v4 = 0, err, i;
+
+	want_operands(argc, first, 1);
+	err = tw_policy_load(argv[first], &p, &d);
+	if (!err) {
+		err = tw_compile(p, &t, &d);
+		if (err)
+			tw_policy_free(p);
+	}
+	if (err) {
+		tw_diags_print(&d, stderr);
+		fprintf(stderr, "%s: %d error%s\n", argv[first], d.count, d.count == 1 ? "" : "s");
+		tw_diags_free(&d);
+		return EXIT_FAIL;
+	}
+	for (i = 0; i < p->nrules; i++)
+		v4 += p->rules[i].cidr.family == 4;
+	printf("%s: OK: %d tiers, %d rules (%d IPv4, %d IPv6), %d tagged cgroups, %d secret paths, %s\n",
+	       argv[first], p->ntiers, p->nrules, v4, p->nrules - v4, p->ncgroups,
+	       p->nsecrets, p->digest);
+	tw_tables_free(&t);
+	tw_policy_free(p);
+	return 0;
+}
+
+static int do_tag(int argc, char **argv)
+{
+	int first = parse_opts(argc, argv, NULL, NULL, NULL);
+	json_t *r;
+
+	want_operands(argc, first, 2);
+	r = call(json_pack("{s:s, s:s, s:s}", "cmd", "tag", "cgroup", argv[first],
+			   "tier", argv[first + 1]));
+	if (!r)
+		return EXIT_FAIL;
+	if (want_json)
+		print_json(r);
+	else
+		printf("tagged %s as %s\n", json_string_value(json_object_get(r, "cgroup")),
+		       json_string_value(json_object_get(r, "tier")));
+	json_decref(r);
+	return 0;
+}
+
+static int do_untag(int argc, char **argv)
+{
+	int first = parse_opts(argc, argv, NULL, NULL, NULL);
+	json_t *r;
+
+	want_operands(argc, first, 1);
+	r = call(json_pack("{s:s, s:s}", "cmd", "untag", "cgroup", argv[first]));
+	if (!r)
+		return EXIT_FAIL;
+	if (want_json)
+		print_json(r);
+	else
+		printf("untagged %s\n", json_string_value(json_object_get(r, "cgroup")));
+	json_decref(r);
+	return 0;
+}
+
+static int do_tiers(int argc, char **argv)
+{
+	int first = parse_opts(argc, argv, NULL, NULL, NULL);
+	json_t *r, *v;
+	size_t i;
+
+	want_operands(argc, first, 0);
+	r = call(json_pack("{s:s}", "cmd", "tiers"));
+	if (!r)
+		return EXIT_FAIL;
+	if (want_json) {
+		print_json(r);
+		json_decref(r);
+		return 0;
+	}
+	printf("%-12s %s\n", "TIER", "MODE");
+	json_array_foreach(json_object_get(r, "tiers"), i, v)
+		printf("%-12s %s\n", json_string_value(json_object_get(v, "name")),
+		       json_string_value(json_object_get(v, "mode")));
+	printf("\n%-40s %-12s %-8s %s\n", "CGROUP", "TIER", "SOURCE", "ID");
+	json_array_foreach(json_object_get(r, "tags"), i, v)
+		printf("%-40s %-12s %-8s %lld\n", json_string_value(json_object_get(v, "cgroup")),
+		       json_string_value(json_object_get(v, "tier")),
+		       json_string_value(json_object_get(v, "source")),
+		       json_integer_value(json_object_get(v, "cgroup_id")));
+	json_decref(r);
+	return 0;
+}
+
+static int do_status(int argc, char **argv)
+{
+	int first = parse_opts(argc, argv, NULL, NULL, NULL);
+	json_t *r, *v, *c;
+	const char *k;
+	size_t i;
+
+	want_operands(argc, first, 0);
+	r = call(json_pack("{s:s}", "cmd", "status"));
+	if (!r)
+		return EXIT_FAIL;
+	if (want_json) {
+		print_json(r);
+		json_decref(r);
+		return 0;
+	}
+	printf("tierwalld %s, pid %lld\n", json_string_value(json_object_get(r, "version")),
+	       json_integer_value(json_object_get(r, "pid")));
+	printf("policy      %s (%s)\n", json_string_value(json_object_get(r, "policy_file")),
+	       json_string_value(json_object_get(r, "policy")));
+	printf("cgroup root %s\n", json_string_value(json_object_get(r, "cgroup_root")));
+	printf("log         %s\n", json_string_value(json_object_get(r, "log")));
+	printf("tiers %lld, rules %lld, tagged cgroups %lld\n",
+	       json_integer_value(json_object_get(r, "tiers")),
+	       json_integer_value(json_object_get(r, "rules")),
+	       json_integer_value(json_object_get(r, "tagged_cgroups")));
+	json_array_foreach(json_object_get(r, "degraded"), i, v)
+		printf("DEGRADED    %s\n", json_string_value(v));
+	json_array_foreach(json_object_get(r, "programs"), i, v)
+		printf("program     %-18s id %-6lld %s\n", json_string_value(json_object_get(v, "hook")),
+		       json_integer_value(json_object_get(v, "prog_id")),
+		       json_is_true(json_object_get(v, "attached")) ? "attached" : "NOT ATTACHED");
+	c = json_object_get(r, "counters");
+	json_object_foreach(c, k, v)
+		printf("%-16s %lld\n", k, json_integer_value(v));
+	json_decref(r);
+	return 0;
+}
+
+/* ---- events ---- */
+
+static bool follow;
+static const char *log_dir;
+
+static int events_opt(int c, const char *arg)
+{
+	if (c == 'f')
+		follow = true;
+	else if (c == 'L')
+		log_dir = arg;
+	else
+		return -1;
+	return 0;
+}
+
+static void print_event_line(const char *line, bool table)
+{
+	json_t *o, *dst;
+
+	if (!table || !(o = json_loads(line, 0, NULL))) {
+		printf("%s\n", line);
+		return;
+	}
+	dst = json_object_get(o, "dst");
+	if (dst)
+		printf("%-30.30s %-7s %-6s %-8s -> %-8s %7lld %-15s %s:%lld/%s %s\n",
+		       json_string_value(json_object_get(o, "ts")),
+		       json_string_value(json_object_get(o, "kind")),
+		       json_string_value(json_object_get(o, "verdict")),
+		       json_string_value(json_object_get(o, "tier")) ?: "-",
+		       json_string_value(json_object_get(o, "target_tier")) ?: "-",
+		       json_integer_value(json_object_get(o, "pid")),
+		       json_string_value(json_object_get(o, "comm")),
+		       json_string_value(json_object_get(dst, "ip")),
+		       json_integer_value(json_object_get(dst, "port")),
+		       json_string_value(json_object_get(dst, "proto")) ?: "?",
+		       json_string_value(json_object_get(o, "rule")) ?: "");
+	else
+		printf("%-30.30s %-7s %s\n", json_string_value(json_object_get(o, "ts")),
+		       json_string_value(json_object_get(o, "kind")),
+		       json_string_value(json_object_get(o, "event")) ?: "");
+	json_decref(o);
+}
+
+static volatile sig_atomic_t interrupted;
+static void on_sigint(int sig) { interrupted = 1; }
+
+/* Print complete lines from f; keep a partial last line for the next read. */
+static void drain(FILE *f, bool table, char **line, size_t *cap)
+{
+	ssize_t n;
+	long pos;
+
+	for (;;) {
+		pos = ftell(f);
+		n = getline(line, cap, f);
+		if (n <= 0)
+			break;
+		if ((*line)[n - 1] != '\n') {
+			fseek(f, pos, SEEK_SET);	/* writer is mid-line */
+			break;
+		}
+		(*line)[n - 1] = '\0';
+		print_event_line(*line, table);
+	}
+	clearerr(f);
+	fflush(stdout);
+}
+
+static int do_events(int argc, char **argv)
+{
+	static const struct option extra[] = {
+		{ "follow", no_argument, NULL, 'f' },
+		{ "log-dir", required_argument, NULL, 'L' },
+		{}
+	};
+	char path[PATH_MAX], *line = NULL;
+	int first = parse_opts(argc, argv, "f", extra, events_opt);
+	bool table = !want_json && isatty(STDOUT_FILENO);
+	struct stat st, cur_st;
+	size_t cap = 0;
+	FILE *f;
+
+	want_operands(argc, first, 0);
+	if (!log_dir) {
+		/* The daemon knows its log; without a daemon, the default place. */
+		json_t *r = NULL;
+
+		if (!tw_ctl_call(sock_path, json_pack("{s:s}", "cmd", "status"), &r, 1000) &&
+		    json_string_value(json_object_get(r, "log")))
+			snprintf(path, sizeof(path), "%s", json_string_value(json_object_get(r, "log")));
+		else
+			snprintf(path, sizeof(path), "%s/events.jsonl", DEFAULT_LOG_DIR);
+		json_decref(r);
+	} else {
+		snprintf(path, sizeof(path), "%s/events.jsonl", log_dir);
+	}
+	f = fopen(path, "re");
+	if (!f) {
+		tw_err("cannot open event log %s: %s", path, strerror(errno));
+		return EXIT_FAIL;
+	}
+	drain(f, table, &line, &cap);
+	if (follow) {
+		signal(SIGINT, on_sigint);
+		signal(SIGTERM, on_sigint);
+		fstat(fileno(f), &cur_st);
+		while (!interrupted) {
+			usleep(100 * 1000);
+			drain(f, table, &line, &cap);
+			/* Replaced or truncated: start over on the new file. */
+			if (!stat(path, &st) && (st.st_ino != cur_st.st_ino ||
+						 st.st_size < ftell(f))) {
+				FILE *nf = fopen(path, "re");
+
+				if (nf) {
+					fclose(f);
+					f = nf;
+					fstat(fileno(f), &cur_st);
+				}
+			}
+		}
+	}
+	free(line);
+	fclose(f);
+	return 0;
+}
+
+static const struct cmd cmds[] = {
+	{ "check", "POLICY", "Validate a policy without loading it. Every error names file:line:col and the\nJSON path. Exit 0 when valid, 1 when not.", do_check },
+	{ "tag", "CGROUP TIER", "Tag a cgroup (relative to the daemon's cgroup root, or absolute) with a tier\ndefined by the loaded policy. Takes effect on the next connect.", do_tag },
+	{ "untag", "CGROUP", "Remove a cgroup's tag.", do_untag },
+	{ "tiers", "", "List the policy's tiers and the tagged cgroups.", do_tiers },
+	{ "events", "[-f] [--log-dir DIR]", "Print the event log (JSON lines; a table on a terminal unless --json).\n-f follows new events. The log is found through the daemon, else in " DEFAULT_LOG_DIR ".", do_events },
+	{ "status", "", "Programs attached, policy digest, counters, degraded modes.", do_status },
+};
+
+static void usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "Usage: tierwall COMMAND [--socket PATH] [--json] [--help] ...\n\nCommands:\n");
+	for (i = 0; i < ARRAY_SIZE(cmds); i++)
+		fprintf(f, "  %-7s %s\n", cmds[i].name, cmds[i].args);
+	fprintf(f, "\n--socket PATH reaches tierwalld (default " TW_CTL_DEFAULT ").\n"
+		"`tierwall COMMAND --help` explains a command.\n");
+}
+
+int main(int argc, char **argv)
+{
+	size_t i;
+
+	tw_log_init("tierwall");
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	for (i = 0; i < ARRAY_SIZE(cmds); i++) {
+		if (!strcmp(argv[1], cmds[i].name)) {
+			cur = &cmds[i];
+			return cmds[i].fn(argc - 1, argv + 1);
+		}
+	}
+	tw_err("unknown command \"%s\"", argv[1]);
+	usage(stderr);
+	return EXIT_USAGE;
+}
