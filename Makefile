@@ -79,14 +79,15 @@ $(OUTPUT)/tierwall: $(OUTPUT)/tierwall.o $(addprefix $(OUTPUT)/,$(addsuffix .o,$
 
 # Tests and benchmarks.
 TEST_SRCS := $(wildcard tests/*.c)
-$(OUTPUT)/tests/%.o: tests/%.c tests/test.h tests/net.h $(wildcard user/*.h) maps/tierwall.h
+$(OUTPUT)/tests/%.o: tests/%.c $(wildcard tests/*.h) $(wildcard user/*.h) maps/tierwall.h
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -Itests -c $< -o $@
 
 TEST_OBJS := $(patsubst tests/%.c,$(OUTPUT)/tests/%.o,$(filter tests/test_%.c,$(TEST_SRCS)))
 
-$(OUTPUT)/tw_tests: $(OUTPUT)/tests/runner.o $(OUTPUT)/tests/net.o $(TEST_OBJS) \
+$(OUTPUT)/tw_tests: $(OUTPUT)/tests/runner.o $(OUTPUT)/tests/net.o $(OUTPUT)/tests/fixture.o \
+		    $(TEST_OBJS) \
 		    $(addprefix $(OUTPUT)/,$(addsuffix .o,$(COMMON)))
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -o $@

@@ -405,6 +405,27 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
+	/* Options common to all commands may also come before the command. */
+	while (argc > 2 && argv[1][0] == '-') {
+		if (!strcmp(argv[1], "--socket") && argc > 3) {
+			sock_path = argv[2];
+			argv[2] = argv[0];
+			argc -= 2;
+			argv += 2;
+		} else if (!strncmp(argv[1], "--socket=", 9)) {
+			sock_path = argv[1] + 9;
+			argv[1] = argv[0];
+			argc--;
+			argv++;
+		} else if (!strcmp(argv[1], "--json")) {
+			want_json = true;
+			argv[1] = argv[0];
+			argc--;
+			argv++;
+		} else {
+			break;
+		}
+	}
 	for (i = 0; i < ARRAY_SIZE(cmds); i++) {
 		if (!strcmp(argv[1], cmds[i].name)) {
 			cur = &cmds[i];

@@ -666,6 +666,14 @@ static int setup(struct daemon *d)
 	d->tags = calloc(MAX_TAGS, sizeof(*d->tags));
 	if (!d->paths || !d->tags)
 		return -ENOMEM;
+	/* Before touching the kernel: a second daemon must not attach anything. */
+	d->ctl_fd = tw_ctl_listen(d->sock_path);
+	if (d->ctl_fd < 0) {
+		err = d->ctl_fd;
+		tw_err("cannot listen on %s: %s", d->sock_path,
+		       err == -EADDRINUSE ? "another tierwalld answers there" : strerror(-err));
+		return err;
+	}
 	err = open_log(d);
 	if (err)
 		return err;
@@ -689,13 +697,6 @@ static int setup(struct daemon *d)
 	if (err)
 		return err;
 
-	d->ctl_fd = tw_ctl_listen(d->sock_path);
-	if (d->ctl_fd < 0) {
-		err = d->ctl_fd;
-		tw_err("cannot listen on %s: %s", d->sock_path,
-		       err == -EADDRINUSE ? "another tierwalld answers there" : strerror(-err));
-		return err;
-	}
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);

@@ -1,0 +1,504 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include "cgroup.h"
+#include "ctl.h"
+#include "fixture.h"
+#include "net.h"
+#include "test.h"
+
+static int instance;
+
+int fx_port(int n)
+{
+	return 20000 + (getpid() % 2000) * 16 + n;
+}
+
+int fx_mkcg(struct fx *f, const char *rel)
+{
+	char path[PATH_MAX * 2], *p;
+
+	snprintf(path, sizeof(path), "%s/%s", f->root, rel);
+	/* mkdir -p */
+	for (p = path + strlen(f->root) + 1; (p = strchr(p, '/')); p++) {
+		*p = '\0';
+		if (mkdir(path, 0755) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	return mkdir(path, 0755) && errno != EEXIST ? -errno : 0;
+}
+
+void fx_cg_display(struct fx *f, const char *rel, char *out, size_t len)
+{
+	char mnt[PATH_MAX];
+
+	tw_cgroup2_mount(mnt, sizeof(mnt));
+	snprintf(out, len, "%s/%s", f->root + strlen(mnt), rel);
+}
+
+int fx_init(struct fx *f, const char *const *cgroups)
+{
+	char mnt[PATH_MAX];
+	int err;
+
+	memset(f, 0, sizeof(*f));
+	err = tw_cgroup2_mount(mnt, sizeof(mnt));
+	if (err)
+		return err;
+	instance++;
+	snprintf(f->tmp, sizeof(f->tmp), "/tmp/tw-test-%d-%d", getpid(), instance);
+	snprintf(f->root, sizeof(f->root), "%s/tw-test-%d-%d", mnt, getpid(), instance);
+	snprintf(f->sock, sizeof(f->sock), "%s/ctl.sock", f->tmp);
+	snprintf(f->log_dir, sizeof(f->log_dir), "%s/log", f->tmp);
+	snprintf(f->pin, sizeof(f->pin), "/sys/fs/bpf/tw-test-%d-%d", getpid(), instance);
+	snprintf(f->policy, sizeof(f->policy), "%s/policy.json", f->tmp);
+	snprintf(f->daemon_out, sizeof(f->daemon_out), "%s/daemon.out", f->tmp);
+	if (mkdir(f->tmp, 0700) || mkdir(f->root, 0755))
+		return -errno;
+	for (; cgroups && *cgroups; cgroups++) {
+		err = fx_mkcg(f, *cgroups);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int fx_write_policy(struct fx *f, const char *text)
+{
+	FILE *p = fopen(f->policy, "w");
+
+	if (!p)
+		return -errno;
+	fputs(text, p);
+	return fclose(p) ? -errno : 0;
+}
+
+static bool daemon_exited(struct fx *f, int timeout_ms)
+{
+	int i;
+
+	for (i = 0; i <= timeout_ms / 20; i++) {
+		if (waitpid(f->daemon, &f->daemon_status, WNOHANG) == f->daemon) {
+			f->daemon = 0;
+			return true;
+		}
+		if (i < timeout_ms / 20)
+			usleep(20 * 1000);
+	}
+	return false;
+}
+
+int fx_start(struct fx *f, const char *const *extra)
+{
+	const char *argv[32];
+	char bin[PATH_MAX];
+	int n = 0, i, fd;
+
+	snprintf(bin, sizeof(bin), "%s/tierwalld", tw_build_dir);
+	argv[n++] = bin;
+	argv[n++] = "--policy";
+	argv[n++] = f->policy;
+	argv[n++] = "--cgroup-root";
+	argv[n++] = f->root;
+	argv[n++] = "--log-dir";
+	argv[n++] = f->log_dir;
+	argv[n++] = "--pin-dir";
+	argv[n++] = f->pin;
+	argv[n++] = "--socket";
+	argv[n++] = f->sock;
+	for (; extra && *extra && n < 30; extra++)
+		argv[n++] = *extra;
+	argv[n] = NULL;
+
+	f->daemon = fork();
+	if (f->daemon < 0)
+		return -errno;
+	if (!f->daemon) {
+		fd = open(f->daemon_out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execv(bin, (char **)argv);
+		_exit(127);
+	}
+	/* Ready when it answers status; bounded at 15 s. */
+	for (i = 0; i < 150; i++) {
+		json_t *r = NULL;
+
+		if (!tw_ctl_call(f->sock, json_pack("{s:s}", "cmd", "status"), &r, 1000)) {
+			json_decref(r);
+			return 0;
+		}
+		if (daemon_exited(f, 100))
+			return 1;
+	}
+	return -ETIMEDOUT;
+}
+
+int fx_stop(struct fx *f)
+{
+	if (!f->daemon)
+		return f->daemon_status;
+	kill(f->daemon, SIGTERM);
+	if (!daemon_exited(f, 10000)) {
+		printf("    tierwalld did not stop within 10 s of SIGTERM; killing it\n");
+		kill(f->daemon, SIGKILL);
+		daemon_exited(f, 5000);
+		f->daemon_status = -1;
+	}
+	return f->daemon_status;
+}
+
+static int rm_cb(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	/* cgroup directories go with rmdir; their control files cannot be unlinked. */
+	if (type == FTW_DP)
+		rmdir(path);
+	else if (strncmp(path, "/sys/fs/cgroup", 14))
+		unlink(path);
+	return 0;
+}
+
+void fx_cleanup(struct fx *f)
+{
+	if (!f->tmp[0])
+		return;
+	fx_stop(f);
+	if (f->root[0])
+		nftw(f->root, rm_cb, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+	nftw(f->pin, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	nftw(f->tmp, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	f->tmp[0] = '\0';
+}
+
+/* ---- acting from inside cgroups ---- */
+
+static int child_result(pid_t pid)
+{
+	int st;
+
+	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+		return -1;
+	return WEXITSTATUS(st);
+}
+
+static void join_or_die(struct fx *f, const char *rel)
+{
+	char path[PATH_MAX * 2];
+
+	if (!rel)
+		return;
+	snprintf(path, sizeof(path), "%s/%s", f->root, rel);
+	if (tw_join_cgroup(path))
+		_exit(200);
+}
+
+int fx_net(struct fx *f, const char *rel, int op, const char *addr, int port, pid_t *pid)
+{
+	return fx_net_moved(f, rel, rel, op, addr, port, pid);
+}
+
+int fx_net_moved(struct fx *f, const char *create_rel, const char *call_rel, int op,
+		 const char *addr, int port, pid_t *pid)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	pid_t c;
+	int fd;
+
+	fflush(stdout);
+	c = fork();
+	if (c < 0)
+		return -1;
+	if (!c) {
+		if (tw_sockaddr(addr, port, &ss, &len))
+			_exit(201);
+		join_or_die(f, create_rel);
+		fd = tw_op_socket(op, ss.ss_family);
+		if (fd < 0)
+			_exit(202);
+		if (call_rel != create_rel)
+			join_or_die(f, call_rel);
+		_exit(-tw_op_run(fd, op, (struct sockaddr *)&ss, len));
+	}
+	if (pid)
+		*pid = c;
+	return child_result(c);
+}
+
+static int send_fd(int sock, int fd)
+{
+	char dummy = 'x', buf[CMSG_SPACE(sizeof(int))] = {};
+	struct iovec iov = { .iov_base = &dummy, .iov_len = 1 };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = buf,
+			    .msg_controllen = sizeof(buf) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	return sendmsg(sock, &m, 0) == 1 ? 0 : -errno;
+}
+
+static int recv_fd(int sock)
+{
+	char dummy, buf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { .iov_base = &dummy, .iov_len = 1 };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = buf,
+			    .msg_controllen = sizeof(buf) };
+	struct cmsghdr *c;
+	struct pollfd p = { .fd = sock, .events = POLLIN };
+	int fd;
+
+	if (poll(&p, 1, 5000) != 1 || recvmsg(sock, &m, 0) != 1)
+		return -1;
+	c = CMSG_FIRSTHDR(&m);
+	if (!c || c->cmsg_type != SCM_RIGHTS)
+		return -1;
+	memcpy(&fd, CMSG_DATA(c), sizeof(int));
+	return fd;
+}
+
+int fx_net_passed(struct fx *f, const char *create_rel, const char *call_rel, int op,
+		  const char *addr, int port, pid_t *caller)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	pid_t creator, c;
+	int sv[2], fd, r;
+
+	if (tw_sockaddr(addr, port, &ss, &len) ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+		return -1;
+	fflush(stdout);
+	creator = fork();
+	if (!creator) {
+		join_or_die(f, create_rel);
+		fd = tw_op_socket(op, ss.ss_family);
+		_exit(fd < 0 || send_fd(sv[0], fd) ? 203 : 0);
+	}
+	c = fork();
+	if (!c) {
+		join_or_die(f, call_rel);
+		fd = recv_fd(sv[1]);
+		if (fd < 0)
+			_exit(204);
+		_exit(-tw_op_run(fd, op, (struct sockaddr *)&ss, len));
+	}
+	close(sv[0]);
+	close(sv[1]);
+	r = child_result(creator);
+	if (caller)
+		*caller = c;
+	return r ? -1 : child_result(c);
+}
+
+/* ---- reading the event log ---- */
+
+static json_t *scan_log(struct fx *f, bool (*match)(json_t *, const void *), const void *arg,
+			int *count)
+{
+	char path[PATH_MAX * 2], *line = NULL;
+	json_t *found = NULL;
+	size_t cap = 0;
+	FILE *l;
+
+	snprintf(path, sizeof(path), "%s/events.jsonl", f->log_dir);
+	l = fopen(path, "r");
+	if (!l)
+		return NULL;
+	while (getline(&line, &cap, l) > 0) {
+		json_t *o = json_loads(line, 0, NULL);
+
+		if (o && match(o, arg)) {
+			if (count)
+				(*count)++;
+			if (!found) {
+				found = o;
+				continue;
+			}
+		}
+		json_decref(o);
+	}
+	free(line);
+	fclose(l);
+	return found;
+}
+
+struct ev_key {
+	pid_t pid;
+	int port;
+	const char *kind;
+	const char *event;
+};
+
+static bool match_pid_port(json_t *o, const void *arg)
+{
+	const struct ev_key *k = arg;
+
+	return json_integer_value(json_object_get(o, "pid")) == k->pid &&
+	       json_integer_value(json_object_get(json_object_get(o, "dst"), "port")) == k->port;
+}
+
+static bool match_kind_pid(json_t *o, const void *arg)
+{
+	const struct ev_key *k = arg;
+	const char *kind = json_string_value(json_object_get(o, "kind"));
+
+	return kind && !strcmp(kind, k->kind) &&
+	       (!k->pid || json_integer_value(json_object_get(o, "pid")) == k->pid);
+}
+
+static bool match_daemon(json_t *o, const void *arg)
+{
+	const struct ev_key *k = arg;
+	const char *e = json_string_value(json_object_get(o, "event"));
+
+	return e && !strcmp(e, k->event);
+}
+
+json_t *fx_event(struct fx *f, pid_t pid, int port)
+{
+	struct ev_key k = { .pid = pid, .port = port };
+	json_t *o;
+	int i;
+
+	/* The daemon drains the ring buffer every 50 ms; allow it 5 s. */
+	for (i = 0; i < 100; i++) {
+		o = scan_log(f, match_pid_port, &k, NULL);
+		if (o)
+			return o;
+		usleep(50 * 1000);
+	}
+	return NULL;
+}
+
+int fx_count_events(struct fx *f, const char *kind, pid_t pid)
+{
+	struct ev_key k = { .pid = pid, .kind = kind };
+	int n = 0;
+
+	json_decref(scan_log(f, match_kind_pid, &k, &n));
+	return n;
+}
+
+int fx_wait_events(struct fx *f, const char *kind, pid_t pid, int n)
+{
+	int i, got = 0;
+
+	for (i = 0; i < 100; i++) {
+		got = fx_count_events(f, kind, pid);
+		if (got >= n)
+			break;
+		usleep(50 * 1000);
+	}
+	return got;
+}
+
+json_t *fx_daemon_event(struct fx *f, const char *what)
+{
+	struct ev_key k = { .event = what };
+
+	return scan_log(f, match_daemon, &k, NULL);
+}
+
+/* ---- processes and sockets ---- */
+
+int fx_sh(char *out, size_t outlen, const char *fmt, ...)
+{
+	char cmd[8192];
+	size_t n = 0;
+	va_list ap;
+	FILE *p;
+	int st;
+
+	strcpy(cmd, "{ ");
+	va_start(ap, fmt);
+	vsnprintf(cmd + 2, sizeof(cmd) - 32, fmt, ap);
+	va_end(ap);
+	strcat(cmd, "\n} 2>&1 </dev/null");
+	fflush(stdout);
+	p = popen(cmd, "r");
+	if (!p)
+		return -1;
+	if (out && outlen)
+		n = fread(out, 1, outlen - 1, p);
+	if (out && outlen)
+		out[n] = '\0';
+	while (fgetc(p) != EOF)
+		;
+	st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+int fx_listen_tcp(const char *addr, int port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, one = 1;
+
+	if (tw_sockaddr(addr, port, &ss, &len))
+		return -EINVAL;
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, len) || listen(fd, 128)) {
+		close(fd);
+		return -errno;
+	}
+	return fd;
+}
+
+int fx_bind_udp(const char *addr, int port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd;
+
+	if (tw_sockaddr(addr, port, &ss, &len))
+		return -EINVAL;
+	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&ss, len)) {
+		close(fd);
+		return -errno;
+	}
+	return fd;
+}
+
+bool fx_accepted(int lfd)
+{
+	struct pollfd p = { .fd = lfd, .events = POLLIN };
+	int c;
+
+	if (poll(&p, 1, 2000) != 1)
+		return false;
+	c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (c < 0)
+		return false;
+	close(c);
+	return true;
+}
+
+bool fx_received(int ufd)
+{
+	struct pollfd p = { .fd = ufd, .events = POLLIN };
+	char buf[64];
+
+	return poll(&p, 1, 2000) == 1 && recv(ufd, buf, sizeof(buf), 0) > 0;
+}

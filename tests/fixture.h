@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Integration fixture: a real tierwalld on a private cgroup subtree, with
+ * its own log, socket and pin directory, and helpers that act from inside
+ * cgroups. Everything it creates it removes again.
+ */
+#ifndef TW_FIXTURE_H
+#define TW_FIXTURE_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <sys/types.h>
+#include <jansson.h>
+
+struct fx {
+	char tmp[PATH_MAX];		/* private temp dir */
+	char root[PATH_MAX];		/* the daemon's cgroup root */
+	char sock[PATH_MAX];
+	char log_dir[PATH_MAX];
+	char pin[PATH_MAX];
+	char policy[PATH_MAX];
+	char daemon_out[PATH_MAX];
+	pid_t daemon;
+	int daemon_status;		/* wait status once exited */
+};
+
+/* Empty subtree plus temp dir; cgroups is a NULL-terminated list of relative paths. */
+int fx_init(struct fx *f, const char *const *cgroups);
+int fx_write_policy(struct fx *f, const char *text);
+/* Start tierwalld (extra args appended) and wait until it answers; -errno or 1 if it exited. */
+int fx_start(struct fx *f, const char *const *extra);
+/* SIGTERM, bounded wait, SIGKILL as a last resort. Returns the exit status. */
+int fx_stop(struct fx *f);
+/* Stop if running and remove cgroups, pins and temp files. */
+void fx_cleanup(struct fx *f);
+
+int fx_mkcg(struct fx *f, const char *rel);
+/* Path of a cgroup relative to the cgroup2 mount, as events show it. */
+void fx_cg_display(struct fx *f, const char *rel, char *out, size_t len);
+
+/*
+ * Fork a child that joins cgroup rel (NULL: stays where it is) and does one
+ * op. Returns 0 if allowed, else the positive errno; *pid gets the child's pid.
+ */
+int fx_net(struct fx *f, const char *rel, int op, const char *addr, int port, pid_t *pid);
+/* The child creates the socket in create_rel, then joins call_rel and calls. */
+int fx_net_moved(struct fx *f, const char *create_rel, const char *call_rel, int op,
+		 const char *addr, int port, pid_t *pid);
+/* One process creates the socket, another (in call_rel) receives it over SCM_RIGHTS and calls. */
+int fx_net_passed(struct fx *f, const char *create_rel, const char *call_rel, int op,
+		  const char *addr, int port, pid_t *caller);
+
+/* First event in the log with this pid and dst port, waiting up to 5 s. */
+json_t *fx_event(struct fx *f, pid_t pid, int port);
+/* Number of events so far for which kind and pid match (pid 0: any). */
+int fx_count_events(struct fx *f, const char *kind, pid_t pid);
+/* Wait up to 5 s for at least n such events; returns how many there are. */
+int fx_wait_events(struct fx *f, const char *kind, pid_t pid, int n);
+/* First daemon lifecycle event with "event" == what. */
+json_t *fx_daemon_event(struct fx *f, const char *what);
+
+/* Run a shell command line, capture its output; returns its exit status. */
+int fx_sh(char *out, size_t outlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Listening sockets on loopback for the allowed paths. */
+int fx_listen_tcp(const char *addr, int port);
+int fx_bind_udp(const char *addr, int port);
+/* A connection is waiting on the listener (non-blocking accept). */
+bool fx_accepted(int lfd);
+/* A datagram arrives within 2 s. */
+bool fx_received(int ufd);
+
+/* A port unlikely to collide with others on this machine, per run. */
+int fx_port(int n);
+
+#endif
