@@ -197,7 +197,13 @@ static int open_log(struct daemon *d)
 		tw_err("cannot create log directory %s: %s", d->log_dir, strerror(-err));
 		return err;
 	}
-	snprintf(d->log_path, sizeof(d->log_path), "%s/events.jsonl", d->log_dir);
+	/* Absolute, so `tierwall events` finds it from any directory. */
+	if (!realpath(d->log_dir, d->log_path)) {
+		err = -errno;
+		tw_err("cannot resolve log directory %s: %s", d->log_dir, strerror(-err));
+		return err;
+	}
+	strncat(d->log_path, "/events.jsonl", sizeof(d->log_path) - strlen(d->log_path) - 1);
 	d->log_fd = open(d->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 	if (d->log_fd < 0) {
 		err = -errno;
