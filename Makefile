@@ -95,7 +95,7 @@ $(OUTPUT)/tw_probe: $(OUTPUT)/tests/probe.o $(OUTPUT)/tests/net.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@
 
-$(OUTPUT)/tw_bench: $(OUTPUT)/tests/bench.o $(OUTPUT)/util.o $(OUTPUT)/log.o
+$(OUTPUT)/tw_bench: $(OUTPUT)/tests/bench.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@
 
@@ -105,7 +105,7 @@ run: deps all
 test: deps all
 	$(Q)tests/run.sh
 
-bench: deps all
+bench: deps all $(OUTPUT)/tw_bench
 	$(Q)tests/bench.sh
 
 # Regenerate vmlinux.h from the running kernel's BTF (see vmlinux/README.md).

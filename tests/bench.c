@@ -1,0 +1,515 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tw_bench: cost of connect() and sendto() from a tiered cgroup with
+ * tierwall's programs attached, against the same loop with no program and
+ * against nftables (socket cgroupv2 match + interval set of the same CIDRs),
+ * all in one run, interleaved, at several rule counts. Ratios against the
+ * no-program baseline of the same run are the result; absolute ns drift.
+ *
+ * The measuring process lives in a private network and mount namespace:
+ * nftables rules never touch the host's firewall, and the deny-path
+ * addresses exist only on that namespace's loopback.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+
+#define REPS_DEFAULT	5
+#define K_CONNECT	30000
+#define K_SENDTO	100000
+#define K_DENY		20000
+#define PORT_TCP	9
+#define PORT_UDP	19999
+#define MAX_SIZES	8
+
+enum variant { V_NONE, V_NFT, V_TW, NV };
+enum loop { L_CONNECT, L_SENDTO, L_DENY, NL };
+static const char *const vname[NV] = { "none", "nftables", "tierwall" };
+static const char *const lname[NL] = { "tcp connect", "udp sendto", "deny connect" };
+
+static char mnt[512], tmp[512], build[512];
+static int pid_tag;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+	char cmd[4096];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	return system(cmd);
+}
+
+/* ---- the CIDR set: disjoint, a realistic mix of lengths ---- */
+
+static uint32_t rs = 0x2545F491;
+static uint32_t rnd(void)
+{
+	rs ^= rs << 13;
+	rs ^= rs >> 17;
+	rs ^= rs << 5;
+	return rs;
+}
+
+struct cidr {
+	uint32_t addr;
+	int len;
+};
+
+/* Pick n distinct indexes below max (n <= max). */
+static uint32_t *distinct(uint32_t n, uint32_t max)
+{
+	uint8_t *used = calloc((max + 7) / 8, 1);
+	uint32_t *out = malloc(n * sizeof(*out)), i = 0;
+
+	while (i < n) {
+		uint32_t v = rnd() % max;
+
+		if (used[v / 8] & (1 << (v % 8)))
+			continue;
+		used[v / 8] |= 1 << (v % 8);
+		out[i++] = v;
+	}
+	free(used);
+	return out;
+}
+
+/*
+ * 60% /24s in 10/8, 4% /28s in 198.18/15, a few /20s in 172.16/12, the rest
+ * /32s in 100.64/10. 10.255.255.0/24 stays free: the deny loop targets
+ * 10.0.0.0/24's neighbourhood, the own-tier probe 100.127.255.254.
+ */
+static struct cidr *make_cidrs(int n)
+{
+	struct cidr *c = calloc(n, sizeof(*c));
+	uint32_t n24 = n * 6 / 10, n20 = n / 500, n28 = n / 25, n32, i, k = 0, *idx;
+
+	if (n24 > 60000)
+		n24 = 60000;
+	if (n20 > 256)
+		n20 = 256;
+	if (n28 > 8192)
+		n28 = 8192;
+	n32 = n - n24 - n20 - n28;
+	/* The deny target 10.0.0.1 must be covered: /24 index 0 first. */
+	idx = distinct(n24 - 1, 65534);
+	c[k++] = (struct cidr){ 0x0a000000u, 24 };
+	for (i = 0; i + 1 < n24; i++)
+		c[k++] = (struct cidr){ 0x0a000000u | (idx[i] + 1) << 8, 24 };
+	free(idx);
+	idx = distinct(n20, 256);
+	for (i = 0; i < n20; i++)
+		c[k++] = (struct cidr){ 0xac100000u | idx[i] << 12, 20 };
+	free(idx);
+	idx = distinct(n28, 8192);
+	for (i = 0; i < n28; i++)
+		c[k++] = (struct cidr){ 0xc6120000u | idx[i] << 4, 28 };
+	free(idx);
+	idx = distinct(n32, (1u << 22) - 2);	/* 100.127.255.254 stays free */
+	for (i = 0; i < n32; i++)
+		c[k++] = (struct cidr){ 0x64400000u | idx[i], 32 };
+	free(idx);
+	/* Unlikely but possible: the own-tier probe's /24 has no prod /32s. Fine. */
+	return c;
+}
+
+static void fmt_cidr(const struct cidr *c, char *out)
+{
+	struct in_addr a = { htonl(c->addr) };
+
+	sprintf(out, "%s/%d", inet_ntoa(a), c->len);
+}
+
+static int write_policy(const char *path, const struct cidr *c, int n)
+{
+	FILE *f = fopen(path, "w");
+	char s[32];
+	int i;
+
+	if (!f)
+		return -errno;
+	fprintf(f, "{ \"version\": 1, \"tiers\": { \"staging\": {}, \"prod\": {} },\n"
+		   "  \"cgroups\": [ { \"path\": \"/staging\", \"tier\": \"staging\" } ],\n"
+		   "  \"destinations\": [\n"
+		   "    { \"tier\": \"staging\", \"cidrs\": [\"100.127.255.254/32\"] },\n"
+		   "    { \"tier\": \"prod\", \"cidrs\": [");
+	for (i = 0; i < n; i++) {
+		fmt_cidr(&c[i], s);
+		fprintf(f, "%s\"%s\"", i ? "," : "", s);
+	}
+	fprintf(f, "] } ] }\n");
+	return fclose(f) ? -errno : 0;
+}
+
+static int write_nft(const char *path, const struct cidr *c, int n, const char *cg)
+{
+	FILE *f = fopen(path, "w");
+	char s[32];
+	int i;
+
+	if (!f)
+		return -errno;
+	fprintf(f, "table inet twbench {\n set prod { type ipv4_addr; flags interval; elements = { ");
+	for (i = 0; i < n; i++) {
+		fmt_cidr(&c[i], s);
+		fprintf(f, "%s%s", i ? ", " : "", s);
+	}
+	fprintf(f, " } }\n chain out { type filter hook output priority 0; policy accept;\n"
+		   "  socket cgroupv2 level 1 \"%s\" ip daddr @prod meta l4proto tcp reject with tcp reset\n"
+		   "  socket cgroupv2 level 1 \"%s\" ip daddr @prod reject\n }\n}\n", cg, cg);
+	return fclose(f) ? -errno : 0;
+}
+
+/* ---- the loops ---- */
+
+static void addr4(struct sockaddr_in *sa, const char *ip, int port)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->sin_family = AF_INET;
+	sa->sin_port = htons(port);
+	inet_pton(AF_INET, ip, &sa->sin_addr);
+}
+
+/* ns per socket+connect+close; *err gets the errno connect reported. */
+static double loop_connect(const char *ip, int k, int *err)
+{
+	struct sockaddr_in sa;
+	uint64_t t0;
+	int i, fd;
+
+	addr4(&sa, ip, PORT_TCP);
+	t0 = now_ns();
+	for (i = 0; i < k; i++) {
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
+			*err = errno;
+		else
+			*err = 0;
+		close(fd);
+	}
+	return (double)(now_ns() - t0) / k;
+}
+
+static double loop_sendto(const char *ip, int k, int *err)
+{
+	struct sockaddr_in sa;
+	char b = 'x';
+	uint64_t t0;
+	int i, fd;
+
+	addr4(&sa, ip, PORT_UDP);
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	t0 = now_ns();
+	for (i = 0; i < k; i++)
+		*err = sendto(fd, &b, 1, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? errno : 0;
+	t0 = now_ns() - t0;
+	close(fd);
+	return (double)t0 / k;
+}
+
+static int join(const char *rel)
+{
+	char p[1024];
+	int fd, r;
+
+	snprintf(p, sizeof(p), "/sys/fs/cgroup/%s/cgroup.procs", rel);
+	fd = open(p, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	r = write(fd, "0", 1) == 1 ? 0 : -errno;
+	close(fd);
+	return r;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, n, sizeof(*v), cmp_d);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/*
+ * In the private namespaces: interleave variants within each repetition so
+ * drift hits all of them alike. Writes "variant loop median" lines to out.
+ */
+static int measure(int reps, const char *nft_file, FILE *out)
+{
+	char cg_base[128], cg_tw[128], cg_nft[128];
+	double r[NV][NL + 1][16] = {};
+	int rep, v, l, err, sink;
+	struct sockaddr_in sa;
+
+	snprintf(cg_base, sizeof(cg_base), "tw-bench-%d-base", pid_tag);
+	snprintf(cg_tw, sizeof(cg_tw), "tw-bench-%d/staging", pid_tag);
+	snprintf(cg_nft, sizeof(cg_nft), "tw-bench-%d-nft", pid_tag);
+
+	/* A sink that is never read: sendto() stays cheap and local. */
+	sink = socket(AF_INET, SOCK_DGRAM, 0);
+	addr4(&sa, "127.0.0.1", PORT_UDP);
+	if (bind(sink, (struct sockaddr *)&sa, sizeof(sa)))
+		return -errno;
+
+	for (rep = 0; rep < reps; rep++) {
+		for (v = 0; v < NV; v++) {
+			const char *cg = v == V_NONE ? cg_base : v == V_TW ? cg_tw : cg_nft;
+
+			if (v == V_NFT && sh("nft -f %s", nft_file))
+				return -EIO;
+			if (join(cg))
+				return -EPERM;
+			loop_connect("127.0.0.1", 1000, &err);		/* warm up */
+			r[v][L_CONNECT][rep] = loop_connect("127.0.0.1", K_CONNECT, &err);
+			if (err != ECONNREFUSED && err != EINPROGRESS) {
+				fprintf(stderr, "tw_bench: %s connect: unexpected %s\n", vname[v], strerror(err));
+				return -EIO;
+			}
+			r[v][L_SENDTO][rep] = loop_sendto("127.0.0.1", K_SENDTO, &err);
+			if (err) {
+				fprintf(stderr, "tw_bench: %s sendto: %s\n", vname[v], strerror(err));
+				return -EIO;
+			}
+			/* Own-tier destination deep in the table: all three DIR levels. */
+			r[v][NL][rep] = loop_connect("100.127.255.254", K_CONNECT, &err);
+			if (v != V_NONE) {
+				r[v][L_DENY][rep] = loop_connect("10.0.0.1", K_DENY, &err);
+				/* nftables' reset arrives after a nonblocking connect returns. */
+				if (v == V_TW ? err != EPERM :
+				    err != ECONNREFUSED && err != EINPROGRESS) {
+					fprintf(stderr, "tw_bench: %s deny path: unexpected %s\n", vname[v],
+						strerror(err));
+					return -EIO;
+				}
+			}
+			if (v == V_NFT)
+				sh("nft delete table inet twbench");
+		}
+	}
+	join(cg_base);
+	for (v = 0; v < NV; v++)
+		for (l = 0; l <= NL; l++)
+			fprintf(out, "%d %d %.1f\n", v, l, median(r[v][l], reps));
+	return 0;
+}
+
+/* ---- orchestration ---- */
+
+static pid_t start_daemon(const char *policy, const char *dir)
+{
+	char root[1024], logd[1024], sock[1024], bin[1024], out[1024];
+	pid_t p;
+	int i;
+
+	snprintf(root, sizeof(root), "%s/tw-bench-%d", mnt, pid_tag);
+	snprintf(logd, sizeof(logd), "%s/log", dir);
+	snprintf(sock, sizeof(sock), "%s/ctl.sock", dir);
+	snprintf(bin, sizeof(bin), "%s/tierwalld", build);
+	snprintf(out, sizeof(out), "%s/daemon.out", dir);
+	p = fork();
+	if (!p) {
+		int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execl(bin, bin, "--policy", policy, "--cgroup-root", root, "--log-dir", logd,
+		      "--pin-dir", "none", "--socket", sock, (char *)NULL);
+		_exit(127);
+	}
+	/* Ready once the socket exists and answers; bounded at 60 s for 100k rules. */
+	for (i = 0; i < 600; i++) {
+		char cmd[2048];
+
+		snprintf(cmd, sizeof(cmd), "%s/tierwall --socket %s status >/dev/null 2>&1", build, sock);
+		if (!system(cmd))
+			return p;
+		if (waitpid(p, NULL, WNOHANG) == p) {
+			sh("cat %s >&2", out);
+			return -1;
+		}
+		usleep(100 * 1000);
+	}
+	kill(p, SIGKILL);
+	waitpid(p, NULL, 0);
+	return -1;
+}
+
+static int rm_cb(const char *path, const struct stat *st, int type, struct FTW *f)
+{
+	if (type == FTW_DP)
+		rmdir(path);
+	else if (strncmp(path, "/sys/fs/cgroup", 14))
+		unlink(path);
+	return 0;
+}
+
+static int run_size(int n, int reps, double res[NV][NL + 1])
+{
+	char dir[1024], policy[1200], nftf[1200], resf[1200], cg_nft[128];
+	struct cidr *c = make_cidrs(n);
+	pid_t d, m;
+	int st, v, l, err = 0;
+	double x;
+	FILE *f;
+
+	snprintf(dir, sizeof(dir), "%s/n%d", tmp, n);
+	mkdir(dir, 0700);
+	snprintf(policy, sizeof(policy), "%s/policy.json", dir);
+	snprintf(nftf, sizeof(nftf), "%s/rules.nft", dir);
+	snprintf(resf, sizeof(resf), "%s/results", dir);
+	snprintf(cg_nft, sizeof(cg_nft), "tw-bench-%d-nft", pid_tag);
+	if (write_policy(policy, c, n) || write_nft(nftf, c, n, cg_nft)) {
+		free(c);
+		return -EIO;
+	}
+	free(c);
+	d = start_daemon(policy, dir);
+	if (d < 0) {
+		fprintf(stderr, "tw_bench: tierwalld did not start for %d rules\n", n);
+		return -EIO;
+	}
+	fflush(NULL);
+	m = fork();
+	if (!m) {
+		/* Private netns (nftables, 10.x on lo) and mount ns (cgroup2 where nft looks). */
+		if (unshare(CLONE_NEWNET | CLONE_NEWNS) ||
+		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+		    mount("none", "/sys/fs/cgroup", "cgroup2", 0, NULL) ||
+		    sh("ip link set lo up && ip addr add 10.0.0.1/32 dev lo && "
+		       "ip addr add 100.127.255.254/32 dev lo"))
+			_exit(10);
+		f = fopen(resf, "w");
+		_exit(f && !measure(reps, nftf, f) && !fclose(f) ? 0 : 11);
+	}
+	waitpid(m, &st, 0);
+	kill(d, SIGTERM);
+	waitpid(d, NULL, 0);
+	if (!WIFEXITED(st) || WEXITSTATUS(st)) {
+		fprintf(stderr, "tw_bench: measuring %d rules failed (status %d)\n", n, st);
+		err = -EIO;
+	}
+	f = err ? NULL : fopen(resf, "r");
+	while (f && fscanf(f, "%d %d %lf", &v, &l, &x) == 3)
+		if (v >= 0 && v < NV && l >= 0 && l <= NL)
+			res[v][l] = x;
+	if (f)
+		fclose(f);
+	nftw(dir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
+	return err;
+}
+
+static void cleanup(void)
+{
+	char p[1024];
+
+	snprintf(p, sizeof(p), "%s/tw-bench-%d", mnt, pid_tag);
+	nftw(p, rm_cb, 8, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+	snprintf(p, sizeof(p), "%s/tw-bench-%d-base", mnt, pid_tag);
+	rmdir(p);
+	snprintf(p, sizeof(p), "%s/tw-bench-%d-nft", mnt, pid_tag);
+	rmdir(p);
+	nftw(tmp, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+int main(int argc, char **argv)
+{
+	int sizes[MAX_SIZES] = { 10, 1000, 100000 }, nsizes = 3, reps = REPS_DEFAULT, i, v;
+	double res[MAX_SIZES][NV][NL + 1] = {};
+	char p[1024];
+	FILE *f;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--reps") && i + 1 < argc) {
+			reps = atoi(argv[++i]);
+		} else if (!strcmp(argv[i], "--sizes") && i + 1 < argc) {
+			char *s = argv[++i], *tok;
+
+			for (nsizes = 0; (tok = strsep(&s, ",")) && nsizes < MAX_SIZES; )
+				sizes[nsizes++] = atoi(tok);
+		} else {
+			fprintf(stderr, "usage: tw_bench [--reps N (1-15)] [--sizes 10,1000,100000]\n");
+			return 2;
+		}
+	}
+	if (reps < 1 || reps > 15) {
+		fprintf(stderr, "tw_bench: --reps must be 1 to 15\n");
+		return 2;
+	}
+	f = popen("awk '$3 == \"cgroup2\" { print $2; exit }' /proc/self/mounts", "r");
+	if (!f || !fgets(mnt, sizeof(mnt), f)) {
+		fprintf(stderr, "tw_bench: no cgroup2 mount\n");
+		return 1;
+	}
+	pclose(f);
+	mnt[strcspn(mnt, "\n")] = '\0';
+	snprintf(build, sizeof(build), "%s", getenv("TW_BUILD_DIR") ? getenv("TW_BUILD_DIR") : "build");
+	pid_tag = getpid();
+	snprintf(tmp, sizeof(tmp), "%s/bench-%d", build, pid_tag);
+	mkdir(tmp, 0700);
+	snprintf(p, sizeof(p), "%s/tw-bench-%d", mnt, pid_tag);
+	mkdir(p, 0755);
+	strcat(p, "/staging");
+	mkdir(p, 0755);
+	snprintf(p, sizeof(p), "%s/tw-bench-%d-base", mnt, pid_tag);
+	mkdir(p, 0755);
+	snprintf(p, sizeof(p), "%s/tw-bench-%d-nft", mnt, pid_tag);
+	mkdir(p, 0755);
+
+	printf("tw_bench: %d interleaved repetitions, median ns per call; ratio to \"none\" of the same run\n", reps);
+	for (i = 0; i < nsizes; i++) {
+		printf("measuring %d CIDRs...\n", sizes[i]);
+		if (run_size(sizes[i], reps, res[i])) {
+			cleanup();
+			return 1;
+		}
+	}
+	cleanup();
+
+	printf("\n| CIDRs | loop | none | nftables | tierwall |\n|---|---|---|---|---|\n");
+	for (i = 0; i < nsizes; i++) {
+		static const int order[] = { L_CONNECT, L_SENDTO, NL, L_DENY };
+		int k;
+
+		for (k = 0; k < 4; k++) {
+			int l = order[k];
+			double base = res[i][V_NONE][l == L_DENY ? L_CONNECT : l];
+
+			printf("| %d | %s | %.0f |", sizes[i],
+			       l == NL ? "tcp connect, own-tier CIDR" : l == L_DENY ?
+			       "tcp connect denied (ratio to allowed none)" : lname[l], base);
+			for (v = V_NFT; v < NV; v++)
+				printf(" %.0f (%.3fx) |", res[i][v][l], res[i][v][l] / base);
+			printf("\n");
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# `make bench`: connect()/sendto() cost with no program, nftables and
+# tierwall, at 10, 1,000 and 100,000 CIDRs, in one interleaved run.
+# Not part of `make test`: timings are measured, never asserted.
+set -u
+cd "$(dirname "$0")/.."
+[ "$(id -u)" = 0 ] || { echo "make bench needs root: sudo make bench" >&2; exit 1; }
+command -v nft >/dev/null || { echo "nftables (nft) is not installed: make deps" >&2; exit 1; }
+exec build/tw_bench "$@"
