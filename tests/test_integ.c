@@ -643,3 +643,60 @@ TEST(integ_second_daemon_on_same_socket_refused)
 out:
 	fx_cleanup(&f);
 }
+
+static int count_substr(const char *s, const char *needle)
+{
+	int n = 0;
+
+	while ((s = strstr(s, needle))) {
+		n++;
+		s += strlen(needle);
+	}
+	return n;
+}
+
+TEST(integ_crash_keeps_enforcing_and_restart_takes_over)
+{
+	char out[8192];
+	struct stat st;
+	struct fx f;
+	json_t *e;
+	pid_t pid;
+	int l;
+
+	if (!std_start(&f))
+		goto out;
+	ASSERT_EQ(fx_net(&f, "agents/staging", TW_OP_TCP_CONNECT, "127.20.0.1", P_ANY, &pid), EPERM,
+		  "enforcing");
+	e = fx_event(&f, pid, P_ANY);
+	json_decref(e);
+	/* A crash: pinned links keep the kernel enforcing without the daemon. */
+	kill(f.daemon, SIGKILL);
+	waitpid(f.daemon, NULL, 0);
+	f.daemon = 0;
+	ASSERT_OK(stat(f.pin, &st), "pins survive the crash");
+	ASSERT_EQ(fx_net(&f, "agents/staging", TW_OP_TCP_CONNECT, "127.20.0.1", P_ANY, NULL), EPERM,
+		  "still enforcing with no daemon");
+
+	if (!ASSERT_OK(fx_start(&f, NULL), "restart over the stale socket and pins"))
+		goto out;
+	fx_sh(out, sizeof(out), "bpftool cgroup show %s", f.root);
+	ASSERT_EQ(count_substr(out, "tw_connect4"), 1, "the old links were replaced, not stacked");
+	ASSERT_EQ(fx_net(&f, "agents/staging", TW_OP_TCP_CONNECT, "127.20.0.1", P_ANY, &pid), EPERM,
+		  "the new daemon enforces");
+	e = fx_event(&f, pid, P_ANY);
+	ASSERT_TRUE(e && json_integer_value(json_object_get(e, "seq")) > 4,
+		    "seq continues the log across the restart");
+	json_decref(e);
+
+	fx_stop(&f);
+	fx_sh(out, sizeof(out), "bpftool cgroup show %s", f.root);
+	ASSERT_EQ(count_substr(out, "tw_connect4"), 0, "clean stop detaches everything");
+	l = fx_listen_tcp("127.20.0.1", P_ANY);
+	ASSERT_EQ(fx_net(&f, "agents/staging", TW_OP_TCP_CONNECT, "127.20.0.1", P_ANY, NULL), 0,
+		  "no enforcement after the clean stop");
+	ASSERT_TRUE(fx_accepted(l), "accepted");
+	close(l);
+out:
+	fx_cleanup(&f);
+}

@@ -165,6 +165,31 @@ TEST(unit_policy_reports_every_error)
 	tw_diags_free(&d);
 }
 
+TEST(unit_policy_many_tiers)
+{
+	struct tw_diags d = {};
+	struct tw_policy *p;
+	char *text = malloc(16384);
+	int n, i;
+
+	n = sprintf(text, "{ \"version\": 1, \"tiers\": {");
+	for (i = 1; i <= TW_MAX_TIERS + 1; i++)
+		n += sprintf(text + n, "%s\"t%d\": {}", i > 1 ? ", " : "", i);
+	strcpy(text + n, "} }");
+	p = parse(text, &d);
+	ASSERT_TRUE(p == NULL, "one tier too many is refused");
+	if (ASSERT_EQ(d.count, 1, "one error"))
+		ASSERT_CONTAINS(d.msgs[0], "tiers.t255: more than 254 tiers", "names the first tier too many");
+	tw_diags_free(&d);
+	strcpy(strstr(text, ", \"t255\""), "} }");
+	p = parse(text, &d);
+	if (ASSERT_TRUE(p != NULL, "254 tiers parse"))
+		ASSERT_EQ(tw_policy_tier_id(p, "t254"), 254, "tier ids follow document order");
+	tw_policy_free(p);
+	tw_diags_free(&d);
+	free(text);
+}
+
 TEST(unit_policy_load_missing_file)
 {
 	struct tw_diags d = {};

@@ -139,18 +139,22 @@ static int do_check(int argc, char **argv)
 	return 0;
 }
 
-static int do_tag(int argc, char **argv)
+static int tag_cmd(int argc, char **argv, bool untag)
 {
 	int first = parse_opts(argc, argv, NULL, NULL, NULL);
-	json_t *r;
+	json_t *req, *r;
 
-	want_operands(argc, first, 2);
-	r = call(json_pack("{s:s, s:s, s:s}", "cmd", "tag", "cgroup", argv[first],
-			   "tier", argv[first + 1]));
+	want_operands(argc, first, untag ? 1 : 2);
+	req = json_pack("{s:s, s:s}", "cmd", untag ? "untag" : "tag", "cgroup", argv[first]);
+	if (!untag)
+		json_object_set_new(req, "tier", json_string(argv[first + 1]));
+	r = call(req);
 	if (!r)
 		return EXIT_FAIL;
 	if (want_json)
 		print_json(r);
+	else if (untag)
+		printf("untagged %s\n", json_string_value(json_object_get(r, "cgroup")));
 	else
 		printf("tagged %s as %s\n", json_string_value(json_object_get(r, "cgroup")),
 		       json_string_value(json_object_get(r, "tier")));
@@ -158,21 +162,14 @@ static int do_tag(int argc, char **argv)
 	return 0;
 }
 
+static int do_tag(int argc, char **argv)
+{
+	return tag_cmd(argc, argv, false);
+}
+
 static int do_untag(int argc, char **argv)
 {
-	int first = parse_opts(argc, argv, NULL, NULL, NULL);
-	json_t *r;
-
-	want_operands(argc, first, 1);
-	r = call(json_pack("{s:s, s:s}", "cmd", "untag", "cgroup", argv[first]));
-	if (!r)
-		return EXIT_FAIL;
-	if (want_json)
-		print_json(r);
-	else
-		printf("untagged %s\n", json_string_value(json_object_get(r, "cgroup")));
-	json_decref(r);
-	return 0;
+	return tag_cmd(argc, argv, true);
 }
 
 static int do_tiers(int argc, char **argv)

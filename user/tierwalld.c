@@ -204,7 +204,7 @@ static int open_log(struct daemon *d)
 		return err;
 	}
 	strncat(d->log_path, "/events.jsonl", sizeof(d->log_path) - strlen(d->log_path) - 1);
-	d->log_fd = open(d->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	d->log_fd = open(d->log_path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 	if (d->log_fd < 0) {
 		err = -errno;
 		tw_err("cannot open %s: %s", d->log_path, strerror(-err));
