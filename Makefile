@@ -51,7 +51,7 @@ deps:
 $(OUTPUT):
 	$(Q)mkdir -p $@
 
-$(OUTPUT)/%.bpf.o: bpf/%.bpf.c maps/tierwall.h vmlinux/vmlinux.h | $(OUTPUT)
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c bpf/tier.bpf.h maps/tierwall.h vmlinux/vmlinux.h | $(OUTPUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp
 	$(Q)$(BPFTOOL) gen object $@ $@.tmp && rm -f $@.tmp
@@ -65,9 +65,9 @@ $(OUTPUT)/%.o: user/%.c $(wildcard user/*.h) maps/tierwall.h | $(OUTPUT)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 # The daemon's loader waits for its skeleton.
-$(OUTPUT)/loader.o: $(OUTPUT)/tierwall.skel.h
+$(OUTPUT)/loader.o: $(OUTPUT)/net.skel.h $(OUTPUT)/files.skel.h
 
-$(OUTPUT)/tierwalld: $(OUTPUT)/tierwalld.o $(OUTPUT)/loader.o \
+$(OUTPUT)/tierwalld: $(OUTPUT)/tierwalld.o $(OUTPUT)/loader.o $(OUTPUT)/secrets.o \
 		     $(addprefix $(OUTPUT)/,$(addsuffix .o,$(COMMON)))
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LIBS_BPF) $(LIBS) -o $@

@@ -58,6 +58,21 @@ enum tw_verdict {
 enum tw_event_kind {
 	TW_EV_CONNECT = 1,
 	TW_EV_SENDMSG = 2,
+	TW_EV_FILE = 3,
+	TW_EV_MAX = TW_EV_FILE,
+};
+
+/* File operations judged by the LSM programs. */
+enum tw_file_op {
+	TW_OP_OPEN = 1,
+	TW_OP_EXEC = 2,
+	TW_OP_RECEIVE = 3,	/* a descriptor passed over SCM_RIGHTS */
+	TW_OP_UNLINK = 4,
+	TW_OP_RENAME = 5,
+	TW_OP_TRUNCATE = 6,
+	TW_OP_SETATTR = 7,
+	TW_OP_LINK = 8,
+	TW_OP_MAX = TW_OP_LINK,
 };
 
 /* cgroup_tiers: cgroup id -> tier of that cgroup and everything below it. */
@@ -91,7 +106,7 @@ struct tw_lpm6_key {
 	__u8 addr[16];
 };
 
-/* Daemon-written runtime config, read by the programs from .bss. */
+/* Daemon-written runtime config (runtime map, one slot, mmapped). */
 struct tw_runtime {
 	__u64 level_mask;	/* levels that hold at least one tagged cgroup */
 	__u32 min_level;
@@ -106,34 +121,81 @@ struct tw_stats {
 };
 
 /*
- * Event record, one per deny or audit decision. Every record starts with
- * kind and size so userspace can refuse records it does not understand.
+ * secrets: (device, inode) of a protected file or directory -> owner. The
+ * device is the kernel's internal dev_t (major << 20 | minor).
  */
-struct tw_event {
+struct tw_secret_key {
+	__u32 dev;
+	__u32 pad;
+	__u64 ino;
+};
+
+struct tw_secret_val {
+	__u32 secret;		/* index of the policy path that protects it */
+	__u8 tier;		/* owning tier */
+	__u8 is_dir;		/* protects everything below it too */
+	__u8 learned;		/* added by the kernel (hard link), not the daemon */
+	__u8 pad;
+};
+
+/* How far up a file's parents the LSM programs look for a protected directory. */
+#define TW_MAX_DEPTH		64
+/* Path components an event carries (from the file upwards), and their length. */
+#define TW_PATH_PARTS		8
+#define TW_NAME_LEN		32
+
+/*
+ * Every ring buffer record starts with this header: kind and size first so
+ * userspace can refuse records it does not understand.
+ */
+struct tw_event_hdr {
 	__u16 kind;		/* enum tw_event_kind */
-	__u16 size;		/* sizeof(struct tw_event) */
+	__u16 size;		/* size of the whole record */
 	__u8 verdict;		/* enum tw_verdict */
-	__u8 family;		/* 4 or 6: the address family that was judged */
-	__u8 proto;		/* IPPROTO_TCP / IPPROTO_UDP */
 	__u8 tier;		/* caller's tier */
-	__u8 target_tier;	/* tier that owns the destination */
-	__u8 mapped;		/* 1: IPv4-mapped IPv6 destination */
-	__u16 dport;		/* host byte order */
-	__u32 rule;		/* rule index */
+	__u8 target_tier;	/* tier that owns the destination or file */
+	__u8 pad0;
 	__u32 pid;		/* tgid */
 	__u32 tid;
 	__u32 uid;
-	__u32 pad;
+	__u32 pad1;
 	__u64 ts_boot_ns;	/* bpf_ktime_get_boot_ns() */
 	__u64 cgroup_id;	/* caller's own cgroup */
 	__u64 tagged_cgroup_id;	/* the ancestor whose tag applied */
-	__u8 daddr[16];		/* v4 in the first 4 bytes, network order */
 	char comm[16];
 };
 
-#define TW_EVENT_SIZE		88
+/* connect / sendmsg decisions. */
+struct tw_event {
+	struct tw_event_hdr h;
+	__u8 family;		/* 4 or 6: the address family that was judged */
+	__u8 proto;		/* IPPROTO_TCP / IPPROTO_UDP */
+	__u8 mapped;		/* 1: IPv4-mapped IPv6 destination */
+	__u8 pad;
+	__u16 dport;		/* host byte order */
+	__u16 pad2;
+	__u32 rule;		/* rule index */
+	__u8 daddr[16];		/* v4 in the first 4 bytes, network order */
+};
 
-_Static_assert(sizeof(struct tw_event) == TW_EVENT_SIZE, "tw_event layout changed");
+/* File decisions. */
+struct tw_file_event {
+	struct tw_event_hdr h;
+	__u8 op;		/* enum tw_file_op */
+	__u8 nparts;		/* components in names[], file first */
+	__u8 complete;		/* names[] reached the filesystem root */
+	__u8 pad;
+	__u32 secret;		/* policy path index that matched */
+	__u32 dev;		/* kernel dev_t of the file */
+	__u32 pad2;
+	__u64 ino;
+	char names[TW_PATH_PARTS][TW_NAME_LEN];
+};
+
+_Static_assert(sizeof(struct tw_event_hdr) == 64, "tw_event_hdr layout changed");
+_Static_assert(sizeof(struct tw_event) == 96, "tw_event layout changed");
+_Static_assert(sizeof(struct tw_file_event) == 344, "tw_file_event layout changed");
+_Static_assert(sizeof(struct tw_secret_key) == 16, "tw_secret_key layout changed");
 _Static_assert(sizeof(struct tw_rule) == 40, "tw_rule layout changed");
 _Static_assert(sizeof(struct tw_runtime) == 16, "tw_runtime layout changed");
 

@@ -416,11 +416,12 @@ TEST(unit_event_encoding)
 		T("{ \"version\": 1, \"tiers\": {\"staging\": {}, \"prod\": {}},")
 		T("  \"destinations\": [ { \"tier\": \"prod\", \"cidrs\": [\"10.20.0.0/16\"] } ] }");
 	struct tw_event e = {
-		.kind = TW_EV_CONNECT, .size = sizeof(e), .verdict = TW_VERDICT_DENY,
-		.family = 4, .mapped = 1, .proto = IPPROTO_TCP, .tier = 1, .target_tier = 2,
-		.dport = 5432, .rule = 0, .pid = 4242, .tid = 4243, .uid = 1000,
-		.ts_boot_ns = 1500000000ull, .cgroup_id = 77, .tagged_cgroup_id = 78,
-		.daddr = { 10, 20, 0, 1 }, .comm = "agent\x01x",
+		.h = { .kind = TW_EV_CONNECT, .size = sizeof(e), .verdict = TW_VERDICT_DENY,
+		       .tier = 1, .target_tier = 2, .pid = 4242, .tid = 4243, .uid = 1000,
+		       .ts_boot_ns = 1500000000ull, .cgroup_id = 77, .tagged_cgroup_id = 78,
+		       .comm = "agent\x01x" },
+		.family = 4, .mapped = 1, .proto = IPPROTO_TCP, .dport = 5432, .rule = 0,
+		.daddr = { 10, 20, 0, 1 },
 	};
 	struct tw_event_ctx c = { .host = "node-1", .cgroup_path = fake_path };
 	struct tw_diags d = {};
@@ -433,9 +434,12 @@ TEST(unit_event_encoding)
 		goto out;
 	ASSERT_OK(tw_event_check(&e, sizeof(e)), "record accepted");
 	ASSERT_EQ(tw_event_check(&e, sizeof(e) - 1), -EINVAL, "short record refused");
-	e.size = 12;
+	e.h.size = 12;
 	ASSERT_EQ(tw_event_check(&e, sizeof(e)), -EPROTO, "wrong size field refused");
-	e.size = sizeof(e);
+	e.h.size = sizeof(e);
+	e.h.kind = 99;
+	ASSERT_EQ(tw_event_check(&e, sizeof(e)), -EPROTO, "unknown kind refused");
+	e.h.kind = TW_EV_CONNECT;
 	o = tw_event_json(&e, 9, &c);
 	if (!ASSERT_TRUE(o != NULL, "encodes"))
 		goto out;
@@ -478,4 +482,55 @@ TEST(unit_json_locate)
 	ASSERT_EQ(line * 100 + col, 209, "c.d at 2:9");
 	tw_json_locate(text, strlen(text), "c.zz", &line, &col);
 	ASSERT_EQ(line * 100 + col, 203, "missing member points at its parent");
+}
+
+static const char *fake_mount(void *arg, uint32_t kdev)
+{
+	return kdev == (8u << 20 | 1) ? "/srv" : NULL;
+}
+
+TEST(unit_file_event_encoding)
+{
+	const char *text =
+		T("{ \"version\": 1, \"tiers\": {\"staging\": {}, \"prod\": {}},")
+		T("  \"secrets\": [ { \"tier\": \"prod\", \"paths\": [\"/srv/prod/\"] } ] }");
+	struct tw_file_event e = {
+		.h = { .kind = TW_EV_FILE, .size = sizeof(e), .verdict = TW_VERDICT_DENY,
+		       .tier = 1, .target_tier = 2, .pid = 7, .comm = "cat" },
+		.op = TW_OP_UNLINK, .nparts = 3, .complete = 1, .secret = 0,
+		.dev = 8u << 20 | 1, .ino = 1234,
+		.names = { "key.pem", "prod", "srv-data" },
+	};
+	struct tw_event_ctx c = { .host = "h", .cgroup_path = fake_path, .dev_path = fake_mount };
+	struct tw_diags d = {};
+	json_t *o = NULL;
+
+	c.policy = parse(text, &d);
+	if (!ASSERT_TRUE(c.policy != NULL, "policy"))
+		goto out;
+	ASSERT_OK(tw_event_check(&e, sizeof(e)), "file record accepted");
+	o = tw_event_json(&e, 1, &c);
+	if (!ASSERT_TRUE(o != NULL, "encodes"))
+		goto out;
+	ASSERT_STREQ(json_string_value(json_object_get(o, "kind")), "file", "kind");
+	ASSERT_STREQ(json_string_value(json_object_get(o, "op")), "unlink", "op");
+	ASSERT_STREQ(json_string_value(json_object_get(o, "path")), "/srv/srv-data/prod/key.pem",
+		     "path joined under the mount point, file last");
+	ASSERT_STREQ(json_string_value(json_object_get(o, "secret")), "/srv/prod/", "policy path");
+	ASSERT_STREQ(json_string_value(json_object_get(o, "rule")), "secrets[0].paths[0]", "rule");
+	ASSERT_STREQ(json_string_value(json_object_get(o, "dev")), "8:1", "dev");
+	ASSERT_EQ(json_integer_value(json_object_get(o, "ino")), 1234, "ino");
+	ASSERT_STREQ(json_string_value(json_object_get(o, "target_tier")), "prod", "target");
+	json_decref(o);
+	e.complete = 0;
+	e.secret = 0xffffffffu;
+	o = tw_event_json(&e, 2, &c);
+	ASSERT_STREQ(json_string_value(json_object_get(o, "path")), ".../srv-data/prod/key.pem",
+		     "a partial path says so");
+	ASSERT_TRUE(json_is_null(json_object_get(o, "secret")), "depth refusal has no secret");
+	ASSERT_TRUE(json_object_get(o, "reason") != NULL, "and says why");
+out:
+	json_decref(o);
+	tw_policy_free((struct tw_policy *)c.policy);
+	tw_diags_free(&d);
 }

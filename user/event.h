@@ -18,20 +18,22 @@ struct tw_event_ctx {
 	int64_t boot_to_real;			/* add to boot-time ns for wall time */
 	/* Path of a cgroup id, or NULL if unknown. */
 	const char *(*cgroup_path)(void *arg, uint64_t id);
+	/* Mount point of a kernel dev_t, or NULL if unknown. */
+	const char *(*dev_path)(void *arg, uint32_t kdev);
 	void *arg;
 };
 
 /* 0 if data is a record this build understands, else -EINVAL/-EPROTO. */
 int tw_event_check(const void *data, size_t size);
 
-/* JSON object for a kernel decision record. */
-json_t *tw_event_json(const struct tw_event *e, uint64_t seq,
-		      const struct tw_event_ctx *c);
+/* JSON object for a kernel decision record (checked by tw_event_check). */
+json_t *tw_event_json(const void *record, uint64_t seq, const struct tw_event_ctx *c);
 
 /* The daemon's own lifecycle ("start", "policy_loaded", "stop", ...). */
 json_t *tw_event_daemon(const char *what, uint64_t seq, const struct tw_event_ctx *c);
 
 const char *tw_kind_name(int kind);
 const char *tw_verdict_name(int verdict);
+const char *tw_op_name(int op);
 
 #endif

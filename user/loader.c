@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The daemon's BPF object: load, size, fill, attach, pin. */
+/*
+ * The daemon's BPF objects: net (cgroup connect/sendmsg) and files (BPF LSM).
+ * The net object owns the shared maps; the files object reuses their fds, so
+ * both judge by the same tags and write to the same ring buffer.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -7,18 +11,26 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include "loader.h"
 #include "log.h"
-#include "tierwall.skel.h"
+#include "net.skel.h"
+#include "files.skel.h"
 
-#define TW_NPROGS	4
+#define MAX_PROGS	16
 
 struct tw_bpf {
-	struct tierwall_bpf *skel;
-	struct bpf_link *links[TW_NPROGS];
-	struct bpf_program *progs[TW_NPROGS];
+	struct net_bpf *net;
+	struct files_bpf *files;
+	struct bpf_program *progs[MAX_PROGS];
+	struct bpf_link *links[MAX_PROGS];
+	int nprogs;
+	struct tw_runtime *rt;		/* mmapped runtime map */
 	char pin_dir[256];
 	int ncpus;
 };
@@ -48,7 +60,7 @@ static int copy_array(struct bpf_map *m, const void *src, size_t n)
 static int fill_maps(struct tw_bpf *b, const struct tw_tables *t,
 		     const struct tw_policy *p)
 {
-	struct tierwall_bpf *s = b->skel;
+	struct net_bpf *s = b->net;
 	uint32_t i;
 	int err;
 
@@ -73,48 +85,122 @@ static int fill_maps(struct tw_bpf *b, const struct tw_tables *t,
 	return 0;
 }
 
+/* Does this kernel's bpf_lsm_inode_setattr take the 6.3+ idmap argument? */
+static int setattr_has_idmap(void)
+{
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	const struct btf_type *t;
+	int id, n = -ENOENT;
+
+	if (!vmlinux)
+		return -errno;
+	id = btf__find_by_name_kind(vmlinux, "bpf_lsm_inode_setattr", BTF_KIND_FUNC);
+	if (id > 0) {
+		t = btf__type_by_id(vmlinux, btf__type_by_id(vmlinux, id)->type);
+		n = btf_vlen(t) == 3;
+	}
+	btf__free(vmlinux);
+	return n;
+}
+
+static void add_progs(struct tw_bpf *b, struct bpf_object *obj)
+{
+	struct bpf_program *p;
+
+	bpf_object__for_each_program(p, obj)
+		if (bpf_program__autoload(p) && b->nprogs < MAX_PROGS)
+			b->progs[b->nprogs++] = p;
+}
+
+static int load_files(struct tw_bpf *b, const struct tw_bpf_opts *o, char *why, size_t len)
+{
+	struct files_bpf *f;
+	int idmap, err;
+
+	f = b->files = files_bpf__open();
+	if (!f) {
+		err = -errno;
+		snprintf(why, len, "cannot open the BPF LSM object: %s", strerror(-err));
+		return err;
+	}
+	idmap = setattr_has_idmap();
+	if (idmap < 0) {
+		snprintf(why, len, "this kernel's BTF has no bpf_lsm_inode_setattr: it was built without CONFIG_BPF_LSM");
+		return -EOPNOTSUPP;
+	}
+	bpf_program__set_autoload(f->progs.tw_inode_setattr, !idmap);
+	bpf_program__set_autoload(f->progs.tw_inode_setattr_idmap, idmap);
+	bpf_map__set_max_entries(f->maps.secrets, o->secrets_capacity);
+	/* One set of tags, one ring buffer: share the net object's maps. */
+	if ((err = bpf_map__reuse_fd(f->maps.cgroup_tiers, bpf_map__fd(b->net->maps.cgroup_tiers))) ||
+	    (err = bpf_map__reuse_fd(f->maps.tier_info, bpf_map__fd(b->net->maps.tier_info))) ||
+	    (err = bpf_map__reuse_fd(f->maps.runtime, bpf_map__fd(b->net->maps.runtime))) ||
+	    (err = bpf_map__reuse_fd(f->maps.events, bpf_map__fd(b->net->maps.events))) ||
+	    (err = bpf_map__reuse_fd(f->maps.stats, bpf_map__fd(b->net->maps.stats)))) {
+		snprintf(why, len, "cannot share maps with the BPF LSM object: %s", strerror(-err));
+		return err;
+	}
+	err = files_bpf__load(f);
+	if (err) {
+		snprintf(why, len, "the kernel refused to load the BPF LSM programs: %s", strerror(-err));
+		return err;
+	}
+	add_progs(b, f->obj);
+	return 0;
+}
+
 int tw_bpf_load(struct tw_bpf **out, const struct tw_tables *t,
-		const struct tw_policy *p, const struct tw_bpf_opts *o)
+		const struct tw_policy *p, const struct tw_bpf_opts *o,
+		char *why, size_t whylen)
 {
 	struct tw_bpf *b = calloc(1, sizeof(*b));
-	struct tierwall_bpf *s;
+	struct net_bpf *s;
+	size_t page = sysconf(_SC_PAGESIZE);
+	void *rt;
 	int err;
 
 	if (!b)
 		return -ENOMEM;
 	b->ncpus = libbpf_num_possible_cpus();
-	s = b->skel = tierwall_bpf__open();
+	s = b->net = net_bpf__open();
 	if (!s) {
 		err = -errno;
-		tw_err("cannot open BPF object: %s", strerror(-err));
-		goto out_free;
+		snprintf(why, whylen, "cannot open the network BPF object: %s", strerror(-err));
+		goto out_destroy;
 	}
 	bpf_map__set_max_entries(s->maps.rules, t->nrules ? t->nrules : 1);
 	bpf_map__set_max_entries(s->maps.v4_dir, t->v4_len);
 	bpf_map__set_max_entries(s->maps.v6_lpm, t->nv6 ? t->nv6 : 1);
 	bpf_map__set_max_entries(s->maps.cgroup_tiers, o->tag_capacity);
 	bpf_map__set_max_entries(s->maps.events, o->ringbuf_bytes);
-	b->progs[0] = s->progs.tw_connect4;
-	b->progs[1] = s->progs.tw_connect6;
-	b->progs[2] = s->progs.tw_sendmsg4;
-	b->progs[3] = s->progs.tw_sendmsg6;
-
-	err = tierwall_bpf__load(s);
+	err = net_bpf__load(s);
 	if (err) {
-		tw_err("cannot load BPF programs: %s (the verifier log is above)", strerror(-err));
+		snprintf(why, whylen, "cannot load the network BPF programs: %s (the verifier log is above)",
+			 strerror(-err));
 		goto out_destroy;
 	}
+	add_progs(b, s->obj);
+	rt = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(s->maps.runtime), 0);
+	if (rt == MAP_FAILED) {
+		err = -errno;
+		snprintf(why, whylen, "cannot map the runtime map: %s", strerror(-err));
+		goto out_destroy;
+	}
+	b->rt = rt;
 	err = fill_maps(b, t, p);
 	if (err) {
-		tw_err("cannot fill policy maps: %s", strerror(-err));
+		snprintf(why, whylen, "cannot fill policy maps: %s", strerror(-err));
 		goto out_destroy;
+	}
+	if (o->files) {
+		err = load_files(b, o, why, whylen);
+		if (err)
+			goto out_destroy;
 	}
 	*out = b;
 	return 0;
 out_destroy:
-	tierwall_bpf__destroy(s);
-out_free:
-	free(b);
+	tw_bpf_destroy(b);
 	return err;
 }
 
@@ -128,42 +214,55 @@ int tw_bpf_attach(struct tw_bpf *b, const char *root)
 		tw_err("cannot open cgroup root %s: %s", root, strerror(-err));
 		return err;
 	}
-	/* Link-based cgroup attachment is multi-attach: other programs stay. */
-	for (i = 0; i < TW_NPROGS; i++) {
-		b->links[i] = bpf_program__attach_cgroup(b->progs[i], fd);
+	/* Link-based attachment: cgroup links are multi-attach, other programs stay. */
+	for (i = 0; i < b->nprogs && !err; i++) {
+		bool lsm = bpf_program__type(b->progs[i]) == BPF_PROG_TYPE_LSM;
+
+		b->links[i] = lsm ? bpf_program__attach_lsm(b->progs[i]) :
+				    bpf_program__attach_cgroup(b->progs[i], fd);
 		if (!b->links[i]) {
 			err = -errno;
-			tw_err("cannot attach %s to %s: %s", bpf_program__name(b->progs[i]),
-			       root, strerror(-err));
-			break;
+			tw_err("cannot attach %s%s%s: %s", bpf_program__name(b->progs[i]),
+			       lsm ? "" : " to ", lsm ? "" : root, strerror(-err));
 		}
 	}
 	close(fd);
 	return err;
 }
 
-static int pin_one(const char *dir, const char *name, int (*pin)(void *, const char *),
-		   void *obj)
+static int pin_path(const char *dir, const char *name, char *path, size_t len)
 {
-	char path[512];
-	int err;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	snprintf(path, len, "%s/%s", dir, name);
 	/* The old pin's link detaches only now, after ours is attached. */
-	if (unlink(path) && errno != ENOENT)
-		return -errno;
-	err = pin(obj, path);
-	if (err)
-		tw_err("cannot pin %s: %s", path, strerror(-err));
-	return err;
+	return unlink(path) && errno != ENOENT ? -errno : 0;
 }
 
-static int link_pin(void *l, const char *p) { return bpf_link__pin(l, p); }
-static int map_pin(void *m, const char *p) { return bpf_map__pin(m, p); }
+static int pin_maps(struct tw_bpf *b, struct bpf_object *obj)
+{
+	char path[512];
+	struct bpf_map *m;
+	int err;
+
+	bpf_object__for_each_map(m, obj) {
+		if (strchr(bpf_map__name(m), '.') || bpf_map__is_pinned(m))
+			continue;
+		/* Shared maps are pinned once, through the net object. */
+		if (obj != b->net->obj && bpf_object__find_map_by_name(b->net->obj, bpf_map__name(m)))
+			continue;
+		err = pin_path(b->pin_dir, bpf_map__name(m), path, sizeof(path));
+		if (!err)
+			err = bpf_map__pin(m, path);
+		if (err) {
+			tw_err("cannot pin %s: %s", path, strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
 
 int tw_bpf_pin(struct tw_bpf *b, const char *dir)
 {
-	struct bpf_map *m;
+	char path[512], name[64];
 	int i, err;
 
 	if (mkdir(dir, 0700) && errno != EEXIST) {
@@ -172,37 +271,43 @@ int tw_bpf_pin(struct tw_bpf *b, const char *dir)
 		return err;
 	}
 	snprintf(b->pin_dir, sizeof(b->pin_dir), "%s", dir);
-	for (i = 0; i < TW_NPROGS; i++) {
-		char name[64];
-
+	for (i = 0; i < b->nprogs; i++) {
 		snprintf(name, sizeof(name), "link_%s", bpf_program__name(b->progs[i]));
-		err = pin_one(dir, name, link_pin, b->links[i]);
-		if (err)
+		err = pin_path(dir, name, path, sizeof(path));
+		if (!err)
+			err = bpf_link__pin(b->links[i], path);
+		if (err) {
+			tw_err("cannot pin %s: %s", path, strerror(-err));
 			return err;
-	}
-	bpf_object__for_each_map(m, b->skel->obj) {
-		if (!strchr(bpf_map__name(m), '.')) {
-			err = pin_one(dir, bpf_map__name(m), map_pin, m);
-			if (err)
-				return err;
 		}
 	}
-	return 0;
+	err = pin_maps(b, b->net->obj);
+	if (!err && b->files)
+		err = pin_maps(b, b->files->obj);
+	return err;
+}
+
+static void unpin_maps(struct bpf_object *obj)
+{
+	struct bpf_map *m;
+
+	bpf_object__for_each_map(m, obj)
+		if (bpf_map__is_pinned(m))
+			bpf_map__unpin(m, NULL);
 }
 
 void tw_bpf_unpin(struct tw_bpf *b)
 {
-	struct bpf_map *m;
 	int i;
 
 	if (!b->pin_dir[0])
 		return;
-	for (i = 0; i < TW_NPROGS; i++)
+	for (i = 0; i < b->nprogs; i++)
 		if (b->links[i])
 			bpf_link__unpin(b->links[i]);
-	bpf_object__for_each_map(m, b->skel->obj)
-		if (bpf_map__is_pinned(m))
-			bpf_map__unpin(m, NULL);
+	unpin_maps(b->net->obj);
+	if (b->files)
+		unpin_maps(b->files->obj);
 	rmdir(b->pin_dir);
 	b->pin_dir[0] = '\0';
 }
@@ -213,9 +318,12 @@ void tw_bpf_destroy(struct tw_bpf *b)
 
 	if (!b)
 		return;
-	for (i = 0; i < TW_NPROGS; i++)
+	for (i = 0; i < b->nprogs; i++)
 		bpf_link__destroy(b->links[i]);
-	tierwall_bpf__destroy(b->skel);
+	if (b->rt)
+		munmap(b->rt, sysconf(_SC_PAGESIZE));
+	files_bpf__destroy(b->files);
+	net_bpf__destroy(b->net);
 	free(b);
 }
 
@@ -224,7 +332,7 @@ int tw_bpf_tag(struct tw_bpf *b, uint64_t cgid, uint32_t tier)
 	struct tw_tier_key k = { .cgroup_id = cgid };
 	struct tw_tier_val v = { .tier = tier };
 
-	return bpf_map_update_elem(bpf_map__fd(b->skel->maps.cgroup_tiers), &k, &v, 0) ?
+	return bpf_map_update_elem(bpf_map__fd(b->net->maps.cgroup_tiers), &k, &v, 0) ?
 	       -errno : 0;
 }
 
@@ -232,12 +340,12 @@ int tw_bpf_untag(struct tw_bpf *b, uint64_t cgid)
 {
 	struct tw_tier_key k = { .cgroup_id = cgid };
 
-	return bpf_map_delete_elem(bpf_map__fd(b->skel->maps.cgroup_tiers), &k) ? -errno : 0;
+	return bpf_map_delete_elem(bpf_map__fd(b->net->maps.cgroup_tiers), &k) ? -errno : 0;
 }
 
 void tw_bpf_set_levels(struct tw_bpf *b, uint64_t mask)
 {
-	struct tw_runtime *rt = &b->skel->bss->rt;
+	struct tw_runtime *rt = b->rt;
 	int lo = mask ? __builtin_ctzll(mask) : 0;
 	int hi = mask ? 63 - __builtin_clzll(mask) : 0;
 
@@ -254,9 +362,32 @@ void tw_bpf_set_levels(struct tw_bpf *b, uint64_t mask)
 	rt->max_level = hi;
 }
 
+int tw_bpf_add_secret(struct tw_bpf *b, const struct tw_secret_key *k,
+		      const struct tw_secret_val *v)
+{
+	if (!b->files)
+		return -EOPNOTSUPP;
+	return bpf_map_update_elem(bpf_map__fd(b->files->maps.secrets), k, v, 0) ? -errno : 0;
+}
+
+int tw_bpf_add_secret_dev(struct tw_bpf *b, uint32_t dev)
+{
+	uint32_t one = 1;
+
+	if (!b->files)
+		return -EOPNOTSUPP;
+	return bpf_map_update_elem(bpf_map__fd(b->files->maps.secret_devs), &dev, &one, 0) ?
+	       -errno : 0;
+}
+
+bool tw_bpf_has_files(struct tw_bpf *b)
+{
+	return b->files != NULL;
+}
+
 struct ring_buffer *tw_bpf_ringbuf(struct tw_bpf *b, ring_buffer_sample_fn fn, void *ctx)
 {
-	return ring_buffer__new(bpf_map__fd(b->skel->maps.events), fn, ctx, NULL);
+	return ring_buffer__new(bpf_map__fd(b->net->maps.events), fn, ctx, NULL);
 }
 
 int tw_bpf_stats(struct tw_bpf *b, struct tw_stats *sum)
@@ -268,7 +399,7 @@ int tw_bpf_stats(struct tw_bpf *b, struct tw_stats *sum)
 	if (!v)
 		return -ENOMEM;
 	memset(sum, 0, sizeof(*sum));
-	if (bpf_map_lookup_elem(bpf_map__fd(b->skel->maps.stats), &zero, v)) {
+	if (bpf_map_lookup_elem(bpf_map__fd(b->net->maps.stats), &zero, v)) {
 		err = -errno;
 		goto out;
 	}
@@ -284,7 +415,7 @@ out:
 
 int tw_bpf_nprogs(struct tw_bpf *b)
 {
-	return TW_NPROGS;
+	return b->nprogs;
 }
 
 int tw_bpf_prog_info(struct tw_bpf *b, int i, const char **name, uint32_t *id,
@@ -293,7 +424,7 @@ int tw_bpf_prog_info(struct tw_bpf *b, int i, const char **name, uint32_t *id,
 	struct bpf_prog_info info = {};
 	uint32_t len = sizeof(info);
 
-	if (i < 0 || i >= TW_NPROGS)
+	if (i < 0 || i >= b->nprogs)
 		return -EINVAL;
 	*name = bpf_program__section_name(b->progs[i]);
 	*attached = b->links[i] != NULL;
@@ -301,4 +432,35 @@ int tw_bpf_prog_info(struct tw_bpf *b, int i, const char **name, uint32_t *id,
 		return -errno;
 	*id = info.id;
 	return 0;
+}
+
+int tw_lsm_active(char *why, size_t len)
+{
+	static const char path[] = "/sys/kernel/security/lsm";
+	char list[512] = "", *tok, *save, copy[512];
+	struct statfs sfs;
+	ssize_t n;
+	int fd;
+
+	/* securityfs is not always mounted; the LSM list lives there. */
+	if (access(path, R_OK) && !statfs("/sys/kernel/security", &sfs) &&
+	    sfs.f_type != SECURITYFS_MAGIC)
+		mount("securityfs", "/sys/kernel/security", "securityfs", 0, NULL);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(why, len, "cannot read %s (%s): is securityfs available?", path,
+			 strerror(errno));
+		return -ENOENT;
+	}
+	n = read(fd, list, sizeof(list) - 1);
+	close(fd);
+	list[n > 0 ? n : 0] = '\0';
+	list[strcspn(list, "\n")] = '\0';
+	snprintf(copy, sizeof(copy), "%s", list);
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+		if (!strcmp(tok, "bpf"))
+			return 0;
+	snprintf(why, len, "BPF LSM is not active: the kernel's LSM list is \"%s\"; boot with lsm=%s,bpf",
+		 list, list);
+	return -EOPNOTSUPP;
 }

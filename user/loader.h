@@ -3,6 +3,7 @@
 #define TW_LOADER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <bpf/libbpf.h>
 #include "compile.h"
@@ -13,12 +14,15 @@ struct tw_bpf;
 struct tw_bpf_opts {
 	uint32_t tag_capacity;		/* cgroup_tiers entries */
 	uint32_t ringbuf_bytes;		/* power of two, >= page size */
+	bool files;			/* load the BPF LSM programs too */
+	uint32_t secrets_capacity;	/* secrets entries, learned hard links included */
 };
 
-/* Open, size the maps from the tables, load. -errno with one message logged. */
+/* Open, size the maps, load, fill. -errno, and why it failed in why. */
 int tw_bpf_load(struct tw_bpf **out, const struct tw_tables *t,
-		const struct tw_policy *p, const struct tw_bpf_opts *o);
-/* Attach all programs to the cgroup at root (multi-attach links). */
+		const struct tw_policy *p, const struct tw_bpf_opts *o,
+		char *why, size_t whylen);
+/* Attach: cgroup programs to root (multi-attach links), LSM programs globally. */
 int tw_bpf_attach(struct tw_bpf *b, const char *root);
 /* Pin maps and links under dir, replacing what a previous instance left. */
 int tw_bpf_pin(struct tw_bpf *b, const char *dir);
@@ -29,12 +33,20 @@ int tw_bpf_tag(struct tw_bpf *b, uint64_t cgid, uint32_t tier);
 int tw_bpf_untag(struct tw_bpf *b, uint64_t cgid);
 void tw_bpf_set_levels(struct tw_bpf *b, uint64_t mask);
 
+bool tw_bpf_has_files(struct tw_bpf *b);
+int tw_bpf_add_secret(struct tw_bpf *b, const struct tw_secret_key *k,
+		      const struct tw_secret_val *v);
+int tw_bpf_add_secret_dev(struct tw_bpf *b, uint32_t dev);
+
 struct ring_buffer *tw_bpf_ringbuf(struct tw_bpf *b, ring_buffer_sample_fn fn, void *ctx);
 int tw_bpf_stats(struct tw_bpf *b, struct tw_stats *sum);
 
-/* Attached programs as JSON-friendly facts: name, id, attach type. */
+/* Loaded programs: section name, id, attached. */
 int tw_bpf_nprogs(struct tw_bpf *b);
 int tw_bpf_prog_info(struct tw_bpf *b, int i, const char **name, uint32_t *id,
 		     bool *attached);
+
+/* 0 if "bpf" is in the active LSM list (mounting securityfs if needed); else why not. */
+int tw_lsm_active(char *why, size_t len);
 
 #endif

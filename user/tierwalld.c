@@ -30,6 +30,7 @@
 #include "loader.h"
 #include "log.h"
 #include "policy.h"
+#include "secrets.h"
 #include "util.h"
 
 #define TW_VERSION		"0.1.0"
@@ -66,6 +67,7 @@ struct daemon {
 	char mount[PATH_MAX];		/* cgroup2 mount */
 
 	struct tw_policy *policy;
+	struct tw_secrets *secrets;	/* NULL unless files are enforced */
 	struct tw_tables tables;
 	struct tw_bpf *bpf;
 	struct ring_buffer *rb;
@@ -86,6 +88,8 @@ struct daemon {
 
 	int ctl_fd, sig_fd, ep_fd;
 	struct path_slot *paths;
+	struct { uint32_t dev; char path[PATH_MAX]; } mounts[16];
+	int nmounts;
 	bool stop;
 };
 
@@ -234,6 +238,23 @@ static const char *cgroup_path_cb(void *arg, uint64_t id)
 				 abs[strlen(d->mount)] ? abs + strlen(d->mount) : "/");
 	}
 	return s->missing ? NULL : s->path;
+}
+
+static const char *dev_path_cb(void *arg, uint32_t kdev)
+{
+	struct daemon *d = arg;
+	int i;
+
+	for (i = 0; i < d->nmounts; i++)
+		if (d->mounts[i].dev == kdev)
+			return d->mounts[i].path;
+	i = d->nmounts < 16 ? d->nmounts++ : (int)(kdev % 16);
+	d->mounts[i].dev = kdev;
+	if (!tw_dev_mount(kdev, d->mounts[i].path, sizeof(d->mounts[i].path))) {
+		d->nmounts--;
+		return NULL;
+	}
+	return d->mounts[i].path;
 }
 
 static int on_event(void *ctx, void *data, size_t size)
@@ -416,6 +437,10 @@ static json_t *cmd_status(struct daemon *d)
 		      "log_write_errors", (json_int_t)d->log_errors,
 		      "tiers", d->policy->ntiers, "rules", d->policy->nrules,
 		      "tagged_cgroups", d->ntags);
+	json_object_set_new(o, "secrets", json_pack("{s:b, s:i, s:i, s:i}",
+		"enforced", d->secrets != NULL, "paths", d->policy->nsecrets,
+		"identities", d->secrets ? (int)tw_secrets_count(d->secrets) : 0,
+		"pending", tw_secrets_pending(d->secrets)));
 	return o;
 }
 
@@ -606,15 +631,23 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 	return 0;
 }
 
+/* Secrets need BPF LSM: refuse, naming cause and fix, unless degraded on purpose. */
+static int refuse_secrets(struct daemon *d, const char *why)
+{
+	tw_err("%s: %s: the policy protects %d secret path(s), but %s. Refusing to start half-enforced. "
+	       "Enable BPF LSM (lsm=...,bpf on the kernel command line), or start with --network-only "
+	       "to enforce only the network rules (degraded: reported in status and the log).",
+	       d->policy_file, d->policy->secrets[0].jpath, d->policy->nsecrets, why);
+	return -EOPNOTSUPP;
+}
+
 static int check_enforceable(struct daemon *d)
 {
+	char why[512];
 	struct statfs sfs;
 
-	if (d->policy->nsecrets && !d->network_only) {
-		tw_err("%s: %s: the policy protects %d secret path(s), but file enforcement (BPF LSM) is not available in this tierwalld; refusing to start half-enforced. Start with --network-only to enforce only the network rules (degraded mode, reported in status and the log).",
-		       d->policy_file, d->policy->secrets[0].jpath, d->policy->nsecrets);
-		return -EOPNOTSUPP;
-	}
+	if (d->policy->nsecrets && !d->network_only && tw_lsm_active(why, sizeof(why)))
+		return refuse_secrets(d, why);
 	if (d->network_only)
 		tw_warn("DEGRADED: --network-only: secrets in %s are NOT enforced", d->policy_file);
 	if (!strcmp(d->pin_dir, "none")) {
@@ -646,6 +679,7 @@ static int check_enforceable(struct daemon *d)
 static int setup(struct daemon *d)
 {
 	struct tw_bpf_opts bo = { .tag_capacity = MAX_TAGS, .ringbuf_bytes = d->ringbuf_bytes };
+	char why[1024];
 	struct tw_diags diags = {};
 	struct epoll_event ev = { .events = EPOLLIN };
 	sigset_t mask;
@@ -665,7 +699,8 @@ static int setup(struct daemon *d)
 		return err;
 	gethostname(d->host, sizeof(d->host) - 1);
 	d->ectx = (struct tw_event_ctx){
-		.host = d->host, .policy = d->policy, .cgroup_path = cgroup_path_cb, .arg = d,
+		.host = d->host, .policy = d->policy, .cgroup_path = cgroup_path_cb,
+		.dev_path = dev_path_cb, .arg = d,
 		.boot_to_real = tw_boot_to_realtime_offset(),
 	};
 	d->paths = calloc(PATH_CACHE, sizeof(*d->paths));
@@ -684,9 +719,24 @@ static int setup(struct daemon *d)
 	if (err)
 		return err;
 
-	err = tw_bpf_load(&d->bpf, &d->tables, d->policy, &bo);
+	if (d->policy->nsecrets && !d->network_only) {
+		err = tw_secrets_resolve(&d->secrets, d->policy, d->policy_file);
+		if (err)
+			return err;
+		bo.files = true;
+		bo.secrets_capacity = tw_secrets_count(d->secrets) + TW_SECRETS_HEADROOM;
+	}
+	err = tw_bpf_load(&d->bpf, &d->tables, d->policy, &bo, why, sizeof(why));
 	if (err)
-		return err;
+		return bo.files && err != -ENOMEM ? refuse_secrets(d, why) :
+		       (tw_err("%s", why), err);
+	if (d->secrets) {
+		err = tw_secrets_push(d->secrets, d->bpf);
+		if (err) {
+			tw_err("cannot fill the secrets map: %s", strerror(-err));
+			return err;
+		}
+	}
 	/* Tags before attach: enforcement is complete from the first packet. */
 	err = tag_policy_cgroups(d);
 	if (err)
@@ -718,7 +768,19 @@ static int setup(struct daemon *d)
 	epoll_ctl(d->ep_fd, EPOLL_CTL_ADD, d->sig_fd, &ev);
 	ev.data.fd = ring_buffer__epoll_fd(d->rb);
 	epoll_ctl(d->ep_fd, EPOLL_CTL_ADD, ev.data.fd, &ev);
+	if (tw_secrets_fd(d->secrets) >= 0) {
+		ev.data.fd = tw_secrets_fd(d->secrets);
+		epoll_ctl(d->ep_fd, EPOLL_CTL_ADD, ev.data.fd, &ev);
+	}
 	return 0;
+}
+
+static void secret_appeared(void *arg, const char *path)
+{
+	struct daemon *d = arg;
+
+	tw_info("%s appeared: protected", path);
+	log_daemon(d, "secret_protected", json_pack("{s:s}", "path", path));
 }
 
 /* Ring buffer drops are counted in the kernel; turn each increase into an event. */
@@ -766,6 +828,9 @@ static void run(struct daemon *d)
 				d->stop = true;
 			} else if (evs[i].data.fd == d->ctl_fd) {
 				accept_clients(d);
+			} else if (evs[i].data.fd == tw_secrets_fd(d->secrets)) {
+				if (tw_secrets_poll(d->secrets, d->bpf, secret_appeared, d))
+					tw_err("a secret path appeared but could not be protected: see above");
 			}
 		}
 	}
@@ -795,6 +860,7 @@ static void teardown(struct daemon *d)
 	free(d->tags);
 	free(d->paths);
 	free(d->buf);
+	tw_secrets_free(d->secrets);
 	tw_tables_free(&d->tables);
 	tw_policy_free(d->policy);
 }

@@ -10,27 +10,10 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
-#include "tierwall.h"
+#include "tier.bpf.h"
 
 #define SK_ALLOW	1
 #define SK_DENY		0
-
-/* Wake the daemon only past this much unread data; it also polls on a timer. */
-#define TW_WAKE_BYTES	(256 * 1024)
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__type(key, struct tw_tier_key);
-	__type(value, struct tw_tier_val);
-	__uint(max_entries, 65536);
-} cgroup_tiers SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__type(key, __u32);
-	__type(value, struct tw_tier_info);
-	__uint(max_entries, TW_MAX_TIERS + 1);
-} tier_info SEC(".maps");
 
 /* Sized by the daemon from the policy before load. */
 struct {
@@ -56,53 +39,6 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 1);
 } v6_lpm SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 4 * 1024 * 1024);
-} events SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__type(key, __u32);
-	__type(value, struct tw_stats);
-	__uint(max_entries, 1);
-} stats SEC(".maps");
-
-/* Written by the daemon through the mmapped .bss. */
-struct tw_runtime rt;
-
-/* Tier of the calling task: its nearest tagged ancestor, deepest first. */
-static __always_inline __u32 caller_tier(__u64 *tagged)
-{
-	__u64 mask = rt.level_mask;
-	__u32 lo = rt.min_level;
-	__u32 hi = rt.max_level;
-	int i;
-
-	if (!mask)
-		return TW_TIER_NONE;
-
-	for (i = 0; i < TW_MAX_LEVELS; i++) {
-		struct tw_tier_val *val;
-		struct tw_tier_key key;
-		int level = (int)hi - i;
-
-		if (level < (int)lo || level < 0)
-			break;
-		if (!(mask & (1ULL << (level & (TW_MAX_LEVELS - 1)))))
-			continue;
-		key.cgroup_id = bpf_get_current_ancestor_cgroup_id(level);
-		if (!key.cgroup_id)
-			continue;	/* task lives above this level */
-		val = bpf_map_lookup_elem(&cgroup_tiers, &key);
-		if (val) {
-			*tagged = key.cgroup_id;
-			return val->tier;
-		}
-	}
-	return TW_TIER_NONE;
-}
 
 /* Most specific rule for an IPv4 address (network order): index + 1 or 0. */
 static __always_inline __u32 lookup_v4(__u32 daddr_be)
@@ -185,74 +121,28 @@ static __always_inline struct tw_rule *match_rule(__u32 ref, __u16 port,
 	return NULL;
 }
 
-enum tw_counter { CNT_DENIED, CNT_AUDITED, CNT_RB_DROP };
-
-static __always_inline void count(enum tw_counter c)
-{
-	__u32 zero = 0;
-	struct tw_stats *s = bpf_map_lookup_elem(&stats, &zero);
-
-	if (!s)
-		return;
-	if (c == CNT_DENIED)
-		s->denied++;
-	else if (c == CNT_AUDITED)
-		s->audited++;
-	else
-		s->ringbuf_drops++;
-}
-
-struct decision {
-	__u64 tagged;
-	__u32 tier;
-	__u32 target;
-	__u32 rule;
-	__u8 verdict;
-};
-
 static __always_inline void emit(int kind, __u32 proto, const struct dst *dst,
 				 const struct decision *d)
 {
-	struct tw_event *e;
-	__u64 id, flags;
+	struct tw_event *e = event_start(sizeof(*e), kind, d);
 
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		count(CNT_RB_DROP);
+	if (!e)
 		return;
-	}
-	id = bpf_get_current_pid_tgid();
-	e->kind = kind;
-	e->size = sizeof(*e);
-	e->verdict = d->verdict;
 	e->family = dst->family;
 	e->proto = proto;
-	e->tier = d->tier;
-	e->target_tier = d->target;
 	e->mapped = dst->mapped;
-	e->dport = dst->port;
-	e->rule = d->rule;
-	e->pid = id >> 32;
-	e->tid = (__u32)id;
-	e->uid = (__u32)bpf_get_current_uid_gid();
 	e->pad = 0;
-	e->ts_boot_ns = bpf_ktime_get_boot_ns();
-	e->cgroup_id = bpf_get_current_cgroup_id();
-	e->tagged_cgroup_id = d->tagged;
+	e->dport = dst->port;
+	e->pad2 = 0;
+	e->rule = d->rule;
 	__builtin_memcpy(e->daddr, dst->ip, 16);
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
-
-	/* Batch wakeups: one per event caps a connect storm (see README). */
-	flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= TW_WAKE_BYTES ?
-		BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
-	bpf_ringbuf_submit(e, flags);
+	event_submit(e);
 }
 
 /* The whole decision: 1 lets the call through, 0 fails it with EPERM. */
 static __always_inline int judge(int kind, __u32 proto, const struct dst *dst)
 {
 	struct decision d = {};
-	struct tw_tier_info *ti;
 	struct tw_rule *r;
 	__u32 ref;
 
@@ -266,17 +156,9 @@ static __always_inline int judge(int kind, __u32 proto, const struct dst *dst)
 		return SK_ALLOW;
 
 	d.target = r->tier;
-	ti = bpf_map_lookup_elem(&tier_info, &d.tier);
-	if (ti && ti->mode == TW_MODE_AUDIT) {
-		d.verdict = TW_VERDICT_AUDIT;
-		count(CNT_AUDITED);
-		emit(kind, proto, dst, &d);
-		return SK_ALLOW;
-	}
-	d.verdict = TW_VERDICT_DENY;
-	count(CNT_DENIED);
+	decide(&d);
 	emit(kind, proto, dst, &d);
-	return SK_DENY;
+	return d.verdict == TW_VERDICT_AUDIT ? SK_ALLOW : SK_DENY;
 }
 
 static __always_inline void read_dst4(struct bpf_sock_addr *ctx, struct dst *d)

@@ -1,0 +1,222 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Secret files: BPF LSM programs that keep a tiered process away from the
+ * files another tier owns. A file is matched by identity, never by path
+ * string: its own (dev, ino), or the (dev, ino) of a protected directory
+ * among its dentry parents. Symlinks, hard links, bind mounts, /proc/self/fd
+ * reopens, openat2 resolve flags, relative paths and renames all arrive at
+ * the same inode and dentries, so they all meet the same rule.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "tier.bpf.h"
+
+#define EPERM		1
+#define EEXIST		17
+#define FMODE_EXEC	0x20
+
+/* Rule index reported when a walk ran out of depth on a protected filesystem. */
+#define TW_SECRET_TOO_DEEP	0xffffffffu
+
+/* Sized by the daemon from the policy (plus room for learned hard links). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct tw_secret_key);
+	__type(value, struct tw_secret_val);
+	__uint(max_entries, 65536);
+} secrets SEC(".maps");
+
+/* Devices holding a protected directory: only their files need the parent walk. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, 1024);
+} secret_devs SEC(".maps");
+
+static __always_inline struct tw_secret_val *lookup_inode(struct inode *inode)
+{
+	struct tw_secret_key k = {};
+
+	if (!inode)
+		return NULL;
+	k.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	k.ino = BPF_CORE_READ(inode, i_ino);
+	return bpf_map_lookup_elem(&secrets, &k);
+}
+
+/*
+ * The secret protecting a dentry: its inode, or the nearest protected
+ * directory above it on the same filesystem. A walk that runs out of depth
+ * on a filesystem with protected directories sets *too_deep: the caller
+ * then refuses rather than guess.
+ */
+static __always_inline struct tw_secret_val *match_dentry(struct dentry *d, bool *too_deep)
+{
+	struct tw_secret_val *v;
+	struct super_block *sb;
+	__u32 dev;
+	int i;
+
+	v = lookup_inode(BPF_CORE_READ(d, d_inode));
+	if (v)
+		return v;
+	sb = BPF_CORE_READ(d, d_sb);
+	dev = BPF_CORE_READ(sb, s_dev);
+	if (!bpf_map_lookup_elem(&secret_devs, &dev))
+		return NULL;
+	for (i = 0; i < TW_MAX_DEPTH; i++) {
+		struct dentry *p = BPF_CORE_READ(d, d_parent);
+
+		if (!p || p == d)
+			return NULL;	/* reached the filesystem's root */
+		d = p;
+		v = lookup_inode(BPF_CORE_READ(d, d_inode));
+		if (v && v->is_dir)
+			return v;
+	}
+	*too_deep = true;
+	return NULL;
+}
+
+static __always_inline void emit_file(int op, struct dentry *dn, const struct decision *d)
+{
+	struct tw_file_event *e = event_start(sizeof(*e), TW_EV_FILE, d);
+	struct inode *inode;
+	int i;
+
+	if (!e)
+		return;
+	inode = BPF_CORE_READ(dn, d_inode);
+	e->op = op;
+	e->pad = 0;
+	e->secret = d->rule;
+	e->pad2 = 0;
+	e->dev = inode ? BPF_CORE_READ(inode, i_sb, s_dev) : BPF_CORE_READ(dn, d_sb, s_dev);
+	e->ino = inode ? BPF_CORE_READ(inode, i_ino) : 0;
+	e->nparts = 0;
+	e->complete = 0;
+	/* Names from the file upwards; userspace joins them under the mount point. */
+	for (i = 0; i < TW_PATH_PARTS; i++) {
+		struct dentry *p = BPF_CORE_READ(dn, d_parent);
+
+		if (!p || p == dn)
+			break;
+		bpf_probe_read_kernel_str(e->names[i], TW_NAME_LEN, BPF_CORE_READ(dn, d_name.name));
+		e->nparts = i + 1;
+		dn = p;
+	}
+	e->complete = BPF_CORE_READ(dn, d_parent) == dn;
+	event_submit(e);
+}
+
+/* 0 allows, -EPERM refuses; untagged callers cost one tier lookup. */
+static __always_inline int judge(struct dentry *dentry, int op)
+{
+	struct decision d = {};
+	struct tw_secret_val *v;
+	bool too_deep = false;
+
+	d.tier = caller_tier(&d.tagged);
+	if (d.tier == TW_TIER_NONE || !dentry)
+		return 0;
+	v = match_dentry(dentry, &too_deep);
+	if (!v && !too_deep)
+		return 0;
+	if (v && v->tier == d.tier)
+		return 0;
+	d.target = v ? v->tier : 0;
+	d.rule = v ? v->secret : TW_SECRET_TOO_DEEP;
+	decide(&d);
+	emit_file(op, dentry, &d);
+	return d.verdict == TW_VERDICT_AUDIT ? 0 : -EPERM;
+}
+
+SEC("lsm/file_open")
+int BPF_PROG(tw_file_open, struct file *file)
+{
+	int op = BPF_CORE_READ(file, f_mode) & FMODE_EXEC ? TW_OP_EXEC : TW_OP_OPEN;
+
+	return judge(BPF_CORE_READ(file, f_path.dentry), op);
+}
+
+SEC("lsm/file_receive")
+int BPF_PROG(tw_file_receive, struct file *file)
+{
+	return judge(BPF_CORE_READ(file, f_path.dentry), TW_OP_RECEIVE);
+}
+
+SEC("lsm/inode_unlink")
+int BPF_PROG(tw_inode_unlink, struct inode *dir, struct dentry *dentry)
+{
+	return judge(dentry, TW_OP_UNLINK);
+}
+
+/* Moving or renaming a secret, overwriting one, or moving into a protected directory. */
+SEC("lsm/inode_rename")
+int BPF_PROG(tw_inode_rename, struct inode *old_dir, struct dentry *old_dentry,
+	     struct inode *new_dir, struct dentry *new_dentry)
+{
+	int err = judge(old_dentry, TW_OP_RENAME);
+
+	return err ? err : judge(new_dentry, TW_OP_RENAME);
+}
+
+SEC("lsm/path_truncate")
+int BPF_PROG(tw_path_truncate, const struct path *path)
+{
+	return judge(BPF_CORE_READ(path, dentry), TW_OP_TRUNCATE);
+}
+
+/* The hook gained an idmap argument in 6.3: the loader keeps the one that fits. */
+SEC("lsm/inode_setattr")
+int BPF_PROG(tw_inode_setattr, struct dentry *dentry, struct iattr *attr)
+{
+	return judge(dentry, TW_OP_SETATTR);
+}
+
+SEC("lsm/inode_setattr")
+int BPF_PROG(tw_inode_setattr_idmap, void *idmap, struct dentry *dentry, struct iattr *attr)
+{
+	return judge(dentry, TW_OP_SETATTR);
+}
+
+/*
+ * A hard link gives a secret a second name, perhaps outside its directory.
+ * Refuse it to other tiers; when it is allowed, remember the inode itself,
+ * so the new name is caught by identity wherever it lives.
+ */
+SEC("lsm/inode_link")
+int BPF_PROG(tw_inode_link, struct dentry *old_dentry, struct inode *dir,
+	     struct dentry *new_dentry)
+{
+	struct tw_secret_val *v, learned;
+	struct tw_secret_key k = {};
+	struct inode *inode;
+	bool too_deep = false;
+	int err;
+
+	err = judge(old_dentry, TW_OP_LINK);
+	if (!err)
+		err = judge(new_dentry, TW_OP_LINK);
+	if (err)
+		return err;
+	v = match_dentry(old_dentry, &too_deep);
+	if (!v)
+		v = match_dentry(new_dentry, &too_deep);
+	inode = BPF_CORE_READ(old_dentry, d_inode);
+	if (!v || !inode)
+		return 0;
+	learned = *v;
+	learned.is_dir = 0;
+	learned.learned = 1;
+	k.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	k.ino = BPF_CORE_READ(inode, i_ino);
+	err = bpf_map_update_elem(&secrets, &k, &learned, BPF_NOEXIST);
+	/* No room to remember it: a name we could not protect must not exist. */
+	return err && err != -EEXIST ? -EPERM : 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Kernel-only: the maps every tierwall program shares (the daemon loads
+ * them once and hands the same fds to each object) and the tier lookup.
+ */
+#ifndef TW_TIER_BPF_H
+#define TW_TIER_BPF_H
+
+#include "tierwall.h"
+
+/* Wake the daemon only past this much unread data; it also polls on a timer. */
+#define TW_WAKE_BYTES	(256 * 1024)
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct tw_tier_key);
+	__type(value, struct tw_tier_val);
+	__uint(max_entries, 65536);
+} cgroup_tiers SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct tw_tier_info);
+	__uint(max_entries, TW_MAX_TIERS + 1);
+} tier_info SEC(".maps");
+
+/* Level mask of tagged cgroups; written by the daemon through mmap. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct tw_runtime);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1);
+} runtime SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4 * 1024 * 1024);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct tw_stats);
+	__uint(max_entries, 1);
+} stats SEC(".maps");
+
+/* Tier of the calling task: its nearest tagged ancestor, deepest first. */
+static __always_inline __u32 caller_tier(__u64 *tagged)
+{
+	struct tw_runtime *rt;
+	__u32 zero = 0, lo, hi;
+	__u64 mask;
+	int i;
+
+	rt = bpf_map_lookup_elem(&runtime, &zero);
+	if (!rt || !rt->level_mask)
+		return TW_TIER_NONE;
+	mask = rt->level_mask;
+	lo = rt->min_level;
+	hi = rt->max_level;
+
+	for (i = 0; i < TW_MAX_LEVELS; i++) {
+		struct tw_tier_val *val;
+		struct tw_tier_key key;
+		int level = (int)hi - i;
+
+		if (level < (int)lo || level < 0)
+			break;
+		if (!(mask & (1ULL << (level & (TW_MAX_LEVELS - 1)))))
+			continue;
+		key.cgroup_id = bpf_get_current_ancestor_cgroup_id(level);
+		if (!key.cgroup_id)
+			continue;	/* task lives above this level */
+		val = bpf_map_lookup_elem(&cgroup_tiers, &key);
+		if (val) {
+			*tagged = key.cgroup_id;
+			return val->tier;
+		}
+	}
+	return TW_TIER_NONE;
+}
+
+enum tw_counter { CNT_DENIED, CNT_AUDITED, CNT_RB_DROP };
+
+static __always_inline void count(enum tw_counter c)
+{
+	__u32 zero = 0;
+	struct tw_stats *s = bpf_map_lookup_elem(&stats, &zero);
+
+	if (!s)
+		return;
+	if (c == CNT_DENIED)
+		s->denied++;
+	else if (c == CNT_AUDITED)
+		s->audited++;
+	else
+		s->ringbuf_drops++;
+}
+
+/* Who decided what, common to every decision. */
+struct decision {
+	__u64 tagged;
+	__u32 tier;
+	__u32 target;
+	__u32 rule;
+	__u8 verdict;
+};
+
+/* Settle the verdict for a cross-tier access by the caller's tier mode. */
+static __always_inline void decide(struct decision *d)
+{
+	struct tw_tier_info *ti = bpf_map_lookup_elem(&tier_info, &d->tier);
+
+	d->verdict = ti && ti->mode == TW_MODE_AUDIT ? TW_VERDICT_AUDIT : TW_VERDICT_DENY;
+	count(d->verdict == TW_VERDICT_AUDIT ? CNT_AUDITED : CNT_DENIED);
+}
+
+/* Reserve a record of size bytes with its header filled; NULL is counted. */
+static __always_inline void *event_start(__u32 size, int kind, const struct decision *d)
+{
+	struct tw_event_hdr *h;
+	__u64 id;
+
+	h = bpf_ringbuf_reserve(&events, size, 0);
+	if (!h) {
+		count(CNT_RB_DROP);
+		return NULL;
+	}
+	id = bpf_get_current_pid_tgid();
+	h->kind = kind;
+	h->size = size;
+	h->verdict = d->verdict;
+	h->tier = d->tier;
+	h->target_tier = d->target;
+	h->pad0 = 0;
+	h->pid = id >> 32;
+	h->tid = (__u32)id;
+	h->uid = (__u32)bpf_get_current_uid_gid();
+	h->pad1 = 0;
+	h->ts_boot_ns = bpf_ktime_get_boot_ns();
+	h->cgroup_id = bpf_get_current_cgroup_id();
+	h->tagged_cgroup_id = d->tagged;
+	bpf_get_current_comm(h->comm, sizeof(h->comm));
+	return h;
+}
+
+static __always_inline void event_submit(void *e)
+{
+	/* Batch wakeups: one per event caps a connect storm (see README). */
+	__u64 flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= TW_WAKE_BYTES ?
+		      BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+
+	bpf_ringbuf_submit(e, flags);
+}
+
+#endif
