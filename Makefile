@@ -15,9 +15,12 @@ BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
 	      -Ivmlinux -Imaps
 LIBS_BPF  := -lbpf -lelf -lz
 LIBS      := -ljansson -lcrypto
+# The QEMU guests get static binaries: their initramfs has no libraries.
+LIBS_STATIC := -static -lbpf -lelf -lz -lzstd -ljansson -lcrypto
 
 DEB_DEPS  := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libjansson-dev \
-	     libssl-dev pkg-config make gcc iproute2 nftables
+	     libssl-dev libzstd-dev pkg-config make gcc iproute2 nftables \
+	     qemu-system-x86 busybox-static cpio
 
 ifeq ($(V),1)
 Q =
@@ -29,7 +32,7 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps run test bench clean vmlinux
+.PHONY: all deps run test bench clean vmlinux vm
 
 APPS      := tierwalld tierwall
 COMMON    := policy cidr compile cgroup event ctl log util
@@ -67,12 +70,14 @@ $(OUTPUT)/%.o: user/%.c $(wildcard user/*.h) maps/tierwall.h | $(OUTPUT)
 # The daemon's loader waits for its skeleton.
 $(OUTPUT)/loader.o: $(OUTPUT)/net.skel.h $(OUTPUT)/files.skel.h
 
-$(OUTPUT)/tierwalld: $(OUTPUT)/tierwalld.o $(OUTPUT)/loader.o $(OUTPUT)/secrets.o \
-		     $(addprefix $(OUTPUT)/,$(addsuffix .o,$(COMMON)))
+DAEMON_OBJS := $(addprefix $(OUTPUT)/,tierwalld.o loader.o secrets.o $(addsuffix .o,$(COMMON)))
+CLI_OBJS    := $(addprefix $(OUTPUT)/,tierwall.o $(addsuffix .o,$(COMMON)))
+
+$(OUTPUT)/tierwalld: $(DAEMON_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LIBS_BPF) $(LIBS) -o $@
 
-$(OUTPUT)/tierwall: $(OUTPUT)/tierwall.o $(addprefix $(OUTPUT)/,$(addsuffix .o,$(COMMON)))
+$(OUTPUT)/tierwall: $(CLI_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -o $@
 
@@ -85,11 +90,12 @@ $(OUTPUT)/tests/%.o: tests/%.c $(wildcard tests/*.h) $(wildcard user/*.h) maps/t
 
 TEST_OBJS := $(patsubst tests/%.c,$(OUTPUT)/tests/%.o,$(filter tests/test_%.c,$(TEST_SRCS)))
 
-$(OUTPUT)/tw_tests: $(OUTPUT)/tests/runner.o $(OUTPUT)/tests/net.o $(OUTPUT)/tests/fixture.o \
-		    $(TEST_OBJS) \
-		    $(addprefix $(OUTPUT)/,$(addsuffix .o,$(COMMON)))
+TESTS_OBJS := $(addprefix $(OUTPUT)/tests/,runner.o net.o fixture.o) $(TEST_OBJS) \
+	      $(addprefix $(OUTPUT)/,$(addsuffix .o,$(COMMON)))
+
+$(OUTPUT)/tw_tests: $(TESTS_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $^ $(LIBS_BPF) $(LIBS) -o $@
 
 $(OUTPUT)/tw_probe: $(OUTPUT)/tests/probe.o $(OUTPUT)/tests/net.o
 	$(call msg,LINK,$@)
@@ -99,10 +105,29 @@ $(OUTPUT)/tw_bench: $(OUTPUT)/tests/bench.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@
 
+# Static builds and the initramfs for the QEMU guests (tests/vm/).
+PROBE_OBJS := $(OUTPUT)/tests/probe.o $(OUTPUT)/tests/net.o
+$(OUTPUT)/static/tierwalld: $(DAEMON_OBJS)
+$(OUTPUT)/static/tierwall: $(CLI_OBJS)
+$(OUTPUT)/static/tw_tests: $(TESTS_OBJS)
+$(OUTPUT)/static/tw_probe: $(PROBE_OBJS)
+$(OUTPUT)/static/%:
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LIBS_STATIC) -o $@ 2> $@.log || { cat $@.log; exit 1; }
+
+$(OUTPUT)/vm/initrd.gz: $(addprefix $(OUTPUT)/static/,tierwalld tierwall tw_tests tw_probe) \
+			tests/vm/init tests/vm/mkinitrd.sh
+	$(call msg,INITRD,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)tests/vm/mkinitrd.sh $@ $(OUTPUT)
+
+vm: $(OUTPUT)/vm/initrd.gz
+
 run: deps all
 	$(Q)tests/demo.sh
 
-test: deps all
+test: deps all vm
 	$(Q)tests/run.sh
 
 bench: deps all $(OUTPUT)/tw_bench

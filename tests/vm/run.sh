@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Boot each Debian kernel (tests/vm/fetch-kernels.sh) under QEMU TCG with the
+# test initramfs, run the guest suite (tw_tests with the filters given, by
+# default the BPF LSM and network integration tests) and report every test
+# with the kernel's name in front. A guest that does not boot, hangs, crashes
+# or prints a kernel warning counts as a failed test, never as a pass.
+# Last line: "vm: N passed, N failed, N skipped".
+set -u
+cd "$(dirname "$0")/../.."
+B=${TW_BUILD_DIR:-build}
+FILTER=${1:-lsm,integ}
+TIMEOUT=${TW_VM_TIMEOUT:-900}
+pass=0 fail=0 skip=0
+
+fail_one() { echo "FAIL $1"; echo "    $2"; fail=$((fail + 1)); }
+
+if ! kernels=$(tests/vm/fetch-kernels.sh "$B/vm/kernels"); then
+	fail_one "vm: kernels" "could not download the guest kernels (see above)"
+	echo "vm: $pass passed, $fail failed, $skip skipped"
+	exit 1
+fi
+
+while read -r name vmlinuz; do
+	log=$B/vm/console-$name.log
+	for attempt in 1 2; do
+		nonce=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
+		timeout "$TIMEOUT" qemu-system-x86_64 -accel tcg -smp 2 -m 1024 -nographic -no-reboot \
+			-kernel "$vmlinuz" -initrd "$B/vm/initrd.gz" \
+			-append "console=ttyS0 rdinit=/init panic=-1 quiet tw.nonce=$nonce tw.tests=$FILTER" \
+			</dev/null > "$log" 2>&1
+		qrc=$?
+		# A crash before the suite started is an infrastructure fault: one retry.
+		grep -q "TW-GUEST-START $nonce" "$log" && break
+		echo "vm[$name]: guest did not reach the test suite (attempt $attempt, qemu rc $qrc)"
+	done
+	tr -d '\r' < "$log" | sed -n "/TW-GUEST-START $nonce/,/TW-GUEST-DONE $nonce/p" |
+		grep -E '^(ok  |FAIL|SKIP|    |--- )' | sed "s/^/[$name] /"
+	p=$(tr -d '\r' < "$log" | grep -cE '^ok   ')
+	f=$(tr -d '\r' < "$log" | grep -cE '^FAIL ')
+	s=$(tr -d '\r' < "$log" | grep -cE '^SKIP ')
+	pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
+	if ! grep -q "TW-GUEST-START $nonce" "$log"; then
+		fail_one "[$name] boot" "the guest never started the suite (console: $log)"
+	elif ! grep -q "TW-GUEST-DONE $nonce" "$log"; then
+		fail_one "[$name] guest" "the guest hung or crashed during the tests (qemu rc $qrc; console: $log)"
+	fi
+	if grep -qE 'WARNING:|BUG:|Oops|Kernel panic|general protection|Call Trace' "$log"; then
+		fail_one "[$name] kernel" "the kernel complained: $(grep -m1 -E 'WARNING:|BUG:|Oops|Kernel panic|general protection|Call Trace' "$log")"
+	fi
+	echo "vm[$name]: $(grep -m1 -o "TW-GUEST-START $nonce.*" "$log" | cut -d' ' -f3-) -> $p passed, $f failed, $s skipped"
+done <<< "$kernels"
+
+echo "vm: $pass passed, $fail failed, $skip skipped"
+[ "$fail" = 0 ]
