@@ -36,6 +36,18 @@ struct {
 	__uint(max_entries, 1024);
 } secret_devs SEC(".maps");
 
+/*
+ * -EPERM through an empty asm: without it clang computes "cond ? -EPERM : 0"
+ * as -(cond & 1), a value newer verifiers cannot bound to [-4095, 0].
+ */
+static __always_inline int deny(void)
+{
+	int r = -EPERM;
+
+	asm volatile("" : "+r"(r));
+	return r;
+}
+
 static __always_inline struct tw_secret_val *lookup_inode(struct inode *inode)
 {
 	struct tw_secret_key k = {};
@@ -131,13 +143,17 @@ static __always_inline int judge(struct dentry *dentry, int op)
 	d.rule = v ? v->secret : TW_SECRET_TOO_DEEP;
 	decide(&d);
 	emit_file(op, dentry, &d);
-	return d.verdict == TW_VERDICT_AUDIT ? 0 : -EPERM;
+	if (d.verdict == TW_VERDICT_AUDIT)
+		return 0;
+	return deny();
 }
 
 SEC("lsm/file_open")
 int BPF_PROG(tw_file_open, struct file *file)
 {
-	int op = BPF_CORE_READ(file, f_mode) & FMODE_EXEC ? TW_OP_EXEC : TW_OP_OPEN;
+	/* Exec opens carry __FMODE_EXEC in f_flags (f_mode gets FMODE_EXEC later). */
+	int exec = (BPF_CORE_READ(file, f_flags) | BPF_CORE_READ(file, f_mode)) & FMODE_EXEC;
+	int op = exec ? TW_OP_EXEC : TW_OP_OPEN;
 
 	return judge(BPF_CORE_READ(file, f_path.dentry), op);
 }
@@ -215,8 +231,10 @@ int BPF_PROG(tw_inode_link, struct dentry *old_dentry, struct inode *dir,
 	k.dev = BPF_CORE_READ(inode, i_sb, s_dev);
 	k.ino = BPF_CORE_READ(inode, i_ino);
 	err = bpf_map_update_elem(&secrets, &k, &learned, BPF_NOEXIST);
+	if (!err || err == -EEXIST)
+		return 0;
 	/* No room to remember it: a name we could not protect must not exist. */
-	return err && err != -EEXIST ? -EPERM : 0;
+	return deny();
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include "cgroup.h"
 #include "ctl.h"
 #include "fixture.h"
@@ -203,6 +205,70 @@ static void join_or_die(struct fx *f, const char *rel)
 	snprintf(path, sizeof(path), "%s/%s", f->root, rel);
 	if (tw_join_cgroup(path))
 		_exit(200);
+}
+
+int fx_do(struct fx *f, const char *rel, int (*fn)(void *), void *arg, pid_t *pid)
+{
+	pid_t c;
+
+	fflush(stdout);
+	c = fork();
+	if (c < 0)
+		return -1;
+	if (!c) {
+		join_or_die(f, rel);
+		_exit(-fn(arg));
+	}
+	if (pid)
+		*pid = c;
+	return child_result(c);
+}
+
+bool fx_lsm_usable(char *why, size_t len)
+{
+	struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_LSM_MAC);
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	int id, prog, link;
+
+	if (!vmlinux) {
+		snprintf(why, len, "no kernel BTF");
+		return false;
+	}
+	id = btf__find_by_name_kind(vmlinux, "bpf_lsm_file_open", BTF_KIND_FUNC);
+	btf__free(vmlinux);
+	if (id <= 0) {
+		snprintf(why, len, "kernel built without CONFIG_BPF_LSM");
+		return false;
+	}
+	opts.attach_btf_id = id;
+	prog = bpf_prog_load(BPF_PROG_TYPE_LSM, "tw_probe", "GPL", insns, 2, &opts);
+	if (prog < 0) {
+		snprintf(why, len, "loading an lsm/file_open program fails with %s", strerror(errno));
+		return false;
+	}
+	link = bpf_link_create(prog, 0, BPF_LSM_MAC, NULL);
+	if (link < 0)
+		snprintf(why, len, "attaching an lsm/file_open program fails with %s", strerror(errno));
+	else
+		close(link);
+	close(prog);
+	return link >= 0;
+}
+
+int fx_cgroup_progs(const char *cgroup_dir)
+{
+	__u32 cnt = 0;
+	int fd = open(cgroup_dir, O_RDONLY | O_DIRECTORY), err;
+
+	if (fd < 0)
+		return -errno;
+	err = bpf_prog_query(fd, BPF_CGROUP_INET4_CONNECT, 0, NULL, NULL, &cnt);
+	close(fd);
+	return err ? -errno : (int)cnt;
 }
 
 int fx_net(struct fx *f, const char *rel, int op, const char *addr, int port, pid_t *pid)
@@ -406,6 +472,21 @@ int fx_wait_events(struct fx *f, const char *kind, pid_t pid, int n)
 		usleep(50 * 1000);
 	}
 	return got;
+}
+
+json_t *fx_event_kind(struct fx *f, const char *kind, pid_t pid)
+{
+	struct ev_key k = { .pid = pid, .kind = kind };
+	json_t *o;
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		o = scan_log(f, match_kind_pid, &k, NULL);
+		if (o)
+			return o;
+		usleep(50 * 1000);
+	}
+	return NULL;
 }
 
 json_t *fx_daemon_event(struct fx *f, const char *what)

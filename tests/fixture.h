@@ -50,10 +50,23 @@ int fx_net_moved(struct fx *f, const char *create_rel, const char *call_rel, int
 int fx_net_passed(struct fx *f, const char *create_rel, const char *call_rel, int op,
 		  const char *addr, int port, pid_t *caller);
 
+/* Fork a child that joins rel (NULL: stays) and runs fn; 0 or the positive errno fn returned. */
+int fx_do(struct fx *f, const char *rel, int (*fn)(void *), void *arg, pid_t *pid);
+
+/*
+ * Can this kernel load and attach a BPF LSM program? Checked independently
+ * of tierwalld: a trivial lsm/file_open program, really loaded and attached.
+ */
+bool fx_lsm_usable(char *why, size_t len);
+/* Programs attached to a cgroup for inet4 connect (BPF_PROG_QUERY). */
+int fx_cgroup_progs(const char *cgroup_dir);
+
 /* First event in the log with this pid and dst port, waiting up to 5 s. */
 json_t *fx_event(struct fx *f, pid_t pid, int port);
 /* Number of events so far for which kind and pid match (pid 0: any). */
 int fx_count_events(struct fx *f, const char *kind, pid_t pid);
+/* First event of kind with this pid (any dst), waiting up to 5 s. */
+json_t *fx_event_kind(struct fx *f, const char *kind, pid_t pid);
 /* Wait up to 5 s for at least n such events; returns how many there are. */
 int fx_wait_events(struct fx *f, const char *kind, pid_t pid, int n);
 /* First daemon lifecycle event with "event" == what. */

@@ -13,6 +13,7 @@
 #include <sys/sysmacros.h>
 #include "log.h"
 #include "secrets.h"
+#include "util.h"
 
 struct entry {
 	struct tw_secret_key key;
@@ -35,11 +36,6 @@ struct tw_secrets {
 	int npend;
 	int ifd;
 };
-
-uint32_t tw_kdev(dev_t dev)
-{
-	return major(dev) << 20 | minor(dev);
-}
 
 const char *tw_dev_mount(uint32_t kdev, char *out, size_t len)
 {

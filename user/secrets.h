@@ -35,8 +35,6 @@ int tw_secrets_poll(struct tw_secrets *s, struct tw_bpf *b,
 int tw_secrets_pending(const struct tw_secrets *s);
 void tw_secrets_free(struct tw_secrets *s);
 
-/* The kernel's internal dev_t (major << 20 | minor) of a stat() st_dev. */
-uint32_t tw_kdev(dev_t dev);
 /* Mount point of a filesystem by kernel dev_t, from mountinfo; NULL if none. */
 const char *tw_dev_mount(uint32_t kdev, char *out, size_t len);
 

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <openssl/evp.h>
 #include "util.h"
 
@@ -109,4 +110,9 @@ int tw_parse_long(const char *s, long min, long max, long *out)
 		return -ERANGE;
 	*out = v;
 	return 0;
+}
+
+uint32_t tw_kdev(dev_t dev)
+{
+	return major(dev) << 20 | minor(dev);
 }

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -23,5 +24,8 @@ uint64_t tw_now_ns(int clock);
 
 /* Strict integer parse of a whole string in [min, max]; -EINVAL/-ERANGE. */
 int tw_parse_long(const char *s, long min, long max, long *out);
+
+/* The kernel's internal dev_t (major << 20 | minor) of a stat() st_dev. */
+uint32_t tw_kdev(dev_t dev);
 
 #endif

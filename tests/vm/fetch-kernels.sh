@@ -17,7 +17,7 @@ mirror=${mirror:-http://deb.debian.org/debian}
 # name, apt release, metapackage. bookworm's generic 6.1 and the newest
 # bookworm-backports generic kernel (the backports cloud flavour crashes
 # under TCG, see shared/machine-notes.md).
-KERNELS="bookworm-6.1:bookworm:linux-image-amd64 backports:bookworm-backports:linux-image-amd64"
+KERNELS=${TW_VM_KERNELS:-"bookworm-6.1:bookworm:linux-image-amd64 backports:bookworm-backports:linux-image-amd64"}
 
 opts=(-o Dir::Etc::sourcelist="$APT/sources.list" -o Dir::Etc::sourceparts=/nonexistent
       -o Dir::State::Lists="$APT/lists" -o Dir::Cache="$APT/cache"

@@ -39,6 +39,9 @@ while read -r name vmlinuz; do
 	f=$(tr -d '\r' < "$log" | grep -cE '^FAIL ')
 	s=$(tr -d '\r' < "$log" | grep -cE '^SKIP ')
 	pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
+	if [ $((p + f + s)) = 0 ]; then
+		fail_one "[$name] tests" "no test ran in the guest for filter \"$FILTER\" (console: $log)"
+	fi
 	if ! grep -q "TW-GUEST-START $nonce" "$log"; then
 		fail_one "[$name] boot" "the guest never started the suite (console: $log)"
 	elif ! grep -q "TW-GUEST-DONE $nonce" "$log"; then
