@@ -35,7 +35,7 @@ endif
 .PHONY: all deps run test bench clean vmlinux vm
 
 APPS      := tierwalld tierwall
-COMMON    := policy cidr compile cgroup event ctl log util
+COMMON    := policy cidr compile cgroup event ctl log lsm util
 TESTS     := tw_tests tw_probe tw_bench
 
 all: $(addprefix $(OUTPUT)/,$(APPS) tw_tests tw_probe)

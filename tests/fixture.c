@@ -18,6 +18,7 @@
 #include "cgroup.h"
 #include "ctl.h"
 #include "fixture.h"
+#include "lsm.h"
 #include "net.h"
 #include "test.h"
 
@@ -231,9 +232,13 @@ bool fx_lsm_usable(char *why, size_t len)
 		{ .code = BPF_JMP | BPF_EXIT },
 	};
 	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_LSM_MAC);
-	struct btf *vmlinux = btf__load_vmlinux_btf();
+	struct btf *vmlinux;
 	int id, prog, link;
 
+	/* Without bpf in the active list, programs load and attach but enforce nothing. */
+	if (tw_lsm_active(why, len))
+		return false;
+	vmlinux = btf__load_vmlinux_btf();
 	if (!vmlinux) {
 		snprintf(why, len, "no kernel BTF");
 		return false;

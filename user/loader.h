@@ -46,7 +46,4 @@ int tw_bpf_nprogs(struct tw_bpf *b);
 int tw_bpf_prog_info(struct tw_bpf *b, int i, const char **name, uint32_t *id,
 		     bool *attached);
 
-/* 0 if "bpf" is in the active LSM list (mounting securityfs if needed); else why not. */
-int tw_lsm_active(char *why, size_t len);
-
 #endif

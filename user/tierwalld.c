@@ -29,6 +29,7 @@
 #include "event.h"
 #include "loader.h"
 #include "log.h"
+#include "lsm.h"
 #include "policy.h"
 #include "secrets.h"
 #include "util.h"

@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef TW_LSM_H
+#define TW_LSM_H
+
+#include <stddef.h>
+
+/*
+ * 0 if "bpf" is in the kernel's active LSM list (mounting securityfs if
+ * needed), else -errno and why not, with the fix. The list alone is not
+ * enough: the caller must still load and attach for real.
+ */
+int tw_lsm_active(char *why, size_t len);
+
+#endif
