@@ -111,12 +111,13 @@ $(OUTPUT)/static/tierwalld: $(DAEMON_OBJS)
 $(OUTPUT)/static/tierwall: $(CLI_OBJS)
 $(OUTPUT)/static/tw_tests: $(TESTS_OBJS)
 $(OUTPUT)/static/tw_probe: $(PROBE_OBJS)
+$(OUTPUT)/static/tw_bench_lsm: $(OUTPUT)/tests/bench_lsm.o
 $(OUTPUT)/static/%:
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LIBS_STATIC) -o $@ 2> $@.log || { cat $@.log; exit 1; }
 
-$(OUTPUT)/vm/initrd.gz: $(addprefix $(OUTPUT)/static/,tierwalld tierwall tw_tests tw_probe) \
+$(OUTPUT)/vm/initrd.gz: $(addprefix $(OUTPUT)/static/,tierwalld tierwall tw_tests tw_probe tw_bench_lsm) \
 			tests/vm/init tests/vm/mkinitrd.sh
 	$(call msg,INITRD,$@)
 	$(Q)mkdir -p $(dir $@)
@@ -130,7 +131,7 @@ run: deps all
 test: deps all vm
 	$(Q)tests/run.sh
 
-bench: deps all $(OUTPUT)/tw_bench
+bench: deps all vm $(OUTPUT)/tw_bench
 	$(Q)tests/bench.sh
 
 # Regenerate vmlinux.h from the running kernel's BTF (see vmlinux/README.md).

@@ -48,6 +48,42 @@ static __always_inline int deny(void)
 	return r;
 }
 
+/*
+ * Per-inode cache of match_dentry()'s answer, valid while runtime.file_gen
+ * is unchanged: a tiered process opening an ordinary file pays one storage
+ * lookup instead of a walk up its parents.
+ */
+enum { IC_NONE, IC_SECRET, IC_TOO_DEEP };
+
+struct icache {
+	__u64 gen;
+	struct tw_secret_val v;
+	__u32 state;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_INODE_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct icache);
+} icache SEC(".maps");
+
+static __always_inline struct tw_runtime *runtime_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&runtime, &zero);
+}
+
+/* Protection may have moved (rename, link, new secret): drop every cached answer. */
+static __always_inline void bump_gen(void)
+{
+	struct tw_runtime *rt = runtime_get();
+
+	if (rt)
+		__sync_fetch_and_add(&rt->file_gen, 1);
+}
+
 static __always_inline struct tw_secret_val *lookup_inode(struct inode *inode)
 {
 	struct tw_secret_key k = {};
@@ -124,17 +160,50 @@ static __always_inline void emit_file(int op, struct dentry *dn, const struct de
 	event_submit(e);
 }
 
+/* match_dentry() through the inode's cache entry; NULL with *too_deep as it says. */
+static __always_inline struct tw_secret_val *match_cached(struct dentry *dentry,
+							  struct tw_secret_val *out,
+							  bool *too_deep)
+{
+	struct tw_runtime *rt = runtime_get();
+	struct inode *inode = dentry->d_inode;
+	struct tw_secret_val *v;
+	struct icache *c = NULL;
+	__u64 gen = rt ? rt->file_gen : 0;
+
+	if (inode)
+		c = bpf_inode_storage_get(&icache, inode, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (c && c->gen == gen + 1) {
+		*too_deep = c->state == IC_TOO_DEEP;
+		if (c->state != IC_SECRET)
+			return NULL;
+		*out = c->v;
+		return out;
+	}
+	v = match_dentry(dentry, too_deep);
+	if (v)
+		*out = *v;
+	if (c) {
+		/* gen + 1: a fresh entry (gen 0) never looks valid. */
+		c->gen = gen + 1;
+		c->state = v ? IC_SECRET : *too_deep ? IC_TOO_DEEP : IC_NONE;
+		if (v)
+			c->v = *v;
+	}
+	return v ? out : NULL;
+}
+
 /* 0 allows, -EPERM refuses; untagged callers cost one tier lookup. */
 static __always_inline int judge(struct dentry *dentry, int op)
 {
+	struct tw_secret_val *v, val;
 	struct decision d = {};
-	struct tw_secret_val *v;
 	bool too_deep = false;
 
 	d.tier = caller_tier(&d.tagged);
 	if (d.tier == TW_TIER_NONE || !dentry)
 		return 0;
-	v = match_dentry(dentry, &too_deep);
+	v = match_cached(dentry, &val, &too_deep);
 	if (!v && !too_deep)
 		return 0;
 	if (v && v->tier == d.tier)
@@ -155,13 +224,13 @@ int BPF_PROG(tw_file_open, struct file *file)
 	int exec = (BPF_CORE_READ(file, f_flags) | BPF_CORE_READ(file, f_mode)) & FMODE_EXEC;
 	int op = exec ? TW_OP_EXEC : TW_OP_OPEN;
 
-	return judge(BPF_CORE_READ(file, f_path.dentry), op);
+	return judge(file->f_path.dentry, op);
 }
 
 SEC("lsm/file_receive")
 int BPF_PROG(tw_file_receive, struct file *file)
 {
-	return judge(BPF_CORE_READ(file, f_path.dentry), TW_OP_RECEIVE);
+	return judge(file->f_path.dentry, TW_OP_RECEIVE);
 }
 
 SEC("lsm/inode_unlink")
@@ -170,20 +239,29 @@ int BPF_PROG(tw_inode_unlink, struct inode *dir, struct dentry *dentry)
 	return judge(dentry, TW_OP_UNLINK);
 }
 
-/* Moving or renaming a secret, overwriting one, or moving into a protected directory. */
+/*
+ * Moving or renaming a secret, overwriting one, or moving into a protected
+ * directory. Whoever does it, a rename that touches protection moves what
+ * the cache knows: invalidate it.
+ */
 SEC("lsm/inode_rename")
 int BPF_PROG(tw_inode_rename, struct inode *old_dir, struct dentry *old_dentry,
 	     struct inode *new_dir, struct dentry *new_dentry)
 {
+	bool deep = false;
 	int err = judge(old_dentry, TW_OP_RENAME);
 
-	return err ? err : judge(new_dentry, TW_OP_RENAME);
+	if (!err)
+		err = judge(new_dentry, TW_OP_RENAME);
+	if (!err && (match_dentry(old_dentry, &deep) || match_dentry(new_dentry, &deep)))
+		bump_gen();
+	return err;
 }
 
 SEC("lsm/path_truncate")
 int BPF_PROG(tw_path_truncate, const struct path *path)
 {
-	return judge(BPF_CORE_READ(path, dentry), TW_OP_TRUNCATE);
+	return judge(path->dentry, TW_OP_TRUNCATE);
 }
 
 /* The hook gained an idmap argument in 6.3: the loader keeps the one that fits. */
@@ -231,6 +309,8 @@ int BPF_PROG(tw_inode_link, struct dentry *old_dentry, struct inode *dir,
 	k.dev = BPF_CORE_READ(inode, i_sb, s_dev);
 	k.ino = BPF_CORE_READ(inode, i_ino);
 	err = bpf_map_update_elem(&secrets, &k, &learned, BPF_NOEXIST);
+	if (!err)
+		bump_gen();
 	if (!err || err == -EEXIST)
 		return 0;
 	/* No room to remember it: a name we could not protect must not exist. */

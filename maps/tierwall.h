@@ -111,6 +111,7 @@ struct tw_runtime {
 	__u64 level_mask;	/* levels that hold at least one tagged cgroup */
 	__u32 min_level;
 	__u32 max_level;
+	__u64 file_gen;		/* bumped when what is protected may have changed */
 };
 
 /* Per-CPU counters (stats map, one slot). */
@@ -197,6 +198,6 @@ _Static_assert(sizeof(struct tw_event) == 96, "tw_event layout changed");
 _Static_assert(sizeof(struct tw_file_event) == 344, "tw_file_event layout changed");
 _Static_assert(sizeof(struct tw_secret_key) == 16, "tw_secret_key layout changed");
 _Static_assert(sizeof(struct tw_rule) == 40, "tw_rule layout changed");
-_Static_assert(sizeof(struct tw_runtime) == 16, "tw_runtime layout changed");
+_Static_assert(sizeof(struct tw_runtime) == 24, "tw_runtime layout changed");
 
 #endif /* TIERWALL_ABI_H */

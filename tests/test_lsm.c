@@ -401,6 +401,58 @@ out:
 	fx_cleanup(&l.f);
 }
 
+/* The kernel caches per inode what protects it: every way protection moves must show. */
+TEST(lsm_cache_follows_protection)
+{
+	char u[PATH_MAX], u_in[PATH_MAX], x[PATH_MAX], x_in[PATH_MAX], dir[PATH_MAX];
+	char dir_f[PATH_MAX], dir_in[PATH_MAX], dir_in_f[PATH_MAX], f2[PATH_MAX], f2_out[PATH_MAX];
+	struct fop o = { .flags = O_RDONLY };
+	struct lsm l;
+
+	if (!lsm_start(&l))
+		goto out;
+	snprintf(u, sizeof(u), "%s/u.txt", l.f.tmp);
+	snprintf(u_in, sizeof(u_in), "%su.txt", l.prod);
+	write_file(u, "u\n", 0644);
+	o.path = u;
+	ASSERT_EQ(fx_do(&l.f, "agents/staging", op_open, &o, NULL), 0, "ordinary file (now cached)");
+	ASSERT_OK(rename(u, u_in) ? -errno : 0, "owner moves it into the protected directory");
+	o.path = u_in;
+	ASSERT_EQ(fx_do(&l.f, "agents/staging", op_open, &o, NULL), EPERM, "moved in: protected");
+
+	snprintf(x, sizeof(x), "%s/x.txt", l.f.tmp);
+	snprintf(x_in, sizeof(x_in), "%sx-link", l.prod);
+	write_file(x, "x\n", 0644);
+	o.path = x;
+	ASSERT_EQ(fx_do(&l.f, "agents/staging", op_open, &o, NULL), 0, "another ordinary file");
+	ASSERT_OK(link(x, x_in) ? -errno : 0, "owner hard-links it into the directory");
+	ASSERT_EQ(fx_do(&l.f, "agents/staging", op_open, &o, NULL), EPERM,
+		  "its old name is protected too");
+
+	snprintf(dir, sizeof(dir), "%s/project", l.f.tmp);
+	snprintf(dir_f, sizeof(dir_f), "%s/project/conf", l.f.tmp);
+	snprintf(dir_in, sizeof(dir_in), "%sproject", l.prod);
+	snprintf(dir_in_f, sizeof(dir_in_f), "%sproject/conf", l.prod);
+	mkdir(dir, 0755);
+	write_file(dir_f, "c\n", 0644);
+	o.path = dir_f;
+	ASSERT_EQ(fx_do(&l.f, "agents/staging", op_open, &o, NULL), 0, "a file in an ordinary directory");
+	ASSERT_OK(rename(dir, dir_in) ? -errno : 0, "owner moves the directory in");
+	o.path = dir_in_f;
+	ASSERT_EQ(fx_do(&l.f, "agents/staging", op_open, &o, NULL), EPERM, "the file came along: protected");
+
+	snprintf(f2, sizeof(f2), "%snew-then-gone", l.prod);
+	snprintf(f2_out, sizeof(f2_out), "%s/released", l.f.tmp);
+	write_file(f2, "r\n", 0644);
+	o.path = f2;
+	ASSERT_EQ(fx_do(&l.f, "agents/staging", op_open, &o, NULL), EPERM, "created inside: protected");
+	ASSERT_OK(rename(f2, f2_out) ? -errno : 0, "owner moves it out");
+	o.path = f2_out;
+	ASSERT_EQ(fx_do(&l.f, "agents/staging", op_open, &o, NULL), 0, "released by its owner");
+out:
+	fx_cleanup(&l.f);
+}
+
 TEST(lsm_nothing_of_the_secret_is_lost)
 {
 	char other[PATH_MAX], stolen[PATH_MAX], into[PATH_MAX], buf[64] = "";

@@ -377,6 +377,11 @@ int tw_bpf_add_secret_dev(struct tw_bpf *b, uint32_t dev)
 	       -errno : 0;
 }
 
+void tw_bpf_bump_file_gen(struct tw_bpf *b)
+{
+	__atomic_fetch_add(&b->rt->file_gen, 1, __ATOMIC_SEQ_CST);
+}
+
 bool tw_bpf_has_files(struct tw_bpf *b)
 {
 	return b->files != NULL;

@@ -37,6 +37,8 @@ bool tw_bpf_has_files(struct tw_bpf *b);
 int tw_bpf_add_secret(struct tw_bpf *b, const struct tw_secret_key *k,
 		      const struct tw_secret_val *v);
 int tw_bpf_add_secret_dev(struct tw_bpf *b, uint32_t dev);
+/* Invalidate the kernel's per-inode cache of what is protected. */
+void tw_bpf_bump_file_gen(struct tw_bpf *b);
 
 struct ring_buffer *tw_bpf_ringbuf(struct tw_bpf *b, ring_buffer_sample_fn fn, void *ctx);
 int tw_bpf_stats(struct tw_bpf *b, struct tw_stats *sum);

@@ -289,7 +289,10 @@ static int push_range(struct tw_secrets *s, struct tw_bpf *b, uint32_t from)
 
 int tw_secrets_push(struct tw_secrets *s, struct tw_bpf *b)
 {
-	return push_range(s, b, 0);
+	int err = push_range(s, b, 0);
+
+	tw_bpf_bump_file_gen(b);
+	return err;
 }
 
 int tw_secrets_fd(const struct tw_secrets *s)
@@ -321,6 +324,7 @@ int tw_secrets_poll(struct tw_secrets *s, struct tw_bpf *b,
 		err = resolve_or_watch(s, old[i].secret, &pending);
 		if (!err && !pending) {
 			err = push_range(s, b, before);
+			tw_bpf_bump_file_gen(b);
 			if (!err)
 				cb(arg, s->policy->secrets[old[i].secret].path);
 		}

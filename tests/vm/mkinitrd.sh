@@ -12,7 +12,7 @@ for applet in $("$root/bin/busybox" --list); do
 	[ -e "$root/bin/$applet" ] || ln -s busybox "$root/bin/$applet"
 done
 cp "$build"/static/tierwalld "$build"/static/tierwall "$build"/static/tw_tests \
-   "$build"/static/tw_probe "$root/bin/"
+   "$build"/static/tw_probe "$build"/static/tw_bench_lsm "$root/bin/"
 cp tests/vm/init "$root/init"
 chmod 755 "$root/init"
 (cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1 > "$out.tmp"

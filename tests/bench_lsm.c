@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tw_bench_lsm: cost of open()+close() of a file that is NOT a secret, with
+ * tierwall's BPF LSM programs attached, against no program, at 10, 1,000 and
+ * 10,000 protected paths (half directories, half files, on the same
+ * filesystem as the file opened, so the parent walk really runs). Runs where
+ * BPF LSM loads: in the QEMU guest of tests/vm/bench.sh. TCG distorts
+ * absolute time; only ratios within one boot mean anything.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#define K_OPEN	20000
+#define BASE	"/tmp/lsmbench"
+#define CG	"/sys/fs/cgroup/lsmbench"
+#define CG_OUT	"/sys/fs/cgroup/lsmbench-untagged"
+#define FILE_	BASE "/plain/a/b/c/d/file.txt"
+
+static const char *bin = "/bin";
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static int join(const char *cg)
+{
+	char p[256];
+	FILE *f;
+
+	snprintf(p, sizeof(p), "%s/cgroup.procs", cg);
+	f = fopen(p, "w");
+	if (!f)
+		return -errno;
+	fprintf(f, "0\n");
+	return fclose(f) ? -errno : 0;
+}
+
+static double loop_open(void)
+{
+	uint64_t t0 = now_ns();
+	int i, fd;
+
+	for (i = 0; i < K_OPEN; i++) {
+		fd = open(FILE_, O_RDONLY);
+		if (fd < 0) {
+			perror("tw_bench_lsm: open");
+			exit(1);
+		}
+		close(fd);
+	}
+	return (double)(now_ns() - t0) / K_OPEN;
+}
+
+static int write_policy(int n)
+{
+	FILE *f = fopen(BASE "/policy.json", "w");
+	char path[256];
+	int i;
+
+	if (!f)
+		return -errno;
+	fprintf(f, "{ \"version\": 1, \"tiers\": {\"staging\": {}, \"prod\": {}},\n"
+		   "  \"cgroups\": [ {\"path\": \"/\", \"tier\": \"staging\"} ],\n"
+		   "  \"secrets\": [ {\"tier\": \"prod\", \"paths\": [");
+	for (i = 0; i < n; i++) {
+		bool dir = i % 2 == 0;
+
+		snprintf(path, sizeof(path), BASE "/secrets/%s%d%s", dir ? "d" : "f", i, dir ? "/" : "");
+		if (dir)
+			mkdir(path, 0755);
+		else
+			close(open(path, O_CREAT | O_WRONLY, 0644));
+		fprintf(f, "%s\"%s\"", i ? "," : "", path);
+	}
+	fprintf(f, "] } ] }\n");
+	return fclose(f) ? -errno : 0;
+}
+
+static pid_t start_daemon(void)
+{
+	char d[256], cmd[512];
+	pid_t p;
+	int i;
+
+	snprintf(d, sizeof(d), "%s/tierwalld", bin);
+	p = fork();
+	if (!p) {
+		int fd = open(BASE "/daemon.out", O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execl(d, d, "--policy", BASE "/policy.json", "--cgroup-root", CG, "--log-dir",
+		      BASE "/log", "--pin-dir", "none", "--socket", BASE "/ctl.sock", (char *)NULL);
+		_exit(127);
+	}
+	snprintf(cmd, sizeof(cmd), "%s/tierwall --socket %s status >/dev/null 2>&1", bin,
+		 BASE "/ctl.sock");
+	for (i = 0; i < 600; i++) {	/* 60 s: TCG loads BPF slowly */
+		if (!system(cmd))
+			return p;
+		if (waitpid(p, NULL, WNOHANG) == p)
+			break;
+		usleep(100 * 1000);
+	}
+	system("cat " BASE "/daemon.out");
+	kill(p, SIGKILL);
+	waitpid(p, NULL, 0);
+	return -1;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, n, sizeof(*v), cmp_d);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+int main(int argc, char **argv)
+{
+	static const int sizes[] = { 10, 1000, 10000 };
+	double res[3][3];
+	int reps = argc > 1 ? atoi(argv[1]) : 3, s, r;
+
+	if (reps < 1 || reps > 15)
+		reps = 3;
+	if (getenv("TW_BUILD_DIR"))
+		bin = getenv("TW_BUILD_DIR");
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	system("rm -rf " BASE " && mkdir -p " BASE "/secrets " BASE "/plain/a/b/c/d && "
+	       "echo x > " FILE_);
+	mkdir(CG, 0755);
+	mkdir(CG_OUT, 0755);
+	printf("tw_bench_lsm: open()+close() of a non-secret file, %d interleaved repetitions, median ns\n",
+	       reps);
+	for (s = 0; s < 3; s++) {
+		double base[16], tier[16], untag[16];
+
+		system("rm -rf " BASE "/secrets && mkdir -p " BASE "/secrets");
+		if (write_policy(sizes[s]))
+			return 1;
+		for (r = 0; r < reps; r++) {
+			pid_t d;
+
+			join(CG);
+			base[r] = loop_open();
+			d = start_daemon();
+			if (d < 0) {
+				fprintf(stderr, "tw_bench_lsm: tierwalld did not start\n");
+				return 1;
+			}
+			join(CG);
+			tier[r] = loop_open();
+			join(CG_OUT);
+			untag[r] = loop_open();
+			kill(d, SIGTERM);
+			waitpid(d, NULL, 0);
+		}
+		res[s][0] = median(base, reps);
+		res[s][1] = median(tier, reps);
+		res[s][2] = median(untag, reps);
+		printf("measured %d protected paths\n", sizes[s]);
+	}
+	join(CG_OUT);
+	rmdir(CG);
+	printf("\n| protected paths | no program | tiered process | untagged process |\n|---|---|---|---|\n");
+	for (s = 0; s < 3; s++)
+		printf("| %d | %.0f | %.0f (%.3fx) | %.0f (%.3fx) |\n", sizes[s], res[s][0],
+		       res[s][1], res[s][1] / res[s][0], res[s][2], res[s][2] / res[s][0]);
+	return 0;
+}
