@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
+#include "bench.h"
 
 #define REPS_DEFAULT	5
 #define K_CONNECT	30000
@@ -43,14 +44,6 @@ static const char *const lname[NL] = { "tcp connect", "udp sendto", "deny connec
 
 static char mnt[512], tmp[512], build[512];
 static int pid_tag;
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
 
 static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int sh(const char *fmt, ...)
@@ -202,7 +195,7 @@ static double loop_connect(const char *ip, int k, int *err)
 	int i, fd;
 
 	addr4(&sa, ip, PORT_TCP);
-	t0 = now_ns();
+	t0 = bench_now_ns();
 	for (i = 0; i < k; i++) {
 		fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
 		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
@@ -211,7 +204,7 @@ static double loop_connect(const char *ip, int k, int *err)
 			*err = 0;
 		close(fd);
 	}
-	return (double)(now_ns() - t0) / k;
+	return (double)(bench_now_ns() - t0) / k;
 }
 
 static double loop_sendto(const char *ip, int k, int *err)
@@ -223,10 +216,10 @@ static double loop_sendto(const char *ip, int k, int *err)
 
 	addr4(&sa, ip, PORT_UDP);
 	fd = socket(AF_INET, SOCK_DGRAM, 0);
-	t0 = now_ns();
+	t0 = bench_now_ns();
 	for (i = 0; i < k; i++)
 		*err = sendto(fd, &b, 1, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? errno : 0;
-	t0 = now_ns() - t0;
+	t0 = bench_now_ns() - t0;
 	close(fd);
 	return (double)t0 / k;
 }
@@ -243,19 +236,6 @@ static int join(const char *rel)
 	r = write(fd, "0", 1) == 1 ? 0 : -errno;
 	close(fd);
 	return r;
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, n, sizeof(*v), cmp_d);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 /*
@@ -317,7 +297,7 @@ static int measure(int reps, const char *nft_file, FILE *out)
 	join(cg_base);
 	for (v = 0; v < NV; v++)
 		for (l = 0; l <= NL; l++)
-			fprintf(out, "%d %d %.1f\n", v, l, median(r[v][l], reps));
+			fprintf(out, "%d %d %.1f\n", v, l, bench_median(r[v][l], reps));
 	return 0;
 }
 

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # `make bench`: connect()/sendto() cost with no program, nftables and
-# tierwall, at 10, 1,000 and 100,000 CIDRs, in one interleaved run.
-# Not part of `make test`: timings are measured, never asserted.
+# tierwall, at 10, 1,000 and 100,000 CIDRs, in one interleaved run; then the
+# BPF LSM open() cost in the QEMU guests. Not part of `make test`: timings
+# are measured, never asserted.
 set -u
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "make bench needs root: sudo make bench" >&2; exit 1; }
 command -v nft >/dev/null || { echo "nftables (nft) is not installed: make deps" >&2; exit 1; }
-exec build/tw_bench "$@"
+build/tw_bench || exit 1
+echo
+echo "BPF LSM, in QEMU guests (TCG: compare ratios within one boot only)"
+tests/vm/bench.sh 5

@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include "bench.h"
 
 #define K_OPEN	20000
 #define BASE	"/tmp/lsmbench"
@@ -27,14 +28,6 @@
 #define FILE_	BASE "/plain/a/b/c/d/file.txt"
 
 static const char *bin = "/bin";
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
 
 static int join(const char *cg)
 {
@@ -51,7 +44,7 @@ static int join(const char *cg)
 
 static double loop_open(void)
 {
-	uint64_t t0 = now_ns();
+	uint64_t t0 = bench_now_ns();
 	int i, fd;
 
 	for (i = 0; i < K_OPEN; i++) {
@@ -62,7 +55,7 @@ static double loop_open(void)
 		}
 		close(fd);
 	}
-	return (double)(now_ns() - t0) / K_OPEN;
+	return (double)(bench_now_ns() - t0) / K_OPEN;
 }
 
 static int write_policy(int n)
@@ -122,19 +115,6 @@ static pid_t start_daemon(void)
 	return -1;
 }
 
-static int cmp_d(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, n, sizeof(*v), cmp_d);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 int main(int argc, char **argv)
 {
 	static const int sizes[] = { 10, 1000, 10000 };
@@ -175,9 +155,9 @@ int main(int argc, char **argv)
 			kill(d, SIGTERM);
 			waitpid(d, NULL, 0);
 		}
-		res[s][0] = median(base, reps);
-		res[s][1] = median(tier, reps);
-		res[s][2] = median(untag, reps);
+		res[s][0] = bench_median(base, reps);
+		res[s][1] = bench_median(tier, reps);
+		res[s][2] = bench_median(untag, reps);
 		printf("measured %d protected paths\n", sizes[s]);
 	}
 	join(CG_OUT);

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <netinet/in.h>
 #include "compile.h"
 #include "event.h"
@@ -188,6 +189,33 @@ TEST(unit_policy_many_tiers)
 	tw_policy_free(p);
 	tw_diags_free(&d);
 	free(text);
+}
+
+/* The shipped examples are documentation: they must stay valid. */
+TEST(unit_shipped_policies_are_valid)
+{
+	static const char *const files[] = { "policies/example.json", "policies/with-secrets.json" };
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(files); i++) {
+		struct tw_diags d = {};
+		struct tw_policy *p = NULL;
+		struct tw_tables t;
+		char path[512];
+
+		/* Guests have no source tree; the host run covers these. */
+		if (access("policies", F_OK)) {
+			tw_test_skip("no policies/ directory here (the guests carry binaries only)");
+			return;
+		}
+		snprintf(path, sizeof(path), "%s", files[i]);
+		if (ASSERT_OK(tw_policy_load(path, &p, &d), path) &&
+		    ASSERT_OK(tw_compile(p, &t, &d), path))
+			tw_tables_free(&t);
+		tw_diags_print(&d, stdout);
+		tw_policy_free(p);
+		tw_diags_free(&d);
+	}
 }
 
 TEST(unit_policy_load_missing_file)

@@ -172,21 +172,30 @@ static int do_untag(int argc, char **argv)
 	return tag_cmd(argc, argv, true);
 }
 
+/* Ask the daemon; with --json print the reply and return NULL with *rc set. */
+static json_t *query(const char *cmd, int *rc)
+{
+	json_t *r = call(json_pack("{s:s}", "cmd", cmd));
+
+	*rc = r ? 0 : EXIT_FAIL;
+	if (r && want_json) {
+		print_json(r);
+		json_decref(r);
+		return NULL;
+	}
+	return r;
+}
+
 static int do_tiers(int argc, char **argv)
 {
-	int first = parse_opts(argc, argv, NULL, NULL, NULL);
+	int first = parse_opts(argc, argv, NULL, NULL, NULL), rc;
 	json_t *r, *v;
 	size_t i;
 
 	want_operands(argc, first, 0);
-	r = call(json_pack("{s:s}", "cmd", "tiers"));
+	r = query("tiers", &rc);
 	if (!r)
-		return EXIT_FAIL;
-	if (want_json) {
-		print_json(r);
-		json_decref(r);
-		return 0;
-	}
+		return rc;
 	printf("%-12s %s\n", "TIER", "MODE");
 	json_array_foreach(json_object_get(r, "tiers"), i, v)
 		printf("%-12s %s\n", json_string_value(json_object_get(v, "name")),
@@ -203,20 +212,15 @@ static int do_tiers(int argc, char **argv)
 
 static int do_status(int argc, char **argv)
 {
-	int first = parse_opts(argc, argv, NULL, NULL, NULL);
+	int first = parse_opts(argc, argv, NULL, NULL, NULL), rc;
 	json_t *r, *v, *c;
 	const char *k;
 	size_t i;
 
 	want_operands(argc, first, 0);
-	r = call(json_pack("{s:s}", "cmd", "status"));
+	r = query("status", &rc);
 	if (!r)
-		return EXIT_FAIL;
-	if (want_json) {
-		print_json(r);
-		json_decref(r);
-		return 0;
-	}
+		return rc;
 	printf("tierwalld %s, pid %lld\n", json_string_value(json_object_get(r, "version")),
 	       json_integer_value(json_object_get(r, "pid")));
 	printf("policy      %s (%s)\n", json_string_value(json_object_get(r, "policy_file")),

@@ -12,7 +12,7 @@ while read -r name vmlinuz; do
 	nonce=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
 	timeout 1800 qemu-system-x86_64 -accel tcg -smp 2 -m 1024 -nographic -no-reboot \
 		-kernel "$vmlinuz" -initrd "$B/vm/initrd.gz" \
-		-append "console=ttyS0 rdinit=/init panic=-1 quiet tw.nonce=$nonce tw.bench=$REPS" \
+		-append "console=ttyS0 rdinit=/init panic=-1 quiet tsc=reliable tw.nonce=$nonce tw.bench=$REPS" \
 		</dev/null > "$log" 2>&1
 	echo "== $name: $(tr -d '\r' < "$log" | grep -m1 -o "TW-GUEST-START $nonce.*" | cut -d' ' -f3)"
 	tr -d '\r' < "$log" | sed -n "/TW-GUEST-START $nonce/,/TW-GUEST-DONE $nonce/p" | grep '^|'

@@ -20,6 +20,9 @@ if ! kernels=$(tests/vm/fetch-kernels.sh "$B/vm/kernels"); then
 	exit 1
 fi
 
+# tsc=reliable: under TCG the clocksource watchdog may declare the TSC unstable
+# and patch kernel text while other CPUs run it (seen: int3 oops in
+# sched_clock_cpu on 6.12); with it, nothing patches the clock at run time.
 # boot_suite LABEL VMLINUZ EXTRA-CMDLINE FILTER
 boot_suite() {
 	local name=$1 vmlinuz=$2 extra=$3 filter=$4 log=$B/vm/console-$1.log
@@ -29,7 +32,7 @@ boot_suite() {
 		nonce=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
 		timeout "$TIMEOUT" qemu-system-x86_64 -accel tcg -smp 2 -m 1024 -nographic -no-reboot \
 			-kernel "$vmlinuz" -initrd "$B/vm/initrd.gz" \
-			-append "console=ttyS0 rdinit=/init panic=-1 quiet $extra tw.nonce=$nonce tw.tests=$filter" \
+			-append "console=ttyS0 rdinit=/init panic=-1 quiet tsc=reliable $extra tw.nonce=$nonce tw.tests=$filter" \
 			</dev/null > "$log" 2>&1
 		qrc=$?
 		# A crash before the suite started is an infrastructure fault: one retry.
@@ -66,43 +69,6 @@ if [ -z "${1:-}" ]; then
 	boot_suite "no-bpf-lsm" "$first" "lsm=lockdown,capability,landlock" \
 		"integ_daemon_refuses_unenforceable_secrets"
 fi
-
-echo "vm: $pass passed, $fail failed, $skip skipped"
-	exit 1
-fi
-
-while read -r name vmlinuz; do
-	log=$B/vm/console-$name.log
-	for attempt in 1 2; do
-		nonce=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
-		timeout "$TIMEOUT" qemu-system-x86_64 -accel tcg -smp 2 -m 1024 -nographic -no-reboot \
-			-kernel "$vmlinuz" -initrd "$B/vm/initrd.gz" \
-			-append "console=ttyS0 rdinit=/init panic=-1 quiet tw.nonce=$nonce tw.tests=$FILTER" \
-			</dev/null > "$log" 2>&1
-		qrc=$?
-		# A crash before the suite started is an infrastructure fault: one retry.
-		grep -q "TW-GUEST-START $nonce" "$log" && break
-		echo "vm[$name]: guest did not reach the test suite (attempt $attempt, qemu rc $qrc)"
-	done
-	tr -d '\r' < "$log" | sed -n "/TW-GUEST-START $nonce/,/TW-GUEST-DONE $nonce/p" |
-		grep -E '^(ok  |FAIL|SKIP|    |--- )' | sed "s/^/[$name] /"
-	p=$(tr -d '\r' < "$log" | grep -cE '^ok   ')
-	f=$(tr -d '\r' < "$log" | grep -cE '^FAIL ')
-	s=$(tr -d '\r' < "$log" | grep -cE '^SKIP ')
-	pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
-	if [ $((p + f + s)) = 0 ]; then
-		fail_one "[$name] tests" "no test ran in the guest for filter \"$FILTER\" (console: $log)"
-	fi
-	if ! grep -q "TW-GUEST-START $nonce" "$log"; then
-		fail_one "[$name] boot" "the guest never started the suite (console: $log)"
-	elif ! grep -q "TW-GUEST-DONE $nonce" "$log"; then
-		fail_one "[$name] guest" "the guest hung or crashed during the tests (qemu rc $qrc; console: $log)"
-	fi
-	if grep -qE 'WARNING:|BUG:|Oops|Kernel panic|general protection|Call Trace' "$log"; then
-		fail_one "[$name] kernel" "the kernel complained: $(grep -m1 -E 'WARNING:|BUG:|Oops|Kernel panic|general protection|Call Trace' "$log")"
-	fi
-	echo "vm[$name]: $(grep -m1 -o "TW-GUEST-START $nonce.*" "$log" | cut -d' ' -f3-) -> $p passed, $f failed, $s skipped"
-done <<< "$kernels"
 
 echo "vm: $pass passed, $fail failed, $skip skipped"
 [ "$fail" = 0 ]
