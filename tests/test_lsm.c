@@ -162,6 +162,23 @@ static int op_opath_reopen(void *a)
 	return 0;
 }
 
+static int op_opath_reopen_rw(void *a)
+{
+	struct fop *o = a;
+	char p[64];
+	int fd = open(o->path, O_PATH), fd2;
+
+	if (fd < 0)
+		return -errno;
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+	fd2 = open(p, O_WRONLY);
+	close(fd);
+	if (fd2 < 0)
+		return -errno;
+	close(fd2);
+	return 0;
+}
+
 static int op_chdir_open(void *a)
 {
 	struct fop *o = a;
@@ -304,9 +321,15 @@ TEST(lsm_other_names_for_the_same_file)
 	ASSERT_EQ(fx_do(&l.f, "agents/staging", op_open, &o, &pid), EPERM, "through a symlink");
 	check_file_event(&l, pid, "open", "deny", "staging", l.key, l.prod);
 
-	o.path = l.pre_link;
+	o.flags = O_WRONLY;
+	ASSERT_EQ(fx_do(&l.f, "agents/staging", op_open, &o, NULL), EPERM, "writing through a symlink");
+	o = (struct fop){ .path = l.pre_link, .flags = O_RDONLY };
 	ASSERT_EQ(fx_do(&l.f, "agents/staging", op_open, &o, NULL), EPERM,
 		  "through a hard link made before tierwalld started");
+	o.flags = O_RDWR;
+	ASSERT_EQ(fx_do(&l.f, "agents/staging", op_open, &o, NULL), EPERM, "writing through it");
+	o = (struct fop){ .path = l.pre_link, .flags = O_RDONLY };
+	ASSERT_EQ(fx_do(&l.f, "services/prod", op_open, &o, NULL), 0, "prod uses the other name");
 
 	snprintf(bind, sizeof(bind), "%s/bind", l.f.tmp);
 	mkdir(bind, 0755);
@@ -315,6 +338,10 @@ TEST(lsm_other_names_for_the_same_file)
 		o.path = bound;
 		ASSERT_EQ(fx_do(&l.f, "agents/staging", op_open, &o, NULL), EPERM,
 			  "through a bind mount of the directory");
+		o.flags = O_WRONLY | O_TRUNC;
+		ASSERT_EQ(fx_do(&l.f, "agents/staging", op_open, &o, NULL), EPERM,
+			  "truncating through the bind mount");
+		o.flags = O_RDONLY;
 		umount(bind);
 	}
 
@@ -334,6 +361,9 @@ TEST(lsm_other_names_for_the_same_file)
 	ASSERT_EQ(fx_do(&l.f, "agents/staging", op_openat2, &o, NULL), EPERM, "openat2 NO_XDEV");
 	o.flags = RESOLVE_IN_ROOT;
 	ASSERT_EQ(fx_do(&l.f, "agents/staging", op_openat2, &o, NULL), EPERM, "openat2 IN_ROOT");
+	o = (struct fop){ .path = l.key, .flags = O_WRONLY };
+	ASSERT_EQ(fx_do(&l.f, "agents/staging", op_opath_reopen_rw, &o, NULL), EPERM,
+		  "O_PATH then /proc/self/fd/N reopen for writing");
 	o = (struct fop){ .path = l.prod, .path2 = "db.key" };
 	ASSERT_EQ(fx_do(&l.f, "agents/staging", op_chdir_open, &o, NULL), EPERM,
 		  "a relative path after chdir into the directory");
@@ -582,4 +612,40 @@ TEST(lsm_status_reports_enforcement)
 	json_decref(s);
 out:
 	fx_cleanup(&l.f);
+}
+
+/* A secret path that cannot be resolved (other than "not yet") stops the daemon. */
+TEST(lsm_unresolvable_secret_refused)
+{
+	static const struct { const char *path; const char *why; } cases[] = {
+		{ "%s/notes.txt/inner.key", "Not a directory" },
+		{ "%s/notes.txt/", "is not a directory (drop the trailing /)" },
+		{ "%s/secrets/prod", "is a directory: end it with /" },
+	};
+	char why[256], policy[1024], path[PATH_MAX], out[8192];
+	size_t i;
+
+	if (geteuid() || !fx_lsm_usable(why, sizeof(why))) {
+		tw_test_skip("needs root and BPF LSM (%s); tests/vm runs this in QEMU guests",
+			     geteuid() ? "not root" : why);
+		return;
+	}
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct fx f;
+
+		if (!ASSERT_OK(fx_init(&f, NULL), "fixture"))
+			return;
+		fx_sh(NULL, 0, "mkdir -p %s/secrets/prod && echo n > %s/notes.txt", f.tmp, f.tmp);
+		snprintf(path, sizeof(path), cases[i].path, f.tmp);
+		snprintf(policy, sizeof(policy),
+			 "{ \"version\": 1, \"tiers\": {\"prod\": {}},\n"
+			 "  \"secrets\": [ {\"tier\": \"prod\", \"paths\": [\"%s\"]} ] }\n", path);
+		fx_write_policy(&f, policy);
+		if (ASSERT_EQ(fx_start(&f, NULL), 1, "tierwalld refuses to start")) {
+			fx_sh(out, sizeof(out), "cat %s", f.daemon_out);
+			ASSERT_CONTAINS(out, "secrets[0].paths[0]", "names the policy entry");
+			ASSERT_CONTAINS(out, cases[i].why, "and why");
+		}
+		fx_cleanup(&f);
+	}
 }

@@ -142,8 +142,17 @@ static int resolve_one(struct tw_secrets *s, int i)
 	struct stat st;
 	int err;
 
-	if (stat(ps->path, &st))
-		return -errno;
+	char bare[PATH_MAX];
+
+	/* Stat without the trailing slash, so "file/" is reported as what it is. */
+	snprintf(bare, sizeof(bare), "%.*s", (int)(want_dir ? len - 1 : len), ps->path);
+	if (stat(bare, &st)) {
+		err = -errno;
+		if (err != -ENOENT)
+			tw_err("%s: %s: cannot resolve \"%s\": %s", s->file, ps->jpath, ps->path,
+			       strerror(-err));
+		return err;
+	}
 	if (want_dir && !S_ISDIR(st.st_mode)) {
 		tw_err("%s: %s: \"%s\" is not a directory (drop the trailing /)", s->file, ps->jpath,
 		       ps->path);
@@ -246,9 +255,6 @@ int tw_secrets_resolve(struct tw_secrets **out, const struct tw_policy *p, const
 		if (pending)
 			tw_info("%s: \"%s\" does not exist yet: protected as soon as it is created",
 				p->secrets[i].jpath, p->secrets[i].path);
-		else if (err && err != -EINVAL && err != -ENOTDIR && err != -EISDIR && err != -E2BIG)
-			tw_err("%s: %s: cannot resolve \"%s\": %s", file, p->secrets[i].jpath,
-			       p->secrets[i].path, strerror(-err));
 	}
 	if (err) {
 		tw_secrets_free(s);
