@@ -154,24 +154,7 @@ static int op_opath_reopen(void *a)
 	if (fd < 0)
 		return -errno;
 	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
-	fd2 = open(p, O_RDONLY);
-	close(fd);
-	if (fd2 < 0)
-		return -errno;
-	close(fd2);
-	return 0;
-}
-
-static int op_opath_reopen_rw(void *a)
-{
-	struct fop *o = a;
-	char p[64];
-	int fd = open(o->path, O_PATH), fd2;
-
-	if (fd < 0)
-		return -errno;
-	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
-	fd2 = open(p, O_WRONLY);
+	fd2 = open(p, o->flags);
 	close(fd);
 	if (fd2 < 0)
 		return -errno;
@@ -345,7 +328,7 @@ TEST(lsm_other_names_for_the_same_file)
 		umount(bind);
 	}
 
-	o.path = l.key;
+	o = (struct fop){ .path = l.key, .flags = O_RDONLY };
 	ASSERT_EQ(fx_do(&l.f, "agents/staging", op_opath_reopen, &o, NULL), EPERM,
 		  "O_PATH then /proc/self/fd/N reopen");
 	for (i = 0; i < (int)ARRAY_SIZE(resolves); i++) {
@@ -362,7 +345,7 @@ TEST(lsm_other_names_for_the_same_file)
 	o.flags = RESOLVE_IN_ROOT;
 	ASSERT_EQ(fx_do(&l.f, "agents/staging", op_openat2, &o, NULL), EPERM, "openat2 IN_ROOT");
 	o = (struct fop){ .path = l.key, .flags = O_WRONLY };
-	ASSERT_EQ(fx_do(&l.f, "agents/staging", op_opath_reopen_rw, &o, NULL), EPERM,
+	ASSERT_EQ(fx_do(&l.f, "agents/staging", op_opath_reopen, &o, NULL), EPERM,
 		  "O_PATH then /proc/self/fd/N reopen for writing");
 	o = (struct fop){ .path = l.prod, .path2 = "db.key" };
 	ASSERT_EQ(fx_do(&l.f, "agents/staging", op_chdir_open, &o, NULL), EPERM,
