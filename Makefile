@@ -14,7 +14,7 @@ CFLAGS    += -Wall -Wextra -Wno-unused-parameter -Wno-format-truncation -Werror 
 BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
 	      -Ivmlinux -Imaps
 LIBS_BPF  := -lbpf -lelf -lz
-LIBS      := -ljansson -lcrypto
+LIBS      := -ljansson -lcrypto -lz
 # The QEMU guests get static binaries: their initramfs has no libraries.
 LIBS_STATIC := -static -lbpf -lelf -lz -lzstd -ljansson -lcrypto
 
@@ -35,7 +35,7 @@ endif
 .PHONY: all deps run test bench clean vmlinux vm
 
 APPS      := tierwalld tierwall
-COMMON    := policy cidr compile cgroup event ctl log lsm util
+COMMON    := policy cidr compile cgroup event evlog evquery ctl log lsm util
 TESTS     := tw_tests tw_probe tw_bench
 
 all: $(addprefix $(OUTPUT)/,$(APPS) tw_tests tw_probe)

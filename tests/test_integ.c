@@ -695,3 +695,59 @@ TEST(integ_crash_keeps_enforcing_and_restart_takes_over)
 out:
 	fx_cleanup(&f);
 }
+
+TEST(integ_log_query_verify_and_crash)
+{
+	char out[16384], cli[PATH_MAX * 2], cg[PATH_MAX];
+	struct fx f;
+	pid_t p1, p2;
+	int i, rc;
+
+	if (!std_start(&f))
+		goto out;
+	snprintf(cli, sizeof(cli), "%s/tierwall --socket %s", tw_build_dir, f.sock);
+	for (i = 0; i < 3; i++)
+		fx_net(&f, "agents/staging", TW_OP_TCP_CONNECT, "127.20.0.1", P_ANY, &p1);
+	fx_net(&f, "agents/dev", TW_OP_UDP_SENDTO, "127.20.0.1", P_ANY, &p2);
+	ASSERT_EQ(fx_wait_events(&f, "connect", 0, 3) + fx_wait_events(&f, "sendmsg", 0, 1), 4,
+		  "four decisions logged");
+
+	fx_sh(out, sizeof(out), "%s events --tier staging --kind connect | wc -l", cli);
+	ASSERT_EQ(atoi(out), 3, "--tier --kind");
+	fx_sh(out, sizeof(out), "%s events --verdict audit | wc -l", cli);
+	ASSERT_EQ(atoi(out), 1, "--verdict");
+	fx_cg_display(&f, "agents", cg, sizeof(cg));
+	fx_sh(out, sizeof(out), "%s events --cgroup %s | wc -l", cli, cg);
+	ASSERT_EQ(atoi(out), 4, "--cgroup takes the subtree");
+	fx_sh(out, sizeof(out), "%s events --pid %d | wc -l", cli, p1);
+	ASSERT_EQ(atoi(out), 1, "--pid");
+	fx_sh(out, sizeof(out), "%s events --since 1h --kind connect | wc -l", cli);
+	ASSERT_EQ(atoi(out), 3, "--since");
+	fx_sh(out, sizeof(out), "%s events --until 2000-01-01T00:00:00Z | wc -l", cli);
+	ASSERT_EQ(atoi(out), 0, "--until");
+	rc = fx_sh(out, sizeof(out), "%s events --since yesterday", cli);
+	ASSERT_EQ(rc, 2, "a bad --since is a usage error");
+	ASSERT_CONTAINS(out, "neither a duration", "and says what it takes");
+
+	rc = fx_sh(out, sizeof(out), "%s verify-log %s", cli, f.log_dir);
+	ASSERT_EQ(rc, 0, "verify-log on the daemon's log");
+	ASSERT_CONTAINS(out, "chain intact", "intact");
+
+	/* A crash, a restart: the chain and the sequence go on. */
+	kill(f.daemon, SIGKILL);
+	waitpid(f.daemon, NULL, 0);
+	f.daemon = 0;
+	if (!ASSERT_OK(fx_start(&f, NULL), "restart after kill -9"))
+		goto out;
+	fx_net(&f, "agents/staging", TW_OP_TCP_CONNECT, "127.20.0.1", P_ANY, &p1);
+	ASSERT_EQ(fx_wait_events(&f, "connect", 0, 4), 4, "logged after the restart");
+	rc = fx_sh(out, sizeof(out), "%s verify-log %s", cli, f.log_dir);
+	ASSERT_EQ(rc, 0, "the chain survives kill -9 and restart");
+
+	fx_sh(NULL, 0, "sed -i '4s/\"deny\"/\"allow\"/' %s/events.jsonl", f.log_dir);
+	rc = fx_sh(out, sizeof(out), "%s verify-log %s", cli, f.log_dir);
+	ASSERT_EQ(rc, 1, "an edited denial is caught");
+	ASSERT_CONTAINS(out, "TAMPERED", "and reported");
+out:
+	fx_cleanup(&f);
+}

@@ -9,8 +9,11 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <time.h>
 #include "compile.h"
 #include "ctl.h"
+#include "evlog.h"
+#include "evquery.h"
 #include "log.h"
 #include "policy.h"
 #include "util.h"
@@ -248,23 +251,44 @@ static int do_status(int argc, char **argv)
 
 static bool follow;
 static const char *log_dir;
+static struct tw_filter filter;
 
 static int events_opt(int c, const char *arg)
 {
-	if (c == 'f')
-		follow = true;
-	else if (c == 'L')
-		log_dir = arg;
-	else
-		return -1;
-	return 0;
+	uint64_t now = tw_now_ns(CLOCK_REALTIME);
+	long pid;
+
+	switch (c) {
+	case 'f': follow = true; return 0;
+	case 'L': log_dir = arg; return 0;
+	case 't': filter.tier = arg; return 0;
+	case 'k': filter.kind = arg; return 0;
+	case 'v': filter.verdict = arg; return 0;
+	case 'c': filter.cgroup = arg; return 0;
+	case 'p':
+		if (tw_parse_long(arg, 1, INT32_MAX, &pid)) {
+			tw_err("--pid: \"%s\" is not a process id", arg);
+			exit(EXIT_USAGE);
+		}
+		filter.pid = pid;
+		return 0;
+	case 's':
+	case 'u':
+		if (tw_filter_time(arg, now, c == 's' ? &filter.since_ns : &filter.until_ns)) {
+			tw_err("--%s: \"%s\" is neither a duration (90s, 30m, 2h, 7d) nor an RFC 3339 time (2026-11-23T13:00:00Z)",
+			       c == 's' ? "since" : "until", arg);
+			exit(EXIT_USAGE);
+		}
+		return 0;
+	}
+	return -1;
 }
 
-static void print_event_line(const char *line, bool table)
+static void print_event(json_t *o, const char *line, bool table)
 {
-	json_t *o, *dst;
+	json_t *dst;
 
-	if (!table || !(o = json_loads(line, 0, NULL))) {
+	if (!table) {
 		printf("%s\n", line);
 		return;
 	}
@@ -282,17 +306,37 @@ static void print_event_line(const char *line, bool table)
 		       json_integer_value(json_object_get(dst, "port")),
 		       json_string_value(json_object_get(dst, "proto")) ?: "?",
 		       json_string_value(json_object_get(o, "rule")) ?: "");
+	else if (json_object_get(o, "op"))
+		printf("%-30.30s %-7s %-6s %-8s -> %-8s %7lld %-15s %s %s\n",
+		       json_string_value(json_object_get(o, "ts")),
+		       json_string_value(json_object_get(o, "kind")),
+		       json_string_value(json_object_get(o, "verdict")),
+		       json_string_value(json_object_get(o, "tier")) ?: "-",
+		       json_string_value(json_object_get(o, "target_tier")) ?: "-",
+		       json_integer_value(json_object_get(o, "pid")),
+		       json_string_value(json_object_get(o, "comm")),
+		       json_string_value(json_object_get(o, "op")),
+		       json_string_value(json_object_get(o, "path")));
 	else
 		printf("%-30.30s %-7s %s\n", json_string_value(json_object_get(o, "ts")),
 		       json_string_value(json_object_get(o, "kind")),
 		       json_string_value(json_object_get(o, "event")) ?: "");
+}
+
+static int show_line(void *arg, const char *line, size_t len, long lineno)
+{
+	json_t *o = json_loadb(line, len, 0, NULL);
+
+	if (o && tw_filter_match(&filter, o))
+		print_event(o, line, *(bool *)arg);
 	json_decref(o);
+	return 0;
 }
 
 static volatile sig_atomic_t interrupted;
 static void on_sigint(int sig) { interrupted = 1; }
 
-/* Print complete lines from f; keep a partial last line for the next read. */
+/* Show complete lines from f; keep a partial last line for the next read. */
 static void drain(FILE *f, bool table, char **line, size_t *cap)
 {
 	ssize_t n;
@@ -308,10 +352,60 @@ static void drain(FILE *f, bool table, char **line, size_t *cap)
 			break;
 		}
 		(*line)[n - 1] = '\0';
-		print_event_line(*line, table);
+		show_line(&table, *line, n - 1, 0);
 	}
 	clearerr(f);
 	fflush(stdout);
+}
+
+/* After the whole log: new lines of the current file, across rotations. */
+static void follow_current(const char *path, bool table)
+{
+	struct stat st, cur;
+	char *line = NULL;
+	size_t cap = 0;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return;
+	fseek(f, 0, SEEK_END);
+	fstat(fileno(f), &cur);
+	signal(SIGINT, on_sigint);
+	signal(SIGTERM, on_sigint);
+	while (!interrupted) {
+		usleep(100 * 1000);
+		drain(f, table, &line, &cap);
+		/* Rotated: the old file is drained above; go on with the new one. */
+		if (!stat(path, &st) && (st.st_ino != cur.st_ino || st.st_size < ftell(f))) {
+			FILE *nf = fopen(path, "re");
+
+			if (nf) {
+				drain(f, table, &line, &cap);
+				fclose(f);
+				f = nf;
+				fstat(fileno(f), &cur);
+			}
+		}
+	}
+	free(line);
+	fclose(f);
+}
+
+/* The daemon knows its log; without a daemon, the default place. */
+static void find_log_dir(char *dir, size_t len)
+{
+	json_t *r = NULL;
+
+	if (log_dir) {
+		snprintf(dir, len, "%s", log_dir);
+	} else if (!tw_ctl_call(sock_path, json_pack("{s:s}", "cmd", "status"), &r, 1000) &&
+		   json_string_value(json_object_get(r, "log"))) {
+		snprintf(dir, len, "%s", json_string_value(json_object_get(r, "log")));
+		*strrchr(dir, '/') = '\0';
+	} else {
+		snprintf(dir, len, "%s", DEFAULT_LOG_DIR);
+	}
+	json_decref(r);
 }
 
 static int do_events(int argc, char **argv)
@@ -319,58 +413,57 @@ static int do_events(int argc, char **argv)
 	static const struct option extra[] = {
 		{ "follow", no_argument, NULL, 'f' },
 		{ "log-dir", required_argument, NULL, 'L' },
+		{ "tier", required_argument, NULL, 't' },
+		{ "kind", required_argument, NULL, 'k' },
+		{ "verdict", required_argument, NULL, 'v' },
+		{ "cgroup", required_argument, NULL, 'c' },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "since", required_argument, NULL, 's' },
+		{ "until", required_argument, NULL, 'u' },
 		{}
 	};
-	char path[PATH_MAX], *line = NULL;
-	int first = parse_opts(argc, argv, "f", extra, events_opt);
+	int first = parse_opts(argc, argv, "f", extra, events_opt), err;
 	bool table = !want_json && isatty(STDOUT_FILENO);
-	struct stat st, cur_st;
-	size_t cap = 0;
-	FILE *f;
+	char dir[PATH_MAX], **files, **f;
 
 	want_operands(argc, first, 0);
-	if (!log_dir) {
-		/* The daemon knows its log; without a daemon, the default place. */
-		json_t *r = NULL;
-
-		if (!tw_ctl_call(sock_path, json_pack("{s:s}", "cmd", "status"), &r, 1000) &&
-		    json_string_value(json_object_get(r, "log")))
-			snprintf(path, sizeof(path), "%s", json_string_value(json_object_get(r, "log")));
-		else
-			snprintf(path, sizeof(path), "%s/events.jsonl", DEFAULT_LOG_DIR);
-		json_decref(r);
-	} else {
-		snprintf(path, sizeof(path), "%s/events.jsonl", log_dir);
-	}
-	f = fopen(path, "re");
-	if (!f) {
-		tw_err("cannot open event log %s: %s", path, strerror(errno));
+	find_log_dir(dir, sizeof(dir));
+	files = tw_evlog_files(dir);
+	if (!files || !files[0]) {
+		tw_err("no event log in %s (--log-dir DIR names another)", dir);
+		tw_evlog_files_free(files);
 		return EXIT_FAIL;
 	}
-	drain(f, table, &line, &cap);
-	if (follow) {
-		signal(SIGINT, on_sigint);
-		signal(SIGTERM, on_sigint);
-		fstat(fileno(f), &cur_st);
-		while (!interrupted) {
-			usleep(100 * 1000);
-			drain(f, table, &line, &cap);
-			/* Replaced or truncated: start over on the new file. */
-			if (!stat(path, &st) && (st.st_ino != cur_st.st_ino ||
-						 st.st_size < ftell(f))) {
-				FILE *nf = fopen(path, "re");
-
-				if (nf) {
-					fclose(f);
-					f = nf;
-					fstat(fileno(f), &cur_st);
-				}
-			}
-		}
+	/* Rotated segments, oldest first, then the current file: one stream. */
+	for (f = files; *f; f++) {
+		err = tw_evlog_read(*f, show_line, &table);
+		if (err)
+			tw_err("cannot read %s: %s", *f, strerror(-err));
 	}
-	free(line);
-	fclose(f);
+	fflush(stdout);
+	if (follow) {
+		char cur[PATH_MAX + 16];
+
+		snprintf(cur, sizeof(cur), "%s/%s", dir, TW_EVLOG_CURRENT);
+		follow_current(cur, table);
+	}
+	tw_evlog_files_free(files);
 	return 0;
+}
+
+static int do_verify(int argc, char **argv)
+{
+	static const struct option extra[] = { { "log-dir", required_argument, NULL, 'L' }, {} };
+	int first = parse_opts(argc, argv, NULL, extra, events_opt), err;
+	char dir[PATH_MAX];
+
+	if (argc - first > 1)
+		want_operands(argc, first, 1);
+	if (argc - first == 1)
+		log_dir = argv[first];
+	find_log_dir(dir, sizeof(dir));
+	err = tw_verify_log(dir, stdout);
+	return err ? EXIT_FAIL : 0;
 }
 
 static const struct cmd cmds[] = {
@@ -378,7 +471,14 @@ static const struct cmd cmds[] = {
 	{ "tag", "CGROUP TIER", "Tag a cgroup (relative to the daemon's cgroup root, or absolute) with a tier\ndefined by the loaded policy. Takes effect on the next connect.", do_tag },
 	{ "untag", "CGROUP", "Remove a cgroup's tag.", do_untag },
 	{ "tiers", "", "List the policy's tiers and the tagged cgroups.", do_tiers },
-	{ "events", "[-f] [--log-dir DIR]", "Print the event log (JSON lines; a table on a terminal unless --json).\n-f follows new events. The log is found through the daemon, else in " DEFAULT_LOG_DIR ".", do_events },
+	{ "events", "[-f] [--log-dir DIR] [--tier T] [--kind K] [--verdict V] [--cgroup CG] [--pid N] [--since X] [--until X]",
+	  "Print the event log, rotated .gz segments and the current file as one stream\n"
+	  "(JSON lines; a table on a terminal unless --json). -f then follows new events.\n"
+	  "--cgroup matches that cgroup and everything below it. --since/--until take a\n"
+	  "duration back from now (90s, 30m, 2h, 7d) or an RFC 3339 time. The log is found\n"
+	  "through the daemon, else in " DEFAULT_LOG_DIR ".", do_events },
+	{ "verify-log", "[DIR]", "Check the log's hash chain across rotated segments and restarts. Names the\n"
+	  "first record that was changed, removed, inserted or reordered; exit 1 if any.", do_verify },
 	{ "status", "", "Programs attached, policy digest, counters, degraded modes.", do_status },
 };
 

@@ -27,6 +27,7 @@
 #include "compile.h"
 #include "ctl.h"
 #include "event.h"
+#include "evlog.h"
 #include "loader.h"
 #include "log.h"
 #include "lsm.h"
@@ -78,12 +79,9 @@ struct daemon {
 	struct tag *tags;
 	int ntags;
 
-	int log_fd;
-	char log_path[PATH_MAX];
-	char *buf;			/* lines not yet written */
-	size_t buf_len, buf_cap;
-	uint64_t seq;
-	uint64_t logged, bad_records, log_errors;
+	struct tw_evlog *log;
+	struct tw_evlog_opts log_opts;
+	uint64_t logged, bad_records;
 	uint64_t drops_reported;
 	uint64_t next_drop_check;
 
@@ -96,127 +94,37 @@ struct daemon {
 
 /* ---- the event log ---- */
 
-static void log_flush(struct daemon *d)
+/* Written to the log first; only then shown anywhere else. */
+static void print_lines(void *arg, const char *lines, size_t len)
 {
-	size_t off = 0;
+	struct daemon *d = arg;
 
-	while (off < d->buf_len) {
-		ssize_t w = write(d->log_fd, d->buf + off, d->buf_len - off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			/* Loud, counted, and the lines stay queued for the next try. */
-			if (!d->log_errors++)
-				tw_err("cannot write %s: %s", d->log_path, strerror(errno));
-			memmove(d->buf, d->buf + off, d->buf_len - off);
-			d->buf_len -= off;
-			return;
-		}
-		off += w;
-	}
-	if (d->to_stdout && d->buf_len) {
-		fwrite(d->buf, 1, d->buf_len, stdout);
+	if (d->to_stdout) {
+		fwrite(lines, 1, len, stdout);
 		fflush(stdout);
 	}
-	d->buf_len = 0;
 }
 
 static void log_json(struct daemon *d, json_t *o)
 {
-	char *s;
-	size_t n;
+	if (o && !tw_evlog_append(d->log, o))
+		d->logged++;
+}
 
-	if (!o)
-		return;
-	s = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	if (!s)
-		return;
-	n = strlen(s);
-	if (d->buf_len + n + 1 > d->buf_cap) {
-		size_t cap = (d->buf_cap ? d->buf_cap : 65536);
-		char *nb;
-
-		while (cap < d->buf_len + n + 1)
-			cap *= 2;
-		nb = realloc(d->buf, cap);
-		if (!nb) {
-			free(s);
-			return;
-		}
-		d->buf = nb;
-		d->buf_cap = cap;
-	}
-	memcpy(d->buf + d->buf_len, s, n);
-	d->buf[d->buf_len + n] = '\n';
-	d->buf_len += n + 1;
-	d->logged++;
-	free(s);
+static void log_flush(struct daemon *d)
+{
+	tw_evlog_flush(d->log);
 }
 
 static void log_daemon(struct daemon *d, const char *what, json_t *extra)
 {
-	json_t *o = tw_event_daemon(what, ++d->seq, &d->ectx);
+	json_t *o = tw_event_daemon(what, 0, &d->ectx);
 
 	if (o && extra)
 		json_object_update(o, extra);
 	json_decref(extra);
 	log_json(d, o);
 	log_flush(d);
-}
-
-/* Continue the sequence of an existing log: read its last line's "seq". */
-static uint64_t last_seq(int fd)
-{
-	char buf[65536], *nl, *line;
-	off_t size = lseek(fd, 0, SEEK_END), from;
-	json_t *o;
-	uint64_t seq = 0;
-	ssize_t n;
-
-	if (size <= 0)
-		return 0;
-	from = size > (off_t)sizeof(buf) - 1 ? size - (off_t)sizeof(buf) + 1 : 0;
-	n = pread(fd, buf, sizeof(buf) - 1, from);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	while (n > 0 && buf[n - 1] == '\n')
-		buf[--n] = '\0';
-	nl = strrchr(buf, '\n');
-	line = nl ? nl + 1 : buf;
-	o = json_loads(line, 0, NULL);
-	if (o)
-		seq = json_integer_value(json_object_get(o, "seq"));
-	json_decref(o);
-	return seq;
-}
-
-static int open_log(struct daemon *d)
-{
-	int err;
-
-	if (mkdir(d->log_dir, 0750) && errno != EEXIST) {
-		err = -errno;
-		tw_err("cannot create log directory %s: %s", d->log_dir, strerror(-err));
-		return err;
-	}
-	/* Absolute, so `tierwall events` finds it from any directory. */
-	if (!realpath(d->log_dir, d->log_path)) {
-		err = -errno;
-		tw_err("cannot resolve log directory %s: %s", d->log_dir, strerror(-err));
-		return err;
-	}
-	strncat(d->log_path, "/events.jsonl", sizeof(d->log_path) - strlen(d->log_path) - 1);
-	d->log_fd = open(d->log_path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-	if (d->log_fd < 0) {
-		err = -errno;
-		tw_err("cannot open %s: %s", d->log_path, strerror(-err));
-		return err;
-	}
-	d->seq = last_seq(d->log_fd);
-	return 0;
 }
 
 /* ---- cgroup ids to paths, for events ---- */
@@ -267,7 +175,7 @@ static int on_event(void *ctx, void *data, size_t size)
 			tw_err("ring buffer record of %zu bytes not understood (ABI mismatch?)", size);
 		return 0;	/* keep consuming: a negative return stops polling */
 	}
-	log_json(d, tw_event_json(data, ++d->seq, &d->ectx));
+	log_json(d, tw_event_json(data, 0, &d->ectx));
 	return 0;
 }
 
@@ -427,7 +335,7 @@ static json_t *cmd_status(struct daemon *d)
 	o = json_pack("{s:b, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:i, s:i, s:i}",
 		      "ok", 1, "version", TW_VERSION, "pid", getpid(),
 		      "policy", d->policy->digest, "policy_file", d->policy_file,
-		      "cgroup_root", d->root, "log", d->log_path, "pin_dir", d->pin_dir,
+		      "cgroup_root", d->root, "log", tw_evlog_path(d->log), "pin_dir", d->pin_dir,
 		      "degraded", d->network_only ? json_pack("[s]", "secrets not enforced (--network-only)") : json_array(),
 		      "programs", progs,
 		      "counters",
@@ -435,7 +343,7 @@ static json_t *cmd_status(struct daemon *d)
 		      "ringbuf_drops", (json_int_t)st.ringbuf_drops,
 		      "events_logged", (json_int_t)d->logged,
 		      "bad_records", (json_int_t)d->bad_records,
-		      "log_write_errors", (json_int_t)d->log_errors,
+		      "log_write_errors", (json_int_t)tw_evlog_write_errors(d->log),
 		      "tiers", d->policy->ntiers, "rules", d->policy->nrules,
 		      "tagged_cgroups", d->ntags);
 	json_object_set_new(o, "secrets", json_pack("{s:b, s:i, s:i, s:i}",
@@ -554,6 +462,10 @@ static void usage(FILE *f)
 "  --network-only       start even though the policy's secrets cannot be enforced\n"
 "                       (degraded; reported in status and the log)\n"
 "  --ringbuf-mb N       ring buffer size in MiB, a power of two (default 4)\n"
+"  --rotate-mb N        rotate events.jsonl past N MiB (default 64; 0: never)\n"
+"  --rotate-age D       rotate it when older than D: 90s, 30m, 24h, 7d (default 24h)\n"
+"  --keep N             rotated segments kept, gzip-compressed (default 30; 0: all)\n"
+"  --keep-mb N          and at most N MiB of them (default 0: no limit)\n"
 "  -v, --verbose        libbpf debug output\n"
 "  -h, --help           this help\n");
 }
@@ -576,18 +488,24 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 		{ "stdout", no_argument, NULL, 'o' },
 		{ "network-only", no_argument, NULL, 'n' },
 		{ "ringbuf-mb", required_argument, NULL, 'r' },
+		{ "rotate-mb", required_argument, NULL, 'R' },
+		{ "rotate-age", required_argument, NULL, 'A' },
+		{ "keep", required_argument, NULL, 'k' },
+		{ "keep-mb", required_argument, NULL, 'K' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
 	const char *root = NULL;
-	long mb;
+	long mb, v;
 	int c;
 
 	d->log_dir = DEFAULT_LOG_DIR;
 	d->pin_dir = DEFAULT_PIN_DIR;
 	d->sock_path = TW_CTL_DEFAULT;
 	d->ringbuf_bytes = 4 << 20;
+	d->log_opts = (struct tw_evlog_opts){ .rotate_bytes = 64ull << 20,
+					      .rotate_secs = 24 * 3600, .keep_segments = 30 };
 	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p': d->policy_file = optarg; break;
@@ -604,6 +522,29 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 				return -EINVAL;
 			}
 			d->ringbuf_bytes = mb << 20;
+			break;
+		case 'R':
+		case 'K':
+		case 'k':
+			if (tw_parse_long(optarg, 0, 1 << 20, &v)) {
+				tw_err("--%s: \"%s\" is not a number from 0 to 1048576",
+				       c == 'R' ? "rotate-mb" : c == 'K' ? "keep-mb" : "keep", optarg);
+				return -EINVAL;
+			}
+			if (c == 'R')
+				d->log_opts.rotate_bytes = (uint64_t)v << 20;
+			else if (c == 'K')
+				d->log_opts.keep_bytes = (uint64_t)v << 20;
+			else
+				d->log_opts.keep_segments = v;
+			break;
+		case 'A':
+			if (tw_parse_duration(optarg, &v)) {
+				tw_err("--rotate-age: \"%s\" is not a duration like 90s, 30m, 24h or 7d",
+				       optarg);
+				return -EINVAL;
+			}
+			d->log_opts.rotate_secs = v;
 			break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -EINVAL;
@@ -716,7 +657,9 @@ static int setup(struct daemon *d)
 		       err == -EADDRINUSE ? "another tierwalld answers there" : strerror(-err));
 		return err;
 	}
-	err = open_log(d);
+	d->log_opts.on_flush = print_lines;
+	d->log_opts.arg = d;
+	err = tw_evlog_open(&d->log, d->log_dir, &d->log_opts);
 	if (err)
 		return err;
 
@@ -796,7 +739,7 @@ static void report_drops(struct daemon *d)
 	d->next_drop_check = now + 1000000000ull;
 	if (st.ringbuf_drops == d->drops_reported)
 		return;
-	o = tw_event_daemon("ringbuf_full", ++d->seq, &d->ectx);
+	o = tw_event_daemon("ringbuf_full", 0, &d->ectx);
 	json_object_set_new(o, "kind", json_string("lost"));
 	json_object_set_new(o, "count", json_integer(st.ringbuf_drops - d->drops_reported));
 	json_object_set_new(o, "total", json_integer(st.ringbuf_drops));
@@ -849,8 +792,10 @@ static void teardown(struct daemon *d)
 		tw_bpf_unpin(d->bpf);
 		tw_bpf_destroy(d->bpf);	/* destroying the links detaches */
 	}
-	if (d->log_fd > 0)
+	if (d->log) {
 		log_daemon(d, "stop", NULL);
+		tw_evlog_close(d->log);
+	}
 	ring_buffer__free(d->rb);
 	if (d->ctl_fd > 0) {
 		close(d->ctl_fd);
@@ -860,7 +805,6 @@ static void teardown(struct daemon *d)
 		free(d->tags[i].path);
 	free(d->tags);
 	free(d->paths);
-	free(d->buf);
 	tw_secrets_free(d->secrets);
 	tw_tables_free(&d->tables);
 	tw_policy_free(d->policy);
@@ -868,7 +812,7 @@ static void teardown(struct daemon *d)
 
 int main(int argc, char **argv)
 {
-	struct daemon d = { .log_fd = -1, .ctl_fd = -1 };
+	struct daemon d = { .ctl_fd = -1 };
 	int err;
 
 	tw_log_init("tierwalld");
@@ -889,7 +833,7 @@ int main(int argc, char **argv)
 		tw_info("enforcing %s (%s) on %s: %d tiers, %d rules, %d tagged cgroups%s; events in %s",
 			d.policy_file, d.policy->digest, d.root, d.policy->ntiers,
 			d.policy->nrules, d.ntags, d.network_only ? " [DEGRADED: secrets not enforced]" : "",
-			d.log_path);
+			tw_evlog_path(d.log));
 		run(&d);
 	}
 	teardown(&d);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,4 +116,54 @@ int tw_parse_long(const char *s, long min, long max, long *out)
 uint32_t tw_kdev(dev_t dev)
 {
 	return major(dev) << 20 | minor(dev);
+}
+
+int tw_parse_duration(const char *s, long *secs)
+{
+	static const struct { char unit; long mult; } units[] = {
+		{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 },
+	};
+	char *end;
+	long v;
+	size_t i;
+
+	if (!s || *s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || v < 0)
+		return -EINVAL;
+	if (!*end) {
+		*secs = v;
+		return 0;
+	}
+	for (i = 0; i < ARRAY_SIZE(units); i++) {
+		if (end[0] == units[i].unit && !end[1] && v <= LONG_MAX / units[i].mult) {
+			*secs = v * units[i].mult;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+int tw_parse_time(const char *s, uint64_t *ns)
+{
+	struct tm tm = {};
+	const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	uint64_t frac = 0, scale = 1000000000ull;
+
+	if (!p)
+		return -EINVAL;
+	if (*p == '.') {
+		for (p++; *p >= '0' && *p <= '9'; p++) {
+			if (scale > 1) {
+				scale /= 10;
+				frac += (*p - '0') * scale;
+			}
+		}
+	}
+	if (strcmp(p, "Z"))
+		return -EINVAL;
+	*ns = (uint64_t)timegm(&tm) * 1000000000ull + frac;
+	return 0;
 }

@@ -25,6 +25,11 @@ uint64_t tw_now_ns(int clock);
 /* Strict integer parse of a whole string in [min, max]; -EINVAL/-ERANGE. */
 int tw_parse_long(const char *s, long min, long max, long *out);
 
+/* "90", "90s", "30m", "24h", "7d" -> seconds; -EINVAL otherwise. */
+int tw_parse_duration(const char *s, long *secs);
+/* RFC 3339 UTC ("2026-11-23T13:00:00Z", fraction optional) -> ns; -EINVAL otherwise. */
+int tw_parse_time(const char *s, uint64_t *ns);
+
 /* The kernel's internal dev_t (major << 20 | minor) of a stat() st_dev. */
 uint32_t tw_kdev(dev_t dev);
 

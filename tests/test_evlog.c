@@ -1,0 +1,203 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The event log: hash chain, verify-log, rotation and compression, retention, filters. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include "evlog.h"
+#include "evquery.h"
+#include "fixture.h"
+#include "test.h"
+#include "util.h"
+
+static char *mkdir_tmp(void)
+{
+	char tmpl[] = "/tmp/tw-evlog-XXXXXX";
+	char *d = mkdtemp(tmpl);
+
+	return d ? strdup(d) : NULL;
+}
+
+static void rm_tmp(char *d)
+{
+	if (d)
+		fx_sh(NULL, 0, "rm -rf %s", d);
+	free(d);
+}
+
+/* n records through the real writer, flushing every `every` records. */
+static int write_records(const char *dir, const struct tw_evlog_opts *o, int n, int every)
+{
+	struct tw_evlog *l;
+	int i, err;
+
+	err = tw_evlog_open(&l, dir, o);
+	if (err)
+		return err;
+	for (i = 0; i < n; i++) {
+		err = tw_evlog_append(l, json_pack("{s:s, s:i, s:s, s:s}", "ts",
+						   "2026-11-23T13:00:00.000000000Z", "seq", 0,
+						   "kind", i % 2 ? "connect" : "file", "pad",
+						   "0123456789012345678901234567890123456789"));
+		if (!err && (i + 1) % every == 0)
+			err = tw_evlog_flush(l);
+		if (err)
+			break;
+	}
+	tw_evlog_close(l);
+	return err;
+}
+
+static int verify(const char *dir, char *out, size_t len)
+{
+	FILE *f = fmemopen(out, len, "w");
+	int err = tw_verify_log(dir, f);
+
+	fclose(f);
+	return err;
+}
+
+/* sed a line of the current log file in place. */
+static void edit(const char *dir, const char *sed)
+{
+	fx_sh(NULL, 0, "sed -i '%s' %s/%s", sed, dir, TW_EVLOG_CURRENT);
+}
+
+TEST(unit_evlog_chain_and_tampering)
+{
+	const struct tw_evlog_opts o = {};
+	char *dir = mkdir_tmp(), out[1024];
+
+	if (!ASSERT_TRUE(dir != NULL, "tmp dir"))
+		return;
+	ASSERT_OK(write_records(dir, &o, 10, 3), "write 10 records");
+	ASSERT_OK(write_records(dir, &o, 5, 1), "a restart continues the log");
+	ASSERT_OK(verify(dir, out, sizeof(out)), "intact chain verifies");
+	ASSERT_CONTAINS(out, "OK: 15 records in 1 file, seq 1..15", "summary");
+
+	fx_sh(NULL, 0, "cp %s/%s %s/orig", dir, TW_EVLOG_CURRENT, dir);
+	edit(dir, "4s/connect/file!/");
+	ASSERT_EQ(verify(dir, out, sizeof(out)), -EBADMSG, "an edited record");
+	ASSERT_CONTAINS(out, ":4 (seq 4): that record was changed", "names the edited record");
+
+	fx_sh(NULL, 0, "cp %s/orig %s/%s", dir, dir, TW_EVLOG_CURRENT);
+	edit(dir, "6d");
+	ASSERT_EQ(verify(dir, out, sizeof(out)), -EBADMSG, "a removed record");
+	ASSERT_CONTAINS(out, "records between them were removed or reordered", "says removed");
+
+	fx_sh(NULL, 0, "cp %s/orig %s/%s", dir, dir, TW_EVLOG_CURRENT);
+	edit(dir, "7{h;d};8G");
+	ASSERT_EQ(verify(dir, out, sizeof(out)), -EBADMSG, "two records swapped");
+
+	fx_sh(NULL, 0, "cp %s/orig %s/%s", dir, dir, TW_EVLOG_CURRENT);
+	edit(dir, "3p");
+	ASSERT_EQ(verify(dir, out, sizeof(out)), -EBADMSG, "a duplicated (inserted) record");
+	ASSERT_CONTAINS(out, "reordered or inserted", "says inserted");
+
+	fx_sh(NULL, 0, "cp %s/orig %s/%s", dir, dir, TW_EVLOG_CURRENT);
+	edit(dir, "$d");
+	ASSERT_EQ(verify(dir, out, sizeof(out)), -EBADMSG, "the last record removed");
+	ASSERT_CONTAINS(out, "removed from the end", "chain.head catches it");
+
+	fx_sh(NULL, 0, "cp %s/orig %s/%s", dir, dir, TW_EVLOG_CURRENT);
+	edit(dir, "$s/file/connect/");
+	ASSERT_EQ(verify(dir, out, sizeof(out)), -EBADMSG, "the last record edited");
+	ASSERT_CONTAINS(out, "the last record (seq 15) was changed", "chain.head catches it");
+
+	fx_sh(NULL, 0, "cp %s/orig %s/%s", dir, dir, TW_EVLOG_CURRENT);
+	ASSERT_OK(verify(dir, out, sizeof(out)), "restored copy verifies again");
+	rm_tmp(dir);
+}
+
+static int count_line(void *arg, const char *line, size_t len, long lineno)
+{
+	(*(int *)arg)++;
+	return 0;
+}
+
+TEST(unit_evlog_rotation_compression_retention)
+{
+	const struct tw_evlog_opts o = { .rotate_bytes = 4096, .keep_segments = 3 };
+	char *dir = mkdir_tmp(), out[1024], zc[64];
+	char **files, **f;
+	int n = 0, segs = 0, gz = 0, lines = 0;
+
+	if (!ASSERT_TRUE(dir != NULL, "tmp dir"))
+		return;
+	ASSERT_OK(write_records(dir, &o, 400, 10), "write with rotation every 4 KiB");
+	files = tw_evlog_files(dir);
+	for (f = files; f && *f; f++, n++) {
+		segs += strstr(*f, "events.0") != NULL;
+		gz += strstr(*f, ".gz") != NULL;
+		tw_evlog_read(*f, count_line, &lines);
+	}
+	ASSERT_EQ(segs, 3, "retention kept 3 rotated segments");
+	ASSERT_EQ(gz, 3, "all of them gzip-compressed");
+	ASSERT_TRUE(lines > 0 && lines < 400, "older records were removed by retention");
+	if (files && files[0]) {
+		fx_sh(zc, sizeof(zc), "zcat %s | wc -l", files[0]);
+		ASSERT_TRUE(atoi(zc) > 0, "a segment is readable with zcat");
+	}
+	tw_evlog_files_free(files);
+	ASSERT_OK(verify(dir, out, sizeof(out)), "the chain runs across segments");
+	ASSERT_CONTAINS(out, "older segments were removed", "and says where it starts");
+	rm_tmp(dir);
+}
+
+TEST(unit_evlog_torn_tail_dropped)
+{
+	const struct tw_evlog_opts o = {};
+	char *dir = mkdir_tmp(), out[1024];
+
+	if (!ASSERT_TRUE(dir != NULL, "tmp dir"))
+		return;
+	write_records(dir, &o, 3, 1);
+	fx_sh(NULL, 0, "printf '{\"ts\":\"2026' >> %s/%s", dir, TW_EVLOG_CURRENT);
+	ASSERT_OK(write_records(dir, &o, 2, 1), "reopen after a torn write");
+	ASSERT_OK(verify(dir, out, sizeof(out)), "the torn record was dropped, the chain goes on");
+	ASSERT_CONTAINS(out, "OK: 5 records", "five records");
+	rm_tmp(dir);
+}
+
+TEST(unit_filters_and_times)
+{
+	json_t *ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i}", "ts", "2026-11-23T13:00:05.5Z",
+			       "kind", "connect", "verdict", "deny", "tier", "staging",
+			       "cgroup", "/agents/staging/job-1", "pid", 42);
+	struct tw_filter f = {};
+	uint64_t ns, now;
+	long s;
+
+	ASSERT_OK(tw_parse_duration("90s", &s), "90s");
+	ASSERT_EQ(s, 90, "90s");
+	ASSERT_OK(tw_parse_duration("2h", &s), "2h");
+	ASSERT_EQ(s, 7200, "2h");
+	ASSERT_OK(tw_parse_duration("7d", &s), "7d");
+	ASSERT_EQ(tw_parse_duration("7w", &s), -EINVAL, "unknown unit");
+	ASSERT_EQ(tw_parse_duration("-1s", &s), -EINVAL, "negative");
+	ASSERT_OK(tw_parse_time("2026-11-23T13:00:05.5Z", &ns), "RFC 3339 with fraction");
+	ASSERT_EQ(ns % 1000000000ull, 500000000, "fraction");
+	ASSERT_EQ(tw_parse_time("2026-11-23 13:00:05", &ns), -EINVAL, "not RFC 3339");
+
+	ASSERT_TRUE(tw_filter_match(&f, ev), "no filter matches");
+	f.cgroup = "/agents";
+	ASSERT_TRUE(tw_filter_match(&f, ev), "cgroup subtree");
+	f.cgroup = "/agents/stag";
+	ASSERT_TRUE(!tw_filter_match(&f, ev), "a name prefix is not a subtree");
+	f.cgroup = "/agents/staging/job-1";
+	ASSERT_TRUE(tw_filter_match(&f, ev), "the cgroup itself");
+	f = (struct tw_filter){ .tier = "staging", .kind = "connect", .verdict = "deny", .pid = 42 };
+	ASSERT_TRUE(tw_filter_match(&f, ev), "all fields");
+	f.pid = 43;
+	ASSERT_TRUE(!tw_filter_match(&f, ev), "other pid");
+	f = (struct tw_filter){ .kind = "file" };
+	ASSERT_TRUE(!tw_filter_match(&f, ev), "other kind");
+	tw_parse_time("2026-11-23T13:00:05Z", &now);
+	ASSERT_OK(tw_filter_time("5s", now + 5000000000ull, &f.since_ns), "since 5s ago");
+	f.kind = NULL;
+	ASSERT_TRUE(tw_filter_match(&f, ev), "inside --since");
+	ASSERT_OK(tw_filter_time("2026-11-23T13:00:05Z", 0, &f.until_ns), "until a time");
+	ASSERT_TRUE(!tw_filter_match(&f, ev), "after --until");
+	json_decref(ev);
+}

@@ -1,0 +1,481 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The event log: append-only JSON lines, hash-chained, rotated by size and
+ * age, rotated segments gzip-compressed by a child process (the ring buffer
+ * consumer never waits for zlib), old segments removed by count or bytes.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <openssl/evp.h>
+#include <zlib.h>
+#include "evlog.h"
+#include "log.h"
+#include "util.h"
+
+#define GZ_LINE_MAX	(1 << 20)
+
+struct tw_evlog {
+	struct tw_evlog_opts o;
+	char dir[PATH_MAX];
+	char path[PATH_MAX];
+	int fd;
+	uint64_t seq;
+	char prev[TW_HASH_HEX + 1];
+	char *buf;
+	size_t len, cap;
+	uint64_t size;			/* bytes in the current segment */
+	time_t started;			/* when the current segment began */
+	unsigned int next_seg;
+	pid_t compressor;
+	uint64_t written, errors;
+};
+
+void tw_hash_line(const char *line, size_t len, char *out)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0, i;
+
+	EVP_Digest(line, len, md, &n, EVP_sha256(), NULL);
+	for (i = 0; i < n; i++)
+		sprintf(out + 2 * i, "%02x", md[i]);
+}
+
+/* ---- reading ---- */
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && !strcmp(s + n - m, suffix);
+}
+
+int tw_evlog_read(const char *path, int (*cb)(void *arg, const char *line, size_t len, long lineno),
+		  void *arg)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	long lineno = 0;
+	int r = 0;
+
+	if (ends_with(path, ".gz")) {
+		gzFile g = gzopen(path, "rb");
+
+		if (!g)
+			return -errno ? -errno : -EIO;
+		line = malloc(GZ_LINE_MAX);
+		while (line && !r && gzgets(g, line, GZ_LINE_MAX)) {
+			size_t n = strlen(line);
+
+			if (n && line[n - 1] == '\n')
+				line[--n] = '\0';
+			r = cb(arg, line, n, ++lineno);
+		}
+		gzclose(g);
+	} else {
+		FILE *f = fopen(path, "re");
+		ssize_t n;
+
+		if (!f)
+			return -errno;
+		while (!r && (n = getline(&line, &cap, f)) > 0) {
+			if (line[n - 1] != '\n')
+				break;	/* a line still being written is not a record yet */
+			line[--n] = '\0';
+			r = cb(arg, line, n, ++lineno);
+		}
+		fclose(f);
+	}
+	free(line);
+	return r < 0 ? r : 0;
+}
+
+static unsigned int seg_number(const char *name)
+{
+	unsigned int n;
+
+	return sscanf(name, "events.%8u.jsonl", &n) == 1 ? n : 0;
+}
+
+static int seg_filter(const struct dirent *d)
+{
+	return seg_number(d->d_name) &&
+	       (ends_with(d->d_name, ".jsonl") || ends_with(d->d_name, ".jsonl.gz"));
+}
+
+static int seg_cmp(const struct dirent **a, const struct dirent **b)
+{
+	unsigned int x = seg_number((*a)->d_name), y = seg_number((*b)->d_name);
+
+	if (x != y)
+		return x < y ? -1 : 1;
+	/* The same segment twice while it is being compressed: .gz first. */
+	return ends_with((*a)->d_name, ".gz") ? -1 : 1;
+}
+
+char **tw_evlog_files(const char *dir)
+{
+	struct dirent **ents = NULL;
+	char **out, path[PATH_MAX * 2];
+	int n, i, k = 0;
+	unsigned int last = 0;
+
+	n = scandir(dir, &ents, seg_filter, seg_cmp);
+	if (n < 0)
+		n = 0;
+	out = calloc(n + 2, sizeof(*out));
+	for (i = 0; i < n; i++) {
+		unsigned int num = seg_number(ents[i]->d_name);
+
+		if (out && num != last) {
+			snprintf(path, sizeof(path), "%s/%s", dir, ents[i]->d_name);
+			out[k++] = strdup(path);
+		}
+		last = num;
+		free(ents[i]);
+	}
+	free(ents);
+	snprintf(path, sizeof(path), "%s/%s", dir, TW_EVLOG_CURRENT);
+	if (out && !access(path, F_OK))
+		out[k++] = strdup(path);
+	return out;
+}
+
+void tw_evlog_files_free(char **files)
+{
+	char **f;
+
+	for (f = files; f && *f; f++)
+		free(*f);
+	free(files);
+}
+
+/* ---- recovering where the chain stands ---- */
+
+struct last_line {
+	char hash[TW_HASH_HEX + 1];
+	uint64_t seq;
+	bool found;
+};
+
+static int remember_last(void *arg, const char *line, size_t len, long lineno)
+{
+	struct last_line *l = arg;
+	json_t *o = json_loadb(line, len, 0, NULL);
+
+	tw_hash_line(line, len, l->hash);
+	l->seq = json_integer_value(json_object_get(o, "seq"));
+	l->found = true;
+	json_decref(o);
+	return 0;
+}
+
+/* Cut a partial last line (a write torn by a crash): it was never a record. */
+static void drop_torn_tail(int fd, const char *path)
+{
+	off_t size = lseek(fd, 0, SEEK_END), at = size;
+	char c;
+
+	while (at > 0 && pread(fd, &c, 1, at - 1) == 1 && c != '\n')
+		at--;
+	if (at < size) {
+		tw_warn("%s: dropping %lld bytes of a record torn by a crash", path,
+			(long long)(size - at));
+		if (ftruncate(fd, at))
+			tw_warn("%s: cannot truncate: %s", path, strerror(errno));
+	}
+}
+
+static time_t first_ts(const char *path)
+{
+	char line[512];
+	struct tm tm = {};
+	FILE *f = fopen(path, "re");
+	const char *ts;
+
+	if (!f)
+		return 0;
+	if (!fgets(line, sizeof(line), f) || !(ts = strstr(line, "\"ts\":\"")) ||
+	    !strptime(ts + 6, "%Y-%m-%dT%H:%M:%S", &tm)) {
+		fclose(f);
+		return 0;
+	}
+	fclose(f);
+	return timegm(&tm);
+}
+
+int tw_evlog_open(struct tw_evlog **out, const char *dir, const struct tw_evlog_opts *o)
+{
+	struct tw_evlog *l = calloc(1, sizeof(*l));
+	struct last_line last = {};
+	char **files, **f;
+	struct stat st;
+	int err;
+
+	if (!l)
+		return -ENOMEM;
+	l->o = *o;
+	l->fd = -1;
+	if (mkdir(dir, 0750) && errno != EEXIST) {
+		err = -errno;
+		tw_err("cannot create log directory %s: %s", dir, strerror(-err));
+		goto out_free;
+	}
+	/* Absolute, so `tierwall events` finds it from any directory. */
+	if (!realpath(dir, l->dir)) {
+		err = -errno;
+		tw_err("cannot resolve log directory %s: %s", dir, strerror(-err));
+		goto out_free;
+	}
+	snprintf(l->path, sizeof(l->path), "%s/%s", l->dir, TW_EVLOG_CURRENT);
+	l->fd = open(l->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (l->fd < 0) {
+		err = -errno;
+		tw_err("cannot open %s: %s", l->path, strerror(-err));
+		goto out_free;
+	}
+	drop_torn_tail(l->fd, l->path);
+	/* The chain continues from the newest record, wherever it is. */
+	files = tw_evlog_files(l->dir);
+	for (f = files; f && *f; f++) {
+		unsigned int n = seg_number(strrchr(*f, '/') + 1);
+
+		if (n >= l->next_seg)
+			l->next_seg = n + 1;
+	}
+	for (f = files; f && *f; f++)
+		;
+	while (f > files && !last.found) {
+		f--;
+		tw_evlog_read(*f, remember_last, &last);
+	}
+	tw_evlog_files_free(files);
+	if (!l->next_seg)
+		l->next_seg = 1;
+	memset(l->prev, '0', TW_HASH_HEX);
+	if (last.found) {
+		memcpy(l->prev, last.hash, TW_HASH_HEX);
+		l->seq = last.seq;
+	}
+	fstat(l->fd, &st);
+	l->size = st.st_size;
+	l->started = l->size ? first_ts(l->path) : time(NULL);
+	if (!l->started)
+		l->started = time(NULL);
+	*out = l;
+	return 0;
+out_free:
+	if (l->fd >= 0)
+		close(l->fd);
+	free(l);
+	return err;
+}
+
+/* ---- writing ---- */
+
+int tw_evlog_append(struct tw_evlog *l, json_t *o)
+{
+	char *s;
+	size_t n;
+
+	if (!o)
+		return -ENOMEM;
+	json_object_set_new(o, "seq", json_integer(++l->seq));
+	json_object_set_new(o, "prev", json_stringn(l->prev, TW_HASH_HEX));
+	s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	if (!s)
+		return -ENOMEM;
+	n = strlen(s);
+	tw_hash_line(s, n, l->prev);
+	if (l->len + n + 1 > l->cap) {
+		size_t cap = l->cap ? l->cap : 65536;
+		char *nb;
+
+		while (cap < l->len + n + 1)
+			cap *= 2;
+		nb = realloc(l->buf, cap);
+		if (!nb) {
+			free(s);
+			return -ENOMEM;
+		}
+		l->buf = nb;
+		l->cap = cap;
+	}
+	memcpy(l->buf + l->len, s, n);
+	l->buf[l->len + n] = '\n';
+	l->len += n + 1;
+	free(s);
+	return 0;
+}
+
+static void write_head(struct tw_evlog *l)
+{
+	char tmp[PATH_MAX + 16], path[PATH_MAX + 16];
+	int fd;
+
+	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", l->dir, TW_EVLOG_HEAD);
+	snprintf(path, sizeof(path), "%s/%s", l->dir, TW_EVLOG_HEAD);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return;
+	if (dprintf(fd, "%llu %s\n", (unsigned long long)l->seq, l->prev) > 0 && !close(fd))
+		rename(tmp, path);
+	else
+		close(fd);
+}
+
+/* In a child: gzip the rotated segment, then replace it with the .gz. */
+static void compress_segment(const char *plain)
+{
+	char gz[PATH_MAX + 8], tmp[PATH_MAX + 16], buf[65536];
+	gzFile g;
+	ssize_t n;
+	int fd;
+
+	snprintf(gz, sizeof(gz), "%s.gz", plain);
+	snprintf(tmp, sizeof(tmp), "%s.gz.tmp", plain);
+	fd = open(plain, O_RDONLY | O_CLOEXEC);
+	g = gzopen(tmp, "wb6");
+	if (fd < 0 || !g)
+		_exit(1);
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		if (gzwrite(g, buf, n) != n)
+			_exit(1);
+	if (n < 0 || gzclose(g) != Z_OK || rename(tmp, gz) || unlink(plain))
+		_exit(1);
+	_exit(0);
+}
+
+static void reap_compressor(struct tw_evlog *l, bool wait)
+{
+	int st;
+
+	if (l->compressor > 0 && waitpid(l->compressor, &st, wait ? 0 : WNOHANG) == l->compressor) {
+		if (!WIFEXITED(st) || WEXITSTATUS(st))
+			tw_err("compressing a rotated log segment failed; it stays uncompressed");
+		l->compressor = 0;
+	}
+}
+
+/* Oldest compressed segments go first; the newest ones and the current file stay. */
+static void apply_retention(struct tw_evlog *l)
+{
+	char **files = tw_evlog_files(l->dir), **f;
+	uint64_t total = 0;
+	int n = 0, i;
+	struct stat st;
+
+	for (f = files; f && *f; f++)
+		if (strcmp(strrchr(*f, '/') + 1, TW_EVLOG_CURRENT))
+			n++;
+	for (i = n - 1; i >= 0; i--) {
+		bool drop = (l->o.keep_segments && n - i > l->o.keep_segments);
+
+		if (!stat(files[i], &st))
+			total += st.st_size;
+		drop |= l->o.keep_bytes && total > l->o.keep_bytes;
+		if (drop && ends_with(files[i], ".gz") && unlink(files[i]) == 0)
+			tw_info("retention: removed %s", files[i]);
+	}
+	tw_evlog_files_free(files);
+}
+
+static int rotate(struct tw_evlog *l)
+{
+	char seg[PATH_MAX + 32];
+	int fd;
+
+	reap_compressor(l, true);	/* one compression at a time */
+	snprintf(seg, sizeof(seg), "%s/events.%08u.jsonl", l->dir, l->next_seg++);
+	if (rename(l->path, seg))
+		return -errno;
+	fd = open(l->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return -errno;
+	close(l->fd);
+	l->fd = fd;
+	l->size = 0;
+	l->started = time(NULL);
+	l->compressor = fork();
+	if (l->compressor == 0)
+		compress_segment(seg);
+	if (l->compressor < 0)
+		tw_err("cannot fork to compress %s: %s", seg, strerror(errno));
+	apply_retention(l);
+	return 0;
+}
+
+int tw_evlog_flush(struct tw_evlog *l)
+{
+	size_t off = 0;
+	int err;
+
+	reap_compressor(l, false);
+	while (off < l->len) {
+		ssize_t w = write(l->fd, l->buf + off, l->len - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			/* Loud, counted, and the lines stay queued for the next try. */
+			err = -errno;
+			if (!l->errors++)
+				tw_err("cannot write %s: %s", l->path, strerror(-err));
+			memmove(l->buf, l->buf + off, l->len - off);
+			l->len -= off;
+			l->size += off;
+			return err;
+		}
+		off += w;
+	}
+	if (!l->len)
+		return 0;
+	if (l->o.on_flush)
+		l->o.on_flush(l->o.arg, l->buf, l->len);
+	l->size += l->len;
+	l->written += l->len;
+	l->len = 0;
+	write_head(l);
+	if ((l->o.rotate_bytes && l->size >= l->o.rotate_bytes) ||
+	    (l->o.rotate_secs && time(NULL) - l->started >= (time_t)l->o.rotate_secs)) {
+		err = rotate(l);
+		if (err)
+			tw_err("cannot rotate %s: %s", l->path, strerror(-err));
+	}
+	return 0;
+}
+
+const char *tw_evlog_path(const struct tw_evlog *l)
+{
+	return l->path;
+}
+
+uint64_t tw_evlog_written(const struct tw_evlog *l)
+{
+	return l->written;
+}
+
+uint64_t tw_evlog_write_errors(const struct tw_evlog *l)
+{
+	return l->errors;
+}
+
+void tw_evlog_close(struct tw_evlog *l)
+{
+	if (!l)
+		return;
+	tw_evlog_flush(l);
+	reap_compressor(l, true);
+	close(l->fd);
+	free(l->buf);
+	free(l);
+}

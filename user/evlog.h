@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef TW_EVLOG_H
+#define TW_EVLOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+/*
+ * The event log: LOG_DIR/events.jsonl plus rotated, gzip-compressed
+ * segments events.NNNNNNNN.jsonl.gz (oldest has the smallest N). Every
+ * record carries "seq" (+1 per record) and "prev", the SHA-256 of the
+ * previous record's line, so the records form one chain across rotations
+ * and daemon restarts. LOG_DIR/chain.head holds the last record's hash.
+ */
+#define TW_EVLOG_CURRENT	"events.jsonl"
+#define TW_EVLOG_HEAD		"chain.head"
+#define TW_HASH_HEX		64
+
+struct tw_evlog_opts {
+	uint64_t rotate_bytes;		/* rotate past this size (0: never) */
+	uint64_t rotate_secs;		/* rotate a segment this old (0: never) */
+	int keep_segments;		/* rotated segments kept (0: all) */
+	uint64_t keep_bytes;		/* rotated bytes kept (0: no limit) */
+	/* Called with lines once they are in the log file (--stdout, followers). */
+	void (*on_flush)(void *arg, const char *lines, size_t len);
+	void *arg;
+};
+
+struct tw_evlog;
+
+/* Open or create the log in dir and continue its sequence and chain. */
+int tw_evlog_open(struct tw_evlog **out, const char *dir, const struct tw_evlog_opts *o);
+/* Give o the next seq and the chain's prev, and queue its line; takes o. */
+int tw_evlog_append(struct tw_evlog *l, json_t *o);
+/* Write what is queued (before anything else sees it), then rotate if due. */
+int tw_evlog_flush(struct tw_evlog *l);
+const char *tw_evlog_path(const struct tw_evlog *l);
+uint64_t tw_evlog_written(const struct tw_evlog *l);
+uint64_t tw_evlog_write_errors(const struct tw_evlog *l);
+void tw_evlog_close(struct tw_evlog *l);
+
+/* The files of a log, oldest first, current last; NULL-terminated, free with tw_evlog_files_free. */
+char **tw_evlog_files(const char *dir);
+void tw_evlog_files_free(char **files);
+
+/* Read a log file (plain or .gz) line by line; cb returns non-zero to stop. */
+int tw_evlog_read(const char *path, int (*cb)(void *arg, const char *line, size_t len, long lineno),
+		  void *arg);
+
+/* SHA-256 of a line as 64 hex digits (out has room for 65). */
+void tw_hash_line(const char *line, size_t len, char *out);
+
+#endif

@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Reading the event log back: filters for `tierwall events`, and verify-log. */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include "evlog.h"
+#include "evquery.h"
+#include "util.h"
+
+int tw_filter_time(const char *arg, uint64_t now_ns, uint64_t *ns)
+{
+	long secs;
+
+	if (!tw_parse_duration(arg, &secs)) {
+		*ns = now_ns - (uint64_t)secs * 1000000000ull;
+		return 0;
+	}
+	return tw_parse_time(arg, ns);
+}
+
+static bool str_is(json_t *ev, const char *key, const char *want)
+{
+	const char *v = json_string_value(json_object_get(ev, key));
+
+	return !want || (v && !strcmp(v, want));
+}
+
+bool tw_filter_match(const struct tw_filter *f, json_t *ev)
+{
+	const char *cg = json_string_value(json_object_get(ev, "cgroup"));
+	uint64_t ts;
+
+	if (!str_is(ev, "tier", f->tier) || !str_is(ev, "kind", f->kind) ||
+	    !str_is(ev, "verdict", f->verdict))
+		return false;
+	if (f->cgroup) {
+		size_t n = strlen(f->cgroup);
+
+		while (n > 1 && f->cgroup[n - 1] == '/')
+			n--;
+		if (!cg || strncmp(cg, f->cgroup, n) || (cg[n] && cg[n] != '/' && n > 1))
+			return false;
+	}
+	if (f->pid && json_integer_value(json_object_get(ev, "pid")) != f->pid)
+		return false;
+	if (f->since_ns || f->until_ns) {
+		if (tw_parse_time(json_string_value(json_object_get(ev, "ts")) ?: "", &ts))
+			return false;
+		if ((f->since_ns && ts < f->since_ns) || (f->until_ns && ts > f->until_ns))
+			return false;
+	}
+	return true;
+}
+
+/* ---- verify-log ---- */
+
+struct chain {
+	FILE *out;
+	const char *file;
+	char prev_file[PATH_MAX];
+	long prev_line;
+	char hash[TW_HASH_HEX + 1];	/* of the previous record */
+	uint64_t seq;			/* of the previous record */
+	uint64_t records;
+	uint64_t first_seq;
+	bool started, broken;
+};
+
+static int broken(struct chain *c, long lineno, const char *fmt, const char *detail)
+{
+	fprintf(c->out, "TAMPERED: %s:%ld: ", c->file, lineno);
+	fprintf(c->out, fmt, detail);
+	fprintf(c->out, "\n");
+	c->broken = true;
+	return 1;
+}
+
+static int check_line(void *arg, const char *line, size_t len, long lineno)
+{
+	struct chain *c = arg;
+	json_t *o = json_loadb(line, len, 0, NULL);
+	const char *prev = json_string_value(json_object_get(o, "prev"));
+	json_t *seqv = json_object_get(o, "seq");
+	uint64_t seq = json_integer_value(seqv);
+	char where[PATH_MAX + 64];
+	int r = 0;
+
+	snprintf(where, sizeof(where), "%s:%ld (seq %llu)", c->prev_file, c->prev_line,
+		 (unsigned long long)c->seq);
+	if (!o || !prev || strlen(prev) != TW_HASH_HEX || !json_is_integer(seqv)) {
+		r = broken(c, lineno, "%snot a chained record (changed, or not written by tierwalld)", "");
+	} else if (!c->started) {
+		/* Retention may have removed older segments: the oldest record anchors. */
+		c->first_seq = seq;
+		if (strspn(prev, "0") != TW_HASH_HEX)
+			fprintf(c->out, "note: the chain starts at seq %llu; older segments were removed\n",
+				(unsigned long long)seq);
+	} else if (strcmp(prev, c->hash)) {
+		r = broken(c, lineno,
+			   seq == c->seq + 1 ? "does not follow the record before it, %s: that record was changed" :
+			   seq <= c->seq ? "is out of order after %s: records were reordered or inserted" :
+			   "skips ahead of %s: records between them were removed or reordered", where);
+	} else if (seq != c->seq + 1) {
+		r = broken(c, lineno, "chains to %s but its seq does not follow: this record was changed",
+			   where);
+	}
+	json_decref(o);
+	if (r)
+		return 1;
+	tw_hash_line(line, len, c->hash);
+	c->seq = seq;
+	c->records++;
+	c->started = true;
+	snprintf(c->prev_file, sizeof(c->prev_file), "%s", c->file);
+	c->prev_line = lineno;
+	return 0;
+}
+
+static int check_head(struct chain *c, const char *dir)
+{
+	char path[PATH_MAX + 16], hash[TW_HASH_HEX + 1];
+	unsigned long long seq;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, TW_EVLOG_HEAD);
+	f = fopen(path, "re");
+	if (!f) {
+		fprintf(c->out, "note: no %s: the last record cannot be checked\n", path);
+		return 0;
+	}
+	if (fscanf(f, "%llu %64s", &seq, hash) != 2) {
+		fclose(f);
+		fprintf(c->out, "TAMPERED: %s is not \"SEQ HASH\"\n", path);
+		return -EBADMSG;
+	}
+	fclose(f);
+	/* The daemon may write a record before updating the head: ahead is fine. */
+	if (seq == c->seq && strcmp(hash, c->hash)) {
+		fprintf(c->out, "TAMPERED: the last record (seq %llu) was changed: %s says otherwise\n",
+			seq, TW_EVLOG_HEAD);
+		return -EBADMSG;
+	}
+	if (seq > c->seq) {
+		fprintf(c->out, "TAMPERED: %s names seq %llu but the log ends at seq %llu: records were removed from the end\n",
+			TW_EVLOG_HEAD, seq, (unsigned long long)c->seq);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+int tw_verify_log(const char *dir, FILE *out)
+{
+	char **files = tw_evlog_files(dir), **f;
+	struct chain c = { .out = out };
+	int nfiles = 0, err = 0;
+
+	if (!files || !files[0]) {
+		fprintf(out, "%s: no event log here\n", dir);
+		tw_evlog_files_free(files);
+		return -ENOENT;
+	}
+	for (f = files; *f && !c.broken && !err; f++, nfiles++) {
+		c.file = *f;
+		err = tw_evlog_read(*f, check_line, &c);
+		if (err)
+			fprintf(out, "%s: cannot read: %s\n", *f, strerror(-err));
+	}
+	tw_evlog_files_free(files);
+	if (err)
+		return err;
+	if (c.broken)
+		return -EBADMSG;
+	err = check_head(&c, dir);
+	if (err)
+		return err;
+	fprintf(out, "OK: %llu records in %d file%s, seq %llu..%llu, chain intact\n",
+		(unsigned long long)c.records, nfiles, nfiles == 1 ? "" : "s",
+		(unsigned long long)c.first_seq, (unsigned long long)c.seq);
+	return 0;
+}
