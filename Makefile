@@ -70,7 +70,7 @@ $(OUTPUT)/%.o: user/%.c $(wildcard user/*.h) maps/tierwall.h | $(OUTPUT)
 # The daemon's loader waits for its skeleton.
 $(OUTPUT)/loader.o: $(OUTPUT)/net.skel.h $(OUTPUT)/files.skel.h
 
-DAEMON_OBJS := $(addprefix $(OUTPUT)/,tierwalld.o loader.o secrets.o $(addsuffix .o,$(COMMON)))
+DAEMON_OBJS := $(addprefix $(OUTPUT)/,tierwalld.o loader.o secrets.o follow.o $(addsuffix .o,$(COMMON)))
 CLI_OBJS    := $(addprefix $(OUTPUT)/,tierwall.o $(addsuffix .o,$(COMMON)))
 
 $(OUTPUT)/tierwalld: $(DAEMON_OBJS)

@@ -8,11 +8,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include "cgroup.h"
+#include "ctl.h"
 #include "fixture.h"
 #include "net.h"
 #include "test.h"
@@ -696,7 +698,7 @@ out:
 	fx_cleanup(&f);
 }
 
-TEST(integ_log_query_verify_and_crash)
+TEST(log_query_verify_and_crash)
 {
 	char out[16384], cli[PATH_MAX * 2], cg[PATH_MAX];
 	struct fx f;
@@ -749,5 +751,112 @@ TEST(integ_log_query_verify_and_crash)
 	ASSERT_EQ(rc, 1, "an edited denial is caught");
 	ASSERT_CONTAINS(out, "TAMPERED", "and reported");
 out:
+	fx_cleanup(&f);
+}
+
+/* A steady storm: 20 ms of pause per 1,000 connects leaves the reading follower CPU. */
+static int op_connect_flood(void *arg)
+{
+	int i, n = *(int *)arg;
+
+	for (i = 0; i < n; i++) {
+		tw_net(TW_OP_TCP_CONNECT, "127.20.0.1", P_ANY);
+		if (i % 100 == 99)
+			usleep(2000);
+	}
+	return 0;
+}
+
+static int count_lines(const char *path, const char *needle)
+{
+	char out[64];
+
+	fx_sh(out, sizeof(out), "grep -c '%s' %s", needle, path);
+	return atoi(out);
+}
+
+TEST(log_live_followers_one_stalled)
+{
+	char a_out[PATH_MAX + 16], out[4096], cmd[PATH_MAX * 3], policy[4096];
+	const char *const small_queue[] = { "--follow-queue-mb", "4", NULL };
+	int flood = 20000, logged = 0, got = 0, i, stalled = -1, small = 4096;
+	json_t *reply = NULL;
+	struct fx f;
+	pid_t a = 0;
+
+	if (!can_run() || !ASSERT_OK(fx_init(&f, std_cgroups), "fixture"))
+		return;
+	std_policy(policy, sizeof(policy));
+	fx_write_policy(&f, policy);
+	/* 4 MiB per follower: the 20,000-event flood (~10 MiB) overflows a stalled one. */
+	if (!ASSERT_OK(fx_start(&f, small_queue), "tierwalld starts"))
+		goto out;
+	/* Follower A reads everything; follower B subscribes and never reads. */
+	snprintf(a_out, sizeof(a_out), "%s/a.out", f.tmp);
+	snprintf(cmd, sizeof(cmd), "exec %s/tierwall --socket %s events -f --kind connect > %s 2>&1",
+		 tw_build_dir, f.sock, a_out);
+	a = fork();
+	if (!a) {
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	stalled = tw_ctl_open(f.sock, json_pack("{s:s}", "cmd", "follow"), &reply, 2000);
+	if (!ASSERT_TRUE(stalled >= 0, "stalled follower subscribed"))
+		goto out;
+	setsockopt(stalled, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	for (i = 0; i < 100 && !strstr(out, "\"followers\":2"); i++) {
+		fx_sh(out, sizeof(out), "%s/tierwall --socket %s status --json | tr -d ' \\n'",
+		      tw_build_dir, f.sock);
+		usleep(50 * 1000);
+	}
+	ASSERT_CONTAINS(out, "\"followers\":2", "two followers connected");
+
+	fx_do(&f, "agents/staging", op_connect_flood, &flood, NULL);
+	for (i = 0; i < 200; i++) {
+		char log[PATH_MAX + 16];
+
+		snprintf(log, sizeof(log), "%s/events.jsonl", f.log_dir);
+		logged = count_lines(log, "\"kind\":\"connect\"");
+		got = count_lines(a_out, "\"kind\":\"connect\"");
+		if (logged >= flood && got >= logged)
+			break;
+		usleep(50 * 1000);
+	}
+	ASSERT_EQ(logged, flood, "every denial of the flood is in the log");
+	ASSERT_EQ(got, logged, "the reading follower got every one, live");
+	fx_sh(out, sizeof(out), "%s/tierwall --socket %s status --json | tr -d ' \\n'", tw_build_dir,
+	      f.sock);
+	ASSERT_CONTAINS(out, "\"ringbuf_drops\":0", "no ring buffer loss");
+	ASSERT_TRUE(!strstr(out, "\"follow_dropped\":0"), "the stalled follower's losses are counted");
+
+	/* B wakes up: it gets what fit, then a notice of how much it lost. */
+	{
+		char *line = NULL;
+		bool told = false;
+		long lost = 0;
+
+		for (i = 0; i < 100000 && !told; i++) {
+			if (tw_ctl_read_line(stalled, &line, 2000))
+				break;
+			if (strstr(line, "\"follow_dropped\"")) {
+				json_t *o = json_loads(line, 0, NULL);
+
+				lost = json_integer_value(json_object_get(o, "count"));
+				json_decref(o);
+				told = true;
+			}
+			free(line);
+		}
+		ASSERT_TRUE(told, "the stalled follower is told it lost lines");
+		ASSERT_TRUE(lost > 0, "with the number lost");
+	}
+out:
+	if (stalled >= 0)
+		close(stalled);
+	json_decref(reply);
+	if (a > 0) {
+		kill(a, SIGTERM);
+		waitpid(a, NULL, 0);
+	}
 	fx_cleanup(&f);
 }

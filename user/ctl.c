@@ -76,6 +76,7 @@ int tw_ctl_read_line(int fd, char **line, int timeout_ms)
 		return -ENOMEM;
 	for (;;) {
 		ssize_t r;
+		char *nl;
 
 		err = poll(&pfd, 1, timeout_ms);
 		if (err < 0 && errno == EINTR)
@@ -97,18 +98,24 @@ int tw_ctl_read_line(int fd, char **line, int timeout_ms)
 			buf = nb;
 			cap *= 2;
 		}
-		r = recv(fd, buf + n, cap - n - 1, 0);
+		/* Peek first: take this line only, later lines stay in the socket. */
+		r = recv(fd, buf + n, cap - n - 1, MSG_PEEK);
 		if (r < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (r <= 0) {
 			err = r ? -errno : -ECONNRESET;
 			goto out_free;
 		}
-		buf[n + r] = '\0';
-		nb = memchr(buf + n, '\n', r);
+		nl = memchr(buf + n, '\n', r);
+		r = recv(fd, buf + n, nl ? (size_t)(nl - (buf + n)) + 1 : (size_t)r, 0);
+		if (r <= 0) {
+			err = r ? -errno : -ECONNRESET;
+			goto out_free;
+		}
 		n += r;
-		if (nb) {
-			*nb = '\0';
+		buf[n] = '\0';
+		if (nl) {
+			buf[n - 1] = '\0';
 			*line = buf;
 			return 0;
 		}
@@ -143,7 +150,7 @@ int tw_ctl_send(int fd, json_t *o)
 	return err;
 }
 
-int tw_ctl_call(const char *path, json_t *req, json_t **reply, int timeout_ms)
+int tw_ctl_open(const char *path, json_t *req, json_t **reply, int timeout_ms)
 {
 	json_error_t jerr;
 	char *line;
@@ -155,10 +162,25 @@ int tw_ctl_call(const char *path, json_t *req, json_t **reply, int timeout_ms)
 	err = tw_ctl_send(fd, req);
 	if (!err)
 		err = tw_ctl_read_line(fd, &line, timeout_ms);
-	close(fd);
-	if (err)
+	if (err) {
+		close(fd);
 		return err;
+	}
 	*reply = json_loads(line, 0, &jerr);
 	free(line);
-	return *reply ? 0 : -EPROTO;
+	if (!*reply) {
+		close(fd);
+		return -EPROTO;
+	}
+	return fd;
+}
+
+int tw_ctl_call(const char *path, json_t *req, json_t **reply, int timeout_ms)
+{
+	int fd = tw_ctl_open(path, req, reply, timeout_ms);
+
+	if (fd < 0)
+		return fd;
+	close(fd);
+	return 0;
 }

@@ -2,12 +2,14 @@
 /* tierwall: the CLI. Validates policies and talks to tierwalld. */
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include "compile.h"
@@ -284,12 +286,12 @@ static int events_opt(int c, const char *arg)
 	return -1;
 }
 
-static void print_event(json_t *o, const char *line, bool table)
+static void print_event(json_t *o, const char *line, size_t len, bool table)
 {
 	json_t *dst;
 
 	if (!table) {
-		printf("%s\n", line);
+		printf("%.*s\n", (int)len, line);
 		return;
 	}
 	dst = json_object_get(o, "dst");
@@ -323,12 +325,17 @@ static void print_event(json_t *o, const char *line, bool table)
 		       json_string_value(json_object_get(o, "event")) ?: "");
 }
 
+static uint64_t last_seq;	/* newest record shown or skipped from the files */
+
 static int show_line(void *arg, const char *line, size_t len, long lineno)
 {
 	json_t *o = json_loadb(line, len, 0, NULL);
+	uint64_t seq = json_integer_value(json_object_get(o, "seq"));
 
+	if (seq > last_seq)
+		last_seq = seq;
 	if (o && tw_filter_match(&filter, o))
-		print_event(o, line, *(bool *)arg);
+		print_event(o, line, len, *(bool *)arg);
 	json_decref(o);
 	return 0;
 }
@@ -391,6 +398,64 @@ static void follow_current(const char *path, bool table)
 	fclose(f);
 }
 
+static void show_live(const char *line, size_t len, bool table)
+{
+	json_t *o = json_loadb(line, len, 0, NULL);
+	const char *kind = json_string_value(json_object_get(o, "kind"));
+
+	if (kind && !strcmp(kind, "follow_dropped")) {
+		if (table)
+			printf("!! %lld events dropped: this follower fell behind\n",
+			       json_integer_value(json_object_get(o, "count")));
+		else
+			printf("%.*s\n", (int)len, line);
+	} else if (o && (uint64_t)json_integer_value(json_object_get(o, "seq")) > last_seq &&
+		   tw_filter_match(&filter, o)) {
+		print_event(o, line, len, table);
+	}
+	json_decref(o);
+}
+
+/* Live lines from the daemon after the history; the overlap is skipped by seq. */
+static int follow_daemon(int fd, bool table)
+{
+	size_t cap = 1 << 20, len = 0;
+	char *buf = malloc(cap);
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int rc = 0;
+
+	while (buf && !interrupted) {
+		char *start = buf, *nl;
+		ssize_t r;
+
+		if (poll(&p, 1, 200) <= 0)
+			continue;
+		r = recv(fd, buf + len, cap - len, 0);
+		if (r <= 0) {
+			if (!interrupted) {
+				tw_err("tierwalld closed the event stream");
+				rc = EXIT_FAIL;
+			}
+			break;
+		}
+		len += r;
+		while ((nl = memchr(start, '\n', buf + len - start))) {
+			show_live(start, nl - start, table);
+			start = nl + 1;
+		}
+		fflush(stdout);
+		len -= start - buf;
+		memmove(buf, start, len);
+		if (len == cap) {
+			tw_err("an event line longer than %zu bytes", cap);
+			rc = EXIT_FAIL;
+			break;
+		}
+	}
+	free(buf);
+	return rc;
+}
+
 /* The daemon knows its log; without a daemon, the default place. */
 static void find_log_dir(char *dir, size_t len)
 {
@@ -422,14 +487,39 @@ static int do_events(int argc, char **argv)
 		{ "until", required_argument, NULL, 'u' },
 		{}
 	};
-	int first = parse_opts(argc, argv, "f", extra, events_opt), err;
+	int first = parse_opts(argc, argv, "f", extra, events_opt), err, live = -1, rc = 0;
 	bool table = !want_json && isatty(STDOUT_FILENO);
 	char dir[PATH_MAX], **files, **f;
 
 	want_operands(argc, first, 0);
 	find_log_dir(dir, sizeof(dir));
+	/* Subscribe before reading the files, so nothing falls between the two. */
+	if (follow) {
+		json_t *req = json_pack("{s:s}", "cmd", "follow"), *reply = NULL;
+
+		if (filter.tier)
+			json_object_set_new(req, "tier", json_string(filter.tier));
+		if (filter.kind)
+			json_object_set_new(req, "kind", json_string(filter.kind));
+		if (filter.verdict)
+			json_object_set_new(req, "verdict", json_string(filter.verdict));
+		if (filter.cgroup)
+			json_object_set_new(req, "cgroup", json_string(filter.cgroup));
+		if (filter.pid)
+			json_object_set_new(req, "pid", json_integer(filter.pid));
+		live = tw_ctl_open(sock_path, req, &reply, 2000);
+		json_decref(req);
+		if (live >= 0 && !json_is_true(json_object_get(reply, "ok"))) {
+			close(live);
+			live = -EPROTO;
+		}
+		json_decref(reply);
+		if (live < 0)
+			tw_warn("tierwalld at %s is not reachable (%s): following the log file instead",
+				sock_path, strerror(-live));
+	}
 	files = tw_evlog_files(dir);
-	if (!files || !files[0]) {
+	if ((!files || !files[0]) && live < 0) {
 		tw_err("no event log in %s (--log-dir DIR names another)", dir);
 		tw_evlog_files_free(files);
 		return EXIT_FAIL;
@@ -441,14 +531,19 @@ static int do_events(int argc, char **argv)
 			tw_err("cannot read %s: %s", *f, strerror(-err));
 	}
 	fflush(stdout);
-	if (follow) {
+	tw_evlog_files_free(files);
+	signal(SIGINT, on_sigint);
+	signal(SIGTERM, on_sigint);
+	if (live >= 0) {
+		rc = follow_daemon(live, table);
+		close(live);
+	} else if (follow) {
 		char cur[PATH_MAX + 16];
 
 		snprintf(cur, sizeof(cur), "%s/%s", dir, TW_EVLOG_CURRENT);
 		follow_current(cur, table);
 	}
-	tw_evlog_files_free(files);
-	return 0;
+	return rc;
 }
 
 static int do_verify(int argc, char **argv)

@@ -28,6 +28,7 @@
 #include "ctl.h"
 #include "event.h"
 #include "evlog.h"
+#include "follow.h"
 #include "loader.h"
 #include "log.h"
 #include "lsm.h"
@@ -65,6 +66,7 @@ struct daemon {
 	bool to_stdout;
 	bool network_only;
 	uint32_t ringbuf_bytes;
+	long follow_queue_mb;
 	char root[PATH_MAX];		/* cgroup root, resolved */
 	char mount[PATH_MAX];		/* cgroup2 mount */
 
@@ -80,6 +82,7 @@ struct daemon {
 	int ntags;
 
 	struct tw_evlog *log;
+	struct tw_followers *followers;
 	struct tw_evlog_opts log_opts;
 	uint64_t logged, bad_records;
 	uint64_t drops_reported;
@@ -103,6 +106,7 @@ static void print_lines(void *arg, const char *lines, size_t len)
 		fwrite(lines, 1, len, stdout);
 		fflush(stdout);
 	}
+	tw_followers_publish(d->followers, lines, len);
 }
 
 static void log_json(struct daemon *d, json_t *o)
@@ -332,7 +336,7 @@ static json_t *cmd_status(struct daemon *d)
 							       "prog_id", id, "attached", att));
 	}
 	tw_bpf_stats(d->bpf, &st);
-	o = json_pack("{s:b, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:i, s:i, s:i}",
+	o = json_pack("{s:b, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:i, s:i, s:i}",
 		      "ok", 1, "version", TW_VERSION, "pid", getpid(),
 		      "policy", d->policy->digest, "policy_file", d->policy_file,
 		      "cgroup_root", d->root, "log", tw_evlog_path(d->log), "pin_dir", d->pin_dir,
@@ -344,6 +348,8 @@ static json_t *cmd_status(struct daemon *d)
 		      "events_logged", (json_int_t)d->logged,
 		      "bad_records", (json_int_t)d->bad_records,
 		      "log_write_errors", (json_int_t)tw_evlog_write_errors(d->log),
+		      "followers", (json_int_t)tw_followers_count(d->followers),
+		      "follow_dropped", (json_int_t)tw_followers_dropped(d->followers),
 		      "tiers", d->policy->ntiers, "rules", d->policy->nrules,
 		      "tagged_cgroups", d->ntags);
 	json_object_set_new(o, "secrets", json_pack("{s:b, s:i, s:i, s:i}",
@@ -401,15 +407,17 @@ static json_t *cmd_tag(struct daemon *d, json_t *req, bool untag)
 	return json_pack("{s:b, s:s, s:s}", "ok", 1, "cgroup", rel_path(d, abs), "tier", tier);
 }
 
-static void serve_client(struct daemon *d, int fd)
+/* One request, one reply; true if fd was kept (a follower). */
+static bool serve_client(struct daemon *d, int fd)
 {
 	json_t *req = NULL, *reply;
 	const char *cmd;
-	char *line;
+	char *line, why[256];
+	bool kept = false;
 
 	/* A client that sends nothing cannot hold the daemon for long. */
 	if (tw_ctl_read_line(fd, &line, 1000))
-		return;
+		return false;
 	req = json_loads(line, 0, NULL);
 	free(line);
 	cmd = json_string_value(json_object_get(req, "cmd"));
@@ -423,6 +431,9 @@ static void serve_client(struct daemon *d, int fd)
 		reply = cmd_tag(d, req, false);
 	else if (!strcmp(cmd, "untag"))
 		reply = cmd_tag(d, req, true);
+	else if (!strcmp(cmd, "follow"))
+		reply = (kept = !tw_followers_add(d->followers, fd, req, why, sizeof(why))) ?
+			NULL : reply_err("%s", why);
 	else
 		reply = reply_err("unknown command \"%s\"", cmd);
 	json_decref(req);
@@ -430,16 +441,16 @@ static void serve_client(struct daemon *d, int fd)
 		tw_ctl_send(fd, reply);
 		json_decref(reply);
 	}
+	return kept;
 }
 
 static void accept_clients(struct daemon *d)
 {
 	int fd;
 
-	while ((fd = accept4(d->ctl_fd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
-		serve_client(d, fd);
-		close(fd);
-	}
+	while ((fd = accept4(d->ctl_fd, NULL, NULL, SOCK_CLOEXEC)) >= 0)
+		if (!serve_client(d, fd))
+			close(fd);
 }
 
 /* ---- main ---- */
@@ -466,6 +477,7 @@ static void usage(FILE *f)
 "  --rotate-age D       rotate it when older than D: 90s, 30m, 24h, 7d (default 24h)\n"
 "  --keep N             rotated segments kept, gzip-compressed (default 30; 0: all)\n"
 "  --keep-mb N          and at most N MiB of them (default 0: no limit)\n"
+"  --follow-queue-mb N  events queued per live follower before it loses some (default 16)\n"
 "  -v, --verbose        libbpf debug output\n"
 "  -h, --help           this help\n");
 }
@@ -492,6 +504,7 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 		{ "rotate-age", required_argument, NULL, 'A' },
 		{ "keep", required_argument, NULL, 'k' },
 		{ "keep-mb", required_argument, NULL, 'K' },
+		{ "follow-queue-mb", required_argument, NULL, 'F' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -504,6 +517,7 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 	d->pin_dir = DEFAULT_PIN_DIR;
 	d->sock_path = TW_CTL_DEFAULT;
 	d->ringbuf_bytes = 4 << 20;
+	d->follow_queue_mb = TW_FOLLOW_QUEUE_MB;
 	d->log_opts = (struct tw_evlog_opts){ .rotate_bytes = 64ull << 20,
 					      .rotate_secs = 24 * 3600, .keep_segments = 30 };
 	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
@@ -537,6 +551,12 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 				d->log_opts.keep_bytes = (uint64_t)v << 20;
 			else
 				d->log_opts.keep_segments = v;
+			break;
+		case 'F':
+			if (tw_parse_long(optarg, 1, 4096, &d->follow_queue_mb)) {
+				tw_err("--follow-queue-mb: \"%s\" is not a number from 1 to 4096", optarg);
+				return -EINVAL;
+			}
 			break;
 		case 'A':
 			if (tw_parse_duration(optarg, &v)) {
@@ -708,6 +728,9 @@ static int setup(struct daemon *d)
 		return -errno;
 	ev.data.fd = d->ctl_fd;
 	epoll_ctl(d->ep_fd, EPOLL_CTL_ADD, d->ctl_fd, &ev);
+	d->followers = tw_followers_new(d->ep_fd, (size_t)d->follow_queue_mb << 20);
+	if (!d->followers)
+		return -ENOMEM;
 	ev.data.fd = d->sig_fd;
 	epoll_ctl(d->ep_fd, EPOLL_CTL_ADD, d->sig_fd, &ev);
 	ev.data.fd = ring_buffer__epoll_fd(d->rb);
@@ -750,10 +773,10 @@ static void report_drops(struct daemon *d)
 
 static void run(struct daemon *d)
 {
-	struct epoll_event evs[4];
+	struct epoll_event evs[16];
 
 	while (!d->stop) {
-		int n = epoll_wait(d->ep_fd, evs, 4, POLL_MS), i;
+		int n = epoll_wait(d->ep_fd, evs, 16, POLL_MS), i;
 
 		if (n < 0 && errno != EINTR) {
 			tw_err("epoll_wait: %s", strerror(errno));
@@ -775,6 +798,8 @@ static void run(struct daemon *d)
 			} else if (evs[i].data.fd == tw_secrets_fd(d->secrets)) {
 				if (tw_secrets_poll(d->secrets, d->bpf, secret_appeared, d))
 					tw_err("a secret path appeared but could not be protected: see above");
+			} else {
+				tw_followers_event(d->followers, evs[i].data.fd, evs[i].events);
 			}
 		}
 	}
@@ -796,6 +821,7 @@ static void teardown(struct daemon *d)
 		log_daemon(d, "stop", NULL);
 		tw_evlog_close(d->log);
 	}
+	tw_followers_free(d->followers);
 	ring_buffer__free(d->rb);
 	if (d->ctl_fd > 0) {
 		close(d->ctl_fd);
