@@ -19,7 +19,7 @@ LIBS      := -ljansson -lcrypto -lz
 LIBS_STATIC := -static -lbpf -lelf -lz -lzstd -ljansson -lcrypto
 
 DEB_DEPS  := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libjansson-dev \
-	     libssl-dev libzstd-dev pkg-config make gcc iproute2 nftables \
+	     libssl-dev libzstd-dev libmicrohttpd-dev pkg-config make gcc iproute2 nftables \
 	     qemu-system-x86 busybox-static cpio
 
 ifeq ($(V),1)
@@ -70,12 +70,12 @@ $(OUTPUT)/%.o: user/%.c $(wildcard user/*.h) maps/tierwall.h | $(OUTPUT)
 # The daemon's loader waits for its skeleton.
 $(OUTPUT)/loader.o: $(OUTPUT)/net.skel.h $(OUTPUT)/files.skel.h
 
-DAEMON_OBJS := $(addprefix $(OUTPUT)/,tierwalld.o loader.o secrets.o follow.o $(addsuffix .o,$(COMMON)))
+DAEMON_OBJS := $(addprefix $(OUTPUT)/,tierwalld.o loader.o secrets.o follow.o metrics.o $(addsuffix .o,$(COMMON)))
 CLI_OBJS    := $(addprefix $(OUTPUT)/,tierwall.o $(addsuffix .o,$(COMMON)))
 
 $(OUTPUT)/tierwalld: $(DAEMON_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(LIBS_BPF) $(LIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $^ $(LIBS_BPF) $(LIBS) -lmicrohttpd -o $@
 
 $(OUTPUT)/tierwall: $(CLI_OBJS)
 	$(call msg,LINK,$@)
@@ -107,7 +107,12 @@ $(OUTPUT)/tw_bench: $(OUTPUT)/tests/bench.o
 
 # Static builds and the initramfs for the QEMU guests (tests/vm/).
 PROBE_OBJS := $(OUTPUT)/tests/probe.o $(OUTPUT)/tests/net.o
-$(OUTPUT)/static/tierwalld: $(DAEMON_OBJS)
+$(OUTPUT)/static/metrics-none.o: user/metrics.c user/metrics.h
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -DTW_METRICS_NONE -c $< -o $@
+
+$(OUTPUT)/static/tierwalld: $(filter-out $(OUTPUT)/metrics.o,$(DAEMON_OBJS)) $(OUTPUT)/static/metrics-none.o
 $(OUTPUT)/static/tierwall: $(CLI_OBJS)
 $(OUTPUT)/static/tw_tests: $(TESTS_OBJS)
 $(OUTPUT)/static/tw_probe: $(PROBE_OBJS)

@@ -588,3 +588,40 @@ bool fx_received(int ufd)
 
 	return poll(&p, 1, 2000) == 1 && recv(ufd, buf, sizeof(buf), 0) > 0;
 }
+
+int fx_http_get(int port, const char *path, char *out, size_t len)
+{
+	struct sockaddr_storage ss;
+	struct pollfd p;
+	socklen_t sl;
+	size_t n = 0;
+	char req[512];
+	int fd, err = 0;
+
+	if (tw_sockaddr("127.0.0.1", port, &ss, &sl))
+		return -EINVAL;
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&ss, sl)) {
+		err = -errno;
+		goto out;
+	}
+	snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", path);
+	if (send(fd, req, strlen(req), MSG_NOSIGNAL) < 0) {
+		err = -errno;
+		goto out;
+	}
+	p = (struct pollfd){ .fd = fd, .events = POLLIN };
+	while (n + 1 < len && poll(&p, 1, 5000) == 1) {
+		ssize_t r = recv(fd, out + n, len - n - 1, 0);
+
+		if (r <= 0)
+			break;
+		n += r;
+	}
+out:
+	out[n] = '\0';
+	close(fd);
+	return err;
+}

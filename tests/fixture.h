@@ -83,6 +83,9 @@ bool fx_accepted(int lfd);
 /* A datagram arrives within 2 s. */
 bool fx_received(int ufd);
 
+/* HTTP/1.0 GET from 127.0.0.1:port; the whole response (headers too) in out; -errno. */
+int fx_http_get(int port, const char *path, char *out, size_t len);
+
 /* A port unlikely to collide with others on this machine, per run. */
 int fx_port(int n);
 

@@ -860,3 +860,41 @@ out:
 	}
 	fx_cleanup(&f);
 }
+
+TEST(log_metrics_endpoint)
+{
+	char out[65536], policy[4096], addr[64], line[256];
+	const char *extra[] = { "--metrics", addr, NULL };
+	struct fx f;
+
+	if (!can_run() || !ASSERT_OK(fx_init(&f, std_cgroups), "fixture"))
+		return;
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", fx_port(5));
+	std_policy(policy, sizeof(policy));
+	fx_write_policy(&f, policy);
+	if (!ASSERT_OK(fx_start(&f, extra), "tierwalld starts with --metrics"))
+		goto out;
+	fx_net(&f, "agents/staging", TW_OP_TCP_CONNECT, "127.20.0.1", P_ANY, NULL);
+	fx_net(&f, "agents/dev", TW_OP_TCP_CONNECT, "127.20.0.1", P_ANY, NULL);
+	fx_wait_events(&f, "connect", 0, 2);
+	if (!ASSERT_OK(fx_http_get(fx_port(5), "/metrics", out, sizeof(out)), "scrape over HTTP"))
+		goto out;
+	ASSERT_CONTAINS(out, " 200 OK", "200 OK");
+	ASSERT_CONTAINS(out, "text/plain; version=0.0.4", "Prometheus text format");
+	ASSERT_CONTAINS(out, "tierwall_events_total{kind=\"connect\",verdict=\"deny\",tier=\"staging\"} 1\n",
+			"the denial, by kind, verdict and tier");
+	ASSERT_CONTAINS(out, "tierwall_events_total{kind=\"connect\",verdict=\"audit\",tier=\"dev\"} 1\n",
+			"the audit");
+	ASSERT_CONTAINS(out, "tierwall_kernel_decisions_total{verdict=\"deny\"} 1\n", "kernel counter");
+	ASSERT_CONTAINS(out, "tierwall_ringbuf_drops_total 0\n", "drops");
+	ASSERT_CONTAINS(out, "tierwall_ringbuf_fill_bytes ", "ring buffer fill");
+	ASSERT_CONTAINS(out, "tierwall_program_attached{hook=\"cgroup/connect4\"} 1\n", "attach status");
+	ASSERT_CONTAINS(out, "tierwall_degraded 0\n", "not degraded");
+	snprintf(line, sizeof(line), "tierwall_policy_info{digest=\"%s", "sha256:");
+	ASSERT_CONTAINS(out, line, "policy digest");
+	ASSERT_CONTAINS(out, "tierwall_policy_load_timestamp_seconds ", "load time");
+	ASSERT_OK(fx_http_get(fx_port(5), "/other", out, sizeof(out)), "second request");
+	ASSERT_CONTAINS(out, " 404 Not Found", "other paths are 404");
+out:
+	fx_cleanup(&f);
+}

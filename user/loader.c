@@ -392,6 +392,26 @@ struct ring_buffer *tw_bpf_ringbuf(struct tw_bpf *b, ring_buffer_sample_fn fn, v
 	return ring_buffer__new(bpf_map__fd(b->net->maps.events), fn, ctx, NULL);
 }
 
+uint64_t tw_bpf_ringbuf_fill(struct tw_bpf *b)
+{
+	size_t page = sysconf(_SC_PAGESIZE);
+	int fd = bpf_map__fd(b->net->maps.events);
+	uint64_t fill = 0;
+	void *cons, *prod;
+
+	/* The ring's consumer and producer positions live in its first two pages. */
+	cons = mmap(NULL, page, PROT_READ, MAP_SHARED, fd, 0);
+	prod = mmap(NULL, page, PROT_READ, MAP_SHARED, fd, page);
+	if (cons != MAP_FAILED && prod != MAP_FAILED)
+		fill = __atomic_load_n((uint64_t *)prod, __ATOMIC_ACQUIRE) -
+		       __atomic_load_n((uint64_t *)cons, __ATOMIC_ACQUIRE);
+	if (cons != MAP_FAILED)
+		munmap(cons, page);
+	if (prod != MAP_FAILED)
+		munmap(prod, page);
+	return fill;
+}
+
 int tw_bpf_stats(struct tw_bpf *b, struct tw_stats *sum)
 {
 	struct tw_stats *v = calloc(b->ncpus, sizeof(*v));

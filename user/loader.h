@@ -42,6 +42,8 @@ void tw_bpf_bump_file_gen(struct tw_bpf *b);
 
 struct ring_buffer *tw_bpf_ringbuf(struct tw_bpf *b, ring_buffer_sample_fn fn, void *ctx);
 int tw_bpf_stats(struct tw_bpf *b, struct tw_stats *sum);
+/* Bytes produced into the ring buffer and not consumed yet. */
+uint64_t tw_bpf_ringbuf_fill(struct tw_bpf *b);
 
 /* Loaded programs: section name, id, attached. */
 int tw_bpf_nprogs(struct tw_bpf *b);

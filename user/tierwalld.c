@@ -29,6 +29,7 @@
 #include "event.h"
 #include "evlog.h"
 #include "follow.h"
+#include "metrics.h"
 #include "loader.h"
 #include "log.h"
 #include "lsm.h"
@@ -83,6 +84,11 @@ struct daemon {
 
 	struct tw_evlog *log;
 	struct tw_followers *followers;
+	struct tw_metrics *metrics;
+	const char *metrics_addr;
+	uint64_t loaded_at;		/* policy load time, unix seconds */
+	/* Events written, by kind, verdict and tier: read by the metrics thread. */
+	uint64_t by_kind[TW_EV_MAX + 1][3][TW_MAX_TIERS + 1];
 	struct tw_evlog_opts log_opts;
 	uint64_t logged, bad_records;
 	uint64_t drops_reported;
@@ -180,6 +186,13 @@ static int on_event(void *ctx, void *data, size_t size)
 		return 0;	/* keep consuming: a negative return stops polling */
 	}
 	log_json(d, tw_event_json(data, 0, &d->ectx));
+	{
+		const struct tw_event_hdr *h = data;
+
+		if (h->verdict <= TW_VERDICT_AUDIT && h->tier <= TW_MAX_TIERS)
+			__atomic_fetch_add(&d->by_kind[h->kind][h->verdict][h->tier], 1,
+					   __ATOMIC_RELAXED);
+	}
 	return 0;
 }
 
@@ -453,6 +466,78 @@ static void accept_clients(struct daemon *d)
 			close(fd);
 }
 
+/* ---- metrics ---- */
+
+static void write_metrics(void *arg, struct buf *b)
+{
+	struct daemon *d = arg;
+	struct tw_stats st = {};
+	int k, v, t, i;
+
+	tw_bpf_stats(d->bpf, &st);
+	tw_metric_printf(b, "# HELP tierwall_events_total Decisions written to the event log.\n"
+			    "# TYPE tierwall_events_total counter\n");
+	for (k = 1; k <= TW_EV_MAX; k++)
+		for (v = TW_VERDICT_DENY; v <= TW_VERDICT_AUDIT; v++)
+			for (t = 1; t <= d->policy->ntiers; t++)
+				tw_metric_printf(b, "tierwall_events_total{kind=\"%s\",verdict=\"%s\",tier=\"%s\"} %llu\n",
+						 tw_kind_name(k), tw_verdict_name(v), d->policy->tiers[t].name,
+						 (unsigned long long)__atomic_load_n(&d->by_kind[k][v][t], __ATOMIC_RELAXED));
+	tw_metric_printf(b, "# HELP tierwall_kernel_decisions_total Denials and audits counted in the kernel.\n"
+			    "# TYPE tierwall_kernel_decisions_total counter\n"
+			    "tierwall_kernel_decisions_total{verdict=\"deny\"} %llu\n"
+			    "tierwall_kernel_decisions_total{verdict=\"audit\"} %llu\n"
+			    "# HELP tierwall_ringbuf_drops_total Events lost because the ring buffer was full.\n"
+			    "# TYPE tierwall_ringbuf_drops_total counter\n"
+			    "tierwall_ringbuf_drops_total %llu\n"
+			    "# HELP tierwall_ringbuf_fill_bytes Bytes waiting in the ring buffer.\n"
+			    "# TYPE tierwall_ringbuf_fill_bytes gauge\n"
+			    "tierwall_ringbuf_fill_bytes %llu\n"
+			    "# HELP tierwall_ringbuf_size_bytes Size of the ring buffer.\n"
+			    "# TYPE tierwall_ringbuf_size_bytes gauge\n"
+			    "tierwall_ringbuf_size_bytes %u\n",
+			 (unsigned long long)st.denied, (unsigned long long)st.audited,
+			 (unsigned long long)st.ringbuf_drops,
+			 (unsigned long long)tw_bpf_ringbuf_fill(d->bpf), d->ringbuf_bytes);
+	tw_metric_printf(b, "# HELP tierwall_log_records_total Records written to the event log.\n"
+			    "# TYPE tierwall_log_records_total counter\n"
+			    "tierwall_log_records_total %llu\n"
+			    "# HELP tierwall_log_write_errors_total Failed writes to the event log.\n"
+			    "# TYPE tierwall_log_write_errors_total counter\n"
+			    "tierwall_log_write_errors_total %llu\n"
+			    "# HELP tierwall_followers Live followers of the event log.\n"
+			    "# TYPE tierwall_followers gauge\n"
+			    "tierwall_followers %d\n"
+			    "# HELP tierwall_follow_dropped_total Lines live followers lost by falling behind.\n"
+			    "# TYPE tierwall_follow_dropped_total counter\n"
+			    "tierwall_follow_dropped_total %llu\n",
+			 (unsigned long long)d->logged,
+			 (unsigned long long)tw_evlog_write_errors(d->log),
+			 tw_followers_count(d->followers),
+			 (unsigned long long)tw_followers_dropped(d->followers));
+	tw_metric_printf(b, "# HELP tierwall_policy_info The loaded policy.\n"
+			    "# TYPE tierwall_policy_info gauge\n"
+			    "tierwall_policy_info{digest=\"%s\",tiers=\"%d\",rules=\"%d\",secrets=\"%d\"} 1\n"
+			    "# HELP tierwall_policy_load_timestamp_seconds When the policy was loaded.\n"
+			    "# TYPE tierwall_policy_load_timestamp_seconds gauge\n"
+			    "tierwall_policy_load_timestamp_seconds %llu\n"
+			    "# HELP tierwall_degraded 1 when running with --network-only.\n"
+			    "# TYPE tierwall_degraded gauge\n"
+			    "tierwall_degraded %d\n"
+			    "# HELP tierwall_program_attached 1 for each attached program.\n"
+			    "# TYPE tierwall_program_attached gauge\n",
+			 d->policy->digest, d->policy->ntiers, d->policy->nrules,
+			 d->policy->nsecrets, (unsigned long long)d->loaded_at, d->network_only);
+	for (i = 0; i < tw_bpf_nprogs(d->bpf); i++) {
+		const char *name;
+		uint32_t id;
+		bool att;
+
+		if (!tw_bpf_prog_info(d->bpf, i, &name, &id, &att))
+			tw_metric_printf(b, "tierwall_program_attached{hook=\"%s\"} %d\n", name, att);
+	}
+}
+
 /* ---- main ---- */
 
 static void usage(FILE *f)
@@ -478,6 +563,7 @@ static void usage(FILE *f)
 "  --keep N             rotated segments kept, gzip-compressed (default 30; 0: all)\n"
 "  --keep-mb N          and at most N MiB of them (default 0: no limit)\n"
 "  --follow-queue-mb N  events queued per live follower before it loses some (default 16)\n"
+"  --metrics ADDR:PORT  serve Prometheus metrics at http://ADDR:PORT/metrics (e.g. 127.0.0.1:9464)\n"
 "  -v, --verbose        libbpf debug output\n"
 "  -h, --help           this help\n");
 }
@@ -505,6 +591,7 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 		{ "keep", required_argument, NULL, 'k' },
 		{ "keep-mb", required_argument, NULL, 'K' },
 		{ "follow-queue-mb", required_argument, NULL, 'F' },
+		{ "metrics", required_argument, NULL, 'M' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -552,6 +639,7 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 			else
 				d->log_opts.keep_segments = v;
 			break;
+		case 'M': d->metrics_addr = optarg; break;
 		case 'F':
 			if (tw_parse_long(optarg, 1, 4096, &d->follow_queue_mb)) {
 				tw_err("--follow-queue-mb: \"%s\" is not a number from 1 to 4096", optarg);
@@ -731,6 +819,14 @@ static int setup(struct daemon *d)
 	d->followers = tw_followers_new(d->ep_fd, (size_t)d->follow_queue_mb << 20);
 	if (!d->followers)
 		return -ENOMEM;
+	d->loaded_at = time(NULL);
+	if (d->metrics_addr) {
+		err = tw_metrics_start(&d->metrics, d->metrics_addr, write_metrics, d, why, sizeof(why));
+		if (err) {
+			tw_err("--metrics: %s", why);
+			return err;
+		}
+	}
 	ev.data.fd = d->sig_fd;
 	epoll_ctl(d->ep_fd, EPOLL_CTL_ADD, d->sig_fd, &ev);
 	ev.data.fd = ring_buffer__epoll_fd(d->rb);
@@ -821,6 +917,7 @@ static void teardown(struct daemon *d)
 		log_daemon(d, "stop", NULL);
 		tw_evlog_close(d->log);
 	}
+	tw_metrics_stop(d->metrics);	/* its thread reads what follows */
 	tw_followers_free(d->followers);
 	ring_buffer__free(d->rb);
 	if (d->ctl_fd > 0) {
