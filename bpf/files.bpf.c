@@ -131,19 +131,36 @@ static __always_inline struct tw_secret_val *match_dentry(struct dentry *d, bool
 
 static __always_inline void emit_file(int op, struct dentry *dn, const struct decision *d)
 {
-	struct tw_file_event *e = event_start(sizeof(*e), TW_EV_FILE, d);
-	struct inode *inode;
+	struct inode *inode = BPF_CORE_READ(dn, d_inode);
+	struct tw_flood_key k = {
+		.cgroup_id = bpf_get_current_cgroup_id(),
+		.tgid = bpf_get_current_pid_tgid() >> 32,
+		.kind = TW_EV_FILE,
+		.port_or_op = op,
+	};
+	struct tw_file_event *e;
+	__u64 ino = inode ? BPF_CORE_READ(inode, i_ino) : 0;
+	__u32 dev = inode ? BPF_CORE_READ(inode, i_sb, s_dev) : BPF_CORE_READ(dn, d_sb, s_dev);
+	__u32 n;
 	int i;
 
-	if (!e)
+	__builtin_memcpy(k.target, &dev, 4);
+	__builtin_memcpy(k.target + 8, &ino, 8);
+	if (flood_fold(&k, &n))
 		return;
-	inode = BPF_CORE_READ(dn, d_inode);
+	e = event_start(sizeof(*e), TW_EV_FILE, d);
+	if (!e) {
+		count_n(CNT_RB_DROP, n - 1);
+		return;
+	}
+	e->h.count = n;
+	e->h.aggregated = n > 1;
 	e->op = op;
 	e->pad = 0;
 	e->secret = d->rule;
 	e->pad2 = 0;
-	e->dev = inode ? BPF_CORE_READ(inode, i_sb, s_dev) : BPF_CORE_READ(dn, d_sb, s_dev);
-	e->ino = inode ? BPF_CORE_READ(inode, i_ino) : 0;
+	e->dev = dev;
+	e->ino = ino;
 	e->nparts = 0;
 	e->complete = 0;
 	/* Names from the file upwards; userspace joins them under the mount point. */
@@ -157,6 +174,7 @@ static __always_inline void emit_file(int op, struct dentry *dn, const struct de
 		dn = p;
 	}
 	e->complete = BPF_CORE_READ(dn, d_parent) == dn;
+	flood_remember(&k, e);
 	event_submit(e);
 }
 

@@ -124,10 +124,25 @@ static __always_inline struct tw_rule *match_rule(__u32 ref, __u16 port,
 static __always_inline void emit(int kind, __u32 proto, const struct dst *dst,
 				 const struct decision *d)
 {
-	struct tw_event *e = event_start(sizeof(*e), kind, d);
+	struct tw_flood_key k = {
+		.cgroup_id = bpf_get_current_cgroup_id(),
+		.tgid = bpf_get_current_pid_tgid() >> 32,
+		.kind = kind,
+		.port_or_op = dst->port,
+	};
+	struct tw_event *e;
+	__u32 n;
 
-	if (!e)
+	__builtin_memcpy(k.target, dst->ip, 16);
+	if (flood_fold(&k, &n))
 		return;
+	e = event_start(sizeof(*e), kind, d);
+	if (!e) {
+		count_n(CNT_RB_DROP, n - 1);	/* the repeats it carried are lost too */
+		return;
+	}
+	e->h.count = n;
+	e->h.aggregated = n > 1;
 	e->family = dst->family;
 	e->proto = proto;
 	e->mapped = dst->mapped;
@@ -136,6 +151,7 @@ static __always_inline void emit(int kind, __u32 proto, const struct dst *dst,
 	e->pad2 = 0;
 	e->rule = d->rule;
 	__builtin_memcpy(e->daddr, dst->ip, 16);
+	flood_remember(&k, e);
 	event_submit(e);
 }
 
@@ -226,6 +242,63 @@ int tw_sendmsg6(struct bpf_sock_addr *ctx)
 
 	read_dst6(ctx, &d);
 	return judge(TW_EV_SENDMSG, ctx->protocol, &d);
+}
+
+/*
+ * Run by the daemon every few hundred ms (BPF_PROG_TEST_RUN): a window that
+ * ended with repeats folded into it becomes one aggregated record, with the
+ * count taken atomically; entries idle for two windows are dropped.
+ */
+struct flush_ctx {
+	__u64 now;
+	__u64 window;
+	__u64 force;		/* the daemon is stopping: report open windows too */
+};
+
+static long flush_one(struct bpf_map *map, struct tw_flood_key *k, struct tw_flood_val *v,
+		      struct flush_ctx *c)
+{
+	struct tw_event_hdr *h;
+	__u64 n;
+
+	if (c->now < v->window_end && !c->force)
+		return 0;
+	n = v->pending ? __sync_lock_test_and_set(&v->pending, 0) : 0;
+	if (!n) {
+		if (c->now > v->window_end + 2 * c->window)
+			bpf_map_delete_elem(map, k);
+		return 0;
+	}
+	if (k->kind == TW_EV_FILE) {
+		h = bpf_ringbuf_reserve(&events, sizeof(struct tw_file_event), 0);
+		if (h)
+			__builtin_memcpy(h, v->rec, sizeof(struct tw_file_event));
+	} else {
+		h = bpf_ringbuf_reserve(&events, sizeof(struct tw_event), 0);
+		if (h)
+			__builtin_memcpy(h, v->rec, sizeof(struct tw_event));
+	}
+	if (!h) {
+		count_n(CNT_RB_DROP, n);
+		return 0;
+	}
+	h->aggregated = 1;
+	h->count = n;
+	h->ts_boot_ns = c->now;
+	bpf_ringbuf_submit(h, BPF_RB_NO_WAKEUP);
+	return 0;
+}
+
+/* ctx: one __u64 from the daemon, non-zero to flush every window now. */
+SEC("syscall")
+int tw_flood_flush(__u64 *force)
+{
+	struct flush_ctx c = { .now = bpf_ktime_get_boot_ns(), .window = flood_window() };
+
+	c.force = *force;
+	if (c.window)
+		bpf_for_each_map_elem(&flood, flush_one, &c, 0);
+	return 0;
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -46,6 +46,21 @@ struct {
 	__uint(max_entries, 1);
 } stats SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct tw_flood_key);
+	__type(value, struct tw_flood_val);
+	__uint(max_entries, 16384);
+} flood SEC(".maps");
+
+/* A zeroed value to insert from (too large for the stack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct tw_flood_val);
+	__uint(max_entries, 1);
+} flood_zero SEC(".maps");
+
 /* Tier of the calling task: its nearest tagged ancestor, deepest first. */
 static __always_inline __u32 caller_tier(__u64 *tagged)
 {
@@ -84,7 +99,7 @@ static __always_inline __u32 caller_tier(__u64 *tagged)
 
 enum tw_counter { CNT_DENIED, CNT_AUDITED, CNT_RB_DROP };
 
-static __always_inline void count(enum tw_counter c)
+static __always_inline void count_n(enum tw_counter c, __u64 n)
 {
 	__u32 zero = 0;
 	struct tw_stats *s = bpf_map_lookup_elem(&stats, &zero);
@@ -92,11 +107,16 @@ static __always_inline void count(enum tw_counter c)
 	if (!s)
 		return;
 	if (c == CNT_DENIED)
-		s->denied++;
+		s->denied += n;
 	else if (c == CNT_AUDITED)
-		s->audited++;
+		s->audited += n;
 	else
-		s->ringbuf_drops++;
+		s->ringbuf_drops += n;
+}
+
+static __always_inline void count(enum tw_counter c)
+{
+	count_n(c, 1);
 }
 
 /* Who decided what, common to every decision. */
@@ -134,11 +154,11 @@ static __always_inline void *event_start(__u32 size, int kind, const struct deci
 	h->verdict = d->verdict;
 	h->tier = d->tier;
 	h->target_tier = d->target;
-	h->pad0 = 0;
+	h->aggregated = 0;
 	h->pid = id >> 32;
 	h->tid = (__u32)id;
 	h->uid = (__u32)bpf_get_current_uid_gid();
-	h->pad1 = 0;
+	h->count = 1;
 	h->ts_boot_ns = bpf_ktime_get_boot_ns();
 	h->cgroup_id = bpf_get_current_cgroup_id();
 	h->tagged_cgroup_id = d->tagged;
@@ -156,3 +176,61 @@ static __always_inline void event_submit(void *e)
 }
 
 #endif
+
+/* ---- flood control ---- */
+
+static __always_inline __u64 flood_window(void)
+{
+	__u32 zero = 0;
+	struct tw_runtime *rt = bpf_map_lookup_elem(&runtime, &zero);
+
+	return rt ? rt->flood_ns : 0;
+}
+
+/*
+ * Before emitting a decision: true if it folds into the caller's open
+ * window for this target (no record now, counted as pending). Otherwise
+ * *count is what the new record stands for: this decision plus the repeats
+ * folded since the last record.
+ */
+static __always_inline bool flood_fold(const struct tw_flood_key *k, __u32 *count)
+{
+	__u64 w = flood_window(), now;
+	struct tw_flood_val *v;
+
+	*count = 1;
+	if (!w)
+		return false;
+	v = bpf_map_lookup_elem(&flood, k);
+	if (!v)
+		return false;
+	now = bpf_ktime_get_boot_ns();
+	if (now < v->window_end) {
+		__sync_fetch_and_add(&v->pending, 1);
+		return true;
+	}
+	*count += __sync_lock_test_and_set(&v->pending, 0);
+	v->window_end = now + w;
+	return false;
+}
+
+/* After emitting: open or refresh the window and keep the record for the repeats. */
+#define flood_remember(k, e) do {						\
+	struct tw_flood_val *v_ = bpf_map_lookup_elem(&flood, (k));		\
+	__u32 zero_ = 0;							\
+										\
+	if (!flood_window())							\
+		break;								\
+	if (!v_) {								\
+		struct tw_flood_val *z_ = bpf_map_lookup_elem(&flood_zero, &zero_); \
+										\
+		/* Full: no folding for this target, every decision a record. */	\
+		if (!z_ || bpf_map_update_elem(&flood, (k), z_, BPF_NOEXIST))	\
+			break;							\
+		v_ = bpf_map_lookup_elem(&flood, (k));				\
+		if (!v_)							\
+			break;							\
+		v_->window_end = bpf_ktime_get_boot_ns() + flood_window();	\
+	}									\
+	__builtin_memcpy(v_->rec, (e), sizeof(*(e)));				\
+} while (0)

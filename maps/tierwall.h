@@ -112,6 +112,7 @@ struct tw_runtime {
 	__u32 min_level;
 	__u32 max_level;
 	__u64 file_gen;		/* bumped when what is protected may have changed */
+	__u64 flood_ns;		/* repeats within this window fold into one record (0: off) */
 };
 
 /* Per-CPU counters (stats map, one slot). */
@@ -155,11 +156,11 @@ struct tw_event_hdr {
 	__u8 verdict;		/* enum tw_verdict */
 	__u8 tier;		/* caller's tier */
 	__u8 target_tier;	/* tier that owns the destination or file */
-	__u8 pad0;
+	__u8 aggregated;	/* 1: repeats folded into this record by flood control */
 	__u32 pid;		/* tgid */
 	__u32 tid;
 	__u32 uid;
-	__u32 pad1;
+	__u32 count;		/* decisions this record stands for (1 unless aggregated) */
 	__u64 ts_boot_ns;	/* bpf_ktime_get_boot_ns() */
 	__u64 cgroup_id;	/* caller's own cgroup */
 	__u64 tagged_cgroup_id;	/* the ancestor whose tag applied */
@@ -193,11 +194,31 @@ struct tw_file_event {
 	char names[TW_PATH_PARTS][TW_NAME_LEN];
 };
 
+/*
+ * Flood control: the same caller hitting the same denied target within the
+ * window is one record with a count. The key names caller and target; the
+ * value keeps the latest record, to report the repeats when the window ends.
+ */
+struct tw_flood_key {
+	__u64 cgroup_id;
+	__u32 tgid;
+	__u16 kind;
+	__u16 port_or_op;
+	__u8 target[16];	/* destination address, or dev and inode */
+};
+
+struct tw_flood_val {
+	__u64 window_end;	/* boot ns */
+	__u64 pending;		/* repeats folded since the last record */
+	__u8 rec[344];		/* sizeof(struct tw_file_event), the larger record */
+};
+
 _Static_assert(sizeof(struct tw_event_hdr) == 64, "tw_event_hdr layout changed");
 _Static_assert(sizeof(struct tw_event) == 96, "tw_event layout changed");
 _Static_assert(sizeof(struct tw_file_event) == 344, "tw_file_event layout changed");
 _Static_assert(sizeof(struct tw_secret_key) == 16, "tw_secret_key layout changed");
 _Static_assert(sizeof(struct tw_rule) == 40, "tw_rule layout changed");
-_Static_assert(sizeof(struct tw_runtime) == 24, "tw_runtime layout changed");
+_Static_assert(sizeof(struct tw_runtime) == 32, "tw_runtime layout changed");
+_Static_assert(sizeof(struct tw_flood_val) == 16 + 344, "tw_flood_val layout changed");
 
 #endif /* TIERWALL_ABI_H */

@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include "cgroup.h"
 #include "ctl.h"
+#include "evlog.h"
 #include "fixture.h"
 #include "net.h"
 #include "test.h"
@@ -778,7 +779,8 @@ static int count_lines(const char *path, const char *needle)
 TEST(log_live_followers_one_stalled)
 {
 	char a_out[PATH_MAX + 16], out[4096], cmd[PATH_MAX * 3], policy[4096];
-	const char *const small_queue[] = { "--follow-queue-mb", "4", NULL };
+	/* One record per decision (no flood folding), 4 MiB per follower. */
+	const char *const small_queue[] = { "--follow-queue-mb", "4", "--flood-window", "0", NULL };
 	int flood = 20000, logged = 0, got = 0, i, stalled = -1, small = 4096;
 	json_t *reply = NULL;
 	struct fx f;
@@ -895,6 +897,72 @@ TEST(log_metrics_endpoint)
 	ASSERT_CONTAINS(out, "tierwall_policy_load_timestamp_seconds ", "load time");
 	ASSERT_OK(fx_http_get(fx_port(5), "/other", out, sizeof(out)), "second request");
 	ASSERT_CONTAINS(out, " 404 Not Found", "other paths are 404");
+out:
+	fx_cleanup(&f);
+}
+
+static int op_same_target(void *arg)
+{
+	int i, n = *(int *)arg;
+
+	for (i = 0; i < n; i++)
+		if (tw_net(TW_OP_TCP_CONNECT, "127.20.0.1", P_ANY) != -EPERM)
+			return -1;
+	tw_net(TW_OP_TCP_CONNECT, "127.20.0.2", P_ANY);	/* another target: its own record */
+	return 0;
+}
+
+struct sum {
+	pid_t pid;
+	long records, decisions, aggregated, other_target;
+};
+
+static int sum_counts(void *arg, const char *line, size_t len, long lineno)
+{
+	struct sum *s = arg;
+	json_t *o = json_loadb(line, len, 0, NULL);
+	const char *ip = json_string_value(json_object_get(json_object_get(o, "dst"), "ip"));
+
+	if (json_integer_value(json_object_get(o, "pid")) == s->pid && ip) {
+		if (!strcmp(ip, "127.20.0.2")) {
+			s->other_target++;
+		} else {
+			s->records++;
+			s->decisions += json_integer_value(json_object_get(o, "count"));
+			s->aggregated += json_is_true(json_object_get(o, "aggregated"));
+		}
+	}
+	json_decref(o);
+	return 0;
+}
+
+TEST(log_flood_control_accounts_for_every_decision)
+{
+	char out[8192], log[PATH_MAX + 16];
+	int n = 3000, i;
+	struct sum s = {};
+	struct fx f;
+	json_t *st;
+
+	if (!std_start(&f))
+		goto out;
+	ASSERT_OK(fx_do(&f, "agents/staging", op_same_target, &n, &s.pid), "3,000 denied connects");
+	/* Let one window end and be flushed while running, then stop: the rest is flushed too. */
+	usleep(1600 * 1000);
+	fx_sh(out, sizeof(out), "%s/tierwall --socket %s status --json", tw_build_dir, f.sock);
+	st = json_loads(out, 0, NULL);
+	ASSERT_EQ(json_integer_value(json_object_get(json_object_get(st, "counters"), "denied")),
+		  n + 1, "the kernel counted every denial");
+	json_decref(st);
+	fx_stop(&f);
+	snprintf(log, sizeof(log), "%s/events.jsonl", f.log_dir);
+	tw_evlog_read(log, sum_counts, &s);
+	ASSERT_EQ(s.decisions, n, "the counts add up to every decision, nothing silent");
+	ASSERT_TRUE(s.records < n / 10, "a few records instead of one per decision");
+	ASSERT_TRUE(s.aggregated >= 1, "repeats were folded into aggregated records");
+	ASSERT_EQ(s.other_target, 1, "another target is not folded into this one");
+	i = fx_sh(out, sizeof(out), "%s/tierwall verify-log %s", tw_build_dir, f.log_dir);
+	ASSERT_EQ(i, 0, "and the chain is intact");
 out:
 	fx_cleanup(&f);
 }

@@ -139,6 +139,9 @@ static json_t *hdr_json(const struct tw_event_hdr *h, uint64_t seq,
 	json_object_set_new(o, "comm", json_string(comm));
 	json_object_set_new(o, "uid", json_integer(h->uid));
 	json_object_set_new(o, "target_tier", str_or_null(tier_name(p, h->target_tier)));
+	json_object_set_new(o, "count", json_integer(h->count));
+	if (h->aggregated)
+		json_object_set_new(o, "aggregated", json_true());
 	return o;
 }
 

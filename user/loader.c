@@ -104,8 +104,10 @@ static void add_progs(struct tw_bpf *b, struct bpf_object *obj)
 {
 	struct bpf_program *p;
 
+	/* Programs to attach; the syscall one is run by the daemon instead. */
 	bpf_object__for_each_program(p, obj)
-		if (bpf_program__autoload(p) && b->nprogs < MAX_PROGS)
+		if (bpf_program__autoload(p) && b->nprogs < MAX_PROGS &&
+		    bpf_program__type(p) != BPF_PROG_TYPE_SYSCALL)
 			b->progs[b->nprogs++] = p;
 }
 
@@ -133,7 +135,9 @@ static int load_files(struct tw_bpf *b, const struct tw_bpf_opts *o, char *why, 
 	    (err = bpf_map__reuse_fd(f->maps.tier_info, bpf_map__fd(b->net->maps.tier_info))) ||
 	    (err = bpf_map__reuse_fd(f->maps.runtime, bpf_map__fd(b->net->maps.runtime))) ||
 	    (err = bpf_map__reuse_fd(f->maps.events, bpf_map__fd(b->net->maps.events))) ||
-	    (err = bpf_map__reuse_fd(f->maps.stats, bpf_map__fd(b->net->maps.stats)))) {
+	    (err = bpf_map__reuse_fd(f->maps.stats, bpf_map__fd(b->net->maps.stats))) ||
+	    (err = bpf_map__reuse_fd(f->maps.flood, bpf_map__fd(b->net->maps.flood))) ||
+	    (err = bpf_map__reuse_fd(f->maps.flood_zero, bpf_map__fd(b->net->maps.flood_zero)))) {
 		snprintf(why, len, "cannot share maps with the BPF LSM object: %s", strerror(-err));
 		return err;
 	}
@@ -309,14 +313,21 @@ void tw_bpf_unpin(struct tw_bpf *b)
 	b->pin_dir[0] = '\0';
 }
 
-void tw_bpf_destroy(struct tw_bpf *b)
+void tw_bpf_detach(struct tw_bpf *b)
 {
 	int i;
 
+	for (i = 0; i < b->nprogs; i++) {
+		bpf_link__destroy(b->links[i]);
+		b->links[i] = NULL;
+	}
+}
+
+void tw_bpf_destroy(struct tw_bpf *b)
+{
 	if (!b)
 		return;
-	for (i = 0; i < b->nprogs; i++)
-		bpf_link__destroy(b->links[i]);
+	tw_bpf_detach(b);
 	if (b->rt)
 		munmap(b->rt, sysconf(_SC_PAGESIZE));
 	files_bpf__destroy(b->files);
@@ -374,6 +385,20 @@ int tw_bpf_add_secret_dev(struct tw_bpf *b, uint32_t dev)
 	if (!b->files)
 		return -EOPNOTSUPP;
 	return bpf_map_update_elem(bpf_map__fd(b->files->maps.secret_devs), &dev, &one, 0) ?
+	       -errno : 0;
+}
+
+void tw_bpf_set_flood_window(struct tw_bpf *b, uint64_t ns)
+{
+	__atomic_store_n(&b->rt->flood_ns, ns, __ATOMIC_RELEASE);
+}
+
+int tw_bpf_flood_flush(struct tw_bpf *b, bool force)
+{
+	__u64 ctx = force;
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = &ctx, .ctx_size_in = sizeof(ctx));
+
+	return bpf_prog_test_run_opts(bpf_program__fd(b->net->progs.tw_flood_flush), &opts) ?
 	       -errno : 0;
 }
 

@@ -27,6 +27,8 @@ int tw_bpf_attach(struct tw_bpf *b, const char *root);
 /* Pin maps and links under dir, replacing what a previous instance left. */
 int tw_bpf_pin(struct tw_bpf *b, const char *dir);
 void tw_bpf_unpin(struct tw_bpf *b);
+/* Detach every program (destroying links); maps and ring buffer stay readable. */
+void tw_bpf_detach(struct tw_bpf *b);
 void tw_bpf_destroy(struct tw_bpf *b);
 
 int tw_bpf_tag(struct tw_bpf *b, uint64_t cgid, uint32_t tier);
@@ -37,6 +39,10 @@ bool tw_bpf_has_files(struct tw_bpf *b);
 int tw_bpf_add_secret(struct tw_bpf *b, const struct tw_secret_key *k,
 		      const struct tw_secret_val *v);
 int tw_bpf_add_secret_dev(struct tw_bpf *b, uint32_t dev);
+/* Fold repeats of a caller's decision on one target within ns into one record (0: off). */
+void tw_bpf_set_flood_window(struct tw_bpf *b, uint64_t ns);
+/* Turn ended windows (all windows, if force) into aggregated records. */
+int tw_bpf_flood_flush(struct tw_bpf *b, bool force);
 /* Invalidate the kernel's per-inode cache of what is protected. */
 void tw_bpf_bump_file_gen(struct tw_bpf *b);
 

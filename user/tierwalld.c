@@ -68,6 +68,8 @@ struct daemon {
 	bool network_only;
 	uint32_t ringbuf_bytes;
 	long follow_queue_mb;
+	long flood_ms;
+	uint64_t next_flush;
 	char root[PATH_MAX];		/* cgroup root, resolved */
 	char mount[PATH_MAX];		/* cgroup2 mount */
 
@@ -564,6 +566,8 @@ static void usage(FILE *f)
 "  --keep-mb N          and at most N MiB of them (default 0: no limit)\n"
 "  --follow-queue-mb N  events queued per live follower before it loses some (default 16)\n"
 "  --metrics ADDR:PORT  serve Prometheus metrics at http://ADDR:PORT/metrics (e.g. 127.0.0.1:9464)\n"
+"  --flood-window MS    a caller's repeats on one target within MS become one record\n"
+"                       with a count (default 1000; 0: a record per decision)\n"
 "  -v, --verbose        libbpf debug output\n"
 "  -h, --help           this help\n");
 }
@@ -592,6 +596,7 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 		{ "keep-mb", required_argument, NULL, 'K' },
 		{ "follow-queue-mb", required_argument, NULL, 'F' },
 		{ "metrics", required_argument, NULL, 'M' },
+		{ "flood-window", required_argument, NULL, 'W' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -605,6 +610,7 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 	d->sock_path = TW_CTL_DEFAULT;
 	d->ringbuf_bytes = 4 << 20;
 	d->follow_queue_mb = TW_FOLLOW_QUEUE_MB;
+	d->flood_ms = 1000;
 	d->log_opts = (struct tw_evlog_opts){ .rotate_bytes = 64ull << 20,
 					      .rotate_secs = 24 * 3600, .keep_segments = 30 };
 	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
@@ -640,6 +646,12 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 				d->log_opts.keep_segments = v;
 			break;
 		case 'M': d->metrics_addr = optarg; break;
+		case 'W':
+			if (tw_parse_long(optarg, 0, 3600000, &d->flood_ms)) {
+				tw_err("--flood-window: \"%s\" is not a number of ms from 0 to 3600000", optarg);
+				return -EINVAL;
+			}
+			break;
 		case 'F':
 			if (tw_parse_long(optarg, 1, 4096, &d->follow_queue_mb)) {
 				tw_err("--follow-queue-mb: \"%s\" is not a number from 1 to 4096", optarg);
@@ -789,6 +801,7 @@ static int setup(struct daemon *d)
 			return err;
 		}
 	}
+	tw_bpf_set_flood_window(d->bpf, (uint64_t)d->flood_ms * 1000000);
 	/* Tags before attach: enforcement is complete from the first packet. */
 	err = tag_policy_cgroups(d);
 	if (err)
@@ -846,6 +859,20 @@ static void secret_appeared(void *arg, const char *path)
 	log_daemon(d, "secret_protected", json_pack("{s:s}", "path", path));
 }
 
+/* Windows of folded repeats that ended become aggregated records. */
+static void flush_floods(struct daemon *d, bool force)
+{
+	uint64_t now = tw_now_ns(CLOCK_MONOTONIC);
+	int err;
+
+	if (!d->flood_ms || (!force && now < d->next_flush))
+		return;
+	d->next_flush = now + 250000000ull;
+	err = tw_bpf_flood_flush(d->bpf, force);
+	if (err)
+		tw_err("flood control flush failed: %s", strerror(-err));
+}
+
 /* Ring buffer drops are counted in the kernel; turn each increase into an event. */
 static void report_drops(struct daemon *d)
 {
@@ -879,6 +906,7 @@ static void run(struct daemon *d)
 			break;
 		}
 		/* Programs wake us only past a fill level: drain on every tick. */
+		flush_floods(d, false);
 		ring_buffer__consume(d->rb);
 		log_flush(d);
 		report_drops(d);
@@ -899,25 +927,30 @@ static void run(struct daemon *d)
 			}
 		}
 	}
-	ring_buffer__consume(d->rb);
-	log_flush(d);
-	d->next_drop_check = 0;
-	report_drops(d);
 }
 
 static void teardown(struct daemon *d)
 {
 	int i;
 
+	tw_metrics_stop(d->metrics);	/* its thread reads what follows */
 	if (d->bpf) {
 		tw_bpf_unpin(d->bpf);
-		tw_bpf_destroy(d->bpf);	/* destroying the links detaches */
+		tw_bpf_detach(d->bpf);
+		/* Detached: no new decisions. Tell what was folded or is still queued. */
+		if (d->rb && d->log) {
+			flush_floods(d, true);
+			ring_buffer__consume(d->rb);
+			log_flush(d);
+			d->next_drop_check = 0;
+			report_drops(d);
+		}
+		tw_bpf_destroy(d->bpf);
 	}
 	if (d->log) {
 		log_daemon(d, "stop", NULL);
 		tw_evlog_close(d->log);
 	}
-	tw_metrics_stop(d->metrics);	/* its thread reads what follows */
 	tw_followers_free(d->followers);
 	ring_buffer__free(d->rb);
 	if (d->ctl_fd > 0) {
