@@ -224,8 +224,16 @@ static __always_inline int judge(struct dentry *dentry, int op)
 	v = match_cached(dentry, &val, &too_deep);
 	if (!v && !too_deep)
 		return 0;
-	if (v && v->tier == d.tier)
+	if (v && v->tier == d.tier) {
+		/* Own tier: allowed, and on the record if the tier asks for it. */
+		if (logs_all(d.tier)) {
+			d.target = v->tier;
+			d.rule = v->secret;
+			d.verdict = TW_VERDICT_ALLOW;
+			emit_file(op, dentry, &d);
+		}
 		return 0;
+	}
 	d.target = v ? v->tier : 0;
 	d.rule = v ? v->secret : TW_SECRET_TOO_DEEP;
 	decide(&d);

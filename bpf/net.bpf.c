@@ -168,8 +168,17 @@ static __always_inline int judge(int kind, __u32 proto, const struct dst *dst)
 
 	ref = dst->family == 4 ? lookup_v4(dst->ip[0]) : lookup_v6(dst);
 	r = match_rule(ref, dst->port, &d.rule);
-	if (!r || r->tier == d.tier)
+	if (!r)
 		return SK_ALLOW;
+	if (r->tier == d.tier) {
+		/* Own tier: allowed, and on the record if the tier asks for it. */
+		if (logs_all(d.tier)) {
+			d.target = r->tier;
+			d.verdict = TW_VERDICT_ALLOW;
+			emit(kind, proto, dst, &d);
+		}
+		return SK_ALLOW;
+	}
 
 	d.target = r->tier;
 	decide(&d);

@@ -128,6 +128,14 @@ struct decision {
 	__u8 verdict;
 };
 
+/* Does the caller's tier log allowed use of its own resources ("log": "all")? */
+static __always_inline bool logs_all(__u32 tier)
+{
+	struct tw_tier_info *ti = bpf_map_lookup_elem(&tier_info, &tier);
+
+	return ti && ti->log_all;
+}
+
 /* Settle the verdict for a cross-tier access by the caller's tier mode. */
 static __always_inline void decide(struct decision *d)
 {

@@ -89,7 +89,8 @@ struct tw_tier_val {
 struct tw_tier_info {
 	__u8 mode;		/* enum tw_mode */
 	__u8 defined;
-	__u8 pad[2];
+	__u8 log_all;		/* also log allowed use of this tier's own destinations and secrets */
+	__u8 pad;
 };
 
 /* rules[i]: one CIDR of one destination entry. */

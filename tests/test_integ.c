@@ -966,3 +966,44 @@ TEST(log_flood_control_accounts_for_every_decision)
 out:
 	fx_cleanup(&f);
 }
+
+TEST(log_all_records_own_tier_use)
+{
+	char policy[4096], fixed[4096], *at;
+	struct fx f;
+	pid_t p1, p2;
+	json_t *e;
+	int l;
+
+	if (!can_run() || !ASSERT_OK(fx_init(&f, std_cgroups), "fixture"))
+		return;
+	std_policy(policy, sizeof(policy));
+	at = strstr(policy, "\"staging\": {}");
+	if (!ASSERT_TRUE(at != NULL, "policy has a staging tier"))
+		goto out;
+	snprintf(fixed, sizeof(fixed), "%.*s\"staging\": {\"log\": \"all\"}%s", (int)(at - policy),
+		 policy, at + strlen("\"staging\": {}"));
+	fx_write_policy(&f, fixed);
+	if (!ASSERT_OK(fx_start(&f, NULL), "tierwalld starts"))
+		goto out;
+	l = fx_listen_tcp("127.30.0.1", P_ANY);
+	ASSERT_EQ(fx_net(&f, "agents/staging", TW_OP_TCP_CONNECT, "127.30.0.1", P_ANY, &p1), 0,
+		  "staging uses its own destination");
+	ASSERT_TRUE(fx_accepted(l), "accepted");
+	e = fx_event(&f, p1, P_ANY);
+	if (ASSERT_TRUE(e != NULL, "the allowed use is on the record")) {
+		ASSERT_STREQ(json_string_value(json_object_get(e, "verdict")), "allow", "verdict allow");
+		ASSERT_STREQ(json_string_value(json_object_get(e, "target_tier")), "staging", "own tier");
+		ASSERT_STREQ(json_string_value(json_object_get(e, "rule")), "destinations[4].cidrs[0]", "rule");
+	}
+	json_decref(e);
+	ASSERT_EQ(fx_net(&f, "services/prod", TW_OP_TCP_CONNECT, "127.20.0.2", P_ANY, &p2), ECONNREFUSED,
+		  "prod uses its own destination (nothing listens): prod does not log all");
+	ASSERT_EQ(fx_net(&f, "agents/staging", TW_OP_TCP_CONNECT, "127.0.0.1", P_ANY, NULL),
+		  ECONNREFUSED, "staging to a destination no tier owns (nothing listens)");
+	ASSERT_EQ(fx_wait_events(&f, "connect", 0, 3), 1,
+		  "only the own-tier use by the tier that logs all is recorded");
+	close(l);
+out:
+	fx_cleanup(&f);
+}

@@ -569,6 +569,44 @@ out:
 	fx_cleanup(&l.f);
 }
 
+TEST(lsm_log_all_records_own_tier_use)
+{
+	char policy[4096], skey[PATH_MAX];
+	struct fop o = { .flags = O_RDONLY };
+	struct lsm l;
+	pid_t pid;
+	json_t *e;
+
+	if (!lsm_start(&l))
+		goto out;
+	/* Restart with staging logging all, on the same files. */
+	fx_stop(&l.f);
+	snprintf(skey, sizeof(skey), "%s/secrets/staging/own.key", l.f.tmp);
+	write_file(skey, "staging key\n", 0600);
+	snprintf(policy, sizeof(policy),
+"{ \"version\": 1,\n"
+"  \"tiers\": { \"staging\": {\"log\": \"all\"}, \"prod\": {} },\n"
+"  \"cgroups\": [ {\"path\": \"/agents/staging\", \"tier\": \"staging\"} ],\n"
+"  \"secrets\": [ {\"tier\": \"staging\", \"paths\": [\"%s/secrets/staging/\"]},\n"
+"                {\"tier\": \"prod\", \"paths\": [\"%s\"]} ] }\n", l.f.tmp, l.prod);
+	fx_write_policy(&l.f, policy);
+	if (!ASSERT_OK(fx_start(&l.f, NULL), "restart with log all"))
+		goto out;
+	o.path = skey;
+	ASSERT_EQ(fx_do(&l.f, "agents/staging", op_open, &o, &pid), 0, "staging reads its own secret");
+	e = fx_event_kind(&l.f, "file", pid);
+	if (ASSERT_TRUE(e != NULL, "the allowed use is on the record")) {
+		ASSERT_STREQ(json_string_value(json_object_get(e, "verdict")), "allow", "verdict allow");
+		ASSERT_STREQ(json_string_value(json_object_get(e, "target_tier")), "staging", "own tier");
+		ASSERT_STREQ(json_string_value(json_object_get(e, "op")), "open", "op");
+	}
+	json_decref(e);
+	o.path = l.key;
+	ASSERT_EQ(fx_do(&l.f, "agents/staging", op_open, &o, NULL), EPERM, "prod's secret still refused");
+out:
+	fx_cleanup(&l.f);
+}
+
 TEST(lsm_status_reports_enforcement)
 {
 	char out[16384];

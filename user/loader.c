@@ -73,7 +73,8 @@ static int fill_maps(struct tw_bpf *b, const struct tw_tables *t,
 			return -errno;
 	}
 	for (i = 1; i <= (uint32_t)p->ntiers; i++) {
-		struct tw_tier_info ti = { .mode = p->tiers[i].mode, .defined = 1 };
+		struct tw_tier_info ti = { .mode = p->tiers[i].mode, .defined = 1,
+					   .log_all = p->tiers[i].log_all };
 
 		err = bpf_map_update_elem(bpf_map__fd(s->maps.tier_info), &i, &ti, 0);
 		if (err)

@@ -273,6 +273,23 @@ static int parse_mode(struct pctx *c, const char *jp, json_t *v, int def)
 	return def;
 }
 
+/* "log": "denials" (default) or "all" (also allowed use of the tier's own resources). */
+static bool parse_log(struct pctx *c, const char *jp, json_t *v)
+{
+	const char *s;
+
+	if (!v)
+		return false;
+	if (!want_type(c, jp, v, JSON_STRING, "\"denials\" or \"all\""))
+		return false;
+	s = json_string_value(v);
+	if (!strcmp(s, "all"))
+		return true;
+	if (strcmp(s, "denials"))
+		tw_diag(c->d, jp, "unknown log setting \"%s\" (expected \"denials\" or \"all\")", s);
+	return false;
+}
+
 /* The tier a "tier" member names, or 0 after reporting why not. */
 static int ref_tier(struct pctx *c, const char *jp, json_t *obj)
 {
@@ -321,7 +338,7 @@ static bool valid_tier_name(const char *s)
 
 static void parse_tiers(struct pctx *c, json_t *tiers)
 {
-	static const char *const keys[] = { "mode", NULL };
+	static const char *const keys[] = { "mode", "log", NULL };
 	const char *name;
 	json_t *v;
 
@@ -354,6 +371,8 @@ static void parse_tiers(struct pctx *c, json_t *tiers)
 		strcpy(t->name, name);
 		snprintf(mp, sizeof(mp), "%s.mode", jp);
 		t->mode = parse_mode(c, mp, json_object_get(v, "mode"), c->p->mode);
+		snprintf(mp, sizeof(mp), "%s.log", jp);
+		t->log_all = parse_log(c, mp, json_object_get(v, "log"));
 	}
 }
 

@@ -14,6 +14,7 @@
 struct tw_policy_tier {
 	char name[TW_TIER_NAME_MAX];
 	int mode;			/* enum tw_mode, global mode applied */
+	bool log_all;			/* "log": "all" */
 };
 
 struct tw_policy_cgroup {

@@ -191,7 +191,7 @@ static int on_event(void *ctx, void *data, size_t size)
 	{
 		const struct tw_event_hdr *h = data;
 
-		if (h->verdict <= TW_VERDICT_AUDIT && h->tier <= TW_MAX_TIERS)
+		if (h->verdict <= TW_VERDICT_AUDIT && h->tier <= TW_MAX_TIERS && h->kind <= TW_EV_MAX)
 			__atomic_fetch_add(&d->by_kind[h->kind][h->verdict][h->tier], 1,
 					   __ATOMIC_RELAXED);
 	}
@@ -480,7 +480,7 @@ static void write_metrics(void *arg, struct buf *b)
 	tw_metric_printf(b, "# HELP tierwall_events_total Decisions written to the event log.\n"
 			    "# TYPE tierwall_events_total counter\n");
 	for (k = 1; k <= TW_EV_MAX; k++)
-		for (v = TW_VERDICT_DENY; v <= TW_VERDICT_AUDIT; v++)
+		for (v = TW_VERDICT_ALLOW; v <= TW_VERDICT_AUDIT; v++)
 			for (t = 1; t <= d->policy->ntiers; t++)
 				tw_metric_printf(b, "tierwall_events_total{kind=\"%s\",verdict=\"%s\",tier=\"%s\"} %llu\n",
 						 tw_kind_name(k), tw_verdict_name(v), d->policy->tiers[t].name,
