@@ -562,3 +562,105 @@ out:
 	tw_policy_free((struct tw_policy *)c.policy);
 	tw_diags_free(&d);
 }
+
+/*
+ * Not a JSON Schema validator: a check that every field the encoder writes
+ * is documented in policies/event.schema.json for its kind, and every field
+ * the schema requires is written.
+ */
+static json_t *schema_def(json_t *schema, const char *name)
+{
+	return json_object_get(json_object_get(schema, "$defs"), name);
+}
+
+static void schema_collect(json_t *schema, json_t *def, json_t *allowed, json_t *required)
+{
+	json_t *v, *ref;
+	const char *k;
+	size_t i;
+
+	json_object_foreach(json_object_get(def, "properties"), k, v)
+		json_object_set(allowed, k, json_true());
+	json_array_foreach(json_object_get(def, "required"), i, v)
+		json_array_append(required, v);
+	json_array_foreach(json_object_get(def, "allOf"), i, ref) {
+		const char *r = json_string_value(json_object_get(ref, "$ref"));
+
+		if (r && !strncmp(r, "#/$defs/", 8))
+			schema_collect(schema, schema_def(schema, r + 8), allowed, required);
+	}
+}
+
+static void schema_check(json_t *schema, json_t *ev, const char *what)
+{
+	const char *kind = json_string_value(json_object_get(ev, "kind"));
+	json_t *allowed = json_object(), *required = json_array(), *v;
+	const char *k;
+	size_t i;
+
+	schema_collect(schema, schema_def(schema, "common"), allowed, required);
+	json_array_foreach(json_object_get(schema, "required"), i, v)
+		json_array_append(required, v);
+	if (!ASSERT_TRUE(kind && schema_def(schema, kind), what))
+		goto out;
+	schema_collect(schema, schema_def(schema, kind), allowed, required);
+	json_object_foreach(ev, k, v)
+		if (!json_object_get(allowed, k))
+			TW_FAILED("%s: field \"%s\" is not in the schema for kind %s", what, k, kind);
+	json_array_foreach(required, i, v)
+		if (!json_object_get(ev, json_string_value(v)))
+			TW_FAILED("%s: required field \"%s\" missing", what, json_string_value(v));
+out:
+	json_decref(allowed);
+	json_decref(required);
+}
+
+TEST(unit_event_schema_documents_every_field)
+{
+	const char *text =
+		T("{ \"version\": 1, \"tiers\": {\"staging\": {}, \"prod\": {}},")
+		T("  \"destinations\": [ { \"tier\": \"prod\", \"cidrs\": [\"10.20.0.0/16\"] } ],")
+		T("  \"secrets\": [ { \"tier\": \"prod\", \"paths\": [\"/srv/prod/\"] } ] }");
+	struct tw_event ne = {
+		.h = { .kind = TW_EV_SENDMSG, .size = sizeof(ne), .verdict = TW_VERDICT_DENY,
+		       .tier = 1, .target_tier = 2, .count = 5, .aggregated = 1 },
+		.family = 4, .proto = IPPROTO_UDP, .dport = 53,
+	};
+	struct tw_file_event fe = {
+		.h = { .kind = TW_EV_FILE, .size = sizeof(fe), .verdict = TW_VERDICT_DENY,
+		       .tier = 1, .target_tier = 2, .count = 1 },
+		.op = TW_OP_OPEN, .nparts = 1, .names = { "k" }, .secret = 0xffffffffu,
+	};
+	struct tw_event_ctx c = { .host = "h", .cgroup_path = fake_path };
+	struct tw_diags d = {};
+	json_t *schema, *o;
+	json_error_t jerr;
+
+	if (access("policies/event.schema.json", F_OK)) {
+		tw_test_skip("no policies/ directory here (the guests carry binaries only)");
+		return;
+	}
+	schema = json_load_file("policies/event.schema.json", 0, &jerr);
+	if (!ASSERT_TRUE(schema != NULL, "the schema is valid JSON"))
+		return;
+	c.policy = parse(text, &d);
+	if (!ASSERT_TRUE(c.policy != NULL, "policy"))
+		goto out;
+	/* seq and prev are added by the log writer. */
+	o = tw_event_json(&ne, 1, &c);
+	json_object_set_new(o, "prev", json_string("0"));
+	schema_check(schema, o, "network event");
+	json_decref(o);
+	o = tw_event_json(&fe, 1, &c);
+	json_object_set_new(o, "prev", json_string("0"));
+	schema_check(schema, o, "file event");
+	json_decref(o);
+	o = tw_event_daemon("start", 1, &c);
+	json_object_set_new(o, "prev", json_string("0"));
+	schema_check(schema, o, "daemon event");
+	json_decref(o);
+out:
+	tw_policy_free((struct tw_policy *)c.policy);
+	tw_diags_free(&d);
+	json_decref(schema);
+}
