@@ -101,6 +101,10 @@ $(OUTPUT)/tw_probe: $(OUTPUT)/tests/probe.o $(OUTPUT)/tests/net.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@
 
+$(OUTPUT)/tw_bench_events: $(OUTPUT)/tests/bench_events.o
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@
+
 $(OUTPUT)/tw_bench: $(OUTPUT)/tests/bench.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@
@@ -136,7 +140,7 @@ run: deps all
 test: deps all vm
 	$(Q)tests/run.sh
 
-bench: deps all vm $(OUTPUT)/tw_bench
+bench: deps all vm $(OUTPUT)/tw_bench $(OUTPUT)/tw_bench_events
 	$(Q)tests/bench.sh
 
 # Regenerate vmlinux.h from the running kernel's BTF (see vmlinux/README.md).

@@ -9,5 +9,8 @@ cd "$(dirname "$0")/.."
 command -v nft >/dev/null || { echo "nftables (nft) is not installed: make deps" >&2; exit 1; }
 build/tw_bench || exit 1
 echo
+echo "Event throughput: kernel -> ring buffer -> hash-chained, rotated log"
+build/tw_bench_events || exit 1
+echo
 echo "BPF LSM, in QEMU guests (TCG: compare ratios within one boot only)"
 tests/vm/bench.sh 5
