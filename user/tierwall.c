@@ -295,34 +295,32 @@ static void print_event(json_t *o, const char *line, size_t len, bool table)
 		return;
 	}
 	dst = json_object_get(o, "dst");
-	if (dst)
-		printf("%-30.30s %-7s %-6s %-8s -> %-8s %7lld %-15s %s:%lld/%s %s\n",
-		       json_string_value(json_object_get(o, "ts")),
-		       json_string_value(json_object_get(o, "kind")),
-		       json_string_value(json_object_get(o, "verdict")),
-		       json_string_value(json_object_get(o, "tier")) ?: "-",
-		       json_string_value(json_object_get(o, "target_tier")) ?: "-",
-		       json_integer_value(json_object_get(o, "pid")),
-		       json_string_value(json_object_get(o, "comm")),
-		       json_string_value(json_object_get(dst, "ip")),
-		       json_integer_value(json_object_get(dst, "port")),
-		       json_string_value(json_object_get(dst, "proto")) ?: "?",
-		       json_string_value(json_object_get(o, "rule")) ?: "");
-	else if (json_object_get(o, "op"))
-		printf("%-30.30s %-7s %-6s %-8s -> %-8s %7lld %-15s %s %s\n",
-		       json_string_value(json_object_get(o, "ts")),
-		       json_string_value(json_object_get(o, "kind")),
-		       json_string_value(json_object_get(o, "verdict")),
-		       json_string_value(json_object_get(o, "tier")) ?: "-",
-		       json_string_value(json_object_get(o, "target_tier")) ?: "-",
-		       json_integer_value(json_object_get(o, "pid")),
-		       json_string_value(json_object_get(o, "comm")),
-		       json_string_value(json_object_get(o, "op")),
-		       json_string_value(json_object_get(o, "path")));
-	else
+	if (!dst && !json_object_get(o, "op")) {
 		printf("%-30.30s %-7s %s\n", json_string_value(json_object_get(o, "ts")),
 		       json_string_value(json_object_get(o, "kind")),
 		       json_string_value(json_object_get(o, "event")) ?: "");
+		return;
+	}
+	/* Who, which tier against which, then what: a destination or a file. */
+	printf("%-30.30s %-7s %-6s %-8s -> %-8s %7lld %-15s ",
+	       json_string_value(json_object_get(o, "ts")),
+	       json_string_value(json_object_get(o, "kind")),
+	       json_string_value(json_object_get(o, "verdict")),
+	       json_string_value(json_object_get(o, "tier")) ?: "-",
+	       json_string_value(json_object_get(o, "target_tier")) ?: "-",
+	       json_integer_value(json_object_get(o, "pid")),
+	       json_string_value(json_object_get(o, "comm")));
+	if (dst)
+		printf("%s:%lld/%s %s", json_string_value(json_object_get(dst, "ip")),
+		       json_integer_value(json_object_get(dst, "port")),
+		       json_string_value(json_object_get(dst, "proto")) ?: "?",
+		       json_string_value(json_object_get(o, "rule")) ?: "");
+	else
+		printf("%s %s", json_string_value(json_object_get(o, "op")),
+		       json_string_value(json_object_get(o, "path")));
+	if (json_integer_value(json_object_get(o, "count")) > 1)
+		printf(" (x%lld)", json_integer_value(json_object_get(o, "count")));
+	printf("\n");
 }
 
 static uint64_t last_seq;	/* newest record shown or skipped from the files */
