@@ -114,6 +114,7 @@ struct tw_runtime {
 	__u32 max_level;
 	__u64 file_gen;		/* bumped when what is protected may have changed */
 	__u64 flood_ns;		/* repeats within this window fold into one record (0: off) */
+	__u64 drops_reported;	/* ring buffer drops the daemon has logged as lost */
 };
 
 /* Per-CPU counters (stats map, one slot). */
@@ -219,7 +220,7 @@ _Static_assert(sizeof(struct tw_event) == 96, "tw_event layout changed");
 _Static_assert(sizeof(struct tw_file_event) == 344, "tw_file_event layout changed");
 _Static_assert(sizeof(struct tw_secret_key) == 16, "tw_secret_key layout changed");
 _Static_assert(sizeof(struct tw_rule) == 40, "tw_rule layout changed");
-_Static_assert(sizeof(struct tw_runtime) == 32, "tw_runtime layout changed");
+_Static_assert(sizeof(struct tw_runtime) == 40, "tw_runtime layout changed");
 _Static_assert(sizeof(struct tw_flood_val) == 16 + 344, "tw_flood_val layout changed");
 
 #endif /* TIERWALL_ABI_H */

@@ -4,6 +4,7 @@
  * The net object owns the shared maps; the files object reuses their fds, so
  * both judge by the same tags and write to the same ring buffer.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -262,16 +263,39 @@ static int pin_maps(struct tw_bpf *b, struct bpf_object *obj)
 	return 0;
 }
 
+/* Pins a previous instance left that this one did not replace: unlinking them detaches them. */
+static void unpin_leftovers(const char *dir, struct dirent **old, int n)
+{
+	char path[512];
+	struct stat st;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, old[i]->d_name);
+		if (!stat(path, &st) && st.st_ino == old[i]->d_ino) {
+			tw_info("removing %s, left by a previous tierwalld", path);
+			unlink(path);
+		}
+	}
+}
+
+static int not_dot(const struct dirent *d)
+{
+	return d->d_name[0] != '.';
+}
+
 int tw_bpf_pin(struct tw_bpf *b, const char *dir)
 {
+	struct dirent **old = NULL;
 	char path[512], name[64];
-	int i, err;
+	int i, err, nold;
 
 	if (mkdir(dir, 0700) && errno != EEXIST) {
 		err = -errno;
 		tw_err("cannot create pin directory %s: %s", dir, strerror(-err));
 		return err;
 	}
+	nold = scandir(dir, &old, not_dot, NULL);
 	snprintf(b->pin_dir, sizeof(b->pin_dir), "%s", dir);
 	for (i = 0; i < b->nprogs; i++) {
 		snprintf(name, sizeof(name), "link_%s", bpf_program__name(b->progs[i]));
@@ -286,7 +310,82 @@ int tw_bpf_pin(struct tw_bpf *b, const char *dir)
 	err = pin_maps(b, b->net->obj);
 	if (!err && b->files)
 		err = pin_maps(b, b->files->obj);
+	if (!err)
+		unpin_leftovers(dir, old, nold);
+	for (i = 0; i < nold; i++)
+		free(old[i]);
+	free(old);
 	return err;
+}
+
+void tw_old_maps_open(const char *dir, struct tw_old_maps *o)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/events", dir);
+	o->events = bpf_obj_get(path);
+	snprintf(path, sizeof(path), "%s/stats", dir);
+	o->stats = bpf_obj_get(path);
+	snprintf(path, sizeof(path), "%s/flood", dir);
+	o->flood = bpf_obj_get(path);
+	snprintf(path, sizeof(path), "%s/runtime", dir);
+	o->runtime = bpf_obj_get(path);
+}
+
+int tw_old_maps_drain(struct tw_old_maps *o, ring_buffer_sample_fn fn, void *ctx,
+		      uint64_t *lost, uint64_t *repeats)
+{
+	int ncpus = libbpf_num_possible_cpus(), i, n = 0;
+	struct tw_flood_key k, *prev = NULL;
+	struct tw_flood_val v;
+	struct ring_buffer *rb;
+	struct tw_stats *st;
+	uint32_t zero = 0;
+
+	*lost = *repeats = 0;
+	if (o->events >= 0) {
+		rb = ring_buffer__new(o->events, fn, ctx, NULL);
+		if (rb) {
+			n = ring_buffer__consume(rb);
+			ring_buffer__free(rb);
+		}
+	}
+	st = calloc(ncpus, sizeof(*st));
+	if (o->stats >= 0 && st && !bpf_map_lookup_elem(o->stats, &zero, st))
+		for (i = 0; i < ncpus; i++)
+			*lost += st[i].ringbuf_drops;
+	free(st);
+	/* Minus what the previous instance already logged as lost. */
+	if (o->runtime >= 0) {
+		struct tw_runtime rt;
+
+		if (!bpf_map_lookup_elem(o->runtime, &zero, &rt) && rt.drops_reported <= *lost)
+			*lost -= rt.drops_reported;
+	}
+	/* Repeats folded in windows nobody reported: one aggregated record each. */
+	while (o->flood >= 0 && !bpf_map_get_next_key(o->flood, prev, &k)) {
+		prev = &k;
+		if (bpf_map_lookup_elem(o->flood, &k, &v) || !v.pending)
+			continue;
+		((struct tw_event_hdr *)v.rec)->count = v.pending;
+		((struct tw_event_hdr *)v.rec)->aggregated = 1;
+		fn(ctx, v.rec, ((struct tw_event_hdr *)v.rec)->size);
+		*repeats += v.pending;
+	}
+	return n < 0 ? n : 0;
+}
+
+void tw_old_maps_close(struct tw_old_maps *o)
+{
+	if (o->events >= 0)
+		close(o->events);
+	if (o->stats >= 0)
+		close(o->stats);
+	if (o->flood >= 0)
+		close(o->flood);
+	if (o->runtime >= 0)
+		close(o->runtime);
+	o->events = o->stats = o->flood = o->runtime = -1;
 }
 
 static void unpin_maps(struct bpf_object *obj)
@@ -387,6 +486,11 @@ int tw_bpf_add_secret_dev(struct tw_bpf *b, uint32_t dev)
 		return -EOPNOTSUPP;
 	return bpf_map_update_elem(bpf_map__fd(b->files->maps.secret_devs), &dev, &one, 0) ?
 	       -errno : 0;
+}
+
+void tw_bpf_set_drops_reported(struct tw_bpf *b, uint64_t n)
+{
+	__atomic_store_n(&b->rt->drops_reported, n, __ATOMIC_RELEASE);
 }
 
 void tw_bpf_set_flood_window(struct tw_bpf *b, uint64_t ns)

@@ -24,7 +24,21 @@ int tw_bpf_load(struct tw_bpf **out, const struct tw_tables *t,
 		char *why, size_t whylen);
 /* Attach: cgroup programs to root (multi-attach links), LSM programs globally. */
 int tw_bpf_attach(struct tw_bpf *b, const char *root);
-/* Pin maps and links under dir, replacing what a previous instance left. */
+/*
+ * A previous instance's maps, taken from its pins before this one replaces
+ * them: what it left in its ring buffer, its drop counts and its folded
+ * repeats are reported by this one, once its programs are detached.
+ */
+struct tw_old_maps {
+	int events, stats, flood, runtime;	/* -1 when absent */
+};
+
+void tw_old_maps_open(const char *dir, struct tw_old_maps *o);
+int tw_old_maps_drain(struct tw_old_maps *o, ring_buffer_sample_fn fn, void *ctx,
+		      uint64_t *lost, uint64_t *repeats);
+void tw_old_maps_close(struct tw_old_maps *o);
+
+/* Pin maps and links under dir, replacing (and detaching) what a previous instance left. */
 int tw_bpf_pin(struct tw_bpf *b, const char *dir);
 void tw_bpf_unpin(struct tw_bpf *b);
 /* Detach every program (destroying links); maps and ring buffer stay readable. */
@@ -39,6 +53,8 @@ bool tw_bpf_has_files(struct tw_bpf *b);
 int tw_bpf_add_secret(struct tw_bpf *b, const struct tw_secret_key *k,
 		      const struct tw_secret_val *v);
 int tw_bpf_add_secret_dev(struct tw_bpf *b, uint32_t dev);
+/* Record how many ring buffer drops have been logged (read by a successor). */
+void tw_bpf_set_drops_reported(struct tw_bpf *b, uint64_t n);
 /* Fold repeats of a caller's decision on one target within ns into one record (0: off). */
 void tw_bpf_set_flood_window(struct tw_bpf *b, uint64_t ns);
 /* Turn ended windows (all windows, if force) into aggregated records. */

@@ -738,6 +738,30 @@ static int check_enforceable(struct daemon *d)
 	return 0;
 }
 
+/* What a previous instance's kernel side still held goes into this log. */
+static void recover(struct daemon *d, struct tw_old_maps *old)
+{
+	uint64_t before = d->logged, lost = 0, repeats = 0;
+	json_t *o;
+
+	if (old->events < 0 && old->flood < 0)
+		return;
+	tw_old_maps_drain(old, on_event, d, &lost, &repeats);
+	if (lost) {
+		o = tw_event_daemon("ringbuf_full", 0, &d->ectx);
+		json_object_set_new(o, "kind", json_string("lost"));
+		json_object_set_new(o, "count", json_integer(lost));
+		json_object_set_new(o, "total", json_integer(lost));
+		json_object_set_new(o, "previous_instance", json_true());
+		log_json(d, o);
+	}
+	log_daemon(d, "takeover", json_pack("{s:I, s:I, s:I}", "records", (json_int_t)(d->logged - before),
+					    "repeats", (json_int_t)repeats, "lost", (json_int_t)lost));
+	tw_info("took over from a previous tierwalld: %llu records, %llu folded repeats, %llu lost",
+		(unsigned long long)(d->logged - before), (unsigned long long)repeats,
+		(unsigned long long)lost);
+}
+
 static int setup(struct daemon *d)
 {
 	struct tw_bpf_opts bo = { .tag_capacity = MAX_TAGS, .ringbuf_bytes = d->ringbuf_bytes };
@@ -813,8 +837,16 @@ static int setup(struct daemon *d)
 		return err;
 	}
 	err = tw_bpf_attach(d->bpf, d->root);
-	if (!err && d->pin_dir[0])
+	if (!err && d->pin_dir[0]) {
+		struct tw_old_maps old;
+
+		/* Take over from a crashed instance: attach first, then its leftovers. */
+		tw_old_maps_open(d->pin_dir, &old);
 		err = tw_bpf_pin(d->bpf, d->pin_dir);
+		if (!err)
+			recover(d, &old);
+		tw_old_maps_close(&old);
+	}
 	if (err)
 		return err;
 
@@ -892,6 +924,8 @@ static void report_drops(struct daemon *d)
 	d->drops_reported = st.ringbuf_drops;
 	log_json(d, o);
 	log_flush(d);
+	/* Only once it is in the log: a successor subtracts what is recorded here. */
+	tw_bpf_set_drops_reported(d->bpf, st.ringbuf_drops);
 }
 
 static void run(struct daemon *d)
