@@ -10,7 +10,9 @@ command -v nft >/dev/null || { echo "nftables (nft) is not installed: make deps"
 build/tw_bench || exit 1
 echo
 echo "Event throughput: kernel -> ring buffer -> hash-chained, rotated log"
+echo "(daemon at default priority, then at nice -10 as a node agent would run)"
 build/tw_bench_events || exit 1
+TW_BENCH_NICE=-10 build/tw_bench_events || exit 1
 echo
 echo "BPF LSM, in QEMU guests (TCG: compare ratios within one boot only)"
 tests/vm/bench.sh 5

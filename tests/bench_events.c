@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -170,6 +171,8 @@ int main(void)
 		return 1;
 	}
 
+	if (getenv("TW_BENCH_NICE"))
+		setpriority(PRIO_PROCESS, d, atoi(getenv("TW_BENCH_NICE")));
 	/* Sustained: producers flat out for SECONDS, the daemon logging. */
 	cpu0 = cpu_secs(d);
 	t0 = bench_now_ns();

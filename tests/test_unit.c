@@ -468,13 +468,12 @@ TEST(unit_event_encoding)
 	e.h.kind = 99;
 	ASSERT_EQ(tw_event_check(&e, sizeof(e)), -EPROTO, "unknown kind refused");
 	e.h.kind = TW_EV_CONNECT;
-	o = tw_event_json(&e, 9, &c);
+	o = tw_event_json(&e, &c);
 	if (!ASSERT_TRUE(o != NULL, "encodes"))
 		goto out;
 	s = json_dumps(o, JSON_COMPACT);
 	printf("    %s\n", s);
 	ASSERT_STREQ(json_string_value(json_object_get(o, "ts")), "2023-11-14T22:13:21.500000000Z", "ts");
-	ASSERT_EQ(json_integer_value(json_object_get(o, "seq")), 9, "seq");
 	ASSERT_STREQ(json_string_value(json_object_get(o, "host")), "node-1", "host");
 	ASSERT_STREQ(json_string_value(json_object_get(o, "kind")), "connect", "kind");
 	ASSERT_STREQ(json_string_value(json_object_get(o, "verdict")), "deny", "verdict");
@@ -537,7 +536,7 @@ TEST(unit_file_event_encoding)
 	if (!ASSERT_TRUE(c.policy != NULL, "policy"))
 		goto out;
 	ASSERT_OK(tw_event_check(&e, sizeof(e)), "file record accepted");
-	o = tw_event_json(&e, 1, &c);
+	o = tw_event_json(&e, &c);
 	if (!ASSERT_TRUE(o != NULL, "encodes"))
 		goto out;
 	ASSERT_STREQ(json_string_value(json_object_get(o, "kind")), "file", "kind");
@@ -552,7 +551,7 @@ TEST(unit_file_event_encoding)
 	json_decref(o);
 	e.complete = 0;
 	e.secret = 0xffffffffu;
-	o = tw_event_json(&e, 2, &c);
+	o = tw_event_json(&e, &c);
 	ASSERT_STREQ(json_string_value(json_object_get(o, "path")), ".../srv-data/prod/key.pem",
 		     "a partial path says so");
 	ASSERT_TRUE(json_is_null(json_object_get(o, "secret")), "depth refusal has no secret");
@@ -647,15 +646,18 @@ TEST(unit_event_schema_documents_every_field)
 	if (!ASSERT_TRUE(c.policy != NULL, "policy"))
 		goto out;
 	/* seq and prev are added by the log writer. */
-	o = tw_event_json(&ne, 1, &c);
+	o = tw_event_json(&ne, &c);
+	json_object_set_new(o, "seq", json_integer(1));
 	json_object_set_new(o, "prev", json_string("0"));
 	schema_check(schema, o, "network event");
 	json_decref(o);
-	o = tw_event_json(&fe, 1, &c);
+	o = tw_event_json(&fe, &c);
+	json_object_set_new(o, "seq", json_integer(1));
 	json_object_set_new(o, "prev", json_string("0"));
 	schema_check(schema, o, "file event");
 	json_decref(o);
-	o = tw_event_daemon("start", 1, &c);
+	o = tw_event_daemon("start", &c);
+	json_object_set_new(o, "seq", json_integer(1));
 	json_object_set_new(o, "prev", json_string("0"));
 	schema_check(schema, o, "daemon event");
 	json_decref(o);
@@ -663,4 +665,44 @@ out:
 	tw_policy_free((struct tw_policy *)c.policy);
 	tw_diags_free(&d);
 	json_decref(schema);
+}
+
+static const char *odd_path(void *arg, uint64_t id)
+{
+	return id == 1 ? "/a\"b\\c\x01d/caf\xc3\xa9/bad\xff" : NULL;
+}
+
+/* The direct writer must give valid JSON whatever bytes a cgroup name holds. */
+TEST(unit_event_writer_escapes)
+{
+	const char *text = T("{ \"version\": 1, \"tiers\": {\"staging\": {}} }");
+	struct tw_event e = {
+		.h = { .kind = TW_EV_CONNECT, .size = sizeof(e), .verdict = TW_VERDICT_DENY,
+		       .tier = 1, .cgroup_id = 1, .count = 1, .ts_boot_ns = 999999999 },
+		.family = 6, .proto = 132, .dport = 1, .rule = 7,
+	};
+	struct tw_event_ctx c = { .host = "h\"ost", .cgroup_path = odd_path };
+	struct tw_diags d = {};
+	char small[16];
+	json_t *o = NULL;
+
+	c.policy = parse(text, &d);
+	if (!ASSERT_TRUE(c.policy != NULL, "policy"))
+		goto out;
+	o = tw_event_json(&e, &c);
+	if (!ASSERT_TRUE(o != NULL, "output parses as JSON"))
+		goto out;
+	ASSERT_STREQ(json_string_value(json_object_get(o, "cgroup")),
+		     "/a\"b\\c\x01d/caf\xc3\xa9/bad\xef\xbf\xbd", "escapes, UTF-8 kept, bad byte U+FFFD");
+	ASSERT_STREQ(json_string_value(json_object_get(o, "host")), "h\"ost", "host escaped");
+	ASSERT_STREQ(json_string_value(json_object_get(o, "ts")), "1970-01-01T00:00:00.999999999Z",
+		     "nanoseconds");
+	ASSERT_EQ(json_integer_value(json_object_get(json_object_get(o, "dst"), "proto")), 132,
+		  "other protocols by number");
+	ASSERT_TRUE(json_is_null(json_object_get(o, "rule")), "unknown rule index is null");
+	ASSERT_EQ(tw_event_body(&e, &c, small, sizeof(small)), -ENOSPC, "too small a buffer is refused");
+out:
+	json_decref(o);
+	tw_policy_free((struct tw_policy *)c.policy);
+	tw_diags_free(&d);
 }

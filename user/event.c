@@ -67,11 +67,6 @@ static const char *tier_name(const struct tw_policy *p, int id)
 	return id >= 1 && id <= p->ntiers ? p->tiers[id].name : NULL;
 }
 
-static json_t *str_or_null(const char *s)
-{
-	return s ? json_string(s) : json_null();
-}
-
 /* comm and file names are whatever a process chose: keep them printable ASCII. */
 static void clean_name(char *s)
 {
@@ -80,17 +75,147 @@ static void clean_name(char *s)
 			*s = '?';
 }
 
-static void clean_comm(const char *in, char *out)
+/*
+ * The decision encoder writes JSON text straight into a buffer: no tree,
+ * no allocation, no printf. It is the hot path of the daemon (one call per
+ * kernel record); a jansson tree per record cost most of the daemon's time.
+ */
+struct w {
+	char *p;
+	size_t n, cap;
+	bool comma;
+};
+
+static void w_raw(struct w *w, const char *s, size_t n)
 {
-	memcpy(out, in, 15);
-	out[15] = '\0';
-	clean_name(out);
+	if (w->n + n <= w->cap)
+		memcpy(w->p + w->n, s, n);
+	w->n += n;	/* past cap: counted, to report the size needed */
 }
 
-static json_t *dst_json(const struct tw_event *e)
+static void w_lit(struct w *w, const char *s)
+{
+	w_raw(w, s, strlen(s));
+}
+
+static void w_key(struct w *w, const char *key)
+{
+	if (w->comma)
+		w_raw(w, ",", 1);
+	w->comma = true;
+	w_raw(w, "\"", 1);
+	w_lit(w, key);
+	w_raw(w, "\":", 2);
+}
+
+/* Length of a valid UTF-8 sequence at s, or 0. */
+static int utf8_len(const unsigned char *s)
+{
+	int n = s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 && s[0] <= 0xdf ? 2 : 0;
+	int i;
+
+	if (s[0] >= 0xf8)
+		return 0;
+	for (i = 1; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return n;
+}
+
+/* A JSON string; bytes that are not UTF-8 become U+FFFD. */
+static void w_str(struct w *w, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
+
+	if (!s) {
+		w_raw(w, "null", 4);
+		return;
+	}
+	w_raw(w, "\"", 1);
+	while (*p) {
+		char esc[6] = { '\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15] };
+		int n;
+
+		if (*p == '"' || *p == '\\') {
+			esc[1] = *p;
+			w_raw(w, esc, 2);
+			p++;
+		} else if (*p < 0x20 || *p == 0x7f) {
+			w_raw(w, esc, 6);
+			p++;
+		} else if (*p < 0x80) {
+			const unsigned char *q = p;
+
+			while (*q >= 0x20 && *q < 0x7f && *q != '"' && *q != '\\')
+				q++;
+			w_raw(w, (const char *)p, q - p);
+			p = q;
+		} else if ((n = utf8_len(p))) {
+			w_raw(w, (const char *)p, n);
+			p += n;
+		} else {
+			w_lit(w, "\\ufffd");
+			p++;
+		}
+	}
+	w_raw(w, "\"", 1);
+}
+
+static void w_u64(struct w *w, uint64_t v)
+{
+	char d[20];
+	int i = sizeof(d);
+
+	do {
+		d[--i] = '0' + v % 10;
+		v /= 10;
+	} while (v);
+	w_raw(w, d + i, sizeof(d) - i);
+}
+
+static void w_kstr(struct w *w, const char *key, const char *v)
+{
+	w_key(w, key);
+	w_str(w, v);
+}
+
+static void w_ku64(struct w *w, const char *key, uint64_t v)
+{
+	w_key(w, key);
+	w_u64(w, v);
+}
+
+/* RFC 3339 with ns; the date part is formatted once per second. */
+static void w_ts(struct w *w, uint64_t ns)
+{
+	static __thread time_t last = -1;
+	static __thread char date[32];
+	time_t secs = ns / 1000000000ull;
+	uint64_t frac = ns % 1000000000ull;
+	char f[10];
+	int i;
+
+	if (secs != last) {
+		struct tm tm;
+
+		gmtime_r(&secs, &tm);
+		strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S.", &tm);
+		last = secs;
+	}
+	for (i = 8; i >= 0; i--, frac /= 10)
+		f[i] = '0' + frac % 10;
+	f[9] = 'Z';
+	w_key(w, "ts");
+	w_raw(w, "\"", 1);
+	w_lit(w, date);
+	w_raw(w, f, 10);
+	w_raw(w, "\"", 1);
+}
+
+static void w_dst(struct w *w, const struct tw_event *e)
 {
 	char ip[INET6_ADDRSTRLEN + 8];
-	const char *proto;
 
 	if (e->family == 4 && e->mapped) {
 		strcpy(ip, "::ffff:");
@@ -98,65 +223,29 @@ static json_t *dst_json(const struct tw_event *e)
 	} else {
 		inet_ntop(e->family == 4 ? AF_INET : AF_INET6, e->daddr, ip, sizeof(ip));
 	}
-	proto = e->proto == IPPROTO_TCP ? "tcp" : e->proto == IPPROTO_UDP ? "udp" : NULL;
-	return json_pack("{s:s, s:i, s:o}", "ip", ip, "port", e->dport,
-			 "proto", proto ? json_string(proto) : json_integer(e->proto));
+	w_key(w, "dst");
+	w_raw(w, "{", 1);
+	w->comma = false;
+	w_kstr(w, "ip", ip);
+	w_ku64(w, "port", e->dport);
+	if (e->proto == IPPROTO_TCP || e->proto == IPPROTO_UDP)
+		w_kstr(w, "proto", e->proto == IPPROTO_TCP ? "tcp" : "udp");
+	else
+		w_ku64(w, "proto", e->proto);
+	w_raw(w, "}", 1);
+	w->comma = true;
 }
 
-static void put_common(json_t *o, const char *kind, uint64_t seq, uint64_t real_ns,
-		       const struct tw_event_ctx *c)
+static void w_net(struct w *w, const struct tw_event *e, const struct tw_policy *p)
 {
-	char ts[64];
+	const struct tw_policy_rule *r = e->rule < (uint32_t)p->nrules ? &p->rules[e->rule] : NULL;
+	char cidr[64];
 
-	tw_format_time(real_ns, ts, sizeof(ts));
-	json_object_set_new(o, "v", json_integer(TW_EVENT_SCHEMA));
-	json_object_set_new(o, "ts", json_string(ts));
-	json_object_set_new(o, "seq", json_integer(seq));
-	json_object_set_new(o, "host", json_string(c->host));
-	json_object_set_new(o, "kind", json_string(kind));
-}
-
-/* Fields every decision has: who, which tier, against which tier. */
-static json_t *hdr_json(const struct tw_event_hdr *h, uint64_t seq,
-			const struct tw_event_ctx *c)
-{
-	const struct tw_policy *p = c->policy;
-	json_t *o = json_object();
-	char comm[16];
-
-	if (!o)
-		return NULL;
-	clean_comm(h->comm, comm);
-	put_common(o, tw_kind_name(h->kind), seq, h->ts_boot_ns + c->boot_to_real, c);
-	json_object_set_new(o, "verdict", json_string(tw_verdict_name(h->verdict)));
-	json_object_set_new(o, "tier", str_or_null(tier_name(p, h->tier)));
-	json_object_set_new(o, "cgroup", str_or_null(c->cgroup_path(c->arg, h->cgroup_id)));
-	json_object_set_new(o, "cgroup_id", json_integer(h->cgroup_id));
-	json_object_set_new(o, "tagged_cgroup",
-			    str_or_null(c->cgroup_path(c->arg, h->tagged_cgroup_id)));
-	json_object_set_new(o, "pid", json_integer(h->pid));
-	json_object_set_new(o, "tid", json_integer(h->tid));
-	json_object_set_new(o, "comm", json_string(comm));
-	json_object_set_new(o, "uid", json_integer(h->uid));
-	json_object_set_new(o, "target_tier", str_or_null(tier_name(p, h->target_tier)));
-	json_object_set_new(o, "count", json_integer(h->count));
-	if (h->aggregated)
-		json_object_set_new(o, "aggregated", json_true());
-	return o;
-}
-
-static void net_json(json_t *o, const struct tw_event *e, const struct tw_policy *p)
-{
-	const struct tw_policy_rule *r = NULL;
-	char cidr[64] = "";
-
-	if (e->rule < (uint32_t)p->nrules) {
-		r = &p->rules[e->rule];
+	w_dst(w, e);
+	w_kstr(w, "rule", r ? r->jpath : NULL);
+	if (r)
 		tw_cidr_format(&r->cidr, cidr, sizeof(cidr));
-	}
-	json_object_set_new(o, "dst", dst_json(e));
-	json_object_set_new(o, "rule", r ? json_string(r->jpath) : json_null());
-	json_object_set_new(o, "cidr", r ? json_string(cidr) : json_null());
+	w_kstr(w, "cidr", r ? cidr : NULL);
 }
 
 /* "/mnt/point/a/b/file" from the names the kernel sent, file first. */
@@ -180,49 +269,85 @@ static void file_path(const struct tw_file_event *e, const struct tw_event_ctx *
 		snprintf(out + n, len - n, "/");
 }
 
-static void file_json(json_t *o, const struct tw_file_event *e, const struct tw_event_ctx *c)
+static void w_file(struct w *w, const struct tw_file_event *e, const struct tw_event_ctx *c)
 {
 	const struct tw_policy *p = c->policy;
-	const struct tw_policy_secret *s = NULL;
+	const struct tw_policy_secret *s = e->secret < (uint32_t)p->nsecrets ? &p->secrets[e->secret] : NULL;
 	char path[TW_PATH_PARTS * (TW_NAME_LEN + 1) + 4096], dev[32];
 
-	if (e->secret < (uint32_t)p->nsecrets)
-		s = &p->secrets[e->secret];
 	file_path(e, c, path, sizeof(path));
 	snprintf(dev, sizeof(dev), "%u:%u", e->dev >> 20, e->dev & 0xfffff);
-	json_object_set_new(o, "op", json_string(tw_op_name(e->op)));
-	json_object_set_new(o, "path", json_string(path));
-	json_object_set_new(o, "secret", s ? json_string(s->path) : json_null());
-	json_object_set_new(o, "rule", s ? json_string(s->jpath) : json_null());
-	json_object_set_new(o, "dev", json_string(dev));
-	json_object_set_new(o, "ino", json_integer(e->ino));
+	w_kstr(w, "op", tw_op_name(e->op));
+	w_kstr(w, "path", path);
+	w_kstr(w, "secret", s ? s->path : NULL);
+	w_kstr(w, "rule", s ? s->jpath : NULL);
+	w_kstr(w, "dev", dev);
+	w_ku64(w, "ino", e->ino);
 	if (!s)
-		json_object_set_new(o, "reason", json_string(
-			"path deeper than the kernel walks on a filesystem with protected directories"));
+		w_kstr(w, "reason", "path deeper than the kernel walks on a filesystem with protected directories");
 }
 
-json_t *tw_event_json(const void *data, uint64_t seq, const struct tw_event_ctx *c)
+int tw_event_body(const void *record, const struct tw_event_ctx *c, char *out, size_t len)
 {
-	const struct tw_event_hdr *h = data;
-	json_t *o = hdr_json(h, seq, c);
+	const struct tw_event_hdr *h = record;
+	const struct tw_policy *p = c->policy;
+	struct w w = { .p = out, .cap = len };
+	char comm[16];
 
-	if (!o)
-		return NULL;
+	memcpy(comm, h->comm, 15);
+	comm[15] = '\0';
+	clean_name(comm);
+	w_ku64(&w, "v", TW_EVENT_SCHEMA);
+	w_ts(&w, h->ts_boot_ns + c->boot_to_real);
+	w_kstr(&w, "host", c->host);
+	w_kstr(&w, "kind", tw_kind_name(h->kind));
+	w_kstr(&w, "verdict", tw_verdict_name(h->verdict));
+	w_kstr(&w, "tier", tier_name(p, h->tier));
+	w_kstr(&w, "cgroup", c->cgroup_path(c->arg, h->cgroup_id));
+	w_ku64(&w, "cgroup_id", h->cgroup_id);
+	w_kstr(&w, "tagged_cgroup", c->cgroup_path(c->arg, h->tagged_cgroup_id));
+	w_ku64(&w, "pid", h->pid);
+	w_ku64(&w, "tid", h->tid);
+	w_kstr(&w, "comm", comm);
+	w_ku64(&w, "uid", h->uid);
+	w_kstr(&w, "target_tier", tier_name(p, h->target_tier));
+	w_ku64(&w, "count", h->count);
+	if (h->aggregated) {
+		w_key(&w, "aggregated");
+		w_lit(&w, "true");
+	}
 	if (h->kind == TW_EV_FILE)
-		file_json(o, data, c);
+		w_file(&w, record, c);
 	else
-		net_json(o, data, c->policy);
-	json_object_set_new(o, "policy", json_string(c->policy->digest));
-	return o;
+		w_net(&w, record, p);
+	w_kstr(&w, "policy", p->digest);
+	return w.n <= len ? (int)w.n : -ENOSPC;
 }
 
-json_t *tw_event_daemon(const char *what, uint64_t seq, const struct tw_event_ctx *c)
+json_t *tw_event_json(const void *record, const struct tw_event_ctx *c)
+{
+	char buf[8192 + 2];
+	int n = tw_event_body(record, c, buf + 1, sizeof(buf) - 2);
+
+	if (n < 0)
+		return NULL;
+	buf[0] = '{';
+	buf[n + 1] = '}';
+	return json_loadb(buf, n + 2, 0, NULL);
+}
+
+json_t *tw_event_daemon(const char *what, const struct tw_event_ctx *c)
 {
 	json_t *o = json_object();
+	char ts[64];
 
 	if (!o)
 		return NULL;
-	put_common(o, "daemon", seq, tw_now_ns(CLOCK_REALTIME), c);
+	tw_format_time(tw_now_ns(CLOCK_REALTIME), ts, sizeof(ts));
+	json_object_set_new(o, "v", json_integer(TW_EVENT_SCHEMA));
+	json_object_set_new(o, "ts", json_string(ts));
+	json_object_set_new(o, "host", json_string(c->host));
+	json_object_set_new(o, "kind", json_string("daemon"));
 	json_object_set_new(o, "event", json_string(what));
 	json_object_set_new(o, "pid", json_integer(getpid()));
 	if (c->policy)

@@ -26,11 +26,17 @@ struct tw_event_ctx {
 /* 0 if data is a record this build understands, else -EINVAL/-EPROTO. */
 int tw_event_check(const void *data, size_t size);
 
-/* JSON object for a kernel decision record (checked by tw_event_check). */
-json_t *tw_event_json(const void *record, uint64_t seq, const struct tw_event_ctx *c);
+/*
+ * The JSON members of a kernel decision record (checked by tw_event_check),
+ * without braces and without "seq" and "prev" (the log writer adds those).
+ * Returns the length, or -ENOSPC if it needs more than len bytes.
+ */
+int tw_event_body(const void *record, const struct tw_event_ctx *c, char *out, size_t len);
+/* The same record as a JSON object (for readers and tests, not the hot path). */
+json_t *tw_event_json(const void *record, const struct tw_event_ctx *c);
 
 /* The daemon's own lifecycle ("start", "policy_loaded", "stop", ...). */
-json_t *tw_event_daemon(const char *what, uint64_t seq, const struct tw_event_ctx *c);
+json_t *tw_event_daemon(const char *what, const struct tw_event_ctx *c);
 
 const char *tw_kind_name(int kind);
 const char *tw_verdict_name(int verdict);

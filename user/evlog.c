@@ -281,40 +281,65 @@ out_free:
 
 /* ---- writing ---- */
 
+/* Room for n more bytes in the queue. */
+static int reserve(struct tw_evlog *l, size_t n)
+{
+	size_t cap = l->cap ? l->cap : 65536;
+	char *nb;
+
+	if (l->len + n <= l->cap)
+		return 0;
+	while (cap < l->len + n)
+		cap *= 2;
+	nb = realloc(l->buf, cap);
+	if (!nb)
+		return -ENOMEM;
+	l->buf = nb;
+	l->cap = cap;
+	return 0;
+}
+
+int tw_evlog_append_body(struct tw_evlog *l, const char *body, size_t len)
+{
+	char head[32], *line;
+	int h = snprintf(head, sizeof(head), "{\"seq\":%llu,", (unsigned long long)l->seq + 1);
+	size_t n = h + len + 10 + TW_HASH_HEX + 2;
+
+	if (reserve(l, n + 1))
+		return -ENOMEM;
+	line = l->buf + l->len;
+	memcpy(line, head, h);
+	memcpy(line + h, body, len);
+	memcpy(line + h + len, ",\"prev\":\"", 9);
+	memcpy(line + h + len + 9, l->prev, TW_HASH_HEX);
+	memcpy(line + h + len + 9 + TW_HASH_HEX, "\"}", 2);
+	n = h + len + 9 + TW_HASH_HEX + 2;
+	tw_hash_line(line, n, l->prev);
+	line[n] = '\n';
+	l->len += n + 1;
+	l->seq++;
+	return 0;
+}
+
 int tw_evlog_append(struct tw_evlog *l, json_t *o)
 {
 	char *s;
 	size_t n;
+	int err;
 
 	if (!o)
 		return -ENOMEM;
-	json_object_set_new(o, "seq", json_integer(++l->seq));
-	json_object_set_new(o, "prev", json_stringn(l->prev, TW_HASH_HEX));
+	json_object_del(o, "seq");
+	json_object_del(o, "prev");
 	s = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	if (!s)
 		return -ENOMEM;
 	n = strlen(s);
-	tw_hash_line(s, n, l->prev);
-	if (l->len + n + 1 > l->cap) {
-		size_t cap = l->cap ? l->cap : 65536;
-		char *nb;
-
-		while (cap < l->len + n + 1)
-			cap *= 2;
-		nb = realloc(l->buf, cap);
-		if (!nb) {
-			free(s);
-			return -ENOMEM;
-		}
-		l->buf = nb;
-		l->cap = cap;
-	}
-	memcpy(l->buf + l->len, s, n);
-	l->buf[l->len + n] = '\n';
-	l->len += n + 1;
+	/* The members only: the log writer puts seq first and prev last. */
+	err = n >= 2 ? tw_evlog_append_body(l, s + 1, n - 2) : -EINVAL;
 	free(s);
-	return 0;
+	return err;
 }
 
 static void write_head(struct tw_evlog *l)

@@ -32,7 +32,9 @@ struct tw_evlog;
 
 /* Open or create the log in dir and continue its sequence and chain. */
 int tw_evlog_open(struct tw_evlog **out, const char *dir, const struct tw_evlog_opts *o);
-/* Give o the next seq and the chain's prev, and queue its line; takes o. */
+/* Queue a record from the members of a JSON object (no braces): seq goes first, prev last. */
+int tw_evlog_append_body(struct tw_evlog *l, const char *body, size_t len);
+/* The same for a JSON object (any seq or prev in it is replaced); takes o. */
 int tw_evlog_append(struct tw_evlog *l, json_t *o);
 /* Write what is queued (before anything else sees it), then rotate if due. */
 int tw_evlog_flush(struct tw_evlog *l);

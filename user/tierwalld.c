@@ -130,7 +130,7 @@ static void log_flush(struct daemon *d)
 
 static void log_daemon(struct daemon *d, const char *what, json_t *extra)
 {
-	json_t *o = tw_event_daemon(what, 0, &d->ectx);
+	json_t *o = tw_event_daemon(what, &d->ectx);
 
 	if (o && extra)
 		json_object_update(o, extra);
@@ -187,7 +187,17 @@ static int on_event(void *ctx, void *data, size_t size)
 			tw_err("ring buffer record of %zu bytes not understood (ABI mismatch?)", size);
 		return 0;	/* keep consuming: a negative return stops polling */
 	}
-	log_json(d, tw_event_json(data, 0, &d->ectx));
+	{
+		char body[8192];
+		int n = tw_event_body(data, &d->ectx, body, sizeof(body));
+
+		if (n < 0 || tw_evlog_append_body(d->log, body, n)) {
+			if (!d->bad_records++)
+				tw_err("cannot encode a ring buffer record (%d)", n);
+			return 0;
+		}
+		d->logged++;
+	}
 	{
 		const struct tw_event_hdr *h = data;
 
@@ -748,7 +758,7 @@ static void recover(struct daemon *d, struct tw_old_maps *old)
 		return;
 	tw_old_maps_drain(old, on_event, d, &lost, &repeats);
 	if (lost) {
-		o = tw_event_daemon("ringbuf_full", 0, &d->ectx);
+		o = tw_event_daemon("ringbuf_full", &d->ectx);
 		json_object_set_new(o, "kind", json_string("lost"));
 		json_object_set_new(o, "count", json_integer(lost));
 		json_object_set_new(o, "total", json_integer(lost));
@@ -917,7 +927,7 @@ static void report_drops(struct daemon *d)
 	d->next_drop_check = now + 1000000000ull;
 	if (st.ringbuf_drops == d->drops_reported)
 		return;
-	o = tw_event_daemon("ringbuf_full", 0, &d->ectx);
+	o = tw_event_daemon("ringbuf_full", &d->ectx);
 	json_object_set_new(o, "kind", json_string("lost"));
 	json_object_set_new(o, "count", json_integer(st.ringbuf_drops - d->drops_reported));
 	json_object_set_new(o, "total", json_integer(st.ringbuf_drops));
