@@ -101,11 +101,11 @@ $(OUTPUT)/tw_probe: $(OUTPUT)/tests/probe.o $(OUTPUT)/tests/net.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@
 
-$(OUTPUT)/tw_bench_events: $(OUTPUT)/tests/bench_events.o
+$(OUTPUT)/tw_bench_events: $(OUTPUT)/tests/bench_events.o $(OUTPUT)/tests/net.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@
 
-$(OUTPUT)/tw_bench: $(OUTPUT)/tests/bench.o
+$(OUTPUT)/tw_bench: $(OUTPUT)/tests/bench.o $(OUTPUT)/tests/net.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@
 
@@ -120,7 +120,7 @@ $(OUTPUT)/static/tierwalld: $(filter-out $(OUTPUT)/metrics.o,$(DAEMON_OBJS)) $(O
 $(OUTPUT)/static/tierwall: $(CLI_OBJS)
 $(OUTPUT)/static/tw_tests: $(TESTS_OBJS)
 $(OUTPUT)/static/tw_probe: $(PROBE_OBJS)
-$(OUTPUT)/static/tw_bench_lsm: $(OUTPUT)/tests/bench_lsm.o
+$(OUTPUT)/static/tw_bench_lsm: $(OUTPUT)/tests/bench_lsm.o $(OUTPUT)/tests/net.o
 $(OUTPUT)/static/%:
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(dir $@)

@@ -28,6 +28,7 @@
 #include <sys/wait.h>
 #include <netinet/in.h>
 #include "bench.h"
+#include "net.h"
 
 #define REPS_DEFAULT	5
 #define K_CONNECT	30000
@@ -224,20 +225,14 @@ static double loop_sendto(const char *ip, int k, int *err)
 	return (double)t0 / k;
 }
 
+/* Join a cgroup by its path below the (remounted) cgroup2 root. */
 static int join(const char *rel)
 {
 	char p[1024];
-	int fd, r;
 
-	snprintf(p, sizeof(p), "/sys/fs/cgroup/%s/cgroup.procs", rel);
-	fd = open(p, O_WRONLY);
-	if (fd < 0)
-		return -errno;
-	r = write(fd, "0", 1) == 1 ? 0 : -errno;
-	close(fd);
-	return r;
+	snprintf(p, sizeof(p), "/sys/fs/cgroup/%s", rel);
+	return tw_join_cgroup(p);
 }
-
 /*
  * In the private namespaces: interleave variants within each repetition so
  * drift hits all of them alike. Writes "variant loop median" lines to out.

@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <netinet/in.h>
 #include "bench.h"
+#include "net.h"
 
 #define SECONDS		5
 #define PRODUCERS	2
@@ -131,19 +132,6 @@ static long logged_records(void)
 	return sh(cmd, out, sizeof(out)) ? -1 : atol(out);
 }
 
-static void join(const char *cg)
-{
-	char p[700];
-	FILE *f;
-
-	snprintf(p, sizeof(p), "%s/cgroup.procs", cg);
-	f = fopen(p, "w");
-	if (f) {
-		fprintf(f, "0\n");
-		fclose(f);
-	}
-}
-
 int main(void)
 {
 	long made[PRODUCERS] = {}, total = 0, logged, drops, burst_n = 0;
@@ -180,7 +168,7 @@ int main(void)
 		pipe(pipes[i]);
 		kids[i] = fork();
 		if (!kids[i]) {
-			join(cg);
+			tw_join_cgroup(cg);
 			produce(t0 + SECONDS * 1000000000ull, &made[i]);
 			write(pipes[i][1], &made[i], sizeof(made[i]));
 			_exit(0);
@@ -204,9 +192,9 @@ int main(void)
 
 	/* Burst: the daemon stopped, one producer for 1 s, then it drains. */
 	kill(d, SIGSTOP);
-	join(cg);
+	tw_join_cgroup(cg);
 	produce(bench_now_ns() + 1000000000ull, &burst_n);
-	join(mnt);
+	tw_join_cgroup(mnt);
 	kill(d, SIGCONT);
 	usleep(1500 * 1000);
 	printf("burst:     %ld decisions while the daemon was stopped: %ld logged, %ld lost (default 4 MiB ring)\n",
@@ -214,7 +202,7 @@ int main(void)
 
 	kill(d, SIGTERM);
 	waitpid(d, NULL, 0);
-	join(mnt);
+	tw_join_cgroup(mnt);
 	rmdir(cg);
 	rmdir(root);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);

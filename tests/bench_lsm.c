@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include "bench.h"
+#include "net.h"
 
 #define K_OPEN	20000
 #define BASE	"/tmp/lsmbench"
@@ -28,19 +29,6 @@
 #define FILE_	BASE "/plain/a/b/c/d/file.txt"
 
 static const char *bin = "/bin";
-
-static int join(const char *cg)
-{
-	char p[256];
-	FILE *f;
-
-	snprintf(p, sizeof(p), "%s/cgroup.procs", cg);
-	f = fopen(p, "w");
-	if (!f)
-		return -errno;
-	fprintf(f, "0\n");
-	return fclose(f) ? -errno : 0;
-}
 
 static double loop_open(void)
 {
@@ -141,16 +129,16 @@ int main(int argc, char **argv)
 		for (r = 0; r < reps; r++) {
 			pid_t d;
 
-			join(CG);
+			tw_join_cgroup(CG);
 			base[r] = loop_open();
 			d = start_daemon();
 			if (d < 0) {
 				fprintf(stderr, "tw_bench_lsm: tierwalld did not start\n");
 				return 1;
 			}
-			join(CG);
+			tw_join_cgroup(CG);
 			tier[r] = loop_open();
-			join(CG_OUT);
+			tw_join_cgroup(CG_OUT);
 			untag[r] = loop_open();
 			kill(d, SIGTERM);
 			waitpid(d, NULL, 0);
@@ -160,7 +148,7 @@ int main(int argc, char **argv)
 		res[s][2] = bench_median(untag, reps);
 		printf("measured %d protected paths\n", sizes[s]);
 	}
-	join(CG_OUT);
+	tw_join_cgroup(CG_OUT);
 	rmdir(CG);
 	printf("\n| protected paths | no program | tiered process | untagged process |\n|---|---|---|---|\n");
 	for (s = 0; s < 3; s++)

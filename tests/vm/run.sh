@@ -8,6 +8,9 @@
 set -u
 cd "$(dirname "$0")/../.."
 B=${TW_BUILD_DIR:-build}
+# One vCPU: under multi-threaded TCG, 6.12 now and then oopses at boot (int3 in
+# sched_clock_cpu) while one CPU patches kernel text another is running.
+SMP=${TW_VM_SMP:-1}
 FILTER=${1:-lsm,integ}
 TIMEOUT=${TW_VM_TIMEOUT:-900}
 pass=0 fail=0 skip=0
@@ -30,7 +33,7 @@ boot_suite() {
 
 	for attempt in 1 2; do
 		nonce=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
-		timeout "$TIMEOUT" qemu-system-x86_64 -accel tcg -smp 2 -m 1024 -nographic -no-reboot \
+		timeout "$TIMEOUT" qemu-system-x86_64 -accel tcg -smp "$SMP" -m 1024 -nographic -no-reboot \
 			-kernel "$vmlinuz" -initrd "$B/vm/initrd.gz" \
 			-append "console=ttyS0 rdinit=/init panic=-1 quiet tsc=reliable $extra tw.nonce=$nonce tw.tests=$filter" \
 			</dev/null > "$log" 2>&1
