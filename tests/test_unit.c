@@ -131,6 +131,11 @@ static const struct {
 	  T("  \"secrets\": [ { \"tier\": \"a\", \"paths\": [\"etc/x\"] } ] }"),
 	  "t.json:2:41: secrets[0].paths[0]: \"etc/x\" is not a normalised absolute path" },
 	{ T("{ \"version\": 1, \"tiers\": {\"a\": {}},")
+	  T("  \"secrets\": [ { \"tier\": \"a\", \"paths\": [\"/\"] } ] }"),
+	  "t.json:2:41: secrets[0].paths[0]: \"/\" would make every file a secret" },
+	{ T("{ \"version\": 1, \"tiers\": {\"a\": {}, \"b\": {\"log\": \"everything\"}} }"),
+	  "t.json:1:42: tiers.b.log: unknown log setting \"everything\"" },
+	{ T("{ \"version\": 1, \"tiers\": {\"a\": {}},")
 	  T("  \"destinations\": [ { \"tier\": \"a\", \"cidrs\": [\"10.0.0.0/8\"], \"hostnames\": [\"x\"] } ] }"),
 	  "t.json:2:61: destinations[0].hostnames: unknown key \"hostnames\"" },
 };

@@ -696,6 +696,10 @@ static void parse_secrets(struct pctx *c, json_t *arr)
 			snprintf(ep, sizeof(ep), "%s[%zu]", pp, j);
 			if (!want_type(c, ep, s, JSON_STRING, "an absolute path"))
 				continue;
+			if (!strcmp(json_string_value(s), "/")) {
+				tw_diag(c->d, ep, "\"/\" would make every file a secret; name the directories to protect");
+				continue;
+			}
 			if (!valid_secret_path(json_string_value(s))) {
 				tw_diag(c->d, ep, "\"%s\" is not a normalised absolute path (no '.', '..' or '//')",
 					json_string_value(s));
