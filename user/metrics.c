@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "log.h"
 #include "metrics.h"
 #include "util.h"
 
@@ -119,6 +120,10 @@ int tw_metrics_start(struct tw_metrics **out, const char *addr, tw_metrics_fn fn
 		return -EINVAL;
 	}
 	sa.sin_port = htons(port);
+	/* Metrics name tiers and policies: meant for a local scraper. */
+	if ((ntohl(sa.sin_addr.s_addr) >> 24) != 127)
+		tw_warn("--metrics %s is not a loopback address: anyone who reaches it can read the metrics",
+			addr);
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;

@@ -581,7 +581,7 @@ static void usage(FILE *f)
 
 	fprintf(f, "Usage: tierwall COMMAND [--socket PATH] [--json] [--help] ...\n\nCommands:\n");
 	for (i = 0; i < ARRAY_SIZE(cmds); i++)
-		fprintf(f, "  %-7s %s\n", cmds[i].name, cmds[i].args);
+		fprintf(f, "  %-11s %s\n", cmds[i].name, cmds[i].args);
 	fprintf(f, "\n--socket PATH reaches tierwalld (default " TW_CTL_DEFAULT ").\n"
 		"`tierwall COMMAND --help` explains a command.\n");
 }
