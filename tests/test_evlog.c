@@ -236,3 +236,45 @@ TEST(unit_evlog_rotation_by_age_and_retention_by_bytes)
 	ASSERT_TRUE(total > 0 && total <= 3000, "rotated segments kept within --keep-mb's budget");
 	rm_tmp(dir);
 }
+
+/* Disk full: the backlog is bounded, the excess is refused and counted, writing resumes. */
+TEST(unit_evlog_disk_full_is_bounded_and_counted)
+{
+	struct tw_evlog_opts o = { .max_queue = 8192 };
+	char *dir = mkdir_tmp(), out[1024];
+	struct tw_evlog *l = NULL;
+	int i, refused = 0, flush_err = 0;
+
+	if (geteuid()) {
+		tw_test_skip("needs root to mount a tiny tmpfs");
+		rm_tmp(dir);
+		return;
+	}
+	if (!ASSERT_TRUE(dir != NULL, "tmp dir") ||
+	    !ASSERT_OK(fx_sh(NULL, 0, "mount -t tmpfs -o size=16k tmpfs %s", dir), "tiny tmpfs"))
+		goto out;
+	if (!ASSERT_OK(tw_evlog_open(&l, dir, &o), "open"))
+		goto out_umount;
+	for (i = 0; i < 400; i++) {
+		int err = tw_evlog_append(l, json_pack("{s:s, s:i}", "kind", "connect", "n", i));
+
+		refused += err == -ENOBUFS;
+		flush_err |= tw_evlog_flush(l) != 0;
+	}
+	ASSERT_TRUE(flush_err, "writes failed once the filesystem was full");
+	ASSERT_TRUE(refused > 0, "records beyond the backlog were refused");
+	ASSERT_EQ(tw_evlog_refused(l), refused, "and counted");
+	ASSERT_TRUE(tw_evlog_pending(l) <= 8192, "the backlog stayed within its bound");
+	/* Space again: the backlog goes out and the chain is intact. */
+	fx_sh(NULL, 0, "mount -o remount,size=1m %s", dir);
+	ASSERT_OK(tw_evlog_flush(l), "flush after space returned");
+	ASSERT_EQ(tw_evlog_pending(l), 0, "backlog written");
+	tw_evlog_close(l);
+	l = NULL;
+	ASSERT_OK(verify(dir, out, sizeof(out)), "no gap in the chain: refused records never got a seq");
+out_umount:
+	tw_evlog_close(l);
+	fx_sh(NULL, 0, "umount %s", dir);
+out:
+	rm_tmp(dir);
+}

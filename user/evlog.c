@@ -36,7 +36,7 @@ struct tw_evlog {
 	time_t started;			/* when the current segment began */
 	unsigned int next_seg;
 	pid_t compressor;
-	uint64_t written, errors;
+	uint64_t written, errors, refused;
 };
 
 void tw_hash_line(const char *line, size_t len, char *out)
@@ -305,6 +305,11 @@ int tw_evlog_append_body(struct tw_evlog *l, const char *body, size_t len)
 	int h = snprintf(head, sizeof(head), "{\"seq\":%llu,", (unsigned long long)l->seq + 1);
 	size_t n = h + len + 10 + TW_HASH_HEX + 2;
 
+	/* Writes failing (disk full): hold a bounded backlog, count the rest. */
+	if (l->len + n > (l->o.max_queue ? l->o.max_queue : 64ull << 20)) {
+		l->refused++;
+		return -ENOBUFS;
+	}
 	if (reserve(l, n + 1))
 		return -ENOMEM;
 	line = l->buf + l->len;
@@ -487,6 +492,16 @@ const char *tw_evlog_path(const struct tw_evlog *l)
 uint64_t tw_evlog_written(const struct tw_evlog *l)
 {
 	return l->written;
+}
+
+size_t tw_evlog_pending(const struct tw_evlog *l)
+{
+	return l->len;
+}
+
+uint64_t tw_evlog_refused(const struct tw_evlog *l)
+{
+	return l->refused;
 }
 
 uint64_t tw_evlog_write_errors(const struct tw_evlog *l)

@@ -23,6 +23,7 @@ struct tw_evlog_opts {
 	uint64_t rotate_secs;		/* rotate a segment this old (0: never) */
 	int keep_segments;		/* rotated segments kept (0: all) */
 	uint64_t keep_bytes;		/* rotated bytes kept (0: no limit) */
+	uint64_t max_queue;		/* bytes held while writes fail (0: 64 MiB) */
 	/* Called with lines once they are in the log file (--stdout, followers). */
 	void (*on_flush)(void *arg, const char *lines, size_t len);
 	void *arg;
@@ -32,7 +33,11 @@ struct tw_evlog;
 
 /* Open or create the log in dir and continue its sequence and chain. */
 int tw_evlog_open(struct tw_evlog **out, const char *dir, const struct tw_evlog_opts *o);
-/* Queue a record from the members of a JSON object (no braces): seq goes first, prev last. */
+/*
+ * Queue a record from the members of a JSON object (no braces): seq goes
+ * first, prev last. -ENOBUFS when writes have been failing long enough to
+ * fill the queue: the record is refused and counted (tw_evlog_refused).
+ */
 int tw_evlog_append_body(struct tw_evlog *l, const char *body, size_t len);
 /* The same for a JSON object (any seq or prev in it is replaced); takes o. */
 int tw_evlog_append(struct tw_evlog *l, json_t *o);
@@ -41,6 +46,10 @@ int tw_evlog_flush(struct tw_evlog *l);
 const char *tw_evlog_path(const struct tw_evlog *l);
 uint64_t tw_evlog_written(const struct tw_evlog *l);
 uint64_t tw_evlog_write_errors(const struct tw_evlog *l);
+/* Bytes queued and not yet written. */
+size_t tw_evlog_pending(const struct tw_evlog *l);
+/* Records refused because writes kept failing and the queue was full. */
+uint64_t tw_evlog_refused(const struct tw_evlog *l);
 void tw_evlog_close(struct tw_evlog *l);
 
 /* The files of a log, oldest first, current last; NULL-terminated, free with tw_evlog_files_free. */

@@ -94,6 +94,7 @@ struct daemon {
 	struct tw_evlog_opts log_opts;
 	uint64_t logged, bad_records;
 	uint64_t drops_reported;
+	uint64_t refused_reported;
 	uint64_t next_drop_check;
 
 	int ctl_fd, sig_fd, ep_fd;
@@ -191,11 +192,13 @@ static int on_event(void *ctx, void *data, size_t size)
 		char body[8192];
 		int n = tw_event_body(data, &d->ectx, body, sizeof(body));
 
-		if (n < 0 || tw_evlog_append_body(d->log, body, n)) {
+		if (n < 0) {
 			if (!d->bad_records++)
 				tw_err("cannot encode a ring buffer record (%d)", n);
 			return 0;
 		}
+		if (tw_evlog_append_body(d->log, body, n))
+			return 0;	/* refused while the log cannot be written: counted */
 		d->logged++;
 	}
 	{
@@ -361,7 +364,7 @@ static json_t *cmd_status(struct daemon *d)
 							       "prog_id", id, "attached", att));
 	}
 	tw_bpf_stats(d->bpf, &st);
-	o = json_pack("{s:b, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:i, s:i, s:i}",
+	o = json_pack("{s:b, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:i, s:i, s:i}",
 		      "ok", 1, "version", TW_VERSION, "pid", getpid(),
 		      "policy", d->policy->digest, "policy_file", d->policy_file,
 		      "cgroup_root", d->root, "log", tw_evlog_path(d->log), "pin_dir", d->pin_dir,
@@ -373,6 +376,7 @@ static json_t *cmd_status(struct daemon *d)
 		      "events_logged", (json_int_t)d->logged,
 		      "bad_records", (json_int_t)d->bad_records,
 		      "log_write_errors", (json_int_t)tw_evlog_write_errors(d->log),
+		      "log_refused", (json_int_t)tw_evlog_refused(d->log),
 		      "followers", (json_int_t)tw_followers_count(d->followers),
 		      "follow_dropped", (json_int_t)tw_followers_dropped(d->followers),
 		      "tiers", d->policy->ntiers, "rules", d->policy->nrules,
@@ -925,6 +929,18 @@ static void report_drops(struct daemon *d)
 	if (now < d->next_drop_check || tw_bpf_stats(d->bpf, &st))
 		return;
 	d->next_drop_check = now + 1000000000ull;
+	/* Records the log refused while it could not be written, told once it can. */
+	if (tw_evlog_refused(d->log) > d->refused_reported && !tw_evlog_pending(d->log)) {
+		uint64_t r = tw_evlog_refused(d->log);
+
+		o = tw_event_daemon("log_write_failed", &d->ectx);
+		json_object_set_new(o, "kind", json_string("lost"));
+		json_object_set_new(o, "count", json_integer(r - d->refused_reported));
+		json_object_set_new(o, "total", json_integer(r));
+		d->refused_reported = r;
+		log_json(d, o);
+		log_flush(d);
+	}
 	if (st.ringbuf_drops == d->drops_reported)
 		return;
 	o = tw_event_daemon("ringbuf_full", &d->ectx);
