@@ -1104,3 +1104,60 @@ TEST(log_kill9_during_flood_loses_nothing)
 out:
 	fx_cleanup(&f);
 }
+
+TEST(integ_sighup_reloads_policy)
+{
+	char out[16384], policy[4096], moved[4096], *at;
+	struct fx f;
+	json_t *e;
+	int l, rc;
+
+	if (!std_start(&f))
+		goto out;
+	fx_mkcg(&f, "fresh");
+	rc = fx_sh(out, sizeof(out), "%s/tierwall --socket %s tag /fresh staging", tw_build_dir, f.sock);
+	ASSERT_EQ(rc, 0, "a runtime tag");
+	ASSERT_EQ(fx_net(&f, "agents/staging", TW_OP_TCP_CONNECT, "127.20.0.1", P_ANY, NULL), EPERM,
+		  "before: 127.20/16 is prod's");
+
+	/* The same policy with prod's first range moved from 127.20/16 to 127.40/16. */
+	std_policy(policy, sizeof(policy));
+	at = strstr(policy, "127.20.0.0/16");
+	snprintf(moved, sizeof(moved), "%.*s127.40.0.0/16%s", (int)(at - policy), policy,
+		 at + strlen("127.20.0.0/16"));
+	fx_write_policy(&f, moved);
+	kill(f.daemon, SIGHUP);
+	for (rc = 0; rc < 100; rc++) {
+		fx_sh(out, sizeof(out), "grep -c '\"reload\":true' %s/events.jsonl", f.log_dir);
+		if (atoi(out) > 0)
+			break;
+		usleep(50 * 1000);
+	}
+	fx_sh(out, sizeof(out), "grep '\"reload\":true' %s/events.jsonl", f.log_dir);
+	ASSERT_CONTAINS(out, "\"event\":\"policy_loaded\"", "the reload is on the record");
+
+	l = fx_listen_tcp("127.20.0.1", P_ANY);
+	ASSERT_EQ(fx_net(&f, "agents/staging", TW_OP_TCP_CONNECT, "127.20.0.1", P_ANY, NULL), 0,
+		  "after: 127.20/16 is nobody's");
+	ASSERT_TRUE(fx_accepted(l), "accepted");
+	close(l);
+	ASSERT_EQ(fx_net(&f, "agents/staging", TW_OP_TCP_CONNECT, "127.40.0.1", P_ANY, NULL), EPERM,
+		  "after: 127.40/16 is prod's");
+	ASSERT_EQ(fx_net(&f, "fresh", TW_OP_TCP_CONNECT, "127.40.0.1", P_ANY, NULL), EPERM,
+		  "the runtime tag survived the reload");
+	ASSERT_EQ(fx_cgroup_progs(f.root), 1, "one set of programs attached, not two");
+
+	/* A broken policy: the loaded one stays in force. */
+	fx_write_policy(&f, "{ \"version\": 1, \"tiers\": {} }\n");
+	kill(f.daemon, SIGHUP);
+	for (rc = 0; rc < 100 && !(e = fx_daemon_event(&f, "policy_reload_failed")); rc++)
+		usleep(50 * 1000);
+	ASSERT_TRUE(e != NULL, "a failed reload is on the record");
+	json_decref(e);
+	ASSERT_EQ(fx_net(&f, "agents/staging", TW_OP_TCP_CONNECT, "127.40.0.1", P_ANY, NULL), EPERM,
+		  "and enforcement goes on unchanged");
+	rc = fx_sh(out, sizeof(out), "%s/tierwall verify-log %s", tw_build_dir, f.log_dir);
+	ASSERT_EQ(rc, 0, "the log's chain is intact across the reloads");
+out:
+	fx_cleanup(&f);
+}
