@@ -238,6 +238,13 @@ static int do_status(int argc, char **argv)
 	       json_integer_value(json_object_get(r, "tagged_cgroups")));
 	json_array_foreach(json_object_get(r, "degraded"), i, v)
 		printf("DEGRADED    %s\n", json_string_value(v));
+	v = json_object_get(r, "secrets");
+	if (json_integer_value(json_object_get(v, "paths")))
+		printf("secrets     %lld paths, %s: %lld identities, %lld not created yet\n",
+		       json_integer_value(json_object_get(v, "paths")),
+		       json_is_true(json_object_get(v, "enforced")) ? "enforced" : "NOT ENFORCED",
+		       json_integer_value(json_object_get(v, "identities")),
+		       json_integer_value(json_object_get(v, "pending")));
 	json_array_foreach(json_object_get(r, "programs"), i, v)
 		printf("program     %-18s id %-6lld %s\n", json_string_value(json_object_get(v, "hook")),
 		       json_integer_value(json_object_get(v, "prog_id")),
