@@ -65,6 +65,10 @@ struct chain {
 	uint64_t records;
 	uint64_t first_seq;
 	bool started, broken;
+	/* chain.head, read before the files: every record up to it is on disk. */
+	uint64_t head_seq;
+	char head_hash[TW_HASH_HEX + 1];
+	bool head_seen;
 };
 
 static int broken(struct chain *c, long lineno, const char *fmt, const char *detail)
@@ -109,6 +113,11 @@ static int check_line(void *arg, const char *line, size_t len, long lineno)
 	if (r)
 		return 1;
 	tw_hash_line(line, len, c->hash);
+	if (c->head_seq && seq == c->head_seq) {
+		c->head_seen = true;
+		if (strcmp(c->hash, c->head_hash))
+			return broken(c, lineno, "%sis the record chain.head names, but it was changed", "");
+	}
 	c->seq = seq;
 	c->records++;
 	c->started = true;
@@ -117,9 +126,13 @@ static int check_line(void *arg, const char *line, size_t len, long lineno)
 	return 0;
 }
 
-static int check_head(struct chain *c, const char *dir)
+/*
+ * Read chain.head before the files: the daemon writes records before it
+ * updates the head, so a live log may run past it, never end before it.
+ */
+static int read_head(struct chain *c, const char *dir)
 {
-	char path[PATH_MAX + 16], hash[TW_HASH_HEX + 1];
+	char path[PATH_MAX + 16];
 	unsigned long long seq;
 	FILE *f;
 
@@ -129,21 +142,21 @@ static int check_head(struct chain *c, const char *dir)
 		fprintf(c->out, "note: no %s: the last record cannot be checked\n", path);
 		return 0;
 	}
-	if (fscanf(f, "%llu %64s", &seq, hash) != 2) {
+	if (fscanf(f, "%llu %64s", &seq, c->head_hash) != 2 || strlen(c->head_hash) != TW_HASH_HEX) {
 		fclose(f);
 		fprintf(c->out, "TAMPERED: %s is not \"SEQ HASH\"\n", path);
 		return -EBADMSG;
 	}
 	fclose(f);
-	/* The daemon may write a record before updating the head: ahead is fine. */
-	if (seq == c->seq && strcmp(hash, c->hash)) {
-		fprintf(c->out, "TAMPERED: the last record (seq %llu) was changed: %s says otherwise\n",
-			seq, TW_EVLOG_HEAD);
-		return -EBADMSG;
-	}
-	if (seq > c->seq) {
+	c->head_seq = seq;
+	return 0;
+}
+
+static int check_head(struct chain *c)
+{
+	if (c->head_seq && !c->head_seen && c->head_seq > c->seq) {
 		fprintf(c->out, "TAMPERED: %s names seq %llu but the log ends at seq %llu: records were removed from the end\n",
-			TW_EVLOG_HEAD, seq, (unsigned long long)c->seq);
+			TW_EVLOG_HEAD, (unsigned long long)c->head_seq, (unsigned long long)c->seq);
 		return -EBADMSG;
 	}
 	return 0;
@@ -160,6 +173,7 @@ int tw_verify_log(const char *dir, FILE *out)
 		tw_evlog_files_free(files);
 		return -ENOENT;
 	}
+	err = read_head(&c, dir);
 	for (f = files; *f && !c.broken && !err; f++, nfiles++) {
 		c.file = *f;
 		err = tw_evlog_read(*f, check_line, &c);
@@ -171,7 +185,7 @@ int tw_verify_log(const char *dir, FILE *out)
 		return err;
 	if (c.broken)
 		return -EBADMSG;
-	err = check_head(&c, dir);
+	err = check_head(&c);
 	if (err)
 		return err;
 	fprintf(out, "OK: %llu records in %d file%s, seq %llu..%llu, chain intact\n",
