@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <linux/magic.h>
@@ -48,6 +49,9 @@ int tw_is_cgroup2_dir(const char *path)
 	return sfs.f_type == CGROUP2_SUPER_MAGIC ? 0 : -EMEDIUMTYPE;
 }
 
+/* The cgroup2 mount and the kernfs file handle type, for the id -> path lookup. */
+static int handle_type = -1, mount_fd = -1;
+
 int tw_cgroup_id(const char *path, uint64_t *id)
 {
 	struct {
@@ -59,6 +63,38 @@ int tw_cgroup_id(const char *path, uint64_t *id)
 	if (name_to_handle_at(AT_FDCWD, path, &h.fh, &mount_id, 0))
 		return -errno;
 	memcpy(id, h.fh.f_handle, sizeof(*id));
+	handle_type = h.fh.handle_type;
+	return 0;
+}
+
+/* The kernel opens a cgroup by its id (a kernfs file handle): no walk of the tree. */
+static int find_by_handle(const char *root, uint64_t id, char *out, size_t outlen)
+{
+	struct {
+		struct file_handle fh;
+		uint64_t id;
+	} h = { .fh.handle_bytes = sizeof(uint64_t) };
+	char link[64];
+	ssize_t n;
+	int fd;
+
+	if (handle_type < 0)
+		return -ENOENT;
+	if (mount_fd < 0)
+		mount_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (mount_fd < 0)
+		return -errno;
+	h.fh.handle_type = handle_type;
+	memcpy(h.fh.f_handle, &id, sizeof(id));
+	fd = open_by_handle_at(mount_fd, &h.fh, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, out, outlen - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	out[n] = '\0';
 	return 0;
 }
 
@@ -122,6 +158,8 @@ int tw_cgroup_find(const char *root, uint64_t id, char *out, size_t outlen)
 {
 	int r;
 
+	if (!find_by_handle(root, id, out, outlen))
+		return 0;
 	/* nftw has no user argument; the daemon calls this from one thread. */
 	find_id = id;
 	find_out = out;
