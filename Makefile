@@ -16,11 +16,11 @@ BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) 
 LIBS_BPF  := -lbpf -lelf -lz
 LIBS      := -ljansson -lcrypto -lz
 # The QEMU guests get static binaries: their initramfs has no libraries.
-LIBS_STATIC := -static -lbpf -lelf -lz -lzstd -ljansson -lcrypto
+LIBS_STATIC := -static -lbpf -lelf -lz -lzstd -ljansson -lcrypto -lcares
 
 DEB_DEPS  := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libjansson-dev \
-	     libssl-dev libzstd-dev libmicrohttpd-dev pkg-config make gcc iproute2 nftables \
-	     qemu-system-x86 busybox-static cpio
+	     libssl-dev libzstd-dev libmicrohttpd-dev libc-ares-dev pkg-config make gcc iproute2 \
+	     nftables dnsmasq-base qemu-system-x86 busybox-static cpio
 
 ifeq ($(V),1)
 Q =
@@ -68,14 +68,14 @@ $(OUTPUT)/%.o: user/%.c $(wildcard user/*.h) maps/tierwall.h | $(OUTPUT)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 # The daemon's loader waits for its skeleton.
-$(OUTPUT)/loader.o: $(OUTPUT)/net.skel.h $(OUTPUT)/files.skel.h
+$(OUTPUT)/loader.o: $(OUTPUT)/net.skel.h $(OUTPUT)/files.skel.h $(OUTPUT)/dns.skel.h
 
-DAEMON_OBJS := $(addprefix $(OUTPUT)/,tierwalld.o loader.o secrets.o follow.o metrics.o $(addsuffix .o,$(COMMON)))
+DAEMON_OBJS := $(addprefix $(OUTPUT)/,tierwalld.o loader.o secrets.o dns.o follow.o metrics.o $(addsuffix .o,$(COMMON)))
 CLI_OBJS    := $(addprefix $(OUTPUT)/,tierwall.o $(addsuffix .o,$(COMMON)))
 
 $(OUTPUT)/tierwalld: $(DAEMON_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(LIBS_BPF) $(LIBS) -lmicrohttpd -o $@
+	$(Q)$(CC) $(CFLAGS) $^ $(LIBS_BPF) $(LIBS) -lcares -lmicrohttpd -o $@
 
 $(OUTPUT)/tierwall: $(CLI_OBJS)
 	$(call msg,LINK,$@)
@@ -88,10 +88,12 @@ $(OUTPUT)/tests/%.o: tests/%.c $(wildcard tests/*.h) $(wildcard user/*.h) maps/t
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -Itests -c $< -o $@
 
+$(OUTPUT)/tests/test_dns.o: $(OUTPUT)/dns.skel.h $(OUTPUT)/net.skel.h $(OUTPUT)/files.skel.h
+
 TEST_OBJS := $(patsubst tests/%.c,$(OUTPUT)/tests/%.o,$(filter tests/test_%.c,$(TEST_SRCS)))
 
 TESTS_OBJS := $(addprefix $(OUTPUT)/tests/,runner.o net.o fixture.o) $(TEST_OBJS) \
-	      $(addprefix $(OUTPUT)/,$(addsuffix .o,$(COMMON)))
+	      $(addprefix $(OUTPUT)/,loader.o $(addsuffix .o,$(COMMON)))
 
 $(OUTPUT)/tw_tests: $(TESTS_OBJS)
 	$(call msg,LINK,$@)

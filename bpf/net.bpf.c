@@ -40,6 +40,14 @@ struct {
 	__uint(max_entries, 1);
 } v6_lpm SEC(".maps");
 
+/* Addresses the daemon resolved policy hostnames to; sized by the daemon. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct tw_host_key);
+	__type(value, struct tw_host_val);
+	__uint(max_entries, 1);
+} host_addrs SEC(".maps");
+
 /* Most specific rule for an IPv4 address (network order): index + 1 or 0. */
 static __always_inline __u32 lookup_v4(__u32 daddr_be)
 {
@@ -121,8 +129,46 @@ static __always_inline struct tw_rule *match_rule(__u32 ref, __u16 port,
 	return NULL;
 }
 
+/*
+ * Rules of the hostnames that resolved to dst: the first owned by a tier
+ * other than the caller's that covers the port, or NULL. *own tells whether
+ * one of the caller's own tier's names resolved there too.
+ */
+static __always_inline struct tw_rule *match_host(const struct dst *dst, __u32 tier,
+						  __u32 *index, __u32 *host, bool *own)
+{
+	struct tw_host_key k = { .family = dst->family };
+	struct tw_rule *other = NULL;
+	struct tw_host_val *v;
+	int i;
+
+	__builtin_memcpy(k.addr, dst->ip, 16);
+	v = bpf_map_lookup_elem(&host_addrs, &k);
+	if (!v)
+		return NULL;
+	for (i = 0; i < TW_HOST_OWNERS; i++) {
+		struct tw_rule *r;
+		__u32 idx;
+
+		if (!v->rule[i])
+			break;
+		idx = v->rule[i] - 1;
+		r = bpf_map_lookup_elem(&rules, &idx);
+		if (!r || !rule_has_port(r, dst->port))
+			continue;
+		if (r->tier == tier) {
+			*own = true;
+		} else if (!other) {
+			other = r;
+			*index = idx;
+			*host = v->host[i];
+		}
+	}
+	return other;
+}
+
 static __always_inline void emit(int kind, __u32 proto, const struct dst *dst,
-				 const struct decision *d)
+				 const struct decision *d, __u32 host)
 {
 	struct tw_flood_key k = {
 		.cgroup_id = bpf_get_current_cgroup_id(),
@@ -151,16 +197,25 @@ static __always_inline void emit(int kind, __u32 proto, const struct dst *dst,
 	e->pad2 = 0;
 	e->rule = d->rule;
 	__builtin_memcpy(e->daddr, dst->ip, 16);
+	e->host = host;
+	e->pad3 = 0;
 	flood_remember(&k, e);
 	event_submit(e);
 }
 
-/* The whole decision: 1 lets the call through, 0 fails it with EPERM. */
+/*
+ * The whole decision: 1 lets the call through, 0 fails it with EPERM.
+ * Another tier's claim wins: a CIDR rule first (the operator's own word),
+ * then any hostname of another tier that resolved to the address, even if
+ * one of the caller's own names resolved there too (a staging name pointing
+ * at production is the mistake this exists to catch).
+ */
 static __always_inline int judge(int kind, __u32 proto, const struct dst *dst)
 {
 	struct decision d = {};
-	struct tw_rule *r;
-	__u32 ref;
+	__u32 ref, host = 0;
+	struct tw_rule *r, *h;
+	bool own = false;
 
 	d.tier = caller_tier(&d.tagged);
 	if (d.tier == TW_TIER_NONE)
@@ -168,21 +223,26 @@ static __always_inline int judge(int kind, __u32 proto, const struct dst *dst)
 
 	ref = dst->family == 4 ? lookup_v4(dst->ip[0]) : lookup_v6(dst);
 	r = match_rule(ref, dst->port, &d.rule);
-	if (!r)
-		return SK_ALLOW;
-	if (r->tier == d.tier) {
-		/* Own tier: allowed, and on the record if the tier asks for it. */
-		if (logs_all(d.tier)) {
-			d.target = r->tier;
-			d.verdict = TW_VERDICT_ALLOW;
-			emit(kind, proto, dst, &d);
-		}
-		return SK_ALLOW;
+	if (r && r->tier != d.tier) {
+		d.target = r->tier;
+		goto cross;
 	}
-
-	d.target = r->tier;
+	own = r != NULL;
+	h = match_host(dst, d.tier, &d.rule, &host, &own);
+	if (h) {
+		d.target = h->tier;
+		goto cross;
+	}
+	/* Own tier: allowed, and on the record if the tier asks for it. */
+	if (own && logs_all(d.tier)) {
+		d.target = d.tier;
+		d.verdict = TW_VERDICT_ALLOW;
+		emit(kind, proto, dst, &d, 0);
+	}
+	return SK_ALLOW;
+cross:
 	decide(&d);
-	emit(kind, proto, dst, &d);
+	emit(kind, proto, dst, &d, host);
 	return d.verdict == TW_VERDICT_AUDIT ? SK_ALLOW : SK_DENY;
 }
 
@@ -282,6 +342,10 @@ static long flush_one(struct bpf_map *map, struct tw_flood_key *k, struct tw_flo
 		h = bpf_ringbuf_reserve(&events, sizeof(struct tw_file_event), 0);
 		if (h)
 			__builtin_memcpy(h, v->rec, sizeof(struct tw_file_event));
+	} else if (k->kind == TW_EV_DNS) {
+		h = bpf_ringbuf_reserve(&events, sizeof(struct tw_dns_event), 0);
+		if (h)
+			__builtin_memcpy(h, v->rec, sizeof(struct tw_dns_event));
 	} else {
 		h = bpf_ringbuf_reserve(&events, sizeof(struct tw_event), 0);
 		if (h)

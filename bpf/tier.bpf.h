@@ -61,8 +61,12 @@ struct {
 	__uint(max_entries, 1);
 } flood_zero SEC(".maps");
 
-/* Tier of the calling task: its nearest tagged ancestor, deepest first. */
-static __always_inline __u32 caller_tier(__u64 *tagged)
+/*
+ * Tier of the caller: the nearest tagged ancestor, deepest first, of the
+ * current task's cgroup, or of the sending socket's cgroup when skb is given
+ * (egress packets may leave from softirq context, on nobody's behalf).
+ */
+static __always_inline __u32 tier_of(struct __sk_buff *skb, bool use_skb, __u64 *tagged)
 {
 	struct tw_runtime *rt;
 	__u32 zero = 0, lo, hi;
@@ -85,9 +89,11 @@ static __always_inline __u32 caller_tier(__u64 *tagged)
 			break;
 		if (!(mask & (1ULL << (level & (TW_MAX_LEVELS - 1)))))
 			continue;
-		key.cgroup_id = bpf_get_current_ancestor_cgroup_id(level);
+		/* use_skb is a constant: each program holds only the helper it may call. */
+		key.cgroup_id = use_skb ? bpf_skb_ancestor_cgroup_id(skb, level) :
+					  bpf_get_current_ancestor_cgroup_id(level);
 		if (!key.cgroup_id)
-			continue;	/* task lives above this level */
+			continue;	/* caller lives above this level */
 		val = bpf_map_lookup_elem(&cgroup_tiers, &key);
 		if (val) {
 			*tagged = key.cgroup_id;
@@ -95,6 +101,11 @@ static __always_inline __u32 caller_tier(__u64 *tagged)
 		}
 	}
 	return TW_TIER_NONE;
+}
+
+static __always_inline __u32 caller_tier(__u64 *tagged)
+{
+	return tier_of(NULL, false, tagged);
 }
 
 enum tw_counter { CNT_DENIED, CNT_AUDITED, CNT_RB_DROP };
@@ -145,18 +156,28 @@ static __always_inline void decide(struct decision *d)
 	count(d->verdict == TW_VERDICT_AUDIT ? CNT_AUDITED : CNT_DENIED);
 }
 
-/* Reserve a record of size bytes with its header filled; NULL is counted. */
-static __always_inline void *event_start(__u32 size, int kind, const struct decision *d)
+/* What event_begin may read of the current task. */
+#define EV_PID		TW_SKB_PID
+#define EV_COMM		TW_SKB_COMM
+#define EV_TASK		4	/* uid and cgroup too: a program in task context */
+
+/*
+ * Reserve a record of size bytes with its header filled; NULL is counted.
+ * cgroup_skb programs get fewer task helpers (6.1 none, 6.12 no uid): they
+ * say which ones, and fill the rest from the socket.
+ */
+static __always_inline void *event_begin(__u32 size, int kind, const struct decision *d, int from)
 {
 	struct tw_event_hdr *h;
-	__u64 id;
+	__u64 id = 0;
 
 	h = bpf_ringbuf_reserve(&events, size, 0);
 	if (!h) {
 		count(CNT_RB_DROP);
 		return NULL;
 	}
-	id = bpf_get_current_pid_tgid();
+	if (from & EV_PID)
+		id = bpf_get_current_pid_tgid();
 	h->kind = kind;
 	h->size = size;
 	h->verdict = d->verdict;
@@ -165,13 +186,21 @@ static __always_inline void *event_start(__u32 size, int kind, const struct deci
 	h->aggregated = 0;
 	h->pid = id >> 32;
 	h->tid = (__u32)id;
-	h->uid = (__u32)bpf_get_current_uid_gid();
+	h->uid = from & EV_TASK ? (__u32)bpf_get_current_uid_gid() : 0;
 	h->count = 1;
 	h->ts_boot_ns = bpf_ktime_get_boot_ns();
-	h->cgroup_id = bpf_get_current_cgroup_id();
+	h->cgroup_id = from & EV_TASK ? bpf_get_current_cgroup_id() : 0;
 	h->tagged_cgroup_id = d->tagged;
-	bpf_get_current_comm(h->comm, sizeof(h->comm));
+	if (from & EV_COMM)
+		bpf_get_current_comm(h->comm, sizeof(h->comm));
+	else
+		__builtin_memset(h->comm, 0, sizeof(h->comm));
 	return h;
+}
+
+static __always_inline void *event_start(__u32 size, int kind, const struct decision *d)
+{
+	return event_begin(size, kind, d, EV_PID | EV_COMM | EV_TASK);
 }
 
 static __always_inline void event_submit(void *e)

@@ -12,7 +12,7 @@
 #include <linux/types.h>
 #endif
 
-#define TW_ABI_VERSION		1
+#define TW_ABI_VERSION		2
 
 /* Tier ids are 1..TW_MAX_TIERS; 0 means "untagged". */
 #define TW_MAX_TIERS		254
@@ -59,7 +59,20 @@ enum tw_event_kind {
 	TW_EV_CONNECT = 1,
 	TW_EV_SENDMSG = 2,
 	TW_EV_FILE = 3,
-	TW_EV_MAX = TW_EV_FILE,
+	TW_EV_DNS = 4,
+	TW_EV_MAX = TW_EV_DNS,
+};
+
+/* Why the DNS guard dropped a query. */
+enum tw_dns_reason {
+	TW_DNS_OWNED = 1,	/* the name belongs to another tier */
+	TW_DNS_POINTER = 2,	/* compression pointer in the question */
+	TW_DNS_LABEL = 3,	/* label over 63 bytes (or a reserved label type) */
+	TW_DNS_LONG = 4,	/* name over 255 bytes */
+	TW_DNS_TRUNCATED = 5,	/* the packet ends before the question does */
+	TW_DNS_COUNT = 6,	/* question count other than 0 or 1, or queries per segment */
+	TW_DNS_UNPARSED = 7,	/* headers the guard cannot see past (fragments, options) */
+	TW_DNS_REASON_MAX = TW_DNS_UNPARSED,
 };
 
 /* File operations judged by the LSM programs. */
@@ -180,6 +193,65 @@ struct tw_event {
 	__u16 pad2;
 	__u32 rule;		/* rule index */
 	__u8 daddr[16];		/* v4 in the first 4 bytes, network order */
+	__u32 host;		/* hostname index + 1 the address came from, 0: a CIDR */
+	__u32 pad3;
+};
+
+/*
+ * DNS names on the wire are at most 255 bytes; the guard keeps them in this
+ * much room. Keys of the names trie are the lowercase dotted name reversed
+ * byte by byte ("moc.elpmaxe.ipa"), then a 0: an exact name is its whole key,
+ * a "*.example.com" wildcard the prefix "moc.elpmaxe." (so not the apex).
+ */
+#define TW_DNS_NAME_MAX		256
+
+struct tw_name_key {
+	__u32 prefixlen;	/* bits */
+	__u8 name[TW_DNS_NAME_MAX];
+};
+
+struct tw_name_val {
+	__u32 host;		/* hostname index + 1 */
+	__u8 tier;
+	__u8 wildcard;
+	__u16 pad;
+};
+
+/* Task helpers the kernel gives cgroup_skb programs (the DNS guard's task_helpers). */
+#define TW_SKB_PID		1
+#define TW_SKB_COMM		2
+
+/* A query the DNS guard judged (cgroup_skb egress). */
+struct tw_dns_event {
+	struct tw_event_hdr h;
+	__u8 family;		/* 4 or 6 */
+	__u8 proto;		/* IPPROTO_UDP / IPPROTO_TCP */
+	__u8 reason;		/* enum tw_dns_reason; 0 for an allowed query */
+	__u8 wire_len;		/* bytes of wire[] that hold the name as sent */
+	__u16 qtype;		/* 0 if the question was not read that far */
+	__u16 dport;
+	__u32 host;		/* hostname index + 1 that matched */
+	__u32 pad;
+	__u8 daddr[16];		/* the DNS server */
+	__u8 wire[TW_DNS_NAME_MAX];	/* the queried name in wire format, as sent */
+};
+
+/*
+ * host_addrs: an address a policy hostname resolved to -> the destination
+ * entries (rules) whose names resolve to it. Addresses shared by more
+ * entries than this keep the first ones (the daemon warns).
+ */
+#define TW_HOST_OWNERS		4
+
+struct tw_host_key {
+	__u8 family;		/* 4 or 6 */
+	__u8 pad[3];
+	__u8 addr[16];		/* network order; v4 in the first 4 bytes */
+};
+
+struct tw_host_val {
+	__u32 rule[TW_HOST_OWNERS];	/* rule index + 1, 0 = unused */
+	__u32 host[TW_HOST_OWNERS];	/* hostname index + 1 */
 };
 
 /* File decisions. */
@@ -212,15 +284,17 @@ struct tw_flood_key {
 struct tw_flood_val {
 	__u64 window_end;	/* boot ns */
 	__u64 pending;		/* repeats folded since the last record */
-	__u8 rec[344];		/* sizeof(struct tw_file_event), the larger record */
+	__u8 rec[352];		/* sizeof(struct tw_dns_event), the largest record */
 };
 
 _Static_assert(sizeof(struct tw_event_hdr) == 64, "tw_event_hdr layout changed");
-_Static_assert(sizeof(struct tw_event) == 96, "tw_event layout changed");
+_Static_assert(sizeof(struct tw_event) == 104, "tw_event layout changed");
+_Static_assert(sizeof(struct tw_dns_event) == 352, "tw_dns_event layout changed");
+_Static_assert(sizeof(struct tw_host_key) == 20, "tw_host_key layout changed");
 _Static_assert(sizeof(struct tw_file_event) == 344, "tw_file_event layout changed");
 _Static_assert(sizeof(struct tw_secret_key) == 16, "tw_secret_key layout changed");
 _Static_assert(sizeof(struct tw_rule) == 40, "tw_rule layout changed");
 _Static_assert(sizeof(struct tw_runtime) == 40, "tw_runtime layout changed");
-_Static_assert(sizeof(struct tw_flood_val) == 16 + 344, "tw_flood_val layout changed");
+_Static_assert(sizeof(struct tw_flood_val) == 16 + 352, "tw_flood_val layout changed");
 
 #endif /* TIERWALL_ABI_H */

@@ -6,6 +6,11 @@
  * all in one run, interleaved, at several rule counts. Ratios against the
  * no-program baseline of the same run are the result; absolute ns drift.
  *
+ * The policy also owns 1,000 wildcard hostnames, so tierwall's column pays
+ * for the DNS guard too (it sees every packet a tiered socket sends); the
+ * "dns query" loop sends a query for an unowned name to port 53, which the
+ * guard parses in full and looks up.
+ *
  * The measuring process lives in a private network and mount namespace:
  * nftables rules never touch the host's firewall, and the deny-path
  * addresses exist only on that namespace's loopback.
@@ -34,14 +39,16 @@
 #define K_CONNECT	30000
 #define K_SENDTO	100000
 #define K_DENY		20000
+#define K_DNS		50000
+#define N_HOSTNAMES	1000
 #define PORT_TCP	9
 #define PORT_UDP	19999
 #define MAX_SIZES	8
 
 enum variant { V_NONE, V_NFT, V_TW, NV };
-enum loop { L_CONNECT, L_SENDTO, L_DENY, NL };
+enum loop { L_CONNECT, L_SENDTO, L_DENY, L_DNS, NL };
 static const char *const vname[NV] = { "none", "nftables", "tierwall" };
-static const char *const lname[NL] = { "tcp connect", "udp sendto", "deny connect" };
+static const char *const lname[NL] = { "tcp connect", "udp sendto", "deny connect", "udp dns query (unowned name)" };
 
 static char mnt[512], tmp[512], build[512];
 static int pid_tag;
@@ -155,6 +162,9 @@ static int write_policy(const char *path, const struct cidr *c, int n)
 		fmt_cidr(&c[i], s);
 		fprintf(f, "%s\"%s\"", i ? "," : "", s);
 	}
+	fprintf(f, "] },\n    { \"tier\": \"prod\", \"hostnames\": [");
+	for (i = 0; i < N_HOSTNAMES; i++)
+		fprintf(f, "%s\"*.svc%d.prod.test\"", i ? "," : "", i);
 	fprintf(f, "] } ] }\n");
 	return fclose(f) ? -errno : 0;
 }
@@ -208,21 +218,35 @@ static double loop_connect(const char *ip, int k, int *err)
 	return (double)(bench_now_ns() - t0) / k;
 }
 
-static double loop_sendto(const char *ip, int k, int *err)
+/* ns per sendto() of buf to ip:port on one unconnected UDP socket. */
+static double loop_send(const char *ip, int port, const void *buf, size_t len, int k, int *err)
 {
 	struct sockaddr_in sa;
-	char b = 'x';
 	uint64_t t0;
 	int i, fd;
 
-	addr4(&sa, ip, PORT_UDP);
+	addr4(&sa, ip, port);
 	fd = socket(AF_INET, SOCK_DGRAM, 0);
 	t0 = bench_now_ns();
 	for (i = 0; i < k; i++)
-		*err = sendto(fd, &b, 1, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? errno : 0;
+		*err = sendto(fd, buf, len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? errno : 0;
 	t0 = bench_now_ns() - t0;
 	close(fd);
 	return (double)t0 / k;
+}
+
+static double loop_sendto(const char *ip, int k, int *err)
+{
+	return loop_send(ip, PORT_UDP, "x", 1, k, err);
+}
+
+/* A DNS query for an unowned name, sent to the sink on port 53. */
+static double loop_dns(int k, int *err)
+{
+	unsigned char wire[64], msg[128];
+	size_t ml = tw_dns_msg(msg, 1, wire, tw_dns_wire("www.svc7.staging.test", wire), 1);
+
+	return loop_send("127.0.0.1", 53, msg, ml, k, err);
 }
 
 /* Join a cgroup by its path below the (remounted) cgroup2 root. */
@@ -241,7 +265,7 @@ static int measure(int reps, const char *nft_file, FILE *out)
 {
 	char cg_base[128], cg_tw[128], cg_nft[128];
 	double r[NV][NL + 1][16] = {};
-	int rep, v, l, err, sink;
+	int rep, v, l, err, sink, dns_sink;
 	struct sockaddr_in sa;
 
 	snprintf(cg_base, sizeof(cg_base), "tw-bench-%d-base", pid_tag);
@@ -252,6 +276,10 @@ static int measure(int reps, const char *nft_file, FILE *out)
 	sink = socket(AF_INET, SOCK_DGRAM, 0);
 	addr4(&sa, "127.0.0.1", PORT_UDP);
 	if (bind(sink, (struct sockaddr *)&sa, sizeof(sa)))
+		return -errno;
+	dns_sink = socket(AF_INET, SOCK_DGRAM, 0);
+	addr4(&sa, "127.0.0.1", 53);
+	if (bind(dns_sink, (struct sockaddr *)&sa, sizeof(sa)))
 		return -errno;
 
 	for (rep = 0; rep < reps; rep++) {
@@ -271,6 +299,11 @@ static int measure(int reps, const char *nft_file, FILE *out)
 			r[v][L_SENDTO][rep] = loop_sendto("127.0.0.1", K_SENDTO, &err);
 			if (err) {
 				fprintf(stderr, "tw_bench: %s sendto: %s\n", vname[v], strerror(err));
+				return -EIO;
+			}
+			r[v][L_DNS][rep] = loop_dns(K_DNS, &err);
+			if (err) {
+				fprintf(stderr, "tw_bench: %s dns query: %s\n", vname[v], strerror(err));
 				return -EIO;
 			}
 			/* Own-tier destination deep in the table: all three DIR levels. */
@@ -471,10 +504,10 @@ int main(int argc, char **argv)
 
 	printf("\n| CIDRs | loop | none | nftables | tierwall |\n|---|---|---|---|---|\n");
 	for (i = 0; i < nsizes; i++) {
-		static const int order[] = { L_CONNECT, L_SENDTO, NL, L_DENY };
+		static const int order[] = { L_CONNECT, L_SENDTO, NL, L_DENY, L_DNS };
 		int k;
 
-		for (k = 0; k < 4; k++) {
+		for (k = 0; k < 5; k++) {
 			int l = order[k];
 			double base = res[i][V_NONE][l == L_DENY ? L_CONNECT : l];
 

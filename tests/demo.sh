@@ -64,6 +64,16 @@ probe agents/dev 127.20.0.10 5432 "dev (audit mode) -> prod database"
 echo "(\"Operation not permitted\" is tierwall's EPERM; \"Connection refused\" means the"
 echo " kernel let the connect through and simply nothing listens on that loopback port.)"
 
+step "and looks up prod names (the DNS guard drops the query before it leaves)"
+dns() {	# dns CGROUP NAME WHAT
+	printf '%-48s ' "$3"
+	$B/tw_probe --cgroup "$ROOT/$1" dns-query 127.0.0.53 "$2" | sed 's/^dns-query //'
+}
+dns agents/staging api.prod.example "staging: api.prod.example?"
+dns agents/staging API.Billing.PROD.example. "staging: API.Billing.PROD.example.?"
+dns agents/staging api.staging.example "staging: api.staging.example?"
+echo "(queries go to 127.0.0.53 on loopback; \"no answer\" only means no server listens there)"
+
 sleep 0.3	# the daemon drains the ring buffer every 50 ms
 step "what the incident responder sees: tierwall events"
 $CLI events --log-dir "$DEMO/log" | grep -v '"kind":"daemon"'

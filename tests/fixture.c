@@ -13,6 +13,10 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sched.h>
+#include <net/if.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include "cgroup.h"
@@ -152,8 +156,18 @@ int fx_start(struct fx *f, const char *const *extra)
 
 int fx_stop(struct fx *f)
 {
+	pid_t pid;
+
 	if (!f->daemon)
 		return f->daemon_status;
+	/* Only ever signal our own live child, never a pid that may have been reused. */
+	pid = waitpid(f->daemon, &f->daemon_status, WNOHANG);
+	if (pid == f->daemon || (pid < 0 && errno == ECHILD)) {
+		if (pid < 0)
+			printf("    fx_stop: pid %d is not a child of the tests; not signalled\n", f->daemon);
+		f->daemon = 0;
+		return pid < 0 ? -1 : f->daemon_status;
+	}
 	kill(f->daemon, SIGTERM);
 	if (!daemon_exited(f, 10000)) {
 		printf("    tierwalld did not stop within 10 s of SIGTERM; killing it\n");
@@ -624,4 +638,125 @@ out:
 	out[n] = '\0';
 	close(fd);
 	return err;
+}
+
+/* ---- a private DNS world ---- */
+
+#define DNSMASQ "/usr/sbin/dnsmasq"
+
+static int write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return -errno;
+	fputs(text, f);
+	return fclose(f) ? -errno : 0;
+}
+
+static int lo_up(void)
+{
+	struct ifreq ifr = {};
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	strcpy(ifr.ifr_name, "lo");
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+		err = -errno;
+	ifr.ifr_flags |= IFF_UP;
+	if (!err && ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+int fx_dns_start(struct fx_dns *x, struct fx *f, const char *hosts)
+{
+	char resolv[PATH_MAX + 16], log[PATH_MAX + 16];
+	int i;
+
+	memset(x, 0, sizeof(*x));
+	x->old_net = x->old_mnt = x->old_cwd = -1;
+	if (access(DNSMASQ, X_OK)) {
+		tw_test_skip("no %s: the DNS tests need Debian's dnsmasq-base (make deps)", DNSMASQ);
+		return 1;
+	}
+	snprintf(x->hosts, sizeof(x->hosts), "%s/hosts", f->tmp);
+	snprintf(resolv, sizeof(resolv), "%s/resolv.conf", f->tmp);
+	snprintf(log, sizeof(log), "%s/dnsmasq.log", f->tmp);
+	if (write_text(x->hosts, hosts) || write_text(resolv, "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n"))
+		return -EIO;
+	x->old_net = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	x->old_mnt = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+	x->old_cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (x->old_net < 0 || x->old_mnt < 0 || unshare(CLONE_NEWNET | CLONE_NEWNS))
+		return -errno;
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+	    mount(resolv, "/etc/resolv.conf", NULL, MS_BIND, NULL))
+		return -errno;
+	if (lo_up())
+		return -ENETDOWN;
+	fflush(stdout);
+	x->dnsmasq = fork();
+	if (x->dnsmasq < 0)
+		return -errno;
+	if (!x->dnsmasq) {
+		char addn[PATH_MAX + 16], logf[PATH_MAX + 32];
+
+		snprintf(addn, sizeof(addn), "--addn-hosts=%s", x->hosts);
+		snprintf(logf, sizeof(logf), "--log-facility=%s", log);
+		execl(DNSMASQ, DNSMASQ, "--keep-in-foreground", "--conf-file=/dev/null", "--user=root",
+		      "--no-resolv", "--no-hosts", addn, "--local-ttl=1", "--local=/test/",
+		      "--address=/wild.prod.test/127.44.0.7", "--listen-address=127.0.0.1",
+		      "--listen-address=::1", "--bind-interfaces", "--port=53", "--pid-file=",
+		      logf, "--log-queries", (char *)NULL);
+		_exit(127);
+	}
+	/* Up when it listens: bounded at 5 s. */
+	for (i = 0; i < 50; i++) {
+		char out[4096];
+
+		if (!fx_sh(out, sizeof(out), "ss -Hlun 'sport = 53' | grep -q 127.0.0.1"))
+			return 0;
+		if (waitpid(x->dnsmasq, NULL, WNOHANG) == x->dnsmasq) {
+			x->dnsmasq = 0;
+			return -ECHILD;
+		}
+		usleep(100 * 1000);
+	}
+	return -ETIMEDOUT;
+}
+
+int fx_dns_set_hosts(struct fx_dns *x, const char *hosts)
+{
+	int err = write_text(x->hosts, hosts);
+
+	if (!err && kill(x->dnsmasq, SIGHUP))
+		err = -errno;
+	return err;
+}
+
+void fx_dns_stop(struct fx_dns *x)
+{
+	if (x->dnsmasq > 0 && waitpid(x->dnsmasq, NULL, WNOHANG) == 0) {
+		kill(x->dnsmasq, SIGTERM);
+		waitpid(x->dnsmasq, NULL, 0);
+	}
+	x->dnsmasq = 0;
+	/* Back to where the other tests run; the private namespaces go with us leaving. */
+	if (x->old_net >= 0 && setns(x->old_net, CLONE_NEWNET))
+		fprintf(stdout, "    cannot return to the original network namespace: %s\n", strerror(errno));
+	if (x->old_mnt >= 0 && setns(x->old_mnt, CLONE_NEWNS))
+		fprintf(stdout, "    cannot return to the original mount namespace: %s\n", strerror(errno));
+	/* setns() to a mount namespace moves us to its root: go back (build dir is relative). */
+	if (x->old_cwd >= 0 && fchdir(x->old_cwd))
+		fprintf(stdout, "    cannot return to the working directory: %s\n", strerror(errno));
+	if (x->old_net >= 0)
+		close(x->old_net);
+	if (x->old_mnt >= 0)
+		close(x->old_mnt);
+	if (x->old_cwd >= 0)
+		close(x->old_cwd);
+	x->old_net = x->old_mnt = x->old_cwd = -1;
 }

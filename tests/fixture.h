@@ -86,6 +86,26 @@ bool fx_received(int ufd);
 /* HTTP/1.0 GET from 127.0.0.1:port; the whole response (headers too) in out; -errno. */
 int fx_http_get(int port, const char *path, char *out, size_t len);
 
+/*
+ * A private DNS world: this process enters a new network namespace (only
+ * loopback, nothing can leave the machine) and mount namespace whose
+ * /etc/resolv.conf points at a dnsmasq on 127.0.0.1 and ::1 serving the
+ * hosts file given (TTL 1 s), "*.wild.prod.test" as 127.44.0.7, and nothing
+ * else under .test. Daemons and children started meanwhile live there too.
+ */
+struct fx_dns {
+	int old_net, old_mnt, old_cwd;
+	pid_t dnsmasq;
+	char hosts[PATH_MAX];
+};
+
+/* 0, -errno, or 1 (with the reason printed) when dnsmasq is not installed. */
+int fx_dns_start(struct fx_dns *x, struct fx *f, const char *hosts);
+/* Replace the hosts file and make dnsmasq reread it. */
+int fx_dns_set_hosts(struct fx_dns *x, const char *hosts);
+/* Stop dnsmasq and return to the original namespaces. */
+void fx_dns_stop(struct fx_dns *x);
+
 /* A port unlikely to collide with others on this machine, per run. */
 int fx_port(int n);
 

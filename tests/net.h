@@ -3,6 +3,7 @@
 #ifndef TW_TEST_NET_H
 #define TW_TEST_NET_H
 
+#include <stddef.h>
 #include <sys/socket.h>
 
 enum tw_op {
@@ -20,6 +21,17 @@ int tw_op_socket(int op, int family);
 int tw_op_run(int fd, int op, const struct sockaddr *sa, socklen_t len);
 /* socket + op + close: 0 or -errno. */
 int tw_net(int op, const char *addr, int port);
+/* "a.b" -> "\1a\1b\0" (DNS wire format) into out; returns its length. */
+size_t tw_dns_wire(const char *name, unsigned char *out);
+/* A DNS message: header with qdcount qd, the wire name, qtype, class IN. */
+size_t tw_dns_msg(unsigned char *out, unsigned short qd, const unsigned char *wire, size_t wlen,
+		  unsigned short qtype);
+/*
+ * Ask server:53 for name's A record (res_mkquery would pull in libresolv),
+ * over UDP or TCP: 0 with an answer, -errno if sending failed, -ETIMEDOUT if
+ * nothing came back within a second.
+ */
+int tw_dns_ask(const char *server, const char *name, int tcp);
 /* Move the calling process into a cgroup2 directory. */
 int tw_join_cgroup(const char *dir);
 

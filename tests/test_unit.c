@@ -136,8 +136,8 @@ static const struct {
 	{ T("{ \"version\": 1, \"tiers\": {\"a\": {}, \"b\": {\"log\": \"everything\"}} }"),
 	  "t.json:1:42: tiers.b.log: unknown log setting \"everything\"" },
 	{ T("{ \"version\": 1, \"tiers\": {\"a\": {}},")
-	  T("  \"destinations\": [ { \"tier\": \"a\", \"cidrs\": [\"10.0.0.0/8\"], \"hostnames\": [\"x\"] } ] }"),
-	  "t.json:2:61: destinations[0].hostnames: unknown key \"hostnames\"" },
+	  T("  \"destinations\": [ { \"tier\": \"a\", \"cidrs\": [\"10.0.0.0/8\"], \"hostnames\": [\"x..y\"] } ] }"),
+	  "t.json:2:75: destinations[0].hostnames[0]: \"x..y\": empty label (two dots, or a leading dot)" },
 };
 
 TEST(unit_policy_errors_located)
@@ -199,7 +199,8 @@ TEST(unit_policy_many_tiers)
 /* The shipped examples are documentation: they must stay valid. */
 TEST(unit_shipped_policies_are_valid)
 {
-	static const char *const files[] = { "policies/example.json", "policies/with-secrets.json" };
+	static const char *const files[] = { "policies/example.json", "policies/with-secrets.json",
+					     "policies/with-hostnames.json" };
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(files); i++) {
@@ -619,12 +620,35 @@ out:
 	json_decref(required);
 }
 
+/* A kernel record as the log has it (seq and prev come from the log writer), checked. */
+static json_t *schema_check_record(json_t *schema, const void *rec, const struct tw_event_ctx *c,
+				   const char *what)
+{
+	json_t *o = rec ? tw_event_json(rec, c) : tw_event_daemon("start", c);
+
+	json_object_set_new(o, "seq", json_integer(1));
+	json_object_set_new(o, "prev", json_string("0"));
+	schema_check(schema, o, what);
+	return o;
+}
+
 TEST(unit_event_schema_documents_every_field)
 {
 	const char *text =
 		T("{ \"version\": 1, \"tiers\": {\"staging\": {}, \"prod\": {}},")
-		T("  \"destinations\": [ { \"tier\": \"prod\", \"cidrs\": [\"10.20.0.0/16\"] } ],")
+		T("  \"destinations\": [ { \"tier\": \"prod\", \"cidrs\": [\"10.20.0.0/16\"], \"hostnames\": [\"a.b\"] } ],")
 		T("  \"secrets\": [ { \"tier\": \"prod\", \"paths\": [\"/srv/prod/\"] } ] }");
+	struct tw_event he = {
+		.h = { .kind = TW_EV_CONNECT, .size = sizeof(he), .verdict = TW_VERDICT_DENY,
+		       .tier = 1, .target_tier = 2, .count = 1 },
+		.family = 4, .proto = IPPROTO_TCP, .dport = 443, .rule = 1, .host = 1,
+	};
+	struct tw_dns_event de = {
+		.h = { .kind = TW_EV_DNS, .size = sizeof(de), .verdict = TW_VERDICT_DENY,
+		       .tier = 1, .target_tier = 2, .count = 1 },
+		.family = 4, .proto = IPPROTO_UDP, .dport = 53, .reason = TW_DNS_OWNED, .qtype = 28,
+		.host = 1, .wire_len = 5, .wire = "\1a\1b",
+	};
 	struct tw_event ne = {
 		.h = { .kind = TW_EV_SENDMSG, .size = sizeof(ne), .verdict = TW_VERDICT_DENY,
 		       .tier = 1, .target_tier = 2, .count = 5, .aggregated = 1 },
@@ -650,22 +674,16 @@ TEST(unit_event_schema_documents_every_field)
 	c.policy = parse(text, &d);
 	if (!ASSERT_TRUE(c.policy != NULL, "policy"))
 		goto out;
-	/* seq and prev are added by the log writer. */
-	o = tw_event_json(&ne, &c);
-	json_object_set_new(o, "seq", json_integer(1));
-	json_object_set_new(o, "prev", json_string("0"));
-	schema_check(schema, o, "network event");
+	json_decref(schema_check_record(schema, &ne, &c, "network event"));
+	o = schema_check_record(schema, &he, &c, "network event from a hostname");
+	ASSERT_STREQ(json_string_value(json_object_get(o, "hostname")), "a.b", "hostname field");
 	json_decref(o);
-	o = tw_event_json(&fe, &c);
-	json_object_set_new(o, "seq", json_integer(1));
-	json_object_set_new(o, "prev", json_string("0"));
-	schema_check(schema, o, "file event");
+	o = schema_check_record(schema, &de, &c, "dns event");
+	ASSERT_STREQ(json_string_value(json_object_get(o, "name")), "a.b", "dns name");
+	ASSERT_STREQ(json_string_value(json_object_get(o, "qtype")), "AAAA", "dns qtype");
 	json_decref(o);
-	o = tw_event_daemon("start", &c);
-	json_object_set_new(o, "seq", json_integer(1));
-	json_object_set_new(o, "prev", json_string("0"));
-	schema_check(schema, o, "daemon event");
-	json_decref(o);
+	json_decref(schema_check_record(schema, &fe, &c, "file event"));
+	json_decref(schema_check_record(schema, NULL, &c, "daemon event"));
 out:
 	tw_policy_free((struct tw_policy *)c.policy);
 	tw_diags_free(&d);

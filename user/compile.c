@@ -6,6 +6,7 @@
  * DIR-16-8-8 table, shortest prefixes first, so a longer prefix overrides
  * a shorter one; IPv6 rules go to an LPM trie.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -204,7 +205,7 @@ int tw_compile(const struct tw_policy *p, struct tw_tables *t, struct tw_diags *
 	int *order = NULL, i, k, err = -ENOMEM;
 
 	memset(t, 0, sizeof(*t));
-	t->nrules = p->nrules;
+	t->nrules = p->nrules + p->nhrules;
 	maxblocks = count_blocks(p);
 	if (maxblocks == UINT32_MAX)
 		return -ENOMEM;
@@ -213,13 +214,29 @@ int tw_compile(const struct tw_policy *p, struct tw_tables *t, struct tw_diags *
 			maxblocks, TW_DIR_BLOCK_LIMIT);
 		return -E2BIG;
 	}
-	t->rules = calloc(p->nrules + 1, sizeof(*t->rules));
+	t->rules = calloc(t->nrules + 1, sizeof(*t->rules));
+	t->names = calloc(p->nhosts + 1, sizeof(*t->names));
+	t->name_vals = calloc(p->nhosts + 1, sizeof(*t->name_vals));
 	t->v4 = calloc(TW_DIR_L1 + (size_t)maxblocks * TW_DIR_BLOCK_SIZE, sizeof(*t->v4));
 	order = malloc((p->nrules + 1) * sizeof(*order));
 	t->v6_keys = calloc(p->nrules + 1, sizeof(*t->v6_keys));
 	t->v6_vals = calloc(p->nrules + 1, sizeof(*t->v6_vals));
-	if (!t->rules || !t->v4 || !order || !t->v6_keys || !t->v6_vals)
+	if (!t->rules || !t->v4 || !order || !t->v6_keys || !t->v6_vals || !t->names ||
+	    !t->name_vals)
 		goto out;
+	/* Hostname destinations: one rule each, after the CIDR rules, no parent. */
+	for (i = 0; i < p->nhrules; i++) {
+		t->rules[p->nrules + i].tier = p->hrules[i].tier;
+		t->rules[p->nrules + i].nports = p->hrules[i].nports;
+		memcpy(t->rules[p->nrules + i].ports, p->hrules[i].ports, sizeof(p->hrules[i].ports));
+	}
+	for (i = 0; i < p->nhosts; i++) {
+		tw_name_key(p->hosts[i].name, &t->names[i]);
+		t->name_vals[i].host = i + 1;
+		t->name_vals[i].tier = p->hosts[i].tier;
+		t->name_vals[i].wildcard = p->hosts[i].wildcard;
+	}
+	t->nnames = p->nhosts;
 
 	for (i = 0; i < p->nrules; i++) {
 		const struct tw_policy_rule *r = &p->rules[i];
@@ -260,8 +277,28 @@ out:
 	return err;
 }
 
+void tw_name_key(const char *name, struct tw_name_key *k)
+{
+	bool wild = !strncmp(name, "*.", 2);
+	size_t n, i;
+
+	memset(k, 0, sizeof(*k));
+	if (wild)
+		name += 2;
+	n = strlen(name);
+	if (n > TW_DNS_NAME_MAX - 2)
+		n = TW_DNS_NAME_MAX - 2;
+	for (i = 0; i < n; i++)
+		k->name[i] = tolower((unsigned char)name[n - 1 - i]);
+	/* Exact: the name and its end. Wildcard: the suffix and one more dot. */
+	k->name[n] = wild ? '.' : '\0';
+	k->prefixlen = (n + 1) * 8;
+}
+
 void tw_tables_free(struct tw_tables *t)
 {
+	free(t->names);
+	free(t->name_vals);
 	free(t->rules);
 	free(t->v4);
 	free(t->v6_keys);

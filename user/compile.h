@@ -18,7 +18,14 @@ struct tw_tables {
 	int nv6;
 	struct tw_lpm6_key *v6_keys;
 	uint32_t *v6_vals;		/* rule index + 1 */
+	/* Hostnames for the DNS guard; rules [p->nrules, nrules) are their entries'. */
+	int nnames;
+	struct tw_name_key *names;
+	struct tw_name_val *name_vals;
 };
+
+/* The names trie key of a normalised policy hostname (exact or "*.suffix"). */
+void tw_name_key(const char *name, struct tw_name_key *k);
 
 /* Build the tables; -EINVAL with diagnostics when the policy cannot be encoded. */
 int tw_compile(const struct tw_policy *p, struct tw_tables *t, struct tw_diags *d);

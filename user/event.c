@@ -14,6 +14,7 @@ const char *tw_kind_name(int kind)
 	case TW_EV_CONNECT: return "connect";
 	case TW_EV_SENDMSG: return "sendmsg";
 	case TW_EV_FILE: return "file";
+	case TW_EV_DNS: return "dns";
 	default: return "unknown";
 	}
 }
@@ -53,6 +54,9 @@ int tw_event_check(const void *data, size_t size)
 		break;
 	case TW_EV_FILE:
 		want = sizeof(struct tw_file_event);
+		break;
+	case TW_EV_DNS:
+		want = sizeof(struct tw_dns_event);
 		break;
 	default:
 		return -EPROTO;
@@ -213,39 +217,152 @@ static void w_ts(struct w *w, uint64_t ns)
 	w_raw(w, "\"", 1);
 }
 
-static void w_dst(struct w *w, const struct tw_event *e)
+/* "dst": {ip, port, proto}; a mapped address is shown as the caller wrote it. */
+static void w_dst_obj(struct w *w, int family, bool mapped, const uint8_t *addr, uint16_t port,
+		      uint8_t proto)
 {
 	char ip[INET6_ADDRSTRLEN + 8];
 
-	if (e->family == 4 && e->mapped) {
+	if (family == 4 && mapped) {
 		strcpy(ip, "::ffff:");
-		inet_ntop(AF_INET, e->daddr, ip + 7, sizeof(ip) - 7);
+		inet_ntop(AF_INET, addr, ip + 7, sizeof(ip) - 7);
 	} else {
-		inet_ntop(e->family == 4 ? AF_INET : AF_INET6, e->daddr, ip, sizeof(ip));
+		inet_ntop(family == 4 ? AF_INET : AF_INET6, addr, ip, sizeof(ip));
 	}
 	w_key(w, "dst");
 	w_raw(w, "{", 1);
 	w->comma = false;
 	w_kstr(w, "ip", ip);
-	w_ku64(w, "port", e->dport);
-	if (e->proto == IPPROTO_TCP || e->proto == IPPROTO_UDP)
-		w_kstr(w, "proto", e->proto == IPPROTO_TCP ? "tcp" : "udp");
+	w_ku64(w, "port", port);
+	if (proto == IPPROTO_TCP || proto == IPPROTO_UDP)
+		w_kstr(w, "proto", proto == IPPROTO_TCP ? "tcp" : "udp");
 	else
-		w_ku64(w, "proto", e->proto);
+		w_ku64(w, "proto", proto);
 	w_raw(w, "}", 1);
 	w->comma = true;
+}
+
+static void w_dst(struct w *w, const struct tw_event *e)
+{
+	w_dst_obj(w, e->family, e->mapped, e->daddr, e->dport, e->proto);
+}
+
+static const struct tw_policy_host *host_ref(const struct tw_policy *p, uint32_t host)
+{
+	return host >= 1 && host <= (uint32_t)p->nhosts ? &p->hosts[host - 1] : NULL;
 }
 
 static void w_net(struct w *w, const struct tw_event *e, const struct tw_policy *p)
 {
 	const struct tw_policy_rule *r = e->rule < (uint32_t)p->nrules ? &p->rules[e->rule] : NULL;
+	const struct tw_policy_host *h = host_ref(p, e->host);
 	char cidr[64];
 
 	w_dst(w, e);
+	if (h) {
+		/* The address came from resolving this policy hostname. */
+		w_kstr(w, "rule", h->jpath);
+		w_kstr(w, "hostname", h->name);
+		w_kstr(w, "cidr", NULL);
+		return;
+	}
 	w_kstr(w, "rule", r ? r->jpath : NULL);
 	if (r)
 		tw_cidr_format(&r->cidr, cidr, sizeof(cidr));
 	w_kstr(w, "cidr", r ? cidr : NULL);
+}
+
+int tw_dns_name_format(const uint8_t *wire, size_t len, char *out, size_t outlen)
+{
+	size_t pos = 0, n = 0;
+	int complete = -1;
+
+	if (outlen < 8)
+		return -1;
+	while (pos < len && n + 8 < outlen) {
+		uint8_t l = wire[pos];
+		size_t i;
+
+		if (!l) {
+			complete = 0;
+			break;
+		}
+		if (l & 0xc0)
+			break;	/* pointer or reserved label type: shown as cut off */
+		if (n)
+			out[n++] = '.';
+		for (i = 1; i <= l && pos + i < len && n + 8 < outlen; i++) {
+			uint8_t c = wire[pos + i];
+
+			/* RFC 1035 presentation: \. for a dot in a label, \DDD for the unprintable. */
+			if (c == '.' || c == '\\') {
+				out[n++] = '\\';
+				out[n++] = c;
+			} else if (c > 0x20 && c < 0x7f) {
+				out[n++] = c;
+			} else {
+				n += snprintf(out + n, outlen - n, "\\%03u", c);
+			}
+		}
+		if (i <= l)
+			break;
+		pos += l + 1;
+	}
+	if (complete && n + 4 < outlen) {
+		memcpy(out + n, "...", 3);
+		n += 3;
+	} else if (!n) {
+		out[n++] = '.';	/* the root */
+	}
+	out[n] = '\0';
+	return complete;
+}
+
+const char *tw_qtype_name(unsigned int qtype, char *buf, size_t len)
+{
+	static const struct { unsigned int t; const char *n; } names[] = {
+		{ 1, "A" }, { 2, "NS" }, { 5, "CNAME" }, { 6, "SOA" }, { 12, "PTR" }, { 15, "MX" },
+		{ 16, "TXT" }, { 28, "AAAA" }, { 33, "SRV" }, { 35, "NAPTR" }, { 43, "DS" },
+		{ 48, "DNSKEY" }, { 64, "SVCB" }, { 65, "HTTPS" }, { 99, "SPF" }, { 255, "ANY" },
+		{ 257, "CAA" },
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(names); i++)
+		if (names[i].t == qtype)
+			return names[i].n;
+	snprintf(buf, len, "TYPE%u", qtype);	/* RFC 3597 */
+	return buf;
+}
+
+const char *tw_dns_reason_name(int reason)
+{
+	static const char *const names[] = {
+		[TW_DNS_OWNED] = "name_of_other_tier",
+		[TW_DNS_POINTER] = "compression_pointer",
+		[TW_DNS_LABEL] = "label_too_long",
+		[TW_DNS_LONG] = "name_too_long",
+		[TW_DNS_TRUNCATED] = "truncated",
+		[TW_DNS_COUNT] = "question_count",
+		[TW_DNS_UNPARSED] = "unparsed_headers",
+	};
+
+	return reason > 0 && reason <= TW_DNS_REASON_MAX ? names[reason] : NULL;
+}
+
+static void w_dns(struct w *w, const struct tw_dns_event *e, const struct tw_policy *p)
+{
+	const struct tw_policy_host *h = host_ref(p, e->host);
+	char name[TW_DNS_NAME_MAX * 4 + 8], qt[16];
+	size_t len = e->wire_len;	/* at most 255: always within wire[] */
+
+	tw_dns_name_format(e->wire, len, name, sizeof(name));
+	w_kstr(w, "name", len ? name : NULL);
+	w_kstr(w, "qtype", e->qtype ? tw_qtype_name(e->qtype, qt, sizeof(qt)) : NULL);
+	w_kstr(w, "hostname", h ? h->name : NULL);
+	w_kstr(w, "rule", h ? h->jpath : NULL);
+	w_kstr(w, "reason", tw_dns_reason_name(e->reason));
+	w_dst_obj(w, e->family, false, e->daddr, e->dport, e->proto);
 }
 
 /* "/mnt/point/a/b/file" from the names the kernel sent, file first. */
@@ -318,6 +435,8 @@ int tw_event_body(const void *record, const struct tw_event_ctx *c, char *out, s
 	}
 	if (h->kind == TW_EV_FILE)
 		w_file(&w, record, c);
+	else if (h->kind == TW_EV_DNS)
+		w_dns(&w, record, p);
 	else
 		w_net(&w, record, p);
 	w_kstr(&w, "policy", p->digest);

@@ -41,5 +41,12 @@ json_t *tw_event_daemon(const char *what, const struct tw_event_ctx *c);
 const char *tw_kind_name(int kind);
 const char *tw_verdict_name(int verdict);
 const char *tw_op_name(int op);
+const char *tw_dns_reason_name(int reason);
+const char *tw_qtype_name(unsigned int qtype, char *buf, size_t len);
+/*
+ * A wire-format DNS name in presentation form ("api.example.com", "\\."
+ * and "\\DDD" escapes). 0 if it ended properly, -1 if cut off ("..." added).
+ */
+int tw_dns_name_format(const uint8_t *wire, size_t len, char *out, size_t outlen);
 
 #endif

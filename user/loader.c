@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The daemon's BPF objects: net (cgroup connect/sendmsg) and files (BPF LSM).
- * The net object owns the shared maps; the files object reuses their fds, so
- * both judge by the same tags and write to the same ring buffer.
+ * The daemon's BPF objects: net (cgroup connect/sendmsg), files (BPF LSM) and
+ * dns (cgroup_skb egress DNS guard). The net object owns the shared maps; the
+ * others reuse their fds, so all judge by the same tags and write to the same
+ * ring buffer.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -17,14 +18,17 @@
 #include <bpf/btf.h>
 #include "loader.h"
 #include "log.h"
+#include "util.h"
 #include "net.skel.h"
 #include "files.skel.h"
+#include "dns.skel.h"
 
 #define MAX_PROGS	16
 
 struct tw_bpf {
 	struct net_bpf *net;
 	struct files_bpf *files;
+	struct dns_bpf *dns;
 	struct bpf_program *progs[MAX_PROGS];
 	struct bpf_link *links[MAX_PROGS];
 	int nprogs;
@@ -113,6 +117,25 @@ static void add_progs(struct tw_bpf *b, struct bpf_object *obj)
 			b->progs[b->nprogs++] = p;
 }
 
+/* One set of tags, one ring buffer: obj reuses every map the net object also has. */
+static int share_maps(struct tw_bpf *b, struct bpf_object *obj)
+{
+	struct bpf_map *m, *own;
+	int err;
+
+	bpf_object__for_each_map(m, obj) {
+		if (strchr(bpf_map__name(m), '.'))
+			continue;	/* .rodata and friends are per object */
+		own = bpf_object__find_map_by_name(b->net->obj, bpf_map__name(m));
+		if (!own)
+			continue;
+		err = bpf_map__reuse_fd(m, bpf_map__fd(own));
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 static int load_files(struct tw_bpf *b, const struct tw_bpf_opts *o, char *why, size_t len)
 {
 	struct files_bpf *f;
@@ -132,14 +155,8 @@ static int load_files(struct tw_bpf *b, const struct tw_bpf_opts *o, char *why, 
 	bpf_program__set_autoload(f->progs.tw_inode_setattr, !idmap);
 	bpf_program__set_autoload(f->progs.tw_inode_setattr_idmap, idmap);
 	bpf_map__set_max_entries(f->maps.secrets, o->secrets_capacity);
-	/* One set of tags, one ring buffer: share the net object's maps. */
-	if ((err = bpf_map__reuse_fd(f->maps.cgroup_tiers, bpf_map__fd(b->net->maps.cgroup_tiers))) ||
-	    (err = bpf_map__reuse_fd(f->maps.tier_info, bpf_map__fd(b->net->maps.tier_info))) ||
-	    (err = bpf_map__reuse_fd(f->maps.runtime, bpf_map__fd(b->net->maps.runtime))) ||
-	    (err = bpf_map__reuse_fd(f->maps.events, bpf_map__fd(b->net->maps.events))) ||
-	    (err = bpf_map__reuse_fd(f->maps.stats, bpf_map__fd(b->net->maps.stats))) ||
-	    (err = bpf_map__reuse_fd(f->maps.flood, bpf_map__fd(b->net->maps.flood))) ||
-	    (err = bpf_map__reuse_fd(f->maps.flood_zero, bpf_map__fd(b->net->maps.flood_zero)))) {
+	err = share_maps(b, f->obj);
+	if (err) {
 		snprintf(why, len, "cannot share maps with the BPF LSM object: %s", strerror(-err));
 		return err;
 	}
@@ -149,6 +166,70 @@ static int load_files(struct tw_bpf *b, const struct tw_bpf_opts *o, char *why, 
 		return err;
 	}
 	add_progs(b, f->obj);
+	return 0;
+}
+
+/*
+ * Does the kernel let a cgroup_skb program call helper id? A four-insn
+ * program answers it; libbpf 1.1's probe misreads 6.12's "cannot use helper".
+ */
+static bool skb_helper_ok(int id)
+{
+	const struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_X, .dst_reg = BPF_REG_1, .src_reg = BPF_REG_10 },
+		{ .code = BPF_ALU64 | BPF_ADD | BPF_K, .dst_reg = BPF_REG_1, .imm = -16 },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_2, .imm = 16 },
+		{ .code = BPF_JMP | BPF_CALL, .imm = id },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 1 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	int fd = bpf_prog_load(BPF_PROG_TYPE_CGROUP_SKB, NULL, "GPL", insns, ARRAY_SIZE(insns), NULL);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+int tw_skb_task_helpers(void)
+{
+	return (skb_helper_ok(BPF_FUNC_get_current_pid_tgid) ? TW_SKB_PID : 0) |
+	       (skb_helper_ok(BPF_FUNC_get_current_comm) ? TW_SKB_COMM : 0);
+}
+
+static int load_dns(struct tw_bpf *b, const struct tw_tables *t, char *why, size_t len)
+{
+	struct dns_bpf *s;
+	int i, err;
+
+	s = b->dns = dns_bpf__open();
+	if (!s) {
+		err = -errno;
+		snprintf(why, len, "cannot open the DNS guard object: %s", strerror(-err));
+		return err;
+	}
+	bpf_map__set_max_entries(s->maps.names, t->nnames);
+	s->rodata->task_helpers = tw_skb_task_helpers();
+	err = share_maps(b, s->obj);
+	if (err) {
+		snprintf(why, len, "cannot share maps with the DNS guard object: %s", strerror(-err));
+		return err;
+	}
+	err = dns_bpf__load(s);
+	if (err) {
+		snprintf(why, len, "cannot load the DNS guard program: %s (the verifier log is above)",
+			 strerror(-err));
+		return err;
+	}
+	for (i = 0; i < t->nnames; i++) {
+		if (bpf_map_update_elem(bpf_map__fd(s->maps.names), &t->names[i],
+					&t->name_vals[i], BPF_NOEXIST)) {
+			err = -errno;
+			snprintf(why, len, "cannot fill the DNS guard's names: %s", strerror(-err));
+			return err;
+		}
+	}
+	add_progs(b, s->obj);
 	return 0;
 }
 
@@ -175,6 +256,7 @@ int tw_bpf_load(struct tw_bpf **out, const struct tw_tables *t,
 	bpf_map__set_max_entries(s->maps.v4_dir, t->v4_len);
 	bpf_map__set_max_entries(s->maps.v6_lpm, t->nv6 ? t->nv6 : 1);
 	bpf_map__set_max_entries(s->maps.cgroup_tiers, o->tag_capacity);
+	bpf_map__set_max_entries(s->maps.host_addrs, o->host_capacity ? o->host_capacity : 1);
 	bpf_map__set_max_entries(s->maps.events, o->ringbuf_bytes);
 	err = net_bpf__load(s);
 	if (err) {
@@ -194,6 +276,11 @@ int tw_bpf_load(struct tw_bpf **out, const struct tw_tables *t,
 	if (err) {
 		snprintf(why, whylen, "cannot fill policy maps: %s", strerror(-err));
 		goto out_destroy;
+	}
+	if (t->nnames) {
+		err = load_dns(b, t, why, whylen);
+		if (err)
+			goto out_destroy;
 	}
 	if (o->files) {
 		err = load_files(b, o, why, whylen);
@@ -310,6 +397,8 @@ int tw_bpf_pin(struct tw_bpf *b, const char *dir)
 	err = pin_maps(b, b->net->obj);
 	if (!err && b->files)
 		err = pin_maps(b, b->files->obj);
+	if (!err && b->dns)
+		err = pin_maps(b, b->dns->obj);
 	if (!err)
 		unpin_leftovers(dir, old, nold);
 	for (i = 0; i < nold; i++)
@@ -409,6 +498,8 @@ void tw_bpf_unpin(struct tw_bpf *b)
 	unpin_maps(b->net->obj);
 	if (b->files)
 		unpin_maps(b->files->obj);
+	if (b->dns)
+		unpin_maps(b->dns->obj);
 	rmdir(b->pin_dir);
 	b->pin_dir[0] = '\0';
 }
@@ -431,6 +522,7 @@ void tw_bpf_destroy(struct tw_bpf *b)
 	if (b->rt)
 		munmap(b->rt, sysconf(_SC_PAGESIZE));
 	files_bpf__destroy(b->files);
+	dns_bpf__destroy(b->dns);
 	net_bpf__destroy(b->net);
 	free(b);
 }
@@ -510,6 +602,20 @@ int tw_bpf_flood_flush(struct tw_bpf *b, bool force)
 void tw_bpf_bump_file_gen(struct tw_bpf *b)
 {
 	__atomic_fetch_add(&b->rt->file_gen, 1, __ATOMIC_SEQ_CST);
+}
+
+int tw_bpf_host_set(struct tw_bpf *b, const struct tw_host_key *k, const struct tw_host_val *v)
+{
+	int fd = bpf_map__fd(b->net->maps.host_addrs);
+
+	if (v)
+		return bpf_map_update_elem(fd, k, v, 0) ? -errno : 0;
+	return bpf_map_delete_elem(fd, k) && errno != ENOENT ? -errno : 0;
+}
+
+bool tw_bpf_has_dns(struct tw_bpf *b)
+{
+	return b->dns != NULL;
 }
 
 bool tw_bpf_has_files(struct tw_bpf *b)

@@ -16,6 +16,7 @@ struct tw_bpf_opts {
 	uint32_t ringbuf_bytes;		/* power of two, >= page size */
 	bool files;			/* load the BPF LSM programs too */
 	uint32_t secrets_capacity;	/* secrets entries, learned hard links included */
+	uint32_t host_capacity;		/* addresses policy hostnames may resolve to */
 };
 
 /* Open, size the maps, load, fill. -errno, and why it failed in why. */
@@ -50,6 +51,12 @@ int tw_bpf_untag(struct tw_bpf *b, uint64_t cgid);
 void tw_bpf_set_levels(struct tw_bpf *b, uint64_t mask);
 
 bool tw_bpf_has_files(struct tw_bpf *b);
+/* Task helpers cgroup_skb programs may call here (6.1: none): TW_SKB_* bits. */
+int tw_skb_task_helpers(void);
+/* The DNS guard is loaded (the policy has hostnames). */
+bool tw_bpf_has_dns(struct tw_bpf *b);
+/* Owners of an address a hostname resolved to; v NULL removes it. */
+int tw_bpf_host_set(struct tw_bpf *b, const struct tw_host_key *k, const struct tw_host_val *v);
 int tw_bpf_add_secret(struct tw_bpf *b, const struct tw_secret_key *k,
 		      const struct tw_secret_val *v);
 int tw_bpf_add_secret_dev(struct tw_bpf *b, uint32_t dev);

@@ -512,9 +512,142 @@ static int parse_ports(struct pctx *c, const char *jp, json_t *arr,
 	return n;
 }
 
+static bool all_digits_and_dots(const char *s)
+{
+	return strspn(s, "0123456789.") == strlen(s);
+}
+
+bool tw_hostname_parse(const char *in, char *out, bool *wildcard, char *why, size_t whylen)
+{
+	const char *name = in, *label;
+	size_t n = strlen(in), i, len;
+	int k;
+
+	*wildcard = false;
+	if (n && in[n - 1] == '.')
+		n--;	/* "example.com." is "example.com" */
+	if (!n) {
+		snprintf(why, whylen, "empty hostname");
+		return false;
+	}
+	if (n >= 2 && !strncmp(in, "*.", 2)) {
+		*wildcard = true;
+		name += 2;
+		n -= 2;
+	}
+	if (memchr(name, '*', n)) {
+		snprintf(why, whylen, "\"%s\": a wildcard is allowed only as the whole first label (\"*.example.com\")", in);
+		return false;
+	}
+	if (!n) {
+		snprintf(why, whylen, "\"%s\": a wildcard needs a domain after \"*.\"", in);
+		return false;
+	}
+	if (n + (*wildcard ? 2 : 0) > TW_HOSTNAME_MAX) {
+		snprintf(why, whylen, "\"%.40s...\" is %zu characters long, at most %d", in,
+			 n + (*wildcard ? 2 : 0), TW_HOSTNAME_MAX);
+		return false;
+	}
+	for (label = name, k = 1; label < name + n; label += len + 1, k++) {
+		const char *dot = memchr(label, '.', name + n - label);
+
+		len = dot ? (size_t)(dot - label) : (size_t)(name + n - label);
+		if (!len) {
+			snprintf(why, whylen, "\"%s\": empty label (two dots, or a leading dot)", in);
+			return false;
+		}
+		if (len > 63) {
+			snprintf(why, whylen, "\"%s\": label %d is %zu characters long, at most 63", in, k, len);
+			return false;
+		}
+		for (i = 0; i < len; i++) {
+			unsigned char ch = label[i];
+
+			if (!isalnum(ch) && ch != '-' && ch != '_') {
+				snprintf(why, whylen, "\"%s\": label %d has '%c' (use letters, digits, '-' and '_')",
+					 in, k, isprint(ch) ? ch : '?');
+				return false;
+			}
+		}
+		if (label[0] == '-' || label[len - 1] == '-') {
+			snprintf(why, whylen, "\"%s\": label %d starts or ends with '-'", in, k);
+			return false;
+		}
+	}
+	if (!*wildcard && all_digits_and_dots(name)) {
+		snprintf(why, whylen, "\"%s\" is an IP address: put it under \"cidrs\"", in);
+		return false;
+	}
+	len = 0;
+	if (*wildcard) {
+		memcpy(out, "*.", 2);
+		len = 2;
+	}
+	for (i = 0; i < n; i++)
+		out[len++] = tolower((unsigned char)name[i]);
+	out[len] = '\0';
+	return true;
+}
+
+static void parse_hostnames(struct pctx *c, const char *jp, json_t *arr, int tier,
+			    int nports, const uint16_t *ports)
+{
+	struct tw_policy_rule *g = NULL;
+	size_t j;
+	json_t *s;
+
+	if (!want_type(c, jp, arr, JSON_ARRAY, "an array of hostnames"))
+		return;
+	if (!json_array_size(arr))
+		tw_diag(c->d, jp, "empty hostname list");
+	if (tier) {
+		g = &c->p->hrules[c->p->nhrules++];
+		g->tier = tier;
+		g->nports = nports;
+		memcpy(g->ports, ports, sizeof(g->ports));
+		snprintf(g->jpath, sizeof(g->jpath), "%s", jp);
+	}
+	json_array_foreach(arr, j, s) {
+		char ep[TW_JPATH_MAX], why[512], name[TW_HOSTNAME_MAX + 3];
+		struct tw_policy_host *h;
+		bool wild;
+		int k;
+
+		snprintf(ep, sizeof(ep), "%s[%zu]", jp, j);
+		if (!want_type(c, ep, s, JSON_STRING, "a hostname string"))
+			continue;
+		if (!tw_hostname_parse(json_string_value(s), name, &wild, why, sizeof(why))) {
+			tw_diag(c->d, ep, "%s", why);
+			continue;
+		}
+		for (k = 0; k < c->p->nhosts; k++)
+			if (!strcmp(c->p->hosts[k].name, name))
+				break;
+		if (k < c->p->nhosts) {
+			const struct tw_policy_host *o = &c->p->hosts[k];
+
+			if (o->tier == tier)
+				tw_diag(c->d, ep, "\"%s\" is a duplicate of %s", name, o->jpath);
+			else
+				tw_diag(c->d, ep, "\"%s\" is already owned by tier \"%s\" at %s: a name belongs to one tier",
+					name, c->p->tiers[o->tier].name, o->jpath);
+			continue;
+		}
+		if (!g)
+			continue;
+		h = &c->p->hosts[c->p->nhosts++];
+		h->name = strdup(name);
+		h->wildcard = wild;
+		h->tier = tier;
+		h->group = g - c->p->hrules;
+		snprintf(h->jpath, sizeof(h->jpath), "%s", ep);
+	}
+}
+
 static void parse_destinations(struct pctx *c, json_t *arr)
 {
-	static const char *const keys[] = { "tier", "cidrs", "ports", NULL };
+	static const char *const keys[] = { "tier", "cidrs", "hostnames", "ports", NULL };
+	size_t nhosts = 0;
 	size_t i, j, total = 0;
 	json_t *v;
 
@@ -524,14 +657,18 @@ static void parse_destinations(struct pctx *c, json_t *arr)
 		return;
 	json_array_foreach(arr, i, v) {
 		json_t *cidrs = json_is_object(v) ? json_object_get(v, "cidrs") : NULL;
+		json_t *hosts = json_is_object(v) ? json_object_get(v, "hostnames") : NULL;
 
 		total += json_is_array(cidrs) ? json_array_size(cidrs) : 0;
+		nhosts += json_is_array(hosts) ? json_array_size(hosts) : 0;
 	}
 	c->p->rules = calloc(total + 1, sizeof(*c->p->rules));
+	c->p->hosts = calloc(nhosts + 1, sizeof(*c->p->hosts));
+	c->p->hrules = calloc(json_array_size(arr) + 1, sizeof(*c->p->hrules));
 	json_array_foreach(arr, i, v) {
-		char jp[TW_JPATH_MAX], cp[TW_JPATH_MAX], pp[TW_JPATH_MAX];
-		uint16_t ports[TW_MAX_PORTS];
-		json_t *cidrs, *pv, *s;
+		char jp[TW_JPATH_MAX], cp[TW_JPATH_MAX], pp[TW_JPATH_MAX], hjp[TW_JPATH_MAX];
+		uint16_t ports[TW_MAX_PORTS] = {};
+		json_t *cidrs, *pv, *s, *hp;
 		int tier, nports = 0;
 
 		snprintf(jp, sizeof(jp), "destinations[%zu]", i);
@@ -544,9 +681,15 @@ static void parse_destinations(struct pctx *c, json_t *arr)
 		pv = json_object_get(v, "ports");
 		if (pv && (nports = parse_ports(c, pp, pv, ports)) < 0)
 			tier = nports = 0;	/* still check the CIDRs */
+		hp = json_object_get(v, "hostnames");
+		if (hp) {
+			snprintf(hjp, sizeof(hjp), "%s.hostnames", jp);
+			parse_hostnames(c, hjp, hp, tier, nports, ports);
+		}
 		cidrs = json_object_get(v, "cidrs");
 		if (!cidrs) {
-			tw_diag(c->d, jp, "missing required key \"cidrs\"");
+			if (!hp)
+				tw_diag(c->d, jp, "needs \"cidrs\", \"hostnames\" or both");
 			continue;
 		}
 		if (!want_type(c, cp, cidrs, JSON_ARRAY, "an array of CIDRs"))
@@ -813,6 +956,10 @@ void tw_policy_free(struct tw_policy *p)
 		free(p->cgroups[i].path);
 	for (i = 0; i < p->nsecrets; i++)
 		free(p->secrets[i].path);
+	for (i = 0; i < p->nhosts; i++)
+		free(p->hosts[i].name);
+	free(p->hosts);
+	free(p->hrules);
 	free(p->cgroups);
 	free(p->rules);
 	free(p->secrets);

@@ -32,6 +32,18 @@ struct tw_policy_rule {
 	char jpath[TW_JPATH_MAX];	/* destinations[i].cidrs[j] */
 };
 
+/*
+ * One hostname of one destination entry. Names are kept lowercase, without
+ * the trailing dot; a wildcard "*.example.com" keeps its "*.".
+ */
+struct tw_policy_host {
+	char *name;
+	bool wildcard;
+	int tier;
+	int group;			/* which hrules[] entry (destination) owns it */
+	char jpath[TW_JPATH_MAX];	/* destinations[i].hostnames[j] */
+};
+
 struct tw_policy_secret {
 	char *path;
 	int tier;
@@ -49,7 +61,22 @@ struct tw_policy {
 	struct tw_policy_rule *rules;
 	int nsecrets;
 	struct tw_policy_secret *secrets;
+	int nhosts;
+	struct tw_policy_host *hosts;
+	/* Tier and ports of each destination entry with hostnames (cidr unused). */
+	int nhrules;
+	struct tw_policy_rule *hrules;
 };
+
+/* Longest hostname without the trailing dot (RFC 1035: 255 bytes on the wire). */
+#define TW_HOSTNAME_MAX		253
+
+/*
+ * Check and normalise a policy hostname: exact ("api.example.com", trailing
+ * dot optional) or a wildcard first label ("*.example.com"). Lowercase into
+ * out (TW_HOSTNAME_MAX + 3 bytes); false with the reason in why.
+ */
+bool tw_hostname_parse(const char *in, char *out, bool *wildcard, char *why, size_t whylen);
 
 /* Collected errors, each "FILE:LINE:COL: JPATH: message". */
 struct tw_diags {

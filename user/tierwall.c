@@ -136,8 +136,8 @@ static int do_check(int argc, char **argv)
 	}
 	for (i = 0; i < p->nrules; i++)
 		v4 += p->rules[i].cidr.family == 4;
-	printf("%s: OK: %d tiers, %d rules (%d IPv4, %d IPv6), %d tagged cgroups, %d secret paths, %s\n",
-	       argv[first], p->ntiers, p->nrules, v4, p->nrules - v4, p->ncgroups,
+	printf("%s: OK: %d tiers, %d rules (%d IPv4, %d IPv6), %d hostnames, %d tagged cgroups, %d secret paths, %s\n",
+	       argv[first], p->ntiers, p->nrules, v4, p->nrules - v4, p->nhosts, p->ncgroups,
 	       p->nsecrets, p->digest);
 	tw_tables_free(&t);
 	tw_policy_free(p);
@@ -215,6 +215,30 @@ static int do_tiers(int argc, char **argv)
 	return 0;
 }
 
+/* One line per policy hostname: what it resolved to, or why it did not. */
+static void print_hostnames(json_t *h)
+{
+	json_t *v, *a;
+	size_t i, j;
+
+	json_array_foreach(json_object_get(h, "names"), i, v) {
+		printf("hostname    %-28s %-10s %-9s", json_string_value(json_object_get(v, "hostname")),
+		       json_string_value(json_object_get(v, "tier")),
+		       json_string_value(json_object_get(v, "state")));
+		json_array_foreach(json_object_get(v, "addresses"), j, a)
+			printf(" %s%s", json_string_value(json_object_get(a, "address")),
+			       json_object_get(a, "grace_left_s") ? "(grace)" : "");
+		if (json_object_get(v, "error"))
+			printf(" [%s, %lld failures]", json_string_value(json_object_get(v, "error")),
+			       json_integer_value(json_object_get(v, "failures")));
+		printf("\n");
+	}
+	json_array_foreach(json_object_get(h, "wildcards"), i, v)
+		printf("hostname    %-28s %-10s DNS guard only\n",
+		       json_string_value(json_object_get(v, "hostname")),
+		       json_string_value(json_object_get(v, "tier")));
+}
+
 static int do_status(int argc, char **argv)
 {
 	int first = parse_opts(argc, argv, NULL, NULL, NULL), rc;
@@ -245,6 +269,7 @@ static int do_status(int argc, char **argv)
 		       json_is_true(json_object_get(v, "enforced")) ? "enforced" : "NOT ENFORCED",
 		       json_integer_value(json_object_get(v, "identities")),
 		       json_integer_value(json_object_get(v, "pending")));
+	print_hostnames(json_object_get(r, "hostnames"));
 	json_array_foreach(json_object_get(r, "programs"), i, v)
 		printf("program     %-18s id %-6lld %s\n", json_string_value(json_object_get(v, "hook")),
 		       json_integer_value(json_object_get(v, "prog_id")),

@@ -26,6 +26,7 @@
 #include "cgroup.h"
 #include "compile.h"
 #include "ctl.h"
+#include "dns.h"
 #include "event.h"
 #include "evlog.h"
 #include "follow.h"
@@ -43,6 +44,8 @@
 #define POLL_MS			50	/* ring buffer drained at least this often */
 #define PATH_CACHE		1024
 #define MAX_TAGS		65536
+#define MAX_HOST_ADDRS		65536
+#define DNS_SETTLE_MS		3000	/* first answers awaited before attaching */
 
 struct tag {
 	uint64_t id;
@@ -75,6 +78,8 @@ struct daemon {
 
 	struct tw_policy *policy;
 	struct tw_secrets *secrets;	/* NULL unless files are enforced */
+	struct tw_dns *dns;		/* NULL unless the policy has exact hostnames */
+	struct tw_dns_opts dns_opts;
 	struct tw_tables tables;
 	struct tw_bpf *bpf;
 	struct ring_buffer *rb;
@@ -348,6 +353,20 @@ static json_t *tag_json(const struct daemon *d, const struct tag *t)
 			 "source", t->from_policy ? "policy" : "cli");
 }
 
+/* Exact names with their addresses, wildcards (judged only by the DNS guard). */
+static json_t *hostnames_json(struct daemon *d)
+{
+	json_t *wild = json_array();
+	int i;
+
+	for (i = 0; i < d->policy->nhosts; i++)
+		if (d->policy->hosts[i].wildcard)
+			json_array_append_new(wild, json_pack("{s:s, s:s}", "hostname",
+				d->policy->hosts[i].name, "tier", d->policy->tiers[d->policy->hosts[i].tier].name));
+	return json_pack("{s:b, s:o, s:o}", "dns_guard", tw_bpf_has_dns(d->bpf),
+			 "names", tw_dns_status(d->dns), "wildcards", wild);
+}
+
 static json_t *cmd_status(struct daemon *d)
 {
 	json_t *progs = json_array(), *o;
@@ -385,6 +404,7 @@ static json_t *cmd_status(struct daemon *d)
 		"enforced", d->secrets != NULL, "paths", d->policy->nsecrets,
 		"identities", d->secrets ? (int)tw_secrets_count(d->secrets) : 0,
 		"pending", tw_secrets_pending(d->secrets)));
+	json_object_set_new(o, "hostnames", hostnames_json(d));
 	return o;
 }
 
@@ -484,6 +504,23 @@ static void accept_clients(struct daemon *d)
 
 /* ---- metrics ---- */
 
+static void write_dns_metrics(struct daemon *d, struct buf *b)
+{
+	int names, failing, addrs;
+
+	/* Read without a lock: counts that are a tick stale are fine for a gauge. */
+	tw_dns_counts(d->dns, &names, &failing, &addrs);
+	tw_metric_printf(b, "# HELP tierwall_hostnames Exact policy hostnames the daemon resolves.\n"
+			    "# TYPE tierwall_hostnames gauge\n"
+			    "tierwall_hostnames %d\n"
+			    "# HELP tierwall_hostnames_failing Hostnames whose last resolution failed.\n"
+			    "# TYPE tierwall_hostnames_failing gauge\n"
+			    "tierwall_hostnames_failing %d\n"
+			    "# HELP tierwall_hostname_addresses Addresses held for hostnames, grace included.\n"
+			    "# TYPE tierwall_hostname_addresses gauge\n"
+			    "tierwall_hostname_addresses %d\n", names, failing, addrs);
+}
+
 static void write_metrics(void *arg, struct buf *b)
 {
 	struct daemon *d = arg;
@@ -552,6 +589,7 @@ static void write_metrics(void *arg, struct buf *b)
 		if (!tw_bpf_prog_info(d->bpf, i, &name, &id, &att))
 			tw_metric_printf(b, "tierwall_program_attached{hook=\"%s\"} %d\n", name, att);
 	}
+	write_dns_metrics(d, b);
 }
 
 /* ---- policy reload (SIGHUP): a takeover inside one process ---- */
@@ -575,9 +613,11 @@ static void reload_failed(struct daemon *d, struct tw_diags *diags, const char *
 
 static void reload(struct daemon *d)
 {
-	struct tw_bpf_opts bo = { .tag_capacity = MAX_TAGS, .ringbuf_bytes = d->ringbuf_bytes };
+	struct tw_bpf_opts bo = { .tag_capacity = MAX_TAGS, .ringbuf_bytes = d->ringbuf_bytes,
+				  .host_capacity = MAX_HOST_ADDRS };
 	struct tw_policy *np = NULL, *op = d->policy;
 	struct tw_secrets *ns = NULL, *os = d->secrets;
+	struct tw_dns *nd = NULL, *od = d->dns;
 	struct tw_tables nt = {}, ot = d->tables;
 	struct tw_bpf *nb = NULL, *ob = d->bpf;
 	struct ring_buffer *nrb = NULL, *orb = d->rb;
@@ -619,10 +659,13 @@ static void reload(struct daemon *d)
 		err = tw_secrets_push(ns, nb);
 	if (!err && !(nrb = tw_bpf_ringbuf(nb, on_event, d)))
 		err = -errno;
+	if (!err)
+		err = tw_dns_new(&nd, np, nb, &d->dns_opts, why, sizeof(why));
 	if (err) {
 		reload_failed(d, NULL, why[0] ? why : strerror(-err));
 		goto out_new;
 	}
+	tw_dns_settle(nd, DNS_SETTLE_MS);
 	tw_bpf_set_flood_window(nb, (uint64_t)d->flood_ms * 1000000);
 
 	/* Tags: the new policy's, plus runtime tags whose tier still exists. */
@@ -682,6 +725,13 @@ static void reload(struct daemon *d)
 		ev.data.fd = tw_secrets_fd(ns);
 		epoll_ctl(d->ep_fd, EPOLL_CTL_ADD, ev.data.fd, &ev);
 	}
+	if (tw_dns_fd(od) >= 0)
+		epoll_ctl(d->ep_fd, EPOLL_CTL_DEL, tw_dns_fd(od), NULL);
+	if (tw_dns_fd(nd) >= 0) {
+		ev.data.fd = tw_dns_fd(nd);
+		epoll_ctl(d->ep_fd, EPOLL_CTL_ADD, ev.data.fd, &ev);
+	}
+	d->dns = nd;
 	d->rb = nrb;
 	d->tables = nt;
 	d->secrets = ns;
@@ -690,6 +740,7 @@ static void reload(struct daemon *d)
 	d->loaded_at = time(NULL);
 	memset(d->by_kind, 0, sizeof(d->by_kind));	/* tier ids changed meaning */
 	ring_buffer__free(orb);
+	tw_dns_free(od);
 	tw_bpf_destroy(ob);
 	tw_tables_free(&ot);
 	tw_secrets_free(os);
@@ -697,14 +748,15 @@ static void reload(struct daemon *d)
 	if (d->metrics_addr &&
 	    tw_metrics_start(&d->metrics, d->metrics_addr, write_metrics, d, why, sizeof(why)))
 		tw_err("--metrics after reload: %s", why);
-	log_daemon(d, "policy_loaded", json_pack("{s:b, s:i, s:i, s:i}", "reload", 1,
+	log_daemon(d, "policy_loaded", json_pack("{s:b, s:i, s:i, s:i, s:i}", "reload", 1,
 						  "tiers", np->ntiers, "rules", np->nrules,
-						  "tagged_cgroups", d->ntags));
+						  "hostnames", np->nhosts, "tagged_cgroups", d->ntags));
 	tw_info("reloaded %s (%s): %d tiers, %d rules, %d tagged cgroups", d->policy_file,
 		np->digest, np->ntiers, np->nrules, d->ntags);
 	tw_diags_free(&diags);
 	return;
 out_new:
+	tw_dns_free(nd);
 	ring_buffer__free(nrb);
 	tw_bpf_destroy(nb);
 	tw_tables_free(&nt);
@@ -741,8 +793,22 @@ static void usage(FILE *f)
 "  --metrics ADDR:PORT  serve Prometheus metrics at http://ADDR:PORT/metrics (e.g. 127.0.0.1:9464)\n"
 "  --flood-window MS    a caller's repeats on one target within MS become one record\n"
 "                       with a count (default 1000; 0: a record per decision)\n"
+"  --dns-server LIST    resolve policy hostnames with these servers, ADDR[:PORT],...\n"
+"                       (default: /etc/resolv.conf, like the clients)\n"
+"  --dns-grace D        keep an address that left a hostname's answer for D, so\n"
+"                       clients' cached answers stay judged (default 10m)\n"
+"  --dns-max-refresh D  re-resolve hostnames at least every D, whatever the TTL,\n"
+"                       and retry failing ones at least that often (default 5m)\n"
 "  -v, --verbose        libbpf debug output\n"
 "  -h, --help           this help\n");
+}
+
+static void report_dns(void *arg, const char *what, json_t *extra)
+{
+	struct daemon *d = arg;
+
+	log_daemon(d, what, extra);
+	log_flush(d);
 }
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -770,6 +836,9 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 		{ "follow-queue-mb", required_argument, NULL, 'F' },
 		{ "metrics", required_argument, NULL, 'M' },
 		{ "flood-window", required_argument, NULL, 'W' },
+		{ "dns-server", required_argument, NULL, 'D' },
+		{ "dns-grace", required_argument, NULL, 'G' },
+		{ "dns-max-refresh", required_argument, NULL, 'T' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -784,6 +853,8 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 	d->ringbuf_bytes = 4 << 20;
 	d->follow_queue_mb = TW_FOLLOW_QUEUE_MB;
 	d->flood_ms = 1000;
+	d->dns_opts = (struct tw_dns_opts){ .grace_s = 600, .max_refresh_s = 300, .max_backoff_s = 300,
+					    .report = report_dns, .arg = d };
 	d->log_opts = (struct tw_evlog_opts){ .rotate_bytes = 64ull << 20,
 					      .rotate_secs = 24 * 3600, .keep_segments = 30 };
 	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
@@ -819,6 +890,19 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 				d->log_opts.keep_segments = v;
 			break;
 		case 'M': d->metrics_addr = optarg; break;
+		case 'D': d->dns_opts.servers = optarg; break;
+		case 'G':
+		case 'T':
+			if (tw_parse_duration(optarg, &v) || v > 7 * 86400 || (c == 'T' && v < 1)) {
+				tw_err("--%s: \"%s\" is not a duration like 90s, 30m or 24h (%s to 7d)",
+				       c == 'G' ? "dns-grace" : "dns-max-refresh", optarg, c == 'G' ? "0s" : "1s");
+				return -EINVAL;
+			}
+			if (c == 'G')
+				d->dns_opts.grace_s = v;
+			else
+				d->dns_opts.max_refresh_s = d->dns_opts.max_backoff_s = v;
+			break;
 		case 'W':
 			if (tw_parse_long(optarg, 0, 3600000, &d->flood_ms)) {
 				tw_err("--flood-window: \"%s\" is not a number of ms from 0 to 3600000", optarg);
@@ -937,7 +1021,8 @@ static void recover(struct daemon *d, struct tw_old_maps *old)
 
 static int setup(struct daemon *d)
 {
-	struct tw_bpf_opts bo = { .tag_capacity = MAX_TAGS, .ringbuf_bytes = d->ringbuf_bytes };
+	struct tw_bpf_opts bo = { .tag_capacity = MAX_TAGS, .ringbuf_bytes = d->ringbuf_bytes,
+				  .host_capacity = MAX_HOST_ADDRS };
 	char why[1024];
 	struct tw_diags diags = {};
 	struct epoll_event ev = { .events = EPOLLIN };
@@ -999,6 +1084,13 @@ static int setup(struct daemon *d)
 		}
 	}
 	tw_bpf_set_flood_window(d->bpf, (uint64_t)d->flood_ms * 1000000);
+	/* Names never block the policy: whatever is unresolved is retried later. */
+	err = tw_dns_new(&d->dns, d->policy, d->bpf, &d->dns_opts, why, sizeof(why));
+	if (err) {
+		tw_err("%s", why);
+		return err;
+	}
+	tw_dns_settle(d->dns, DNS_SETTLE_MS);
 	/* Tags before attach: enforcement is complete from the first packet. */
 	err = tag_policy_cgroups(d);
 	if (err)
@@ -1052,6 +1144,10 @@ static int setup(struct daemon *d)
 	epoll_ctl(d->ep_fd, EPOLL_CTL_ADD, ev.data.fd, &ev);
 	if (tw_secrets_fd(d->secrets) >= 0) {
 		ev.data.fd = tw_secrets_fd(d->secrets);
+		epoll_ctl(d->ep_fd, EPOLL_CTL_ADD, ev.data.fd, &ev);
+	}
+	if (tw_dns_fd(d->dns) >= 0) {
+		ev.data.fd = tw_dns_fd(d->dns);
 		epoll_ctl(d->ep_fd, EPOLL_CTL_ADD, ev.data.fd, &ev);
 	}
 	return 0;
@@ -1130,6 +1226,7 @@ static void run(struct daemon *d)
 		ring_buffer__consume(d->rb);
 		log_flush(d);
 		report_drops(d);
+		tw_dns_run(d->dns);	/* answers, timeouts, refreshes, expiries */
 		for (i = 0; i < n; i++) {
 			if (evs[i].data.fd == d->sig_fd) {
 				struct signalfd_siginfo si;
@@ -1144,6 +1241,8 @@ static void run(struct daemon *d)
 				d->stop = true;
 			} else if (evs[i].data.fd == d->ctl_fd) {
 				accept_clients(d);
+			} else if (evs[i].data.fd == tw_dns_fd(d->dns)) {
+				continue;	/* served by tw_dns_run above */
 			} else if (evs[i].data.fd == tw_secrets_fd(d->secrets)) {
 				if (tw_secrets_poll(d->secrets, d->bpf, secret_appeared, d))
 					tw_err("a secret path appeared but could not be protected: see above");
@@ -1187,6 +1286,7 @@ static void teardown(struct daemon *d)
 	free(d->tags);
 	free(d->paths);
 	tw_secrets_free(d->secrets);
+	tw_dns_free(d->dns);
 	tw_tables_free(&d->tables);
 	tw_policy_free(d->policy);
 }
@@ -1206,9 +1306,10 @@ int main(int argc, char **argv)
 		log_daemon(&d, "start", json_pack("{s:s, s:s, s:s, s:b}", "version", TW_VERSION,
 						  "cgroup_root", d.root, "policy_file", d.policy_file,
 						  "degraded", d.network_only));
-		log_daemon(&d, "policy_loaded", json_pack("{s:i, s:i, s:i, s:i}",
+		log_daemon(&d, "policy_loaded", json_pack("{s:i, s:i, s:i, s:i, s:i}",
 							  "tiers", d.policy->ntiers,
 							  "rules", d.policy->nrules,
+							  "hostnames", d.policy->nhosts,
 							  "tagged_cgroups", d.ntags,
 							  "v4_blocks", d.tables.nblocks));
 		tw_info("enforcing %s (%s) on %s: %d tiers, %d rules, %d tagged cgroups%s; events in %s",

@@ -1,0 +1,442 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The DNS guard: a cgroup_skb egress program that reads the question of DNS
+ * queries (UDP and TCP to port 53) sent by tiered processes and drops those
+ * for a name another tier owns, exactly or by a "*.suffix" wildcard. It
+ * catches what the daemon's resolver cannot know in advance: wildcard names
+ * and names that appear later.
+ *
+ * The parser trusts nothing in the packet: every length is checked against
+ * what was really sent, loops are bounded, and anything it cannot read to
+ * the end (compression pointers in a question, labels over 63 bytes, names
+ * over 255, truncation, lying counts, headers it cannot see past) is dropped
+ * as malformed, never let through.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "tier.bpf.h"
+
+#define SKB_PASS	1
+#define SKB_DROP	0
+#define DNS_PORT	53
+#define ETH_P_IP_BE	bpf_htons(0x0800)
+#define ETH_P_IPV6_BE	bpf_htons(0x86DD)
+#define PROTO_TCP	6
+#define PROTO_UDP	17
+#define DNS_HDR_LEN	12
+#define MAX_EXT_HDRS	4	/* IPv6 extension headers walked before giving up */
+#define MAX_TCP_MSGS	2	/* glibc writes its A and AAAA queries in one segment */
+
+/*
+ * Set by the loader: which task helpers this kernel gives cgroup_skb
+ * programs (EV_PID, EV_COMM; 6.1 none). Egress runs in the sender's context
+ * for UDP and first TCP transmissions; the uid always comes from the socket.
+ */
+const volatile int task_helpers = 0;
+
+/* Names owned by a tier; filled by the daemon from the policy. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__type(key, struct tw_name_key);
+	__type(value, struct tw_name_val);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1);
+} names SEC(".maps");
+
+/* Per-CPU room for one question: too big for the 512-byte stack. */
+struct scratch {
+	__u8 wire[TW_DNS_NAME_MAX];	/* the name as sent */
+	struct tw_name_key key;		/* reversed, lowercase, dotted */
+	__u64 hash;			/* of the key, for flood control */
+	__u32 wire_len;			/* bytes of wire[] that were read */
+	__u16 qtype;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct scratch);
+	__uint(max_entries, 1);
+} scratch_map SEC(".maps");
+
+/* Where a packet's DNS payload lies; reasons from enum tw_dns_reason. */
+struct pkt {
+	__u32 off;		/* start of the UDP payload / TCP payload */
+	__u32 end;		/* skb->len */
+	__u16 dport;
+	__u8 proto;
+	__u8 family;
+	__u32 daddr[4];
+};
+
+/* 1 if this is DNS to port 53 (p filled), 0 if not DNS, or -reason. */
+static __always_inline int l4_dns(struct __sk_buff *skb, struct pkt *p, __u32 l4)
+{
+	__u8 tcp[13];
+	__u16 ports[2];
+
+	if (bpf_skb_load_bytes(skb, l4, ports, sizeof(ports)))
+		return -TW_DNS_TRUNCATED;
+	p->dport = bpf_ntohs(ports[1]);
+	if (p->dport != DNS_PORT)
+		return 0;
+	if (p->proto == PROTO_UDP) {
+		p->off = l4 + 8;
+		/* One datagram per packet: a UDP GSO batch would hide queries. */
+		if (skb->gso_segs > 1)
+			return -TW_DNS_COUNT;
+		return 1;
+	}
+	if (bpf_skb_load_bytes(skb, l4, tcp, sizeof(tcp)))
+		return -TW_DNS_TRUNCATED;
+	p->off = l4 + (tcp[12] >> 4) * 4;
+	return 1;
+}
+
+static __always_inline int ip4_dns(struct __sk_buff *skb, struct pkt *p)
+{
+	struct iphdr ip;
+
+	if (bpf_skb_load_bytes(skb, 0, &ip, sizeof(ip)))
+		return 0;
+	if (ip.protocol != PROTO_UDP && ip.protocol != PROTO_TCP)
+		return 0;
+	p->proto = ip.protocol;
+	p->family = 4;
+	p->daddr[0] = ip.daddr;
+	/* A later fragment has no ports to tell DNS from anything else. */
+	if (ip.frag_off & bpf_htons(0x1fff))
+		return -TW_DNS_UNPARSED;
+	return l4_dns(skb, p, ip.ihl * 4);
+}
+
+static __always_inline int ip6_dns(struct __sk_buff *skb, struct pkt *p)
+{
+	struct ipv6hdr ip6;
+	__u32 off = sizeof(ip6);
+	__u8 next, ext[2];
+	__u16 frag;
+	int i;
+
+	if (bpf_skb_load_bytes(skb, 0, &ip6, sizeof(ip6)))
+		return 0;
+	next = ip6.nexthdr;
+	p->family = 6;
+	__builtin_memcpy(p->daddr, &ip6.daddr, 16);
+	for (i = 0; i < MAX_EXT_HDRS; i++) {
+		if (next == PROTO_UDP || next == PROTO_TCP) {
+			p->proto = next;
+			return l4_dns(skb, p, off);
+		}
+		if (bpf_skb_load_bytes(skb, off, ext, sizeof(ext)))
+			return -TW_DNS_TRUNCATED;
+		switch (next) {
+		case 0:		/* hop-by-hop */
+		case 43:	/* routing */
+		case 60:	/* destination options */
+			off += (ext[1] + 1) * 8;
+			break;
+		case 44:	/* fragment: only the first has the ports */
+			if (bpf_skb_load_bytes(skb, off + 2, &frag, sizeof(frag)))
+				return -TW_DNS_TRUNCATED;
+			if (frag & bpf_htons(0xfff8))
+				return -TW_DNS_UNPARSED;
+			off += 8;
+			break;
+		case 51:	/* authentication header */
+			off += (ext[1] + 2) * 4;
+			break;
+		default:
+			return 0;	/* ICMPv6, ESP, no next header: not DNS */
+		}
+		next = ext[0];
+	}
+	if (next == PROTO_UDP || next == PROTO_TCP) {
+		p->proto = next;
+		return l4_dns(skb, p, off);
+	}
+	return next == 0 || next == 43 || next == 60 || next == 44 || next == 51 ?
+	       -TW_DNS_UNPARSED : 0;
+}
+
+/* State of the two walks over a name; bpf_loop callbacks verify once, not per byte. */
+struct walk {
+	__u64 labels[4];	/* bit n: wire[n] is a label length */
+	__u64 hash;
+	__u32 n;		/* bytes of wire[] loaded */
+	__u32 pos;		/* parse: next label; then: offset of the root byte */
+	__u32 d;		/* dotted length */
+	int reason;
+};
+
+static __always_inline struct scratch *scratch(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&scratch_map, &zero);
+}
+
+/* One label, left to right; each must end within 255 bytes. */
+static long parse_label(__u32 i, struct walk *w)
+{
+	struct scratch *s = scratch();
+	__u32 pos = w->pos;
+	__u8 len;
+
+	if (!s)
+		goto bad;
+	if (pos >= w->n || pos >= TW_DNS_NAME_MAX) {
+		w->reason = TW_DNS_TRUNCATED;
+		return 1;
+	}
+	len = s->wire[pos & 0xff];
+	if (!len)
+		return 1;
+	if ((len & 0xc0) == 0xc0) {
+		w->reason = TW_DNS_POINTER;
+		return 1;
+	}
+	if (len & 0xc0) {
+		w->reason = TW_DNS_LABEL;
+		return 1;
+	}
+	w->labels[(pos >> 6) & 3] |= 1ULL << (pos & 63);
+	w->pos = pos + len + 1;
+	if (w->pos > TW_DNS_NAME_MAX - 2) {
+		w->reason = TW_DNS_LONG;	/* with the root byte: over 255 */
+		return 1;
+	}
+	return 0;
+bad:
+	w->reason = TW_DNS_TRUNCATED;
+	return 1;
+}
+
+/*
+ * Dotted form d = wire[1..pos-1] with length bytes read as '.'; key byte
+ * j = d[D-1-j] = wire[pos-1-j]. Bytes that could fake a separator or the
+ * end ('.' and 0 inside a label) become 1, which no policy name contains.
+ */
+static long reverse_byte(__u32 j, struct walk *w)
+{
+	struct scratch *s = scratch();
+	__u32 at;
+	__u8 c;
+
+	if (!s || j >= w->d)
+		return 1;
+	at = (w->pos - 1 - j) & 0xff;
+	c = s->wire[at];
+	if (w->labels[(at >> 6) & 3] & (1ULL << (at & 63)))
+		c = '.';
+	else if (c >= 'A' && c <= 'Z')
+		c += 'a' - 'A';
+	else if (c == '.' || c == 0)
+		c = 1;
+	s->key.name[j & 0xff] = c;
+	w->hash = (w->hash ^ c) * 0x100000001b3ULL;
+	return 0;
+}
+
+/*
+ * Read the one question of the message at [off, end) into s: the wire name,
+ * its reversed dotted lowercase key, qtype. 0 if there is a name to judge,
+ * 1 if the message asks nothing (no question), else a tw_dns_reason.
+ */
+static __noinline int read_question(struct __sk_buff *skb, __u32 off, __u32 end,
+				    struct scratch *s)
+{
+	struct walk w = { .hash = 0xcbf29ce484222325ULL };
+	__u8 hdr[DNS_HDR_LEN];
+	__u16 qd, qtype;
+	__u32 n;
+
+	s->wire_len = 0;
+	s->qtype = 0;
+	if (off > end || end - off < DNS_HDR_LEN)
+		return TW_DNS_TRUNCATED;
+	if (bpf_skb_load_bytes(skb, off, hdr, sizeof(hdr)))
+		return TW_DNS_TRUNCATED;
+	qd = (hdr[4] << 8) | hdr[5];
+	if (qd == 0)
+		return 1;
+	if (qd > 1)
+		return TW_DNS_COUNT;	/* servers answer one question (RFC 9619) */
+	off += DNS_HDR_LEN;
+	if (end <= off)
+		return TW_DNS_TRUNCATED;
+	/* Read 1..256 bytes; the barrier keeps the bounds where 6.1's verifier sees them. */
+	n = end - off - 1;
+	if (n > TW_DNS_NAME_MAX - 1)
+		n = TW_DNS_NAME_MAX - 1;
+	barrier_var(n);
+	n &= TW_DNS_NAME_MAX - 1;
+	if (bpf_skb_load_bytes(skb, off, s->wire, n + 1))
+		return TW_DNS_TRUNCATED;
+	n++;
+	s->wire_len = n;
+	w.n = n;
+
+	/* 128 labels of at least 2 bytes cannot fit in 255: the walk ends first. */
+	bpf_loop(128, parse_label, &w, 0);
+	if (w.reason)
+		return w.reason;
+	if (w.pos >= n)
+		return TW_DNS_TRUNCATED;
+	s->wire_len = w.pos + 1;
+	if (off + w.pos + 5 > end)
+		return TW_DNS_TRUNCATED;	/* no room for qtype and qclass */
+	if (bpf_skb_load_bytes(skb, off + w.pos + 1, &qtype, sizeof(qtype)))
+		return TW_DNS_TRUNCATED;
+	s->qtype = bpf_ntohs(qtype);
+
+	w.d = w.pos ? w.pos - 1 : 0;
+	bpf_loop(TW_DNS_NAME_MAX, reverse_byte, &w, 0);
+	s->key.name[w.d & 0xff] = 0;
+	s->key.prefixlen = (w.d + 1) * 8;
+	s->hash = w.hash;
+	return 0;
+}
+
+/* d->rule carries the matched hostname index + 1 (DNS decisions have no rule). */
+static __noinline void dns_emit(struct __sk_buff *skb, const struct pkt *p,
+				const struct scratch *s, int reason, const struct decision *d)
+{
+	struct tw_flood_key k = {
+		.cgroup_id = bpf_skb_cgroup_id(skb),
+		.tgid = task_helpers & EV_PID ? bpf_get_current_pid_tgid() >> 32 : 0,
+		.kind = TW_EV_DNS,
+		.port_or_op = s->qtype,
+	};
+	struct tw_dns_event *e;
+	__u32 cnt;
+
+	__builtin_memcpy(k.target, &s->hash, 8);
+	k.target[8] = reason;
+	if (flood_fold(&k, &cnt))
+		return;
+	e = event_begin(sizeof(*e), TW_EV_DNS, d, task_helpers & (EV_PID | EV_COMM));
+	if (!e) {
+		count_n(CNT_RB_DROP, cnt - 1);
+		return;
+	}
+	e->h.uid = bpf_get_socket_uid(skb);
+	e->h.count = cnt;
+	e->h.aggregated = cnt > 1;
+	e->h.cgroup_id = k.cgroup_id;
+	e->family = p->family;
+	e->proto = p->proto;
+	e->reason = reason;
+	e->wire_len = s->wire_len > 255 ? 255 : s->wire_len;
+	e->qtype = s->qtype;
+	e->dport = p->dport;
+	e->host = d->rule;
+	e->pad = 0;
+	__builtin_memcpy(e->daddr, p->daddr, 16);
+	__builtin_memcpy(e->wire, s->wire, sizeof(e->wire));
+	flood_remember(&k, e);
+	event_submit(e);
+}
+
+/* Judge one message at [off, end): SKB_PASS or SKB_DROP. */
+static __noinline int judge_msg(struct __sk_buff *skb, const struct pkt *p,
+			     struct decision *d, __u32 off, __u32 end)
+{
+	__u32 zero = 0;
+	struct tw_name_val *v;
+	struct scratch *s;
+	int reason;
+
+	s = bpf_map_lookup_elem(&scratch_map, &zero);
+	if (!s)
+		return SKB_DROP;
+	reason = read_question(skb, off, end, s);
+	if (reason == 1)
+		return SKB_PASS;
+	if (!reason) {
+		v = bpf_map_lookup_elem(&names, &s->key);
+		if (!v)
+			return SKB_PASS;
+		d->rule = v->host;
+		if (v->tier == d->tier) {
+			if (logs_all(d->tier)) {
+				d->target = d->tier;
+				d->verdict = TW_VERDICT_ALLOW;
+				dns_emit(skb, p, s, 0, d);
+			}
+			return SKB_PASS;
+		}
+		d->target = v->tier;
+		reason = TW_DNS_OWNED;
+	}
+	decide(d);
+	dns_emit(skb, p, s, reason, d);
+	return d->verdict == TW_VERDICT_AUDIT ? SKB_PASS : SKB_DROP;
+}
+
+/* A packet the guard cannot read far enough, from a tiered sender. */
+static __always_inline int judge_unreadable(struct __sk_buff *skb, const struct pkt *p,
+					    struct decision *d, int reason)
+{
+	__u32 zero = 0;
+	struct scratch *s = bpf_map_lookup_elem(&scratch_map, &zero);
+
+	if (!s)
+		return SKB_DROP;
+	s->wire_len = 0;
+	s->qtype = 0;
+	s->hash = 0;
+	__builtin_memset(s->wire, 0, sizeof(s->wire));
+	decide(d);
+	dns_emit(skb, p, s, reason, d);
+	return d->verdict == TW_VERDICT_AUDIT ? SKB_PASS : SKB_DROP;
+}
+
+SEC("cgroup_skb/egress")
+int tw_dns_egress(struct __sk_buff *skb)
+{
+	struct decision d = {};
+	struct pkt p = {};
+	__u32 off, len;
+	__u16 mlen;
+	int r, i;
+
+	if (skb->protocol == ETH_P_IP_BE)
+		r = ip4_dns(skb, &p);
+	else if (skb->protocol == ETH_P_IPV6_BE)
+		r = ip6_dns(skb, &p);
+	else
+		return SKB_PASS;
+	if (!r)
+		return SKB_PASS;
+	d.tier = tier_of(skb, true, &d.tagged);
+	if (d.tier == TW_TIER_NONE)
+		return SKB_PASS;
+	p.end = skb->len;
+	if (r < 0)
+		return judge_unreadable(skb, &p, &d, -r);
+	if (p.proto == PROTO_UDP)
+		return judge_msg(skb, &p, &d, p.off, p.end);
+
+	/* TCP: whole length-prefixed messages only; an ACK carries nothing. */
+	off = p.off;
+	if (off >= p.end)
+		return off == p.end ? SKB_PASS : judge_unreadable(skb, &p, &d, TW_DNS_TRUNCATED);
+	for (i = 0; i < MAX_TCP_MSGS; i++) {
+		if (bpf_skb_load_bytes(skb, off, &mlen, sizeof(mlen)))
+			return judge_unreadable(skb, &p, &d, TW_DNS_TRUNCATED);
+		len = bpf_ntohs(mlen);
+		off += 2;
+		if (off + len > p.end)
+			return judge_unreadable(skb, &p, &d, TW_DNS_TRUNCATED);
+		if (judge_msg(skb, &p, &d, off, off + len) == SKB_DROP)
+			return SKB_DROP;
+		off += len;
+		if (off >= p.end)
+			return SKB_PASS;
+	}
+	return judge_unreadable(skb, &p, &d, TW_DNS_COUNT);
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,498 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Policy hostnames -> addresses in the kernel's host_addrs map.
+ *
+ * c-ares rather than libresolv: it is asynchronous (hundreds of names
+ * resolve in parallel inside the daemon's event loop, no thread and no
+ * blocking res_query), gives each address's TTL and the CNAME chain's TTLs
+ * from ares_getaddrinfo, and reads /etc/resolv.conf like the clients do.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <ares.h>
+#include "dns.h"
+#include "log.h"
+#include "util.h"
+
+#define MIN_REFRESH_MS	1000
+
+struct addr {
+	struct tw_host_key key;
+	bool in_answer;			/* in the latest successful answer */
+	uint64_t last_seen_ms;		/* when an answer last had it */
+};
+
+enum name_state { NS_PENDING, NS_RESOLVED, NS_FAILING };
+
+struct name {
+	struct tw_dns *d;
+	int host;			/* index into policy hosts */
+	int rule;			/* kernel rule index of its destination entry */
+	struct addr *addrs;
+	int naddrs, cap;
+	enum name_state state;
+	bool inflight;
+	int failures;			/* consecutive */
+	unsigned int ttl;		/* of the last answer */
+	uint64_t next_ms;		/* next query */
+	char error[96];
+};
+
+struct tw_dns {
+	const struct tw_policy *p;
+	struct tw_bpf *bpf;
+	struct tw_dns_opts o;
+	ares_channel ch;
+	int ep;				/* the resolver's sockets, for the daemon's epoll */
+	struct name *names;
+	int n;
+	bool destroying;
+};
+
+static uint64_t now_ms(void)
+{
+	return tw_now_ns(CLOCK_MONOTONIC) / 1000000;
+}
+
+static const char *addr_str(const struct tw_host_key *k, char *buf, size_t len)
+{
+	return inet_ntop(k->family == 4 ? AF_INET : AF_INET6, k->addr, buf, len);
+}
+
+static const struct tw_policy_host *host_of(const struct name *nm)
+{
+	return &nm->d->p->hosts[nm->host];
+}
+
+static void report(struct tw_dns *d, const char *what, json_t *extra)
+{
+	if (d->o.report)
+		d->o.report(d->o.arg, what, extra);
+	else
+		json_decref(extra);
+}
+
+/*
+ * Recompute who owns one address from every name that holds it, and write
+ * that to the kernel. A shared address keeps its first TW_HOST_OWNERS
+ * destination entries; the rest are reported, never silently dropped.
+ */
+static void sync_addr(struct tw_dns *d, const struct tw_host_key *k)
+{
+	struct tw_host_val v = {};
+	int i, j, o, owners = 0, extra = 0;
+	char txt[INET6_ADDRSTRLEN];
+
+	for (i = 0; i < d->n; i++) {
+		struct name *nm = &d->names[i];
+
+		for (j = 0; j < nm->naddrs; j++) {
+			if (memcmp(&nm->addrs[j].key, k, sizeof(*k)))
+				continue;
+			for (o = 0; o < owners; o++)
+				if (v.rule[o] == (uint32_t)nm->rule + 1)
+					break;
+			if (o < owners)
+				break;
+			if (owners == TW_HOST_OWNERS) {
+				extra++;
+				break;
+			}
+			v.rule[owners] = nm->rule + 1;
+			v.host[owners++] = nm->host + 1;
+		}
+	}
+	if (tw_bpf_host_set(d->bpf, k, owners ? &v : NULL))
+		tw_err("cannot update host_addrs for %s: %s", addr_str(k, txt, sizeof(txt)),
+		       strerror(errno));
+	if (extra)
+		tw_warn("%s is an address of more than %d hostname destinations; %d not recorded",
+			addr_str(k, txt, sizeof(txt)), TW_HOST_OWNERS, extra);
+}
+
+static json_t *addr_list(struct tw_host_key *keys, int n)
+{
+	json_t *a = json_array();
+	char txt[INET6_ADDRSTRLEN];
+	int i;
+
+	for (i = 0; i < n; i++)
+		json_array_append_new(a, json_string(addr_str(&keys[i], txt, sizeof(txt))));
+	return a;
+}
+
+static void report_change(struct name *nm, struct tw_host_key *added, int nadded,
+			  struct tw_host_key *removed, int nremoved, const char *why)
+{
+	const struct tw_policy_host *h = host_of(nm);
+
+	if (!nadded && !nremoved)
+		return;
+	tw_info("%s (%s): %d address(es) added, %d removed%s%s", h->name,
+		nm->d->p->tiers[h->tier].name, nadded, nremoved, why ? ": " : "", why ? why : "");
+	report(nm->d, "hostname_addresses",
+	       json_pack("{s:s, s:s, s:o, s:o, s:i, s:s?}", "hostname", h->name,
+			 "owner_tier", nm->d->p->tiers[h->tier].name,
+			 "added", addr_list(added, nadded), "removed", addr_list(removed, nremoved),
+			 "ttl", nm->ttl, "why", why));
+}
+
+static int find_addr(const struct name *nm, const struct tw_host_key *k)
+{
+	int i;
+
+	for (i = 0; i < nm->naddrs; i++)
+		if (!memcmp(&nm->addrs[i].key, k, sizeof(*k)))
+			return i;
+	return -1;
+}
+
+static void key_of(const struct sockaddr *sa, struct tw_host_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	if (sa->sa_family == AF_INET) {
+		k->family = 4;
+		memcpy(k->addr, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+		return;
+	}
+	k->family = 6;
+	memcpy(k->addr, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+	/* ::ffff:a.b.c.d is judged as a.b.c.d by the programs. */
+	if (!memcmp(k->addr, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12)) {
+		k->family = 4;
+		memmove(k->addr, k->addr + 12, 4);
+		memset(k->addr + 4, 0, 12);
+	}
+}
+
+/* When to ask again: before the TTL runs out, never faster than once a second. */
+static uint64_t refresh_ms(const struct tw_dns *d, unsigned int ttl)
+{
+	uint64_t ms = (uint64_t)ttl * 1000;
+
+	ms -= ms / 10 > 1000 ? ms / 10 : (ms >= 2000 ? 1000 : 0);
+	if (ms > (uint64_t)d->o.max_refresh_s * 1000)
+		ms = (uint64_t)d->o.max_refresh_s * 1000;
+	return ms < MIN_REFRESH_MS ? MIN_REFRESH_MS : ms;
+}
+
+static void answered(struct name *nm, struct ares_addrinfo *res)
+{
+	struct tw_dns *d = nm->d;
+	struct ares_addrinfo_node *an;
+	struct ares_addrinfo_cname *cn;
+	struct tw_host_key added[64];
+	uint64_t now = now_ms();
+	int i, nadded = 0;
+	unsigned int ttl = UINT32_MAX;
+
+	for (i = 0; i < nm->naddrs; i++)
+		nm->addrs[i].in_answer = false;
+	for (cn = res->cnames; cn; cn = cn->next)
+		if ((unsigned int)cn->ttl < ttl)
+			ttl = cn->ttl < 0 ? 0 : cn->ttl;
+	for (an = res->nodes; an; an = an->ai_next) {
+		struct tw_host_key k;
+
+		if (an->ai_family != AF_INET && an->ai_family != AF_INET6)
+			continue;
+		if ((unsigned int)an->ai_ttl < ttl)
+			ttl = an->ai_ttl < 0 ? 0 : an->ai_ttl;
+		key_of(an->ai_addr, &k);
+		i = find_addr(nm, &k);
+		if (i < 0) {
+			if (nm->naddrs == nm->cap) {
+				int cap = nm->cap ? nm->cap * 2 : 4;
+				struct addr *a = realloc(nm->addrs, cap * sizeof(*a));
+
+				if (!a) {
+					tw_err("%s: out of memory for addresses", host_of(nm)->name);
+					break;
+				}
+				nm->addrs = a;
+				nm->cap = cap;
+			}
+			i = nm->naddrs++;
+			nm->addrs[i].key = k;
+			if (nadded < (int)ARRAY_SIZE(added))
+				added[nadded++] = k;
+			sync_addr(d, &k);	/* after it is in the list */
+		}
+		nm->addrs[i].in_answer = true;
+		nm->addrs[i].last_seen_ms = now;
+	}
+	nm->ttl = ttl == UINT32_MAX ? 0 : ttl;
+	if (nm->state == NS_FAILING)
+		report(d, "hostname_resolved", json_pack("{s:s, s:i}", "hostname", host_of(nm)->name,
+							 "after_failures", nm->failures));
+	nm->state = NS_RESOLVED;
+	nm->failures = 0;
+	nm->error[0] = '\0';
+	nm->next_ms = now + refresh_ms(d, nm->ttl);
+	report_change(nm, added, nadded, NULL, 0, NULL);
+}
+
+static void failed(struct name *nm, int status)
+{
+	struct tw_dns *d = nm->d;
+	uint64_t backoff;
+	int i;
+
+	/* The name is gone (or has no addresses): its addresses start their grace. */
+	if (status == ARES_ENOTFOUND || status == ARES_ENODATA)
+		for (i = 0; i < nm->naddrs; i++)
+			nm->addrs[i].in_answer = false;
+	nm->failures++;
+	backoff = 1000ull << (nm->failures - 1 < 10 ? nm->failures - 1 : 10);
+	if (backoff > (uint64_t)d->o.max_backoff_s * 1000)
+		backoff = (uint64_t)d->o.max_backoff_s * 1000;
+	nm->next_ms = now_ms() + backoff;
+	nm->state = NS_FAILING;
+	snprintf(nm->error, sizeof(nm->error), "%s", ares_strerror(status));
+	/* Loud, but not once a second forever: the 1st, 2nd, 4th, 8th... failure. */
+	if (!(nm->failures & (nm->failures - 1))) {
+		tw_warn("cannot resolve %s (%s): %s; retrying in %llu s%s", host_of(nm)->name,
+			d->p->tiers[host_of(nm)->tier].name, nm->error,
+			(unsigned long long)backoff / 1000,
+			nm->naddrs ? "; its known addresses stay enforced" : "");
+		report(d, "hostname_unresolved",
+		       json_pack("{s:s, s:s, s:s, s:i, s:I, s:i}", "hostname", host_of(nm)->name,
+				 "owner_tier", d->p->tiers[host_of(nm)->tier].name, "error", nm->error,
+				 "failures", nm->failures, "retry_in_ms", (json_int_t)backoff,
+				 "addresses_kept", nm->naddrs));
+	}
+}
+
+static void on_answer(void *arg, int status, int timeouts, struct ares_addrinfo *res)
+{
+	struct name *nm = arg;
+
+	if (nm->d->destroying) {
+		ares_freeaddrinfo(res);
+		return;
+	}
+	nm->inflight = false;
+	if (status == ARES_SUCCESS && res)
+		answered(nm, res);
+	else
+		failed(nm, status);
+	ares_freeaddrinfo(res);
+}
+
+/* Addresses out of the answer for longer than the grace period leave the kernel. */
+static void expire(struct tw_dns *d, struct name *nm, uint64_t now)
+{
+	struct tw_host_key removed[64];
+	int i, nremoved = 0;
+
+	for (i = 0; i < nm->naddrs;) {
+		struct addr *a = &nm->addrs[i];
+		struct tw_host_key k;
+
+		if (a->in_answer || now - a->last_seen_ms < (uint64_t)d->o.grace_s * 1000) {
+			i++;
+			continue;
+		}
+		k = a->key;
+		nm->addrs[i] = nm->addrs[--nm->naddrs];
+		sync_addr(d, &k);
+		if (nremoved < (int)ARRAY_SIZE(removed))
+			removed[nremoved++] = k;
+	}
+	report_change(nm, NULL, 0, removed, nremoved, "left the answer longer than the grace period ago");
+}
+
+static void ask(struct name *nm)
+{
+	struct ares_addrinfo_hints hints = { .ai_family = AF_UNSPEC, .ai_flags = ARES_AI_NOSORT };
+	char fqdn[TW_HOSTNAME_MAX + 2];
+
+	/* Absolute: search domains must not turn a policy name into another. */
+	snprintf(fqdn, sizeof(fqdn), "%s.", host_of(nm)->name);
+	nm->inflight = true;
+	ares_getaddrinfo(nm->d->ch, fqdn, NULL, &hints, on_answer, nm);
+}
+
+static void sock_state(void *data, ares_socket_t fd, int readable, int writable)
+{
+	struct tw_dns *d = data;
+	struct epoll_event ev = { .events = (readable ? EPOLLIN : 0) | (writable ? EPOLLOUT : 0),
+				  .data.fd = fd };
+
+	if (!readable && !writable) {
+		epoll_ctl(d->ep, EPOLL_CTL_DEL, fd, NULL);
+		return;
+	}
+	if (epoll_ctl(d->ep, EPOLL_CTL_MOD, fd, &ev) && errno == ENOENT)
+		epoll_ctl(d->ep, EPOLL_CTL_ADD, fd, &ev);
+}
+
+void tw_dns_run(struct tw_dns *d)
+{
+	struct epoll_event evs[16];
+	uint64_t now;
+	int i, n;
+
+	if (!d)
+		return;
+	n = epoll_wait(d->ep, evs, ARRAY_SIZE(evs), 0);
+	for (i = 0; i < n; i++)
+		ares_process_fd(d->ch, evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP) ? evs[i].data.fd :
+				ARES_SOCKET_BAD, evs[i].events & EPOLLOUT ? evs[i].data.fd : ARES_SOCKET_BAD);
+	ares_process_fd(d->ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);	/* timeouts */
+	now = now_ms();
+	for (i = 0; i < d->n; i++) {
+		struct name *nm = &d->names[i];
+
+		expire(d, nm, now);
+		if (!nm->inflight && now >= nm->next_ms)
+			ask(nm);
+	}
+}
+
+void tw_dns_settle(struct tw_dns *d, int ms)
+{
+	uint64_t end = now_ms() + ms;
+	int i, busy;
+
+	if (!d)
+		return;
+	do {
+		struct epoll_event ev;
+
+		tw_dns_run(d);
+		for (i = busy = 0; i < d->n; i++)
+			busy += d->names[i].inflight;
+		if (busy)
+			epoll_wait(d->ep, &ev, 1, 20);
+	} while (busy && now_ms() < end);
+}
+
+int tw_dns_fd(const struct tw_dns *d)
+{
+	return d ? d->ep : -1;
+}
+
+int tw_dns_new(struct tw_dns **out, const struct tw_policy *p, struct tw_bpf *b,
+	       const struct tw_dns_opts *o, char *why, size_t len)
+{
+	struct ares_options ao = {};
+	struct tw_dns *d;
+	int i, n = 0, err;
+
+	*out = NULL;
+	for (i = 0; i < p->nhosts; i++)
+		n += !p->hosts[i].wildcard;
+	if (!n)
+		return 0;
+	err = ares_library_init(ARES_LIB_INIT_ALL);
+	if (err) {
+		snprintf(why, len, "c-ares: %s", ares_strerror(err));
+		return -EIO;
+	}
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	d->p = p;
+	d->bpf = b;
+	d->o = *o;
+	d->ep = epoll_create1(EPOLL_CLOEXEC);
+	d->names = calloc(n, sizeof(*d->names));
+	if (d->ep < 0 || !d->names) {
+		tw_dns_free(d);
+		return -ENOMEM;
+	}
+	for (i = 0; i < p->nhosts; i++) {
+		struct name *nm;
+
+		if (p->hosts[i].wildcard)
+			continue;
+		nm = &d->names[d->n++];
+		nm->d = d;
+		nm->host = i;
+		nm->rule = p->nrules + p->hosts[i].group;
+	}
+	ao.sock_state_cb = sock_state;
+	ao.sock_state_cb_data = d;
+	err = ares_init_options(&d->ch, &ao, ARES_OPT_SOCK_STATE_CB);
+	if (err) {
+		snprintf(why, len, "cannot start the resolver: %s", ares_strerror(err));
+		d->ch = NULL;
+		tw_dns_free(d);
+		return -EIO;
+	}
+	if (o->servers && (err = ares_set_servers_ports_csv(d->ch, o->servers))) {
+		snprintf(why, len, "--dns-server \"%s\": %s (expected ADDR[:PORT],...)", o->servers,
+			 ares_strerror(err));
+		tw_dns_free(d);
+		return -EINVAL;
+	}
+	*out = d;
+	return 0;
+}
+
+json_t *tw_dns_status(const struct tw_dns *d)
+{
+	static const char *const state[] = { "pending", "resolved", "failing" };
+	json_t *arr = json_array();
+	uint64_t now = now_ms();
+	int i, j;
+
+	for (i = 0; d && i < d->n; i++) {
+		const struct name *nm = &d->names[i];
+		json_t *addrs = json_array();
+		char txt[INET6_ADDRSTRLEN];
+
+		for (j = 0; j < nm->naddrs; j++) {
+			const struct addr *a = &nm->addrs[j];
+			json_t *o = json_pack("{s:s}", "address", addr_str(&a->key, txt, sizeof(txt)));
+
+			if (!a->in_answer)
+				json_object_set_new(o, "grace_left_s",
+						    json_integer(((int64_t)d->o.grace_s * 1000 -
+								  (int64_t)(now - a->last_seen_ms)) / 1000));
+			json_array_append_new(addrs, o);
+		}
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:o, s:i, s:I, s:i, s:s?}",
+			"hostname", host_of(nm)->name, "tier", d->p->tiers[host_of(nm)->tier].name,
+			"state", state[nm->state], "addresses", addrs, "ttl", nm->ttl,
+			"next_query_in_ms", (json_int_t)(nm->next_ms > now ? nm->next_ms - now : 0),
+			"failures", nm->failures, "error", nm->error[0] ? nm->error : NULL));
+	}
+	return arr;
+}
+
+void tw_dns_counts(const struct tw_dns *d, int *names, int *failing, int *addrs)
+{
+	int i;
+
+	*names = *failing = *addrs = 0;
+	for (i = 0; d && i < d->n; i++) {
+		(*names)++;
+		*failing += d->names[i].state == NS_FAILING;
+		*addrs += d->names[i].naddrs;
+	}
+}
+
+void tw_dns_free(struct tw_dns *d)
+{
+	int i;
+
+	if (!d)
+		return;
+	d->destroying = true;
+	if (d->ch)
+		ares_destroy(d->ch);
+	for (i = 0; d->names && i < d->n; i++)
+		free(d->names[i].addrs);
+	free(d->names);
+	if (d->ep >= 0)
+		close(d->ep);
+	free(d);
+}
