@@ -393,6 +393,40 @@ static __always_inline int judge_unreadable(struct __sk_buff *skb, const struct 
 	return d->verdict == TW_VERDICT_AUDIT ? SKB_PASS : SKB_DROP;
 }
 
+/*
+ * The fast path every egress packet takes: read the headers in place (no
+ * helper call) and say 1 if this is certainly not DNS to port 53, 0 if the
+ * full parse must decide (DNS, or headers outside the linear data).
+ */
+static __always_inline int surely_not_dns(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
+	struct ipv6hdr *ip6 = data;
+	struct iphdr *ip = data;
+	__u16 *ports;
+
+	if (skb->protocol == ETH_P_IP_BE) {
+		if ((void *)(ip + 1) > end)
+			return 0;
+		if (ip->protocol != PROTO_UDP && ip->protocol != PROTO_TCP)
+			return 1;
+		if (ip->frag_off & bpf_htons(0x1fff))
+			return 0;
+		ports = data + ip->ihl * 4;
+	} else if (skb->protocol == ETH_P_IPV6_BE) {
+		if ((void *)(ip6 + 1) > end)
+			return 0;
+		if (ip6->nexthdr != PROTO_UDP && ip6->nexthdr != PROTO_TCP)
+			return 0;	/* extension headers: the full walk decides */
+		ports = (void *)(ip6 + 1);
+	} else {
+		return 1;
+	}
+	if ((void *)(ports + 2) > end)
+		return 0;
+	return ports[1] != bpf_htons(DNS_PORT);
+}
+
 SEC("cgroup_skb/egress")
 int tw_dns_egress(struct __sk_buff *skb)
 {
@@ -402,6 +436,8 @@ int tw_dns_egress(struct __sk_buff *skb)
 	__u16 mlen;
 	int r, i;
 
+	if (surely_not_dns(skb))
+		return SKB_PASS;
 	if (skb->protocol == ETH_P_IP_BE)
 		r = ip4_dns(skb, &p);
 	else if (skb->protocol == ETH_P_IPV6_BE)

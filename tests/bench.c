@@ -6,10 +6,10 @@
  * all in one run, interleaved, at several rule counts. Ratios against the
  * no-program baseline of the same run are the result; absolute ns drift.
  *
- * The policy also owns 1,000 wildcard hostnames, so tierwall's column pays
- * for the DNS guard too (it sees every packet a tiered socket sends); the
- * "dns query" loop sends a query for an unowned name to port 53, which the
- * guard parses in full and looks up.
+ * "tierwall+names" is a second daemon whose policy also owns 1,000 wildcard
+ * hostnames, so it pays for the DNS guard too (a cgroup_skb program that sees
+ * every packet a tiered socket sends); its "dns query" loop sends a query for
+ * an unowned name to port 53, which the guard parses in full and looks up.
  *
  * The measuring process lives in a private network and mount namespace:
  * nftables rules never touch the host's firewall, and the deny-path
@@ -45,9 +45,9 @@
 #define PORT_UDP	19999
 #define MAX_SIZES	8
 
-enum variant { V_NONE, V_NFT, V_TW, NV };
+enum variant { V_NONE, V_NFT, V_TW, V_TWH, NV };
 enum loop { L_CONNECT, L_SENDTO, L_DENY, L_DNS, NL };
-static const char *const vname[NV] = { "none", "nftables", "tierwall" };
+static const char *const vname[NV] = { "none", "nftables", "tierwall", "tierwall+names" };
 static const char *const lname[NL] = { "tcp connect", "udp sendto", "deny connect", "udp dns query (unowned name)" };
 
 static char mnt[512], tmp[512], build[512];
@@ -145,7 +145,7 @@ static void fmt_cidr(const struct cidr *c, char *out)
 	sprintf(out, "%s/%d", inet_ntoa(a), c->len);
 }
 
-static int write_policy(const char *path, const struct cidr *c, int n)
+static int write_policy(const char *path, const struct cidr *c, int n, int hostnames)
 {
 	FILE *f = fopen(path, "w");
 	char s[32];
@@ -162,10 +162,14 @@ static int write_policy(const char *path, const struct cidr *c, int n)
 		fmt_cidr(&c[i], s);
 		fprintf(f, "%s\"%s\"", i ? "," : "", s);
 	}
-	fprintf(f, "] },\n    { \"tier\": \"prod\", \"hostnames\": [");
-	for (i = 0; i < N_HOSTNAMES; i++)
-		fprintf(f, "%s\"*.svc%d.prod.test\"", i ? "," : "", i);
-	fprintf(f, "] } ] }\n");
+	fprintf(f, "] }");
+	if (hostnames) {
+		fprintf(f, ",\n    { \"tier\": \"prod\", \"hostnames\": [");
+		for (i = 0; i < hostnames; i++)
+			fprintf(f, "%s\"*.svc%d.prod.test\"", i ? "," : "", i);
+		fprintf(f, "] }");
+	}
+	fprintf(f, " ] }\n");
 	return fclose(f) ? -errno : 0;
 }
 
@@ -263,13 +267,14 @@ static int join(const char *rel)
  */
 static int measure(int reps, const char *nft_file, FILE *out)
 {
-	char cg_base[128], cg_tw[128], cg_nft[128];
+	char cg_base[128], cg_tw[128], cg_twh[128], cg_nft[128];
 	double r[NV][NL + 1][16] = {};
 	int rep, v, l, err, sink, dns_sink;
 	struct sockaddr_in sa;
 
 	snprintf(cg_base, sizeof(cg_base), "tw-bench-%d-base", pid_tag);
 	snprintf(cg_tw, sizeof(cg_tw), "tw-bench-%d/staging", pid_tag);
+	snprintf(cg_twh, sizeof(cg_twh), "tw-bench-%d-names/staging", pid_tag);
 	snprintf(cg_nft, sizeof(cg_nft), "tw-bench-%d-nft", pid_tag);
 
 	/* A sink that is never read: sendto() stays cheap and local. */
@@ -284,7 +289,7 @@ static int measure(int reps, const char *nft_file, FILE *out)
 
 	for (rep = 0; rep < reps; rep++) {
 		for (v = 0; v < NV; v++) {
-			const char *cg = v == V_NONE ? cg_base : v == V_TW ? cg_tw : cg_nft;
+			const char *cg = v == V_NONE ? cg_base : v == V_TW ? cg_tw : v == V_TWH ? cg_twh : cg_nft;
 
 			if (v == V_NFT && sh("nft -f %s", nft_file))
 				return -EIO;
@@ -311,7 +316,7 @@ static int measure(int reps, const char *nft_file, FILE *out)
 			if (v != V_NONE) {
 				r[v][L_DENY][rep] = loop_connect("10.0.0.1", K_DENY, &err);
 				/* nftables' reset arrives after a nonblocking connect returns. */
-				if (v == V_TW ? err != EPERM :
+				if (v >= V_TW ? err != EPERM :
 				    err != ECONNREFUSED && err != EINPROGRESS) {
 					fprintf(stderr, "tw_bench: %s deny path: unexpected %s\n", vname[v],
 						strerror(err));
@@ -331,13 +336,13 @@ static int measure(int reps, const char *nft_file, FILE *out)
 
 /* ---- orchestration ---- */
 
-static pid_t start_daemon(const char *policy, const char *dir)
+static pid_t start_daemon(const char *policy, const char *dir, const char *suffix)
 {
 	char root[1024], logd[1024], sock[1024], bin[1024], out[1024];
 	pid_t p;
 	int i;
 
-	snprintf(root, sizeof(root), "%s/tw-bench-%d", mnt, pid_tag);
+	snprintf(root, sizeof(root), "%s/tw-bench-%d%s", mnt, pid_tag, suffix);
 	snprintf(logd, sizeof(logd), "%s/log", dir);
 	snprintf(sock, sizeof(sock), "%s/ctl.sock", dir);
 	snprintf(bin, sizeof(bin), "%s/tierwalld", build);
@@ -381,27 +386,36 @@ static int rm_cb(const char *path, const struct stat *st, int type, struct FTW *
 
 static int run_size(int n, int reps, double res[NV][NL + 1])
 {
-	char dir[1024], policy[1200], nftf[1200], resf[1200], cg_nft[128];
+	char dir[1024], dirh[1100], policy[1200], policyh[1200], nftf[1200], resf[1200], cg_nft[128];
 	struct cidr *c = make_cidrs(n);
-	pid_t d, m;
+	pid_t d, dh, m;
 	int st, v, l, err = 0;
 	double x;
 	FILE *f;
 
 	snprintf(dir, sizeof(dir), "%s/n%d", tmp, n);
 	mkdir(dir, 0700);
+	snprintf(dirh, sizeof(dirh), "%s/names", dir);
+	mkdir(dirh, 0700);
 	snprintf(policy, sizeof(policy), "%s/policy.json", dir);
+	snprintf(policyh, sizeof(policyh), "%s/policy.json", dirh);
 	snprintf(nftf, sizeof(nftf), "%s/rules.nft", dir);
 	snprintf(resf, sizeof(resf), "%s/results", dir);
 	snprintf(cg_nft, sizeof(cg_nft), "tw-bench-%d-nft", pid_tag);
-	if (write_policy(policy, c, n) || write_nft(nftf, c, n, cg_nft)) {
+	if (write_policy(policy, c, n, 0) || write_policy(policyh, c, n, N_HOSTNAMES) ||
+	    write_nft(nftf, c, n, cg_nft)) {
 		free(c);
 		return -EIO;
 	}
 	free(c);
-	d = start_daemon(policy, dir);
-	if (d < 0) {
+	d = start_daemon(policy, dir, "");
+	dh = d < 0 ? -1 : start_daemon(policyh, dirh, "-names");
+	if (d < 0 || dh < 0) {
 		fprintf(stderr, "tw_bench: tierwalld did not start for %d rules\n", n);
+		if (d > 0) {
+			kill(d, SIGTERM);
+			waitpid(d, NULL, 0);
+		}
 		return -EIO;
 	}
 	fflush(NULL);
@@ -419,7 +433,9 @@ static int run_size(int n, int reps, double res[NV][NL + 1])
 	}
 	waitpid(m, &st, 0);
 	kill(d, SIGTERM);
+	kill(dh, SIGTERM);
 	waitpid(d, NULL, 0);
+	waitpid(dh, NULL, 0);
 	if (!WIFEXITED(st) || WEXITSTATUS(st)) {
 		fprintf(stderr, "tw_bench: measuring %d rules failed (status %d)\n", n, st);
 		err = -EIO;
@@ -439,6 +455,8 @@ static void cleanup(void)
 	char p[1024];
 
 	snprintf(p, sizeof(p), "%s/tw-bench-%d", mnt, pid_tag);
+	nftw(p, rm_cb, 8, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+	snprintf(p, sizeof(p), "%s/tw-bench-%d-names", mnt, pid_tag);
 	nftw(p, rm_cb, 8, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 	snprintf(p, sizeof(p), "%s/tw-bench-%d-base", mnt, pid_tag);
 	rmdir(p);
@@ -487,6 +505,10 @@ int main(int argc, char **argv)
 	mkdir(p, 0755);
 	strcat(p, "/staging");
 	mkdir(p, 0755);
+	snprintf(p, sizeof(p), "%s/tw-bench-%d-names", mnt, pid_tag);
+	mkdir(p, 0755);
+	strcat(p, "/staging");
+	mkdir(p, 0755);
 	snprintf(p, sizeof(p), "%s/tw-bench-%d-base", mnt, pid_tag);
 	mkdir(p, 0755);
 	snprintf(p, sizeof(p), "%s/tw-bench-%d-nft", mnt, pid_tag);
@@ -502,7 +524,7 @@ int main(int argc, char **argv)
 	}
 	cleanup();
 
-	printf("\n| CIDRs | loop | none | nftables | tierwall |\n|---|---|---|---|---|\n");
+	printf("\n| CIDRs | loop | none | nftables | tierwall | tierwall+names |\n|---|---|---|---|---|---|\n");
 	for (i = 0; i < nsizes; i++) {
 		static const int order[] = { L_CONNECT, L_SENDTO, NL, L_DENY, L_DNS };
 		int k;

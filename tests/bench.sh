@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make bench`: connect()/sendto() cost with no program, nftables and
-# tierwall, at 10, 1,000 and 100,000 CIDRs, in one interleaved run; then the
+# tierwall (without and with the DNS guard), at 10, 1,000 and 100,000 CIDRs,
+# in one interleaved run; then the
 # BPF LSM open() cost in the QEMU guests. Not part of `make test`: timings
 # are measured, never asserted.
 set -u
