@@ -106,7 +106,7 @@ static __always_inline int ip4_dns(struct __sk_buff *skb, struct pkt *p)
 	p->family = 4;
 	p->daddr[0] = ip.daddr;
 	/* A later fragment has no ports to tell DNS from anything else. */
-	if (ip.frag_off & bpf_htons(0x1fff))
+	if (ip.frag_off & bpf_htons(0x1fff) || ip.ihl < 5)
 		return -TW_DNS_UNPARSED;
 	return l4_dns(skb, p, ip.ihl * 4);
 }
@@ -410,7 +410,7 @@ static __always_inline int surely_not_dns(struct __sk_buff *skb)
 			return 0;
 		if (ip->protocol != PROTO_UDP && ip->protocol != PROTO_TCP)
 			return 1;
-		if (ip->frag_off & bpf_htons(0x1fff))
+		if (ip->frag_off & bpf_htons(0x1fff) || ip->ihl < 5)
 			return 0;
 		ports = data + ip->ihl * 4;
 	} else if (skb->protocol == ETH_P_IPV6_BE) {

@@ -470,6 +470,21 @@ TEST(integ_dnsparse_hostile)
 	ASSERT_EQ(guard_run(&g, pkt, frame(pkt, 6, L4_UDP, 53, msg, ml, 2)), 0, "IPv6 behind 2 options headers");
 	ASSERT_EQ(guard_run(&g, pkt, frame(pkt, 6, L4_UDP, 53, msg, ml, 5)), 0, "IPv6 behind 5: unparsed");
 	ASSERT_EQ(g.reason, TW_DNS_UNPARSED, "unparsed reason");
+	/* IPv4: a later fragment hides its ports; a header length under 20 lies. */
+	{
+		size_t fl = frame(pkt, 4, L4_UDP, 53, msg, ml, 0);
+
+		pkt[14 + 6] = 0x00;
+		pkt[14 + 7] = 0x10;	/* fragment offset 16 */
+		ASSERT_EQ(guard_run(&g, pkt, fl), 0, "later IPv4 fragment");
+		ASSERT_EQ(g.reason, TW_DNS_UNPARSED, "fragment reason");
+		fl = frame(pkt, 4, L4_UDP, 53, msg, ml, 0);
+		pkt[14] = 0x44;		/* IHL 4: 16 bytes */
+		ASSERT_EQ(guard_run(&g, pkt, fl), 0, "IPv4 header length 16");
+		fl = frame(pkt, 4, L4_UDP, 53, msg, ml, 0);
+		pkt[14 + 9] = 1;	/* ICMP: not DNS whatever it carries */
+		ASSERT_EQ(guard_run(&g, pkt, fl), 1, "ICMP passes");
+	}
 	{
 		uint8_t tcp[800];
 		size_t tl, al;

@@ -342,7 +342,17 @@ static void print_event(json_t *o, const char *line, size_t len, bool table)
 	       json_string_value(json_object_get(o, "target_tier")) ?: "-",
 	       json_integer_value(json_object_get(o, "pid")),
 	       json_string_value(json_object_get(o, "comm")));
-	if (dst)
+	if (json_object_get(o, "qtype"))
+		printf("%s %s %s", json_string_value(json_object_get(o, "name")) ?: "?",
+		       json_string_value(json_object_get(o, "qtype")) ?: "?",
+		       json_string_value(json_object_get(o, "hostname")) ?:
+		       json_string_value(json_object_get(o, "reason")) ?: "");
+	else if (dst && json_object_get(o, "hostname"))
+		printf("%s:%lld/%s %s", json_string_value(json_object_get(dst, "ip")),
+		       json_integer_value(json_object_get(dst, "port")),
+		       json_string_value(json_object_get(dst, "proto")) ?: "?",
+		       json_string_value(json_object_get(o, "hostname")));
+	else if (dst)
 		printf("%s:%lld/%s %s", json_string_value(json_object_get(dst, "ip")),
 		       json_integer_value(json_object_get(dst, "port")),
 		       json_string_value(json_object_get(dst, "proto")) ?: "?",
