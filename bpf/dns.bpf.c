@@ -30,8 +30,9 @@
 
 /*
  * Set by the loader: which task helpers this kernel gives cgroup_skb
- * programs (EV_PID, EV_COMM; 6.1 none). Egress runs in the sender's context
- * for UDP and first TCP transmissions; the uid always comes from the socket.
+ * programs (EV_PID, EV_COMM; 6.1 none). Used only for a socket with no
+ * recorded caller (connected before tierwalld started): egress runs in the
+ * sender's context for UDP and first TCP transmissions.
  */
 const volatile int task_helpers = 0;
 
@@ -67,8 +68,31 @@ struct pkt {
 	__u16 dport;
 	__u8 proto;
 	__u8 family;
+	__u8 known;		/* who holds the caller recorded on the socket */
 	__u32 daddr[4];
+	struct tw_dns_caller who;
 };
+
+/*
+ * The caller the connect/sendmsg programs recorded on this socket: its tier
+ * and identity hold whatever context this packet leaves in.
+ */
+static __always_inline void recorded_caller(struct __sk_buff *skb, struct pkt *p)
+{
+	struct bpf_sock *sk = skb->sk;
+	struct tw_dns_caller *c;
+
+	if (!sk)
+		return;
+	sk = bpf_sk_fullsock(sk);
+	if (!sk)
+		return;
+	c = bpf_sk_storage_get(&dns_callers, sk, NULL, 0);
+	if (!c)
+		return;
+	__builtin_memcpy(&p->who, c, sizeof(p->who));
+	p->known = 1;
+}
 
 /* 1 if this is DNS to port 53 (p filled), 0 if not DNS, or -reason. */
 static __always_inline int l4_dns(struct __sk_buff *skb, struct pkt *p, __u32 l4)
@@ -304,8 +328,9 @@ static __noinline void dns_emit(struct __sk_buff *skb, const struct pkt *p,
 				const struct scratch *s, int reason, const struct decision *d)
 {
 	struct tw_flood_key k = {
-		.cgroup_id = bpf_skb_cgroup_id(skb),
-		.tgid = task_helpers & EV_PID ? bpf_get_current_pid_tgid() >> 32 : 0,
+		.cgroup_id = p->known ? p->who.cgroup_id : bpf_skb_cgroup_id(skb),
+		.tgid = p->known ? p->who.pid :
+			task_helpers & EV_PID ? bpf_get_current_pid_tgid() >> 32 : 0,
 		.kind = TW_EV_DNS,
 		.port_or_op = s->qtype,
 	};
@@ -316,15 +341,22 @@ static __noinline void dns_emit(struct __sk_buff *skb, const struct pkt *p,
 	k.target[8] = reason;
 	if (flood_fold(&k, &cnt))
 		return;
-	e = event_begin(sizeof(*e), TW_EV_DNS, d, task_helpers & (EV_PID | EV_COMM));
+	e = event_begin(sizeof(*e), TW_EV_DNS, d, p->known ? 0 : task_helpers & (EV_PID | EV_COMM));
 	if (!e) {
 		count_n(CNT_RB_DROP, cnt - 1);
 		return;
 	}
-	e->h.uid = bpf_get_socket_uid(skb);
+	if (p->known) {
+		e->h.pid = p->who.pid;
+		e->h.tid = p->who.tid;
+		e->h.uid = p->who.uid;
+		__builtin_memcpy(e->h.comm, p->who.comm, sizeof(e->h.comm));
+	} else {
+		e->h.uid = bpf_get_socket_uid(skb);
+	}
 	e->h.count = cnt;
 	e->h.aggregated = cnt > 1;
-	e->h.cgroup_id = k.cgroup_id;
+	e->h.cgroup_id = k.cgroup_id;	/* the caller's, or the socket's */
 	e->family = p->family;
 	e->proto = p->proto;
 	e->reason = reason;
@@ -446,7 +478,14 @@ int tw_dns_egress(struct __sk_buff *skb)
 		return SKB_PASS;
 	if (!r)
 		return SKB_PASS;
-	d.tier = tier_of(skb, true, &d.tagged);
+	/* The recorded caller if any (judge the caller), else the socket's cgroup. */
+	recorded_caller(skb, &p);
+	if (p.known) {
+		d.tier = p.who.tier;
+		d.tagged = p.who.tagged_cgroup_id;
+	} else {
+		d.tier = tier_of(skb, true, &d.tagged);
+	}
 	if (d.tier == TW_TIER_NONE)
 		return SKB_PASS;
 	p.end = skb->len;

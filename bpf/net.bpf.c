@@ -14,6 +14,7 @@
 
 #define SK_ALLOW	1
 #define SK_DENY		0
+#define DNS_PORT	53
 
 /* Sized by the daemon from the policy before load. */
 struct {
@@ -204,13 +205,41 @@ static __always_inline void emit(int kind, __u32 proto, const struct dst *dst,
 }
 
 /*
+ * DNS on this socket will be judged by the DNS guard as coming from this
+ * caller, tagged or not: egress may run in another context, and the socket
+ * may have been made by someone else.
+ */
+static __always_inline void remember_dns_caller(struct bpf_sock_addr *ctx,
+						const struct decision *d)
+{
+	struct tw_dns_caller *c;
+	struct bpf_sock *sk = ctx->sk;
+	__u64 id;
+
+	if (!sk)
+		return;
+	c = bpf_sk_storage_get(&dns_callers, sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!c)
+		return;	/* no memory: the guard falls back to the socket's cgroup */
+	id = bpf_get_current_pid_tgid();
+	c->tier = d->tier;
+	c->pid = id >> 32;
+	c->tid = (__u32)id;
+	c->uid = (__u32)bpf_get_current_uid_gid();
+	c->tagged_cgroup_id = d->tagged;
+	c->cgroup_id = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(c->comm, sizeof(c->comm));
+}
+
+/*
  * The whole decision: 1 lets the call through, 0 fails it with EPERM.
  * Another tier's claim wins: a CIDR rule first (the operator's own word),
  * then any hostname of another tier that resolved to the address, even if
  * one of the caller's own names resolved there too (a staging name pointing
  * at production is the mistake this exists to catch).
  */
-static __always_inline int judge(int kind, __u32 proto, const struct dst *dst)
+static __always_inline int judge(struct bpf_sock_addr *ctx, int kind, __u32 proto,
+				 const struct dst *dst)
 {
 	struct decision d = {};
 	__u32 ref, host = 0;
@@ -218,6 +247,8 @@ static __always_inline int judge(int kind, __u32 proto, const struct dst *dst)
 	bool own = false;
 
 	d.tier = caller_tier(&d.tagged);
+	if (dst->port == DNS_PORT)
+		remember_dns_caller(ctx, &d);
 	if (d.tier == TW_TIER_NONE)
 		return SK_ALLOW;
 
@@ -283,7 +314,7 @@ int tw_connect4(struct bpf_sock_addr *ctx)
 	struct dst d;
 
 	read_dst4(ctx, &d);
-	return judge(TW_EV_CONNECT, ctx->protocol, &d);
+	return judge(ctx, TW_EV_CONNECT, ctx->protocol, &d);
 }
 
 SEC("cgroup/connect6")
@@ -292,7 +323,7 @@ int tw_connect6(struct bpf_sock_addr *ctx)
 	struct dst d;
 
 	read_dst6(ctx, &d);
-	return judge(TW_EV_CONNECT, ctx->protocol, &d);
+	return judge(ctx, TW_EV_CONNECT, ctx->protocol, &d);
 }
 
 SEC("cgroup/sendmsg4")
@@ -301,7 +332,7 @@ int tw_sendmsg4(struct bpf_sock_addr *ctx)
 	struct dst d;
 
 	read_dst4(ctx, &d);
-	return judge(TW_EV_SENDMSG, ctx->protocol, &d);
+	return judge(ctx, TW_EV_SENDMSG, ctx->protocol, &d);
 }
 
 SEC("cgroup/sendmsg6")
@@ -310,7 +341,7 @@ int tw_sendmsg6(struct bpf_sock_addr *ctx)
 	struct dst d;
 
 	read_dst6(ctx, &d);
-	return judge(TW_EV_SENDMSG, ctx->protocol, &d);
+	return judge(ctx, TW_EV_SENDMSG, ctx->protocol, &d);
 }
 
 /*

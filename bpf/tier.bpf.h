@@ -53,6 +53,14 @@ struct {
 	__uint(max_entries, 16384);
 } flood SEC(".maps");
 
+/* Who sent DNS on a socket (see struct tw_dns_caller); shared by net and dns. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct tw_dns_caller);
+} dns_callers SEC(".maps");
+
 /* A zeroed value to insert from (too large for the stack). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -217,6 +217,22 @@ struct tw_name_val {
 	__u16 pad;
 };
 
+/*
+ * dns_callers (socket storage): who last connected or sent to port 53 on a
+ * socket, written by the connect/sendmsg programs in the caller's context.
+ * The DNS guard judges the packets that socket sends by it: the caller's
+ * tier (not the socket creator's) and its pid, whatever context egress runs in.
+ */
+struct tw_dns_caller {
+	__u32 tier;		/* TW_TIER_NONE: an untagged caller */
+	__u32 pid;
+	__u32 tid;
+	__u32 uid;
+	__u64 tagged_cgroup_id;
+	__u64 cgroup_id;
+	char comm[16];
+};
+
 /* Task helpers the kernel gives cgroup_skb programs (the DNS guard's task_helpers). */
 #define TW_SKB_PID		1
 #define TW_SKB_COMM		2
@@ -290,6 +306,7 @@ struct tw_flood_val {
 _Static_assert(sizeof(struct tw_event_hdr) == 64, "tw_event_hdr layout changed");
 _Static_assert(sizeof(struct tw_event) == 104, "tw_event layout changed");
 _Static_assert(sizeof(struct tw_dns_event) == 352, "tw_dns_event layout changed");
+_Static_assert(sizeof(struct tw_dns_caller) == 48, "tw_dns_caller layout changed");
 _Static_assert(sizeof(struct tw_host_key) == 20, "tw_host_key layout changed");
 _Static_assert(sizeof(struct tw_file_event) == 344, "tw_file_event layout changed");
 _Static_assert(sizeof(struct tw_secret_key) == 16, "tw_secret_key layout changed");

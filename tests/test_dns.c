@@ -866,6 +866,25 @@ out:
 	fx_dns_stop(&x);
 }
 
+/* Make a UDP socket here, move to cgroup `to`, then send a query for a prod name on it. */
+struct moved {
+	char to[PATH_MAX];
+};
+
+static int query_moved(void *arg)
+{
+	const struct moved *m = arg;
+	unsigned char wire[64], msg[128];
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(53) };
+	size_t ml = tw_dns_msg(msg, 1, wire, tw_dns_wire("db.prod.test", wire), 1);
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	if (fd < 0 || tw_join_cgroup(m->to))
+		return -EIO;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	return sendto(fd, msg, ml, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : 0;
+}
+
 /* The daemon loads and attaches the guard (host and guests, no DNS server needed). */
 TEST(integ_dns_guard_attached_by_daemon)
 {
@@ -874,6 +893,7 @@ TEST(integ_dns_guard_attached_by_daemon)
 		"{ \"version\": 1, \"tiers\": { \"staging\": {}, \"prod\": {} },\n"
 		"  \"cgroups\": [ { \"path\": \"/staging\", \"tier\": \"staging\" } ],\n"
 		"  \"destinations\": [ { \"tier\": \"prod\", \"hostnames\": [\"*.prod.test\"] } ] }\n";
+	struct moved mv;
 	struct fx f;
 	json_t *e = NULL;
 	pid_t pid;
@@ -884,13 +904,22 @@ TEST(integ_dns_guard_attached_by_daemon)
 	/* Loopback, port 53: nothing listens, so only the guard can make it EPERM. */
 	ASSERT_EQ(query_in(&f, "staging", "127.0.0.1", "db.prod.test", false, &pid), EPERM,
 		  "query for a prod name from staging");
-	/* 6.1 gives cgroup_skb programs no pid: then any dns event is this one. */
-	e = fx_event_kind(&f, "dns", tw_skb_task_helpers() & TW_SKB_PID ? pid : 0);
-	if (ASSERT_TRUE(e != NULL, "dns event in the log")) {
+	/* The caller recorded on the socket gives the pid, even on 6.1. */
+	e = fx_event_kind(&f, "dns", pid);
+	if (ASSERT_TRUE(e != NULL, "dns event in the log, with the caller's pid")) {
 		ASSERT_STREQ(jstr(e, "name"), "db.prod.test", "name");
 		ASSERT_STREQ(jstr(e, "hostname"), "*.prod.test", "hostname");
 		ASSERT_STREQ(jstr(e, "tier"), "staging", "caller tier");
+		ASSERT_STREQ(jstr(e, "comm"), "tw_tests", "caller comm");
 	}
+	/* Judge the caller, not the socket's maker: both ways (inside the root). */
+	ASSERT_OK(fx_mkcg(&f, "free"), "untagged cgroup");
+	snprintf(mv.to, sizeof(mv.to), "%s/staging", f.root);
+	ASSERT_EQ(fx_do(&f, "free", query_moved, &mv, NULL), EPERM,
+		  "socket made untagged, query sent after moving into staging");
+	snprintf(mv.to, sizeof(mv.to), "%s/free", f.root);
+	ASSERT_NE(fx_do(&f, "staging", query_moved, &mv, NULL), EPERM,
+		  "socket made in staging, query sent after moving out");
 	ASSERT_NE(query_in(&f, "staging", "127.0.0.1", "db.staging.test", false, NULL), EPERM,
 		  "other names leave (and find no server)");
 	ASSERT_NE(query_in(&f, NULL, "127.0.0.1", "db.prod.test", false, NULL), EPERM, "untagged");
