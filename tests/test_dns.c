@@ -601,7 +601,8 @@ out:
 
 /* ---- end to end: a real daemon, dnsmasq, resolver clients ---- */
 
-#define HOSTS_V1 "127.44.0.1 api.prod.test\n127.45.0.1 api.staging.test\n127.46.0.1 free.test\n"
+#define HOSTS_V1 "127.44.0.1 api.prod.test\nfd00:44::1 api.prod.test\n127.45.0.1 api.staging.test\n" \
+		 "127.46.0.1 free.test\n"
 
 static const char *dns_policy =
 	"{ \"version\": 1,\n"
@@ -770,6 +771,16 @@ TEST(dns_connect_to_resolved_address_denied)
 		ASSERT_STREQ(jstr(e, "target_tier"), "prod", "owner");
 	}
 	ASSERT_EQ(fx_net(&f, "staging", TW_OP_UDP_SENDTO, "127.44.0.1", port, NULL), EPERM, "UDP too");
+	ASSERT_EQ(fx_net(&f, "staging", TW_OP_TCP_CONNECT, "::ffff:127.44.0.1", port, NULL), EPERM,
+		  "IPv4-mapped form of the address");
+	/* The AAAA record: an address only this private namespace could route. */
+	ASSERT_EQ(fx_net(&f, "staging", TW_OP_TCP_CONNECT, "fd00:44::1", port, &pid), EPERM,
+		  "the name's IPv6 address");
+	json_decref(e);
+	e = fx_event(&f, pid, port);
+	ASSERT_STREQ(e ? jstr(e, "hostname") : NULL, "api.prod.test", "IPv6 denial names the hostname");
+	ASSERT_NE(fx_net(&f, "other", TW_OP_TCP_CONNECT, "fd00:44::1", port, NULL), EPERM,
+		  "untagged: not refused by tierwall (no route in the namespace)");
 	ASSERT_OK(fx_net(&f, "other", TW_OP_TCP_CONNECT, "127.44.0.1", port, NULL), "untagged connects");
 	ASSERT_TRUE(fx_accepted(lfd), "and really reached the listener");
 	ASSERT_OK(fx_net(&f, "staging", TW_OP_TCP_CONNECT, "127.45.0.1", port, NULL) == ECONNREFUSED ? 0 : -1,
@@ -840,14 +851,16 @@ out:
 
 TEST(dns_unresolvable_name_retried_and_reported)
 {
+	char maddr[64], out[8192];
+	const char *extra[] = { "--metrics", maddr, NULL };
 	struct fx f;
 	struct fx_dns x;
 	int port = fx_port(3);
-	char out[8192];
 	json_t *e;
 
 	/* late.prod.test does not exist yet: the daemon starts all the same. */
-	if (dns_setup(&f, &x, NULL))
+	snprintf(maddr, sizeof(maddr), "127.0.0.1:%d", fx_port(4));
+	if (dns_setup(&f, &x, extra))
 		goto out;
 	ASSERT_EQ(fx_net(&f, "staging", TW_OP_TCP_CONNECT, "127.44.0.1", port, NULL), EPERM,
 		  "the rest of the policy is enforced");
@@ -856,6 +869,10 @@ TEST(dns_unresolvable_name_retried_and_reported)
 	json_decref(e);
 	ASSERT_EQ(fx_sh(out, sizeof(out), "%s/tierwall --socket %s status --json", tw_build_dir, f.sock), 0, "status");
 	ASSERT_CONTAINS(out, "\"failing\"", "status shows the failing name");
+	if (ASSERT_OK(fx_http_get(fx_port(4), "/metrics", out, sizeof(out)), "metrics")) {
+		ASSERT_CONTAINS(out, "tierwall_hostnames 3\n", "exact names counted");
+		ASSERT_CONTAINS(out, "tierwall_hostnames_failing 1\n", "the failing one too");
+	}
 	ASSERT_OK(fx_dns_set_hosts(&x, HOSTS_V1 "127.44.0.5 late.prod.test\n"), "the name appears");
 	ASSERT_TRUE(eventually(&f, "127.44.0.5", port, EPERM, 12), "retried with backoff, then enforced");
 	e = fx_daemon_event(&f, "hostname_resolved");
