@@ -233,17 +233,18 @@ static __always_inline void remember_dns_caller(struct bpf_sock_addr *ctx,
 
 /*
  * The whole decision: 1 lets the call through, 0 fails it with EPERM.
- * Another tier's claim wins: a CIDR rule first (the operator's own word),
- * then any hostname of another tier that resolved to the address, even if
- * one of the caller's own names resolved there too (a staging name pointing
- * at production is the mistake this exists to catch).
+ * A CIDR rule decides for its addresses (the operator's own word, and the
+ * way to settle an address several tiers' names share). Elsewhere any
+ * hostname of another tier that resolved to the address denies it, even if
+ * one of the caller's own names resolved there too: a staging name pointing
+ * at production is the mistake this exists to catch.
  */
 static __always_inline int judge(struct bpf_sock_addr *ctx, int kind, __u32 proto,
 				 const struct dst *dst)
 {
 	struct decision d = {};
 	__u32 ref, host = 0;
-	struct tw_rule *r, *h;
+	struct tw_rule *r;
 	bool own = false;
 
 	d.tier = caller_tier(&d.tagged);
@@ -254,15 +255,15 @@ static __always_inline int judge(struct bpf_sock_addr *ctx, int kind, __u32 prot
 
 	ref = dst->family == 4 ? lookup_v4(dst->ip[0]) : lookup_v6(dst);
 	r = match_rule(ref, dst->port, &d.rule);
+	if (r)
+		own = r->tier == d.tier;
+	else
+		r = match_host(dst, d.tier, &d.rule, &host, &own);
 	if (r && r->tier != d.tier) {
 		d.target = r->tier;
-		goto cross;
-	}
-	own = r != NULL;
-	h = match_host(dst, d.tier, &d.rule, &host, &own);
-	if (h) {
-		d.target = h->tier;
-		goto cross;
+		decide(&d);
+		emit(kind, proto, dst, &d, host);
+		return d.verdict == TW_VERDICT_AUDIT ? SK_ALLOW : SK_DENY;
 	}
 	/* Own tier: allowed, and on the record if the tier asks for it. */
 	if (own && logs_all(d.tier)) {
@@ -271,10 +272,6 @@ static __always_inline int judge(struct bpf_sock_addr *ctx, int kind, __u32 prot
 		emit(kind, proto, dst, &d, 0);
 	}
 	return SK_ALLOW;
-cross:
-	decide(&d);
-	emit(kind, proto, dst, &d, host);
-	return d.verdict == TW_VERDICT_AUDIT ? SK_ALLOW : SK_DENY;
 }
 
 static __always_inline void read_dst4(struct bpf_sock_addr *ctx, struct dst *d)

@@ -669,19 +669,20 @@ static const char *jstr(json_t *o, const char *key)
 }
 
 /* Start dnsmasq and the daemon; 0, or 1 when the test was skipped. */
-static int dns_setup(struct fx *f, struct fx_dns *x, const char *const *extra)
+static int dns_setup_with(struct fx *f, struct fx_dns *x, const char *const *extra,
+			  const char *policy, const char *hosts)
 {
-	static const char *const cgs[] = { "staging", "other", NULL };
+	static const char *const cgs[] = { "staging", "prod", "other", NULL };
 	int err;
 
 	memset(x, 0, sizeof(*x));	/* cleanup may run before fx_dns_start */
 	x->old_net = x->old_mnt = x->old_cwd = -1;
 	if (!ASSERT_OK(fx_init(f, cgs), "fixture"))
 		return -1;
-	err = fx_dns_start(x, f, HOSTS_V1);
+	err = fx_dns_start(x, f, hosts);
 	if (err)
 		return err == 1 ? 1 : (ASSERT_OK(err, "dnsmasq in a private namespace"), -1);
-	if (!ASSERT_OK(fx_write_policy(f, dns_policy), "policy"))
+	if (!ASSERT_OK(fx_write_policy(f, policy), "policy"))
 		return -1;
 	if (!ASSERT_OK(fx_start(f, extra), "tierwalld starts")) {
 		char out[8192];
@@ -691,6 +692,11 @@ static int dns_setup(struct fx *f, struct fx_dns *x, const char *const *extra)
 		return -1;
 	}
 	return 0;
+}
+
+static int dns_setup(struct fx *f, struct fx_dns *x, const char *const *extra)
+{
+	return dns_setup_with(f, x, extra, dns_policy, HOSTS_V1);
 }
 
 TEST(dns_queries_for_other_tiers_names_dropped)
@@ -943,4 +949,41 @@ TEST(integ_dns_guard_attached_by_daemon)
 out:
 	json_decref(e);
 	fx_cleanup(&f);
+}
+
+/* Names of two tiers on one address: refused to both, unless a CIDR says whose it is. */
+TEST(dns_shared_address_settled_by_cidr)
+{
+	static const char *policy =
+		"{ \"version\": 1,\n"
+		"  \"tiers\": { \"staging\": {}, \"prod\": {} },\n"
+		"  \"cgroups\": [ { \"path\": \"/staging\", \"tier\": \"staging\" },\n"
+		"               { \"path\": \"/prod\", \"tier\": \"prod\" } ],\n"
+		"  \"destinations\": [\n"
+		"    { \"tier\": \"prod\", \"hostnames\": [\"api.prod.test\", \"ingress.prod.test\"] },\n"
+		"    { \"tier\": \"staging\", \"hostnames\": [\"www.staging.test\", \"ingress.staging.test\"] },\n"
+		"    { \"tier\": \"prod\", \"cidrs\": [\"127.47.0.1/32\"] } ] }\n";
+	static const char *hosts =
+		"127.44.0.1 api.prod.test\n127.44.0.1 www.staging.test\n"
+		"127.47.0.1 ingress.prod.test\n127.47.0.1 ingress.staging.test\n";
+	struct fx f;
+	struct fx_dns x;
+	int port = fx_port(6);
+	char out[8192];
+
+	if (dns_setup_with(&f, &x, NULL, policy, hosts))
+		goto out;
+	ASSERT_EQ(fx_net(&f, "staging", TW_OP_TCP_CONNECT, "127.44.0.1", port, NULL), EPERM,
+		  "shared by names of both tiers: staging refused");
+	ASSERT_EQ(fx_net(&f, "prod", TW_OP_TCP_CONNECT, "127.44.0.1", port, NULL), EPERM,
+		  "and prod refused too");
+	ASSERT_EQ(fx_net(&f, "staging", TW_OP_TCP_CONNECT, "127.47.0.1", port, NULL), EPERM,
+		  "the CIDR says prod's: staging refused");
+	ASSERT_EQ(fx_net(&f, "prod", TW_OP_TCP_CONNECT, "127.47.0.1", port, NULL), ECONNREFUSED,
+		  "and prod let through");
+	fx_sh(out, sizeof(out), "cat %s", f.daemon_out);
+	ASSERT_CONTAINS(out, "127.44.0.1 is an address of names of more than one tier", "warned");
+out:
+	fx_cleanup(&f);
+	fx_dns_stop(&x);
 }

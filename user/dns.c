@@ -86,8 +86,9 @@ static void report(struct tw_dns *d, const char *what, json_t *extra)
 static void sync_addr(struct tw_dns *d, const struct tw_host_key *k)
 {
 	struct tw_host_val v = {};
-	int i, j, o, owners = 0, extra = 0;
+	int i, j, o, owners = 0, extra = 0, tier = 0;
 	char txt[INET6_ADDRSTRLEN];
+	bool shared = false;
 
 	for (i = 0; i < d->n; i++) {
 		struct name *nm = &d->names[i];
@@ -106,6 +107,8 @@ static void sync_addr(struct tw_dns *d, const struct tw_host_key *k)
 			}
 			v.rule[owners] = nm->rule + 1;
 			v.host[owners++] = nm->host + 1;
+			shared |= tier && tier != host_of(nm)->tier;
+			tier = host_of(nm)->tier;
 		}
 	}
 	if (tw_bpf_host_set(d->bpf, k, owners ? &v : NULL))
@@ -114,6 +117,9 @@ static void sync_addr(struct tw_dns *d, const struct tw_host_key *k)
 	if (extra)
 		tw_warn("%s is an address of more than %d hostname destinations; %d not recorded",
 			addr_str(k, txt, sizeof(txt)), TW_HOST_OWNERS, extra);
+	if (shared)
+		tw_warn("%s is an address of names of more than one tier: every tier is refused it "
+			"unless a CIDR rule says whose it is", addr_str(k, txt, sizeof(txt)));
 }
 
 static json_t *addr_list(struct tw_host_key *keys, int n)
