@@ -19,6 +19,7 @@
 #include "cgroup.h"
 #include "compile.h"
 #include "event.h"
+#include "evlog.h"
 #include "fixture.h"
 #include "loader.h"
 #include "net.h"
@@ -374,6 +375,18 @@ TEST(integ_dnsparse_names)
 		} else {
 			ASSERT_EQ(g.events, 0, "no event for an allowed query");
 		}
+	}
+	/* "log": "all": the caller's own names are allowed and recorded. */
+	{
+		struct tw_tier_info ti = { .defined = 1, .log_all = 1 };
+		__u32 key = TIER_STAGING;
+
+		bpf_map_update_elem(bpf_map__fd(g.skel->maps.tier_info), &key, &ti, 0);
+		ASSERT_EQ(run_name(&g, "own.staging.test"), 1, "own name with log all");
+		ASSERT_EQ(g.events, 1, "recorded");
+		ASSERT_EQ(g.verdict, TW_VERDICT_ALLOW, "as allowed");
+		ASSERT_EQ(run_name(&g, "example.org"), 1, "unowned name");
+		ASSERT_EQ(g.events, 0, "not recorded: no tier owns it");
 	}
 	/* Untagged: nothing is judged. */
 	guard_tag_self(&g, false);
@@ -908,6 +921,40 @@ static int query_moved(void *arg)
 	return sendto(fd, msg, ml, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : 0;
 }
 
+/* n queries for a prod name on one socket: each must fail with EPERM. */
+static int query_many(void *arg)
+{
+	unsigned char wire[64], msg[128];
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(53) };
+	size_t ml = tw_dns_msg(msg, 1, wire, tw_dns_wire("db.prod.test", wire), 28);
+	int fd = socket(AF_INET, SOCK_DGRAM, 0), i, n = *(int *)arg;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	for (i = 0; i < n; i++)
+		if (sendto(fd, msg, ml, 0, (struct sockaddr *)&sa, sizeof(sa)) == 0 || errno != EPERM)
+			return -EIO;
+	return 0;
+}
+
+struct dns_sum {
+	pid_t pid;
+	long records, decisions;
+};
+
+static int sum_dns(void *arg, const char *line, size_t len, long lineno)
+{
+	struct dns_sum *s = arg;
+	json_t *o = json_loadb(line, len, 0, NULL);
+
+	if (jstr(o, "kind") && !strcmp(jstr(o, "kind"), "dns") &&
+	    json_integer_value(json_object_get(o, "pid")) == s->pid) {
+		s->records++;
+		s->decisions += json_integer_value(json_object_get(o, "count"));
+	}
+	json_decref(o);
+	return 0;
+}
+
 /* The daemon loads and attaches the guard (host and guests, no DNS server needed). */
 TEST(integ_dns_guard_attached_by_daemon)
 {
@@ -946,6 +993,20 @@ TEST(integ_dns_guard_attached_by_daemon)
 	ASSERT_NE(query_in(&f, "staging", "127.0.0.1", "db.staging.test", false, NULL), EPERM,
 		  "other names leave (and find no server)");
 	ASSERT_NE(query_in(&f, NULL, "127.0.0.1", "db.prod.test", false, NULL), EPERM, "untagged");
+
+	/* A burst folds into few records whose counts add up to every query. */
+	{
+		char log[PATH_MAX + 16];
+		struct dns_sum sum = {};
+		int n = 500;
+
+		ASSERT_OK(fx_do(&f, "staging", query_many, &n, &sum.pid), "500 refused queries");
+		fx_stop(&f);	/* flushes the open flood windows */
+		snprintf(log, sizeof(log), "%s/events.jsonl", f.log_dir);
+		tw_evlog_read(log, sum_dns, &sum);
+		ASSERT_EQ(sum.decisions, n, "every query accounted for");
+		ASSERT_TRUE(sum.records < n / 10, "in a few records");
+	}
 out:
 	json_decref(e);
 	fx_cleanup(&f);
