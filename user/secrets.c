@@ -180,13 +180,12 @@ static int resolve_one(struct tw_secrets *s, int i)
 }
 
 /* Watch the nearest existing ancestor of a missing path. */
-static int watch_parent(struct tw_secrets *s, int i)
+/* The deepest existing ancestor of a policy path into dir; -ENOENT if none. */
+static int nearest_ancestor(const char *path, char *dir, size_t len)
 {
-	const struct tw_policy_secret *ps = &s->policy->secrets[i];
-	char dir[PATH_MAX], *slash;
-	int wd;
+	char *slash;
 
-	snprintf(dir, sizeof(dir), "%s", ps->path);
+	snprintf(dir, len, "%s", path);
 	for (;;) {
 		slash = strrchr(dir, '/');
 		if (slash && slash[1] == '\0' && slash != dir) {
@@ -197,18 +196,38 @@ static int watch_parent(struct tw_secrets *s, int i)
 			return -ENOENT;
 		*(slash == dir ? slash + 1 : slash) = '\0';
 		if (!access(dir, F_OK))
-			break;
+			return 0;
 	}
+}
+
+/*
+ * Watch the nearest existing ancestor. A directory created below it between
+ * the look and the watch would go unseen, so look again after watching and
+ * follow it down (bounded by the path's depth).
+ */
+static int watch_parent(struct tw_secrets *s, int i)
+{
+	const struct tw_policy_secret *ps = &s->policy->secrets[i];
+	char dir[PATH_MAX], again[PATH_MAX];
+	int wd = -1, depth;
+
+	if (nearest_ancestor(ps->path, dir, sizeof(dir)))
+		return -ENOENT;
 	if (s->ifd < 0) {
 		s->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 		if (s->ifd < 0)
 			return -errno;
 	}
-	wd = inotify_add_watch(s->ifd, dir, IN_CREATE | IN_MOVED_TO | IN_ONLYDIR);
-	if (wd < 0) {
-		tw_err("%s: %s: \"%s\" does not exist yet and %s cannot be watched: %s", s->file,
-		       ps->jpath, ps->path, dir, strerror(errno));
-		return -errno;
+	for (depth = 0; depth < PATH_MAX / 2; depth++) {
+		wd = inotify_add_watch(s->ifd, dir, IN_CREATE | IN_MOVED_TO | IN_ONLYDIR);
+		if (wd < 0) {
+			tw_err("%s: %s: \"%s\" does not exist yet and %s cannot be watched: %s", s->file,
+			       ps->jpath, ps->path, dir, strerror(errno));
+			return -errno;
+		}
+		if (nearest_ancestor(ps->path, again, sizeof(again)) || !strcmp(again, dir))
+			break;
+		snprintf(dir, sizeof(dir), "%s", again);	/* it grew meanwhile: go deeper */
 	}
 	s->pend[s->npend++] = (struct pending){ .secret = i, .wd = wd };
 	return 0;
