@@ -685,7 +685,7 @@ int fx_dns_start(struct fx_dns *x, struct fx *f, const char *hosts)
 	snprintf(x->hosts, sizeof(x->hosts), "%s/hosts", f->tmp);
 	snprintf(resolv, sizeof(resolv), "%s/resolv.conf", f->tmp);
 	snprintf(log, sizeof(log), "%s/dnsmasq.log", f->tmp);
-	if (write_text(x->hosts, hosts) || write_text(resolv, "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n"))
+	if (write_text(x->hosts, hosts) || fx_dns_set_resolver(f, "127.0.0.1"))
 		return -EIO;
 	x->old_net = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	x->old_mnt = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
@@ -726,6 +726,15 @@ int fx_dns_start(struct fx_dns *x, struct fx *f, const char *hosts)
 		usleep(100 * 1000);
 	}
 	return -ETIMEDOUT;
+}
+
+int fx_dns_set_resolver(struct fx *f, const char *server)
+{
+	char path[PATH_MAX + 16], text[128];
+
+	snprintf(path, sizeof(path), "%s/resolv.conf", f->tmp);
+	snprintf(text, sizeof(text), "nameserver %s\noptions timeout:1 attempts:1\n", server);
+	return write_text(path, text);
 }
 
 int fx_dns_set_hosts(struct fx_dns *x, const char *hosts)

@@ -103,6 +103,8 @@ struct fx_dns {
 int fx_dns_start(struct fx_dns *x, struct fx *f, const char *hosts);
 /* Replace the hosts file and make dnsmasq reread it. */
 int fx_dns_set_hosts(struct fx_dns *x, const char *hosts);
+/* Point the private /etc/resolv.conf at another server (rewritten in place). */
+int fx_dns_set_resolver(struct fx *f, const char *server);
 /* Stop dnsmasq and return to the original namespaces. */
 void fx_dns_stop(struct fx_dns *x);
 

@@ -1048,3 +1048,38 @@ out:
 	fx_cleanup(&f);
 	fx_dns_stop(&x);
 }
+
+/* The daemon follows /etc/resolv.conf: a new server is used without a reload. */
+TEST(dns_resolver_change_followed)
+{
+	struct fx f;
+	struct fx_dns x;
+	int port = fx_port(7), i;
+	char out[8192];
+	json_t *e = NULL;
+
+	if (dns_setup(&f, &x, NULL))
+		goto out;
+	/* A server nobody answers at: every name starts failing. */
+	ASSERT_OK(fx_dns_set_resolver(&f, "127.0.0.2"), "resolver moved away");
+	for (i = 0; i < 100; i++) {
+		fx_sh(out, sizeof(out), "%s/tierwall --socket %s status --json", tw_build_dir, f.sock);
+		if (strstr(out, "api.prod.test") && strstr(out, "\"failures\": 2"))
+			break;
+		usleep(100 * 1000);
+	}
+	ASSERT_TRUE(i < 100, "names fail against the dead server (and addresses are kept)");
+	ASSERT_EQ(fx_net(&f, "staging", TW_OP_TCP_CONNECT, "127.44.0.1", port, NULL), EPERM,
+		  "known address still enforced while resolution fails");
+	/* The real server is back, and late.prod.test now exists. */
+	ASSERT_OK(fx_dns_set_hosts(&x, HOSTS_V1 "127.44.0.5 late.prod.test\n"), "new record");
+	ASSERT_OK(fx_dns_set_resolver(&f, "127.0.0.1"), "resolver back");
+	ASSERT_TRUE(eventually(&f, "127.44.0.5", port, EPERM, 6), "resolved soon after the change");
+	for (i = 0; i < 50 && !(e = fx_daemon_event(&f, "resolver_changed")); i++)
+		usleep(100 * 1000);
+	ASSERT_TRUE(e != NULL, "the change is on the record");
+	json_decref(e);
+out:
+	fx_cleanup(&f);
+	fx_dns_stop(&x);
+}

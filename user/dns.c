@@ -15,12 +15,15 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
 #include <ares.h>
 #include "dns.h"
 #include "log.h"
 #include "util.h"
 
 #define MIN_REFRESH_MS	1000
+#define RESOLV_CONF	"/etc/resolv.conf"
+#define RESOLV_CHECK_MS	2000	/* how often a changed resolv.conf is looked for */
 
 struct addr {
 	struct tw_host_key key;
@@ -53,6 +56,9 @@ struct tw_dns {
 	struct name *names;
 	int n;
 	bool destroying;
+	struct timespec resolv_mtime;	/* of the resolv.conf the channel read */
+	ino_t resolv_ino;
+	uint64_t next_resolv_check;
 };
 
 static uint64_t now_ms(void)
@@ -339,6 +345,73 @@ static void sock_state(void *data, ares_socket_t fd, int readable, int writable)
 		epoll_ctl(d->ep, EPOLL_CTL_ADD, fd, &ev);
 }
 
+static void resolv_stat(struct tw_dns *d, struct timespec *mtime, ino_t *ino)
+{
+	struct stat st;
+
+	memset(mtime, 0, sizeof(*mtime));
+	*ino = 0;
+	if (!stat(RESOLV_CONF, &st)) {
+		*mtime = st.st_mtim;
+		*ino = st.st_ino;
+	}
+}
+
+/* A c-ares channel on the daemon's epoll, with --dns-server or resolv.conf's servers. */
+static int open_channel(struct tw_dns *d, char *why, size_t len)
+{
+	struct ares_options ao = { .sock_state_cb = sock_state, .sock_state_cb_data = d };
+	int err;
+
+	resolv_stat(d, &d->resolv_mtime, &d->resolv_ino);
+	err = ares_init_options(&d->ch, &ao, ARES_OPT_SOCK_STATE_CB);
+	if (err) {
+		snprintf(why, len, "cannot start the resolver: %s", ares_strerror(err));
+		d->ch = NULL;
+		return -EIO;
+	}
+	if (d->o.servers && (err = ares_set_servers_ports_csv(d->ch, d->o.servers))) {
+		snprintf(why, len, "--dns-server \"%s\": %s (expected ADDR[:PORT],...)", d->o.servers,
+			 ares_strerror(err));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * resolv.conf changed (DHCP, a new cluster DNS): a new channel reads it and
+ * every name is asked again at once; known addresses stay meanwhile.
+ */
+static void follow_resolv_conf(struct tw_dns *d, uint64_t now)
+{
+	struct timespec mtime;
+	char why[256];
+	ino_t ino;
+	int i;
+
+	if (d->o.servers || now < d->next_resolv_check)
+		return;
+	d->next_resolv_check = now + RESOLV_CHECK_MS;
+	resolv_stat(d, &mtime, &ino);
+	if (ino == d->resolv_ino && !memcmp(&mtime, &d->resolv_mtime, sizeof(mtime)))
+		return;
+	tw_info(RESOLV_CONF " changed: resolving every hostname again with its servers");
+	d->destroying = true;	/* answers to the old channel's queries are dropped */
+	ares_destroy(d->ch);
+	d->ch = NULL;
+	d->destroying = false;
+	if (open_channel(d, why, sizeof(why))) {
+		tw_err("%s; hostnames keep their known addresses until it can be read", why);
+		d->resolv_ino = ~(ino_t)0;	/* try again at the next check */
+		return;
+	}
+	for (i = 0; i < d->n; i++) {
+		d->names[i].inflight = false;
+		d->names[i].next_ms = now;
+	}
+	report(d, "resolver_changed", json_pack("{s:s}", "config", RESOLV_CONF));
+}
+
 void tw_dns_run(struct tw_dns *d)
 {
 	struct epoll_event evs[16];
@@ -347,17 +420,19 @@ void tw_dns_run(struct tw_dns *d)
 
 	if (!d)
 		return;
-	n = epoll_wait(d->ep, evs, ARRAY_SIZE(evs), 0);
+	n = d->ch ? epoll_wait(d->ep, evs, ARRAY_SIZE(evs), 0) : 0;
 	for (i = 0; i < n; i++)
 		ares_process_fd(d->ch, evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP) ? evs[i].data.fd :
 				ARES_SOCKET_BAD, evs[i].events & EPOLLOUT ? evs[i].data.fd : ARES_SOCKET_BAD);
-	ares_process_fd(d->ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);	/* timeouts */
 	now = now_ms();
+	follow_resolv_conf(d, now);
+	if (d->ch)
+		ares_process_fd(d->ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);	/* timeouts */
 	for (i = 0; i < d->n; i++) {
 		struct name *nm = &d->names[i];
 
 		expire(d, nm, now);
-		if (!nm->inflight && now >= nm->next_ms)
+		if (d->ch && !nm->inflight && now >= nm->next_ms)
 			ask(nm);
 	}
 }
@@ -388,7 +463,6 @@ int tw_dns_fd(const struct tw_dns *d)
 int tw_dns_new(struct tw_dns **out, const struct tw_policy *p, struct tw_bpf *b,
 	       const struct tw_dns_opts *o, char *why, size_t len)
 {
-	struct ares_options ao = {};
 	struct tw_dns *d;
 	int i, n = 0, err;
 
@@ -424,20 +498,10 @@ int tw_dns_new(struct tw_dns **out, const struct tw_policy *p, struct tw_bpf *b,
 		nm->host = i;
 		nm->rule = p->nrules + p->hosts[i].group;
 	}
-	ao.sock_state_cb = sock_state;
-	ao.sock_state_cb_data = d;
-	err = ares_init_options(&d->ch, &ao, ARES_OPT_SOCK_STATE_CB);
+	err = open_channel(d, why, len);
 	if (err) {
-		snprintf(why, len, "cannot start the resolver: %s", ares_strerror(err));
-		d->ch = NULL;
 		tw_dns_free(d);
-		return -EIO;
-	}
-	if (o->servers && (err = ares_set_servers_ports_csv(d->ch, o->servers))) {
-		snprintf(why, len, "--dns-server \"%s\": %s (expected ADDR[:PORT],...)", o->servers,
-			 ares_strerror(err));
-		tw_dns_free(d);
-		return -EINVAL;
+		return err;
 	}
 	*out = d;
 	return 0;
