@@ -1083,3 +1083,26 @@ out:
 	fx_cleanup(&f);
 	fx_dns_stop(&x);
 }
+
+/* Bad resolver options stop the daemon at once, whatever the policy. */
+TEST(integ_dns_options_checked)
+{
+	static const char *const bad[][2] = {
+		{ "--dns-server=not-an-ip", "\"not-an-ip\" is not an address" },
+		{ "--dns-server=10.0.0.1:99999", "(port 1-65535)" },
+		{ "--dns-server=[fd00::1]", "is not an address" },
+		{ "--dns-server=", "expected a list" },
+		{ "--dns-grace=5 minutes", "--dns-grace: \"5 minutes\" is not a duration" },
+		{ "--dns-max-refresh=0s", "--dns-max-refresh: \"0s\"" },
+	};
+	char out[4096];
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		int rc = fx_sh(out, sizeof(out), "%s/tierwalld --policy /nonexistent '%s' 2>&1",
+			       tw_build_dir, bad[i][0]);
+
+		ASSERT_EQ(rc, 2, bad[i][0]);
+		ASSERT_CONTAINS(out, bad[i][1], bad[i][0]);
+	}
+}

@@ -507,6 +507,77 @@ int tw_dns_new(struct tw_dns **out, const struct tw_policy *p, struct tw_bpf *b,
 	return 0;
 }
 
+/* One "V4", "V6", "V4:PORT" or "[V6]:PORT" of a --dns-server list. */
+static bool server_ok(const char *item)
+{
+	const char *port = NULL, *c;
+	unsigned char buf[16];
+	char addr[64], *end;
+	size_t n;
+	long p;
+
+	if (item[0] == '[') {
+		c = strchr(item, ']');
+		if (!c || c[1] != ':')
+			return false;	/* c-ares wants a port after brackets */
+		port = c + 2;
+		n = c - ++item;
+	} else {
+		c = strchr(item, ':');
+		if (c && !strchr(c + 1, ':')) {
+			n = c - item;		/* v4:port */
+			port = c + 1;
+		} else {
+			n = strlen(item);	/* v4, or a bare v6 */
+		}
+	}
+	if (n >= sizeof(addr))
+		return false;
+	memcpy(addr, item, n);
+	addr[n] = '\0';
+	if (port) {
+		p = strtol(port, &end, 10);
+		if (!*port || *end || p < 1 || p > 65535)
+			return false;
+	}
+	return inet_pton(AF_INET, addr, buf) == 1 || inet_pton(AF_INET6, addr, buf) == 1;
+}
+
+int tw_dns_check_servers(const char *servers, char *why, size_t len)
+{
+	char list[1024], *item, *save = NULL;
+	ares_channel ch;
+	int err;
+
+	snprintf(list, sizeof(list), "%s", servers);
+	for (item = strtok_r(list, ",", &save); item; item = strtok_r(NULL, ",", &save))
+		if (!server_ok(item)) {
+			snprintf(why, len, "--dns-server: \"%s\" is not an address, IPV4:PORT or [IPV6]:PORT "
+				 "(port 1-65535)", item);
+			return -EINVAL;
+		}
+	if (!*servers || strlen(servers) >= sizeof(list)) {
+		snprintf(why, len, "--dns-server: expected a list of ADDR[:PORT], got \"%.40s\"", servers);
+		return -EINVAL;
+	}
+
+	err = ares_library_init(ARES_LIB_INIT_ALL);
+	if (!err)
+		err = ares_init(&ch);
+	if (err) {
+		snprintf(why, len, "c-ares: %s", ares_strerror(err));
+		return -EIO;
+	}
+	err = ares_set_servers_ports_csv(ch, servers);
+	ares_destroy(ch);
+	if (err) {
+		snprintf(why, len, "--dns-server \"%s\": %s (expected ADDR[:PORT],... e.g. 10.96.0.10 or [fd00::a]:53)",
+			 servers, ares_strerror(err));
+		return -EINVAL;
+	}
+	return 0;
+}
+
 json_t *tw_dns_status(const struct tw_dns *d)
 {
 	static const char *const state[] = { "pending", "resolved", "failing" };

@@ -29,6 +29,8 @@ struct tw_dns_opts {
 /* -errno with why filled; *out is NULL (nothing to do) when the policy has no exact names. */
 int tw_dns_new(struct tw_dns **out, const struct tw_policy *p, struct tw_bpf *b,
 	       const struct tw_dns_opts *o, char *why, size_t len);
+/* Is a --dns-server list usable? -EINVAL with why if not. */
+int tw_dns_check_servers(const char *servers, char *why, size_t len);
 /* Resolve everything once, waiting at most ms for the answers (retries go on later). */
 void tw_dns_settle(struct tw_dns *d, int ms);
 /* A descriptor that becomes readable when resolver sockets are; -1 if none. */

@@ -890,7 +890,16 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 				d->log_opts.keep_segments = v;
 			break;
 		case 'M': d->metrics_addr = optarg; break;
-		case 'D': d->dns_opts.servers = optarg; break;
+		case 'D': {
+			char why[256];
+
+			if (tw_dns_check_servers(optarg, why, sizeof(why))) {
+				tw_err("%s", why);
+				return -EINVAL;
+			}
+			d->dns_opts.servers = optarg;
+			break;
+		}
 		case 'G':
 		case 'T':
 			if (tw_parse_duration(optarg, &v) || v > 7 * 86400 || (c == 'T' && v < 1)) {
