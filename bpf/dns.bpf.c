@@ -68,7 +68,7 @@ struct pkt {
 	__u16 dport;
 	__u8 proto;
 	__u8 family;
-	__u8 known;		/* who holds the caller recorded on the socket */
+	__u8 known;		/* 1: who holds the caller the socket recorded */
 	__u32 daddr[4];
 	struct tw_dns_caller who;
 };
