@@ -16,6 +16,9 @@
 #define SK_DENY		0
 #define DNS_PORT	53
 
+/* Set by the loader: the DNS guard is loaded and reads who sent DNS on a socket. */
+const volatile bool dns_guard = false;
+
 /* Sized by the daemon from the policy before load. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -248,7 +251,7 @@ static __always_inline int judge(struct bpf_sock_addr *ctx, int kind, __u32 prot
 	bool own = false;
 
 	d.tier = caller_tier(&d.tagged);
-	if (dst->port == DNS_PORT)
+	if (dns_guard && dst->port == DNS_PORT)
 		remember_dns_caller(ctx, &d);
 	if (d.tier == TW_TIER_NONE)
 		return SK_ALLOW;

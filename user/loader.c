@@ -258,6 +258,7 @@ int tw_bpf_load(struct tw_bpf **out, const struct tw_tables *t,
 	bpf_map__set_max_entries(s->maps.cgroup_tiers, o->tag_capacity);
 	bpf_map__set_max_entries(s->maps.host_addrs, o->host_capacity ? o->host_capacity : 1);
 	bpf_map__set_max_entries(s->maps.events, o->ringbuf_bytes);
+	s->rodata->dns_guard = t->nnames > 0;	/* no guard: no socket storage to fill */
 	err = net_bpf__load(s);
 	if (err) {
 		snprintf(why, whylen, "cannot load the network BPF programs: %s (the verifier log is above)",
