@@ -7,10 +7,16 @@ CC        ?= cc
 BPFTOOL   ?= bpftool
 ARCH      := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 
+# Userspace, one folder per layer, each using only those before it:
+# common <- policy <- kernel <- resolve, log <- daemon, cli.
+USER_DIRS := user/common user/policy user/kernel user/resolve user/log user/daemon user/cli
+USER_HDRS := $(wildcard $(addsuffix /*.h,$(USER_DIRS)))
+vpath %.c $(USER_DIRS)
+
 # Warnings are errors everywhere: CI builds exactly what developers build.
 CFLAGS    ?= -O2 -g
 CFLAGS    += -Wall -Wextra -Wno-unused-parameter -Wno-format-truncation -Werror -std=gnu11 \
-	     -D_GNU_SOURCE -I$(OUTPUT) -Imaps -Iuser
+	     -D_GNU_SOURCE -I$(OUTPUT) -Imaps $(addprefix -I,$(USER_DIRS))
 BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
 	      -Ivmlinux -Imaps
 LIBS_BPF  := -lbpf -lelf -lz
@@ -63,15 +69,15 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@
 
-$(OUTPUT)/%.o: user/%.c $(wildcard user/*.h) maps/tierwall.h | $(OUTPUT)
+$(OUTPUT)/%.o: %.c $(USER_HDRS) maps/tierwall.h | $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 # The daemon's loader waits for its skeleton.
 $(OUTPUT)/loader.o: $(OUTPUT)/net.skel.h $(OUTPUT)/files.skel.h $(OUTPUT)/dns.skel.h
 
-DAEMON_OBJS := $(addprefix $(OUTPUT)/,tierwalld.o loader.o secrets.o dns.o follow.o metrics.o $(addsuffix .o,$(COMMON)))
-CLI_OBJS    := $(addprefix $(OUTPUT)/,tierwall.o $(addsuffix .o,$(COMMON)))
+DAEMON_OBJS := $(addprefix $(OUTPUT)/,tierwalld.o state.o tags.o control.o status.o reload.o stream.o loader.o secrets.o dns.o follow.o metrics.o $(addsuffix .o,$(COMMON)))
+CLI_OBJS    := $(addprefix $(OUTPUT)/,tierwall.o events.o $(addsuffix .o,$(COMMON)))
 
 $(OUTPUT)/tierwalld: $(DAEMON_OBJS)
 	$(call msg,LINK,$@)
@@ -83,7 +89,7 @@ $(OUTPUT)/tierwall: $(CLI_OBJS)
 
 # Tests and benchmarks.
 TEST_SRCS := $(wildcard tests/*.c)
-$(OUTPUT)/tests/%.o: tests/%.c $(wildcard tests/*.h) $(wildcard user/*.h) maps/tierwall.h
+$(OUTPUT)/tests/%.o: tests/%.c $(wildcard tests/*.h) $(USER_HDRS) maps/tierwall.h
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -Itests -c $< -o $@
@@ -113,7 +119,7 @@ $(OUTPUT)/tw_bench: $(OUTPUT)/tests/bench.o $(OUTPUT)/tests/net.o
 
 # Static builds and the initramfs for the QEMU guests (tests/vm/).
 PROBE_OBJS := $(OUTPUT)/tests/probe.o $(OUTPUT)/tests/net.o
-$(OUTPUT)/static/metrics-none.o: user/metrics.c user/metrics.h
+$(OUTPUT)/static/metrics-none.o: user/daemon/metrics.c user/daemon/metrics.h
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -DTW_METRICS_NONE -c $< -o $@

@@ -1,0 +1,338 @@
+// SPDX-License-Identifier: GPL-2.0
+/* tierwall events and verify-log: the log as one stream, live or at rest. */
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include "cli.h"
+#include "ctl.h"
+#include "evlog.h"
+#include "evquery.h"
+#include "log.h"
+#include "util.h"
+
+static bool follow;
+static const char *log_dir;
+static struct tw_filter filter;
+
+static int events_opt(int c, const char *arg)
+{
+	uint64_t now = tw_now_ns(CLOCK_REALTIME);
+	long pid;
+
+	switch (c) {
+	case 'f': follow = true; return 0;
+	case 'L': log_dir = arg; return 0;
+	case 't': filter.tier = arg; return 0;
+	case 'k': filter.kind = arg; return 0;
+	case 'v': filter.verdict = arg; return 0;
+	case 'c': filter.cgroup = arg; return 0;
+	case 'p':
+		if (tw_parse_long(arg, 1, INT32_MAX, &pid)) {
+			tw_err("--pid: \"%s\" is not a process id", arg);
+			exit(EXIT_USAGE);
+		}
+		filter.pid = pid;
+		return 0;
+	case 's':
+	case 'u':
+		if (tw_filter_time(arg, now, c == 's' ? &filter.since_ns : &filter.until_ns)) {
+			tw_err("--%s: \"%s\" is neither a duration (90s, 30m, 2h, 7d) nor an RFC 3339 time (2026-11-23T13:00:00Z)",
+			       c == 's' ? "since" : "until", arg);
+			exit(EXIT_USAGE);
+		}
+		return 0;
+	}
+	return -1;
+}
+
+static void print_event(json_t *o, const char *line, size_t len, bool table)
+{
+	json_t *dst;
+
+	if (!table) {
+		printf("%.*s\n", (int)len, line);
+		return;
+	}
+	dst = json_object_get(o, "dst");
+	if (!dst && !json_object_get(o, "op")) {
+		printf("%-30.30s %-7s %s\n", json_string_value(json_object_get(o, "ts")),
+		       json_string_value(json_object_get(o, "kind")),
+		       json_string_value(json_object_get(o, "event")) ?: "");
+		return;
+	}
+	/* Who, which tier against which, then what: a destination or a file. */
+	printf("%-30.30s %-7s %-6s %-8s -> %-8s %7lld %-15s ",
+	       json_string_value(json_object_get(o, "ts")),
+	       json_string_value(json_object_get(o, "kind")),
+	       json_string_value(json_object_get(o, "verdict")),
+	       json_string_value(json_object_get(o, "tier")) ?: "-",
+	       json_string_value(json_object_get(o, "target_tier")) ?: "-",
+	       json_integer_value(json_object_get(o, "pid")),
+	       json_string_value(json_object_get(o, "comm")));
+	if (json_object_get(o, "qtype"))
+		printf("%s %s %s", json_string_value(json_object_get(o, "name")) ?: "?",
+		       json_string_value(json_object_get(o, "qtype")) ?: "?",
+		       json_string_value(json_object_get(o, "hostname")) ?:
+		       json_string_value(json_object_get(o, "reason")) ?: "");
+	else if (dst && json_object_get(o, "hostname"))
+		printf("%s:%lld/%s %s", json_string_value(json_object_get(dst, "ip")),
+		       json_integer_value(json_object_get(dst, "port")),
+		       json_string_value(json_object_get(dst, "proto")) ?: "?",
+		       json_string_value(json_object_get(o, "hostname")));
+	else if (dst)
+		printf("%s:%lld/%s %s", json_string_value(json_object_get(dst, "ip")),
+		       json_integer_value(json_object_get(dst, "port")),
+		       json_string_value(json_object_get(dst, "proto")) ?: "?",
+		       json_string_value(json_object_get(o, "rule")) ?: "");
+	else
+		printf("%s %s", json_string_value(json_object_get(o, "op")),
+		       json_string_value(json_object_get(o, "path")));
+	if (json_integer_value(json_object_get(o, "count")) > 1)
+		printf(" (x%lld)", json_integer_value(json_object_get(o, "count")));
+	printf("\n");
+}
+
+static uint64_t last_seq;	/* newest record shown or skipped from the files */
+
+static int show_line(void *arg, const char *line, size_t len, long lineno)
+{
+	json_t *o = json_loadb(line, len, 0, NULL);
+	uint64_t seq = json_integer_value(json_object_get(o, "seq"));
+
+	if (seq > last_seq)
+		last_seq = seq;
+	if (o && tw_filter_match(&filter, o))
+		print_event(o, line, len, *(bool *)arg);
+	json_decref(o);
+	return 0;
+}
+
+static volatile sig_atomic_t interrupted;
+static void on_sigint(int sig) { interrupted = 1; }
+
+/* Show complete lines from f; keep a partial last line for the next read. */
+static void drain(FILE *f, bool table, char **line, size_t *cap)
+{
+	ssize_t n;
+	long pos;
+
+	for (;;) {
+		pos = ftell(f);
+		n = getline(line, cap, f);
+		if (n <= 0)
+			break;
+		if ((*line)[n - 1] != '\n') {
+			fseek(f, pos, SEEK_SET);	/* writer is mid-line */
+			break;
+		}
+		(*line)[n - 1] = '\0';
+		show_line(&table, *line, n - 1, 0);
+	}
+	clearerr(f);
+	fflush(stdout);
+}
+
+/* After the whole log: new lines of the current file, across rotations. */
+static void follow_current(const char *path, bool table)
+{
+	struct stat st, cur;
+	char *line = NULL;
+	size_t cap = 0;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return;
+	fseek(f, 0, SEEK_END);
+	fstat(fileno(f), &cur);
+	signal(SIGINT, on_sigint);
+	signal(SIGTERM, on_sigint);
+	while (!interrupted) {
+		usleep(100 * 1000);
+		drain(f, table, &line, &cap);
+		/* Rotated: the old file is drained above; go on with the new one. */
+		if (!stat(path, &st) && (st.st_ino != cur.st_ino || st.st_size < ftell(f))) {
+			FILE *nf = fopen(path, "re");
+
+			if (nf) {
+				drain(f, table, &line, &cap);
+				fclose(f);
+				f = nf;
+				fstat(fileno(f), &cur);
+			}
+		}
+	}
+	free(line);
+	fclose(f);
+}
+
+static void show_live(const char *line, size_t len, bool table)
+{
+	json_t *o = json_loadb(line, len, 0, NULL);
+	const char *kind = json_string_value(json_object_get(o, "kind"));
+
+	if (kind && !strcmp(kind, "follow_dropped")) {
+		if (table)
+			printf("!! %lld events dropped: this follower fell behind\n",
+			       json_integer_value(json_object_get(o, "count")));
+		else
+			printf("%.*s\n", (int)len, line);
+	} else if (o && (uint64_t)json_integer_value(json_object_get(o, "seq")) > last_seq &&
+		   tw_filter_match(&filter, o)) {
+		print_event(o, line, len, table);
+	}
+	json_decref(o);
+}
+
+/* Live lines from the daemon after the history; the overlap is skipped by seq. */
+static int follow_daemon(int fd, bool table)
+{
+	size_t cap = 1 << 20, len = 0;
+	char *buf = malloc(cap);
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int rc = 0;
+
+	while (buf && !interrupted) {
+		char *start = buf, *nl;
+		ssize_t r;
+
+		if (poll(&p, 1, 200) <= 0)
+			continue;
+		r = recv(fd, buf + len, cap - len, 0);
+		if (r <= 0) {
+			if (!interrupted) {
+				tw_err("tierwalld closed the event stream");
+				rc = EXIT_FAIL;
+			}
+			break;
+		}
+		len += r;
+		while ((nl = memchr(start, '\n', buf + len - start))) {
+			show_live(start, nl - start, table);
+			start = nl + 1;
+		}
+		fflush(stdout);
+		len -= start - buf;
+		memmove(buf, start, len);
+		if (len == cap) {
+			tw_err("an event line longer than %zu bytes", cap);
+			rc = EXIT_FAIL;
+			break;
+		}
+	}
+	free(buf);
+	return rc;
+}
+
+/* The daemon knows its log; without a daemon, the default place. */
+static void find_log_dir(char *dir, size_t len)
+{
+	json_t *r = NULL;
+
+	if (log_dir) {
+		snprintf(dir, len, "%s", log_dir);
+	} else if (!tw_ctl_call(tw_sock_path, json_pack("{s:s}", "cmd", "status"), &r, 1000) &&
+		   json_string_value(json_object_get(r, "log"))) {
+		snprintf(dir, len, "%s", json_string_value(json_object_get(r, "log")));
+		*strrchr(dir, '/') = '\0';
+	} else {
+		snprintf(dir, len, "%s", DEFAULT_LOG_DIR);
+	}
+	json_decref(r);
+}
+
+int do_events(int argc, char **argv)
+{
+	static const struct option extra[] = {
+		{ "follow", no_argument, NULL, 'f' },
+		{ "log-dir", required_argument, NULL, 'L' },
+		{ "tier", required_argument, NULL, 't' },
+		{ "kind", required_argument, NULL, 'k' },
+		{ "verdict", required_argument, NULL, 'v' },
+		{ "cgroup", required_argument, NULL, 'c' },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "since", required_argument, NULL, 's' },
+		{ "until", required_argument, NULL, 'u' },
+		{}
+	};
+	int first = tw_parse_opts(argc, argv, "f", extra, events_opt), err, live = -1, rc = 0;
+	bool table = !tw_want_json && isatty(STDOUT_FILENO);
+	char dir[PATH_MAX], **files, **f;
+
+	tw_want_operands(argc, first, 0);
+	find_log_dir(dir, sizeof(dir));
+	/* Subscribe before reading the files, so nothing falls between the two. */
+	if (follow) {
+		json_t *req = json_pack("{s:s}", "cmd", "follow"), *reply = NULL;
+
+		if (filter.tier)
+			json_object_set_new(req, "tier", json_string(filter.tier));
+		if (filter.kind)
+			json_object_set_new(req, "kind", json_string(filter.kind));
+		if (filter.verdict)
+			json_object_set_new(req, "verdict", json_string(filter.verdict));
+		if (filter.cgroup)
+			json_object_set_new(req, "cgroup", json_string(filter.cgroup));
+		if (filter.pid)
+			json_object_set_new(req, "pid", json_integer(filter.pid));
+		live = tw_ctl_open(tw_sock_path, req, &reply, 2000);
+		json_decref(req);
+		if (live >= 0 && !json_is_true(json_object_get(reply, "ok"))) {
+			close(live);
+			live = -EPROTO;
+		}
+		json_decref(reply);
+		if (live < 0)
+			tw_warn("tierwalld at %s is not reachable (%s): following the log file instead",
+				tw_sock_path, strerror(-live));
+	}
+	files = tw_evlog_files(dir);
+	if ((!files || !files[0]) && live < 0) {
+		tw_err("no event log in %s (--log-dir DIR names another)", dir);
+		tw_evlog_files_free(files);
+		return EXIT_FAIL;
+	}
+	/* Rotated segments, oldest first, then the current file: one stream. */
+	for (f = files; *f; f++) {
+		err = tw_evlog_read(*f, show_line, &table);
+		if (err)
+			tw_err("cannot read %s: %s", *f, strerror(-err));
+	}
+	fflush(stdout);
+	tw_evlog_files_free(files);
+	signal(SIGINT, on_sigint);
+	signal(SIGTERM, on_sigint);
+	if (live >= 0) {
+		rc = follow_daemon(live, table);
+		close(live);
+	} else if (follow) {
+		char cur[PATH_MAX + 16];
+
+		snprintf(cur, sizeof(cur), "%s/%s", dir, TW_EVLOG_CURRENT);
+		follow_current(cur, table);
+	}
+	return rc;
+}
+
+int do_verify(int argc, char **argv)
+{
+	static const struct option extra[] = { { "log-dir", required_argument, NULL, 'L' }, {} };
+	int first = tw_parse_opts(argc, argv, NULL, extra, events_opt), err;
+	char dir[PATH_MAX];
+
+	if (argc - first > 1)
+		tw_want_operands(argc, first, 1);
+	if (argc - first == 1)
+		log_dir = argv[first];
+	find_log_dir(dir, sizeof(dir));
+	err = tw_verify_log(dir, stdout);
+	return err ? EXIT_FAIL : 0;
+}
+

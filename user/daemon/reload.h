@@ -1,0 +1,10 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef TW_DAEMON_RELOAD_H
+#define TW_DAEMON_RELOAD_H
+
+#include "state.h"
+
+/* Reload the policy file; on any failure the loaded policy stays in force. */
+void dm_reload(struct daemon *d);
+
+#endif
