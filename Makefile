@@ -76,8 +76,8 @@ $(OUTPUT)/%.o: %.c $(USER_HDRS) maps/tierwall.h | $(OUTPUT)
 # The daemon's loader waits for its skeleton.
 $(OUTPUT)/loader.o: $(OUTPUT)/net.skel.h $(OUTPUT)/files.skel.h $(OUTPUT)/dns.skel.h
 
-DAEMON_OBJS := $(addprefix $(OUTPUT)/,tierwalld.o state.o tags.o control.o status.o reload.o stream.o loader.o secrets.o dns.o follow.o metrics.o $(addsuffix .o,$(COMMON)))
-CLI_OBJS    := $(addprefix $(OUTPUT)/,tierwall.o events.o $(addsuffix .o,$(COMMON)))
+DAEMON_OBJS := $(addprefix $(OUTPUT)/,tierwalld.o options.o state.o tags.o tagwatch.o persist.o lock.o uninstall.o control.o status.o reload.o stream.o loader.o secrets.o dns.o follow.o metrics.o $(addsuffix .o,$(COMMON)))
+CLI_OBJS    := $(addprefix $(OUTPUT)/,tierwall.o cli_status.o events.o $(addsuffix .o,$(COMMON)))
 
 $(OUTPUT)/tierwalld: $(DAEMON_OBJS)
 	$(call msg,LINK,$@)
@@ -85,7 +85,7 @@ $(OUTPUT)/tierwalld: $(DAEMON_OBJS)
 
 $(OUTPUT)/tierwall: $(CLI_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $^ $(LIBS_BPF) $(LIBS) -o $@
 
 # Tests and benchmarks.
 TEST_SRCS := $(wildcard tests/*.c)
@@ -98,7 +98,7 @@ $(OUTPUT)/tests/test_dns.o: $(OUTPUT)/dns.skel.h $(OUTPUT)/net.skel.h $(OUTPUT)/
 
 TEST_OBJS := $(patsubst tests/%.c,$(OUTPUT)/tests/%.o,$(filter tests/test_%.c,$(TEST_SRCS)))
 
-TESTS_OBJS := $(addprefix $(OUTPUT)/tests/,runner.o net.o fixture.o) $(TEST_OBJS) \
+TESTS_OBJS := $(addprefix $(OUTPUT)/tests/,runner.o net.o fixture.o std.o schema.o) $(TEST_OBJS) \
 	      $(addprefix $(OUTPUT)/,loader.o $(addsuffix .o,$(COMMON)))
 
 $(OUTPUT)/tw_tests: $(TESTS_OBJS)

@@ -18,8 +18,10 @@ DPID=
 
 cleanup() {
 	trap - EXIT INT TERM
-	if [ -n "$DPID" ] && kill -0 "$DPID" 2>/dev/null; then
-		kill -TERM "$DPID"
+	# A stop leaves the programs enforcing; the demo uninstalls them too.
+	$B/tierwalld --uninstall --pin-dir /sys/fs/bpf/tierwall-demo --state-dir "$DEMO/state" \
+		--log-dir "$DEMO/log" --socket "$SOCK" >/dev/null
+	if [ -n "$DPID" ]; then
 		wait "$DPID" 2>/dev/null
 	fi
 	# Deepest first; only the cgroups this script made.
@@ -42,7 +44,8 @@ $B/tierwall check policies/example.json || exit 1
 
 step "starting tierwalld on cgroup root $ROOT"
 $B/tierwalld --policy policies/example.json --cgroup-root "$ROOT" \
-	--log-dir "$DEMO/log" --pin-dir /sys/fs/bpf/tierwall-demo --socket "$SOCK" &
+	--log-dir "$DEMO/log" --pin-dir /sys/fs/bpf/tierwall-demo --state-dir "$DEMO/state" \
+	--socket "$SOCK" &
 DPID=$!
 for _ in $(seq 50); do
 	$CLI status >/dev/null 2>&1 && break

@@ -72,6 +72,7 @@ int fx_init(struct fx *f, const char *const *cgroups)
 	snprintf(f->log_dir, sizeof(f->log_dir), "%s/log", f->tmp);
 	snprintf(f->pin, sizeof(f->pin), "/sys/fs/bpf/tw-test-%d-%d", getpid(), instance);
 	snprintf(f->policy, sizeof(f->policy), "%s/policy.json", f->tmp);
+	snprintf(f->state, sizeof(f->state), "%s/state", f->tmp);
 	snprintf(f->daemon_out, sizeof(f->daemon_out), "%s/daemon.out", f->tmp);
 	if (mkdir(f->tmp, 0700) || mkdir(f->root, 0755))
 		return -errno;
@@ -126,6 +127,8 @@ int fx_start(struct fx *f, const char *const *extra)
 	argv[n++] = f->pin;
 	argv[n++] = "--socket";
 	argv[n++] = f->sock;
+	argv[n++] = "--state-dir";
+	argv[n++] = f->state;
 	for (; extra && *extra && n < 30; extra++)
 		argv[n++] = *extra;
 	argv[n] = NULL;

@@ -18,6 +18,7 @@ struct fx {
 	char sock[PATH_MAX];
 	char log_dir[PATH_MAX];
 	char pin[PATH_MAX];
+	char state[PATH_MAX];		/* the daemon's --state-dir */
 	char policy[PATH_MAX];
 	char daemon_out[PATH_MAX];
 	pid_t daemon;

@@ -32,6 +32,11 @@ void tw_test_fail(void)
 	cur_failed = true;
 }
 
+bool tw_test_failed(void)
+{
+	return cur_failed;
+}
+
 void tw_test_skip(const char *fmt, ...)
 {
 	va_list ap;

@@ -15,6 +15,8 @@ typedef void (*tw_test_fn)(void);
 
 void tw_test_register(const char *name, tw_test_fn fn);
 void tw_test_fail(void);
+/* Has the running test failed so far? (For diagnostics worth printing only then.) */
+bool tw_test_failed(void);
 /* Mark the running test skipped, with the reason printed. */
 void tw_test_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Set by the runner: where the built binaries are. */

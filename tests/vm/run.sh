@@ -65,6 +65,8 @@ boot_suite() {
 first=
 while read -r name vmlinuz; do
 	first=${first:-$vmlinuz}
+	# TW_VM_ONLY=NAME boots only that kernel (while developing).
+	[ -n "${TW_VM_ONLY:-}" ] && [ "$name" != "$TW_VM_ONLY" ] && continue
 	boot_suite "$name" "$vmlinuz" "" "$FILTER"
 done <<< "$kernels"
 # The refusal path needs a kernel whose active LSM list lacks bpf.

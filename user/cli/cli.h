@@ -34,6 +34,14 @@ void tw_want_operands(int argc, int first, int n);
 json_t *tw_call(json_t *req);
 void tw_print_json(json_t *o);
 
+/* The same; -errno in *rc instead of a message when the daemon cannot be reached. */
+json_t *tw_call_quiet(json_t *req, int *rc);
+/* Ask the daemon for cmd; with --json print the reply and return NULL with *rc set. */
+json_t *tw_query(const char *cmd, int *rc);
+
+/* cli_status.c */
+int do_status(int argc, char **argv);
+
 /* events.c */
 int do_events(int argc, char **argv);
 int do_verify(int argc, char **argv);

@@ -74,16 +74,18 @@ void tw_want_operands(int argc, int first, int n)
 }
 
 /* Ask the daemon; prints one clear error and returns NULL on any failure. */
-json_t *tw_call(json_t *req)
+static json_t *call(json_t *req, int *rc, bool quiet)
 {
 	json_t *reply = NULL;
 	int err = tw_ctl_call(tw_sock_path, req, &reply, CTL_TIMEOUT_MS);
 
 	json_decref(req);
+	*rc = err ? err : EXIT_FAIL;
 	if (err) {
-		tw_err("cannot reach tierwalld at %s: %s%s", tw_sock_path, strerror(-err),
-		       err == -ENOENT || err == -ECONNREFUSED ?
-		       " (is it running? --socket PATH names another socket)" : "");
+		if (!quiet || (err != -ENOENT && err != -ECONNREFUSED))
+			tw_err("cannot reach tierwalld at %s: %s%s", tw_sock_path, strerror(-err),
+			       err == -ENOENT || err == -ECONNREFUSED ?
+			       " (is it running? --socket PATH names another socket)" : "");
 		return NULL;
 	}
 	if (!json_is_true(json_object_get(reply, "ok"))) {
@@ -93,7 +95,20 @@ json_t *tw_call(json_t *req)
 		json_decref(reply);
 		return NULL;
 	}
+	*rc = 0;
 	return reply;
+}
+
+json_t *tw_call(json_t *req)
+{
+	int rc;
+
+	return call(req, &rc, false);
+}
+
+json_t *tw_call_quiet(json_t *req, int *rc)
+{
+	return call(req, rc, true);
 }
 
 void tw_print_json(json_t *o)
@@ -134,15 +149,28 @@ static int do_check(int argc, char **argv)
 	return 0;
 }
 
+static bool force;
+
+static int tag_opt(int c, const char *arg)
+{
+	if (c != 'f')
+		return -1;
+	force = true;
+	return 0;
+}
+
 static int tag_cmd(int argc, char **argv, bool untag)
 {
-	int first = tw_parse_opts(argc, argv, NULL, NULL, NULL);
+	static const struct option extra[] = { { "force", no_argument, NULL, 'f' }, {} };
+	int first = tw_parse_opts(argc, argv, untag ? NULL : "f", untag ? NULL : extra, tag_opt);
 	json_t *req, *r;
 
 	tw_want_operands(argc, first, untag ? 1 : 2);
 	req = json_pack("{s:s, s:s}", "cmd", untag ? "untag" : "tag", "cgroup", argv[first]);
 	if (!untag)
 		json_object_set_new(req, "tier", json_string(argv[first + 1]));
+	if (force)
+		json_object_set_new(req, "force", json_true());
 	r = tw_call(req);
 	if (!r)
 		return EXIT_FAIL;
@@ -150,6 +178,10 @@ static int tag_cmd(int argc, char **argv, bool untag)
 		tw_print_json(r);
 	else if (untag)
 		printf("untagged %s\n", json_string_value(json_object_get(r, "cgroup")));
+	else if (json_string_value(json_object_get(r, "previous_tier")))
+		printf("tagged %s as %s (was %s)\n", json_string_value(json_object_get(r, "cgroup")),
+		       json_string_value(json_object_get(r, "tier")),
+		       json_string_value(json_object_get(r, "previous_tier")));
 	else
 		printf("tagged %s as %s\n", json_string_value(json_object_get(r, "cgroup")),
 		       json_string_value(json_object_get(r, "tier")));
@@ -168,7 +200,7 @@ static int do_untag(int argc, char **argv)
 }
 
 /* Ask the daemon; with --json print the reply and return NULL with *rc set. */
-static json_t *query(const char *cmd, int *rc)
+json_t *tw_query(const char *cmd, int *rc)
 {
 	json_t *r = tw_call(json_pack("{s:s}", "cmd", cmd));
 
@@ -188,7 +220,7 @@ static int do_tiers(int argc, char **argv)
 	size_t i;
 
 	tw_want_operands(argc, first, 0);
-	r = query("tiers", &rc);
+	r = tw_query("tiers", &rc);
 	if (!r)
 		return rc;
 	printf("%-12s %s\n", "TIER", "MODE");
@@ -205,76 +237,14 @@ static int do_tiers(int argc, char **argv)
 	return 0;
 }
 
-/* One line per policy hostname: what it resolved to, or why it did not. */
-static void print_hostnames(json_t *h)
-{
-	json_t *v, *a;
-	size_t i, j;
-
-	json_array_foreach(json_object_get(h, "names"), i, v) {
-		printf("hostname    %-28s %-10s %-9s", json_string_value(json_object_get(v, "hostname")),
-		       json_string_value(json_object_get(v, "tier")),
-		       json_string_value(json_object_get(v, "state")));
-		json_array_foreach(json_object_get(v, "addresses"), j, a)
-			printf(" %s%s", json_string_value(json_object_get(a, "address")),
-			       json_object_get(a, "grace_left_s") ? "(grace)" : "");
-		if (json_object_get(v, "error"))
-			printf(" [%s, %lld failures]", json_string_value(json_object_get(v, "error")),
-			       json_integer_value(json_object_get(v, "failures")));
-		printf("\n");
-	}
-	json_array_foreach(json_object_get(h, "wildcards"), i, v)
-		printf("hostname    %-28s %-10s DNS guard only\n",
-		       json_string_value(json_object_get(v, "hostname")),
-		       json_string_value(json_object_get(v, "tier")));
-}
-
-static int do_status(int argc, char **argv)
-{
-	int first = tw_parse_opts(argc, argv, NULL, NULL, NULL), rc;
-	json_t *r, *v, *c;
-	const char *k;
-	size_t i;
-
-	tw_want_operands(argc, first, 0);
-	r = query("status", &rc);
-	if (!r)
-		return rc;
-	printf("tierwalld %s, pid %lld\n", json_string_value(json_object_get(r, "version")),
-	       json_integer_value(json_object_get(r, "pid")));
-	printf("policy      %s (%s)\n", json_string_value(json_object_get(r, "policy_file")),
-	       json_string_value(json_object_get(r, "policy")));
-	printf("cgroup root %s\n", json_string_value(json_object_get(r, "cgroup_root")));
-	printf("log         %s\n", json_string_value(json_object_get(r, "log")));
-	printf("tiers %lld, rules %lld, tagged cgroups %lld\n",
-	       json_integer_value(json_object_get(r, "tiers")),
-	       json_integer_value(json_object_get(r, "rules")),
-	       json_integer_value(json_object_get(r, "tagged_cgroups")));
-	json_array_foreach(json_object_get(r, "degraded"), i, v)
-		printf("DEGRADED    %s\n", json_string_value(v));
-	v = json_object_get(r, "secrets");
-	if (json_integer_value(json_object_get(v, "paths")))
-		printf("secrets     %lld paths, %s: %lld identities, %lld not created yet\n",
-		       json_integer_value(json_object_get(v, "paths")),
-		       json_is_true(json_object_get(v, "enforced")) ? "enforced" : "NOT ENFORCED",
-		       json_integer_value(json_object_get(v, "identities")),
-		       json_integer_value(json_object_get(v, "pending")));
-	print_hostnames(json_object_get(r, "hostnames"));
-	json_array_foreach(json_object_get(r, "programs"), i, v)
-		printf("program     %-18s id %-6lld %s\n", json_string_value(json_object_get(v, "hook")),
-		       json_integer_value(json_object_get(v, "prog_id")),
-		       json_is_true(json_object_get(v, "attached")) ? "attached" : "NOT ATTACHED");
-	c = json_object_get(r, "counters");
-	json_object_foreach(c, k, v)
-		printf("%-16s %lld\n", k, json_integer_value(v));
-	json_decref(r);
-	return 0;
-}
-
 static const struct cmd cmds[] = {
 	{ "check", "POLICY", "Validate a policy without loading it. Every error names file:line:col and the\nJSON path. Exit 0 when valid, 1 when not.", do_check },
-	{ "tag", "CGROUP TIER", "Tag a cgroup (relative to the daemon's cgroup root, or absolute) with a tier\ndefined by the loaded policy. Takes effect on the next connect.", do_tag },
-	{ "untag", "CGROUP", "Remove a cgroup's tag.", do_untag },
+	{ "tag", "[--force] CGROUP TIER", "Tag a cgroup (relative to the daemon's cgroup root, or absolute) with a tier\n"
+	  "defined by the loaded policy. Takes effect on the next connect. A cgroup that\n"
+	  "already has another tier (its own runtime tag, or inherited) keeps it unless\n"
+	  "--force; the policy's own tags change only with the policy. Runtime tags are\n"
+	  "kept across daemon restarts and dropped (tag_lost) when their cgroup goes.", do_tag },
+	{ "untag", "CGROUP", "Remove a cgroup's runtime tag.", do_untag },
 	{ "tiers", "", "List the policy's tiers and the tagged cgroups.", do_tiers },
 	{ "events", "[-f] [--log-dir DIR] [--tier T] [--kind K] [--verdict V] [--cgroup CG] [--pid N] [--since X] [--until X]",
 	  "Print the event log, rotated .gz segments and the current file as one stream\n"
@@ -284,7 +254,9 @@ static const struct cmd cmds[] = {
 	  "through the daemon, else in " DEFAULT_LOG_DIR ".", do_events },
 	{ "verify-log", "[DIR]", "Check the log's hash chain across rotated segments and restarts. Names the\n"
 	  "first record that was changed, removed, inserted or reordered; exit 1 if any.", do_verify },
-	{ "status", "", "Programs attached, policy digest, counters, degraded modes.", do_status },
+	{ "status", "[--pin-dir DIR]", "Programs attached, policy digest, counters, degraded modes. With no daemon\n"
+	  "running, whether its programs are still attached and enforcing (from the pins\n"
+	  "in --pin-dir, default /sys/fs/bpf/tierwall); exit 1 then.", do_status },
 };
 
 static void usage(FILE *f)

@@ -1,17 +1,49 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The control socket: one JSON request, one JSON reply per connection. */
+/*
+ * The control socket: one JSON request line, one JSON reply line, per
+ * connection. Clients are served from the daemon's epoll loop without ever
+ * blocking it: a request is read as its bytes arrive, the reply written as
+ * the socket takes it, and a client that has not finished by its deadline
+ * is dropped, so a client trickling bytes cannot stall status or the ring
+ * buffer. The caller is known by SO_PEERCRED: a process in a tier may read
+ * (status, tiers, follow) but never change what tierwall enforces.
+ */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include "cgroup.h"
 #include "control.h"
 #include "ctl.h"
+#include "log.h"
+#include "persist.h"
 #include "status.h"
 #include "tags.h"
+#include "tagwatch.h"
+#include "util.h"
+
+#define MAX_CLIENTS	64
+#define DEADLINE_NS	2000000000ull	/* from accept to the last byte of the reply */
+#define MAX_REQUEST	65536
+
+struct client {
+	int fd;				/* -1: free slot */
+	struct ucred peer;
+	uint64_t deadline;
+	char *in;
+	size_t in_len;
+	char *out;			/* the reply, once there is one */
+	size_t out_len, out_off;
+};
+
+struct dm_control {
+	struct client c[MAX_CLIENTS];
+};
 
 static json_t *reply_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static json_t *reply_err(const char *fmt, ...)
@@ -25,15 +57,6 @@ static json_t *reply_err(const char *fmt, ...)
 	return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
 }
 
-static json_t *tag_json(const struct daemon *d, const struct tag *t)
-{
-	return json_pack("{s:s, s:s, s:I, s:i, s:s, s:s}",
-			 "cgroup", dm_rel_path(d, t->path), "path", t->path,
-			 "cgroup_id", (json_int_t)t->id, "level", t->level,
-			 "tier", d->policy->tiers[t->tier].name,
-			 "source", t->from_policy ? "policy" : "cli");
-}
-
 static json_t *cmd_tiers(struct daemon *d)
 {
 	json_t *tags = json_array(), *tiers = json_array();
@@ -44,86 +67,365 @@ static json_t *cmd_tiers(struct daemon *d)
 						       "mode", d->policy->tiers[i].mode == TW_MODE_AUDIT ?
 						       "audit" : "enforce"));
 	for (i = 0; i < d->ntags; i++)
-		json_array_append_new(tags, tag_json(d, &d->tags[i]));
+		json_array_append_new(tags, dm_tag_json(d, &d->tags[i]));
 	return json_pack("{s:b, s:o, s:o}", "ok", 1, "tiers", tiers, "tags", tags);
 }
 
-static json_t *cmd_tag(struct daemon *d, json_t *req, bool untag)
+static json_t *resolve_err(struct daemon *d, const char *cg, int err)
+{
+	return reply_err("cgroup \"%s\" under %s: %s", cg, d->root,
+			 err == -EXDEV ? "outside the daemon's cgroup root" :
+			 err == -EMEDIUMTYPE ? "not a cgroup2 directory" : strerror(-err));
+}
+
+/* Who asked, for the record. */
+static json_t *requester(const struct client *c)
+{
+	return json_pack("{s:i, s:i}", "requested_by_uid", (int)c->peer.uid,
+			 "requested_by_pid", (int)c->peer.pid);
+}
+
+static json_t *cmd_untag(struct daemon *d, const struct client *c, json_t *req)
+{
+	const char *cg = json_string_value(json_object_get(req, "cgroup"));
+	char abs[PATH_MAX];
+	uint64_t id;
+	json_t *rec;
+	int i, err;
+
+	if (!cg)
+		return reply_err("request needs \"cgroup\"");
+	err = tw_cgroup_resolve(d->root, cg, abs, sizeof(abs));
+	if (err)
+		return resolve_err(d, cg, err);
+	if (tw_cgroup_id(abs, &id) || (i = dm_find_tag(d, id)) < 0)
+		return reply_err("cgroup %s is not tagged", dm_rel_path(d, abs));
+	if (d->tags[i].source == TAG_POLICY)
+		return reply_err("cgroup %s is tagged by the policy (%s): change the policy and reload",
+				 dm_rel_path(d, abs), d->policy->cgroups[d->tags[i].policy_index].jpath);
+	rec = json_pack("{s:s, s:s, s:s}", "cgroup", dm_rel_path(d, abs),
+			"tier", dm_tier_name(d, d->tags[i].tier),
+			"source", dm_tag_source_name(d->tags[i].source));
+	err = dm_remove_tag(d, i);
+	if (err) {
+		json_decref(rec);
+		return reply_err("cannot untag %s: %s", abs, strerror(-err));
+	}
+	dm_state_save(d);
+	json_object_update_new(rec, requester(c));
+	dm_log_daemon(d, "untag", rec);
+	return json_pack("{s:b, s:s}", "ok", 1, "cgroup", dm_rel_path(d, abs));
+}
+
+/*
+ * Tag a cgroup at runtime. A cgroup that already has a tier of its own or
+ * by inheritance keeps it unless the request says "force"; one the policy
+ * tags is changed only by the policy.
+ */
+static json_t *cmd_tag(struct daemon *d, const struct client *c, json_t *req)
 {
 	const char *cg = json_string_value(json_object_get(req, "cgroup"));
 	const char *tier = json_string_value(json_object_get(req, "tier"));
+	const char *src = json_string_value(json_object_get(req, "source"));
+	bool force = json_is_true(json_object_get(req, "force"));
+	struct tag origin = { .uid = c->peer.uid, .pid = c->peer.pid };
 	char abs[PATH_MAX], why[PATH_MAX + 128];
-	uint64_t id;
-	int t = 0, i, err;
+	const char *prev = NULL;
+	int t, i, err, source = src ? dm_tag_source_parse(src) : TAG_RUNTIME;
+	json_t *rec;
 
-	if (!cg || (!untag && !tier))
-		return reply_err("request needs \"cgroup\"%s", untag ? "" : " and \"tier\"");
-	if (!untag && !(t = tw_policy_tier_id(d->policy, tier)))
+	if (!cg || !tier)
+		return reply_err("request needs \"cgroup\" and \"tier\"");
+	if (source < 0 || source == TAG_POLICY)
+		return reply_err("\"source\" must be \"runtime\" or \"pod\", not \"%s\"", src);
+	if (!(t = tw_policy_tier_id(d->policy, tier)))
 		return reply_err("unknown tier \"%s\" (the policy defines %d tiers; see `tierwall tiers`)",
 				 tier, d->policy->ntiers);
 	err = tw_cgroup_resolve(d->root, cg, abs, sizeof(abs));
 	if (err)
-		return reply_err("cgroup \"%s\" under %s: %s", cg, d->root,
-				 err == -EXDEV ? "outside the daemon's cgroup root" :
-				 err == -EMEDIUMTYPE ? "not a cgroup2 directory" : strerror(-err));
-	if (untag) {
-		if (tw_cgroup_id(abs, &id) || (i = dm_find_tag(d, id)) < 0)
-			return reply_err("cgroup %s is not tagged", dm_rel_path(d, abs));
-		err = dm_remove_tag(d, i);
-		if (err)
-			return reply_err("cannot untag %s: %s", abs, strerror(-err));
-		dm_log_daemon(d, "untag", json_pack("{s:s}", "cgroup", dm_rel_path(d, abs)));
-		return json_pack("{s:b, s:s}", "ok", 1, "cgroup", dm_rel_path(d, abs));
+		return resolve_err(d, cg, err);
+	i = dm_effective_tag(d, abs);
+	if (i >= 0) {
+		bool own = !strcmp(d->tags[i].path, abs);
+
+		prev = dm_tier_name(d, d->tags[i].tier);
+		if (own && d->tags[i].source == TAG_POLICY)
+			return reply_err("cgroup %s is tagged %s by the policy (%s): change the policy and reload",
+					 dm_rel_path(d, abs), prev,
+					 d->policy->cgroups[d->tags[i].policy_index].jpath);
+		if (d->tags[i].tier != t && !force)
+			return reply_err("cgroup %s already has tier %s (%s %s); add --force to change it to %s",
+					 dm_rel_path(d, abs), prev, own ? "tagged by" : "inherited from",
+					 own ? dm_tag_source_name(d->tags[i].source) :
+					 dm_rel_path(d, d->tags[i].path), tier);
 	}
-	err = dm_add_tag(d, abs, t, false, why, sizeof(why));
+	origin.source = source;
+	origin.meta = json_object_get(req, "meta");
+	if (origin.meta && !json_is_object(origin.meta))
+		return reply_err("\"meta\" must be a JSON object");
+	err = dm_add_tag(d, abs, t, &origin, why, sizeof(why));
 	if (err)
 		return reply_err("%s", why);
-	dm_log_daemon(d, "tag", json_pack("{s:s, s:s}", "cgroup", dm_rel_path(d, abs), "tier", tier));
-	return json_pack("{s:b, s:s, s:s}", "ok", 1, "cgroup", dm_rel_path(d, abs), "tier", tier);
+	dm_state_save(d);
+	dm_tagwatch_update(d);
+	rec = json_pack("{s:s, s:s, s:s?, s:s, s:b}", "cgroup", dm_rel_path(d, abs), "tier", tier,
+			"previous_tier", prev, "source", dm_tag_source_name(source), "forced", force);
+	json_object_update_new(rec, requester(c));
+	if (origin.meta)
+		json_object_set(rec, "meta", origin.meta);
+	dm_log_daemon(d, "tag", rec);
+	return json_pack("{s:b, s:s, s:s, s:s?}", "ok", 1, "cgroup", dm_rel_path(d, abs),
+			 "tier", tier, "previous_tier", prev);
 }
 
-/* One request, one reply; true if fd was kept (a follower). */
-static bool serve_client(struct daemon *d, int fd)
+static json_t *cmd_uninstall(struct daemon *d)
 {
-	json_t *req = NULL, *reply;
-	const char *cmd;
-	char *line, why[256];
-	bool kept = false;
+	tw_info("uninstall requested: detaching and removing pins and state");
+	d->uninstall = true;
+	d->stop = true;
+	return json_pack("{s:b, s:i}", "ok", 1, "pid", getpid());
+}
 
-	/* A client that sends nothing cannot hold the daemon for long. */
-	if (tw_ctl_read_line(fd, &line, 1000))
-		return false;
-	req = json_loads(line, 0, NULL);
-	free(line);
-	cmd = json_string_value(json_object_get(req, "cmd"));
-	if (!cmd)
+static bool mutating(const char *cmd)
+{
+	return !strcmp(cmd, "tag") || !strcmp(cmd, "untag") || !strcmp(cmd, "uninstall");
+}
+
+/* A process in a tier asked to change enforcement: refused, and on the record. */
+static json_t *refuse_tiered(struct daemon *d, const struct client *c, const char *cmd)
+{
+	char abs[PATH_MAX];
+	const char *tier;
+	json_t *o;
+	int i;
+
+	if (dm_cgroup_of_pid(d, c->peer.pid, abs, sizeof(abs)) ||
+	    (i = dm_effective_tag(d, abs)) < 0)
+		return NULL;
+	tier = dm_tier_name(d, d->tags[i].tier);
+	o = tw_event_daemon("control", &d->ectx);
+	json_object_set_new(o, "kind", json_string("tamper"));
+	json_object_del(o, "event");
+	json_object_update_new(o, json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i}", "op", "control",
+		"command", cmd, "verdict", "deny", "tier", tier, "cgroup", dm_rel_path(d, abs),
+		"pid", (int)c->peer.pid, "uid", (int)c->peer.uid));
+	dm_log_json(d, o);
+	dm_log_flush(d);
+	tw_warn("refused \"%s\" from pid %d: it runs in tier %s", cmd, (int)c->peer.pid, tier);
+	return reply_err("refused: the caller (pid %d) runs in tier %s; a tiered process may read "
+			 "status but never change what tierwall enforces", (int)c->peer.pid, tier);
+}
+
+/* The reply to one request, or NULL when the client became a follower. */
+static json_t *handle(struct daemon *d, struct client *c, const char *line, bool *kept)
+{
+	json_t *req = json_loads(line, 0, NULL), *reply = NULL;
+	const char *cmd = json_string_value(json_object_get(req, "cmd"));
+	char why[256];
+
+	*kept = false;
+	if (cmd && mutating(cmd))
+		reply = refuse_tiered(d, c, cmd);
+	if (reply)
+		;	/* refused */
+	else if (!cmd)
 		reply = reply_err("request is not a JSON object with \"cmd\"");
 	else if (!strcmp(cmd, "status"))
 		reply = dm_status_json(d);
 	else if (!strcmp(cmd, "tiers"))
 		reply = cmd_tiers(d);
 	else if (!strcmp(cmd, "tag"))
-		reply = cmd_tag(d, req, false);
+		reply = cmd_tag(d, c, req);
 	else if (!strcmp(cmd, "untag"))
-		reply = cmd_tag(d, req, true);
+		reply = cmd_untag(d, c, req);
+	else if (!strcmp(cmd, "uninstall"))
+		reply = cmd_uninstall(d);
 	else if (!strcmp(cmd, "follow"))
-		reply = (kept = !tw_followers_add(d->followers, fd, req, why, sizeof(why))) ?
+		reply = (*kept = !tw_followers_add(d->followers, c->fd, req, why, sizeof(why))) ?
 			NULL : reply_err("%s", why);
 	else
 		reply = reply_err("unknown command \"%s\"", cmd);
 	json_decref(req);
-	if (reply) {
-		tw_ctl_send(fd, reply);
-		json_decref(reply);
-	}
-	return kept;
+	return reply;
 }
 
-void dm_accept_clients(struct daemon *d)
+/* Forget a client; with close_fd false the socket lives on elsewhere (a follower). */
+static void drop(struct daemon *d, struct client *c, bool close_fd)
 {
-	int fd;
+	if (close_fd) {
+		epoll_ctl(d->ep_fd, EPOLL_CTL_DEL, c->fd, NULL);
+		close(c->fd);
+	}
+	free(c->in);
+	free(c->out);
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+}
 
-	while ((fd = accept4(d->ctl_fd, NULL, NULL, SOCK_CLOEXEC)) >= 0)
-		if (!serve_client(d, fd))
-			close(fd);
+static struct client *find(struct daemon *d, int fd)
+{
+	int i;
+
+	for (i = 0; d->control && i < MAX_CLIENTS; i++)
+		if (d->control->c[i].fd == fd && fd >= 0)
+			return &d->control->c[i];
+	return NULL;
+}
+
+int dm_control_init(struct daemon *d)
+{
+	int i;
+
+	d->control = calloc(1, sizeof(*d->control));
+	if (!d->control)
+		return -ENOMEM;
+	for (i = 0; i < MAX_CLIENTS; i++)
+		d->control->c[i].fd = -1;
+	return 0;
+}
+
+void dm_control_free(struct daemon *d)
+{
+	int i;
+
+	for (i = 0; d->control && i < MAX_CLIENTS; i++)
+		if (d->control->c[i].fd >= 0)
+			drop(d, &d->control->c[i], true);
+	free(d->control);
+	d->control = NULL;
+}
+
+/* Write what the socket takes; true once the whole reply is out (or the client is gone). */
+static bool flush_reply(struct client *c)
+{
+	while (c->out_off < c->out_len) {
+		ssize_t w = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
+				 MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return errno != EAGAIN && errno != EWOULDBLOCK;
+		c->out_off += w;
+	}
+	return true;
+}
+
+static void set_reply(struct daemon *d, struct client *c, json_t *reply)
+{
+	struct epoll_event ev = { .events = EPOLLOUT | EPOLLRDHUP, .data.fd = c->fd };
+	char *s = json_dumps(reply, JSON_COMPACT);
+
+	json_decref(reply);
+	if (!s) {
+		drop(d, c, true);
+		return;
+	}
+	c->out_len = strlen(s);
+	s[c->out_len++] = '\n';	/* json_dumps leaves room: the NUL becomes the newline */
+	c->out = s;
+	/* Most replies fit the socket at once; the rest waits for EPOLLOUT. */
+	if (flush_reply(c) || epoll_ctl(d->ep_fd, EPOLL_CTL_ADD, c->fd, &ev))
+		drop(d, c, true);
+}
+
+/* Bytes arrived: keep them; a whole line is a request. */
+static void read_request(struct daemon *d, struct client *c)
+{
+	char buf[4096], *nl, *nin;
+	json_t *reply;
+	bool kept;
+	ssize_t r;
+
+	for (;;) {
+		r = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (r <= 0 || c->in_len + r > MAX_REQUEST) {
+			drop(d, c, true);	/* gone, or a request no client sends */
+			return;
+		}
+		nin = realloc(c->in, c->in_len + r + 1);
+		if (!nin) {
+			drop(d, c, true);
+			return;
+		}
+		c->in = nin;
+		memcpy(c->in + c->in_len, buf, r);
+		c->in_len += r;
+		c->in[c->in_len] = '\0';
+		nl = memchr(c->in, '\n', c->in_len);
+		if (nl)
+			break;
+	}
+	*nl = '\0';
+	/* One request per connection, the rest of the input ignored; a follower registers anew. */
+	epoll_ctl(d->ep_fd, EPOLL_CTL_DEL, c->fd, NULL);
+	reply = handle(d, c, c->in, &kept);
+	if (kept)
+		drop(d, c, false);	/* the followers own the socket now */
+	else
+		set_reply(d, c, reply);
+}
+
+void dm_control_accept(struct daemon *d)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP };
+	socklen_t len = sizeof(struct ucred);
+	struct client *c, *oldest;
+	int fd, i;
+
+	while ((fd = accept4(d->ctl_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0) {
+		c = oldest = NULL;
+		for (i = 0; i < MAX_CLIENTS && !c; i++) {
+			struct client *s = &d->control->c[i];
+
+			if (s->fd < 0)
+				c = s;
+			else if (!oldest || s->deadline < oldest->deadline)
+				oldest = s;
+		}
+		if (!c) {
+			drop(d, oldest, true);	/* the slowest client gives way */
+			c = oldest;
+		}
+		c->fd = fd;
+		c->deadline = tw_now_ns(CLOCK_MONOTONIC) + DEADLINE_NS;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->peer, &len)) {
+			drop(d, c, true);
+			continue;
+		}
+		ev.data.fd = fd;
+		if (epoll_ctl(d->ep_fd, EPOLL_CTL_ADD, fd, &ev))
+			drop(d, c, true);
+		else
+			read_request(d, c);	/* most requests are already there */
+	}
+}
+
+bool dm_control_event(struct daemon *d, int fd, uint32_t events)
+{
+	struct client *c = find(d, fd);
+
+	if (!c)
+		return false;
+	if (c->out) {
+		if (flush_reply(c) || (events & (EPOLLHUP | EPOLLERR)))
+			drop(d, c, true);
+	} else if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+		read_request(d, c);
+	}
+	return true;
+}
+
+void dm_control_tick(struct daemon *d)
+{
+	uint64_t now = tw_now_ns(CLOCK_MONOTONIC);
+	int i;
+
+	for (i = 0; d->control && i < MAX_CLIENTS; i++)
+		if (d->control->c[i].fd >= 0 && now > d->control->c[i].deadline)
+			drop(d, &d->control->c[i], true);
 }

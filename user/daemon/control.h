@@ -4,7 +4,13 @@
 
 #include "state.h"
 
-/* Serve every client waiting on the control socket. */
-void dm_accept_clients(struct daemon *d);
+int dm_control_init(struct daemon *d);
+void dm_control_free(struct daemon *d);
+/* The listening socket is readable: take every waiting client. */
+void dm_control_accept(struct daemon *d);
+/* An epoll event on fd: true if fd is a control client's (and it was served). */
+bool dm_control_event(struct daemon *d, int fd, uint32_t events);
+/* From the run loop: drop clients past their deadline. */
+void dm_control_tick(struct daemon *d);
 
 #endif

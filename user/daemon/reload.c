@@ -12,7 +12,9 @@
 #include "reload.h"
 #include "stream.h"
 #include "status.h"
+#include "persist.h"
 #include "tags.h"
+#include "tagwatch.h"
 
 static void reload_failed(struct daemon *d, struct tw_diags *diags, const char *why)
 {
@@ -42,10 +44,10 @@ void dm_reload(struct daemon *d)
 	struct tw_bpf *nb = NULL, *ob = d->bpf;
 	struct ring_buffer *nrb = NULL, *orb = d->rb;
 	struct epoll_event ev = { .events = EPOLLIN };
-	struct { char *path; char tier[TW_TIER_NAME_MAX]; } *keep = NULL;
 	struct tw_diags diags = {};
+	json_t *saved = NULL;
 	char why[1024] = "";
-	int i, nkeep = 0, err;
+	int i, err;
 
 	tw_info("SIGHUP: reloading %s", d->policy_file);
 	err = tw_policy_load(d->policy_file, &np, &diags);
@@ -58,7 +60,7 @@ void dm_reload(struct daemon *d)
 	for (i = 0; i < np->ncgroups; i++) {
 		char abs[PATH_MAX + 64];
 
-		snprintf(abs, sizeof(abs), "%s%s", d->root, strcmp(np->cgroups[i].path, "/") ? np->cgroups[i].path : "");
+		dm_policy_cgroup_path(d, np, i, abs, sizeof(abs));
 		if (tw_is_cgroup2_dir(abs)) {
 			snprintf(why, sizeof(why), "%s: cgroup \"%s\" does not exist", np->cgroups[i].jpath,
 				 np->cgroups[i].path);
@@ -85,46 +87,30 @@ void dm_reload(struct daemon *d)
 		reload_failed(d, NULL, why[0] ? why : strerror(-err));
 		goto out_new;
 	}
+	saved = dm_state_snapshot(d);
+	/* What the old resolver knew stays enforced even if the resolver is down now. */
+	tw_dns_seed(nd, json_object_get(saved, "hostnames"));
 	tw_dns_settle(nd, DNS_SETTLE_MS);
 	tw_bpf_set_flood_window(nb, (uint64_t)d->flood_ms * 1000000);
 
 	/* Tags: the new policy's, plus runtime tags whose tier still exists. */
-	keep = calloc(d->ntags + 1, sizeof(*keep));
-	for (i = 0; keep && i < d->ntags; i++) {
-		const char *tier = op->tiers[d->tags[i].tier].name;
-
-		if (d->tags[i].from_policy)
-			continue;
-		if (!tw_policy_tier_id(np, tier)) {
-			tw_warn("runtime tag of %s dropped: the new policy has no tier \"%s\"",
-				d->tags[i].path, tier);
-			continue;
-		}
-		keep[nkeep].path = strdup(d->tags[i].path);
-		snprintf(keep[nkeep++].tier, TW_TIER_NAME_MAX, "%s", tier);
-	}
-	for (i = 0; i < d->ntags; i++)
-		free(d->tags[i].path);
-	d->ntags = 0;
+	dm_tags_clear(d);
 	d->bpf = nb;
 	d->policy = np;
-	err = dm_tag_policy_cgroups(d);
-	for (i = 0; i < nkeep; i++) {
-		if (!err)
-			err = dm_add_tag(d, keep[i].path, tw_policy_tier_id(np, keep[i].tier), false,
-				      why, sizeof(why));
-		free(keep[i].path);
-	}
-	free(keep);
+	err = saved ? dm_tag_policy_cgroups(d) : -ENOMEM;
+	if (!err)
+		dm_state_restore_tags(d, saved, true);
 	if (!err)
 		err = tw_bpf_attach(nb, d->root);
 	if (!err && d->pin_dir[0])
 		err = tw_bpf_pin(nb, d->pin_dir);
 	if (err) {
-		/* Half-built: the old programs are still attached and judging. */
-		tw_err("reload failed while attaching; restart tierwalld to recover its tags");
+		/* Half-built: the old programs are still attached and judging; so are their tags. */
+		dm_tags_clear(d);
 		d->bpf = ob;
 		d->policy = op;
+		if (saved && !dm_tag_policy_cgroups(d))
+			dm_state_restore_tags(d, saved, true);
 		reload_failed(d, NULL, "attaching the new programs failed");
 		goto out_new;
 	}
@@ -133,6 +119,7 @@ void dm_reload(struct daemon *d)
 	tw_metrics_stop(d->metrics);
 	d->metrics = NULL;
 	tw_bpf_detach(ob);
+	tw_bpf_sync_programs();	/* a record an old program was still writing is complete */
 	tw_bpf_flood_flush(ob, true);
 	ring_buffer__consume(orb);	/* decoded with the old policy */
 	dm_log_flush(d);
@@ -173,9 +160,13 @@ void dm_reload(struct daemon *d)
 						  "hostnames", np->nhosts, "tagged_cgroups", d->ntags));
 	tw_info("reloaded %s (%s): %d tiers, %d rules, %d tagged cgroups", d->policy_file,
 		np->digest, np->ntiers, np->nrules, d->ntags);
+	dm_tagwatch_update(d);
+	d->state_dirty = true;
+	json_decref(saved);
 	tw_diags_free(&diags);
 	return;
 out_new:
+	json_decref(saved);
 	tw_dns_free(nd);
 	ring_buffer__free(nrb);
 	tw_bpf_destroy(nb);

@@ -83,3 +83,8 @@ const char *dm_rel_path(const struct daemon *d, const char *abs)
 
 	return abs[n] ? abs + n : "/";
 }
+
+const char *dm_tier_name(const struct daemon *d, int tier)
+{
+	return tier > 0 && tier <= d->policy->ntiers ? d->policy->tiers[tier].name : NULL;
+}

@@ -27,11 +27,25 @@
 #define MAX_HOST_ADDRS		65536
 #define DNS_SETTLE_MS		3000	/* first answers awaited before attaching */
 
+enum tag_source { TAG_POLICY, TAG_RUNTIME, TAG_POD };
+
+/*
+ * A tagged cgroup. Policy tags follow their path (a recreated cgroup is
+ * tagged again; id is 0 while the path is missing); runtime and pod tags
+ * belong to one cgroup and are lost with it.
+ */
+struct dm_control;
+
 struct tag {
 	uint64_t id;
 	int level;
 	int tier;
-	bool from_policy;
+	enum tag_source source;
+	int policy_index;		/* policy tags: index in policy->cgroups */
+	uint32_t uid;			/* who asked (runtime and pod tags) */
+	int32_t pid;
+	uint64_t since;			/* unix seconds */
+	json_t *meta;			/* what the requester said about it (pods), or NULL */
 	char *path;			/* absolute */
 };
 
@@ -82,6 +96,15 @@ struct daemon {
 	uint64_t refused_reported;
 	uint64_t next_drop_check;
 
+	const char *state_dir;
+	int lock_fds[3];		/* pin dir, log dir, state dir */
+	bool state_dirty;		/* tags or hostname addresses changed since saved */
+	int tag_watch_fd;		/* inotify on tagged cgroups' parents */
+	uint64_t next_tag_check;
+	bool uninstall;			/* at stop: detach and remove everything */
+	char overlap[PATH_MAX + 256];	/* another daemon's programs overlap our root: why */
+	struct dm_control *control;
+
 	int ctl_fd, sig_fd, ep_fd;
 	struct path_slot *paths;
 	struct { uint32_t dev; char path[PATH_MAX]; } mounts[16];
@@ -101,5 +124,6 @@ const char *dm_cgroup_path(void *arg, uint64_t id);
 const char *dm_dev_path(void *arg, uint32_t kdev);
 /* An absolute cgroup path as /proc/PID/cgroup shows it (from the cgroup2 mount). */
 const char *dm_rel_path(const struct daemon *d, const char *abs);
+const char *dm_tier_name(const struct daemon *d, int tier);
 
 #endif

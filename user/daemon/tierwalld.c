@@ -29,7 +29,12 @@
 #include "state.h"
 #include "status.h"
 #include "stream.h"
+#include "options.h"
+#include "lock.h"
+#include "persist.h"
 #include "tags.h"
+#include "tagwatch.h"
+#include "uninstall.h"
 #include "compile.h"
 #include "ctl.h"
 #include "dns.h"
@@ -48,48 +53,13 @@
 #define DEFAULT_PIN_DIR		"/sys/fs/bpf/tierwall"
 #define POLL_MS			50	/* ring buffer drained at least this often */
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-"Usage: tierwalld --policy FILE [options]\n"
-"\n"
-"Enforce environment tiers on cgroups: deny connections to other tiers'\n"
-"destinations and log every decision.\n"
-"\n"
-"  --policy FILE        policy to enforce (required; SIGHUP reloads it)\n"
-"  --cgroup-root DIR    cgroup2 directory to attach to (default: the cgroup2 mount)\n"
-"  --log-dir DIR        where events.jsonl is written (default " DEFAULT_LOG_DIR ")\n"
-"  --pin-dir DIR        bpffs directory for pinned maps and links, or \"none\"\n"
-"                       (default " DEFAULT_PIN_DIR ")\n"
-"  --socket PATH        control socket for the CLI (default " TW_CTL_DEFAULT ")\n"
-"  --stdout             also print every event to stdout\n"
-"  --network-only       start even though the policy's secrets cannot be enforced\n"
-"                       (degraded; reported in status and the log)\n"
-"  --ringbuf-mb N       ring buffer size in MiB, a power of two (default 4)\n"
-"  --rotate-mb N        rotate events.jsonl past N MiB (default 64; 0: never)\n"
-"  --rotate-age D       rotate it when older than D: 90s, 30m, 24h, 7d (default 24h)\n"
-"  --keep N             rotated segments kept, gzip-compressed (default 30; 0: all)\n"
-"  --keep-mb N          and at most N MiB of them (default 0: no limit)\n"
-"  --follow-queue-mb N  events queued per live follower before it loses some (default 16)\n"
-"  --metrics ADDR:PORT  serve Prometheus metrics at http://ADDR:PORT/metrics (e.g. 127.0.0.1:9464)\n"
-"  --flood-window MS    a caller's repeats on one target within MS become one record\n"
-"                       with a count (default 1000; 0: a record per decision)\n"
-"  --dns-server LIST    resolve policy hostnames with these servers, ADDR[:PORT],...\n"
-"                       (default: /etc/resolv.conf, like the clients)\n"
-"  --dns-grace D        keep an address that left a hostname's answer for D, so\n"
-"                       clients' cached answers stay judged (default 10m)\n"
-"  --dns-max-refresh D  re-resolve hostnames at least every D, whatever the TTL,\n"
-"                       and retry failing ones at least that often (default 5m)\n"
-"  -v, --verbose        libbpf debug output\n"
-"  -h, --help           this help\n");
-}
-
 static void report_dns(void *arg, const char *what, json_t *extra)
 {
 	struct daemon *d = arg;
 
 	dm_log_daemon(d, what, extra);
 	dm_log_flush(d);
+	d->state_dirty |= !strcmp(what, "hostname_addresses");	/* kept across restarts */
 }
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -97,147 +67,6 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	if (level == LIBBPF_DEBUG && !tw_verbose)
 		return 0;
 	return vfprintf(stderr, fmt, ap);
-}
-
-static int parse_args(struct daemon *d, int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "policy", required_argument, NULL, 'p' },
-		{ "cgroup-root", required_argument, NULL, 'c' },
-		{ "log-dir", required_argument, NULL, 'l' },
-		{ "pin-dir", required_argument, NULL, 'P' },
-		{ "socket", required_argument, NULL, 's' },
-		{ "stdout", no_argument, NULL, 'o' },
-		{ "network-only", no_argument, NULL, 'n' },
-		{ "ringbuf-mb", required_argument, NULL, 'r' },
-		{ "rotate-mb", required_argument, NULL, 'R' },
-		{ "rotate-age", required_argument, NULL, 'A' },
-		{ "keep", required_argument, NULL, 'k' },
-		{ "keep-mb", required_argument, NULL, 'K' },
-		{ "follow-queue-mb", required_argument, NULL, 'F' },
-		{ "metrics", required_argument, NULL, 'M' },
-		{ "flood-window", required_argument, NULL, 'W' },
-		{ "dns-server", required_argument, NULL, 'D' },
-		{ "dns-grace", required_argument, NULL, 'G' },
-		{ "dns-max-refresh", required_argument, NULL, 'T' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{}
-	};
-	const char *root = NULL;
-	long mb, v;
-	int c;
-
-	d->log_dir = DEFAULT_LOG_DIR;
-	d->pin_dir = DEFAULT_PIN_DIR;
-	d->sock_path = TW_CTL_DEFAULT;
-	d->ringbuf_bytes = 4 << 20;
-	d->follow_queue_mb = TW_FOLLOW_QUEUE_MB;
-	d->flood_ms = 1000;
-	d->dns_opts = (struct tw_dns_opts){ .grace_s = 600, .max_refresh_s = 300, .max_backoff_s = 300,
-					    .report = report_dns, .arg = d };
-	d->log_opts = (struct tw_evlog_opts){ .rotate_bytes = 64ull << 20,
-					      .rotate_secs = 24 * 3600, .keep_segments = 30 };
-	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'p': d->policy_file = optarg; break;
-		case 'c': root = optarg; break;
-		case 'l': d->log_dir = optarg; break;
-		case 'P': d->pin_dir = optarg; break;
-		case 's': d->sock_path = optarg; break;
-		case 'o': d->to_stdout = true; break;
-		case 'n': d->network_only = true; break;
-		case 'v': tw_verbose = true; break;
-		case 'r':
-			if (tw_parse_long(optarg, 1, 1024, &mb) || (mb & (mb - 1))) {
-				tw_err("--ringbuf-mb: \"%s\" is not a power of two from 1 to 1024", optarg);
-				return -EINVAL;
-			}
-			d->ringbuf_bytes = mb << 20;
-			break;
-		case 'R':
-		case 'K':
-		case 'k':
-			if (tw_parse_long(optarg, 0, 1 << 20, &v)) {
-				tw_err("--%s: \"%s\" is not a number from 0 to 1048576",
-				       c == 'R' ? "rotate-mb" : c == 'K' ? "keep-mb" : "keep", optarg);
-				return -EINVAL;
-			}
-			if (c == 'R')
-				d->log_opts.rotate_bytes = (uint64_t)v << 20;
-			else if (c == 'K')
-				d->log_opts.keep_bytes = (uint64_t)v << 20;
-			else
-				d->log_opts.keep_segments = v;
-			break;
-		case 'M': d->metrics_addr = optarg; break;
-		case 'D': {
-			char why[256];
-
-			if (tw_dns_check_servers(optarg, why, sizeof(why))) {
-				tw_err("%s", why);
-				return -EINVAL;
-			}
-			d->dns_opts.servers = optarg;
-			break;
-		}
-		case 'G':
-		case 'T':
-			if (tw_parse_duration(optarg, &v) || v > 7 * 86400 || (c == 'T' && v < 1)) {
-				tw_err("--%s: \"%s\" is not a duration like 90s, 30m or 24h (%s to 7d)",
-				       c == 'G' ? "dns-grace" : "dns-max-refresh", optarg, c == 'G' ? "0s" : "1s");
-				return -EINVAL;
-			}
-			if (c == 'G')
-				d->dns_opts.grace_s = v;
-			else
-				d->dns_opts.max_refresh_s = d->dns_opts.max_backoff_s = v;
-			break;
-		case 'W':
-			if (tw_parse_long(optarg, 0, 3600000, &d->flood_ms)) {
-				tw_err("--flood-window: \"%s\" is not a number of ms from 0 to 3600000", optarg);
-				return -EINVAL;
-			}
-			break;
-		case 'F':
-			if (tw_parse_long(optarg, 1, 4096, &d->follow_queue_mb)) {
-				tw_err("--follow-queue-mb: \"%s\" is not a number from 1 to 4096", optarg);
-				return -EINVAL;
-			}
-			break;
-		case 'A':
-			if (tw_parse_duration(optarg, &v)) {
-				tw_err("--rotate-age: \"%s\" is not a duration like 90s, 30m, 24h or 7d",
-				       optarg);
-				return -EINVAL;
-			}
-			d->log_opts.rotate_secs = v;
-			break;
-		case 'h': usage(stdout); exit(0);
-		default: usage(stderr); return -EINVAL;
-		}
-	}
-	if (optind < argc) {
-		tw_err("unexpected argument \"%s\" (see --help)", argv[optind]);
-		return -EINVAL;
-	}
-	if (!d->policy_file) {
-		tw_err("--policy FILE is required (see --help)");
-		return -EINVAL;
-	}
-	if (tw_cgroup2_mount(d->mount, sizeof(d->mount))) {
-		tw_err("no cgroup2 filesystem is mounted (mount -t cgroup2 none /sys/fs/cgroup)");
-		return -ENOENT;
-	}
-	if (!root)
-		root = d->mount;
-	if (tw_is_cgroup2_dir(root) || !realpath(root, d->root) ||
-	    tw_cgroup_level(d->mount, d->root) < 0) {
-		tw_err("--cgroup-root %s is not a directory of the cgroup2 hierarchy at %s",
-		       root, d->mount);
-		return -EINVAL;
-	}
-	return 0;
 }
 
 /* Secrets need BPF LSM: refuse, naming cause and fix, unless degraded on purpose. */
@@ -259,9 +88,7 @@ static int check_enforceable(struct daemon *d)
 		return refuse_secrets(d, why);
 	if (d->network_only)
 		tw_warn("DEGRADED: --network-only: secrets in %s are NOT enforced", d->policy_file);
-	if (!strcmp(d->pin_dir, "none")) {
-		d->pin_dir = "";
-	} else {
+	if (d->pin_dir[0]) {
 		char parent[PATH_MAX], *slash;
 
 		snprintf(parent, sizeof(parent), "%s", d->pin_dir);
@@ -285,6 +112,34 @@ static int check_enforceable(struct daemon *d)
 	return 0;
 }
 
+/* One daemon per pin, log and state directory. */
+static int lock_dirs(struct daemon *d)
+{
+	int err = 0;
+
+	if (d->pin_dir[0])
+		err = dm_lock_dir(d->pin_dir, "--pin-dir", &d->lock_fds[0]);
+	if (!err)
+		err = dm_lock_dir(d->log_dir, "--log-dir", &d->lock_fds[1]);
+	if (!err && d->state_dir[0])
+		err = dm_lock_dir(d->state_dir, "--state-dir", &d->lock_fds[2]);
+	return err;
+}
+
+/* Two daemons on overlapping roots judge the same processes twice: say so, loudly. */
+static void warn_overlap(struct daemon *d)
+{
+	char at[PATH_MAX];
+	int id = dm_check_overlap(d->mount, d->root, d->pin_dir, at, sizeof(at));
+
+	if (!id)
+		return;
+	snprintf(d->overlap, sizeof(d->overlap), "another tierwalld's program (id %d) is attached at %s, "
+		 "which overlaps this daemon's cgroup root %s", id, at, d->root);
+	tw_warn("WARNING: %s: both judge the processes below it", d->overlap);
+	dm_log_daemon(d, "overlapping_instance", json_pack("{s:i, s:s, s:s}", "prog_id", id,
+							    "cgroup", at, "cgroup_root", d->root));
+}
 
 static int setup(struct daemon *d)
 {
@@ -293,6 +148,7 @@ static int setup(struct daemon *d)
 	char why[1024];
 	struct tw_diags diags = {};
 	struct epoll_event ev = { .events = EPOLLIN };
+	json_t *state = NULL;
 	sigset_t mask;
 	int err;
 
@@ -308,7 +164,6 @@ static int setup(struct daemon *d)
 	err = check_enforceable(d);
 	if (err)
 		return err;
-	gethostname(d->host, sizeof(d->host) - 1);
 	d->ectx = (struct tw_event_ctx){
 		.host = d->host, .policy = d->policy, .cgroup_path = dm_cgroup_path,
 		.dev_path = dm_dev_path, .arg = d,
@@ -319,6 +174,9 @@ static int setup(struct daemon *d)
 	if (!d->paths || !d->tags)
 		return -ENOMEM;
 	/* Before touching the kernel: a second daemon must not attach anything. */
+	err = lock_dirs(d);
+	if (err)
+		return err;
 	d->ctl_fd = tw_ctl_listen(d->sock_path);
 	if (d->ctl_fd < 0) {
 		err = d->ctl_fd;
@@ -331,23 +189,26 @@ static int setup(struct daemon *d)
 	err = tw_evlog_open(&d->log, d->log_dir, &d->log_opts);
 	if (err)
 		return err;
+	warn_overlap(d);
+	state = dm_state_load(d);
 
 	if (d->policy->nsecrets && !d->network_only) {
 		err = tw_secrets_resolve(&d->secrets, d->policy, d->policy_file);
 		if (err)
-			return err;
+			goto out_state;
 		bo.files = true;
 		bo.secrets_capacity = tw_secrets_count(d->secrets) + TW_SECRETS_HEADROOM;
 	}
 	err = tw_bpf_load(&d->bpf, &d->tables, d->policy, &bo, why, sizeof(why));
-	if (err)
-		return bo.files && err != -ENOMEM ? refuse_secrets(d, why) :
-		       (tw_err("%s", why), err);
+	if (err) {
+		err = bo.files && err != -ENOMEM ? refuse_secrets(d, why) : (tw_err("%s", why), err);
+		goto out_state;
+	}
 	if (d->secrets) {
 		err = tw_secrets_push(d->secrets, d->bpf);
 		if (err) {
 			tw_err("cannot fill the secrets map: %s", strerror(-err));
-			return err;
+			goto out_state;
 		}
 	}
 	tw_bpf_set_flood_window(d->bpf, (uint64_t)d->flood_ms * 1000000);
@@ -355,13 +216,18 @@ static int setup(struct daemon *d)
 	err = tw_dns_new(&d->dns, d->policy, d->bpf, &d->dns_opts, why, sizeof(why));
 	if (err) {
 		tw_err("%s", why);
-		return err;
+		goto out_state;
 	}
+	/* Addresses known before a restart are enforced even if the resolver is down now. */
+	tw_dns_seed(d->dns, json_object_get(state, "hostnames"));
 	tw_dns_settle(d->dns, DNS_SETTLE_MS);
 	/* Tags before attach: enforcement is complete from the first packet. */
 	err = dm_tag_policy_cgroups(d);
 	if (err)
-		return err;
+		goto out_state;
+	dm_state_restore_tags(d, state, false);
+	json_decref(state);
+	state = NULL;
 	d->rb = tw_bpf_ringbuf(d->bpf, dm_on_event, d);
 	if (!d->rb) {
 		err = -errno;
@@ -375,7 +241,7 @@ static int setup(struct daemon *d)
 		/* Take over from a crashed instance: attach first, then its leftovers. */
 		tw_old_maps_open(d->pin_dir, &old);
 		err = tw_bpf_pin(d->bpf, d->pin_dir);
-		if (!err)
+		if (!err && tw_bpf_sync_programs() >= 0)	/* the old programs have returned */
 			dm_recover(d, &old);
 		tw_old_maps_close(&old);
 	}
@@ -395,8 +261,11 @@ static int setup(struct daemon *d)
 	ev.data.fd = d->ctl_fd;
 	epoll_ctl(d->ep_fd, EPOLL_CTL_ADD, d->ctl_fd, &ev);
 	d->followers = tw_followers_new(d->ep_fd, (size_t)d->follow_queue_mb << 20);
-	if (!d->followers)
+	if (!d->followers || dm_control_init(d))
 		return -ENOMEM;
+	err = dm_tagwatch_init(d);
+	if (err)
+		return err;
 	d->loaded_at = time(NULL);
 	if (d->metrics_addr) {
 		err = tw_metrics_start(&d->metrics, d->metrics_addr, dm_write_metrics, d, why, sizeof(why));
@@ -417,7 +286,13 @@ static int setup(struct daemon *d)
 		ev.data.fd = tw_dns_fd(d->dns);
 		epoll_ctl(d->ep_fd, EPOLL_CTL_ADD, ev.data.fd, &ev);
 	}
+	ev.data.fd = d->tag_watch_fd;
+	epoll_ctl(d->ep_fd, EPOLL_CTL_ADD, ev.data.fd, &ev);
+	dm_state_save(d);
 	return 0;
+out_state:
+	json_decref(state);
+	return err;
 }
 
 static void secret_appeared(void *arg, const char *path)
@@ -445,6 +320,7 @@ static void run(struct daemon *d)
 		dm_log_flush(d);
 		dm_report_drops(d);
 		tw_dns_run(d->dns);	/* answers, timeouts, refreshes, expiries */
+		/* Signals first: a stop is not delayed by anything else in this batch. */
 		for (i = 0; i < n; i++) {
 			if (evs[i].data.fd == d->sig_fd) {
 				struct signalfd_siginfo si;
@@ -458,49 +334,85 @@ static void run(struct daemon *d)
 				tw_info("signal %d: stopping", si.ssi_signo);
 				d->stop = true;
 			} else if (evs[i].data.fd == d->ctl_fd) {
-				dm_accept_clients(d);
+				dm_control_accept(d);
+			} else if (evs[i].data.fd == d->tag_watch_fd) {
+				dm_tagwatch_event(d);
 			} else if (evs[i].data.fd == tw_dns_fd(d->dns)) {
 				continue;	/* served by tw_dns_run above */
 			} else if (evs[i].data.fd == tw_secrets_fd(d->secrets)) {
 				if (tw_secrets_poll(d->secrets, d->bpf, secret_appeared, d))
 					tw_err("a secret path appeared but could not be protected: see above");
-			} else {
+			} else if (!dm_control_event(d, evs[i].data.fd, evs[i].events)) {
 				tw_followers_event(d->followers, evs[i].data.fd, evs[i].events);
 			}
 		}
+		dm_control_tick(d);
+		dm_tagwatch_tick(d);
+		if (d->state_dirty)
+			dm_state_save(d);
 	}
 }
 
-static void teardown(struct daemon *d)
+/*
+ * A stop is not an uninstall: the pinned links keep the programs attached
+ * and the pinned maps keep the tags, so the next start (a restart, an
+ * upgrade) adopts them with no moment unenforced. Only --uninstall (or a
+ * daemon that never pinned) detaches.
+ */
+static void teardown(struct daemon *d, bool started)
 {
+	bool keep = started && d->pin_dir[0] && !d->uninstall;
 	int i;
 
 	tw_metrics_stop(d->metrics);	/* its thread reads what follows */
 	if (d->bpf) {
-		tw_bpf_unpin(d->bpf);
-		tw_bpf_detach(d->bpf);
-		/* Detached: no new decisions. Tell what was folded or is still queued. */
-		if (d->rb && d->log) {
+		if (started && !keep) {
+			tw_bpf_unpin(d->bpf);
+			tw_bpf_detach(d->bpf);
+			tw_bpf_sync_programs();
+		}
+		/* Tell what was folded or is still queued; what comes later, the next start tells. */
+		if (started && d->rb && d->log) {
 			dm_flush_floods(d, true);
 			ring_buffer__consume(d->rb);
 			dm_log_flush(d);
 			d->next_drop_check = 0;
 			dm_report_drops(d);
 		}
-		tw_bpf_destroy(d->bpf);
+		tw_bpf_destroy(d->bpf);	/* closes our fds; pinned links and maps stay */
 	}
-	if (d->log) {
-		dm_log_daemon(d, "stop", NULL);
+	if (keep)
+		dm_state_save(d);
+	else if (d->uninstall)
+		dm_state_remove(d);
+	if (d->log && started) {
+		dm_log_daemon(d, d->uninstall ? "uninstall" : "stop",
+			      json_pack("{s:b, s:s}", "enforcing", keep, "pin_dir", d->pin_dir));
+		if (keep)
+			tw_info("stopped; the programs stay attached and enforcing (pinned in %s); "
+				"tierwalld --uninstall detaches them", d->pin_dir);
+	}
+	if (d->log)
 		tw_evlog_close(d->log);
-	}
 	tw_followers_free(d->followers);
+	dm_control_free(d);
+	dm_tagwatch_free(d);
 	ring_buffer__free(d->rb);
-	if (d->ctl_fd > 0) {
+	if (d->ctl_fd >= 0) {
 		close(d->ctl_fd);
 		unlink(d->sock_path);
 	}
-	for (i = 0; i < d->ntags; i++)
-		free(d->tags[i].path);
+	/* A start that failed leaves no empty directories behind. */
+	if (!started) {
+		if (d->pin_dir[0])
+			rmdir(d->pin_dir);
+		if (d->state_dir[0])
+			rmdir(d->state_dir);
+	}
+	for (i = 0; i < 3; i++)
+		dm_unlock(&d->lock_fds[i]);
+	if (d->tags)
+		dm_tags_clear(d);
 	free(d->tags);
 	free(d->paths);
 	tw_secrets_free(d->secrets);
@@ -511,14 +423,20 @@ static void teardown(struct daemon *d)
 
 int main(int argc, char **argv)
 {
-	struct daemon d = { .ctl_fd = -1 };
+	struct daemon d = { .ctl_fd = -1, .tag_watch_fd = -1, .lock_fds = { -1, -1, -1 } };
 	int err;
 
 	tw_log_init("tierwalld");
 	libbpf_set_print(libbpf_print);
-	err = parse_args(&d, argc, argv);
+	err = dm_parse_args(&d, argc, argv);
 	if (err)
 		return 2;
+	gethostname(d.host, sizeof(d.host) - 1);
+	d.ectx.host = d.host;
+	if (d.uninstall)
+		return dm_uninstall(&d) ? 1 : 0;
+	d.dns_opts.report = report_dns;
+	d.dns_opts.arg = &d;
 	err = setup(&d);
 	if (!err) {
 		dm_log_daemon(&d, "start", json_pack("{s:s, s:s, s:s, s:b}", "version", TW_VERSION,
@@ -536,6 +454,6 @@ int main(int argc, char **argv)
 			tw_evlog_path(d.log));
 		run(&d);
 	}
-	teardown(&d);
+	teardown(&d, !err);
 	return err ? 1 : 0;
 }

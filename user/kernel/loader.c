@@ -505,6 +505,31 @@ void tw_bpf_unpin(struct tw_bpf *b)
 	b->pin_dir[0] = '\0';
 }
 
+/*
+ * Updating a map-in-map makes the kernel wait for an RCU grace period
+ * (maybe_wait_bpf_programs): afterwards, no program that began before the
+ * call is still running. A detached program may have been mid-way between
+ * reserving and submitting a record; only after this is its ring complete.
+ */
+int tw_bpf_sync_programs(void)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, o);
+	int inner, outer, err = 0;
+	uint32_t zero = 0;
+
+	inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "tw_sync_in", 4, 4, 1, NULL);
+	if (inner < 0)
+		return -errno;
+	o.inner_map_fd = inner;
+	outer = bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, "tw_sync", 4, 4, 1, &o);
+	if (outer < 0 || bpf_map_update_elem(outer, &zero, &inner, 0))
+		err = -errno;
+	if (outer >= 0)
+		close(outer);
+	close(inner);
+	return err;
+}
+
 void tw_bpf_detach(struct tw_bpf *b)
 {
 	int i;

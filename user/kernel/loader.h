@@ -45,6 +45,8 @@ void tw_bpf_unpin(struct tw_bpf *b);
 /* Detach every program (destroying links); maps and ring buffer stay readable. */
 void tw_bpf_detach(struct tw_bpf *b);
 void tw_bpf_destroy(struct tw_bpf *b);
+/* Wait until every BPF program that was running has returned (an RCU grace period). */
+int tw_bpf_sync_programs(void);
 
 int tw_bpf_tag(struct tw_bpf *b, uint64_t cgid, uint32_t tier);
 int tw_bpf_untag(struct tw_bpf *b, uint64_t cgid);

@@ -592,6 +592,79 @@ json_t *tw_dns_status(const struct tw_dns *d)
 	return arr;
 }
 
+json_t *tw_dns_known(const struct tw_dns *d)
+{
+	json_t *o = json_object();
+	int i, j;
+
+	for (i = 0; d && i < d->n; i++) {
+		const struct name *nm = &d->names[i];
+		struct tw_host_key keys[64];
+		int n = 0;
+
+		for (j = 0; j < nm->naddrs && n < (int)ARRAY_SIZE(keys); j++)
+			keys[n++] = nm->addrs[j].key;
+		if (n)
+			json_object_set_new(o, host_of(nm)->name, addr_list(keys, n));
+	}
+	return o;
+}
+
+/* Parse "a.b.c.d" or an IPv6 text address into a key as the programs judge it. */
+static int key_of_text(const char *s, struct tw_host_key *k)
+{
+	struct sockaddr_in6 sa6 = { .sin6_family = AF_INET6 };
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+
+	if (inet_pton(AF_INET, s, &sa.sin_addr) == 1) {
+		key_of((struct sockaddr *)&sa, k);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, s, &sa6.sin6_addr) == 1) {
+		key_of((struct sockaddr *)&sa6, k);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+int tw_dns_seed(struct tw_dns *d, json_t *known)
+{
+	uint64_t now = now_ms();
+	int i, seeded = 0;
+
+	for (i = 0; d && i < d->n; i++) {
+		struct name *nm = &d->names[i];
+		json_t *list = json_object_get(known, host_of(nm)->name), *v;
+		size_t j;
+
+		json_array_foreach(list, j, v) {
+			struct tw_host_key k;
+			struct addr *a;
+
+			if (!json_is_string(v) || key_of_text(json_string_value(v), &k) ||
+			    find_addr(nm, &k) >= 0)
+				continue;
+			if (nm->naddrs == nm->cap) {
+				int cap = nm->cap ? nm->cap * 2 : 4;
+
+				a = realloc(nm->addrs, cap * sizeof(*a));
+				if (!a)
+					return -ENOMEM;
+				nm->addrs = a;
+				nm->cap = cap;
+			}
+			/* Known, as if in the last answer: kept until a real answer says otherwise. */
+			a = &nm->addrs[nm->naddrs++];
+			a->key = k;
+			a->in_answer = true;
+			a->last_seen_ms = now;
+			sync_addr(d, &k);
+			seeded++;
+		}
+	}
+	return seeded;
+}
+
 void tw_dns_counts(const struct tw_dns *d, int *names, int *failing, int *addrs)
 {
 	int i;

@@ -38,6 +38,14 @@ int tw_dns_fd(const struct tw_dns *d);
 /* Answers, timeouts, refreshes and expiries that are due: call often. */
 void tw_dns_run(struct tw_dns *d);
 json_t *tw_dns_status(const struct tw_dns *d);
+/* Every address each exact name is known to have now: {"name": ["addr", ...]}. */
+json_t *tw_dns_known(const struct tw_dns *d);
+/*
+ * Addresses known from before (a previous policy, a previous instance):
+ * enforced at once and kept like an answer's until a real answer replaces
+ * them. Returns how many were added.
+ */
+int tw_dns_seed(struct tw_dns *d, json_t *known);
 /* Names currently unresolved (failing) and addresses held in the kernel. */
 void tw_dns_counts(const struct tw_dns *d, int *names, int *failing, int *addrs);
 void tw_dns_free(struct tw_dns *d);

@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tierwall status: what the daemon enforces and how it is doing; with no
+ * daemon to ask, whether its programs are still attached (a stop leaves
+ * them enforcing) from the pins they left.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include "cli.h"
+#include "log.h"
+
+#define DEFAULT_PIN_DIR	"/sys/fs/bpf/tierwall"
+
+static const char *pin_dir = DEFAULT_PIN_DIR;
+
+static int status_opt(int c, const char *arg)
+{
+	if (c != 'P')
+		return -1;
+	pin_dir = arg;
+	return 0;
+}
+
+/* Pinned links whose program is still attached to something. */
+static int attached_links(const char *dir)
+{
+	char path[4096];
+	struct dirent *e;
+	DIR *dp = opendir(dir);
+	int n = 0;
+
+	while (dp && (e = readdir(dp))) {
+		struct bpf_link_info info = {};
+		uint32_t len = sizeof(info);
+		int fd;
+
+		if (strncmp(e->d_name, "link_", 5))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		fd = bpf_obj_get(path);
+		if (fd < 0)
+			continue;
+		/* A detached cgroup link reports no cgroup. */
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len) &&
+		    (info.type != BPF_LINK_TYPE_CGROUP || info.cgroup.cgroup_id))
+			n++;
+		close(fd);
+	}
+	if (dp)
+		closedir(dp);
+	return n;
+}
+
+/* No daemon answers: say whether the kernel still enforces. Exit 1 either way. */
+static int not_running(void)
+{
+	int n = attached_links(pin_dir);
+
+	if (tw_want_json) {
+		json_t *o = json_pack("{s:b, s:s, s:b, s:i, s:s}", "ok", 0, "state",
+				      n ? "not running, enforcing" : "not running",
+				      "enforcing", n > 0, "attached_links", n, "pin_dir", pin_dir);
+
+		tw_print_json(o);
+		json_decref(o);
+	} else if (n) {
+		printf("tierwalld: not running, enforcing: %d programs still attached (pinned in %s);\n"
+		       "a start adopts them, `tierwalld --uninstall` removes them\n", n, pin_dir);
+	} else {
+		printf("tierwalld: not running, not enforcing (nothing pinned in %s)\n", pin_dir);
+	}
+	return EXIT_FAIL;
+}
+
+/* One line per policy hostname: what it resolved to, or why it did not. */
+static void print_hostnames(json_t *h)
+{
+	json_t *v, *a;
+	size_t i, j;
+
+	json_array_foreach(json_object_get(h, "names"), i, v) {
+		printf("hostname    %-28s %-10s %-9s", json_string_value(json_object_get(v, "hostname")),
+		       json_string_value(json_object_get(v, "tier")),
+		       json_string_value(json_object_get(v, "state")));
+		json_array_foreach(json_object_get(v, "addresses"), j, a)
+			printf(" %s%s", json_string_value(json_object_get(a, "address")),
+			       json_object_get(a, "grace_left_s") ? "(grace)" : "");
+		if (json_object_get(v, "error"))
+			printf(" [%s, %lld failures]", json_string_value(json_object_get(v, "error")),
+			       json_integer_value(json_object_get(v, "failures")));
+		printf("\n");
+	}
+	json_array_foreach(json_object_get(h, "wildcards"), i, v)
+		printf("hostname    %-28s %-10s DNS guard only\n",
+		       json_string_value(json_object_get(v, "hostname")),
+		       json_string_value(json_object_get(v, "tier")));
+}
+
+int do_status(int argc, char **argv)
+{
+	static const struct option extra[] = { { "pin-dir", required_argument, NULL, 'P' }, {} };
+	int first = tw_parse_opts(argc, argv, NULL, extra, status_opt), rc;
+	json_t *r, *v, *c;
+	const char *k;
+	size_t i;
+
+	tw_want_operands(argc, first, 0);
+	r = tw_call_quiet(json_pack("{s:s}", "cmd", "status"), &rc);
+	if (!r)
+		return rc == -ENOENT || rc == -ECONNREFUSED ? not_running() : EXIT_FAIL;
+	if (tw_want_json) {
+		tw_print_json(r);
+		json_decref(r);
+		return 0;
+	}
+	printf("tierwalld %s, pid %lld\n", json_string_value(json_object_get(r, "version")),
+	       json_integer_value(json_object_get(r, "pid")));
+	printf("policy      %s (%s)\n", json_string_value(json_object_get(r, "policy_file")),
+	       json_string_value(json_object_get(r, "policy")));
+	printf("cgroup root %s\n", json_string_value(json_object_get(r, "cgroup_root")));
+	printf("log         %s\n", json_string_value(json_object_get(r, "log")));
+	printf("tiers %lld, rules %lld, tagged cgroups %lld\n",
+	       json_integer_value(json_object_get(r, "tiers")),
+	       json_integer_value(json_object_get(r, "rules")),
+	       json_integer_value(json_object_get(r, "tagged_cgroups")));
+	json_array_foreach(json_object_get(r, "degraded"), i, v)
+		printf("DEGRADED    %s\n", json_string_value(v));
+	json_array_foreach(json_object_get(r, "warnings"), i, v)
+		printf("WARNING     %s\n", json_string_value(v));
+	v = json_object_get(r, "secrets");
+	if (json_integer_value(json_object_get(v, "paths")))
+		printf("secrets     %lld paths, %s: %lld identities, %lld not created yet\n",
+		       json_integer_value(json_object_get(v, "paths")),
+		       json_is_true(json_object_get(v, "enforced")) ? "enforced" : "NOT ENFORCED",
+		       json_integer_value(json_object_get(v, "identities")),
+		       json_integer_value(json_object_get(v, "pending")));
+	print_hostnames(json_object_get(r, "hostnames"));
+	json_array_foreach(json_object_get(r, "programs"), i, v)
+		printf("program     %-18s id %-6lld %s\n", json_string_value(json_object_get(v, "hook")),
+		       json_integer_value(json_object_get(v, "prog_id")),
+		       json_is_true(json_object_get(v, "attached")) ? "attached" : "NOT ATTACHED");
+	c = json_object_get(r, "counters");
+	json_object_foreach(c, k, v)
+		printf("%-16s %lld\n", k, json_integer_value(v));
+	json_decref(r);
+	return 0;
+}
+

@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: GPL-2.0
+/* tierwalld's command line: every option checked, with a clear message, before anything starts. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cgroup.h"
+#include "ctl.h"
+#include "log.h"
+#include "options.h"
+#include "util.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"Usage: tierwalld --policy FILE [options]\n"
+"       tierwalld --uninstall [--pin-dir DIR] [--state-dir DIR] [--log-dir DIR] [--socket PATH]\n"
+"\n"
+"Enforce environment tiers on cgroups: deny connections to other tiers'\n"
+"destinations and log every decision.\n"
+"\n"
+"  --policy FILE        policy to enforce (required; SIGHUP reloads it)\n"
+"  --cgroup-root DIR    cgroup2 directory to attach to (default: the cgroup2 mount)\n"
+"  --log-dir DIR        where events.jsonl is written (default " DEFAULT_LOG_DIR ")\n"
+"  --pin-dir DIR        bpffs directory for pinned maps and links, or \"none\"\n"
+"                       (default " DEFAULT_PIN_DIR ")\n"
+"  --state-dir DIR      runtime tags and hostname addresses kept across restarts, or\n"
+"                       \"none\" (default " DEFAULT_STATE_DIR ")\n"
+"  --socket PATH        control socket for the CLI (default " TW_CTL_DEFAULT ")\n"
+"  --stdout             also print every event to stdout\n"
+"  --network-only       start even though the policy's secrets cannot be enforced\n"
+"                       (degraded; reported in status and the log)\n"
+"  --ringbuf-mb N       ring buffer size in MiB, a power of two (default 4)\n"
+"  --rotate-mb N        rotate events.jsonl past N MiB (default 64; 0: never)\n"
+"  --rotate-age D       rotate it when older than D: 90s, 30m, 24h, 7d (default 24h)\n"
+"  --keep N             rotated segments kept, gzip-compressed (default 30; 0: all)\n"
+"  --keep-mb N          and at most N MiB of them (default 0: no limit)\n"
+"  --follow-queue-mb N  events queued per live follower before it loses some (default 16)\n"
+"  --metrics ADDR:PORT  serve Prometheus metrics at http://ADDR:PORT/metrics (e.g. 127.0.0.1:9464)\n"
+"  --flood-window MS    a caller's repeats on one target within MS become one record\n"
+"                       with a count (default 1000; 0: a record per decision)\n"
+"  --dns-server LIST    resolve policy hostnames with these servers, ADDR[:PORT],...\n"
+"                       (default: /etc/resolv.conf, like the clients)\n"
+"  --dns-grace D        keep an address that left a hostname's answer for D, so\n"
+"                       clients' cached answers stay judged (default 10m)\n"
+"  --dns-max-refresh D  re-resolve hostnames at least every D, whatever the TTL,\n"
+"                       and retry failing ones at least that often (default 5m)\n"
+"  --uninstall          detach the programs and remove pins and state (those of the\n"
+"                       daemon on --socket, or left by one that stopped); a stop\n"
+"                       (SIGTERM, SIGINT) leaves them enforcing, for the next start\n"
+"  -v, --verbose        libbpf debug output\n"
+"  -h, --help           this help\n");
+}
+
+int dm_parse_args(struct daemon *d, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "policy", required_argument, NULL, 'p' },
+		{ "cgroup-root", required_argument, NULL, 'c' },
+		{ "log-dir", required_argument, NULL, 'l' },
+		{ "pin-dir", required_argument, NULL, 'P' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "state-dir", required_argument, NULL, 'S' },
+		{ "uninstall", no_argument, NULL, 'U' },
+		{ "stdout", no_argument, NULL, 'o' },
+		{ "network-only", no_argument, NULL, 'n' },
+		{ "ringbuf-mb", required_argument, NULL, 'r' },
+		{ "rotate-mb", required_argument, NULL, 'R' },
+		{ "rotate-age", required_argument, NULL, 'A' },
+		{ "keep", required_argument, NULL, 'k' },
+		{ "keep-mb", required_argument, NULL, 'K' },
+		{ "follow-queue-mb", required_argument, NULL, 'F' },
+		{ "metrics", required_argument, NULL, 'M' },
+		{ "flood-window", required_argument, NULL, 'W' },
+		{ "dns-server", required_argument, NULL, 'D' },
+		{ "dns-grace", required_argument, NULL, 'G' },
+		{ "dns-max-refresh", required_argument, NULL, 'T' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	const char *root = NULL;
+	long mb, v;
+	int c;
+
+	d->log_dir = DEFAULT_LOG_DIR;
+	d->pin_dir = DEFAULT_PIN_DIR;
+	d->state_dir = DEFAULT_STATE_DIR;
+	d->sock_path = TW_CTL_DEFAULT;
+	d->ringbuf_bytes = 4 << 20;
+	d->follow_queue_mb = TW_FOLLOW_QUEUE_MB;
+	d->flood_ms = 1000;
+	d->dns_opts = (struct tw_dns_opts){ .grace_s = 600, .max_refresh_s = 300, .max_backoff_s = 300 };
+	d->log_opts = (struct tw_evlog_opts){ .rotate_bytes = 64ull << 20,
+					      .rotate_secs = 24 * 3600, .keep_segments = 30 };
+	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p': d->policy_file = optarg; break;
+		case 'c': root = optarg; break;
+		case 'l': d->log_dir = optarg; break;
+		case 'P': d->pin_dir = optarg; break;
+		case 's': d->sock_path = optarg; break;
+		case 'S': d->state_dir = optarg; break;
+		case 'U': d->uninstall = true; break;
+		case 'o': d->to_stdout = true; break;
+		case 'n': d->network_only = true; break;
+		case 'v': tw_verbose = true; break;
+		case 'r':
+			if (tw_parse_long(optarg, 1, 1024, &mb) || (mb & (mb - 1))) {
+				tw_err("--ringbuf-mb: \"%s\" is not a power of two from 1 to 1024", optarg);
+				return -EINVAL;
+			}
+			d->ringbuf_bytes = mb << 20;
+			break;
+		case 'R':
+		case 'K':
+		case 'k':
+			if (tw_parse_long(optarg, 0, 1 << 20, &v)) {
+				tw_err("--%s: \"%s\" is not a number from 0 to 1048576",
+				       c == 'R' ? "rotate-mb" : c == 'K' ? "keep-mb" : "keep", optarg);
+				return -EINVAL;
+			}
+			if (c == 'R')
+				d->log_opts.rotate_bytes = (uint64_t)v << 20;
+			else if (c == 'K')
+				d->log_opts.keep_bytes = (uint64_t)v << 20;
+			else
+				d->log_opts.keep_segments = v;
+			break;
+		case 'M': d->metrics_addr = optarg; break;
+		case 'D': {
+			char why[256];
+
+			if (tw_dns_check_servers(optarg, why, sizeof(why))) {
+				tw_err("%s", why);
+				return -EINVAL;
+			}
+			d->dns_opts.servers = optarg;
+			break;
+		}
+		case 'G':
+		case 'T':
+			if (tw_parse_duration(optarg, &v) || v > 7 * 86400 || (c == 'T' && v < 1)) {
+				tw_err("--%s: \"%s\" is not a duration like 90s, 30m or 24h (%s to 7d)",
+				       c == 'G' ? "dns-grace" : "dns-max-refresh", optarg, c == 'G' ? "0s" : "1s");
+				return -EINVAL;
+			}
+			if (c == 'G')
+				d->dns_opts.grace_s = v;
+			else
+				d->dns_opts.max_refresh_s = d->dns_opts.max_backoff_s = v;
+			break;
+		case 'W':
+			if (tw_parse_long(optarg, 0, 3600000, &d->flood_ms)) {
+				tw_err("--flood-window: \"%s\" is not a number of ms from 0 to 3600000", optarg);
+				return -EINVAL;
+			}
+			break;
+		case 'F':
+			if (tw_parse_long(optarg, 1, 4096, &d->follow_queue_mb)) {
+				tw_err("--follow-queue-mb: \"%s\" is not a number from 1 to 4096", optarg);
+				return -EINVAL;
+			}
+			break;
+		case 'A':
+			if (tw_parse_duration(optarg, &v)) {
+				tw_err("--rotate-age: \"%s\" is not a duration like 90s, 30m, 24h or 7d",
+				       optarg);
+				return -EINVAL;
+			}
+			d->log_opts.rotate_secs = v;
+			break;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		tw_err("unexpected argument \"%s\" (see --help)", argv[optind]);
+		return -EINVAL;
+	}
+	if (!strcmp(d->pin_dir, "none"))
+		d->pin_dir = "";
+	if (!strcmp(d->state_dir, "none"))
+		d->state_dir = "";
+	if (d->uninstall)
+		return 0;
+	if (!d->policy_file) {
+		tw_err("--policy FILE is required (see --help)");
+		return -EINVAL;
+	}
+	if (tw_cgroup2_mount(d->mount, sizeof(d->mount))) {
+		tw_err("no cgroup2 filesystem is mounted (mount -t cgroup2 none /sys/fs/cgroup)");
+		return -ENOENT;
+	}
+	if (!root)
+		root = d->mount;
+	if (tw_is_cgroup2_dir(root) || !realpath(root, d->root) ||
+	    tw_cgroup_level(d->mount, d->root) < 0) {
+		tw_err("--cgroup-root %s is not a directory of the cgroup2 hierarchy at %s",
+		       root, d->mount);
+		return -EINVAL;
+	}
+	return 0;
+}
+
