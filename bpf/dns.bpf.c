@@ -27,12 +27,14 @@
 #define DNS_HDR_LEN	12
 #define MAX_EXT_HDRS	4	/* IPv6 extension headers walked before giving up */
 #define MAX_TCP_MSGS	2	/* glibc writes its A and AAAA queries in one segment */
+#define TCP_URG		0x20
 
 /*
  * Set by the loader: which task helpers this kernel gives cgroup_skb
- * programs (EV_PID, EV_COMM; 6.1 none). Used only for a socket with no
- * recorded caller (connected before tierwalld started): egress runs in the
- * sender's context for UDP and first TCP transmissions.
+ * programs (TW_SKB_*; 6.1 none, 6.12 pid and comm). With TW_SKB_CGROUP a
+ * UDP query is judged by the task sending it (UDP egress runs in the
+ * sender's context); otherwise pid and comm name the sender of a socket
+ * with no recorded caller (connected before tierwalld started).
  */
 const volatile int task_helpers = 0;
 
@@ -94,10 +96,53 @@ static __always_inline void recorded_caller(struct __sk_buff *skb, struct pkt *p
 	p->known = 1;
 }
 
+/* The task sending this UDP query, seen from its own context. */
+static __always_inline void current_caller(struct __sk_buff *skb, struct pkt *p, struct decision *d)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	d->tier = caller_tier(&d->tagged);
+	p->who.tier = d->tier;
+	p->who.pid = id >> 32;
+	p->who.tid = (__u32)id;
+	p->who.uid = task_helpers & TW_SKB_UID ? (__u32)bpf_get_current_uid_gid() :
+						 bpf_get_socket_uid(skb);
+	p->who.cgroup_id = bpf_get_current_cgroup_id();
+	p->who.tagged_cgroup_id = d->tagged;
+	bpf_get_current_comm(p->who.comm, sizeof(p->who.comm));
+	p->known = 1;
+}
+
+/*
+ * Who sends this packet. The task itself where the kernel lets a cgroup_skb
+ * program see it and the packet leaves in its context: UDP is sent from the
+ * sendmsg call, TCP may leave from softirq on nobody's behalf. Else the
+ * caller recorded on the socket at connect, sendto and (BPF LSM) every
+ * send; an untagged record older than the last tag change gives way to the
+ * socket's own cgroup if that is tagged now (`tierwall tag` on a running
+ * process). Else the socket's cgroup.
+ */
+static __always_inline void sender(struct __sk_buff *skb, struct pkt *p, struct decision *d)
+{
+	if ((task_helpers & TW_SKB_CGROUP) && p->proto == PROTO_UDP) {
+		current_caller(skb, p, d);
+		return;
+	}
+	recorded_caller(skb, p);
+	if (!p->known) {
+		d->tier = tier_of(skb, true, &d->tagged);
+		return;
+	}
+	d->tier = p->who.tier;
+	d->tagged = p->who.tagged_cgroup_id;
+	if (d->tier == TW_TIER_NONE && p->who.tag_gen != tag_gen())
+		d->tier = tier_of(skb, true, &d->tagged);
+}
+
 /* 1 if this is DNS to port 53 (p filled), 0 if not DNS, or -reason. */
 static __always_inline int l4_dns(struct __sk_buff *skb, struct pkt *p, __u32 l4)
 {
-	__u8 tcp[13];
+	__u8 tcp[14];
 	__u16 ports[2];
 
 	if (bpf_skb_load_bytes(skb, l4, ports, sizeof(ports)))
@@ -115,6 +160,12 @@ static __always_inline int l4_dns(struct __sk_buff *skb, struct pkt *p, __u32 l4
 	if (bpf_skb_load_bytes(skb, l4, tcp, sizeof(tcp)))
 		return -TW_DNS_TRUNCATED;
 	p->off = l4 + (tcp[12] >> 4) * 4;
+	/*
+	 * The server's stack takes the urgent byte out of the stream it reads,
+	 * the guard would not: every later message would be read one byte off.
+	 */
+	if (tcp[13] & TCP_URG)
+		return -TW_DNS_URGENT;
 	return 1;
 }
 
@@ -266,7 +317,7 @@ static long reverse_byte(__u32 j, struct walk *w)
 /*
  * Read the one question of the message at [off, end) into s: the wire name,
  * its reversed dotted lowercase key, qtype. 0 if there is a name to judge,
- * 1 if the message asks nothing (no question), else a tw_dns_reason.
+ * else a tw_dns_reason.
  */
 static __noinline int read_question(struct __sk_buff *skb, __u32 off, __u32 end,
 				    struct scratch *s)
@@ -283,10 +334,12 @@ static __noinline int read_question(struct __sk_buff *skb, __u32 off, __u32 end,
 	if (bpf_skb_load_bytes(skb, off, hdr, sizeof(hdr)))
 		return TW_DNS_TRUNCATED;
 	qd = (hdr[4] << 8) | hdr[5];
-	if (qd == 0)
-		return 1;
-	if (qd > 1)
-		return TW_DNS_COUNT;	/* servers answer one question (RFC 9619) */
+	/*
+	 * Servers answer one question (RFC 9619). None asks nothing of a
+	 * server, and is what a query read out of step looks like.
+	 */
+	if (qd != 1)
+		return TW_DNS_COUNT;
 	off += DNS_HDR_LEN;
 	if (end <= off)
 		return TW_DNS_TRUNCATED;
@@ -384,8 +437,6 @@ static __noinline int judge_msg(struct __sk_buff *skb, const struct pkt *p,
 	if (!s)
 		return SKB_DROP;
 	reason = read_question(skb, off, end, s);
-	if (reason == 1)
-		return SKB_PASS;
 	if (!reason) {
 		v = bpf_map_lookup_elem(&names, &s->key);
 		if (!v)
@@ -478,14 +529,7 @@ int tw_dns_egress(struct __sk_buff *skb)
 		return SKB_PASS;
 	if (!r)
 		return SKB_PASS;
-	/* The recorded caller if any (judge the caller), else the socket's cgroup. */
-	recorded_caller(skb, &p);
-	if (p.known) {
-		d.tier = p.who.tier;
-		d.tagged = p.who.tagged_cgroup_id;
-	} else {
-		d.tier = tier_of(skb, true, &d.tagged);
-	}
+	sender(skb, &p, &d);
 	if (d.tier == TW_TIER_NONE)
 		return SKB_PASS;
 	p.end = skb->len;
