@@ -39,6 +39,14 @@ int BPF_PROG(tw_socket_create, int family, int type, int protocol, int kern)
 	return refuse_sock(&d, TW_NET_CREATE, family, type, protocol) ? 0 : deny();
 }
 
+/* A packet socket's protocol is its ethertype (packet_sock.num); sk_protocol stays 0. */
+static __always_inline __u32 sock_protocol(struct sock *sk, __u32 family)
+{
+	if (family == AF_PACKET && bpf_core_type_exists(struct packet_sock))
+		return BPF_CORE_READ((struct packet_sock *)sk, num);
+	return BPF_CORE_READ(sk, sk_protocol);
+}
+
 SEC("lsm/socket_sendmsg")
 int BPF_PROG(tw_socket_sendmsg, struct socket *sock, struct msghdr *msg, int size)
 {
@@ -50,7 +58,7 @@ int BPF_PROG(tw_socket_sendmsg, struct socket *sock, struct msghdr *msg, int siz
 		return 0;
 	family = sk->__sk_common.skc_family;
 	type = sk->sk_type;
-	protocol = sk->sk_protocol;
+	protocol = sock_protocol(sk, family);
 	if (sock_judgeable(family, type, protocol)) {
 		if (dns_guard && (family == AF_INET || family == AF_INET6) &&
 		    sk->__sk_common.skc_dport == bpf_htons(DNS_PORT)) {
@@ -109,7 +117,7 @@ int BPF_PROG(tw_sock_receive, struct file *file)
 		return 0;
 	family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	type = BPF_CORE_READ(sk, sk_type);
-	protocol = BPF_CORE_READ(sk, sk_protocol);
+	protocol = sock_protocol(sk, family);
 	if (family != AF_INET && family != AF_INET6 && sock_judgeable(family, type, protocol))
 		return 0;
 	d.tier = caller_tier(&d.tagged);
