@@ -71,6 +71,7 @@ struct pkt {
 	__u8 proto;
 	__u8 family;
 	__u8 known;		/* 1: who holds the caller the socket recorded */
+	__u8 current;		/* 1: the sender is the current task (UDP, TW_SKB_CGROUP) */
 	__u32 daddr[4];
 	struct tw_dns_caller who;
 };
@@ -96,21 +97,17 @@ static __always_inline void recorded_caller(struct __sk_buff *skb, struct pkt *p
 	p->known = 1;
 }
 
-/* The task sending this UDP query, seen from its own context. */
-static __always_inline void current_caller(struct __sk_buff *skb, struct pkt *p, struct decision *d)
+/* Who the current task is, for an event about the query it sends (TW_SKB_CGROUP). */
+static __always_inline void current_identity(struct __sk_buff *skb, struct tw_dns_caller *c)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 
-	d->tier = caller_tier(&d->tagged);
-	p->who.tier = d->tier;
-	p->who.pid = id >> 32;
-	p->who.tid = (__u32)id;
-	p->who.uid = task_helpers & TW_SKB_UID ? (__u32)bpf_get_current_uid_gid() :
-						 bpf_get_socket_uid(skb);
-	p->who.cgroup_id = bpf_get_current_cgroup_id();
-	p->who.tagged_cgroup_id = d->tagged;
-	bpf_get_current_comm(p->who.comm, sizeof(p->who.comm));
-	p->known = 1;
+	c->pid = id >> 32;
+	c->tid = (__u32)id;
+	c->uid = task_helpers & TW_SKB_UID ? (__u32)bpf_get_current_uid_gid() :
+					     bpf_get_socket_uid(skb);
+	c->cgroup_id = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(c->comm, sizeof(c->comm));
 }
 
 /*
@@ -125,7 +122,8 @@ static __always_inline void current_caller(struct __sk_buff *skb, struct pkt *p,
 static __always_inline void sender(struct __sk_buff *skb, struct pkt *p, struct decision *d)
 {
 	if ((task_helpers & TW_SKB_CGROUP) && p->proto == PROTO_UDP) {
-		current_caller(skb, p, d);
+		d->tier = caller_tier(&d->tagged);
+		p->current = 1;		/* who it is: only if there is an event */
 		return;
 	}
 	recorded_caller(skb, p);
@@ -380,30 +378,32 @@ static __noinline int read_question(struct __sk_buff *skb, __u32 off, __u32 end,
 static __noinline void dns_emit(struct __sk_buff *skb, const struct pkt *p,
 				const struct scratch *s, int reason, const struct decision *d)
 {
-	struct tw_flood_key k = {
-		.cgroup_id = p->known ? p->who.cgroup_id : bpf_skb_cgroup_id(skb),
-		.tgid = p->known ? p->who.pid :
-			task_helpers & EV_PID ? bpf_get_current_pid_tgid() >> 32 : 0,
-		.kind = TW_EV_DNS,
-		.port_or_op = s->qtype,
-	};
+	const struct tw_dns_caller *who = p->known ? &p->who : NULL;
+	struct tw_flood_key k = { .kind = TW_EV_DNS, .port_or_op = s->qtype };
+	struct tw_dns_caller cur;
 	struct tw_dns_event *e;
 	__u32 cnt;
 
+	if ((task_helpers & TW_SKB_CGROUP) && p->current) {
+		current_identity(skb, &cur);
+		who = &cur;
+	}
+	k.cgroup_id = who ? who->cgroup_id : bpf_skb_cgroup_id(skb);
+	k.tgid = who ? who->pid : task_helpers & EV_PID ? bpf_get_current_pid_tgid() >> 32 : 0;
 	__builtin_memcpy(k.target, &s->hash, 8);
 	k.target[8] = reason;
 	if (flood_fold(&k, &cnt))
 		return;
-	e = event_begin(sizeof(*e), TW_EV_DNS, d, p->known ? 0 : task_helpers & (EV_PID | EV_COMM));
+	e = event_begin(sizeof(*e), TW_EV_DNS, d, who ? 0 : task_helpers & (EV_PID | EV_COMM));
 	if (!e) {
 		count_n(CNT_RB_DROP, cnt - 1);
 		return;
 	}
-	if (p->known) {
-		e->h.pid = p->who.pid;
-		e->h.tid = p->who.tid;
-		e->h.uid = p->who.uid;
-		__builtin_memcpy(e->h.comm, p->who.comm, sizeof(e->h.comm));
+	if (who) {
+		e->h.pid = who->pid;
+		e->h.tid = who->tid;
+		e->h.uid = who->uid;
+		__builtin_memcpy(e->h.comm, who->comm, sizeof(e->h.comm));
 	} else {
 		e->h.uid = bpf_get_socket_uid(skb);
 	}

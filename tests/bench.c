@@ -10,6 +10,8 @@
  * hostnames, so it pays for the DNS guard too (a cgroup_skb program that sees
  * every packet a tiered socket sends); its "dns query" loop sends a query for
  * an unowned name to port 53, which the guard parses in full and looks up.
+ * The socket() loop pays for the sock_create program every tiered socket()
+ * runs (it judges the socket's kind: TCP and UDP pass after one check).
  *
  * The measuring process lives in a private network and mount namespace:
  * nftables rules never touch the host's firewall, and the deny-path
@@ -40,15 +42,17 @@
 #define K_SENDTO	100000
 #define K_DENY		20000
 #define K_DNS		50000
+#define K_SOCKET	100000
 #define N_HOSTNAMES	1000
 #define PORT_TCP	9
 #define PORT_UDP	19999
 #define MAX_SIZES	8
 
 enum variant { V_NONE, V_NFT, V_TW, V_TWH, NV };
-enum loop { L_CONNECT, L_SENDTO, L_DENY, L_DNS, NL };
+enum loop { L_CONNECT, L_SENDTO, L_DENY, L_DNS, L_SOCKET, NL };
 static const char *const vname[NV] = { "none", "nftables", "tierwall", "tierwall+names" };
-static const char *const lname[NL] = { "tcp connect", "udp sendto", "deny connect", "udp dns query (unowned name)" };
+static const char *const lname[NL] = { "tcp connect", "udp sendto", "deny connect", "udp dns query (unowned name)",
+				       "udp socket() + close" };
 
 static char mnt[512], tmp[512], build[512];
 static int pid_tag;
@@ -253,6 +257,20 @@ static double loop_dns(int k, int *err)
 	return loop_send("127.0.0.1", 53, msg, ml, k, err);
 }
 
+/* ns per socket() + close(): the sock_create program runs at every socket(). */
+static double loop_socket(int k, int *err)
+{
+	uint64_t t0 = bench_now_ns();
+	int i, fd;
+
+	for (i = 0; i < k; i++) {
+		fd = socket(AF_INET, SOCK_DGRAM, 0);
+		*err = fd < 0 ? errno : 0;
+		close(fd);
+	}
+	return (double)(bench_now_ns() - t0) / k;
+}
+
 /* Join a cgroup by its path below the (remounted) cgroup2 root. */
 static int join(const char *rel)
 {
@@ -309,6 +327,11 @@ static int measure(int reps, const char *nft_file, FILE *out)
 			r[v][L_DNS][rep] = loop_dns(K_DNS, &err);
 			if (err) {
 				fprintf(stderr, "tw_bench: %s dns query: %s\n", vname[v], strerror(err));
+				return -EIO;
+			}
+			r[v][L_SOCKET][rep] = loop_socket(K_SOCKET, &err);
+			if (err) {
+				fprintf(stderr, "tw_bench: %s socket(): %s\n", vname[v], strerror(err));
 				return -EIO;
 			}
 			/* Own-tier destination deep in the table: all three DIR levels. */
@@ -526,10 +549,10 @@ int main(int argc, char **argv)
 
 	printf("\n| CIDRs | loop | none | nftables | tierwall | tierwall+names |\n|---|---|---|---|---|---|\n");
 	for (i = 0; i < nsizes; i++) {
-		static const int order[] = { L_CONNECT, L_SENDTO, NL, L_DENY, L_DNS };
+		static const int order[] = { L_CONNECT, L_SENDTO, NL, L_DENY, L_DNS, L_SOCKET };
 		int k;
 
-		for (k = 0; k < 5; k++) {
+		for (k = 0; k < 6; k++) {
 			int l = order[k];
 			double base = res[i][V_NONE][l == L_DENY ? L_CONNECT : l];
 

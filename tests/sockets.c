@@ -12,8 +12,10 @@
 #include <netinet/ip.h>
 #include <netinet/ip_icmp.h>
 #include <sys/syscall.h>
+#include "fixture.h"
 #include "net.h"
 #include "sockets.h"
+#include "test.h"
 
 int tw_send_fd(int sock, int fd)
 {
@@ -162,4 +164,22 @@ void tw_netns_leave(struct tw_netns *ns)
 		printf("    cannot return to the original network namespace: %s\n", strerror(errno));
 	close(ns->old);
 	ns->old = -1;
+}
+
+void tw_check_sock_event(struct fx *f, pid_t pid, const char *op, const char *family,
+			 const char *type, const char *protocol, long uid)
+{
+	json_t *e = fx_event_kind(f, "socket", pid);
+
+	if (!ASSERT_TRUE(e != NULL, "socket event in the log"))
+		return;
+	ASSERT_STREQ(json_string_value(json_object_get(e, "verdict")), "deny", "verdict");
+	ASSERT_STREQ(json_string_value(json_object_get(e, "tier")), "staging", "tier");
+	ASSERT_STREQ(json_string_value(json_object_get(e, "op")), op, "op");
+	ASSERT_STREQ(json_string_value(json_object_get(e, "family")), family, "family");
+	ASSERT_STREQ(json_string_value(json_object_get(e, "type")), type, "type");
+	ASSERT_STREQ(json_string_value(json_object_get(e, "protocol")), protocol, "protocol");
+	if (uid >= 0)
+		ASSERT_EQ(json_integer_value(json_object_get(e, "uid")), uid, "uid");
+	json_decref(e);
 }

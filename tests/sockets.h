@@ -4,6 +4,9 @@
 #define TW_TEST_SOCKETS_H
 
 #include <sys/socket.h>
+#include <sys/types.h>
+
+struct fx;
 
 /* Pass fd over a Unix socket (SCM_RIGHTS); 0 or -errno. */
 int tw_send_fd(int sock, int fd);
@@ -31,5 +34,9 @@ struct tw_netns {
 
 int tw_netns_enter(struct tw_netns *ns, const char *v4, const char *v6);
 void tw_netns_leave(struct tw_netns *ns);
+
+/* The socket event of pid: a staging deny with this op and kind (uid -1: any). */
+void tw_check_sock_event(struct fx *f, pid_t pid, const char *op, const char *family,
+			 const char *type, const char *protocol, long uid);
 
 #endif

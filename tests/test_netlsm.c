@@ -42,21 +42,6 @@ static bool start(struct fx *f)
 	       ASSERT_OK(fx_start(f, NULL), "tierwalld starts");
 }
 
-static void check_sock_event(struct fx *f, pid_t pid, const char *op, const char *family,
-			     const char *type, const char *protocol)
-{
-	json_t *e = fx_event_kind(f, "socket", pid);
-
-	if (!ASSERT_TRUE(e != NULL, "socket event in the log"))
-		return;
-	ASSERT_STREQ(json_string_value(json_object_get(e, "tier")), "staging", "tier");
-	ASSERT_STREQ(json_string_value(json_object_get(e, "op")), op, "op");
-	ASSERT_STREQ(json_string_value(json_object_get(e, "family")), family, "family");
-	ASSERT_STREQ(json_string_value(json_object_get(e, "type")), type, "type");
-	ASSERT_STREQ(json_string_value(json_object_get(e, "protocol")), protocol, "protocol");
-	json_decref(e);
-}
-
 /* A socket of a kind, made in the child's cgroup, then used from `then` (NULL: stays). */
 struct use {
 	struct fx *f;
@@ -119,16 +104,16 @@ TEST(lsm_net_packet_sockets_and_sockets_from_before_the_tier)
 		goto out;
 	ASSERT_OK(use(&f, "free", SOCK_PACKET, NULL, true, NULL), "untagged packet socket sends");
 	ASSERT_EQ(use(&f, "staging", SOCK_PACKET, NULL, false, &pid), EPERM, "staging packet socket");
-	check_sock_event(&f, pid, "create", "packet", "raw", "all");
+	tw_check_sock_event(&f, pid, "create", "packet", "raw", "all", -1);
 	ASSERT_EQ(use(&f, "staging", SOCK_DGRAM, NULL, false, NULL), EPERM, "staging cooked packet socket");
 	/* Made outside the tier, used inside it: the send is refused. */
 	ASSERT_EQ(use(&f, "free", SOCK_PACKET, "staging", true, &pid), EPERM,
 		  "packet socket made untagged, sent from staging");
-	check_sock_event(&f, pid, "send", "packet", "raw", "all");
+	tw_check_sock_event(&f, pid, "send", "packet", "raw", "all", -1);
 	ASSERT_OK(use(&f, "free", SOCK_RAW, NULL, true, NULL), "untagged raw ICMP socket: echo answered");
 	ASSERT_EQ(use(&f, "free", SOCK_RAW, "staging", true, &pid), EPERM,
 		  "raw socket made untagged, echo sent from staging");
-	check_sock_event(&f, pid, "send", "inet", "raw", "icmp");
+	tw_check_sock_event(&f, pid, "send", "inet", "raw", "icmp", -1);
 out:
 	fx_cleanup(&f);
 }
@@ -228,7 +213,7 @@ TEST(lsm_net_socket_received_over_scm_rights)
 	ASSERT_EQ(pass(&f, "staging", u, SOCK_DGRAM, &pid), EPERM, "staging receives a UDP socket connected to prod");
 	check_receive_event(&f, pid, "udp");
 	ASSERT_EQ(pass(&f, "staging", raw, 0, &pid), EPERM, "staging receives a raw socket");
-	check_sock_event(&f, pid, "receive", "inet", "raw", "icmp");
+	tw_check_sock_event(&f, pid, "receive", "inet", "raw", "icmp", -1);
 	ASSERT_TRUE(!fx_received(up), "nothing reached prod over UDP");
 
 	ASSERT_OK(pass(&f, "free", tp, SOCK_STREAM, NULL), "untagged receives it and sends");

@@ -80,23 +80,6 @@ static int do_socket(void *arg)
 	return 0;
 }
 
-static void check_sock_event(struct fx *f, pid_t pid, const char *family, const char *type,
-			     const char *protocol, long uid)
-{
-	json_t *e = fx_event_kind(f, "socket", pid);
-
-	if (!ASSERT_TRUE(e != NULL, "socket event in the log"))
-		return;
-	ASSERT_STREQ(json_string_value(json_object_get(e, "verdict")), "deny", "verdict");
-	ASSERT_STREQ(json_string_value(json_object_get(e, "tier")), "staging", "tier");
-	ASSERT_STREQ(json_string_value(json_object_get(e, "op")), "create", "op");
-	ASSERT_STREQ(json_string_value(json_object_get(e, "family")), family, "family");
-	ASSERT_STREQ(json_string_value(json_object_get(e, "type")), type, "type");
-	ASSERT_STREQ(json_string_value(json_object_get(e, "protocol")), protocol, "protocol");
-	ASSERT_EQ(json_integer_value(json_object_get(e, "uid")), uid, "uid");
-	json_decref(e);
-}
-
 static bool start(struct fx *f)
 {
 	static const char *const cgroups[] = { "staging", "prod", "free", NULL };
@@ -128,15 +111,15 @@ TEST(integ_sock_ping_and_raw_refused)
 		  "untagged nobody pings prod through an ICMP socket (ping_group_range is open)");
 	ASSERT_EQ(ping(&f, "staging", SOCK_DGRAM, "10.20.0.1", true, &pid), EPERM,
 		  "staging nobody: EPERM at socket()");
-	check_sock_event(&f, pid, "inet", "dgram", "icmp", 65534);
+	tw_check_sock_event(&f, pid, "create", "inet", "dgram", "icmp", 65534);
 	ASSERT_EQ(ping(&f, "free", SOCK_DGRAM, "fd00:20::1", true, NULL), 0, "untagged ICMPv6 ping socket");
 	ASSERT_EQ(ping(&f, "staging", SOCK_DGRAM, "fd00:20::1", true, &pid), EPERM,
 		  "staging ICMPv6 ping socket");
-	check_sock_event(&f, pid, "inet6", "dgram", "icmpv6", 65534);
+	tw_check_sock_event(&f, pid, "create", "inet6", "dgram", "icmpv6", 65534);
 	ASSERT_EQ(ping(&f, "free", SOCK_RAW, "10.20.0.1", false, NULL), 0, "untagged root, raw socket");
 	ASSERT_EQ(ping(&f, "staging", SOCK_RAW, "10.20.0.1", false, &pid), EPERM,
 		  "staging root, raw socket");
-	check_sock_event(&f, pid, "inet", "raw", "icmp", 0);
+	tw_check_sock_event(&f, pid, "create", "inet", "raw", "icmp", 0);
 	ASSERT_EQ(ping(&f, "staging", SOCK_RAW, "fd00:20::1", false, NULL), EPERM, "staging root, raw IPv6");
 	ASSERT_EQ(ping(&f, "prod", SOCK_DGRAM, "10.20.0.1", false, NULL), EPERM,
 		  "prod too: a socket that cannot be judged is no tier's");
@@ -198,13 +181,13 @@ TEST(integ_sock_kinds_refused)
 	ASSERT_EQ(fx_do(&f, "free", do_udplite, &port, NULL), 0, "untagged UDP-Lite to prod");
 	ASSERT_TRUE(fx_received(u), "arrived");
 	ASSERT_EQ(fx_do(&f, "staging", do_udplite, &port, &pid), EPERM, "staging UDP-Lite: EPERM at socket()");
-	check_sock_event(&f, pid, "inet", "dgram", "udplite", getuid());
+	tw_check_sock_event(&f, pid, "create", "inet", "dgram", "udplite", getuid());
 	ASSERT_TRUE(!fx_received(u), "nothing reached prod");
 	close(u);
 
 	if (fx_do(&f, "free", do_socket, &mptcp, NULL) == 0) {
 		ASSERT_EQ(fx_do(&f, "staging", do_socket, &mptcp, &pid), EPERM, "staging MPTCP socket");
-		check_sock_event(&f, pid, "inet", "stream", "mptcp", getuid());
+		tw_check_sock_event(&f, pid, "create", "inet", "stream", "mptcp", getuid());
 	} else {
 		printf("    MPTCP is not available here: not tested\n");
 	}
