@@ -113,18 +113,22 @@ static __always_inline void current_identity(struct __sk_buff *skb, struct tw_dn
 /*
  * Who sends this packet. The task itself where the kernel lets a cgroup_skb
  * program see it and the packet leaves in its context: UDP is sent from the
- * sendmsg call, TCP may leave from softirq on nobody's behalf. Else the
- * caller recorded on the socket at connect, sendto and (BPF LSM) every
- * send; an untagged record older than the last tag change gives way to the
- * socket's own cgroup if that is tagged now (`tierwall tag` on a running
- * process). Else the socket's cgroup.
+ * sendmsg call, TCP may leave from softirq on nobody's behalf. A tiered
+ * current task decides; an untagged one does not loosen what the socket says
+ * (a packet reinjected by an NFQUEUE daemon leaves in the daemon's context).
+ * Else the caller recorded on the socket at connect, sendto and (BPF LSM)
+ * every send; an untagged record older than the last tag change gives way
+ * to the socket's own cgroup if that is tagged now (`tierwall tag` on a
+ * running process). Else the socket's cgroup.
  */
 static __always_inline void sender(struct __sk_buff *skb, struct pkt *p, struct decision *d)
 {
 	if ((task_helpers & TW_SKB_CGROUP) && p->proto == PROTO_UDP) {
 		d->tier = caller_tier(&d->tagged);
-		p->current = 1;		/* who it is: only if there is an event */
-		return;
+		if (d->tier != TW_TIER_NONE) {
+			p->current = 1;		/* who it is: only if there is an event */
+			return;
+		}
 	}
 	recorded_caller(skb, p);
 	if (!p->known) {

@@ -14,6 +14,7 @@
 
 #define SK_ALLOW	1
 #define SK_DENY		0
+#define SK_ALLOW_TIERED	2	/* judge()'s: allowed, and the caller has a tier */
 #define DNS_PORT	53
 #define AF_INET6	10
 #define LOOPBACK4	0x7f000001	/* INADDR_LOOPBACK */
@@ -30,7 +31,7 @@ static __always_inline int judge(struct bpf_sock_addr *ctx, int kind, const stru
 		record_dns_caller(ctx->sk, &d);
 	if (d.tier == TW_TIER_NONE)
 		return SK_ALLOW;
-	return judge_dst(kind, ctx->protocol, dst, &d) ? SK_ALLOW : SK_DENY;
+	return judge_dst(kind, ctx->protocol, dst, &d) ? SK_ALLOW_TIERED : SK_DENY;
 }
 
 /*
@@ -107,22 +108,26 @@ static __always_inline bool bound_v4_mapped(struct bpf_sock *sk)
 }
 
 /*
- * An allowed connect to an unspecified address goes exactly where it was
- * judged: written back, the kernel has nothing left to choose (a socket bound
- * to a broadcast address would otherwise go to 127.0.0.1).
+ * A tiered caller's allowed connect to an unspecified address goes exactly
+ * where it was judged: written back, the kernel has nothing left to choose (a
+ * socket bound to a broadcast address would otherwise go to 127.0.0.1).
  */
-static __always_inline void connect_as_judged(struct bpf_sock_addr *ctx, const struct dst *d, bool v6)
+static __always_inline int connect_as_judged(struct bpf_sock_addr *ctx, const struct dst *d, bool v6,
+					     int verdict)
 {
+	if (verdict != SK_ALLOW_TIERED)
+		return verdict;
 	if (d->wrote == TW_WROTE_JUDGED)
-		return;
+		return SK_ALLOW;
 	if (!v6) {
 		ctx->user_ip4 = d->ip[0];
-		return;
+		return SK_ALLOW;
 	}
 	ctx->user_ip6[0] = d->family == 4 ? 0 : d->ip[0];
 	ctx->user_ip6[1] = d->family == 4 ? 0 : d->ip[1];
 	ctx->user_ip6[2] = d->family == 4 ? bpf_htonl(0xffff) : d->ip[2];
 	ctx->user_ip6[3] = d->family == 4 ? d->ip[0] : d->ip[3];
+	return SK_ALLOW;
 }
 
 SEC("cgroup/connect4")
@@ -130,13 +135,9 @@ int tw_connect4(struct bpf_sock_addr *ctx)
 {
 	struct bpf_sock *sk = ctx->sk;
 	struct dst d;
-	int r;
 
 	read_dst4(ctx, &d, sk ? sk->src_ip4 : 0);
-	r = judge(ctx, TW_EV_CONNECT, &d);
-	if (r == SK_ALLOW)
-		connect_as_judged(ctx, &d, false);
-	return r;
+	return connect_as_judged(ctx, &d, false, judge(ctx, TW_EV_CONNECT, &d));
 }
 
 SEC("cgroup/connect6")
@@ -144,13 +145,9 @@ int tw_connect6(struct bpf_sock_addr *ctx)
 {
 	struct bpf_sock *sk = ctx->sk;
 	struct dst d;
-	int r;
 
 	read_dst6(ctx, &d, bound_v4_mapped(sk), sk ? sk->src_ip4 : 0);
-	r = judge(ctx, TW_EV_CONNECT, &d);
-	if (r == SK_ALLOW)
-		connect_as_judged(ctx, &d, true);
-	return r;
+	return connect_as_judged(ctx, &d, true, judge(ctx, TW_EV_CONNECT, &d));
 }
 
 SEC("cgroup/sendmsg4")
@@ -159,7 +156,7 @@ int tw_sendmsg4(struct bpf_sock_addr *ctx)
 	struct dst d;
 
 	read_dst4(ctx, &d, ctx->msg_src_ip4);
-	return judge(ctx, TW_EV_SENDMSG, &d);
+	return judge(ctx, TW_EV_SENDMSG, &d) == SK_DENY ? SK_DENY : SK_ALLOW;
 }
 
 /*
@@ -172,7 +169,7 @@ int tw_sendmsg6(struct bpf_sock_addr *ctx)
 	struct dst d;
 
 	read_dst6(ctx, &d, false, 0);
-	return judge(ctx, TW_EV_SENDMSG, &d);
+	return judge(ctx, TW_EV_SENDMSG, &d) == SK_DENY ? SK_DENY : SK_ALLOW;
 }
 
 /*
