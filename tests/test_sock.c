@@ -176,14 +176,18 @@ TEST(integ_sock_kinds_refused)
 	if (!start(&f))
 		goto out;
 	u = socket(AF_INET, SOCK_DGRAM, IPPROTO_UDPLITE);
-	if (!ASSERT_TRUE(u >= 0 && !tw_bind(u, "127.20.0.1", P), "UDP-Lite receiver on prod's address"))
-		goto out;
-	ASSERT_EQ(fx_do(&f, "free", do_udplite, &port, NULL), 0, "untagged UDP-Lite to prod");
-	ASSERT_TRUE(fx_received(u), "arrived");
-	ASSERT_EQ(fx_do(&f, "staging", do_udplite, &port, &pid), EPERM, "staging UDP-Lite: EPERM at socket()");
-	tw_check_sock_event(&f, pid, "create", "inet", "dgram", "udplite", getuid());
-	ASSERT_TRUE(!fx_received(u), "nothing reached prod");
-	close(u);
+	if (u < 0 && errno == EPROTONOSUPPORT) {
+		printf("    UDP-Lite is not available here: not tested\n");
+	} else if (ASSERT_TRUE(u >= 0 && !tw_bind(u, "127.20.0.1", P), "UDP-Lite receiver on prod's address")) {
+		ASSERT_EQ(fx_do(&f, "free", do_udplite, &port, NULL), 0, "untagged UDP-Lite to prod");
+		ASSERT_TRUE(fx_received(u), "arrived");
+		ASSERT_EQ(fx_do(&f, "staging", do_udplite, &port, &pid), EPERM,
+			  "staging UDP-Lite: EPERM at socket()");
+		tw_check_sock_event(&f, pid, "create", "inet", "dgram", "udplite", getuid());
+		ASSERT_TRUE(!fx_received(u), "nothing reached prod");
+	}
+	if (u >= 0)
+		close(u);
 
 	if (fx_do(&f, "free", do_socket, &mptcp, NULL) == 0) {
 		ASSERT_EQ(fx_do(&f, "staging", do_socket, &mptcp, &pid), EPERM, "staging MPTCP socket");
