@@ -60,7 +60,7 @@ deps:
 $(OUTPUT):
 	$(Q)mkdir -p $@
 
-$(OUTPUT)/%.bpf.o: bpf/%.bpf.c bpf/tier.bpf.h maps/tierwall.h vmlinux/vmlinux.h | $(OUTPUT)
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.bpf.h) maps/tierwall.h vmlinux/vmlinux.h | $(OUTPUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp
 	$(Q)$(BPFTOOL) gen object $@ $@.tmp && rm -f $@.tmp
@@ -73,10 +73,11 @@ $(OUTPUT)/%.o: %.c $(USER_HDRS) maps/tierwall.h | $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
-# The daemon's loader waits for its skeleton.
-$(OUTPUT)/loader.o: $(OUTPUT)/net.skel.h $(OUTPUT)/files.skel.h $(OUTPUT)/dns.skel.h
+# The daemon's loader waits for its skeletons.
+SKELS := $(addprefix $(OUTPUT)/,net.skel.h sock.skel.h dns.skel.h files.skel.h netlsm.skel.h)
+$(OUTPUT)/loader.o $(OUTPUT)/objects.o: $(SKELS)
 
-DAEMON_OBJS := $(addprefix $(OUTPUT)/,tierwalld.o options.o state.o tags.o tagwatch.o persist.o lock.o uninstall.o control.o status.o reload.o stream.o loader.o secrets.o dns.o follow.o metrics.o $(addsuffix .o,$(COMMON)))
+DAEMON_OBJS := $(addprefix $(OUTPUT)/,tierwalld.o options.o state.o tags.o tagwatch.o persist.o lock.o uninstall.o control.o status.o reload.o stream.o loader.o objects.o secrets.o dns.o follow.o metrics.o $(addsuffix .o,$(COMMON)))
 CLI_OBJS    := $(addprefix $(OUTPUT)/,tierwall.o cli_status.o events.o $(addsuffix .o,$(COMMON)))
 
 $(OUTPUT)/tierwalld: $(DAEMON_OBJS)
@@ -94,12 +95,11 @@ $(OUTPUT)/tests/%.o: tests/%.c $(wildcard tests/*.h) $(USER_HDRS) maps/tierwall.
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -Itests -c $< -o $@
 
-$(OUTPUT)/tests/test_dns.o: $(OUTPUT)/dns.skel.h $(OUTPUT)/net.skel.h $(OUTPUT)/files.skel.h
-
 TEST_OBJS := $(patsubst tests/%.c,$(OUTPUT)/tests/%.o,$(filter tests/test_%.c,$(TEST_SRCS)))
+$(TEST_OBJS) $(OUTPUT)/tests/guard.o: $(SKELS)
 
-TESTS_OBJS := $(addprefix $(OUTPUT)/tests/,runner.o net.o fixture.o std.o schema.o) $(TEST_OBJS) \
-	      $(addprefix $(OUTPUT)/,loader.o $(addsuffix .o,$(COMMON)))
+TESTS_OBJS := $(addprefix $(OUTPUT)/tests/,runner.o net.o fixture.o std.o schema.o guard.o sockets.o) \
+	      $(TEST_OBJS) $(addprefix $(OUTPUT)/,loader.o objects.o $(addsuffix .o,$(COMMON)))
 
 $(OUTPUT)/tw_tests: $(TESTS_OBJS)
 	$(call msg,LINK,$@)

@@ -27,12 +27,14 @@
 #define DNS_HDR_LEN	12
 #define MAX_EXT_HDRS	4	/* IPv6 extension headers walked before giving up */
 #define MAX_TCP_MSGS	2	/* glibc writes its A and AAAA queries in one segment */
+#define TCP_URG		0x20
 
 /*
  * Set by the loader: which task helpers this kernel gives cgroup_skb
- * programs (EV_PID, EV_COMM; 6.1 none). Used only for a socket with no
- * recorded caller (connected before tierwalld started): egress runs in the
- * sender's context for UDP and first TCP transmissions.
+ * programs (TW_SKB_*; 6.1 none, 6.12 pid and comm). With TW_SKB_CGROUP a
+ * UDP query is judged by the task sending it (UDP egress runs in the
+ * sender's context); otherwise pid and comm name the sender of a socket
+ * with no recorded caller (connected before tierwalld started).
  */
 const volatile int task_helpers = 0;
 
@@ -69,6 +71,7 @@ struct pkt {
 	__u8 proto;
 	__u8 family;
 	__u8 known;		/* 1: who holds the caller the socket recorded */
+	__u8 current;		/* 1: the sender is the current task (UDP, TW_SKB_CGROUP) */
 	__u32 daddr[4];
 	struct tw_dns_caller who;
 };
@@ -94,10 +97,54 @@ static __always_inline void recorded_caller(struct __sk_buff *skb, struct pkt *p
 	p->known = 1;
 }
 
+/* Who the current task is, for an event about the query it sends (TW_SKB_CGROUP). */
+static __always_inline void current_identity(struct __sk_buff *skb, struct tw_dns_caller *c)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	c->pid = id >> 32;
+	c->tid = (__u32)id;
+	c->uid = task_helpers & TW_SKB_UID ? (__u32)bpf_get_current_uid_gid() :
+					     bpf_get_socket_uid(skb);
+	c->cgroup_id = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(c->comm, sizeof(c->comm));
+}
+
+/*
+ * Who sends this packet. The task itself where the kernel lets a cgroup_skb
+ * program see it and the packet leaves in its context: UDP is sent from the
+ * sendmsg call, TCP may leave from softirq on nobody's behalf. A tiered
+ * current task decides; an untagged one does not loosen what the socket says
+ * (a packet reinjected by an NFQUEUE daemon leaves in the daemon's context).
+ * Else the caller recorded on the socket at connect, sendto and (BPF LSM)
+ * every send; an untagged record older than the last tag change gives way
+ * to the socket's own cgroup if that is tagged now (`tierwall tag` on a
+ * running process). Else the socket's cgroup.
+ */
+static __always_inline void sender(struct __sk_buff *skb, struct pkt *p, struct decision *d)
+{
+	if ((task_helpers & TW_SKB_CGROUP) && p->proto == PROTO_UDP) {
+		d->tier = caller_tier(&d->tagged);
+		if (d->tier != TW_TIER_NONE) {
+			p->current = 1;		/* who it is: only if there is an event */
+			return;
+		}
+	}
+	recorded_caller(skb, p);
+	if (!p->known) {
+		d->tier = tier_of(skb, true, &d->tagged);
+		return;
+	}
+	d->tier = p->who.tier;
+	d->tagged = p->who.tagged_cgroup_id;
+	if (d->tier == TW_TIER_NONE && p->who.tag_gen != tag_gen())
+		d->tier = tier_of(skb, true, &d->tagged);
+}
+
 /* 1 if this is DNS to port 53 (p filled), 0 if not DNS, or -reason. */
 static __always_inline int l4_dns(struct __sk_buff *skb, struct pkt *p, __u32 l4)
 {
-	__u8 tcp[13];
+	__u8 tcp[14];
 	__u16 ports[2];
 
 	if (bpf_skb_load_bytes(skb, l4, ports, sizeof(ports)))
@@ -115,6 +162,12 @@ static __always_inline int l4_dns(struct __sk_buff *skb, struct pkt *p, __u32 l4
 	if (bpf_skb_load_bytes(skb, l4, tcp, sizeof(tcp)))
 		return -TW_DNS_TRUNCATED;
 	p->off = l4 + (tcp[12] >> 4) * 4;
+	/*
+	 * The server's stack takes the urgent byte out of the stream it reads,
+	 * the guard would not: every later message would be read one byte off.
+	 */
+	if (tcp[13] & TCP_URG)
+		return -TW_DNS_URGENT;
 	return 1;
 }
 
@@ -266,7 +319,7 @@ static long reverse_byte(__u32 j, struct walk *w)
 /*
  * Read the one question of the message at [off, end) into s: the wire name,
  * its reversed dotted lowercase key, qtype. 0 if there is a name to judge,
- * 1 if the message asks nothing (no question), else a tw_dns_reason.
+ * else a tw_dns_reason.
  */
 static __noinline int read_question(struct __sk_buff *skb, __u32 off, __u32 end,
 				    struct scratch *s)
@@ -283,10 +336,12 @@ static __noinline int read_question(struct __sk_buff *skb, __u32 off, __u32 end,
 	if (bpf_skb_load_bytes(skb, off, hdr, sizeof(hdr)))
 		return TW_DNS_TRUNCATED;
 	qd = (hdr[4] << 8) | hdr[5];
-	if (qd == 0)
-		return 1;
-	if (qd > 1)
-		return TW_DNS_COUNT;	/* servers answer one question (RFC 9619) */
+	/*
+	 * Servers answer one question (RFC 9619). None asks nothing of a
+	 * server, and is what a query read out of step looks like.
+	 */
+	if (qd != 1)
+		return TW_DNS_COUNT;
 	off += DNS_HDR_LEN;
 	if (end <= off)
 		return TW_DNS_TRUNCATED;
@@ -327,30 +382,32 @@ static __noinline int read_question(struct __sk_buff *skb, __u32 off, __u32 end,
 static __noinline void dns_emit(struct __sk_buff *skb, const struct pkt *p,
 				const struct scratch *s, int reason, const struct decision *d)
 {
-	struct tw_flood_key k = {
-		.cgroup_id = p->known ? p->who.cgroup_id : bpf_skb_cgroup_id(skb),
-		.tgid = p->known ? p->who.pid :
-			task_helpers & EV_PID ? bpf_get_current_pid_tgid() >> 32 : 0,
-		.kind = TW_EV_DNS,
-		.port_or_op = s->qtype,
-	};
+	const struct tw_dns_caller *who = p->known ? &p->who : NULL;
+	struct tw_flood_key k = { .kind = TW_EV_DNS, .port_or_op = s->qtype };
+	struct tw_dns_caller cur;
 	struct tw_dns_event *e;
 	__u32 cnt;
 
+	if ((task_helpers & TW_SKB_CGROUP) && p->current) {
+		current_identity(skb, &cur);
+		who = &cur;
+	}
+	k.cgroup_id = who ? who->cgroup_id : bpf_skb_cgroup_id(skb);
+	k.tgid = who ? who->pid : task_helpers & EV_PID ? bpf_get_current_pid_tgid() >> 32 : 0;
 	__builtin_memcpy(k.target, &s->hash, 8);
 	k.target[8] = reason;
 	if (flood_fold(&k, &cnt))
 		return;
-	e = event_begin(sizeof(*e), TW_EV_DNS, d, p->known ? 0 : task_helpers & (EV_PID | EV_COMM));
+	e = event_begin(sizeof(*e), TW_EV_DNS, d, who ? 0 : task_helpers & (EV_PID | EV_COMM));
 	if (!e) {
 		count_n(CNT_RB_DROP, cnt - 1);
 		return;
 	}
-	if (p->known) {
-		e->h.pid = p->who.pid;
-		e->h.tid = p->who.tid;
-		e->h.uid = p->who.uid;
-		__builtin_memcpy(e->h.comm, p->who.comm, sizeof(e->h.comm));
+	if (who) {
+		e->h.pid = who->pid;
+		e->h.tid = who->tid;
+		e->h.uid = who->uid;
+		__builtin_memcpy(e->h.comm, who->comm, sizeof(e->h.comm));
 	} else {
 		e->h.uid = bpf_get_socket_uid(skb);
 	}
@@ -384,8 +441,6 @@ static __noinline int judge_msg(struct __sk_buff *skb, const struct pkt *p,
 	if (!s)
 		return SKB_DROP;
 	reason = read_question(skb, off, end, s);
-	if (reason == 1)
-		return SKB_PASS;
 	if (!reason) {
 		v = bpf_map_lookup_elem(&names, &s->key);
 		if (!v)
@@ -478,14 +533,7 @@ int tw_dns_egress(struct __sk_buff *skb)
 		return SKB_PASS;
 	if (!r)
 		return SKB_PASS;
-	/* The recorded caller if any (judge the caller), else the socket's cgroup. */
-	recorded_caller(skb, &p);
-	if (p.known) {
-		d.tier = p.who.tier;
-		d.tagged = p.who.tagged_cgroup_id;
-	} else {
-		d.tier = tier_of(skb, true, &d.tagged);
-	}
+	sender(skb, &p, &d);
 	if (d.tier == TW_TIER_NONE)
 		return SKB_PASS;
 	p.end = skb->len;

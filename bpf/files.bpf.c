@@ -13,7 +13,6 @@
 #include <bpf/bpf_core_read.h>
 #include "tier.bpf.h"
 
-#define EPERM		1
 #define EEXIST		17
 #define FMODE_EXEC	0x20
 
@@ -35,18 +34,6 @@ struct {
 	__type(value, __u32);
 	__uint(max_entries, 1024);
 } secret_devs SEC(".maps");
-
-/*
- * -EPERM through an empty asm: without it clang computes "cond ? -EPERM : 0"
- * as -(cond & 1), a value newer verifiers cannot bound to [-4095, 0].
- */
-static __always_inline int deny(void)
-{
-	int r = -EPERM;
-
-	asm volatile("" : "+r"(r));
-	return r;
-}
 
 /*
  * Per-inode cache of match_dentry()'s answer, valid while runtime.file_gen

@@ -206,9 +206,61 @@ static __always_inline void *event_begin(__u32 size, int kind, const struct deci
 	return h;
 }
 
+#define EPERM		1
+
+/*
+ * A BPF LSM refusal: -EPERM through an empty asm. Without it clang computes
+ * "cond ? -EPERM : 0" as -(cond & 1), which newer verifiers cannot bound to
+ * [-4095, 0].
+ */
+static __always_inline int deny(void)
+{
+	int r = -EPERM;
+
+	asm volatile("" : "+r"(r));
+	return r;
+}
+
 static __always_inline void *event_start(__u32 size, int kind, const struct decision *d)
 {
 	return event_begin(size, kind, d, EV_PID | EV_COMM | EV_TASK);
+}
+
+/* Bumped by the daemon on every tag change: older records may name an old tier. */
+static __always_inline __u64 tag_gen(void)
+{
+	struct tw_runtime *rt;
+	__u32 zero = 0;
+
+	rt = bpf_map_lookup_elem(&runtime, &zero);
+	return rt ? rt->tag_gen : 0;
+}
+
+/*
+ * DNS on this socket will be judged by the DNS guard as coming from this
+ * caller, tagged or not: egress may run in another context, and the socket
+ * may have been made by someone else. sk: whatever socket pointer the
+ * program type hands out (struct bpf_sock *, or struct sock * in BPF LSM).
+ */
+static __always_inline void record_dns_caller(void *sk, const struct decision *d)
+{
+	struct tw_dns_caller *c;
+	__u64 id;
+
+	if (!sk)
+		return;
+	c = bpf_sk_storage_get(&dns_callers, sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!c)
+		return;	/* no memory: the guard falls back to the socket's cgroup */
+	id = bpf_get_current_pid_tgid();
+	c->tier = d->tier;
+	c->pid = id >> 32;
+	c->tid = (__u32)id;
+	c->uid = (__u32)bpf_get_current_uid_gid();
+	c->tagged_cgroup_id = d->tagged;
+	c->cgroup_id = bpf_get_current_cgroup_id();
+	c->tag_gen = tag_gen();
+	bpf_get_current_comm(c->comm, sizeof(c->comm));
 }
 
 static __always_inline void event_submit(void *e)
@@ -219,8 +271,6 @@ static __always_inline void event_submit(void *e)
 
 	bpf_ringbuf_submit(e, flags);
 }
-
-#endif
 
 /* ---- flood control ---- */
 
@@ -279,3 +329,5 @@ static __always_inline bool flood_fold(const struct tw_flood_key *k, __u32 *coun
 	}									\
 	__builtin_memcpy(v_->rec, (e), sizeof(*(e)));				\
 } while (0)
+
+#endif

@@ -60,7 +60,8 @@ enum tw_event_kind {
 	TW_EV_SENDMSG = 2,
 	TW_EV_FILE = 3,
 	TW_EV_DNS = 4,
-	TW_EV_MAX = TW_EV_DNS,
+	TW_EV_SOCKET = 5,
+	TW_EV_MAX = TW_EV_SOCKET,
 };
 
 /* Why the DNS guard dropped a query. */
@@ -72,7 +73,32 @@ enum tw_dns_reason {
 	TW_DNS_TRUNCATED = 5,	/* the packet ends before the question does */
 	TW_DNS_COUNT = 6,	/* question count other than 0 or 1, or queries per segment */
 	TW_DNS_UNPARSED = 7,	/* headers the guard cannot see past (fragments, options) */
-	TW_DNS_REASON_MAX = TW_DNS_UNPARSED,
+	TW_DNS_URGENT = 8,	/* TCP urgent data: the server would read another stream */
+	TW_DNS_REASON_MAX = TW_DNS_URGENT,
+};
+
+/*
+ * What a network or socket decision was about: the call itself (connect,
+ * sendmsg), or a socket being made, used to send, or received from another
+ * process (SCM_RIGHTS, pidfd_getfd).
+ */
+enum tw_net_op {
+	TW_NET_CALL = 0,
+	TW_NET_CREATE = 1,
+	TW_NET_SEND = 2,
+	TW_NET_RECEIVE = 3,
+	TW_NET_OP_MAX = TW_NET_RECEIVE,
+};
+
+/*
+ * An unspecified destination as the caller wrote it: the kernel sends it to
+ * the socket's bound address or to loopback, and that address is judged.
+ */
+enum tw_wrote {
+	TW_WROTE_JUDGED = 0,	/* the caller wrote the address that was judged */
+	TW_WROTE_ANY4 = 1,	/* 0.0.0.0 */
+	TW_WROTE_ANY6 = 2,	/* :: */
+	TW_WROTE_ANY_MAPPED = 3,	/* ::ffff:0.0.0.0 */
 };
 
 /* File operations judged by the LSM programs. */
@@ -128,6 +154,7 @@ struct tw_runtime {
 	__u64 file_gen;		/* bumped when what is protected may have changed */
 	__u64 flood_ns;		/* repeats within this window fold into one record (0: off) */
 	__u64 drops_reported;	/* ring buffer drops the daemon has logged as lost */
+	__u64 tag_gen;		/* changes whenever a tag is added or removed */
 };
 
 /* Per-CPU counters (stats map, one slot). */
@@ -182,17 +209,18 @@ struct tw_event_hdr {
 	char comm[16];
 };
 
-/* connect / sendmsg decisions. */
+/* connect / sendmsg decisions, and connected sockets received. */
 struct tw_event {
 	struct tw_event_hdr h;
 	__u8 family;		/* 4 or 6: the address family that was judged */
 	__u8 proto;		/* IPPROTO_TCP / IPPROTO_UDP */
 	__u8 mapped;		/* 1: IPv4-mapped IPv6 destination */
-	__u8 pad;
+	__u8 wrote;		/* enum tw_wrote: what the caller wrote, if not daddr */
 	__u16 dport;		/* host byte order */
-	__u16 pad2;
+	__u8 op;		/* enum tw_net_op: TW_NET_CALL or TW_NET_RECEIVE */
+	__u8 pad2;
 	__u32 rule;		/* rule index */
-	__u8 daddr[16];		/* v4 in the first 4 bytes, network order */
+	__u8 daddr[16];		/* judged; v4 in the first 4 bytes, network order */
 	__u32 host;		/* hostname index + 1 the address came from, 0: a CIDR */
 	__u32 pad3;
 };
@@ -231,11 +259,14 @@ struct tw_dns_caller {
 	__u64 tagged_cgroup_id;
 	__u64 cgroup_id;
 	char comm[16];
+	__u64 tag_gen;		/* runtime.tag_gen when recorded: older means tags changed since */
 };
 
 /* Task helpers the kernel gives cgroup_skb programs (the DNS guard's task_helpers). */
 #define TW_SKB_PID		1
 #define TW_SKB_COMM		2
+#define TW_SKB_CGROUP		8	/* current (ancestor) cgroup ids: the tier of the sender */
+#define TW_SKB_UID		16
 
 /* A query the DNS guard judged (cgroup_skb egress). */
 struct tw_dns_event {
@@ -250,6 +281,19 @@ struct tw_dns_event {
 	__u32 pad;
 	__u8 daddr[16];		/* the DNS server */
 	__u8 wire[TW_DNS_NAME_MAX];	/* the queried name in wire format, as sent */
+};
+
+/*
+ * A socket the cgroup hooks cannot judge (raw, ICMP, packet, SCTP, MPTCP,
+ * UDP-Lite, ...), refused to a tiered process.
+ */
+struct tw_sock_event {
+	struct tw_event_hdr h;
+	__u16 family;		/* AF_* */
+	__u16 type;		/* SOCK_* */
+	__u16 protocol;		/* IPPROTO_* (inet), ethertype in host order (packet) */
+	__u8 op;		/* enum tw_net_op: create, send or receive */
+	__u8 pad;
 };
 
 /*
@@ -306,12 +350,13 @@ struct tw_flood_val {
 _Static_assert(sizeof(struct tw_event_hdr) == 64, "tw_event_hdr layout changed");
 _Static_assert(sizeof(struct tw_event) == 104, "tw_event layout changed");
 _Static_assert(sizeof(struct tw_dns_event) == 352, "tw_dns_event layout changed");
-_Static_assert(sizeof(struct tw_dns_caller) == 48, "tw_dns_caller layout changed");
+_Static_assert(sizeof(struct tw_dns_caller) == 56, "tw_dns_caller layout changed");
+_Static_assert(sizeof(struct tw_sock_event) == 72, "tw_sock_event layout changed");
 _Static_assert(sizeof(struct tw_host_key) == 20, "tw_host_key layout changed");
 _Static_assert(sizeof(struct tw_file_event) == 344, "tw_file_event layout changed");
 _Static_assert(sizeof(struct tw_secret_key) == 16, "tw_secret_key layout changed");
 _Static_assert(sizeof(struct tw_rule) == 40, "tw_rule layout changed");
-_Static_assert(sizeof(struct tw_runtime) == 40, "tw_runtime layout changed");
+_Static_assert(sizeof(struct tw_runtime) == 48, "tw_runtime layout changed");
 _Static_assert(sizeof(struct tw_flood_val) == 16 + 352, "tw_flood_val layout changed");
 
 #endif /* TIERWALL_ABI_H */

@@ -10,6 +10,8 @@
  * hostnames, so it pays for the DNS guard too (a cgroup_skb program that sees
  * every packet a tiered socket sends); its "dns query" loop sends a query for
  * an unowned name to port 53, which the guard parses in full and looks up.
+ * The socket() loop pays for the sock_create program every tiered socket()
+ * runs (it judges the socket's kind: TCP and UDP pass after one check).
  *
  * The measuring process lives in a private network and mount namespace:
  * nftables rules never touch the host's firewall, and the deny-path
@@ -40,17 +42,29 @@
 #define K_SENDTO	100000
 #define K_DENY		20000
 #define K_DNS		50000
+#define K_SOCKET	100000
 #define N_HOSTNAMES	1000
 #define PORT_TCP	9
 #define PORT_UDP	19999
 #define MAX_SIZES	8
 
 enum variant { V_NONE, V_NFT, V_TW, V_TWH, NV };
-enum loop { L_CONNECT, L_SENDTO, L_DENY, L_DNS, NL };
+enum loop { L_CONNECT, L_SENDTO, L_DENY, L_DNS, L_SOCKET, NL };
 static const char *const vname[NV] = { "none", "nftables", "tierwall", "tierwall+names" };
-static const char *const lname[NL] = { "tcp connect", "udp sendto", "deny connect", "udp dns query (unowned name)" };
+static const char *const lname[NL] = { "tcp connect", "udp sendto", "deny connect", "udp dns query (unowned name)",
+				       "udp socket() + close" };
 
 static char mnt[512], tmp[512], build[512];
+/* --cpu-time: the loop's own CPU time, for a machine other work keeps busy. */
+static clockid_t loop_clock = CLOCK_MONOTONIC;
+
+static uint64_t loop_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(loop_clock, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
 static int pid_tag;
 
 static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -210,7 +224,7 @@ static double loop_connect(const char *ip, int k, int *err)
 	int i, fd;
 
 	addr4(&sa, ip, PORT_TCP);
-	t0 = bench_now_ns();
+	t0 = loop_now();
 	for (i = 0; i < k; i++) {
 		fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
 		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
@@ -219,7 +233,7 @@ static double loop_connect(const char *ip, int k, int *err)
 			*err = 0;
 		close(fd);
 	}
-	return (double)(bench_now_ns() - t0) / k;
+	return (double)(loop_now() - t0) / k;
 }
 
 /* ns per sendto() of buf to ip:port on one unconnected UDP socket. */
@@ -231,10 +245,10 @@ static double loop_send(const char *ip, int port, const void *buf, size_t len, i
 
 	addr4(&sa, ip, port);
 	fd = socket(AF_INET, SOCK_DGRAM, 0);
-	t0 = bench_now_ns();
+	t0 = loop_now();
 	for (i = 0; i < k; i++)
 		*err = sendto(fd, buf, len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? errno : 0;
-	t0 = bench_now_ns() - t0;
+	t0 = loop_now() - t0;
 	close(fd);
 	return (double)t0 / k;
 }
@@ -251,6 +265,20 @@ static double loop_dns(int k, int *err)
 	size_t ml = tw_dns_msg(msg, 1, wire, tw_dns_wire("www.svc7.staging.test", wire), 1);
 
 	return loop_send("127.0.0.1", 53, msg, ml, k, err);
+}
+
+/* ns per socket() + close(): the sock_create program runs at every socket(). */
+static double loop_socket(int k, int *err)
+{
+	uint64_t t0 = loop_now();
+	int i, fd;
+
+	for (i = 0; i < k; i++) {
+		fd = socket(AF_INET, SOCK_DGRAM, 0);
+		*err = fd < 0 ? errno : 0;
+		close(fd);
+	}
+	return (double)(loop_now() - t0) / k;
 }
 
 /* Join a cgroup by its path below the (remounted) cgroup2 root. */
@@ -309,6 +337,11 @@ static int measure(int reps, const char *nft_file, FILE *out)
 			r[v][L_DNS][rep] = loop_dns(K_DNS, &err);
 			if (err) {
 				fprintf(stderr, "tw_bench: %s dns query: %s\n", vname[v], strerror(err));
+				return -EIO;
+			}
+			r[v][L_SOCKET][rep] = loop_socket(K_SOCKET, &err);
+			if (err) {
+				fprintf(stderr, "tw_bench: %s socket(): %s\n", vname[v], strerror(err));
 				return -EIO;
 			}
 			/* Own-tier destination deep in the table: all three DIR levels. */
@@ -476,13 +509,15 @@ int main(int argc, char **argv)
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--reps") && i + 1 < argc) {
 			reps = atoi(argv[++i]);
+		} else if (!strcmp(argv[i], "--cpu-time")) {
+			loop_clock = CLOCK_THREAD_CPUTIME_ID;
 		} else if (!strcmp(argv[i], "--sizes") && i + 1 < argc) {
 			char *s = argv[++i], *tok;
 
 			for (nsizes = 0; (tok = strsep(&s, ",")) && nsizes < MAX_SIZES; )
 				sizes[nsizes++] = atoi(tok);
 		} else {
-			fprintf(stderr, "usage: tw_bench [--reps N (1-15)] [--sizes 10,1000,100000]\n");
+			fprintf(stderr, "usage: tw_bench [--reps N (1-15)] [--sizes 10,1000,100000] [--cpu-time]\n");
 			return 2;
 		}
 	}
@@ -514,7 +549,8 @@ int main(int argc, char **argv)
 	snprintf(p, sizeof(p), "%s/tw-bench-%d-nft", mnt, pid_tag);
 	mkdir(p, 0755);
 
-	printf("tw_bench: %d interleaved repetitions, median ns per call; ratio to \"none\" of the same run\n", reps);
+	printf("tw_bench: %d interleaved repetitions, median ns per call (%s); ratio to \"none\" of the same run\n",
+	       reps, loop_clock == CLOCK_MONOTONIC ? "wall clock" : "the loop's own CPU time");
 	for (i = 0; i < nsizes; i++) {
 		printf("measuring %d CIDRs...\n", sizes[i]);
 		if (run_size(sizes[i], reps, res[i])) {
@@ -526,10 +562,10 @@ int main(int argc, char **argv)
 
 	printf("\n| CIDRs | loop | none | nftables | tierwall | tierwall+names |\n|---|---|---|---|---|---|\n");
 	for (i = 0; i < nsizes; i++) {
-		static const int order[] = { L_CONNECT, L_SENDTO, NL, L_DENY, L_DNS };
+		static const int order[] = { L_CONNECT, L_SENDTO, NL, L_DENY, L_DNS, L_SOCKET };
 		int k;
 
-		for (k = 0; k < 5; k++) {
+		for (k = 0; k < 6; k++) {
 			int l = order[k];
 			double base = res[i][V_NONE][l == L_DENY ? L_CONNECT : l];
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make bench`: connect()/sendto() cost with no program, nftables and
+# `make bench`: connect()/sendto()/socket() cost with no program, nftables and
 # tierwall (without and with the DNS guard), at 10, 1,000 and 100,000 CIDRs,
 # in one interleaved run; then the
 # BPF LSM open() cost in the QEMU guests. Not part of `make test`: timings

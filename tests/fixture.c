@@ -22,8 +22,9 @@
 #include "cgroup.h"
 #include "ctl.h"
 #include "fixture.h"
-#include "lsm.h"
+#include "loader.h"
 #include "net.h"
+#include "sockets.h"
 #include "test.h"
 
 static int instance;
@@ -244,41 +245,7 @@ int fx_do(struct fx *f, const char *rel, int (*fn)(void *), void *arg, pid_t *pi
 
 bool fx_lsm_usable(char *why, size_t len)
 {
-	struct bpf_insn insns[] = {
-		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
-		{ .code = BPF_JMP | BPF_EXIT },
-	};
-	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_LSM_MAC);
-	struct btf *vmlinux;
-	int id, prog, link;
-
-	/* Without bpf in the active list, programs load and attach but enforce nothing. */
-	if (tw_lsm_active(why, len))
-		return false;
-	vmlinux = btf__load_vmlinux_btf();
-	if (!vmlinux) {
-		snprintf(why, len, "no kernel BTF");
-		return false;
-	}
-	id = btf__find_by_name_kind(vmlinux, "bpf_lsm_file_open", BTF_KIND_FUNC);
-	btf__free(vmlinux);
-	if (id <= 0) {
-		snprintf(why, len, "kernel built without CONFIG_BPF_LSM");
-		return false;
-	}
-	opts.attach_btf_id = id;
-	prog = bpf_prog_load(BPF_PROG_TYPE_LSM, "tw_probe", "GPL", insns, 2, &opts);
-	if (prog < 0) {
-		snprintf(why, len, "loading an lsm/file_open program fails with %s", strerror(errno));
-		return false;
-	}
-	link = bpf_link_create(prog, 0, BPF_LSM_MAC, NULL);
-	if (link < 0)
-		snprintf(why, len, "attaching an lsm/file_open program fails with %s", strerror(errno));
-	else
-		close(link);
-	close(prog);
-	return link >= 0;
+	return !tw_lsm_usable(why, len);
 }
 
 int fx_cgroup_progs(const char *cgroup_dir)
@@ -326,40 +293,6 @@ int fx_net_moved(struct fx *f, const char *create_rel, const char *call_rel, int
 	return child_result(c);
 }
 
-static int send_fd(int sock, int fd)
-{
-	char dummy = 'x', buf[CMSG_SPACE(sizeof(int))] = {};
-	struct iovec iov = { .iov_base = &dummy, .iov_len = 1 };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = buf,
-			    .msg_controllen = sizeof(buf) };
-	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
-
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	return sendmsg(sock, &m, 0) == 1 ? 0 : -errno;
-}
-
-static int recv_fd(int sock)
-{
-	char dummy, buf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { .iov_base = &dummy, .iov_len = 1 };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = buf,
-			    .msg_controllen = sizeof(buf) };
-	struct cmsghdr *c;
-	struct pollfd p = { .fd = sock, .events = POLLIN };
-	int fd;
-
-	if (poll(&p, 1, 5000) != 1 || recvmsg(sock, &m, 0) != 1)
-		return -1;
-	c = CMSG_FIRSTHDR(&m);
-	if (!c || c->cmsg_type != SCM_RIGHTS)
-		return -1;
-	memcpy(&fd, CMSG_DATA(c), sizeof(int));
-	return fd;
-}
-
 int fx_net_passed(struct fx *f, const char *create_rel, const char *call_rel, int op,
 		  const char *addr, int port, pid_t *caller)
 {
@@ -376,12 +309,12 @@ int fx_net_passed(struct fx *f, const char *create_rel, const char *call_rel, in
 	if (!creator) {
 		join_or_die(f, create_rel);
 		fd = tw_op_socket(op, ss.ss_family);
-		_exit(fd < 0 || send_fd(sv[0], fd) ? 203 : 0);
+		_exit(fd < 0 || tw_send_fd(sv[0], fd) ? 203 : 0);
 	}
 	c = fork();
 	if (!c) {
 		join_or_die(f, call_rel);
-		fd = recv_fd(sv[1]);
+		fd = tw_recv_fd(sv[1]);
 		if (fd < 0)
 			_exit(204);
 		_exit(-tw_op_run(fd, op, (struct sockaddr *)&ss, len));

@@ -626,7 +626,9 @@ TEST(lsm_status_reports_enforcement)
 	json_array_foreach(json_object_get(s, "programs"), i, p)
 		lsm_attached += !strncmp(json_string_value(json_object_get(p, "hook")), "lsm/", 4) &&
 				json_is_true(json_object_get(p, "attached"));
-	ASSERT_EQ(lsm_attached, 7, "the LSM programs are attached");
+	ASSERT_EQ(lsm_attached, 7 + 3, "the LSM programs are attached (secret files, and netlsm's 3)");
+	ASSERT_TRUE(json_is_true(json_object_get(json_object_get(s, "network_lsm"), "loaded")),
+		    "network LSM programs loaded");
 	ASSERT_TRUE(json_is_true(json_object_get(json_object_get(s, "secrets"), "enforced")),
 		    "secrets enforced");
 	ASSERT_EQ(json_integer_value(json_object_get(json_object_get(s, "secrets"), "pending")), 1,

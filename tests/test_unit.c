@@ -603,6 +603,17 @@ TEST(unit_event_schema_documents_every_field)
 		       .tier = 1, .target_tier = 2, .count = 5, .aggregated = 1 },
 		.family = 4, .proto = IPPROTO_UDP, .dport = 53,
 	};
+	struct tw_event re = {
+		.h = { .kind = TW_EV_CONNECT, .size = sizeof(re), .verdict = TW_VERDICT_DENY,
+		       .tier = 1, .target_tier = 2, .count = 1 },
+		.family = 4, .proto = IPPROTO_TCP, .dport = 5432, .op = TW_NET_RECEIVE,
+		.wrote = TW_WROTE_ANY4, .daddr = { 127, 0, 0, 5 },
+	};
+	struct tw_sock_event se = {
+		.h = { .kind = TW_EV_SOCKET, .size = sizeof(se), .verdict = TW_VERDICT_DENY,
+		       .tier = 1, .count = 1 },
+		.family = 2, .type = 2, .protocol = 1, .op = TW_NET_CREATE,
+	};
 	struct tw_file_event fe = {
 		.h = { .kind = TW_EV_FILE, .size = sizeof(fe), .verdict = TW_VERDICT_DENY,
 		       .tier = 1, .target_tier = 2, .count = 1 },
@@ -630,6 +641,20 @@ TEST(unit_event_schema_documents_every_field)
 	o = schema_check_record(schema, &de, &c, "dns event");
 	ASSERT_STREQ(json_string_value(json_object_get(o, "name")), "a.b", "dns name");
 	ASSERT_STREQ(json_string_value(json_object_get(o, "qtype")), "AAAA", "dns qtype");
+	json_decref(o);
+	o = schema_check_record(schema, &re, &c, "received socket, unspecified address");
+	ASSERT_STREQ(json_string_value(json_object_get(o, "op")), "receive", "network op");
+	ASSERT_STREQ(json_string_value(json_object_get(json_object_get(o, "dst"), "ip")), "0.0.0.0",
+		     "dst.ip as written");
+	ASSERT_STREQ(json_string_value(json_object_get(json_object_get(o, "dst"), "effective")),
+		     "127.0.0.5", "dst.effective as judged");
+	json_decref(o);
+	o = schema_check_record(schema, &se, &c, "socket event");
+	ASSERT_STREQ(json_string_value(json_object_get(o, "family")), "inet", "socket family");
+	ASSERT_STREQ(json_string_value(json_object_get(o, "type")), "dgram", "socket type");
+	ASSERT_STREQ(json_string_value(json_object_get(o, "protocol")), "icmp", "socket protocol");
+	ASSERT_STREQ(json_string_value(json_object_get(o, "op")), "create", "socket op");
+	ASSERT_TRUE(json_is_null(json_object_get(o, "target_tier")), "no target tier");
 	json_decref(o);
 	json_decref(schema_check_record(schema, &fe, &c, "file event"));
 	json_decref(schema_check_record(schema, NULL, &c, "daemon event"));

@@ -139,6 +139,11 @@ int do_status(int argc, char **argv)
 		       json_integer_value(json_object_get(v, "identities")),
 		       json_integer_value(json_object_get(v, "pending")));
 	print_hostnames(json_object_get(r, "hostnames"));
+	v = json_object_get(r, "network_lsm");
+	if (v)
+		printf("network LSM %s%s\n", json_is_true(json_object_get(v, "loaded")) ?
+		       "loaded: packet sockets, old and received sockets judged" : "not loaded: ",
+		       json_string_value(json_object_get(v, "why")) ?: "");
 	json_array_foreach(json_object_get(r, "programs"), i, v)
 		printf("program     %-18s id %-6lld %s\n", json_string_value(json_object_get(v, "hook")),
 		       json_integer_value(json_object_get(v, "prog_id")),

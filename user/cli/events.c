@@ -62,7 +62,7 @@ static void print_event(json_t *o, const char *line, size_t len, bool table)
 		return;
 	}
 	dst = json_object_get(o, "dst");
-	if (!dst && !json_object_get(o, "op")) {
+	if (!dst && !json_object_get(o, "op") && !json_object_get(o, "family")) {
 		printf("%-30.30s %-7s %s\n", json_string_value(json_object_get(o, "ts")),
 		       json_string_value(json_object_get(o, "kind")),
 		       json_string_value(json_object_get(o, "event")) ?: "");
@@ -82,6 +82,11 @@ static void print_event(json_t *o, const char *line, size_t len, bool table)
 		       json_string_value(json_object_get(o, "qtype")) ?: "?",
 		       json_string_value(json_object_get(o, "hostname")) ?:
 		       json_string_value(json_object_get(o, "reason")) ?: "");
+	else if (json_object_get(o, "family"))
+		printf("%s socket %s/%s/%s", json_string_value(json_object_get(o, "op")),
+		       json_string_value(json_object_get(o, "family")) ?: "?",
+		       json_string_value(json_object_get(o, "type")) ?: "?",
+		       json_string_value(json_object_get(o, "protocol")) ?: "?");
 	else if (dst && json_object_get(o, "hostname"))
 		printf("%s:%lld/%s %s", json_string_value(json_object_get(dst, "ip")),
 		       json_integer_value(json_object_get(dst, "port")),

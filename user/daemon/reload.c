@@ -123,6 +123,7 @@ void dm_reload(struct daemon *d)
 	tw_bpf_flood_flush(ob, true);
 	ring_buffer__consume(orb);	/* decoded with the old policy */
 	dm_log_flush(d);
+	dm_report_retired_drops(d, ob);
 	epoll_ctl(d->ep_fd, EPOLL_CTL_DEL, ring_buffer__epoll_fd(orb), NULL);
 	ev.data.fd = ring_buffer__epoll_fd(nrb);
 	epoll_ctl(d->ep_fd, EPOLL_CTL_ADD, ev.data.fd, &ev);
@@ -143,7 +144,6 @@ void dm_reload(struct daemon *d)
 	d->tables = nt;
 	d->secrets = ns;
 	d->ectx.policy = np;
-	d->drops_reported = 0;
 	d->loaded_at = time(NULL);
 	memset(d->by_kind, 0, sizeof(d->by_kind));	/* tier ids changed meaning */
 	ring_buffer__free(orb);

@@ -78,13 +78,31 @@ void dm_flush_floods(struct daemon *d, bool force)
 }
 
 /* Ring buffer drops are counted in the kernel; turn each increase into an event. */
-void dm_report_drops(struct daemon *d)
+/* Drops a ring buffer's counters hold beyond what was logged become a "lost" record. */
+static void report_ring_drops(struct daemon *d, struct tw_bpf *b)
 {
-	uint64_t now = tw_now_ns(CLOCK_MONOTONIC);
 	struct tw_stats st;
 	json_t *o;
 
-	if (now < d->next_drop_check || tw_bpf_stats(d->bpf, &st))
+	if (tw_bpf_stats(b, &st) || st.ringbuf_drops == d->drops_reported)
+		return;
+	o = tw_event_daemon("ringbuf_full", &d->ectx);
+	json_object_set_new(o, "kind", json_string("lost"));
+	json_object_set_new(o, "count", json_integer(st.ringbuf_drops - d->drops_reported));
+	json_object_set_new(o, "total", json_integer(st.ringbuf_drops));
+	d->drops_reported = st.ringbuf_drops;
+	dm_log_json(d, o);
+	dm_log_flush(d);
+	/* Only once it is in the log: a successor subtracts what is recorded here. */
+	tw_bpf_set_drops_reported(b, st.ringbuf_drops);
+}
+
+void dm_report_drops(struct daemon *d)
+{
+	uint64_t now = tw_now_ns(CLOCK_MONOTONIC);
+	json_t *o;
+
+	if (now < d->next_drop_check)
 		return;
 	d->next_drop_check = now + 1000000000ull;
 	/* Records the log refused while it could not be written, told once it can. */
@@ -99,15 +117,11 @@ void dm_report_drops(struct daemon *d)
 		dm_log_json(d, o);
 		dm_log_flush(d);
 	}
-	if (st.ringbuf_drops == d->drops_reported)
-		return;
-	o = tw_event_daemon("ringbuf_full", &d->ectx);
-	json_object_set_new(o, "kind", json_string("lost"));
-	json_object_set_new(o, "count", json_integer(st.ringbuf_drops - d->drops_reported));
-	json_object_set_new(o, "total", json_integer(st.ringbuf_drops));
-	d->drops_reported = st.ringbuf_drops;
-	dm_log_json(d, o);
-	dm_log_flush(d);
-	/* Only once it is in the log: a successor subtracts what is recorded here. */
-	tw_bpf_set_drops_reported(d->bpf, st.ringbuf_drops);
+	report_ring_drops(d, d->bpf);
+}
+
+void dm_report_retired_drops(struct daemon *d, struct tw_bpf *old)
+{
+	report_ring_drops(d, old);
+	d->drops_reported = 0;	/* the new programs count from zero */
 }

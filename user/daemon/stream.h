@@ -12,5 +12,7 @@ void dm_recover(struct daemon *d, struct tw_old_maps *old);
 void dm_flush_floods(struct daemon *d, bool force);
 /* Ring buffer drops and refused records become "lost" records. */
 void dm_report_drops(struct daemon *d);
+/* The same for programs a reload retired, before their counters go. */
+void dm_report_retired_drops(struct daemon *d, struct tw_bpf *old);
 
 #endif

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The daemon's BPF objects: net (cgroup connect/sendmsg), files (BPF LSM) and
- * dns (cgroup_skb egress DNS guard). The net object owns the shared maps; the
- * others reuse their fds, so all judge by the same tags and write to the same
- * ring buffer.
+ * The daemon's BPF objects: net (cgroup connect/sendmsg), sock (cgroup
+ * sock_create), dns (cgroup_skb egress DNS guard), files and netlsm (BPF LSM;
+ * see objects.c). The net object owns the shared maps; the others reuse their
+ * fds, so all judge by the same tags and write to the same ring buffer.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -11,31 +11,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
-#include "loader.h"
+#include "loader_int.h"
 #include "log.h"
 #include "util.h"
-#include "net.skel.h"
-#include "files.skel.h"
-#include "dns.skel.h"
-
-#define MAX_PROGS	16
-
-struct tw_bpf {
-	struct net_bpf *net;
-	struct files_bpf *files;
-	struct dns_bpf *dns;
-	struct bpf_program *progs[MAX_PROGS];
-	struct bpf_link *links[MAX_PROGS];
-	int nprogs;
-	struct tw_runtime *rt;		/* mmapped runtime map */
-	char pin_dir[256];
-	int ncpus;
-};
 
 /*
  * Copy n values into an mmapable array map: one pass over memory instead of
@@ -88,25 +72,7 @@ static int fill_maps(struct tw_bpf *b, const struct tw_tables *t,
 	return 0;
 }
 
-/* Does this kernel's bpf_lsm_inode_setattr take the 6.3+ idmap argument? */
-static int setattr_has_idmap(void)
-{
-	struct btf *vmlinux = btf__load_vmlinux_btf();
-	const struct btf_type *t;
-	int id, n = -ENOENT;
-
-	if (!vmlinux)
-		return -errno;
-	id = btf__find_by_name_kind(vmlinux, "bpf_lsm_inode_setattr", BTF_KIND_FUNC);
-	if (id > 0) {
-		t = btf__type_by_id(vmlinux, btf__type_by_id(vmlinux, id)->type);
-		n = btf_vlen(t) == 3;
-	}
-	btf__free(vmlinux);
-	return n;
-}
-
-static void add_progs(struct tw_bpf *b, struct bpf_object *obj)
+void tw_obj_add_progs(struct tw_bpf *b, struct bpf_object *obj)
 {
 	struct bpf_program *p;
 
@@ -118,7 +84,7 @@ static void add_progs(struct tw_bpf *b, struct bpf_object *obj)
 }
 
 /* One set of tags, one ring buffer: obj reuses every map the net object also has. */
-static int share_maps(struct tw_bpf *b, struct bpf_object *obj)
+int tw_obj_share_maps(struct tw_bpf *b, struct bpf_object *obj)
 {
 	struct bpf_map *m, *own;
 	int err;
@@ -133,103 +99,6 @@ static int share_maps(struct tw_bpf *b, struct bpf_object *obj)
 		if (err)
 			return err;
 	}
-	return 0;
-}
-
-static int load_files(struct tw_bpf *b, const struct tw_bpf_opts *o, char *why, size_t len)
-{
-	struct files_bpf *f;
-	int idmap, err;
-
-	f = b->files = files_bpf__open();
-	if (!f) {
-		err = -errno;
-		snprintf(why, len, "cannot open the BPF LSM object: %s", strerror(-err));
-		return err;
-	}
-	idmap = setattr_has_idmap();
-	if (idmap < 0) {
-		snprintf(why, len, "this kernel's BTF has no bpf_lsm_inode_setattr: it was built without CONFIG_BPF_LSM");
-		return -EOPNOTSUPP;
-	}
-	bpf_program__set_autoload(f->progs.tw_inode_setattr, !idmap);
-	bpf_program__set_autoload(f->progs.tw_inode_setattr_idmap, idmap);
-	bpf_map__set_max_entries(f->maps.secrets, o->secrets_capacity);
-	err = share_maps(b, f->obj);
-	if (err) {
-		snprintf(why, len, "cannot share maps with the BPF LSM object: %s", strerror(-err));
-		return err;
-	}
-	err = files_bpf__load(f);
-	if (err) {
-		snprintf(why, len, "the kernel refused to load the BPF LSM programs: %s", strerror(-err));
-		return err;
-	}
-	add_progs(b, f->obj);
-	return 0;
-}
-
-/*
- * Does the kernel let a cgroup_skb program call helper id? A four-insn
- * program answers it; libbpf 1.1's probe misreads 6.12's "cannot use helper".
- */
-static bool skb_helper_ok(int id)
-{
-	const struct bpf_insn insns[] = {
-		{ .code = BPF_ALU64 | BPF_MOV | BPF_X, .dst_reg = BPF_REG_1, .src_reg = BPF_REG_10 },
-		{ .code = BPF_ALU64 | BPF_ADD | BPF_K, .dst_reg = BPF_REG_1, .imm = -16 },
-		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_2, .imm = 16 },
-		{ .code = BPF_JMP | BPF_CALL, .imm = id },
-		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 1 },
-		{ .code = BPF_JMP | BPF_EXIT },
-	};
-	int fd = bpf_prog_load(BPF_PROG_TYPE_CGROUP_SKB, NULL, "GPL", insns, ARRAY_SIZE(insns), NULL);
-
-	if (fd < 0)
-		return false;
-	close(fd);
-	return true;
-}
-
-int tw_skb_task_helpers(void)
-{
-	return (skb_helper_ok(BPF_FUNC_get_current_pid_tgid) ? TW_SKB_PID : 0) |
-	       (skb_helper_ok(BPF_FUNC_get_current_comm) ? TW_SKB_COMM : 0);
-}
-
-static int load_dns(struct tw_bpf *b, const struct tw_tables *t, char *why, size_t len)
-{
-	struct dns_bpf *s;
-	int i, err;
-
-	s = b->dns = dns_bpf__open();
-	if (!s) {
-		err = -errno;
-		snprintf(why, len, "cannot open the DNS guard object: %s", strerror(-err));
-		return err;
-	}
-	bpf_map__set_max_entries(s->maps.names, t->nnames);
-	s->rodata->task_helpers = tw_skb_task_helpers();
-	err = share_maps(b, s->obj);
-	if (err) {
-		snprintf(why, len, "cannot share maps with the DNS guard object: %s", strerror(-err));
-		return err;
-	}
-	err = dns_bpf__load(s);
-	if (err) {
-		snprintf(why, len, "cannot load the DNS guard program: %s (the verifier log is above)",
-			 strerror(-err));
-		return err;
-	}
-	for (i = 0; i < t->nnames; i++) {
-		if (bpf_map_update_elem(bpf_map__fd(s->maps.names), &t->names[i],
-					&t->name_vals[i], BPF_NOEXIST)) {
-			err = -errno;
-			snprintf(why, len, "cannot fill the DNS guard's names: %s", strerror(-err));
-			return err;
-		}
-	}
-	add_progs(b, s->obj);
 	return 0;
 }
 
@@ -265,7 +134,7 @@ int tw_bpf_load(struct tw_bpf **out, const struct tw_tables *t,
 			 strerror(-err));
 		goto out_destroy;
 	}
-	add_progs(b, s->obj);
+	tw_obj_add_progs(b, s->obj);
 	rt = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(s->maps.runtime), 0);
 	if (rt == MAP_FAILED) {
 		err = -errno;
@@ -273,21 +142,21 @@ int tw_bpf_load(struct tw_bpf **out, const struct tw_tables *t,
 		goto out_destroy;
 	}
 	b->rt = rt;
+	/* Unlike any a previous instance used: its DNS caller records look stale. */
+	b->rt->tag_gen = tw_now_ns(CLOCK_BOOTTIME);
 	err = fill_maps(b, t, p);
 	if (err) {
 		snprintf(why, whylen, "cannot fill policy maps: %s", strerror(-err));
 		goto out_destroy;
 	}
-	if (t->nnames) {
-		err = load_dns(b, t, why, whylen);
-		if (err)
-			goto out_destroy;
-	}
-	if (o->files) {
-		err = load_files(b, o, why, whylen);
-		if (err)
-			goto out_destroy;
-	}
+	err = tw_load_sock(b, why, whylen);
+	if (!err && t->nnames)
+		err = tw_load_dns(b, t, why, whylen);
+	if (!err && o->files)
+		err = tw_load_files(b, o, why, whylen);
+	if (err)
+		goto out_destroy;
+	tw_load_netlsm(b, t->nnames > 0);
 	*out = b;
 	return 0;
 out_destroy:
@@ -372,11 +241,29 @@ static int not_dot(const struct dirent *d)
 	return d->d_name[0] != '.';
 }
 
+/* Every loaded object, the net object (which owns the shared maps) first. */
+static int objects(struct tw_bpf *b, struct bpf_object **o)
+{
+	int n = 0;
+
+	o[n++] = b->net->obj;
+	if (b->sock)
+		o[n++] = b->sock->obj;
+	if (b->dns)
+		o[n++] = b->dns->obj;
+	if (b->files)
+		o[n++] = b->files->obj;
+	if (b->netlsm)
+		o[n++] = b->netlsm->obj;
+	return n;
+}
+
 int tw_bpf_pin(struct tw_bpf *b, const char *dir)
 {
+	struct bpf_object *objs[TW_OBJECTS];
 	struct dirent **old = NULL;
 	char path[512], name[64];
-	int i, err, nold;
+	int i, n, err, nold;
 
 	if (mkdir(dir, 0700) && errno != EEXIST) {
 		err = -errno;
@@ -395,11 +282,9 @@ int tw_bpf_pin(struct tw_bpf *b, const char *dir)
 			return err;
 		}
 	}
-	err = pin_maps(b, b->net->obj);
-	if (!err && b->files)
-		err = pin_maps(b, b->files->obj);
-	if (!err && b->dns)
-		err = pin_maps(b, b->dns->obj);
+	n = objects(b, objs);
+	for (i = 0, err = 0; i < n && !err; i++)
+		err = pin_maps(b, objs[i]);
 	if (!err)
 		unpin_leftovers(dir, old, nold);
 	for (i = 0; i < nold; i++)
@@ -489,18 +374,17 @@ static void unpin_maps(struct bpf_object *obj)
 
 void tw_bpf_unpin(struct tw_bpf *b)
 {
-	int i;
+	struct bpf_object *objs[TW_OBJECTS];
+	int i, n;
 
 	if (!b->pin_dir[0])
 		return;
 	for (i = 0; i < b->nprogs; i++)
 		if (b->links[i])
 			bpf_link__unpin(b->links[i]);
-	unpin_maps(b->net->obj);
-	if (b->files)
-		unpin_maps(b->files->obj);
-	if (b->dns)
-		unpin_maps(b->dns->obj);
+	n = objects(b, objs);
+	for (i = 0; i < n; i++)
+		unpin_maps(objs[i]);
 	rmdir(b->pin_dir);
 	b->pin_dir[0] = '\0';
 }
@@ -547,10 +431,19 @@ void tw_bpf_destroy(struct tw_bpf *b)
 	tw_bpf_detach(b);
 	if (b->rt)
 		munmap(b->rt, sysconf(_SC_PAGESIZE));
+	netlsm_bpf__destroy(b->netlsm);
 	files_bpf__destroy(b->files);
 	dns_bpf__destroy(b->dns);
+	sock_bpf__destroy(b->sock);
 	net_bpf__destroy(b->net);
 	free(b);
+}
+
+/* After a tag change: a DNS caller recorded before it may have another tier now. */
+static int tags_changed(struct tw_bpf *b, int err)
+{
+	__atomic_fetch_add(&b->rt->tag_gen, 1, __ATOMIC_SEQ_CST);
+	return err;
 }
 
 int tw_bpf_tag(struct tw_bpf *b, uint64_t cgid, uint32_t tier)
@@ -558,15 +451,16 @@ int tw_bpf_tag(struct tw_bpf *b, uint64_t cgid, uint32_t tier)
 	struct tw_tier_key k = { .cgroup_id = cgid };
 	struct tw_tier_val v = { .tier = tier };
 
-	return bpf_map_update_elem(bpf_map__fd(b->net->maps.cgroup_tiers), &k, &v, 0) ?
-	       -errno : 0;
+	return tags_changed(b, bpf_map_update_elem(bpf_map__fd(b->net->maps.cgroup_tiers),
+						   &k, &v, 0) ? -errno : 0);
 }
 
 int tw_bpf_untag(struct tw_bpf *b, uint64_t cgid)
 {
 	struct tw_tier_key k = { .cgroup_id = cgid };
 
-	return bpf_map_delete_elem(bpf_map__fd(b->net->maps.cgroup_tiers), &k) ? -errno : 0;
+	return tags_changed(b, bpf_map_delete_elem(bpf_map__fd(b->net->maps.cgroup_tiers), &k) ?
+			       -errno : 0);
 }
 
 void tw_bpf_set_levels(struct tw_bpf *b, uint64_t mask)
@@ -647,6 +541,12 @@ bool tw_bpf_has_dns(struct tw_bpf *b)
 bool tw_bpf_has_files(struct tw_bpf *b)
 {
 	return b->files != NULL;
+}
+
+bool tw_bpf_has_netlsm(struct tw_bpf *b, const char **why)
+{
+	*why = b->netlsm ? NULL : b->netlsm_why;
+	return b->netlsm != NULL;
 }
 
 struct ring_buffer *tw_bpf_ringbuf(struct tw_bpf *b, ring_buffer_sample_fn fn, void *ctx)

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <bpf/libbpf.h>
+#include <jansson.h>
 #include "compile.h"
 #include "policy.h"
 
@@ -53,6 +54,15 @@ int tw_bpf_untag(struct tw_bpf *b, uint64_t cgid);
 void tw_bpf_set_levels(struct tw_bpf *b, uint64_t mask);
 
 bool tw_bpf_has_files(struct tw_bpf *b);
+/*
+ * The network programs that need BPF LSM are loaded (packet sockets, sends
+ * on sockets made before the tier, received sockets); if not, *why says why.
+ */
+bool tw_bpf_has_netlsm(struct tw_bpf *b, const char **why);
+/* The same for status: {"loaded": bool, "why": string or null}. */
+json_t *tw_bpf_netlsm_json(struct tw_bpf *b);
+/* 0 if BPF LSM programs really load, attach and enforce here; else -errno and why. */
+int tw_lsm_usable(char *why, size_t len);
 /* Task helpers cgroup_skb programs may call here (6.1: none): TW_SKB_* bits. */
 int tw_skb_task_helpers(void);
 /* The DNS guard is loaded (the policy has hostnames). */

@@ -15,6 +15,7 @@ const char *tw_kind_name(int kind)
 	case TW_EV_SENDMSG: return "sendmsg";
 	case TW_EV_FILE: return "file";
 	case TW_EV_DNS: return "dns";
+	case TW_EV_SOCKET: return "socket";
 	default: return "unknown";
 	}
 }
@@ -28,6 +29,16 @@ const char *tw_op_name(int op)
 	};
 
 	return op > 0 && op <= TW_OP_MAX ? names[op] : "unknown";
+}
+
+const char *tw_net_op_name(int op)
+{
+	static const char *const names[] = {
+		[TW_NET_CALL] = "call", [TW_NET_CREATE] = "create", [TW_NET_SEND] = "send",
+		[TW_NET_RECEIVE] = "receive",
+	};
+
+	return op >= 0 && op <= TW_NET_OP_MAX ? names[op] : "unknown";
 }
 
 const char *tw_verdict_name(int verdict)
@@ -57,6 +68,9 @@ int tw_event_check(const void *data, size_t size)
 		break;
 	case TW_EV_DNS:
 		want = sizeof(struct tw_dns_event);
+		break;
+	case TW_EV_SOCKET:
+		want = sizeof(struct tw_sock_event);
 		break;
 	default:
 		return -EPROTO;
@@ -217,22 +231,39 @@ static void w_ts(struct w *w, uint64_t ns)
 	w_raw(w, "\"", 1);
 }
 
-/* "dst": {ip, port, proto}; a mapped address is shown as the caller wrote it. */
-static void w_dst_obj(struct w *w, int family, bool mapped, const uint8_t *addr, uint16_t port,
-		      uint8_t proto)
+static void addr_text(int family, bool mapped, const uint8_t *addr, char *ip, size_t len)
 {
+	if (family == 4 && mapped) {
+		snprintf(ip, len, "::ffff:");
+		inet_ntop(AF_INET, addr, ip + 7, len - 7);
+	} else {
+		inet_ntop(family == 4 ? AF_INET : AF_INET6, addr, ip, len);
+	}
+}
+
+/*
+ * "dst": {ip, port, proto}, the address as the caller wrote it (a mapped
+ * one too); an unspecified one also gets "effective", the address judged.
+ */
+static void w_dst_obj(struct w *w, int family, bool mapped, const uint8_t *addr, uint16_t port,
+		      uint8_t proto, int wrote)
+{
+	static const char *const unspec[] = {
+		[TW_WROTE_ANY4] = "0.0.0.0", [TW_WROTE_ANY6] = "::",
+		[TW_WROTE_ANY_MAPPED] = "::ffff:0.0.0.0",
+	};
 	char ip[INET6_ADDRSTRLEN + 8];
 
-	if (family == 4 && mapped) {
-		strcpy(ip, "::ffff:");
-		inet_ntop(AF_INET, addr, ip + 7, sizeof(ip) - 7);
-	} else {
-		inet_ntop(family == 4 ? AF_INET : AF_INET6, addr, ip, sizeof(ip));
-	}
+	addr_text(family, mapped, addr, ip, sizeof(ip));
 	w_key(w, "dst");
 	w_raw(w, "{", 1);
 	w->comma = false;
-	w_kstr(w, "ip", ip);
+	if (wrote > TW_WROTE_JUDGED && wrote <= TW_WROTE_ANY_MAPPED) {
+		w_kstr(w, "ip", unspec[wrote]);
+		w_kstr(w, "effective", ip);
+	} else {
+		w_kstr(w, "ip", ip);
+	}
 	w_ku64(w, "port", port);
 	if (proto == IPPROTO_TCP || proto == IPPROTO_UDP)
 		w_kstr(w, "proto", proto == IPPROTO_TCP ? "tcp" : "udp");
@@ -244,7 +275,7 @@ static void w_dst_obj(struct w *w, int family, bool mapped, const uint8_t *addr,
 
 static void w_dst(struct w *w, const struct tw_event *e)
 {
-	w_dst_obj(w, e->family, e->mapped, e->daddr, e->dport, e->proto);
+	w_dst_obj(w, e->family, e->mapped, e->daddr, e->dport, e->proto, e->wrote);
 }
 
 static const struct tw_policy_host *host_ref(const struct tw_policy *p, uint32_t host)
@@ -258,6 +289,8 @@ static void w_net(struct w *w, const struct tw_event *e, const struct tw_policy 
 	const struct tw_policy_host *h = host_ref(p, e->host);
 	char cidr[64];
 
+	if (e->op)
+		w_kstr(w, "op", tw_net_op_name(e->op));
 	w_dst(w, e);
 	if (h) {
 		/* The address came from resolving this policy hostname. */
@@ -345,6 +378,7 @@ const char *tw_dns_reason_name(int reason)
 		[TW_DNS_TRUNCATED] = "truncated",
 		[TW_DNS_COUNT] = "question_count",
 		[TW_DNS_UNPARSED] = "unparsed_headers",
+		[TW_DNS_URGENT] = "urgent_data",
 	};
 
 	return reason > 0 && reason <= TW_DNS_REASON_MAX ? names[reason] : NULL;
@@ -362,7 +396,59 @@ static void w_dns(struct w *w, const struct tw_dns_event *e, const struct tw_pol
 	w_kstr(w, "hostname", h ? h->name : NULL);
 	w_kstr(w, "rule", h ? h->jpath : NULL);
 	w_kstr(w, "reason", tw_dns_reason_name(e->reason));
-	w_dst_obj(w, e->family, false, e->daddr, e->dport, e->proto);
+	w_dst_obj(w, e->family, false, e->daddr, e->dport, e->proto, TW_WROTE_JUDGED);
+}
+
+/* A name for a small number if there is one, else the number. */
+static void w_kname(struct w *w, const char *key, const char *const *names, size_t n, unsigned int v)
+{
+	if (v < n && names[v])
+		w_kstr(w, key, names[v]);
+	else
+		w_ku64(w, key, v);
+}
+
+static const char *ethertype_name(unsigned int t)
+{
+	switch (t) {
+	case 0x0003: return "all";	/* ETH_P_ALL */
+	case 0x0800: return "ip";
+	case 0x0806: return "arp";
+	case 0x86dd: return "ipv6";
+	default: return NULL;
+	}
+}
+
+/* What kind of socket was refused: family, type and protocol by name where known. */
+static void w_sock(struct w *w, const struct tw_sock_event *e)
+{
+	static const char *const families[] = {
+		[AF_UNIX] = "unix", [AF_INET] = "inet", [AF_INET6] = "inet6",
+		[AF_NETLINK] = "netlink", [AF_PACKET] = "packet", [AF_XDP] = "xdp",
+	};
+	static const char *const types[] = {
+		[SOCK_STREAM] = "stream", [SOCK_DGRAM] = "dgram", [SOCK_RAW] = "raw",
+		[SOCK_RDM] = "rdm", [SOCK_SEQPACKET] = "seqpacket", [SOCK_DCCP] = "dccp",
+		[SOCK_PACKET] = "packet",
+	};
+	static const char *const ip_protos[] = {
+		[IPPROTO_IP] = "ip", [IPPROTO_ICMP] = "icmp", [IPPROTO_IGMP] = "igmp",
+		[IPPROTO_TCP] = "tcp", [IPPROTO_UDP] = "udp", [IPPROTO_IPV6] = "ipv6",
+		[IPPROTO_GRE] = "gre", [IPPROTO_ESP] = "esp", [IPPROTO_AH] = "ah",
+		[IPPROTO_ICMPV6] = "icmpv6", [IPPROTO_SCTP] = "sctp", [IPPROTO_UDPLITE] = "udplite",
+		[IPPROTO_RAW] = "raw", [IPPROTO_MPTCP] = "mptcp",
+	};
+	bool inet = e->family == AF_INET || e->family == AF_INET6;
+
+	w_kstr(w, "op", tw_net_op_name(e->op));
+	w_kname(w, "family", families, ARRAY_SIZE(families), e->family);
+	w_kname(w, "type", types, ARRAY_SIZE(types), e->type);
+	if (inet)
+		w_kname(w, "protocol", ip_protos, ARRAY_SIZE(ip_protos), e->protocol);
+	else if (e->family == AF_PACKET && ethertype_name(e->protocol))
+		w_kstr(w, "protocol", ethertype_name(e->protocol));
+	else
+		w_ku64(w, "protocol", e->protocol);
 }
 
 /* "/mnt/point/a/b/file" from the names the kernel sent, file first. */
@@ -437,6 +523,8 @@ int tw_event_body(const void *record, const struct tw_event_ctx *c, char *out, s
 		w_file(&w, record, c);
 	else if (h->kind == TW_EV_DNS)
 		w_dns(&w, record, p);
+	else if (h->kind == TW_EV_SOCKET)
+		w_sock(&w, record);
 	else
 		w_net(&w, record, p);
 	w_kstr(&w, "policy", p->digest);

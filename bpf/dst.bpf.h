@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Kernel-only: who owns a destination, and the decision on it. One copy for
+ * every program that judges an address (the connect and sendmsg hooks, and
+ * the BPF LSM program that judges a connected socket being received); the
+ * net object owns these maps, the others share them by name.
+ */
+#ifndef TW_DST_BPF_H
+#define TW_DST_BPF_H
+
+#include "tier.bpf.h"
+
+/* Sized by the daemon from the policy before load. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct tw_rule);
+	__uint(map_flags, BPF_F_MMAPABLE);	/* filled with one memcpy */
+	__uint(max_entries, 1);
+} rules SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, TW_DIR_L1);
+} v4_dir SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__type(key, struct tw_lpm6_key);
+	__type(value, __u32);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1);
+} v6_lpm SEC(".maps");
+
+/* Addresses the daemon resolved policy hostnames to; sized by the daemon. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct tw_host_key);
+	__type(value, struct tw_host_val);
+	__uint(max_entries, 1);
+} host_addrs SEC(".maps");
+
+/* A destination to judge; addresses in network order. */
+struct dst {
+	__u32 ip[4];		/* judged: v4 in ip[0] */
+	__u16 port;		/* host byte order */
+	__u8 family;		/* 4 or 6: which table judges it */
+	__u8 mapped;		/* ::ffff:a.b.c.d judged as a.b.c.d */
+	__u8 wrote;		/* enum tw_wrote: an unspecified address stood for ip */
+	__u8 op;		/* enum tw_net_op */
+};
+
+/* Most specific rule for an IPv4 address (network order): index + 1 or 0. */
+static __always_inline __u32 lookup_v4(__u32 daddr_be)
+{
+	__u32 a = bpf_ntohl(daddr_be);
+	__u32 idx = a >> 16, *e;
+	int step;
+
+	/* Three levels at most: /16, then 8 bits, then 8 bits. */
+	for (step = 0; step < 3; step++) {
+		e = bpf_map_lookup_elem(&v4_dir, &idx);
+		if (!e)
+			return 0;
+		if (!(*e & TW_DIR_BLOCK))
+			return *e;
+		idx = TW_DIR_L1 + (*e & ~TW_DIR_BLOCK) * TW_DIR_BLOCK_SIZE +
+		      ((a >> (step == 0 ? 8 : 0)) & 0xff);
+	}
+	return 0;
+}
+
+static __always_inline __u32 lookup_v6(const struct dst *d)
+{
+	struct tw_lpm6_key key = { .prefixlen = 128 };
+	__u32 *v;
+
+	__builtin_memcpy(key.addr, d->ip, 16);
+	v = bpf_map_lookup_elem(&v6_lpm, &key);
+	return v ? *v : 0;
+}
+
+static __always_inline bool rule_has_port(const struct tw_rule *r, __u16 port)
+{
+	int i;
+
+	if (!r->nports)
+		return true;
+	for (i = 0; i < TW_MAX_PORTS; i++) {
+		if (i >= r->nports)
+			break;
+		if (r->ports[i] == port)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Walk from the most specific rule towards less specific ones until one
+ * covers the port. Returns the matching rule (and its index) or NULL.
+ */
+static __always_inline struct tw_rule *match_rule(__u32 ref, __u16 port, __u32 *index)
+{
+	int i;
+
+	for (i = 0; i < TW_MAX_CHAIN; i++) {
+		struct tw_rule *r;
+		__u32 idx;
+
+		if (!ref)
+			return NULL;
+		idx = ref - 1;
+		r = bpf_map_lookup_elem(&rules, &idx);
+		if (!r)
+			return NULL;
+		if (rule_has_port(r, port)) {
+			*index = idx;
+			return r;
+		}
+		ref = r->parent;
+	}
+	return NULL;
+}
+
+/*
+ * Rules of the hostnames that resolved to dst: the first owned by a tier
+ * other than the caller's that covers the port, or NULL. *own tells whether
+ * one of the caller's own tier's names resolved there too.
+ */
+static __always_inline struct tw_rule *match_host(const struct dst *dst, __u32 tier,
+						  __u32 *index, __u32 *host, bool *own)
+{
+	struct tw_host_key k = { .family = dst->family };
+	struct tw_rule *other = NULL;
+	struct tw_host_val *v;
+	int i;
+
+	__builtin_memcpy(k.addr, dst->ip, 16);
+	v = bpf_map_lookup_elem(&host_addrs, &k);
+	if (!v)
+		return NULL;
+	for (i = 0; i < TW_HOST_OWNERS; i++) {
+		struct tw_rule *r;
+		__u32 idx;
+
+		if (!v->rule[i])
+			break;
+		idx = v->rule[i] - 1;
+		r = bpf_map_lookup_elem(&rules, &idx);
+		if (!r || !rule_has_port(r, dst->port))
+			continue;
+		if (r->tier == tier) {
+			*own = true;
+		} else if (!other) {
+			other = r;
+			*index = idx;
+			*host = v->host[i];
+		}
+	}
+	return other;
+}
+
+static __always_inline void emit_dst(int kind, __u32 proto, const struct dst *dst,
+				     const struct decision *d, __u32 host)
+{
+	/* A received socket, or an unspecified address, is not the caller's plain connect. */
+	struct tw_flood_key k = {
+		.cgroup_id = bpf_get_current_cgroup_id(),
+		.tgid = bpf_get_current_pid_tgid() >> 32,
+		.kind = kind | dst->op << 8 | dst->wrote << 12,
+		.port_or_op = dst->port,
+	};
+	struct tw_event *e;
+	__u32 n;
+
+	__builtin_memcpy(k.target, dst->ip, 16);
+	if (flood_fold(&k, &n))
+		return;
+	e = event_start(sizeof(*e), kind, d);
+	if (!e) {
+		count_n(CNT_RB_DROP, n - 1);	/* the repeats it carried are lost too */
+		return;
+	}
+	e->h.count = n;
+	e->h.aggregated = n > 1;
+	e->family = dst->family;
+	e->proto = proto;
+	e->mapped = dst->mapped;
+	e->wrote = dst->wrote;
+	e->dport = dst->port;
+	e->op = dst->op;
+	e->pad2 = 0;
+	e->rule = d->rule;
+	__builtin_memcpy(e->daddr, dst->ip, 16);
+	e->host = host;
+	e->pad3 = 0;
+	flood_remember(&k, e);
+	event_submit(e);
+}
+
+/*
+ * The decision on dst for a caller of tier d->tier (tagged): true lets it
+ * through. A CIDR rule decides for its addresses (the operator's own word,
+ * and the way to settle an address several tiers' names share). Elsewhere
+ * any hostname of another tier that resolved to the address denies it, even
+ * if one of the caller's own names resolved there too: a staging name
+ * pointing at production is the mistake this exists to catch.
+ */
+static __always_inline bool judge_dst(int kind, __u32 proto, const struct dst *dst,
+				      struct decision *d)
+{
+	__u32 ref, host = 0;
+	struct tw_rule *r;
+	bool own = false;
+
+	ref = dst->family == 4 ? lookup_v4(dst->ip[0]) : lookup_v6(dst);
+	r = match_rule(ref, dst->port, &d->rule);
+	if (r)
+		own = r->tier == d->tier;
+	else
+		r = match_host(dst, d->tier, &d->rule, &host, &own);
+	if (r && r->tier != d->tier) {
+		d->target = r->tier;
+		decide(d);
+		emit_dst(kind, proto, dst, d, host);
+		return d->verdict == TW_VERDICT_AUDIT;
+	}
+	/* Own tier: allowed, and on the record if the tier asks for it. */
+	if (own && logs_all(d->tier)) {
+		d->target = d->tier;
+		d->verdict = TW_VERDICT_ALLOW;
+		emit_dst(kind, proto, dst, d, 0);
+	}
+	return true;
+}
+
+#endif

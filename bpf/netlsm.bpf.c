@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Network rules that need BPF LSM; loaded where BPF LSM runs, beside net,
+ * sock and dns. For a tiered caller:
+ * - socket_create refuses packet and XDP sockets (the cgroup sock_create
+ *   hook never sees them);
+ * - socket_sendmsg refuses sending on a socket it could not have made (one
+ *   made before its process joined the tier, or inherited), and records the
+ *   sender of every DNS message on a socket connected to port 53, so the
+ *   guard judges the task that sends, not the one that connected;
+ * - file_receive refuses a socket passed over SCM_RIGHTS or taken with
+ *   pidfd_getfd when it is connected to another tier's destination (the
+ *   same decision as connect, from dst.bpf.h) or is one it could not make.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "dst.bpf.h"
+#include "sock.bpf.h"
+
+#define DNS_PORT	53
+
+/* Set by the loader: the DNS guard is loaded and reads who sent DNS on a socket. */
+const volatile bool dns_guard = false;
+
+SEC("lsm/socket_create")
+int BPF_PROG(tw_socket_create, int family, int type, int protocol, int kern)
+{
+	struct decision d = {};
+
+	/* inet sockets are cgroup sock_create's, with their resolved protocol. */
+	if (kern || (family != AF_PACKET && family != AF_XDP))
+		return 0;
+	d.tier = caller_tier(&d.tagged);
+	if (d.tier == TW_TIER_NONE)
+		return 0;
+	return refuse_sock(&d, TW_NET_CREATE, family, type, protocol) ? 0 : deny();
+}
+
+/* A packet socket's protocol is its ethertype (packet_sock.num); sk_protocol stays 0. */
+static __always_inline __u32 sock_protocol(struct sock *sk, __u32 family)
+{
+	if (family == AF_PACKET && bpf_core_type_exists(struct packet_sock))
+		return BPF_CORE_READ((struct packet_sock *)sk, num);
+	return BPF_CORE_READ(sk, sk_protocol);
+}
+
+SEC("lsm/socket_sendmsg")
+int BPF_PROG(tw_socket_sendmsg, struct socket *sock, struct msghdr *msg, int size)
+{
+	struct sock *sk = sock->sk;
+	struct decision d = {};
+	__u32 family, type, protocol;
+
+	if (!sk)
+		return 0;
+	family = sk->__sk_common.skc_family;
+	type = sk->sk_type;
+	protocol = sock_protocol(sk, family);
+	if (sock_judgeable(family, type, protocol)) {
+		if (dns_guard && (family == AF_INET || family == AF_INET6) &&
+		    sk->__sk_common.skc_dport == bpf_htons(DNS_PORT)) {
+			d.tier = caller_tier(&d.tagged);
+			record_dns_caller(sk, &d);
+		}
+		return 0;
+	}
+	d.tier = caller_tier(&d.tagged);
+	if (d.tier == TW_TIER_NONE)
+		return 0;
+	return refuse_sock(&d, TW_NET_SEND, family, type, protocol) ? 0 : deny();
+}
+
+/* The peer of a connected inet socket; false if it has none (listening, unconnected). */
+static __always_inline bool sock_peer(struct sock *sk, __u32 family, struct dst *d)
+{
+	struct in6_addr a6;
+	__u16 port = BPF_CORE_READ(sk, __sk_common.skc_dport);
+
+	if (!port)
+		return false;
+	__builtin_memset(d, 0, sizeof(*d));
+	d->port = bpf_ntohs(port);
+	d->op = TW_NET_RECEIVE;
+	d->family = 4;
+	if (family == AF_INET) {
+		d->ip[0] = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+		return true;
+	}
+	a6 = BPF_CORE_READ(sk, __sk_common.skc_v6_daddr);
+	__builtin_memcpy(d->ip, &a6, 16);
+	if (!d->ip[0] && !d->ip[1] && d->ip[2] == bpf_htonl(0xffff)) {
+		d->ip[0] = d->ip[3];
+		d->ip[3] = d->ip[2] = 0;
+		d->mapped = 1;
+		return true;
+	}
+	d->family = 6;
+	return true;
+}
+
+SEC("lsm/file_receive")
+int BPF_PROG(tw_sock_receive, struct file *file)
+{
+	struct socket *sock = bpf_sock_from_file(file);
+	__u32 family, type, protocol;
+	struct decision d = {};
+	struct sock *sk;
+	struct dst dst;
+
+	if (!sock)
+		return 0;
+	sk = BPF_CORE_READ(sock, sk);
+	if (!sk)
+		return 0;
+	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	type = BPF_CORE_READ(sk, sk_type);
+	protocol = sock_protocol(sk, family);
+	if (family != AF_INET && family != AF_INET6 && sock_judgeable(family, type, protocol))
+		return 0;
+	d.tier = caller_tier(&d.tagged);
+	if (d.tier == TW_TIER_NONE)
+		return 0;
+	if (!sock_judgeable(family, type, protocol))
+		return refuse_sock(&d, TW_NET_RECEIVE, family, type, protocol) ? 0 : deny();
+	if (!sock_peer(sk, family, &dst))
+		return 0;	/* its connects and sends are judged as they come */
+	return judge_dst(TW_EV_CONNECT, protocol, &dst, &d) ? 0 : deny();
+}
+
+char LICENSE[] SEC("license") = "GPL";

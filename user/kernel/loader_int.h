@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Inside the loader: the loaded objects, shared by loader.c (the net
+ * object, maps, attach, pins) and objects.c (the objects that share the net
+ * object's maps: sock, dns, files, netlsm).
+ */
+#ifndef TW_LOADER_INT_H
+#define TW_LOADER_INT_H
+
+#include "loader.h"
+#include "net.skel.h"
+#include "sock.skel.h"
+#include "dns.skel.h"
+#include "files.skel.h"
+#include "netlsm.skel.h"
+
+#define MAX_PROGS	32
+#define TW_OBJECTS	5
+
+struct tw_bpf {
+	struct net_bpf *net;
+	struct sock_bpf *sock;
+	struct dns_bpf *dns;
+	struct files_bpf *files;
+	struct netlsm_bpf *netlsm;
+	char netlsm_why[256];		/* why netlsm is not loaded */
+	struct bpf_program *progs[MAX_PROGS];
+	struct bpf_link *links[MAX_PROGS];
+	int nprogs;
+	struct tw_runtime *rt;		/* mmapped runtime map */
+	char pin_dir[256];
+	int ncpus;
+};
+
+/* Programs of obj to attach (the syscall one is run by the daemon instead). */
+void tw_obj_add_progs(struct tw_bpf *b, struct bpf_object *obj);
+/* One set of tags, one ring buffer: obj reuses every map the net object also has. */
+int tw_obj_share_maps(struct tw_bpf *b, struct bpf_object *obj);
+
+/* Each: open, size, share, load, fill; -errno and why. */
+int tw_load_sock(struct tw_bpf *b, char *why, size_t len);
+int tw_load_dns(struct tw_bpf *b, const struct tw_tables *t, char *why, size_t len);
+int tw_load_files(struct tw_bpf *b, const struct tw_bpf_opts *o, char *why, size_t len);
+/* Where BPF LSM runs; elsewhere b->netlsm stays NULL and netlsm_why says why. */
+void tw_load_netlsm(struct tw_bpf *b, bool dns_guard);
+
+#endif

@@ -1,0 +1,243 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The objects that share the net object's maps: sock (cgroup sock_create),
+ * dns (the cgroup_skb DNS guard), files (BPF LSM, secret files) and netlsm
+ * (BPF LSM, what the cgroup hooks cannot see), and the kernel probes that
+ * decide how each is loaded.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <jansson.h>
+#include "loader_int.h"
+#include "log.h"
+#include "lsm.h"
+#include "util.h"
+
+/* Does this kernel's bpf_lsm_inode_setattr take the 6.3+ idmap argument? */
+static int setattr_has_idmap(void)
+{
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	const struct btf_type *t;
+	int id, n = -ENOENT;
+
+	if (!vmlinux)
+		return -errno;
+	id = btf__find_by_name_kind(vmlinux, "bpf_lsm_inode_setattr", BTF_KIND_FUNC);
+	if (id > 0) {
+		t = btf__type_by_id(vmlinux, btf__type_by_id(vmlinux, id)->type);
+		n = btf_vlen(t) == 3;
+	}
+	btf__free(vmlinux);
+	return n;
+}
+
+int tw_load_files(struct tw_bpf *b, const struct tw_bpf_opts *o, char *why, size_t len)
+{
+	struct files_bpf *f;
+	int idmap, err;
+
+	f = b->files = files_bpf__open();
+	if (!f) {
+		err = -errno;
+		snprintf(why, len, "cannot open the BPF LSM object: %s", strerror(-err));
+		return err;
+	}
+	idmap = setattr_has_idmap();
+	if (idmap < 0) {
+		snprintf(why, len, "this kernel's BTF has no bpf_lsm_inode_setattr: it was built without CONFIG_BPF_LSM");
+		return -EOPNOTSUPP;
+	}
+	bpf_program__set_autoload(f->progs.tw_inode_setattr, !idmap);
+	bpf_program__set_autoload(f->progs.tw_inode_setattr_idmap, idmap);
+	bpf_map__set_max_entries(f->maps.secrets, o->secrets_capacity);
+	err = tw_obj_share_maps(b, f->obj);
+	if (err) {
+		snprintf(why, len, "cannot share maps with the BPF LSM object: %s", strerror(-err));
+		return err;
+	}
+	err = files_bpf__load(f);
+	if (err) {
+		snprintf(why, len, "the kernel refused to load the BPF LSM programs: %s", strerror(-err));
+		return err;
+	}
+	tw_obj_add_progs(b, f->obj);
+	return 0;
+}
+
+/*
+ * Does the kernel let a cgroup_skb program call helper id? A four-insn
+ * program answers it; libbpf 1.1's probe misreads 6.12's "cannot use helper".
+ */
+static bool skb_helper_ok(int id)
+{
+	const struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_X, .dst_reg = BPF_REG_1, .src_reg = BPF_REG_10 },
+		{ .code = BPF_ALU64 | BPF_ADD | BPF_K, .dst_reg = BPF_REG_1, .imm = -16 },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_2, .imm = 16 },
+		{ .code = BPF_JMP | BPF_CALL, .imm = id },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 1 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	int fd = bpf_prog_load(BPF_PROG_TYPE_CGROUP_SKB, NULL, "GPL", insns, ARRAY_SIZE(insns), NULL);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+int tw_skb_task_helpers(void)
+{
+	int h = (skb_helper_ok(BPF_FUNC_get_current_pid_tgid) ? TW_SKB_PID : 0) |
+		(skb_helper_ok(BPF_FUNC_get_current_comm) ? TW_SKB_COMM : 0) |
+		(skb_helper_ok(BPF_FUNC_get_current_uid_gid) ? TW_SKB_UID : 0);
+
+	/* The sender's tier and who it is, all from its own context. */
+	if ((h & TW_SKB_PID) && (h & TW_SKB_COMM) &&
+	    skb_helper_ok(BPF_FUNC_get_current_cgroup_id) &&
+	    skb_helper_ok(BPF_FUNC_get_current_ancestor_cgroup_id))
+		h |= TW_SKB_CGROUP;
+	return h;
+}
+
+int tw_load_dns(struct tw_bpf *b, const struct tw_tables *t, char *why, size_t len)
+{
+	struct dns_bpf *s;
+	int i, err;
+
+	s = b->dns = dns_bpf__open();
+	if (!s) {
+		err = -errno;
+		snprintf(why, len, "cannot open the DNS guard object: %s", strerror(-err));
+		return err;
+	}
+	bpf_map__set_max_entries(s->maps.names, t->nnames);
+	s->rodata->task_helpers = tw_skb_task_helpers();
+	err = tw_obj_share_maps(b, s->obj);
+	if (err) {
+		snprintf(why, len, "cannot share maps with the DNS guard object: %s", strerror(-err));
+		return err;
+	}
+	err = dns_bpf__load(s);
+	if (err) {
+		snprintf(why, len, "cannot load the DNS guard program: %s (the verifier log is above)",
+			 strerror(-err));
+		return err;
+	}
+	for (i = 0; i < t->nnames; i++) {
+		if (bpf_map_update_elem(bpf_map__fd(s->maps.names), &t->names[i],
+					&t->name_vals[i], BPF_NOEXIST)) {
+			err = -errno;
+			snprintf(why, len, "cannot fill the DNS guard's names: %s", strerror(-err));
+			return err;
+		}
+	}
+	tw_obj_add_progs(b, s->obj);
+	return 0;
+}
+
+
+int tw_load_sock(struct tw_bpf *b, char *why, size_t len)
+{
+	struct sock_bpf *s;
+	int err;
+
+	s = b->sock = sock_bpf__open();
+	if (!s) {
+		err = -errno;
+		snprintf(why, len, "cannot open the socket object: %s", strerror(-err));
+		return err;
+	}
+	err = tw_obj_share_maps(b, s->obj);
+	if (!err)
+		err = sock_bpf__load(s);
+	if (err) {
+		snprintf(why, len, "cannot load the sock_create program: %s (the verifier log is above)",
+			 strerror(-err));
+		return err;
+	}
+	tw_obj_add_progs(b, s->obj);
+	return 0;
+}
+
+int tw_lsm_usable(char *why, size_t len)
+{
+	struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_LSM_MAC);
+	struct btf *vmlinux;
+	int id, prog, link, err;
+
+	/* Without bpf in the active list, programs load and attach but enforce nothing. */
+	err = tw_lsm_active(why, len);
+	if (err)
+		return err;
+	vmlinux = btf__load_vmlinux_btf();
+	if (!vmlinux) {
+		snprintf(why, len, "no kernel BTF");
+		return -ENOENT;
+	}
+	id = btf__find_by_name_kind(vmlinux, "bpf_lsm_file_open", BTF_KIND_FUNC);
+	btf__free(vmlinux);
+	if (id <= 0) {
+		snprintf(why, len, "kernel built without CONFIG_BPF_LSM");
+		return -EOPNOTSUPP;
+	}
+	opts.attach_btf_id = id;
+	prog = bpf_prog_load(BPF_PROG_TYPE_LSM, "tw_probe", "GPL", insns, 2, &opts);
+	if (prog < 0) {
+		err = -errno;
+		snprintf(why, len, "loading an lsm/file_open program fails with %s", strerror(-err));
+		return err;
+	}
+	link = bpf_link_create(prog, 0, BPF_LSM_MAC, NULL);
+	err = link < 0 ? -errno : 0;
+	if (err)
+		snprintf(why, len, "attaching an lsm/file_open program fails with %s", strerror(-err));
+	else
+		close(link);
+	close(prog);
+	return err;
+}
+
+void tw_load_netlsm(struct tw_bpf *b, bool dns_guard)
+{
+	struct netlsm_bpf *s;
+	char why[200];
+	int err;
+
+	err = tw_lsm_usable(why, sizeof(why));
+	if (err) {
+		snprintf(b->netlsm_why, sizeof(b->netlsm_why), "BPF LSM is not usable: %s", why);
+		return;
+	}
+	s = netlsm_bpf__open();
+	if (!s) {
+		snprintf(b->netlsm_why, sizeof(b->netlsm_why), "cannot open the object: %s", strerror(errno));
+		return;
+	}
+	s->rodata->dns_guard = dns_guard;
+	err = tw_obj_share_maps(b, s->obj);
+	if (!err)
+		err = netlsm_bpf__load(s);
+	if (err) {
+		snprintf(b->netlsm_why, sizeof(b->netlsm_why), "the kernel refused the programs: %s",
+			 strerror(-err));
+		netlsm_bpf__destroy(s);
+		return;
+	}
+	b->netlsm = s;
+	tw_obj_add_progs(b, s->obj);
+}
+
+json_t *tw_bpf_netlsm_json(struct tw_bpf *b)
+{
+	return json_pack("{s:b, s:s?}", "loaded", b->netlsm != NULL,
+			 "why", b->netlsm ? NULL : b->netlsm_why);
+}
