@@ -8,8 +8,8 @@ BPFTOOL   ?= bpftool
 ARCH      := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 
 # Userspace, one folder per layer, each using only those before it:
-# common <- policy <- kernel <- resolve, log <- daemon, cli.
-USER_DIRS := user/common user/policy user/kernel user/resolve user/log user/daemon user/cli
+# common <- policy <- kernel <- resolve, log <- runtime <- daemon, cli.
+USER_DIRS := user/common user/policy user/kernel user/resolve user/log user/runtime user/daemon user/cli
 USER_HDRS := $(wildcard $(addsuffix /*.h,$(USER_DIRS)))
 vpath %.c $(USER_DIRS)
 
@@ -41,10 +41,11 @@ endif
 .PHONY: all deps run test bench clean vmlinux vm
 
 APPS      := tierwalld tierwall
-COMMON    := policy cidr compile cgroup event evlog evquery ctl log lsm util
+NRI_OBJS  := $(addprefix $(OUTPUT)/,tierwall-nri.o nri.o hook.o layout.o ctl.o)
+COMMON    := policy kube cidr compile cgroup event evlog evquery ctl log lsm util
 TESTS     := tw_tests tw_probe tw_bench
 
-all: $(addprefix $(OUTPUT)/,$(APPS) tw_tests tw_probe)
+all: $(addprefix $(OUTPUT)/,$(APPS) tierwall-nri tw_tests tw_probe)
 
 # Install what is missing from Debian; silent and quick when all is present.
 deps:
@@ -76,12 +77,17 @@ $(OUTPUT)/%.o: %.c $(USER_HDRS) maps/tierwall.h | $(OUTPUT)
 # The daemon's loader waits for its skeleton.
 $(OUTPUT)/loader.o: $(OUTPUT)/net.skel.h $(OUTPUT)/files.skel.h $(OUTPUT)/dns.skel.h
 
-DAEMON_OBJS := $(addprefix $(OUTPUT)/,tierwalld.o options.o state.o tags.o tagwatch.o persist.o lock.o uninstall.o control.o status.o reload.o stream.o loader.o secrets.o dns.o follow.o metrics.o $(addsuffix .o,$(COMMON)))
+DAEMON_OBJS := $(addprefix $(OUTPUT)/,tierwalld.o pods.o podtier.o options.o state.o tags.o tagwatch.o persist.o lock.o uninstall.o control.o status.o reload.o stream.o loader.o secrets.o dns.o follow.o metrics.o $(addsuffix .o,$(COMMON)))
 CLI_OBJS    := $(addprefix $(OUTPUT)/,tierwall.o cli_status.o events.o $(addsuffix .o,$(COMMON)))
 
 $(OUTPUT)/tierwalld: $(DAEMON_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LIBS_BPF) $(LIBS) -lcares -lmicrohttpd -o $@
+
+# The runtime hook runs on the host, outside any image: static, whatever the host has.
+$(OUTPUT)/tierwall-nri: $(NRI_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -static -ljansson -o $@
 
 $(OUTPUT)/tierwall: $(CLI_OBJS)
 	$(call msg,LINK,$@)

@@ -32,6 +32,7 @@
 #include "options.h"
 #include "lock.h"
 #include "persist.h"
+#include "pods.h"
 #include "tags.h"
 #include "tagwatch.h"
 #include "uninstall.h"
@@ -166,6 +167,7 @@ static int setup(struct daemon *d)
 		return err;
 	d->ectx = (struct tw_event_ctx){
 		.host = d->host, .policy = d->policy, .cgroup_path = dm_cgroup_path,
+		.tag_meta = dm_tag_meta,
 		.dev_path = dm_dev_path, .arg = d,
 		.boot_to_real = tw_boot_to_realtime_offset(),
 	};
