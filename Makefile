@@ -77,12 +77,12 @@ $(OUTPUT)/%.o: %.c $(USER_HDRS) maps/tierwall.h | $(OUTPUT)
 # The daemon's loader waits for its skeleton.
 $(OUTPUT)/loader.o: $(OUTPUT)/net.skel.h $(OUTPUT)/files.skel.h $(OUTPUT)/dns.skel.h
 
-DAEMON_OBJS := $(addprefix $(OUTPUT)/,tierwalld.o pods.o podtier.o options.o state.o tags.o tagwatch.o persist.o lock.o uninstall.o control.o status.o reload.o stream.o loader.o secrets.o dns.o follow.o metrics.o $(addsuffix .o,$(COMMON)))
+DAEMON_OBJS := $(addprefix $(OUTPUT)/,tierwalld.o pods.o podtier.o ready.o options.o state.o tags.o tagwatch.o persist.o lock.o uninstall.o control.o status.o reload.o stream.o loader.o secrets.o dns.o follow.o metrics.o $(addsuffix .o,$(COMMON)))
 CLI_OBJS    := $(addprefix $(OUTPUT)/,tierwall.o cli_status.o events.o $(addsuffix .o,$(COMMON)))
 
 $(OUTPUT)/tierwalld: $(DAEMON_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(LIBS_BPF) $(LIBS) -lcares -lmicrohttpd -o $@
+	$(Q)$(CC) $(CFLAGS) $^ $(LIBS_BPF) $(LIBS) -lcares -lmicrohttpd -lpthread -o $@
 
 # The runtime hook runs on the host, outside any image: static, whatever the host has.
 $(OUTPUT)/tierwall-nri: $(NRI_OBJS)
@@ -105,11 +105,11 @@ $(OUTPUT)/tests/test_dns.o: $(OUTPUT)/dns.skel.h $(OUTPUT)/net.skel.h $(OUTPUT)/
 TEST_OBJS := $(patsubst tests/%.c,$(OUTPUT)/tests/%.o,$(filter tests/test_%.c,$(TEST_SRCS)))
 
 TESTS_OBJS := $(addprefix $(OUTPUT)/tests/,runner.o net.o fixture.o std.o schema.o) $(TEST_OBJS) \
-	      $(addprefix $(OUTPUT)/,loader.o $(addsuffix .o,$(COMMON)))
+	      $(addprefix $(OUTPUT)/,loader.o podtier.o layout.o nri.o hook.o $(addsuffix .o,$(COMMON)))
 
 $(OUTPUT)/tw_tests: $(TESTS_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(LIBS_BPF) $(LIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $^ $(LIBS_BPF) $(LIBS) -lpthread -o $@
 
 $(OUTPUT)/tw_probe: $(OUTPUT)/tests/probe.o $(OUTPUT)/tests/net.o
 	$(call msg,LINK,$@)

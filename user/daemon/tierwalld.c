@@ -33,6 +33,7 @@
 #include "lock.h"
 #include "persist.h"
 #include "pods.h"
+#include "ready.h"
 #include "tags.h"
 #include "tagwatch.h"
 #include "uninstall.h"
@@ -186,6 +187,9 @@ static int setup(struct daemon *d)
 		       err == -EADDRINUSE ? "another tierwalld answers there" : strerror(-err));
 		return err;
 	}
+	err = dm_ready_begin(d);	/* "starting" until enforcement is complete */
+	if (err)
+		return err;
 	d->log_opts.on_flush = dm_print_lines;
 	d->log_opts.arg = d;
 	err = tw_evlog_open(&d->log, d->log_dir, &d->log_opts);
@@ -291,6 +295,7 @@ static int setup(struct daemon *d)
 	ev.data.fd = d->tag_watch_fd;
 	epoll_ctl(d->ep_fd, EPOLL_CTL_ADD, ev.data.fd, &ev);
 	dm_state_save(d);
+	dm_ready_end(d);
 	return 0;
 out_state:
 	json_decref(state);
@@ -366,6 +371,9 @@ static void teardown(struct daemon *d, bool started)
 	bool keep = started && d->pin_dir[0] && !d->uninstall;
 	int i;
 
+	dm_ready_end(d);		/* a failed setup: nobody answers "starting" any more */
+	if (started)
+		dm_notify("STOPPING=1");
 	tw_metrics_stop(d->metrics);	/* its thread reads what follows */
 	if (d->bpf) {
 		if (started && !keep) {
@@ -454,6 +462,7 @@ int main(int argc, char **argv)
 			d.policy_file, d.policy->digest, d.root, d.policy->ntiers,
 			d.policy->nrules, d.ntags, d.network_only ? " [DEGRADED: secrets not enforced]" : "",
 			tw_evlog_path(d.log));
+		dm_notify("READY=1\nSTATUS=enforcing");
 		run(&d);
 	}
 	teardown(&d, !err);
