@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
@@ -559,5 +560,83 @@ out:
 		close(nfd);
 	if (dfd >= 0)
 		close(dfd);
+	fx_cleanup(&f);
+}
+
+/* ---- the policy from a ConfigMap ---- */
+
+/* Lay out dir as the kubelet does: ..TS/policy.json, ..data -> ..TS, policy.json -> ..data/policy.json. */
+static int configmap_version(const char *dir, const char *ts, const char *text)
+{
+	char path[PATH_MAX], tmp[PATH_MAX];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, ts);
+	if (mkdir(path, 0755))
+		return -errno;
+	snprintf(path, sizeof(path), "%s/%s/policy.json", dir, ts);
+	fp = fopen(path, "w");
+	if (!fp)
+		return -errno;
+	fputs(text, fp);
+	fclose(fp);
+	/* The atomic swap: a new symlink renamed over ..data. */
+	snprintf(tmp, sizeof(tmp), "%s/..data_tmp", dir);
+	snprintf(path, sizeof(path), "%s/..data", dir);
+	if (symlink(ts, tmp) || rename(tmp, path))
+		return -errno;
+	snprintf(path, sizeof(path), "%s/policy.json", dir);
+	if (symlink("..data/policy.json", path) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+TEST(pod_policy_configmap_swap_applied)
+{
+	static const char *const cgs[] = { "agents/staging", NULL };
+	const char *v1 =
+		"{ \"version\": 1, \"tiers\": {\"staging\": {}, \"prod\": {}},"
+		"  \"cgroups\": [ { \"path\": \"/agents/staging\", \"tier\": \"staging\" } ],"
+		"  \"destinations\": [ { \"tier\": \"prod\", \"cidrs\": [\"127.20.0.0/16\"] } ] }";
+	const char *v2 =
+		"{ \"version\": 1, \"tiers\": {\"staging\": {}, \"prod\": {}},"
+		"  \"cgroups\": [ { \"path\": \"/agents/staging\", \"tier\": \"staging\" } ],"
+		"  \"destinations\": [ { \"tier\": \"staging\", \"cidrs\": [\"127.20.0.0/16\"] } ] }";
+	char dir[PATH_MAX], policy[PATH_MAX + 16];
+	const char *extra[] = { "--watch-policy", "--policy", policy, NULL };
+	int port = fx_port(72), lfd, i, err = -1;
+	struct fx f;
+
+	if (fx_init(&f, cgs))
+		return;
+	snprintf(dir, sizeof(dir), "%s/configmap", f.tmp);
+	snprintf(policy, sizeof(policy), "%s/policy.json", dir);
+	lfd = fx_listen_tcp("127.20.0.1", port);
+	if (!ASSERT_TRUE(lfd >= 0, "listener") || !ASSERT_OK(mkdir(dir, 0755), "configmap dir") ||
+	    !ASSERT_OK(configmap_version(dir, "..2026_11_27_01", v1), "first version"))
+		goto out;
+	/* The ConfigMap's path replaces the fixture's (the later --policy wins). */
+	if (!ASSERT_OK(fx_start(&f, extra), "start"))
+		goto out;
+	ASSERT_EQ(fx_net(&f, cgs[0], TW_OP_TCP_CONNECT, "127.20.0.1", port, NULL), EPERM,
+		  "staging refused prod under the first version");
+	if (!ASSERT_OK(configmap_version(dir, "..2026_11_27_02", v2), "second version"))
+		goto out;
+	/* Applied without a signal: bounded wait for the reload. */
+	for (i = 0; i < 50 && err; i++) {
+		usleep(100000);
+		err = fx_net(&f, cgs[0], TW_OP_TCP_CONNECT, "127.20.0.1", port, NULL);
+	}
+	ASSERT_EQ(err, 0, "the swapped ConfigMap is in force: the address is staging's now");
+	ASSERT_TRUE(fx_accepted(lfd), "and the connection arrived");
+out:
+	if (lfd >= 0)
+		close(lfd);
+	if (tw_test_failed()) {
+		char log[4096];
+
+		fx_sh(log, sizeof(log), "tail -n 20 %s", f.daemon_out);
+		printf("    daemon: %s\n", log);
+	}
 	fx_cleanup(&f);
 }

@@ -33,6 +33,7 @@
 #include "lock.h"
 #include "persist.h"
 #include "pods.h"
+#include "policywatch.h"
 #include "ready.h"
 #include "tags.h"
 #include "tagwatch.h"
@@ -270,6 +271,8 @@ static int setup(struct daemon *d)
 	if (!d->followers || dm_control_init(d))
 		return -ENOMEM;
 	err = dm_tagwatch_init(d);
+	if (!err)
+		err = dm_policywatch_init(d);
 	if (err)
 		return err;
 	d->loaded_at = time(NULL);
@@ -344,6 +347,8 @@ static void run(struct daemon *d)
 				dm_control_accept(d);
 			} else if (evs[i].data.fd == d->tag_watch_fd) {
 				dm_tagwatch_event(d);
+			} else if (evs[i].data.fd == dm_policywatch_fd()) {
+				dm_policywatch_event(d);
 			} else if (evs[i].data.fd == tw_dns_fd(d->dns)) {
 				continue;	/* served by tw_dns_run above */
 			} else if (evs[i].data.fd == tw_secrets_fd(d->secrets)) {
@@ -355,6 +360,7 @@ static void run(struct daemon *d)
 		}
 		dm_control_tick(d);
 		dm_tagwatch_tick(d);
+		dm_policywatch_tick(d);
 		if (d->state_dirty)
 			dm_state_save(d);
 	}
@@ -407,6 +413,7 @@ static void teardown(struct daemon *d, bool started)
 	tw_followers_free(d->followers);
 	dm_control_free(d);
 	dm_tagwatch_free(d);
+	dm_policywatch_free();
 	ring_buffer__free(d->rb);
 	if (d->ctl_fd >= 0) {
 		close(d->ctl_fd);
