@@ -26,7 +26,8 @@ LIBS_STATIC := -static -lbpf -lelf -lz -lzstd -ljansson -lcrypto -lcares
 
 DEB_DEPS  := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libjansson-dev \
 	     libssl-dev libzstd-dev libmicrohttpd-dev libc-ares-dev pkg-config make gcc iproute2 \
-	     nftables dnsmasq-base qemu-system-x86 busybox-static cpio
+	     nftables dnsmasq-base qemu-system-x86 busybox-static cpio \
+	     scdoc systemd containerd runc python3-grpcio python3-grpc-tools python3-yaml
 
 ifeq ($(V),1)
 Q =
@@ -38,7 +39,7 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps run test bench clean vmlinux vm
+.PHONY: all deps run test bench clean vmlinux vm install image man
 
 APPS      := tierwalld tierwall
 NRI_OBJS  := $(addprefix $(OUTPUT)/,tierwall-nri.o nri.o hook.o layout.o ctl.o)
@@ -147,6 +148,43 @@ $(OUTPUT)/vm/initrd.gz: $(addprefix $(OUTPUT)/static/,tierwalld tierwall tw_test
 	$(Q)tests/vm/mkinitrd.sh $@ $(OUTPUT)
 
 vm: $(OUTPUT)/vm/initrd.gz
+
+# Man pages from scdoc sources.
+MAN_PAGES := $(OUTPUT)/man/tierwalld.8 $(OUTPUT)/man/tierwall.8
+$(OUTPUT)/man/%.8: doc/%.8.scd
+	$(call msg,SCDOC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)scdoc < $< > $@
+man: $(MAN_PAGES)
+
+# A plain host under systemd. PREFIX, DESTDIR as usual; the policy is kept if present.
+PREFIX     ?= /usr/local
+SYSCONFDIR ?= /etc
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+install: all man
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/libexec/tierwall \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(SYSCONFDIR)/tierwall
+	install -m 0755 $(OUTPUT)/tierwalld $(DESTDIR)$(PREFIX)/sbin/tierwalld
+	install -m 0755 $(OUTPUT)/tierwall $(DESTDIR)$(PREFIX)/bin/tierwall
+	install -m 0755 $(OUTPUT)/tierwall-nri $(DESTDIR)$(PREFIX)/libexec/tierwall/tierwall-nri
+	sed -e 's#@BINDIR@#$(PREFIX)/sbin#g' -e 's#@SYSCONFDIR@#$(SYSCONFDIR)#g' \
+		deploy/systemd/tierwalld.service > $(DESTDIR)$(UNITDIR)/tierwalld.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/tierwalld.service
+	install -m 0644 $(MAN_PAGES) $(DESTDIR)$(PREFIX)/share/man/man8/
+	[ -e $(DESTDIR)$(SYSCONFDIR)/tierwall/policy.json ] || \
+		install -m 0644 deploy/systemd/policy.json $(DESTDIR)$(SYSCONFDIR)/tierwall/policy.json
+
+# The node agent's image: an OCI archive that `ctr images import` and `podman load` read.
+# Our binaries and exactly the Debian libraries they link, on an empty root: no
+# package manager, shell or network in the image, nothing fetched to build it.
+IMAGE_NAME ?= docker.io/tierwall/tierwall:$(shell sed -n 's/^#define TW_VERSION[^"]*"\(.*\)"/\1/p' user/daemon/state.h)
+$(OUTPUT)/tierwall-image.tar: $(addprefix $(OUTPUT)/,tierwalld tierwall tierwall-nri) deploy/image/mkimage.py
+	$(call msg,IMAGE,$@)
+	$(Q)python3 deploy/image/mkimage.py $@ $(IMAGE_NAME) --libs --entrypoint /usr/bin/tierwalld \
+		/usr/bin/tierwalld=$(OUTPUT)/tierwalld /usr/bin/tierwall=$(OUTPUT)/tierwall \
+		/usr/bin/tierwall-nri=$(OUTPUT)/tierwall-nri /etc/tierwall/ /run/tierwall/ \
+		/var/log/tierwall/ /tmp/ /sys/fs/bpf/ /etc/ssl/certs/ca-certificates.crt=/dev/null
+image: $(OUTPUT)/tierwall-image.tar
 
 run: deps all
 	$(Q)tests/demo.sh

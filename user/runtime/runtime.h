@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <jansson.h>
+#include "ctl.h"
 
 /* Kubelet's labels on every pod sandbox. */
 #define TW_LABEL_POD_NAME	"io.kubernetes.pod.name"
@@ -56,7 +57,7 @@ struct tw_hook_conf {
 	json_t *exempt;			/* array of namespace names */
 };
 
-#define TW_HOOK_SOCKET		"/run/tierwall/tierwall.sock"
+#define TW_HOOK_SOCKET		TW_CTL_DEFAULT
 #define TW_HOOK_TIMEOUT_MS	5000
 
 /* Defaults, then what conf (the NRI plugin's "conf") says. -EINVAL with why. */
