@@ -39,7 +39,7 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps run test bench clean vmlinux vm install image man
+.PHONY: all deps run test bench clean vmlinux vm install image man k8s-test-deps
 
 APPS      := tierwalld tierwall
 NRI_OBJS  := $(addprefix $(OUTPUT)/,tierwall-nri.o nri.o hook.o layout.o ctl.o)
@@ -186,10 +186,26 @@ $(OUTPUT)/tierwall-image.tar: $(addprefix $(OUTPUT)/,tierwalld tierwall tierwall
 		/var/log/tierwall/ /tmp/ /sys/fs/bpf/ /etc/ssl/certs/ca-certificates.crt=/dev/null
 image: $(OUTPUT)/tierwall-image.tar
 
+# The runtime tests' own images (a static pause; busybox and tw_probe for workloads)
+# and their CRI messages for Python.
+$(OUTPUT)/k8s/pause: tests/k8s/pause.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) -O2 -static $< -o $@
+$(OUTPUT)/k8s/pause.tar: $(OUTPUT)/k8s/pause deploy/image/mkimage.py
+	$(Q)python3 deploy/image/mkimage.py $@ tierwall.test/pause:1 --entrypoint /pause /pause=$< > /dev/null
+$(OUTPUT)/k8s/work.tar: $(OUTPUT)/static/tw_probe deploy/image/mkimage.py
+	$(Q)python3 deploy/image/mkimage.py $@ tierwall.test/work:1 /bin/sh=/bin/busybox \
+		/bin/busybox=/bin/busybox /usr/bin/tw_probe=$< /tmp/ > /dev/null
+$(OUTPUT)/k8s/py/cri_harness_pb2.py: user/runtime/cri.proto tests/k8s/cri_harness.proto
+	$(Q)mkdir -p $(dir $@)
+	$(Q)/usr/bin/python3 -m grpc_tools.protoc -Iuser/runtime -Itests/k8s --python_out=$(dir $@) $^
+k8s-test-deps: $(addprefix $(OUTPUT)/,k8s/pause.tar k8s/work.tar k8s/py/cri_harness_pb2.py tierwall-image.tar)
+
 run: deps all
 	$(Q)tests/demo.sh
 
-test: deps all vm
+test: deps all vm k8s-test-deps
 	$(Q)tests/run.sh
 
 bench: deps all vm $(OUTPUT)/tw_bench $(OUTPUT)/tw_bench_events

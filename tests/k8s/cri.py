@@ -72,6 +72,8 @@ class Pod:
             return ""
 
     def remove(self):
+        if self in self.cri.pods:
+            self.cri.pods.remove(self)
         try:
             self.cri.call("StopPodSandbox", pod_sandbox_id=self.id)
             self.cri.call("RemovePodSandbox", pod_sandbox_id=self.id)
@@ -111,6 +113,6 @@ class CRI:
         return self.call("ContainerStatus", container_id=cid, verbose=verbose)
 
     def cleanup(self):
-        for p in reversed(self.pods):
+        for p in reversed(list(self.pods)):
             p.remove()
         self.pods = []
