@@ -69,71 +69,6 @@ static json_t *wait_enforcing(int *rc)
 	}
 }
 
-/* A container the CRI sync could not place, one line each. */
-static void print_unplaced(json_t *pods)
-{
-	json_t *v;
-	size_t i;
-
-	json_array_foreach(json_object_get(pods, "unplaced"), i, v)
-		printf("UNPLACED    %s/%s %s: %s\n",
-		       json_string_value(json_object_get(v, "namespace")) ?: "?",
-		       json_string_value(json_object_get(v, "pod")) ?: "?",
-		       json_string_value(json_object_get(v, "container")) ?: "?",
-		       json_string_value(json_object_get(v, "reason")) ?: "");
-}
-
-/* Pinned links whose program is still attached to something. */
-static int attached_links(const char *dir)
-{
-	char path[4096];
-	struct dirent *e;
-	DIR *dp = opendir(dir);
-	int n = 0;
-
-	while (dp && (e = readdir(dp))) {
-		struct bpf_link_info info = {};
-		uint32_t len = sizeof(info);
-		int fd;
-
-		if (strncmp(e->d_name, "link_", 5))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		fd = bpf_obj_get(path);
-		if (fd < 0)
-			continue;
-		/* A detached cgroup link reports no cgroup. */
-		if (!bpf_obj_get_info_by_fd(fd, &info, &len) &&
-		    (info.type != BPF_LINK_TYPE_CGROUP || info.cgroup.cgroup_id))
-			n++;
-		close(fd);
-	}
-	if (dp)
-		closedir(dp);
-	return n;
-}
-
-/* No daemon answers: say whether the kernel still enforces. Exit 1 either way. */
-static int not_running(void)
-{
-	int n = attached_links(pin_dir);
-
-	if (tw_want_json) {
-		json_t *o = json_pack("{s:b, s:s, s:b, s:i, s:s}", "ok", 0, "state",
-				      n ? "not running, enforcing" : "not running",
-				      "enforcing", n > 0, "attached_links", n, "pin_dir", pin_dir);
-
-		tw_print_json(o);
-		json_decref(o);
-	} else if (n) {
-		printf("tierwalld: not running, enforcing: %d programs still attached (pinned in %s);\n"
-		       "a start adopts them, `tierwalld --uninstall` removes them\n", n, pin_dir);
-	} else {
-		printf("tierwalld: not running, not enforcing (nothing pinned in %s)\n", pin_dir);
-	}
-	return EXIT_FAIL;
-}
-
 /* One line per policy hostname: what it resolved to, or why it did not. */
 static void print_hostnames(json_t *h)
 {
@@ -209,7 +144,6 @@ int do_status(int argc, char **argv)
 		       json_integer_value(json_object_get(v, "identities")),
 		       json_integer_value(json_object_get(v, "pending")));
 	print_hostnames(json_object_get(r, "hostnames"));
-	print_unplaced(json_object_get(r, "pods"));
 	json_array_foreach(json_object_get(r, "programs"), i, v)
 		printf("program     %-18s id %-6lld %s\n", json_string_value(json_object_get(v, "hook")),
 		       json_integer_value(json_object_get(v, "prog_id")),
