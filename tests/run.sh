@@ -31,6 +31,9 @@ if [ $# = 0 ]; then
 	tests/k8s/run.py | tee "$k8s_log"
 	read -r kp kf ks < <(counts < "$k8s_log")
 	if [ -z "${kp:-}" ]; then kp=0 kf=1 ks=0; echo "FAIL k8s: the runtime tests printed no summary"; fi
+	# The systemd deployment: make install's layout, systemd-analyze verify.
+	read -r dp df ds < <(tests/deploy_check.sh | tee -a "$k8s_log" | counts)
+	kp=$((kp + ${dp:-0})) kf=$((kf + ${df:-1})) ks=$((ks + ${ds:-0}))
 fi
 if [ -z "${hp:-}" ]; then hp=0 hf=1 hs=0; echo "FAIL host: tw_tests printed no summary"; fi
 echo
