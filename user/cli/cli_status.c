@@ -69,6 +69,57 @@ static json_t *wait_enforcing(int *rc)
 	}
 }
 
+/* Pinned links whose program is still attached to something. */
+static int attached_links(const char *dir)
+{
+	char path[4096];
+	struct dirent *e;
+	DIR *dp = opendir(dir);
+	int n = 0;
+
+	while (dp && (e = readdir(dp))) {
+		struct bpf_link_info info = {};
+		uint32_t len = sizeof(info);
+		int fd;
+
+		if (strncmp(e->d_name, "link_", 5))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		fd = bpf_obj_get(path);
+		if (fd < 0)
+			continue;
+		/* A detached cgroup link reports no cgroup. */
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len) &&
+		    (info.type != BPF_LINK_TYPE_CGROUP || info.cgroup.cgroup_id))
+			n++;
+		close(fd);
+	}
+	if (dp)
+		closedir(dp);
+	return n;
+}
+
+/* No daemon answers: say whether the kernel still enforces. Exit 1 either way. */
+static int not_running(void)
+{
+	int n = attached_links(pin_dir);
+
+	if (tw_want_json) {
+		json_t *o = json_pack("{s:b, s:s, s:b, s:i, s:s}", "ok", 0, "state",
+				      n ? "not running, enforcing" : "not running",
+				      "enforcing", n > 0, "attached_links", n, "pin_dir", pin_dir);
+
+		tw_print_json(o);
+		json_decref(o);
+	} else if (n) {
+		printf("tierwalld: not running, enforcing: %d programs still attached (pinned in %s);\n"
+		       "a start adopts them, `tierwalld --uninstall` removes them\n", n, pin_dir);
+	} else {
+		printf("tierwalld: not running, not enforcing (nothing pinned in %s)\n", pin_dir);
+	}
+	return EXIT_FAIL;
+}
+
 /* One line per policy hostname: what it resolved to, or why it did not. */
 static void print_hostnames(json_t *h)
 {
