@@ -143,9 +143,12 @@ class World:
             if "hostPath" in v:
                 hp = self.host(v["hostPath"]["path"])
                 if v["hostPath"].get("type") == "DirectoryOrCreate" and not os.path.exists(hp):
+                    missing, p = [], hp
+                    while not os.path.exists(p):       # every level made, to remove them all
+                        missing.insert(0, p)
+                        p = os.path.dirname(p)
                     os.makedirs(hp)
-                    if not hp.startswith(D):
-                        created.append(hp)
+                    created.extend(m for m in missing if not m.startswith(D))
             else:
                 hp = D + "/configmap"
             prop = {"Bidirectional": 2, "HostToContainer": 1}.get(m.get("mountPropagation"), 0)
