@@ -8,8 +8,8 @@ BPFTOOL   ?= bpftool
 ARCH      := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 
 # Userspace, one folder per layer, each using only those before it:
-# common <- policy <- kernel <- resolve, log <- daemon, cli.
-USER_DIRS := user/common user/policy user/kernel user/resolve user/log user/daemon user/cli
+# common <- policy <- kernel <- resolve, log <- runtime <- daemon, cli.
+USER_DIRS := user/common user/policy user/kernel user/resolve user/log user/runtime user/daemon user/cli
 USER_HDRS := $(wildcard $(addsuffix /*.h,$(USER_DIRS)))
 vpath %.c $(USER_DIRS)
 
@@ -26,7 +26,8 @@ LIBS_STATIC := -static -lbpf -lelf -lz -lzstd -ljansson -lcrypto -lcares
 
 DEB_DEPS  := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libjansson-dev \
 	     libssl-dev libzstd-dev libmicrohttpd-dev libc-ares-dev pkg-config make gcc iproute2 \
-	     nftables dnsmasq-base qemu-system-x86 busybox-static cpio
+	     nftables dnsmasq-base qemu-system-x86 busybox-static cpio \
+	     scdoc systemd containerd runc python3-grpcio python3-grpc-tools python3-yaml
 
 ifeq ($(V),1)
 Q =
@@ -38,13 +39,14 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps run test bench clean vmlinux vm
+.PHONY: all deps run test bench clean vmlinux vm install image man k8s-test-deps
 
 APPS      := tierwalld tierwall
-COMMON    := policy cidr compile cgroup event evlog evquery ctl log lsm util
+NRI_OBJS  := $(addprefix $(OUTPUT)/,tierwall-nri.o nri.o hook.o layout.o ctl.o)
+COMMON    := policy kube cidr compile cgroup event evlog evquery ctl log lsm util
 TESTS     := tw_tests tw_probe tw_bench
 
-all: $(addprefix $(OUTPUT)/,$(APPS) tw_tests tw_probe)
+all: $(addprefix $(OUTPUT)/,$(APPS) tierwall-nri tw_tests tw_probe)
 
 # Install what is missing from Debian; silent and quick when all is present.
 deps:
@@ -77,12 +79,17 @@ $(OUTPUT)/%.o: %.c $(USER_HDRS) maps/tierwall.h | $(OUTPUT)
 SKELS := $(addprefix $(OUTPUT)/,net.skel.h sock.skel.h dns.skel.h files.skel.h netlsm.skel.h)
 $(OUTPUT)/loader.o $(OUTPUT)/objects.o: $(SKELS)
 
-DAEMON_OBJS := $(addprefix $(OUTPUT)/,tierwalld.o options.o state.o tags.o tagwatch.o persist.o lock.o uninstall.o control.o status.o reload.o stream.o loader.o objects.o secrets.o dns.o follow.o metrics.o $(addsuffix .o,$(COMMON)))
+DAEMON_OBJS := $(addprefix $(OUTPUT)/,tierwalld.o pods.o podtier.o ready.o policywatch.o options.o state.o tags.o tagwatch.o persist.o lock.o uninstall.o control.o status.o reload.o stream.o loader.o objects.o secrets.o dns.o follow.o metrics.o $(addsuffix .o,$(COMMON)))
 CLI_OBJS    := $(addprefix $(OUTPUT)/,tierwall.o cli_status.o events.o $(addsuffix .o,$(COMMON)))
 
 $(OUTPUT)/tierwalld: $(DAEMON_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(LIBS_BPF) $(LIBS) -lcares -lmicrohttpd -o $@
+	$(Q)$(CC) $(CFLAGS) $^ $(LIBS_BPF) $(LIBS) -lcares -lmicrohttpd -lpthread -o $@
+
+# The runtime hook runs on the host, outside any image: static, whatever the host has.
+$(OUTPUT)/tierwall-nri: $(NRI_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -static -ljansson -o $@
 
 $(OUTPUT)/tierwall: $(CLI_OBJS)
 	$(call msg,LINK,$@)
@@ -99,11 +106,12 @@ TEST_OBJS := $(patsubst tests/%.c,$(OUTPUT)/tests/%.o,$(filter tests/test_%.c,$(
 $(TEST_OBJS) $(OUTPUT)/tests/guard.o: $(SKELS)
 
 TESTS_OBJS := $(addprefix $(OUTPUT)/tests/,runner.o net.o fixture.o std.o schema.o guard.o sockets.o) \
-	      $(TEST_OBJS) $(addprefix $(OUTPUT)/,loader.o objects.o $(addsuffix .o,$(COMMON)))
+	      $(TEST_OBJS) $(addprefix $(OUTPUT)/,loader.o objects.o podtier.o layout.o nri.o hook.o \
+	      $(addsuffix .o,$(COMMON)))
 
 $(OUTPUT)/tw_tests: $(TESTS_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(LIBS_BPF) $(LIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $^ $(LIBS_BPF) $(LIBS) -lpthread -o $@
 
 $(OUTPUT)/tw_probe: $(OUTPUT)/tests/probe.o $(OUTPUT)/tests/net.o
 	$(call msg,LINK,$@)
@@ -142,10 +150,63 @@ $(OUTPUT)/vm/initrd.gz: $(addprefix $(OUTPUT)/static/,tierwalld tierwall tw_test
 
 vm: $(OUTPUT)/vm/initrd.gz
 
+# Man pages from scdoc sources.
+MAN_PAGES := $(OUTPUT)/man/tierwalld.8 $(OUTPUT)/man/tierwall.8
+$(OUTPUT)/man/%.8: doc/%.8.scd
+	$(call msg,SCDOC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)scdoc < $< > $@
+man: $(MAN_PAGES)
+
+# A plain host under systemd. PREFIX, DESTDIR as usual; the policy is kept if present.
+PREFIX     ?= /usr/local
+SYSCONFDIR ?= /etc
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+install: all man
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/libexec/tierwall \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(SYSCONFDIR)/tierwall
+	install -m 0755 $(OUTPUT)/tierwalld $(DESTDIR)$(PREFIX)/sbin/tierwalld
+	install -m 0755 $(OUTPUT)/tierwall $(DESTDIR)$(PREFIX)/bin/tierwall
+	install -m 0755 $(OUTPUT)/tierwall-nri $(DESTDIR)$(PREFIX)/libexec/tierwall/tierwall-nri
+	sed -e 's#@BINDIR@#$(PREFIX)/sbin#g' -e 's#@SYSCONFDIR@#$(SYSCONFDIR)#g' \
+		deploy/systemd/tierwalld.service > $(DESTDIR)$(UNITDIR)/tierwalld.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/tierwalld.service
+	install -m 0644 $(MAN_PAGES) $(DESTDIR)$(PREFIX)/share/man/man8/
+	[ -e $(DESTDIR)$(SYSCONFDIR)/tierwall/policy.json ] || \
+		install -m 0644 deploy/systemd/policy.json $(DESTDIR)$(SYSCONFDIR)/tierwall/policy.json
+
+# The node agent's image: an OCI archive that `ctr images import` and `podman load` read.
+# Our binaries and exactly the Debian libraries they link, on an empty root: no
+# package manager, shell or network in the image, nothing fetched to build it.
+IMAGE_NAME ?= docker.io/tierwall/tierwall:$(shell sed -n 's/^#define TW_VERSION[^"]*"\(.*\)"/\1/p' user/daemon/state.h)
+$(OUTPUT)/tierwall-image.tar: $(addprefix $(OUTPUT)/,tierwalld tierwall tierwall-nri) deploy/image/mkimage.py
+	$(call msg,IMAGE,$@)
+	$(Q)python3 deploy/image/mkimage.py $@ $(IMAGE_NAME) --libs --entrypoint /usr/bin/tierwalld \
+		/usr/bin/tierwalld=$(OUTPUT)/tierwalld /usr/bin/tierwall=$(OUTPUT)/tierwall \
+		/usr/bin/tierwall-nri=$(OUTPUT)/tierwall-nri /etc/tierwall/ /run/tierwall/ \
+		/var/log/tierwall/ /tmp/ /sys/fs/bpf/ /etc/ssl/certs/ca-certificates.crt=/dev/null
+image: $(OUTPUT)/tierwall-image.tar
+
+# The runtime tests' own images (a static pause; busybox and tw_probe for workloads)
+# and their CRI messages for Python.
+$(OUTPUT)/k8s/pause: tests/k8s/pause.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) -O2 -static $< -o $@
+$(OUTPUT)/k8s/pause.tar: $(OUTPUT)/k8s/pause deploy/image/mkimage.py
+	$(Q)python3 deploy/image/mkimage.py $@ tierwall.test/pause:1 --entrypoint /pause /pause=$< > /dev/null
+$(OUTPUT)/k8s/work.tar: $(OUTPUT)/static/tw_probe deploy/image/mkimage.py
+	$(Q)python3 deploy/image/mkimage.py $@ tierwall.test/work:1 /bin/sh=/bin/busybox \
+		/bin/busybox=/bin/busybox /usr/bin/tw_probe=$< /tmp/ > /dev/null
+$(OUTPUT)/k8s/py/cri_harness_pb2.py: user/runtime/cri.proto tests/k8s/cri_harness.proto
+	$(Q)mkdir -p $(dir $@)
+	$(Q)/usr/bin/python3 -m grpc_tools.protoc -Iuser/runtime -Itests/k8s --python_out=$(dir $@) $^
+k8s-test-deps: $(addprefix $(OUTPUT)/,k8s/pause.tar k8s/work.tar k8s/py/cri_harness_pb2.py tierwall-image.tar)
+
 run: deps all
 	$(Q)tests/demo.sh
 
-test: deps all vm
+test: deps all vm k8s-test-deps
 	$(Q)tests/run.sh
 
 bench: deps all vm $(OUTPUT)/tw_bench $(OUTPUT)/tw_bench_events

@@ -148,10 +148,13 @@ int fx_start(struct fx *f, const char *const *extra)
 	for (i = 0; i < 150; i++) {
 		json_t *r = NULL;
 
-		if (!tw_ctl_call(f->sock, json_pack("{s:s}", "cmd", "status"), &r, 1000)) {
+		/* Ready when it enforces: status says "starting" until then. */
+		if (!tw_ctl_call(f->sock, json_pack("{s:s}", "cmd", "status"), &r, 1000) &&
+		    !strcmp(json_string_value(json_object_get(r, "state")) ?: "", "running")) {
 			json_decref(r);
 			return 0;
 		}
+		json_decref(r);
 		if (daemon_exited(f, 100))
 			return 1;
 	}

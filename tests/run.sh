@@ -24,8 +24,20 @@ if [ $# = 0 ]; then
 	read -r vp vf vs < <(counts < "$vm_log")
 	if [ -z "${vp:-}" ]; then vp=0 vf=1 vs=0; echo "FAIL vm: the guest runner printed no summary"; fi
 fi
+kp=0 kf=0 ks=0
+if [ $# = 0 ]; then
+	# The real container runtime: containerd 1.6 + CRI + runc + the NRI hook (tests/k8s).
+	k8s_log=$B/k8s-tests.log
+	tests/k8s/run.py | tee "$k8s_log"
+	read -r kp kf ks < <(counts < "$k8s_log")
+	if [ -z "${kp:-}" ]; then kp=0 kf=1 ks=0; echo "FAIL k8s: the runtime tests printed no summary"; fi
+	# The systemd deployment: make install's layout, systemd-analyze verify.
+	read -r dp df ds < <(tests/deploy_check.sh | tee -a "$k8s_log" | counts)
+	kp=$((kp + ${dp:-0})) kf=$((kf + ${df:-1})) ks=$((ks + ${ds:-0}))
+fi
 if [ -z "${hp:-}" ]; then hp=0 hf=1 hs=0; echo "FAIL host: tw_tests printed no summary"; fi
 echo
-echo "host: $hp passed, $hf failed, $hs skipped; guests: $vp passed, $vf failed, $vs skipped"
-echo "$((hp + vp)) passed, $((hf + vf)) failed, $((hs + vs)) skipped"
-[ $((hf + vf)) = 0 ]
+echo "host: $hp passed, $hf failed, $hs skipped; guests: $vp passed, $vf failed, $vs skipped;" \
+     "runtime: $kp passed, $kf failed, $ks skipped"
+echo "$((hp + vp + kp)) passed, $((hf + vf + kf)) failed, $((hs + vs + ks)) skipped"
+[ $((hf + vf + kf)) = 0 ]

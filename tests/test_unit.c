@@ -66,7 +66,7 @@ static const struct {
 	{ T("{ \"version\": 2, \"tiers\": {\"a\": {}} }"),
 	  "t.json:1:3: version: unsupported policy version" },
 	{ T("{ \"version\": 1, \"tiers\": {\"a\": {}}, \"color\": 3 }"),
-	  "t.json:1:37: color: unknown key \"color\" (expected \"version\", \"mode\", \"tiers\", \"cgroups\", \"destinations\", \"secrets\")" },
+	  "t.json:1:37: color: unknown key \"color\" (expected \"version\", \"mode\", \"tiers\", \"cgroups\", \"destinations\", \"secrets\", \"kubernetes\")" },
 	{ T("{ \"version\": 1, \"tiers\": {\"a\": {}}, \"version\": 1 }"),
 	  "t.json:1:45: invalid JSON: duplicate object key" },
 	{ T("{ \"version\": 1,") T("  \"tiers\": {}") T("}"), "t.json:2:3: tiers: no tiers defined" },

@@ -8,21 +8,65 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include "cli.h"
 #include "log.h"
+#include "util.h"
 
 #define DEFAULT_PIN_DIR	"/sys/fs/bpf/tierwall"
 
 static const char *pin_dir = DEFAULT_PIN_DIR;
+static long wait_s = -1;		/* --wait: seconds to wait for enforcement */
+
+#define WAIT_DEFAULT_S	60
+#define WAIT_STEP_MS	100
 
 static int status_opt(int c, const char *arg)
 {
-	if (c != 'P')
+	if (c == 'P') {
+		pin_dir = arg;
+		return 0;
+	}
+	if (c != 'W')
 		return -1;
-	pin_dir = arg;
+	wait_s = WAIT_DEFAULT_S;
+	if (arg && tw_parse_long(arg, 0, 86400, &wait_s)) {
+		tw_err("--wait: \"%s\" is not a number of seconds from 0 to 86400", arg);
+		return -1;
+	}
 	return 0;
+}
+
+/* Enforcing in full: the daemon runs (setup done) and every program is attached. */
+static bool enforcing(json_t *r)
+{
+	json_t *v;
+	size_t i;
+
+	if (!r || strcmp(json_string_value(json_object_get(r, "state")) ?: "", "running"))
+		return false;
+	json_array_foreach(json_object_get(r, "programs"), i, v)
+		if (!json_is_true(json_object_get(v, "attached")))
+			return false;
+	return true;
+}
+
+/* --wait: ask until the daemon enforces or the time is up; the last answer. */
+static json_t *wait_enforcing(int *rc)
+{
+	uint64_t end = tw_now_ns(CLOCK_MONOTONIC) + (uint64_t)wait_s * 1000000000ull;
+	struct timespec step = { 0, WAIT_STEP_MS * 1000000L };
+	json_t *r;
+
+	for (;;) {
+		r = tw_call_quiet(json_pack("{s:s}", "cmd", "status"), rc);
+		if (enforcing(r) || tw_now_ns(CLOCK_MONOTONIC) >= end)
+			return r;
+		json_decref(r);
+		nanosleep(&step, NULL);
+	}
 }
 
 /* Pinned links whose program is still attached to something. */
@@ -102,20 +146,32 @@ static void print_hostnames(json_t *h)
 
 int do_status(int argc, char **argv)
 {
-	static const struct option extra[] = { { "pin-dir", required_argument, NULL, 'P' }, {} };
+	static const struct option extra[] = { { "pin-dir", required_argument, NULL, 'P' },
+					       { "wait", optional_argument, NULL, 'W' }, {} };
 	int first = tw_parse_opts(argc, argv, NULL, extra, status_opt), rc;
 	json_t *r, *v, *c;
 	const char *k;
 	size_t i;
 
 	tw_want_operands(argc, first, 0);
-	r = tw_call_quiet(json_pack("{s:s}", "cmd", "status"), &rc);
+	if (wait_s >= 0)
+		r = wait_enforcing(&rc);
+	else
+		r = tw_call_quiet(json_pack("{s:s}", "cmd", "status"), &rc);
 	if (!r)
 		return rc == -ENOENT || rc == -ECONNREFUSED ? not_running() : EXIT_FAIL;
+	rc = enforcing(r) ? 0 : EXIT_FAIL;
 	if (tw_want_json) {
 		tw_print_json(r);
 		json_decref(r);
-		return 0;
+		return rc;
+	}
+	if (!strcmp(json_string_value(json_object_get(r, "state")) ?: "", "starting")) {
+		printf("tierwalld %s, pid %lld: starting (enforcement not complete yet)\n",
+		       json_string_value(json_object_get(r, "version")),
+		       json_integer_value(json_object_get(r, "pid")));
+		json_decref(r);
+		return EXIT_FAIL;
 	}
 	printf("tierwalld %s, pid %lld\n", json_string_value(json_object_get(r, "version")),
 	       json_integer_value(json_object_get(r, "pid")));
@@ -152,6 +208,8 @@ int do_status(int argc, char **argv)
 	json_object_foreach(c, k, v)
 		printf("%-16s %lld\n", k, json_integer_value(v));
 	json_decref(r);
-	return 0;
+	if (rc)
+		printf("NOT ENFORCING IN FULL: a program is not attached\n");
+	return rc;
 }
 

@@ -254,9 +254,11 @@ static const struct cmd cmds[] = {
 	  "through the daemon, else in " DEFAULT_LOG_DIR ".", do_events },
 	{ "verify-log", "[DIR]", "Check the log's hash chain across rotated segments and restarts. Names the\n"
 	  "first record that was changed, removed, inserted or reordered; exit 1 if any.", do_verify },
-	{ "status", "[--pin-dir DIR]", "Programs attached, policy digest, counters, degraded modes. With no daemon\n"
-	  "running, whether its programs are still attached and enforcing (from the pins\n"
-	  "in --pin-dir, default /sys/fs/bpf/tierwall); exit 1 then.", do_status },
+	{ "status", "[--wait[=SECONDS]] [--pin-dir DIR]", "Programs attached, policy digest, counters, degraded modes. Exit 0 only while the daemon enforces in full (setup done, every\n"
+	  "program attached); \"starting\" until then. --wait waits for that (default 60 s)\n"
+	  "and suits scripts and probes. With no daemon running, whether its programs are\n"
+	  "still attached and enforcing (from the pins in --pin-dir, default\n"
+	  "/sys/fs/bpf/tierwall); exit 1 then.", do_status },
 };
 
 static void usage(FILE *f)

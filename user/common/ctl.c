@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -52,6 +53,14 @@ int tw_ctl_listen(const char *path)
 		return -EADDRINUSE;
 	}
 	unlink(path);	/* stale socket of a daemon that is gone */
+	/* The default lives in /run/tierwall, which a fresh boot has not made yet. */
+	if (strrchr(path, '/') > path) {
+		char dir[sizeof(sa.sun_path)];
+
+		snprintf(dir, sizeof(dir), "%.*s", (int)(strrchr(path, '/') - path), path);
+		if (mkdir(dir, 0700) && errno != EEXIST)
+			return -errno;
+	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;

@@ -8,7 +8,7 @@
  * Control socket: one JSON request line, one JSON reply line, per
  * connection. Replies carry "ok": true, or "ok": false and "error".
  */
-#define TW_CTL_DEFAULT		"/run/tierwall.sock"
+#define TW_CTL_DEFAULT		"/run/tierwall/tierwall.sock"	/* beside the state dir: one hostPath */
 #define TW_CTL_MAX_LINE		(1 << 20)
 
 /* Listen on path; -EADDRINUSE if a live daemon already answers there. */

@@ -22,6 +22,7 @@
 #include "ctl.h"
 #include "log.h"
 #include "persist.h"
+#include "pods.h"
 #include "status.h"
 #include "tags.h"
 #include "tagwatch.h"
@@ -188,7 +189,8 @@ static json_t *cmd_uninstall(struct daemon *d)
 
 static bool mutating(const char *cmd)
 {
-	return !strcmp(cmd, "tag") || !strcmp(cmd, "untag") || !strcmp(cmd, "uninstall");
+	return !strcmp(cmd, "tag") || !strcmp(cmd, "untag") || !strcmp(cmd, "uninstall") ||
+	       !strcmp(cmd, "pod");
 }
 
 /* A process in a tier asked to change enforcement: refused, and on the record. */
@@ -236,6 +238,8 @@ static json_t *handle(struct daemon *d, struct client *c, const char *line, bool
 		reply = cmd_tiers(d);
 	else if (!strcmp(cmd, "tag"))
 		reply = cmd_tag(d, c, req);
+	else if (!strcmp(cmd, "pod"))
+		reply = dm_pod_request(d, req) ?: cmd_tag(d, c, req);
 	else if (!strcmp(cmd, "untag"))
 		reply = cmd_untag(d, c, req);
 	else if (!strcmp(cmd, "uninstall"))

@@ -30,6 +30,8 @@ static void usage(FILE *f)
 "                       \"none\" (default " DEFAULT_STATE_DIR ")\n"
 "  --socket PATH        control socket for the CLI (default " TW_CTL_DEFAULT ")\n"
 "  --stdout             also print every event to stdout\n"
+"  --watch-policy       reload when the policy file changes (watches its directory:\n"
+"                       a Kubernetes ConfigMap's ..data swap included)\n"
 "  --network-only       start even though the policy's secrets cannot be enforced\n"
 "                       (degraded; reported in status and the log)\n"
 "  --ringbuf-mb N       ring buffer size in MiB, a power of two (default 4)\n"
@@ -65,6 +67,7 @@ int dm_parse_args(struct daemon *d, int argc, char **argv)
 		{ "state-dir", required_argument, NULL, 'S' },
 		{ "uninstall", no_argument, NULL, 'U' },
 		{ "stdout", no_argument, NULL, 'o' },
+		{ "watch-policy", no_argument, NULL, 'w' },
 		{ "network-only", no_argument, NULL, 'n' },
 		{ "ringbuf-mb", required_argument, NULL, 'r' },
 		{ "rotate-mb", required_argument, NULL, 'R' },
@@ -105,6 +108,7 @@ int dm_parse_args(struct daemon *d, int argc, char **argv)
 		case 'S': d->state_dir = optarg; break;
 		case 'U': d->uninstall = true; break;
 		case 'o': d->to_stdout = true; break;
+		case 'w': d->watch_policy = true; break;
 		case 'n': d->network_only = true; break;
 		case 'v': tw_verbose = true; break;
 		case 'r':

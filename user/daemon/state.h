@@ -63,6 +63,7 @@ struct daemon {
 	const char *sock_path;
 	bool to_stdout;
 	bool network_only;
+	bool watch_policy;		/* reload when the policy file's directory changes */
 	uint32_t ringbuf_bytes;
 	long follow_queue_mb;
 	long flood_ms;

@@ -59,6 +59,7 @@ json_t *dm_status_json(struct daemon *d)
 	json_object_set_new(o, "hostnames", hostnames_json(d));
 	json_object_set_new(o, "network_lsm", tw_bpf_netlsm_json(d->bpf));
 	json_object_set_new(o, "state_dir", json_string(d->state_dir));
+	json_object_set_new(o, "state", json_string("running"));
 	json_object_set_new(o, "warnings", d->overlap[0] ? json_pack("[s]", d->overlap) : json_array());
 	return o;
 }

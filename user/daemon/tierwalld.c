@@ -32,6 +32,9 @@
 #include "options.h"
 #include "lock.h"
 #include "persist.h"
+#include "pods.h"
+#include "policywatch.h"
+#include "ready.h"
 #include "tags.h"
 #include "tagwatch.h"
 #include "uninstall.h"
@@ -166,6 +169,7 @@ static int setup(struct daemon *d)
 		return err;
 	d->ectx = (struct tw_event_ctx){
 		.host = d->host, .policy = d->policy, .cgroup_path = dm_cgroup_path,
+		.tag_meta = dm_tag_meta,
 		.dev_path = dm_dev_path, .arg = d,
 		.boot_to_real = tw_boot_to_realtime_offset(),
 	};
@@ -184,6 +188,9 @@ static int setup(struct daemon *d)
 		       err == -EADDRINUSE ? "another tierwalld answers there" : strerror(-err));
 		return err;
 	}
+	err = dm_ready_begin(d);	/* "starting" until enforcement is complete */
+	if (err)
+		return err;
 	d->log_opts.on_flush = dm_print_lines;
 	d->log_opts.arg = d;
 	err = tw_evlog_open(&d->log, d->log_dir, &d->log_opts);
@@ -264,6 +271,8 @@ static int setup(struct daemon *d)
 	if (!d->followers || dm_control_init(d))
 		return -ENOMEM;
 	err = dm_tagwatch_init(d);
+	if (!err)
+		err = dm_policywatch_init(d);
 	if (err)
 		return err;
 	d->loaded_at = time(NULL);
@@ -289,6 +298,7 @@ static int setup(struct daemon *d)
 	ev.data.fd = d->tag_watch_fd;
 	epoll_ctl(d->ep_fd, EPOLL_CTL_ADD, ev.data.fd, &ev);
 	dm_state_save(d);
+	dm_ready_end(d);
 	return 0;
 out_state:
 	json_decref(state);
@@ -337,6 +347,8 @@ static void run(struct daemon *d)
 				dm_control_accept(d);
 			} else if (evs[i].data.fd == d->tag_watch_fd) {
 				dm_tagwatch_event(d);
+			} else if (evs[i].data.fd == dm_policywatch_fd()) {
+				dm_policywatch_event(d);
 			} else if (evs[i].data.fd == tw_dns_fd(d->dns)) {
 				continue;	/* served by tw_dns_run above */
 			} else if (evs[i].data.fd == tw_secrets_fd(d->secrets)) {
@@ -348,6 +360,7 @@ static void run(struct daemon *d)
 		}
 		dm_control_tick(d);
 		dm_tagwatch_tick(d);
+		dm_policywatch_tick(d);
 		if (d->state_dirty)
 			dm_state_save(d);
 	}
@@ -364,6 +377,9 @@ static void teardown(struct daemon *d, bool started)
 	bool keep = started && d->pin_dir[0] && !d->uninstall;
 	int i;
 
+	dm_ready_end(d);		/* a failed setup: nobody answers "starting" any more */
+	if (started)
+		dm_notify("STOPPING=1");
 	tw_metrics_stop(d->metrics);	/* its thread reads what follows */
 	if (d->bpf) {
 		if (started && !keep) {
@@ -397,6 +413,7 @@ static void teardown(struct daemon *d, bool started)
 	tw_followers_free(d->followers);
 	dm_control_free(d);
 	dm_tagwatch_free(d);
+	dm_policywatch_free();
 	ring_buffer__free(d->rb);
 	if (d->ctl_fd >= 0) {
 		close(d->ctl_fd);
@@ -452,6 +469,7 @@ int main(int argc, char **argv)
 			d.policy_file, d.policy->digest, d.root, d.policy->ntiers,
 			d.policy->nrules, d.ntags, d.network_only ? " [DEGRADED: secrets not enforced]" : "",
 			tw_evlog_path(d.log));
+		dm_notify("READY=1\nSTATUS=enforcing");
 		run(&d);
 	}
 	teardown(&d, !err);

@@ -490,6 +490,18 @@ static void w_file(struct w *w, const struct tw_file_event *e, const struct tw_e
 		w_kstr(w, "reason", "path deeper than the kernel walks on a filesystem with protected directories");
 }
 
+/* A pod's container: who it is, from its tag's meta. */
+static void w_pod(struct w *w, const json_t *meta)
+{
+	const char *pod = json_string_value(json_object_get(meta, "pod"));
+
+	if (!pod)
+		return;
+	w_kstr(w, "pod", pod);
+	w_kstr(w, "namespace", json_string_value(json_object_get(meta, "namespace")));
+	w_kstr(w, "container", json_string_value(json_object_get(meta, "container")));
+}
+
 int tw_event_body(const void *record, const struct tw_event_ctx *c, char *out, size_t len)
 {
 	const struct tw_event_hdr *h = record;
@@ -509,6 +521,8 @@ int tw_event_body(const void *record, const struct tw_event_ctx *c, char *out, s
 	w_kstr(&w, "cgroup", c->cgroup_path(c->arg, h->cgroup_id));
 	w_ku64(&w, "cgroup_id", h->cgroup_id);
 	w_kstr(&w, "tagged_cgroup", c->cgroup_path(c->arg, h->tagged_cgroup_id));
+	if (c->tag_meta && h->tagged_cgroup_id)
+		w_pod(&w, c->tag_meta(c->arg, h->tagged_cgroup_id));
 	w_ku64(&w, "pid", h->pid);
 	w_ku64(&w, "tid", h->tid);
 	w_kstr(&w, "comm", comm);

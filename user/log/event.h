@@ -18,6 +18,8 @@ struct tw_event_ctx {
 	int64_t boot_to_real;			/* add to boot-time ns for wall time */
 	/* Path of a cgroup id, or NULL if unknown. */
 	const char *(*cgroup_path)(void *arg, uint64_t id);
+	/* Meta of the tag on a cgroup id ({"pod", "namespace", "container"} for pods), or NULL. */
+	const json_t *(*tag_meta)(void *arg, uint64_t id);
 	/* Mount point of a kernel dev_t, or NULL if unknown. */
 	const char *(*dev_path)(void *arg, uint32_t kdev);
 	void *arg;

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <jansson.h>
 #include "policy.h"
+#include "section.h"
 #include "util.h"
 
 #define TW_MAX_DIAGS	100
@@ -204,11 +205,6 @@ void tw_json_locate(const char *text, size_t len, const char *jpath,
 
 /* ---- validation helpers ---- */
 
-struct pctx {
-	struct tw_diags *d;
-	struct tw_policy *p;
-};
-
 static const char *type_name(const json_t *v)
 {
 	switch (json_typeof(v)) {
@@ -223,7 +219,7 @@ static const char *type_name(const json_t *v)
 	}
 }
 
-static bool want_type(struct pctx *c, const char *jp, const json_t *v,
+bool want_type(struct pctx *c, const char *jp, const json_t *v,
 		      json_type t, const char *what)
 {
 	if (json_typeof(v) == t)
@@ -233,7 +229,7 @@ static bool want_type(struct pctx *c, const char *jp, const json_t *v,
 }
 
 /* Report keys of obj not in allowed (NULL-terminated). */
-static void check_keys(struct pctx *c, const char *jp, json_t *obj,
+void check_keys(struct pctx *c, const char *jp, json_t *obj,
 		       const char *const *allowed)
 {
 	const char *key;
@@ -870,7 +866,7 @@ int tw_policy_parse(const char *file, const char *text, size_t len,
 		    struct tw_policy **out, struct tw_diags *d)
 {
 	static const char *const keys[] = {
-		"version", "mode", "tiers", "cgroups", "destinations", "secrets", NULL
+		"version", "mode", "tiers", "cgroups", "destinations", "secrets", "kubernetes", NULL
 	};
 	struct pctx c = { .d = d };
 	json_error_t jerr;
@@ -916,6 +912,7 @@ int tw_policy_parse(const char *file, const char *text, size_t len,
 	parse_destinations(&c, json_object_get(root, "destinations"));
 	check_rule_conflicts(&c);
 	parse_secrets(&c, json_object_get(root, "secrets"));
+	tw_parse_kubernetes(&c, json_object_get(root, "kubernetes"));
 out:
 	json_decref(root);
 	if (d->count > before) {
@@ -963,5 +960,6 @@ void tw_policy_free(struct tw_policy *p)
 	free(p->cgroups);
 	free(p->rules);
 	free(p->secrets);
+	tw_kube_free(&p->kube);
 	free(p);
 }

@@ -50,6 +50,24 @@ struct tw_policy_secret {
 	char jpath[TW_JPATH_MAX];
 };
 
+/* A namespace whose pods get a tier by default ("kubernetes"."namespaces"). */
+struct tw_policy_kube_ns {
+	char *name;
+	int tier;
+	char jpath[TW_JPATH_MAX];
+};
+
+#define TW_KUBE_TIER_LABEL	"tierwall.io/tier"
+#define TW_KUBE_LABEL_MAX	317	/* prefix (253) '/' name (63) */
+
+/* How pods get their tier: the "kubernetes" section, or its defaults. */
+struct tw_policy_kube {
+	char tier_label[TW_KUBE_LABEL_MAX + 1];
+	bool label_overrides;		/* a pod label may override its namespace's tier */
+	int nns;
+	struct tw_policy_kube_ns *ns;
+};
+
 struct tw_policy {
 	char digest[72];		/* sha256 of the file's bytes */
 	int mode;			/* global enum tw_mode */
@@ -66,6 +84,7 @@ struct tw_policy {
 	/* Tier and ports of each destination entry with hostnames (cidr unused). */
 	int nhrules;
 	struct tw_policy_rule *hrules;
+	struct tw_policy_kube kube;
 };
 
 /* Longest hostname without the trailing dot (RFC 1035: 255 bytes on the wire). */

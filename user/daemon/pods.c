@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Pods. The runtime hook (tierwall-nri) and the CRI sync name a container's
+ * cgroup, as /proc/PID/cgroup shows it on the host, with its pod's labels;
+ * the policy's "kubernetes" section gives the tier, and the request is
+ * served as a "tag" with source "pod" and the pod's names as meta, which
+ * the events of that cgroup then carry.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include "pods.h"
+#include "podtier.h"
+#include "tags.h"
+
+static json_t *pod_err(const char *fmt, const char *a, const char *b)
+{
+	char msg[1024];
+
+	snprintf(msg, sizeof(msg), fmt, a, b);
+	return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
+}
+
+json_t *dm_pod_request(struct daemon *d, json_t *req)
+{
+	const char *cg = json_string_value(json_object_get(req, "cgroup"));
+	const char *ns = json_string_value(json_object_get(req, "namespace"));
+	json_t *labels = json_object_get(req, "labels"), *meta = json_object_get(req, "meta");
+	char abs[PATH_MAX + 64], why[512];
+	int t;
+
+	if (!cg || cg[0] != '/' || strstr(cg, "/..") || !json_is_object(labels) ||
+	    (meta && !json_is_object(meta)))
+		return pod_err("a pod request needs \"cgroup\" (as in /proc/PID/cgroup), \"labels\" "
+			       "(an object) and optionally \"meta\" (an object)%s%s", "", "");
+	t = tw_pod_tier(d->policy, ns, labels, why, sizeof(why));
+	if (t < 0)
+		return pod_err("%s%s", why, "");
+	snprintf(abs, sizeof(abs), "%s%s", d->mount, strcmp(cg, "/") ? cg : "");
+	if (!t)
+		return json_pack("{s:b, s:n, s:s}", "ok", 1, "tier", "cgroup", cg);
+	json_object_set_new(req, "cgroup", json_string(abs));
+	json_object_set_new(req, "tier", json_string(d->policy->tiers[t].name));
+	json_object_set_new(req, "source", json_string("pod"));
+	/* A pod never overrides a tier it inherits: that conflict refuses the pod. */
+	json_object_del(req, "force");
+	json_object_del(req, "labels");
+	return NULL;
+}
+
+/*
+ * Events look up the tag of their tagged cgroup: remember where it was. A
+ * hit is checked against the tag array, so a tag that moved (removal swaps
+ * the last one in) is only looked for again.
+ */
+#define META_CACHE	256
+
+static struct { uint64_t id; int i; } meta_cache[META_CACHE];
+
+const json_t *dm_tag_meta(void *arg, uint64_t id)
+{
+	struct daemon *d = arg;
+	int *slot = &meta_cache[id % META_CACHE].i, i;
+
+	if (!id)
+		return NULL;
+	if (meta_cache[id % META_CACHE].id == id && *slot < d->ntags && d->tags[*slot].id == id)
+		return d->tags[*slot].meta;
+	i = dm_find_tag(d, id);
+	if (i < 0)
+		return NULL;
+	meta_cache[id % META_CACHE].id = id;
+	*slot = i;
+	return d->tags[i].meta;
+}

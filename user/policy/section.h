@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* What the policy's section parsers share (policy.c, kube.c); not for other layers. */
+#ifndef TW_POLICY_SECTION_H
+#define TW_POLICY_SECTION_H
+
+#include <jansson.h>
+#include "policy.h"
+
+struct pctx {
+	struct tw_diags *d;
+	struct tw_policy *p;
+};
+
+/* Report at jp unless v has type t (described as what). */
+bool want_type(struct pctx *c, const char *jp, const json_t *v, json_type t, const char *what);
+/* Report keys of obj not in allowed (NULL-terminated). */
+void check_keys(struct pctx *c, const char *jp, json_t *obj, const char *const *allowed);
+
+/* kube.c: the "kubernetes" section (v may be NULL: the defaults). */
+void tw_parse_kubernetes(struct pctx *c, json_t *v);
+void tw_kube_free(struct tw_policy_kube *k);
+
+#endif

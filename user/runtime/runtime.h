@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * A container as a runtime hook sees it, whatever the runtime, and the
+ * adapters that read one from a runtime and answer it. tierwall-nri's
+ * main works on this interface only:
+ *
+ *   done:    NRI v0.1 (containerd 1.6: "invoke", JSON request on stdin,
+ *            JSON result on stdout, "error" refuses the container)
+ *   planned: OCI createRuntime hooks (CRI-O hooks.d: state on stdin,
+ *            exit status refuses), NRI v2 (containerd 1.7+, a ttrpc plugin)
+ */
+#ifndef TW_RUNTIME_H
+#define TW_RUNTIME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <jansson.h>
+#include "ctl.h"
+
+/* Kubelet's labels on every pod sandbox. */
+#define TW_LABEL_POD_NAME	"io.kubernetes.pod.name"
+#define TW_LABEL_POD_NAMESPACE	"io.kubernetes.pod.namespace"
+#define TW_LABEL_POD_UID	"io.kubernetes.pod.uid"
+
+enum tw_rt_event {
+	TW_RT_START,		/* about to run its first instruction: tier it now */
+	TW_RT_OTHER,		/* anything else: nothing to do */
+};
+
+struct tw_rt_container {
+	enum tw_rt_event event;
+	const char *id;
+	const char *sandbox_id;
+	bool is_sandbox;		/* the pod's sandbox (pause) container */
+	int pid;			/* its init process, 0 if unknown */
+	const char *cgroups_path;	/* the runtime spec's linux.cgroupsPath */
+	const char *pod, *ns, *pod_uid, *container;
+	json_t *labels;			/* the pod's labels (borrowed) */
+	json_t *conf;			/* the hook's own configuration (borrowed), or NULL */
+};
+
+struct tw_rt_adapter {
+	const char *name;
+	/* Parse what the runtime sent; req keeps the strings c points to. */
+	int (*read)(FILE *in, json_t **req, struct tw_rt_container *c, char *why, size_t len);
+	/* Answer the runtime: error NULL lets the container run. Returns the exit status. */
+	int (*reply)(FILE *out, json_t *req, const char *error);
+};
+
+extern const struct tw_rt_adapter tw_nri_v01;
+
+/* What the hook does with a container, given its configuration (hook.c). */
+struct tw_hook_conf {
+	char socket[108];
+	int timeout_ms;
+	json_t *exempt;			/* array of namespace names */
+};
+
+#define TW_HOOK_SOCKET		TW_CTL_DEFAULT
+#define TW_HOOK_TIMEOUT_MS	5000
+
+/* Defaults, then what conf (the NRI plugin's "conf") says. -EINVAL with why. */
+int tw_hook_conf(json_t *conf, struct tw_hook_conf *hc, char *why, size_t len);
+void tw_hook_conf_free(struct tw_hook_conf *hc);
+/*
+ * Have the daemon tier c before it runs. 0: done (tiered, untiered, or let
+ * through as exempt, said in note); -errno with why: refuse the container.
+ */
+int tw_hook_place(const struct tw_hook_conf *hc, const struct tw_rt_container *c,
+		  char *why, size_t len, char *note, size_t notelen);
+
+/* layout.c: cgroup paths, always as the unified hierarchy's "/a/b" (as /proc/PID/cgroup). */
+/* The unified ("0::") line of /proc/PID/cgroup. */
+int tw_pid_cgroup(int pid, char *out, size_t len);
+/*
+ * A runtime's linux.cgroupsPath as a hierarchy path: cgroupfs
+ * ("/kubepods/besteffort/pod<UID>/<ID>") as it is; systemd's
+ * "SLICE:PREFIX:NAME" ("kubepods-besteffort-pod<UID_>.slice:cri-containerd:<ID>",
+ * CRI-O's "crio") expanded the way systemd nests slices.
+ */
+int tw_runtime_cgroup(const char *cgroups_path, char *out, size_t len);
+
+#endif
