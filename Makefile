@@ -41,7 +41,7 @@ endif
 .PHONY: all deps run test bench clean vmlinux vm
 
 APPS      := tierwalld tierwall
-COMMON    := policy cidr compile cgroup event evlog evquery ctl log lsm util
+COMMON    := policy cidr compile cgroup event evlog evread evquery ctl log lsm util text
 TESTS     := tw_tests tw_probe tw_bench
 
 all: $(addprefix $(OUTPUT)/,$(APPS) tw_tests tw_probe)

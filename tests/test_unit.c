@@ -487,7 +487,7 @@ TEST(unit_event_encoding)
 	ASSERT_STREQ(json_string_value(json_object_get(o, "target_tier")), "prod", "target");
 	ASSERT_STREQ(json_string_value(json_object_get(o, "cgroup")), "/tw/agents/staging", "cgroup");
 	ASSERT_TRUE(json_is_null(json_object_get(o, "tagged_cgroup")), "unknown cgroup is null");
-	ASSERT_STREQ(json_string_value(json_object_get(o, "comm")), "agent?x", "comm made printable");
+	ASSERT_STREQ(json_string_value(json_object_get(o, "comm")), "agent\x01x", "comm kept exactly (escaped in JSON)");
 	ASSERT_STREQ(json_string_value(json_object_get(o, "rule")), "destinations[0].cidrs[0]", "rule");
 	ASSERT_STREQ(json_string_value(json_object_get(o, "cidr")), "10.20.0.0/16", "cidr");
 	ASSERT_STREQ(json_string_value(json_object_get(o, "policy")), c.policy->digest, "digest");

@@ -115,6 +115,15 @@ static int show_line(void *arg, const char *line, size_t len, long lineno)
 	return 0;
 }
 
+static int show_record(void *arg, const char *line, size_t len, const struct tw_evlog_pos *pos)
+{
+	if (!line) {
+		tw_err("cannot read %s: %s", pos->file, strerror(-(int)len));
+		return 0;
+	}
+	return show_line(arg, line, len, pos->lineno);
+}
+
 static volatile sig_atomic_t interrupted;
 static void on_sigint(int sig) { interrupted = 1; }
 
@@ -264,7 +273,7 @@ int do_events(int argc, char **argv)
 	};
 	int first = tw_parse_opts(argc, argv, "f", extra, events_opt), err, live = -1, rc = 0;
 	bool table = !tw_want_json && isatty(STDOUT_FILENO);
-	char dir[PATH_MAX], **files, **f;
+	char dir[PATH_MAX], **files;
 
 	tw_want_operands(argc, first, 0);
 	find_log_dir(dir, sizeof(dir));
@@ -299,14 +308,12 @@ int do_events(int argc, char **argv)
 		tw_evlog_files_free(files);
 		return EXIT_FAIL;
 	}
-	/* Rotated segments, oldest first, then the current file: one stream. */
-	for (f = files; *f; f++) {
-		err = tw_evlog_read(*f, show_line, &table);
-		if (err)
-			tw_err("cannot read %s: %s", *f, strerror(-err));
-	}
-	fflush(stdout);
 	tw_evlog_files_free(files);
+	/* Rotated segments, oldest first, then the current file: one stream. */
+	err = tw_evlog_scan(dir, show_record, &table);
+	if (err)
+		rc = EXIT_FAIL;
+	fflush(stdout);
 	signal(SIGINT, on_sigint);
 	signal(SIGTERM, on_sigint);
 	if (live >= 0) {

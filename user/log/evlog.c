@@ -21,8 +21,6 @@
 #include "log.h"
 #include "util.h"
 
-#define GZ_LINE_MAX	(1 << 20)
-
 struct tw_evlog {
 	struct tw_evlog_opts o;
 	char dir[PATH_MAX];
@@ -47,115 +45,6 @@ void tw_hash_line(const char *line, size_t len, char *out)
 	EVP_Digest(line, len, md, &n, EVP_sha256(), NULL);
 	for (i = 0; i < n; i++)
 		sprintf(out + 2 * i, "%02x", md[i]);
-}
-
-/* ---- reading ---- */
-
-static bool ends_with(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), m = strlen(suffix);
-
-	return n >= m && !strcmp(s + n - m, suffix);
-}
-
-int tw_evlog_read(const char *path, int (*cb)(void *arg, const char *line, size_t len, long lineno),
-		  void *arg)
-{
-	char *line = NULL;
-	size_t cap = 0;
-	long lineno = 0;
-	int r = 0;
-
-	if (ends_with(path, ".gz")) {
-		gzFile g = gzopen(path, "rb");
-
-		if (!g)
-			return -errno ? -errno : -EIO;
-		line = malloc(GZ_LINE_MAX);
-		while (line && !r && gzgets(g, line, GZ_LINE_MAX)) {
-			size_t n = strlen(line);
-
-			if (n && line[n - 1] == '\n')
-				line[--n] = '\0';
-			r = cb(arg, line, n, ++lineno);
-		}
-		gzclose(g);
-	} else {
-		FILE *f = fopen(path, "re");
-		ssize_t n;
-
-		if (!f)
-			return -errno;
-		while (!r && (n = getline(&line, &cap, f)) > 0) {
-			if (line[n - 1] != '\n')
-				break;	/* a line still being written is not a record yet */
-			line[--n] = '\0';
-			r = cb(arg, line, n, ++lineno);
-		}
-		fclose(f);
-	}
-	free(line);
-	return r < 0 ? r : 0;
-}
-
-static unsigned int seg_number(const char *name)
-{
-	unsigned int n;
-
-	return sscanf(name, "events.%8u.jsonl", &n) == 1 ? n : 0;
-}
-
-static int seg_filter(const struct dirent *d)
-{
-	return seg_number(d->d_name) &&
-	       (ends_with(d->d_name, ".jsonl") || ends_with(d->d_name, ".jsonl.gz"));
-}
-
-static int seg_cmp(const struct dirent **a, const struct dirent **b)
-{
-	unsigned int x = seg_number((*a)->d_name), y = seg_number((*b)->d_name);
-
-	if (x != y)
-		return x < y ? -1 : 1;
-	/* The same segment twice while it is being compressed: .gz first. */
-	return ends_with((*a)->d_name, ".gz") ? -1 : 1;
-}
-
-char **tw_evlog_files(const char *dir)
-{
-	struct dirent **ents = NULL;
-	char **out, path[PATH_MAX * 2];
-	int n, i, k = 0;
-	unsigned int last = 0;
-
-	n = scandir(dir, &ents, seg_filter, seg_cmp);
-	if (n < 0)
-		n = 0;
-	out = calloc(n + 2, sizeof(*out));
-	for (i = 0; i < n; i++) {
-		unsigned int num = seg_number(ents[i]->d_name);
-
-		if (out && num != last) {
-			snprintf(path, sizeof(path), "%s/%s", dir, ents[i]->d_name);
-			out[k++] = strdup(path);
-		}
-		last = num;
-		free(ents[i]);
-	}
-	free(ents);
-	snprintf(path, sizeof(path), "%s/%s", dir, TW_EVLOG_CURRENT);
-	if (out && !access(path, F_OK))
-		out[k++] = strdup(path);
-	return out;
-}
-
-void tw_evlog_files_free(char **files)
-{
-	char **f;
-
-	for (f = files; f && *f; f++)
-		free(*f);
-	free(files);
 }
 
 /* ---- recovering where the chain stands ---- */
@@ -246,7 +135,7 @@ int tw_evlog_open(struct tw_evlog **out, const char *dir, const struct tw_evlog_
 	/* The chain continues from the newest record, wherever it is. */
 	files = tw_evlog_files(l->dir);
 	for (f = files; f && *f; f++) {
-		unsigned int n = seg_number(strrchr(*f, '/') + 1);
+		unsigned int n = tw_evlog_seg_number(strrchr(*f, '/') + 1);
 
 		if (n >= l->next_seg)
 			l->next_seg = n + 1;
@@ -394,6 +283,13 @@ static void reap_compressor(struct tw_evlog *l, bool wait)
 			tw_err("compressing a rotated log segment failed; it stays uncompressed");
 		l->compressor = 0;
 	}
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && !strcmp(s + n - m, suffix);
 }
 
 /* Oldest compressed segments go first; the newest ones and the current file stay. */

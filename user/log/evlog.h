@@ -52,6 +52,7 @@ size_t tw_evlog_pending(const struct tw_evlog *l);
 uint64_t tw_evlog_refused(const struct tw_evlog *l);
 void tw_evlog_close(struct tw_evlog *l);
 
+/* evread.c: reading. */
 /* The files of a log, oldest first, current last; NULL-terminated, free with tw_evlog_files_free. */
 char **tw_evlog_files(const char *dir);
 void tw_evlog_files_free(char **files);
@@ -59,6 +60,25 @@ void tw_evlog_files_free(char **files);
 /* Read a log file (plain or .gz) line by line; cb returns non-zero to stop. */
 int tw_evlog_read(const char *path, int (*cb)(void *arg, const char *line, size_t len, long lineno),
 		  void *arg);
+
+/* N of a segment's name events.N.jsonl[.gz], else 0. */
+unsigned int tw_evlog_seg_number(const char *name);
+
+/* Where a record was read: the file (a .gz if compressed meanwhile), its line. */
+struct tw_evlog_pos {
+	const char *file;
+	long lineno;
+};
+/*
+ * A record of the log; line NULL reports a file that could not be read
+ * (len is then the -errno). Non-zero stops the scan.
+ */
+typedef int (*tw_record_fn)(void *arg, const char *line, size_t len, const struct tw_evlog_pos *pos);
+/*
+ * Every record written before the call, oldest first, each exactly once,
+ * whatever rotation, compression or retention runs meanwhile.
+ */
+int tw_evlog_scan(const char *dir, tw_record_fn cb, void *arg);
 
 /* SHA-256 of a line as 64 hex digits (out has room for 65). */
 void tw_hash_line(const char *line, size_t len, char *out);

@@ -69,6 +69,9 @@ struct chain {
 	uint64_t head_seq;
 	char head_hash[TW_HASH_HEX + 1];
 	bool head_seen;
+	bool unreadable;
+	char file_seen[PATH_MAX * 2];
+	int nfiles;
 };
 
 static int broken(struct chain *c, long lineno, const char *fmt, const char *detail)
@@ -80,15 +83,31 @@ static int broken(struct chain *c, long lineno, const char *fmt, const char *det
 	return 1;
 }
 
-static int check_line(void *arg, const char *line, size_t len, long lineno)
+static int check_line(void *arg, const char *line, size_t len, const struct tw_evlog_pos *pos)
 {
 	struct chain *c = arg;
-	json_t *o = json_loadb(line, len, 0, NULL);
-	const char *prev = json_string_value(json_object_get(o, "prev"));
-	json_t *seqv = json_object_get(o, "seq");
-	uint64_t seq = json_integer_value(seqv);
+	long lineno = pos->lineno;
+	json_t *o;
+	const char *prev;
+	json_t *seqv;
+	uint64_t seq;
 	char where[PATH_MAX + 64];
 	int r = 0;
+
+	if (!line) {
+		fprintf(c->out, "%s: cannot read: %s\n", pos->file, strerror(-(int)len));
+		c->unreadable = true;
+		return 1;
+	}
+	c->file = pos->file;
+	if (strcmp(c->file_seen, pos->file)) {
+		snprintf(c->file_seen, sizeof(c->file_seen), "%s", pos->file);
+		c->nfiles++;
+	}
+	o = json_loadb(line, len, 0, NULL);
+	prev = json_string_value(json_object_get(o, "prev"));
+	seqv = json_object_get(o, "seq");
+	seq = json_integer_value(seqv);
 
 	snprintf(where, sizeof(where), "%s:%ld (seq %llu)", c->prev_file, c->prev_line,
 		 (unsigned long long)c->seq);
@@ -164,32 +183,30 @@ static int check_head(struct chain *c)
 
 int tw_verify_log(const char *dir, FILE *out)
 {
-	char **files = tw_evlog_files(dir), **f;
+	char **files = tw_evlog_files(dir);
 	struct chain c = { .out = out };
-	int nfiles = 0, err = 0;
+	int err = 0;
 
 	if (!files || !files[0]) {
 		fprintf(out, "%s: no event log here\n", dir);
 		tw_evlog_files_free(files);
 		return -ENOENT;
 	}
-	err = read_head(&c, dir);
-	for (f = files; *f && !c.broken && !err; f++, nfiles++) {
-		c.file = *f;
-		err = tw_evlog_read(*f, check_line, &c);
-		if (err)
-			fprintf(out, "%s: cannot read: %s\n", *f, strerror(-err));
-	}
 	tw_evlog_files_free(files);
+	err = read_head(&c, dir);
+	if (!err)
+		err = tw_evlog_scan(dir, check_line, &c);
 	if (err)
 		return err;
+	if (c.unreadable)
+		return -EIO;
 	if (c.broken)
 		return -EBADMSG;
 	err = check_head(&c);
 	if (err)
 		return err;
 	fprintf(out, "OK: %llu records in %d file%s, seq %llu..%llu, chain intact\n",
-		(unsigned long long)c.records, nfiles, nfiles == 1 ? "" : "s",
+		(unsigned long long)c.records, c.nfiles, c.nfiles == 1 ? "" : "s",
 		(unsigned long long)c.first_seq, (unsigned long long)c.seq);
 	return 0;
 }
