@@ -41,7 +41,7 @@ endif
 .PHONY: all deps run test bench clean vmlinux vm
 
 APPS      := tierwalld tierwall
-COMMON    := policy cidr compile cgroup event evlog evread evquery ctl log lsm util text
+COMMON    := policy cidr compile cgroup event evlog evread evquery seal ctl log lsm util text
 TESTS     := tw_tests tw_probe tw_bench
 
 all: $(addprefix $(OUTPUT)/,$(APPS) tw_tests tw_probe)
@@ -76,8 +76,8 @@ $(OUTPUT)/%.o: %.c $(USER_HDRS) maps/tierwall.h | $(OUTPUT)
 # The daemon's loader waits for its skeleton.
 $(OUTPUT)/loader.o: $(OUTPUT)/net.skel.h $(OUTPUT)/files.skel.h $(OUTPUT)/dns.skel.h
 
-DAEMON_OBJS := $(addprefix $(OUTPUT)/,tierwalld.o state.o tags.o control.o status.o reload.o stream.o loader.o secrets.o dns.o follow.o metrics.o $(addsuffix .o,$(COMMON)))
-CLI_OBJS    := $(addprefix $(OUTPUT)/,tierwall.o events.o $(addsuffix .o,$(COMMON)))
+DAEMON_OBJS := $(addprefix $(OUTPUT)/,tierwalld.o state.o tags.o control.o status.o reload.o stream.o drain.o sealing.o loader.o secrets.o dns.o follow.o metrics.o $(addsuffix .o,$(COMMON)))
+CLI_OBJS    := $(addprefix $(OUTPUT)/,tierwall.o events.o logcmd.o $(addsuffix .o,$(COMMON)))
 
 $(OUTPUT)/tierwalld: $(DAEMON_OBJS)
 	$(call msg,LINK,$@)

@@ -52,7 +52,7 @@ static int write_records(const char *dir, const struct tw_evlog_opts *o, int n, 
 static int verify(const char *dir, char *out, size_t len)
 {
 	FILE *f = fmemopen(out, len, "w");
-	int err = tw_verify_log(dir, f);
+	int err = tw_verify_log(dir, f, NULL);
 
 	fclose(f);
 	return err;

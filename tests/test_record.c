@@ -86,7 +86,7 @@ static json_t *roundtrip(const char *dir, const void *rec, const struct tw_event
 	ASSERT_OK(tw_evlog_append_body(l, body, n), "appended");
 	tw_evlog_close(l);
 	f = fmemopen(out, sizeof(out), "w");
-	ASSERT_OK(tw_verify_log(dir, f), "verify-log accepts it");
+	ASSERT_OK(tw_verify_log(dir, f, NULL), "verify-log accepts it");
 	fclose(f);
 	files = tw_evlog_files(dir);
 	if (files && files[0]) {

@@ -37,5 +37,8 @@ void tw_print_json(json_t *o);
 /* events.c */
 int do_events(int argc, char **argv);
 int do_verify(int argc, char **argv);
+/* logcmd.c */
+int do_keygen(int argc, char **argv);
+int do_drain(int argc, char **argv);
 
 #endif

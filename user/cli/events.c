@@ -328,10 +328,35 @@ int do_events(int argc, char **argv)
 	return rc;
 }
 
+static struct tw_verify_opts vopts;
+
+static int verify_opt(int c, const char *arg)
+{
+	long e;
+
+	switch (c) {
+	case 'L': log_dir = arg; return 0;
+	case 'K': vopts.verify_key = arg; return 0;
+	case 'E':
+		if (tw_parse_long(arg, 0, LONG_MAX, &e)) {
+			tw_err("--from-epoch: \"%s\" is not an epoch number", arg);
+			exit(EXIT_USAGE);
+		}
+		vopts.from_epoch = e;
+		return 0;
+	}
+	return -1;
+}
+
 int do_verify(int argc, char **argv)
 {
-	static const struct option extra[] = { { "log-dir", required_argument, NULL, 'L' }, {} };
-	int first = tw_parse_opts(argc, argv, NULL, extra, events_opt), err;
+	static const struct option extra[] = {
+		{ "log-dir", required_argument, NULL, 'L' },
+		{ "verify-key", required_argument, NULL, 'K' },
+		{ "from-epoch", required_argument, NULL, 'E' },
+		{}
+	};
+	int first = tw_parse_opts(argc, argv, NULL, extra, verify_opt), err;
 	char dir[PATH_MAX];
 
 	if (argc - first > 1)
@@ -339,7 +364,6 @@ int do_verify(int argc, char **argv)
 	if (argc - first == 1)
 		log_dir = argv[first];
 	find_log_dir(dir, sizeof(dir));
-	err = tw_verify_log(dir, stdout);
+	err = tw_verify_log(dir, stdout, &vopts);
 	return err ? EXIT_FAIL : 0;
 }
-

@@ -10,6 +10,7 @@
 #include "cgroup.h"
 #include "control.h"
 #include "ctl.h"
+#include "drain.h"
 #include "status.h"
 #include "tags.h"
 
@@ -106,6 +107,8 @@ static bool serve_client(struct daemon *d, int fd)
 		reply = cmd_tag(d, req, false);
 	else if (!strcmp(cmd, "untag"))
 		reply = cmd_tag(d, req, true);
+	else if (!strcmp(cmd, "drain"))
+		reply = dm_cmd_drain(d);
 	else if (!strcmp(cmd, "follow"))
 		reply = (kept = !tw_followers_add(d->followers, fd, req, why, sizeof(why))) ?
 			NULL : reply_err("%s", why);

@@ -26,6 +26,7 @@
 #include "cgroup.h"
 #include "control.h"
 #include "reload.h"
+#include "sealing.h"
 #include "state.h"
 #include "status.h"
 #include "stream.h"
@@ -80,6 +81,7 @@ static void usage(FILE *f)
 "                       clients' cached answers stay judged (default 10m)\n"
 "  --dns-max-refresh D  re-resolve hostnames at least every D, whatever the TTL,\n"
 "                       and retry failing ones at least that often (default 5m)\n"
+DM_SEAL_USAGE
 "  -v, --verbose        libbpf debug output\n"
 "  -h, --help           this help\n");
 }
@@ -120,6 +122,8 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 		{ "dns-server", required_argument, NULL, 'D' },
 		{ "dns-grace", required_argument, NULL, 'G' },
 		{ "dns-max-refresh", required_argument, NULL, 'T' },
+		{ "seal-key", required_argument, NULL, 'S' },
+		{ "seal-epoch", required_argument, NULL, 'E' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -171,6 +175,7 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 				d->log_opts.keep_segments = v;
 			break;
 		case 'M': d->metrics_addr = optarg; break;
+		case 'S': case 'E': if (dm_seal_opt(d, c, optarg)) return -EINVAL; break;
 		case 'D': {
 			char why[256];
 
@@ -326,6 +331,9 @@ static int setup(struct daemon *d)
 		       err == -EADDRINUSE ? "another tierwalld answers there" : strerror(-err));
 		return err;
 	}
+	err = dm_seal_setup(d);
+	if (err)
+		return err;
 	d->log_opts.on_flush = dm_print_lines;
 	d->log_opts.arg = d;
 	err = tw_evlog_open(&d->log, d->log_dir, &d->log_opts);

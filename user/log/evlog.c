@@ -19,6 +19,7 @@
 #include <zlib.h>
 #include "evlog.h"
 #include "log.h"
+#include "seal.h"
 #include "util.h"
 
 struct tw_evlog {
@@ -26,7 +27,8 @@ struct tw_evlog {
 	char dir[PATH_MAX];
 	char path[PATH_MAX];
 	int fd;
-	uint64_t seq;
+	uint64_t seq;			/* of the last record queued */
+	uint64_t seq_written;		/* of the last record in the file */
 	char prev[TW_HASH_HEX + 1];
 	char *buf;
 	size_t len, cap;
@@ -53,6 +55,7 @@ struct last_line {
 	char hash[TW_HASH_HEX + 1];
 	uint64_t seq;
 	bool found;
+	int64_t seal_epoch;		/* the last record is a seal of this epoch, else -1 */
 };
 
 static int remember_last(void *arg, const char *line, size_t len, long lineno)
@@ -63,6 +66,9 @@ static int remember_last(void *arg, const char *line, size_t len, long lineno)
 	tw_hash_line(line, len, l->hash);
 	l->seq = json_integer_value(json_object_get(o, "seq"));
 	l->found = true;
+	l->seal_epoch = -1;
+	if (!strcmp(json_string_value(json_object_get(o, "kind")) ?: "", "seal"))
+		l->seal_epoch = json_integer_value(json_object_get(o, "epoch"));
 	json_decref(o);
 	return 0;
 }
@@ -104,7 +110,7 @@ static time_t first_ts(const char *path)
 int tw_evlog_open(struct tw_evlog **out, const char *dir, const struct tw_evlog_opts *o)
 {
 	struct tw_evlog *l = calloc(1, sizeof(*l));
-	struct last_line last = {};
+	struct last_line last = { .seal_epoch = -1 };
 	char **files, **f;
 	struct stat st;
 	int err;
@@ -152,7 +158,15 @@ int tw_evlog_open(struct tw_evlog **out, const char *dir, const struct tw_evlog_
 	memset(l->prev, '0', TW_HASH_HEX);
 	if (last.found) {
 		memcpy(l->prev, last.hash, TW_HASH_HEX);
-		l->seq = last.seq;
+		l->seq = l->seq_written = last.seq;
+	}
+	/* Stopped between a seal and the key's step: take the step now. */
+	while (l->o.seal && last.found && last.seal_epoch >= (int64_t)tw_seal_epoch(l->o.seal)) {
+		err = tw_seal_advance(l->o.seal, tw_now_ns(CLOCK_REALTIME));
+		if (err) {
+			tw_err("cannot overwrite the seal key: %s", strerror(-err));
+			goto out_free;
+		}
 	}
 	fstat(l->fd, &st);
 	l->size = st.st_size;
@@ -340,12 +354,11 @@ static int rotate(struct tw_evlog *l)
 	return 0;
 }
 
-int tw_evlog_flush(struct tw_evlog *l)
+static int write_queue(struct tw_evlog *l)
 {
 	size_t off = 0;
 	int err;
 
-	reap_compressor(l, false);
 	while (off < l->len) {
 		ssize_t w = write(l->fd, l->buf + off, l->len - off);
 
@@ -370,9 +383,66 @@ int tw_evlog_flush(struct tw_evlog *l)
 	l->size += l->len;
 	l->written += l->len;
 	l->len = 0;
+	l->seq_written = l->seq;
 	write_head(l);
+	return 0;
+}
+
+/*
+ * Close the epoch: its seal goes to the file, then the key takes its
+ * one-way step and the old key is overwritten on disk (fsync) before any
+ * record of the new epoch. A seal that the disk refuses stays queued with
+ * its MAC and is written with the backlog.
+ */
+static int seal_epoch(struct tw_evlog *l)
+{
+	char body[1024];
+	int n, err;
+
+	n = tw_seal_body(l->o.seal, l->seq + 1, l->prev, l->o.host ? l->o.host : "", body,
+			 sizeof(body));
+	if (n < 0)
+		return n;
+	err = tw_evlog_append_body(l, body, n);
+	if (err)
+		return err;	/* refused (backlog full): the epoch goes on, sealed later */
+	write_queue(l);
+	err = tw_seal_advance(l->o.seal, tw_now_ns(CLOCK_REALTIME));
+	if (err)
+		tw_err("cannot overwrite the seal key: %s: the old epoch's key may remain on disk",
+		       strerror(-err));
+	return err;
+}
+
+int tw_evlog_end_epoch(struct tw_evlog *l)
+{
+	int err = write_queue(l);
+
+	return err ? err : l->o.seal ? seal_epoch(l) : -EINVAL;
+}
+
+static bool epoch_due(const struct tw_evlog *l)
+{
+	uint64_t secs = l->o.seal_secs ? l->o.seal_secs : TW_SEAL_EPOCH_SECS;
+
+	return l->o.seal && tw_now_ns(CLOCK_REALTIME) - tw_seal_since(l->o.seal) >= secs * 1000000000ull;
+}
+
+int tw_evlog_flush(struct tw_evlog *l)
+{
+	int err;
+
+	reap_compressor(l, false);
+	err = write_queue(l);
+	if (err)
+		return err;
+	if (epoch_due(l))
+		seal_epoch(l);
 	if ((l->o.rotate_bytes && l->size >= l->o.rotate_bytes) ||
 	    (l->o.rotate_secs && time(NULL) - l->started >= (time_t)l->o.rotate_secs)) {
+		/* Every segment ends with a seal: an epoch never spans two files. */
+		if (l->o.seal && l->size)
+			seal_epoch(l);
 		err = rotate(l);
 		if (err)
 			tw_err("cannot rotate %s: %s", l->path, strerror(-err));
@@ -383,6 +453,11 @@ int tw_evlog_flush(struct tw_evlog *l)
 const char *tw_evlog_path(const struct tw_evlog *l)
 {
 	return l->path;
+}
+
+uint64_t tw_evlog_seq(const struct tw_evlog *l)
+{
+	return l->seq_written;
 }
 
 uint64_t tw_evlog_written(const struct tw_evlog *l)
@@ -410,6 +485,10 @@ void tw_evlog_close(struct tw_evlog *l)
 	if (!l)
 		return;
 	tw_evlog_flush(l);
+	if (l->o.seal) {
+		seal_epoch(l);	/* a stop closes the epoch too */
+		tw_seal_close(l->o.seal);
+	}
 	reap_compressor(l, true);
 	close(l->fd);
 	free(l->buf);
