@@ -16,7 +16,7 @@ vpath %.c $(USER_DIRS)
 # Warnings are errors everywhere: CI builds exactly what developers build.
 CFLAGS    ?= -O2 -g
 CFLAGS    += -Wall -Wextra -Wno-unused-parameter -Wno-format-truncation -Werror -std=gnu11 \
-	     -D_GNU_SOURCE -I$(OUTPUT) -Imaps $(addprefix -I,$(USER_DIRS))
+	     -D_GNU_SOURCE -I$(OUTPUT) -Imaps $(addprefix -I,$(USER_DIRS)) $(SAN)
 BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
 	      -Ivmlinux -Imaps
 LIBS_BPF  := -lbpf -lelf -lz
@@ -26,7 +26,7 @@ LIBS_STATIC := -static -lbpf -lelf -lz -lzstd -ljansson -lcrypto -lcares
 
 DEB_DEPS  := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libjansson-dev \
 	     libssl-dev libzstd-dev libmicrohttpd-dev libc-ares-dev pkg-config make gcc iproute2 \
-	     nftables dnsmasq-base qemu-system-x86 busybox-static cpio
+	     nftables dnsmasq-base qemu-system-x86 busybox-static cpio libclang-rt-14-dev
 
 ifeq ($(V),1)
 Q =
@@ -38,7 +38,7 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps run test bench clean vmlinux vm
+.PHONY: all deps run test bench clean vmlinux vm fuzz fuzz-build asan
 
 APPS      := tierwalld tierwall
 COMMON    := policy cidr compile cgroup event evlog evread evquery seal ctl log lsm util text
@@ -94,11 +94,11 @@ $(OUTPUT)/tests/%.o: tests/%.c $(wildcard tests/*.h) $(USER_HDRS) maps/tierwall.
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -Itests -c $< -o $@
 
-$(OUTPUT)/tests/test_dns.o: $(OUTPUT)/dns.skel.h $(OUTPUT)/net.skel.h $(OUTPUT)/files.skel.h
+$(OUTPUT)/tests/test_dns.o $(OUTPUT)/tests/guard.o: $(OUTPUT)/dns.skel.h $(OUTPUT)/net.skel.h $(OUTPUT)/files.skel.h
 
 TEST_OBJS := $(patsubst tests/%.c,$(OUTPUT)/tests/%.o,$(filter tests/test_%.c,$(TEST_SRCS)))
 
-TESTS_OBJS := $(addprefix $(OUTPUT)/tests/,runner.o net.o fixture.o) $(TEST_OBJS) \
+TESTS_OBJS := $(addprefix $(OUTPUT)/tests/,runner.o net.o fixture.o guard.o reference.o) $(TEST_OBJS) \
 	      $(addprefix $(OUTPUT)/,loader.o $(addsuffix .o,$(COMMON)))
 
 $(OUTPUT)/tw_tests: $(TESTS_OBJS)
@@ -142,10 +142,40 @@ $(OUTPUT)/vm/initrd.gz: $(addprefix $(OUTPUT)/static/,tierwalld tierwall tw_test
 
 vm: $(OUTPUT)/vm/initrd.gz
 
+# libFuzzer targets (tests/fuzz/): clang with ASan and UBSan, every parser of
+# outside input; `make fuzz FUZZ_SECONDS=N` runs each N seconds.
+FUZZ_SECONDS ?= 60
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS  := -g -O1 $(FUZZ_SAN) -Wall -Werror -Wno-unused-parameter -std=gnu11 \
+		-D_GNU_SOURCE -I$(OUTPUT) -Imaps $(addprefix -I,$(USER_DIRS)) -Itests -Itests/fuzz
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_LIB     := $(addprefix $(OUTPUT)/fuzz/obj/,$(addsuffix .o,$(COMMON) follow loader dns) \
+		tests/reference.o tests/guard.o tests/net.o)
+
+$(OUTPUT)/fuzz/obj/%.o: %.c $(USER_HDRS) maps/tierwall.h $(OUTPUT)/net.skel.h $(OUTPUT)/files.skel.h $(OUTPUT)/dns.skel.h
+	$(call msg,FUZZ-CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(OUTPUT)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(FUZZ_LIB)
+	$(call msg,FUZZ-LD,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_LIB) $(LIBS_BPF) $(LIBS) -lcares -o $@
+
+fuzz-build: all $(addprefix $(OUTPUT)/fuzz/,$(FUZZ_TARGETS))
+
+fuzz: fuzz-build
+	$(Q)tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+# The unit and host tests built with ASan and UBSan (gcc), for `make test`.
+asan:
+	$(Q)$(MAKE) --no-print-directory OUTPUT=$(OUTPUT)/asan CFLAGS="-O1 -g" \
+		SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
+		$(OUTPUT)/asan/tw_tests
+
 run: deps all
 	$(Q)tests/demo.sh
 
-test: deps all vm
+test: deps all vm fuzz-build asan
 	$(Q)tests/run.sh
 
 bench: deps all vm $(OUTPUT)/tw_bench $(OUTPUT)/tw_bench_events

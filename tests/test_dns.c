@@ -21,9 +21,11 @@
 #include "event.h"
 #include "evlog.h"
 #include "fixture.h"
+#include "guard.h"
 #include "loader.h"
 #include "net.h"
 #include "policy.h"
+#include "reference.h"
 #include "test.h"
 #include "util.h"
 #include "dns.skel.h"
@@ -42,6 +44,7 @@ TEST(unit_hostname_validation)
 		{ ".", NULL, "empty hostname" },
 		{ "a..b", NULL, "empty label" },
 		{ ".a.b", NULL, "empty label" },
+		{ "a.b..", NULL, "empty label" },	/* one trailing dot is the root, not two */
 		{ "api.*.example.com", NULL, "only as the whole first label" },
 		{ "*api.example.com", NULL, "only as the whole first label" },
 		{ "*", NULL, "only as the whole first label" },
@@ -161,179 +164,6 @@ TEST(unit_dns_name_format)
 }
 
 /* ---- the DNS guard on crafted packets ---- */
-
-#define TIER_STAGING	1
-#define TIER_PROD	2
-
-static const struct { const char *name; int tier; } guard_names[] = {
-	{ "api.prod.test", TIER_PROD },
-	{ "*.wild.prod.test", TIER_PROD },
-	{ "own.staging.test", TIER_STAGING },
-};
-
-struct guard {
-	struct dns_bpf *skel;
-	struct ring_buffer *rb;
-	int fd;
-	/* the last event read */
-	int events, reason, verdict;
-	char name[1100];
-};
-
-static int on_guard_event(void *ctx, void *data, size_t size)
-{
-	struct guard *g = ctx;
-	const struct tw_dns_event *e = data;
-
-	if (size < sizeof(*e) || e->h.kind != TW_EV_DNS)
-		return 0;
-	g->events++;
-	g->reason = e->reason;
-	g->verdict = e->h.verdict;
-	tw_dns_name_format(e->wire, e->wire_len, g->name, sizeof(g->name));
-	return 0;
-}
-
-/* Tag this process's own cgroup and the root: private maps, nothing attached. */
-static int guard_tag_self(struct guard *g, bool tag)
-{
-	char mnt[PATH_MAX], path[PATH_MAX * 2], line[PATH_MAX];
-	struct tw_runtime rt = {};
-	struct tw_tier_val v = { .tier = TIER_STAGING };
-	uint64_t id, root;
-	int level = 0, zero = 0;
-	FILE *f;
-
-	if (tw_cgroup2_mount(mnt, sizeof(mnt)) || tw_cgroup_id(mnt, &root))
-		return -ENOENT;
-	f = fopen("/proc/self/cgroup", "r");
-	path[0] = '\0';
-	while (f && fgets(line, sizeof(line), f))
-		if (!strncmp(line, "0::", 3)) {
-			line[strcspn(line, "\n")] = '\0';
-			snprintf(path, sizeof(path), "%s%s", mnt, strcmp(line + 3, "/") ? line + 3 : "");
-		}
-	if (f)
-		fclose(f);
-	if (!path[0] || tw_cgroup_id(path, &id) || (level = tw_cgroup_level(mnt, path)) < 0)
-		return -ENOENT;
-	if (tag) {
-		/* The root too: kernels whose test-run socket has no cgroup report the root. */
-		bpf_map_update_elem(bpf_map__fd(g->skel->maps.cgroup_tiers), &id, &v, 0);
-		bpf_map_update_elem(bpf_map__fd(g->skel->maps.cgroup_tiers), &root, &v, 0);
-		rt.level_mask = (1ULL << level) | 1;
-		rt.max_level = level;
-	}
-	return bpf_map_update_elem(bpf_map__fd(g->skel->maps.runtime), &zero, &rt, 0) ? -errno : 0;
-}
-
-static int guard_open(struct guard *g)
-{
-	size_t i;
-
-	memset(g, 0, sizeof(*g));
-	g->skel = dns_bpf__open();
-	if (!g->skel)
-		return -errno;
-	bpf_map__set_max_entries(g->skel->maps.names, ARRAY_SIZE(guard_names));
-	/* Both variants are exercised: 6.1 guests have no task helpers in cgroup_skb. */
-	g->skel->rodata->task_helpers = tw_skb_task_helpers();
-	if (dns_bpf__load(g->skel))
-		return -EINVAL;
-	for (i = 0; i < ARRAY_SIZE(guard_names); i++) {
-		struct tw_name_val v = { .host = i + 1, .tier = guard_names[i].tier };
-		struct tw_name_key k;
-
-		tw_name_key(guard_names[i].name, &k);
-		if (bpf_map_update_elem(bpf_map__fd(g->skel->maps.names), &k, &v, 0))
-			return -errno;
-	}
-	for (i = 1; i <= 2; i++) {
-		struct tw_tier_info ti = { .defined = 1 };
-		__u32 key = i;
-
-		bpf_map_update_elem(bpf_map__fd(g->skel->maps.tier_info), &key, &ti, 0);
-	}
-	g->rb = ring_buffer__new(bpf_map__fd(g->skel->maps.events), on_guard_event, g, NULL);
-	g->fd = bpf_program__fd(g->skel->progs.tw_dns_egress);
-	return g->rb ? guard_tag_self(g, true) : -ENOMEM;
-}
-
-static void guard_close(struct guard *g)
-{
-	ring_buffer__free(g->rb);
-	dns_bpf__destroy(g->skel);
-}
-
-/* Run the program on an Ethernet frame: 1 passed, 0 dropped, <0 error. */
-static int guard_run(struct guard *g, const void *frame, size_t len)
-{
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_size_in = len, .repeat = 1);
-
-	g->events = 0;
-	g->reason = -1;
-	g->name[0] = '\0';
-	if (bpf_prog_test_run_opts(g->fd, &o))
-		return -errno;
-	ring_buffer__consume(g->rb);
-	return o.retval;
-}
-
-enum { L4_UDP = 17, L4_TCP = 6 };
-
-/* Ethernet + IPv4 or IPv6 (with nhop hop-by-hop headers) + UDP/TCP + payload. */
-static size_t frame(uint8_t *out, int family, int l4, uint16_t dport, const void *pl,
-		    size_t plen, int nhop)
-{
-	size_t off = 14, l4len = (l4 == L4_UDP ? 8 : 20) + plen, iplen;
-	int i;
-
-	memset(out, 0, 14 + 40 + nhop * 8 + 20);
-	out[12] = family == 4 ? 0x08 : 0x86;
-	out[13] = family == 4 ? 0x00 : 0xdd;
-	if (family == 4) {
-		iplen = 20 + l4len;
-		out[off] = 0x45;
-		out[off + 2] = iplen >> 8;
-		out[off + 3] = iplen & 0xff;
-		out[off + 8] = 64;
-		out[off + 9] = l4;
-		memcpy(out + off + 12, "\x7f\0\0\1\x7f\0\0\1", 8);
-		off += 20;
-	} else {
-		iplen = nhop * 8 + l4len;
-		out[off] = 0x60;
-		out[off + 4] = iplen >> 8;
-		out[off + 5] = iplen & 0xff;
-		out[off + 6] = nhop ? 0 : l4;
-		out[off + 7] = 64;
-		out[off + 23] = 1;
-		out[off + 39] = 1;
-		off += 40;
-		for (i = 0; i < nhop; i++) {
-			out[off] = i == nhop - 1 ? l4 : 0;	/* next header */
-			out[off + 1] = 0;			/* 8 bytes */
-			out[off + 2] = 1;			/* PadN */
-			out[off + 3] = 4;
-			off += 8;
-		}
-	}
-	out[off] = 0x9c;	/* source port 40000 */
-	out[off + 1] = 0x40;
-	out[off + 2] = dport >> 8;
-	out[off + 3] = dport & 0xff;
-	if (l4 == L4_UDP) {
-		out[off + 4] = l4len >> 8;
-		out[off + 5] = l4len & 0xff;
-		off += 8;
-	} else {
-		out[off + 12] = 5 << 4;
-		out[off + 13] = 0x18;	/* PSH ACK */
-		off += 20;
-	}
-	memcpy(out + off, pl, plen);
-	return off + plen;
-}
 
 /* UDP/IPv4 to port 53 asking name for qtype A. */
 static int run_name(struct guard *g, const char *name)
@@ -523,51 +353,6 @@ out:
 	guard_close(&g);
 }
 
-/*
- * The reference the fuzz compares with: the same rules written plainly in
- * userspace. 1 pass, 0 drop, for a UDP payload.
- */
-static int reference(const uint8_t *m, size_t len)
-{
-	char name[1024];
-	size_t pos = 12, n = 0, i;
-	unsigned int qd;
-
-	if (len < 12)
-		return 0;
-	qd = m[4] << 8 | m[5];
-	if (!qd)
-		return 1;
-	if (qd > 1)
-		return 0;
-	for (;;) {
-		if (pos >= len)
-			return 0;
-		if (!m[pos])
-			break;
-		if (m[pos] & 0xc0)
-			return 0;
-		if (pos - 12 + m[pos] + 1 > 254)
-			return 0;
-		if (n)
-			name[n++] = '.';
-		for (i = 1; i <= m[pos]; i++) {
-			uint8_t c = pos + i < len ? m[pos + i] : 0;
-
-			name[n++] = c == '.' || c == 0 ? 1 : tolower(c);
-		}
-		pos += m[pos] + 1;
-	}
-	if (pos + 5 > len)
-		return 0;
-	name[n] = '\0';
-	if (!strcmp(name, "api.prod.test"))
-		return 0;
-	if (n > strlen(".wild.prod.test") && !strcmp(name + n - strlen(".wild.prod.test"), ".wild.prod.test"))
-		return 0;
-	return 1;
-}
-
 TEST(integ_dnsparse_fuzz_matches_reference)
 {
 	static const char *const seeds[] = { "api.prod.test", "x.wild.prod.test", "own.staging.test",
@@ -598,7 +383,7 @@ TEST(integ_dnsparse_fuzz_matches_reference)
 		if (rand_r(&seed) % 5 == 0)
 			ml = rand_r(&seed) % (ml + 1);
 		r = guard_run(&g, pkt, frame(pkt, 4, L4_UDP, 53, msg, ml, 0));
-		want = reference(msg, ml);
+		want = tw_ref_dns(msg, ml);
 		drops += !r;
 		if (r != want) {
 			mism++;

@@ -63,10 +63,11 @@ static bool log_start(struct fx *f, const char *const *opts)
 /* The drain request: everything decided so far is in the log. */
 static json_t *drain(struct fx *f)
 {
-	json_t *r = NULL;
+	json_t *req = json_pack("{s:s}", "cmd", "drain"), *r = NULL;
+	int err = tw_ctl_call(f->sock, req, &r, 10000);
 
-	if (tw_ctl_call(f->sock, json_pack("{s:s}", "cmd", "drain"), &r, 10000) ||
-	    !json_is_true(json_object_get(r, "ok"))) {
+	json_decref(req);
+	if (err || !json_is_true(json_object_get(r, "ok"))) {
 		json_decref(r);
 		return NULL;
 	}

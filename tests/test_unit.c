@@ -11,6 +11,7 @@
 #include "fixture.h"
 #include "seal.h"
 #include "policy.h"
+#include "reference.h"
 #include "test.h"
 #include "util.h"
 
@@ -288,29 +289,6 @@ static uint32_t rnd(void)
 	return rnd_state >> 8 ^ rnd_state << 13;
 }
 
-/* Reference: most specific rule whose ports match, walking as the kernel does. */
-static int reference_match(const struct tw_policy *p, int family, const uint8_t *addr,
-			   uint16_t port)
-{
-	struct tw_cidr host = { .family = family, .len = family == 4 ? 32 : 128 };
-	int i, j, best = -1;
-
-	memcpy(host.addr, addr, 16);
-	for (i = 0; i < p->nrules; i++) {
-		const struct tw_policy_rule *r = &p->rules[i];
-		bool port_ok = !r->nports;
-
-		for (j = 0; j < r->nports; j++)
-			port_ok |= r->ports[j] == port;
-		if (!port_ok || !tw_cidr_contains(&r->cidr, &host))
-			continue;
-		/* Longer prefix wins; among equal prefixes the later entry does. */
-		if (best < 0 || r->cidr.len >= p->rules[best].cidr.len)
-			best = i;
-	}
-	return best;
-}
-
 static void random_policy(struct tw_policy *p, int n, int family)
 {
 	int i, tries;
@@ -367,7 +345,7 @@ static void check_tables(int family, int nrules, int probes)
 		memcpy(a, r->cidr.addr, 16);
 		for (k = (family == 4 ? 4 : 16) - 1 - rnd() % 3; k < (family == 4 ? 4 : 16); k++)
 			a[k] ^= rnd();
-		want = reference_match(&p, family, a, port);
+		want = tw_ref_match(&p, family, a, port);
 		got = tw_tables_match(&t, family, a, port);
 		if (want != got && mismatches++ < 5)
 			TW_FAILED("family %d probe %d port %u: tables say rule %d, reference %d",

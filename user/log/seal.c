@@ -76,7 +76,7 @@ static void prf(const unsigned char *key, const char *label, unsigned char *out)
 	     out, &n);
 }
 
-static void key_id(const unsigned char *k0, char *out)
+void tw_seal_key_id(const unsigned char *k0, char *out)
 {
 	unsigned char md[EVP_MAX_MD_SIZE], buf[16 + TW_SEAL_KEY_BYTES];
 	unsigned int n = 0;
@@ -123,7 +123,7 @@ int tw_seal_keygen(const char *seal_path, const char *verify_path, char *verify_
 		snprintf(why, whylen, "no random bytes from OpenSSL");
 		return -EIO;
 	}
-	key_id(s.key, s.id);
+	tw_seal_key_id(s.key, s.id);
 	hex(s.key, TW_SEAL_KEY_BYTES, k);
 	snprintf(verify_text, len, VERIFY_MAGIC " id=%s key=%s", s.id, k);
 	OPENSSL_cleanse(k, sizeof(k));
@@ -331,7 +331,7 @@ int tw_unseal_open(struct tw_unseal **out, const char *verify_path, char *why, s
 		err = -EINVAL;
 		goto out_free;
 	}
-	key_id(u->k0, want);
+	tw_seal_key_id(u->k0, want);
 	if (strcmp(want, u->id)) {
 		snprintf(why, whylen, "%s: the key does not match its id (a digit changed?)", verify_path);
 		err = -EINVAL;

@@ -20,6 +20,8 @@
 #define TW_SEAL_KEY_BYTES	32
 #define TW_SEAL_ID_HEX		16
 
+/* The id of a key pair (hex, TW_SEAL_ID_HEX + 1 bytes) from its first key. */
+void tw_seal_key_id(const unsigned char *k0, char *out);
 /* New key pair: the node's seal key (0600, fails if it exists) and the verification key. */
 int tw_seal_keygen(const char *seal_path, const char *verify_path, char *verify_text,
 		   size_t len, char *why, size_t whylen);

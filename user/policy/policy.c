@@ -543,6 +543,11 @@ bool tw_hostname_parse(const char *in, char *out, bool *wildcard, char *why, siz
 		snprintf(why, whylen, "\"%s\": a wildcard needs a domain after \"*.\"", in);
 		return false;
 	}
+	/* Only one trailing dot is the root: "a.b.." has an empty last label (found by fuzz_fields). */
+	if (name[n - 1] == '.') {
+		snprintf(why, whylen, "\"%s\": empty label (two dots, or a leading dot)", in);
+		return false;
+	}
 	if (n + (*wildcard ? 2 : 0) > TW_HOSTNAME_MAX) {
 		snprintf(why, whylen, "\"%.40s...\" is %zu characters long, at most %d", in,
 			 n + (*wildcard ? 2 : 0), TW_HOSTNAME_MAX);
