@@ -168,7 +168,7 @@ fuzz: fuzz-build
 
 # The unit and host tests built with ASan and UBSan (gcc), for `make test`.
 asan:
-	$(Q)$(MAKE) --no-print-directory OUTPUT=$(OUTPUT)/asan CFLAGS="-O1 -g" \
+	$(Q)$(MAKE) --no-print-directory OUTPUT=$(OUTPUT)/asan \
 		SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
 		$(OUTPUT)/asan/tw_tests
 

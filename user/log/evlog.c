@@ -438,10 +438,11 @@ int tw_evlog_flush(struct tw_evlog *l)
 		return err;
 	if (epoch_due(l))
 		seal_epoch(l);
-	if ((l->o.rotate_bytes && l->size >= l->o.rotate_bytes) ||
-	    (l->o.rotate_secs && time(NULL) - l->started >= (time_t)l->o.rotate_secs)) {
+	/* An empty file is never rotated: segments hold records. */
+	if (l->size && ((l->o.rotate_bytes && l->size >= l->o.rotate_bytes) ||
+	    (l->o.rotate_secs && time(NULL) - l->started >= (time_t)l->o.rotate_secs))) {
 		/* Every segment ends with a seal: an epoch never spans two files. */
-		if (l->o.seal && l->size)
+		if (l->o.seal)
 			seal_epoch(l);
 		err = rotate(l);
 		if (err)
