@@ -38,7 +38,7 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps run test bench clean vmlinux vm fuzz fuzz-build asan
+.PHONY: all deps run test bench clean vmlinux vm fuzz fuzz-build asan mutants
 
 APPS      := tierwalld tierwall
 COMMON    := policy cidr compile cgroup event evlog evread evquery seal ctl log lsm util text
@@ -165,6 +165,10 @@ fuzz-build: all $(addprefix $(OUTPUT)/fuzz/,$(FUZZ_TARGETS))
 
 fuzz: fuzz-build
 	$(Q)tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+# The bugs that once went uncaught, planted one at a time: each must fail its test.
+mutants: deps all
+	$(Q)tests/mutants.sh
 
 # The unit and host tests built with ASan and UBSan (gcc), for `make test`.
 asan:
