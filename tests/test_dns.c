@@ -742,10 +742,12 @@ TEST(dns_unresolvable_name_retried_and_reported)
 	struct fx_dns x;
 	int port = fx_port(3);
 	json_t *e;
+	/* The guests' static daemon has no HTTP metrics (no static GnuTLS): checked on the host. */
+	bool metrics = fx_sh(NULL, 0, "grep -q 'has no HTTP metrics' %s/tierwalld", tw_build_dir) != 0;
 
 	/* late.prod.test does not exist yet: the daemon starts all the same. */
 	snprintf(maddr, sizeof(maddr), "127.0.0.1:%d", fx_port(4));
-	if (dns_setup(&f, &x, extra))
+	if (dns_setup(&f, &x, metrics ? extra : NULL))
 		goto out;
 	ASSERT_EQ(fx_net(&f, "staging", TW_OP_TCP_CONNECT, "127.44.0.1", port, NULL), EPERM,
 		  "the rest of the policy is enforced");
@@ -754,7 +756,7 @@ TEST(dns_unresolvable_name_retried_and_reported)
 	json_decref(e);
 	ASSERT_EQ(fx_sh(out, sizeof(out), "%s/tierwall --socket %s status --json", tw_build_dir, f.sock), 0, "status");
 	ASSERT_CONTAINS(out, "\"failing\"", "status shows the failing name");
-	if (ASSERT_OK(fx_http_get(fx_port(4), "/metrics", out, sizeof(out)), "metrics")) {
+	if (metrics && ASSERT_OK(fx_http_get(fx_port(4), "/metrics", out, sizeof(out)), "metrics")) {
 		ASSERT_CONTAINS(out, "tierwall_hostnames 3\n", "exact names counted");
 		ASSERT_CONTAINS(out, "tierwall_hostnames_failing 1\n", "the failing one too");
 	}
