@@ -48,9 +48,11 @@ void tw_diag(struct tw_diags *d, const char *jpath, const char *fmt, ...)
 		l = asprintf(&line, "%s: %s", d->file, msg);
 	if (l < 0)
 		return;
+	if (d->count == TW_MAX_DIAGS - 1) {
+		free(line);	/* the last slot says why the list ends (fuzz_policy found it leaked) */
+		line = strdup("too many errors, stopping here");
+	}
 	d->msgs[d->count++] = line;
-	if (d->count == TW_MAX_DIAGS)
-		d->msgs[d->count - 1] = strdup("too many errors, stopping here");
 }
 
 void tw_diags_print(const struct tw_diags *d, FILE *f)
