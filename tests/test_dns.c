@@ -230,33 +230,36 @@ out:
  * audit; TCP over IPv6 is parsed like TCP over IPv4 (both were mutants no
  * test caught: tests/mutants.sh).
  */
+/* A TCP payload: one length-prefixed query for name (qtype A); returns its length. */
+static size_t tcp_query(const char *name, uint8_t *out)
+{
+	uint8_t wire[300];
+	size_t ml = tw_dns_msg(out + 2, 1, wire, tw_dns_wire(name, wire), 1);
+
+	out[0] = ml >> 8;
+	out[1] = ml & 0xff;
+	return ml + 2;
+}
+
 TEST(integ_dnsparse_audit_tier_and_tcp6)
 {
-	uint8_t wire[300], msg[400], tcp[402], pkt[700];
 	struct tw_tier_info audit = { .mode = TW_MODE_AUDIT, .defined = 1 };
+	uint8_t tcp[402], pkt[700];
 	__u32 staging = TIER_STAGING;
-	size_t wl, ml;
 	struct guard g;
+	size_t n;
 
 	if (!ASSERT_OK(guard_open(&g), "load the DNS guard"))
 		goto out;
 	/* TCP over IPv6, enforce: the owned name dropped, another passed. */
-	wl = tw_dns_wire("api.prod.test", wire);
-	ml = tw_dns_msg(msg, 1, wire, wl, 1);
-	tcp[0] = ml >> 8;
-	tcp[1] = ml & 0xff;
-	memcpy(tcp + 2, msg, ml);
-	ASSERT_EQ(guard_run(&g, pkt, frame(pkt, 6, L4_TCP, 53, tcp, ml + 2, 0)), 0,
+	n = tcp_query("api.prod.test", tcp);
+	ASSERT_EQ(guard_run(&g, pkt, frame(pkt, 6, L4_TCP, 53, tcp, n, 0)), 0,
 		  "TCP over IPv6: a prod name is dropped");
 	ASSERT_EQ(g.reason, TW_DNS_OWNED, "as another tier's name");
-	ASSERT_EQ(guard_run(&g, pkt, frame(pkt, 6, L4_TCP, 53, tcp, ml + 2, 1)), 0,
+	ASSERT_EQ(guard_run(&g, pkt, frame(pkt, 6, L4_TCP, 53, tcp, n, 1)), 0,
 		  "TCP over IPv6 behind an extension header too");
-	wl = tw_dns_wire("example.org", wire);
-	ml = tw_dns_msg(msg, 1, wire, wl, 1);
-	tcp[0] = ml >> 8;
-	tcp[1] = ml & 0xff;
-	memcpy(tcp + 2, msg, ml);
-	ASSERT_EQ(guard_run(&g, pkt, frame(pkt, 6, L4_TCP, 53, tcp, ml + 2, 0)), 1,
+	n = tcp_query("example.org", tcp);
+	ASSERT_EQ(guard_run(&g, pkt, frame(pkt, 6, L4_TCP, 53, tcp, n, 0)), 1,
 		  "TCP over IPv6: an unowned name passes");
 	/* Staging in audit mode: passes, logged as audit. */
 	if (!ASSERT_OK(bpf_map_update_elem(bpf_map__fd(g.skel->maps.tier_info), &staging, &audit, 0),
