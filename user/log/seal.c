@@ -261,17 +261,22 @@ int tw_seal_body(struct tw_seal *s, uint64_t seq, const char *prev, const char *
 {
 	char ts[64], since[64], line[1024], mac_hex[2 * TW_SEAL_KEY_BYTES + 1];
 	unsigned char mac[TW_SEAL_KEY_BYTES];
+	const char *h;
 	int head, n;
 	char *at;
 
 	tw_format_time(tw_now_ns(CLOCK_REALTIME), ts, sizeof(ts));
 	tw_format_time(s->since, since, sizeof(since));
-	/* host comes from gethostname(): JSON-safe is all that matters here. */
+	/* A seal line must stay plain JSON whatever the host is called: printable ASCII or "?". */
+	for (h = host; *h && *h > 0x20 && *h < 0x7f && *h != '"' && *h != '\\'; h++)
+		;
+	if (*h || h - host > 255)
+		host = "?";
 	head = snprintf(line, sizeof(line), "{\"seq\":%llu,", (unsigned long long)seq);
 	n = snprintf(line + head, sizeof(line) - head,
 		     "\"v\":1,\"ts\":\"%s\",\"host\":\"%s\",\"kind\":\"seal\",\"epoch\":%llu,"
 		     "\"since\":\"%s\",\"key_id\":\"%s\",\"pid\":%d," MAC_FIELD "%064d\"",
-		     ts, strpbrk(host, "\"\\") ? "?" : host, (unsigned long long)s->epoch, since,
+		     ts, host, (unsigned long long)s->epoch, since,
 		     s->id, (int)getpid(), 0);
 	if (n < 0 || (size_t)n >= len || head + n + 80 >= (int)sizeof(line))
 		return -ENOSPC;
