@@ -45,5 +45,8 @@ int do_status(int argc, char **argv);
 /* events.c */
 int do_events(int argc, char **argv);
 int do_verify(int argc, char **argv);
+/* logcmd.c */
+int do_keygen(int argc, char **argv);
+int do_drain(int argc, char **argv);
 
 #endif

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "persist.h"
 #include "pods.h"
+#include "drain.h"
 #include "status.h"
 #include "tags.h"
 #include "tagwatch.h"
@@ -244,6 +245,8 @@ static json_t *handle(struct daemon *d, struct client *c, const char *line, bool
 		reply = cmd_untag(d, c, req);
 	else if (!strcmp(cmd, "uninstall"))
 		reply = cmd_uninstall(d);
+	else if (!strcmp(cmd, "drain"))
+		reply = dm_cmd_drain(d);
 	else if (!strcmp(cmd, "follow"))
 		reply = (*kept = !tw_followers_add(d->followers, c->fd, req, why, sizeof(why))) ?
 			NULL : reply_err("%s", why);
