@@ -85,7 +85,7 @@ static pid_t start_daemon(void)
 		dup2(fd, 1);
 		dup2(fd, 2);
 		execl(d, d, "--policy", BASE "/policy.json", "--cgroup-root", CG, "--log-dir",
-		      BASE "/log", "--pin-dir", "none", "--socket", BASE "/ctl.sock", (char *)NULL);
+		      BASE "/log", "--pin-dir", "none", "--state-dir", "none", "--socket", BASE "/ctl.sock", (char *)NULL);
 		_exit(127);
 	}
 	snprintf(cmd, sizeof(cmd), "%s/tierwall --socket %s status >/dev/null 2>&1", bin,
