@@ -6,6 +6,7 @@
 #ifndef TW_TIER_BPF_H
 #define TW_TIER_BPF_H
 
+#include <bpf/bpf_core_read.h>
 #include "tierwall.h"
 
 /* Wake the daemon only past this much unread data; it also polls on a timer. */
@@ -209,6 +210,37 @@ static __always_inline void *event_begin(__u32 size, int kind, const struct deci
 static __always_inline void *event_start(__u32 size, int kind, const struct decision *d)
 {
 	return event_begin(size, kind, d, EV_PID | EV_COMM | EV_TASK);
+}
+
+/*
+ * -EPERM through an empty asm: without it clang computes "cond ? -EPERM : 0"
+ * as -(cond & 1), a value newer verifiers cannot bound to [-4095, 0].
+ */
+static __always_inline int deny(void)
+{
+	int r = -1;	/* -EPERM */
+
+	asm volatile("" : "+r"(r));
+	return r;
+}
+
+/* Names from dn upwards (file first) for an event; userspace joins them under the mount point. */
+static __always_inline void dentry_names(struct dentry *dn, char names[TW_PATH_PARTS][TW_NAME_LEN],
+					 __u8 *nparts, __u8 *complete)
+{
+	int i;
+
+	*nparts = 0;
+	for (i = 0; i < TW_PATH_PARTS; i++) {
+		struct dentry *p = BPF_CORE_READ(dn, d_parent);
+
+		if (!p || p == dn)
+			break;
+		bpf_probe_read_kernel_str(names[i], TW_NAME_LEN, BPF_CORE_READ(dn, d_name.name));
+		*nparts = i + 1;
+		dn = p;
+	}
+	*complete = BPF_CORE_READ(dn, d_parent) == dn;
 }
 
 static __always_inline void event_submit(void *e)

@@ -52,6 +52,15 @@ int fx_net_passed(struct fx *f, const char *create_rel, const char *call_rel, in
 
 /* Fork a child that joins rel (NULL: stays) and runs fn; 0 or the positive errno fn returned. */
 int fx_do(struct fx *f, const char *rel, int (*fn)(void *), void *arg, pid_t *pid);
+/*
+ * The same, in two steps: the child runs before() in rel, then this (untagged)
+ * process moves it to to_rel, then it runs after() (both see the child's arg).
+ * A tiered process cannot leave its tier itself where BPF LSM guards cgroups.
+ */
+int fx_do_moved(struct fx *f, const char *rel, const char *to_rel, int (*before)(void *),
+		int (*after)(void *), void *arg, pid_t *pid);
+/* Move process pid into cgroup rel (from this process). */
+int fx_move(struct fx *f, const char *rel, pid_t pid);
 
 /*
  * Can this kernel load and attach a BPF LSM program? Checked independently

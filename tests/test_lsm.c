@@ -204,17 +204,12 @@ static int op_exec(void *a)
 	return -errno;
 }
 
-/* Denied in staging, then allowed once the same process is moved to prod. */
-static int op_move_then_open(void *a)
+/* Denied in staging (then the test moves the same process to prod). */
+static int op_open_refused(void *a)
 {
-	struct fop *o = a;
 	int first = op_open(a);
 
-	if (first != -EPERM)
-		return first ? first : -1001;
-	if (tw_join_cgroup(o->path2))
-		return -1002;
-	return op_open(a);
+	return first == -EPERM ? 0 : first ? first : -1001;
 }
 
 /* Receive one descriptor; -EPERM if the kernel dropped it (MSG_CTRUNC). */
@@ -553,17 +548,15 @@ out:
 
 TEST(lsm_tier_changes_and_audit)
 {
-	char prod_cg[PATH_MAX * 2];
 	struct fop o;
 	struct lsm l;
 	pid_t pid;
 
 	if (!lsm_start(&l))
 		goto out;
-	snprintf(prod_cg, sizeof(prod_cg), "%s/services/prod", l.f.root);
-	o = (struct fop){ .path = l.key, .path2 = prod_cg, .flags = O_RDONLY };
-	ASSERT_EQ(fx_do(&l.f, "agents/staging", op_move_then_open, &o, NULL), 0,
-		  "refused in staging, allowed at the next open after moving to prod");
+	o = (struct fop){ .path = l.key, .flags = O_RDONLY };
+	ASSERT_EQ(fx_do_moved(&l.f, "agents/staging", "services/prod", op_open_refused, op_open, &o, NULL),
+		  0, "refused in staging, allowed at the next open after moving to prod");
 	o.flags = O_RDONLY;
 	ASSERT_EQ(fx_do(&l.f, "agents/dev", op_open, &o, &pid), 0, "dev is in audit mode: allowed");
 	check_file_event(&l, pid, "open", "audit", "dev", l.key, l.prod);
@@ -626,7 +619,12 @@ TEST(lsm_status_reports_enforcement)
 	json_array_foreach(json_object_get(s, "programs"), i, p)
 		lsm_attached += !strncmp(json_string_value(json_object_get(p, "hook")), "lsm/", 4) &&
 				json_is_true(json_object_get(p, "attached"));
-	ASSERT_EQ(lsm_attached, 7, "the LSM programs are attached");
+	/* The secret-file programs, and self-protection's. */
+	ASSERT_EQ(lsm_attached, 7 + json_integer_value(json_object_get(json_object_get(s, "protection"),
+								       "programs")),
+		  "the LSM programs are attached");
+	ASSERT_STREQ(json_string_value(json_object_get(json_object_get(s, "protection"), "mode")),
+		     "bpf-lsm", "self-protection");
 	ASSERT_TRUE(json_is_true(json_object_get(json_object_get(s, "secrets"), "enforced")),
 		    "secrets enforced");
 	ASSERT_EQ(json_integer_value(json_object_get(json_object_get(s, "secrets"), "pending")), 1,

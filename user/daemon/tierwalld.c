@@ -25,6 +25,7 @@
 #include <bpf/libbpf.h>
 #include "cgroup.h"
 #include "control.h"
+#include "protect.h"
 #include "reload.h"
 #include "state.h"
 #include "status.h"
@@ -351,6 +352,9 @@ static int setup(struct daemon *d)
 		}
 	}
 	tw_bpf_set_flood_window(d->bpf, (uint64_t)d->flood_ms * 1000000);
+	err = dm_protect(d, d->bpf);
+	if (err)
+		return err;
 	/* Names never block the policy: whatever is unresolved is retried later. */
 	err = tw_dns_new(&d->dns, d->policy, d->bpf, &d->dns_opts, why, sizeof(why));
 	if (err) {
@@ -476,6 +480,7 @@ static void teardown(struct daemon *d)
 	int i;
 
 	tw_metrics_stop(d->metrics);	/* its thread reads what follows */
+	dm_protect_stop(d);
 	if (d->bpf) {
 		tw_bpf_unpin(d->bpf);
 		tw_bpf_detach(d->bpf);
@@ -521,9 +526,9 @@ int main(int argc, char **argv)
 		return 2;
 	err = setup(&d);
 	if (!err) {
-		dm_log_daemon(&d, "start", json_pack("{s:s, s:s, s:s, s:b}", "version", TW_VERSION,
+		dm_log_daemon(&d, "start", json_pack("{s:s, s:s, s:s, s:b, s:s}", "version", TW_VERSION,
 						  "cgroup_root", d.root, "policy_file", d.policy_file,
-						  "degraded", d.network_only));
+						  "degraded", d.network_only, "protection", dm_protect_mode(&d)));
 		dm_log_daemon(&d, "policy_loaded", json_pack("{s:i, s:i, s:i, s:i, s:i}",
 							  "tiers", d.policy->ntiers,
 							  "rules", d.policy->nrules,

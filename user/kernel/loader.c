@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The daemon's BPF objects: net (cgroup connect/sendmsg), files (BPF LSM) and
- * dns (cgroup_skb egress DNS guard). The net object owns the shared maps; the
+ * The daemon's BPF objects: net (cgroup connect/sendmsg), files (BPF LSM),
+ * dns (cgroup_skb egress DNS guard) and protect (BPF LSM self-protection,
+ * wherever BPF LSM is usable). The net object owns the shared maps; the
  * others reuse their fds, so all judge by the same tags and write to the same
  * ring buffer.
  */
 #include <dirent.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,17 +20,22 @@
 #include <bpf/btf.h>
 #include "loader.h"
 #include "log.h"
+#include "lsm.h"
 #include "util.h"
 #include "net.skel.h"
 #include "files.skel.h"
 #include "dns.skel.h"
+#include "protect.skel.h"
 
-#define MAX_PROGS	16
+#define MAX_PROGS	48
 
 struct tw_bpf {
 	struct net_bpf *net;
 	struct files_bpf *files;
 	struct dns_bpf *dns;
+	struct protect_bpf *protect;	/* NULL: unprotected, for protect_why */
+	char protect_why[256];
+	int nprotect;			/* of progs[], protect's */
 	struct bpf_program *progs[MAX_PROGS];
 	struct bpf_link *links[MAX_PROGS];
 	int nprogs;
@@ -88,19 +95,24 @@ static int fill_maps(struct tw_bpf *b, const struct tw_tables *t,
 	return 0;
 }
 
-/* Does this kernel's bpf_lsm_inode_setattr take the 6.3+ idmap argument? */
-static int setattr_has_idmap(void)
+/*
+ * How many arguments this kernel's LSM hook takes (bpf_lsm_HOOK in its BTF):
+ * inode_setattr gained an idmap in 6.3, bpf a "kernel" flag in 6.16.
+ */
+static int lsm_hook_nargs(const char *hook)
 {
 	struct btf *vmlinux = btf__load_vmlinux_btf();
 	const struct btf_type *t;
+	char name[64];
 	int id, n = -ENOENT;
 
 	if (!vmlinux)
 		return -errno;
-	id = btf__find_by_name_kind(vmlinux, "bpf_lsm_inode_setattr", BTF_KIND_FUNC);
+	snprintf(name, sizeof(name), "bpf_lsm_%s", hook);
+	id = btf__find_by_name_kind(vmlinux, name, BTF_KIND_FUNC);
 	if (id > 0) {
 		t = btf__type_by_id(vmlinux, btf__type_by_id(vmlinux, id)->type);
-		n = btf_vlen(t) == 3;
+		n = btf_vlen(t);
 	}
 	btf__free(vmlinux);
 	return n;
@@ -147,11 +159,12 @@ static int load_files(struct tw_bpf *b, const struct tw_bpf_opts *o, char *why, 
 		snprintf(why, len, "cannot open the BPF LSM object: %s", strerror(-err));
 		return err;
 	}
-	idmap = setattr_has_idmap();
+	idmap = lsm_hook_nargs("inode_setattr");
 	if (idmap < 0) {
 		snprintf(why, len, "this kernel's BTF has no bpf_lsm_inode_setattr: it was built without CONFIG_BPF_LSM");
 		return -EOPNOTSUPP;
 	}
+	idmap = idmap == 3;
 	bpf_program__set_autoload(f->progs.tw_inode_setattr, !idmap);
 	bpf_program__set_autoload(f->progs.tw_inode_setattr_idmap, idmap);
 	bpf_map__set_max_entries(f->maps.secrets, o->secrets_capacity);
@@ -167,6 +180,97 @@ static int load_files(struct tw_bpf *b, const struct tw_bpf_opts *o, char *why, 
 	}
 	add_progs(b, f->obj);
 	return 0;
+}
+
+/*
+ * libbpf's messages while loading self-protection, shown only if the
+ * failure is not the expected refusal; the last ones (the verifier's
+ * verdict ends its log).
+ */
+static char probe_log[16384];
+static size_t probe_log_len;
+
+static int probe_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	size_t half = sizeof(probe_log) / 2, n;
+	char *msg = NULL, *tail;
+
+	if (level == LIBBPF_DEBUG || vasprintf(&msg, fmt, ap) < 0)
+		return 0;
+	n = strlen(msg);
+	tail = msg + (n > half ? n - half : 0);	/* a verifier log is one long message */
+	n = strlen(tail);
+	if (probe_log_len + n >= sizeof(probe_log)) {
+		memmove(probe_log, probe_log + probe_log_len - (half - n), half - n);
+		probe_log_len = half - n;
+	}
+	memcpy(probe_log + probe_log_len, tail, n);
+	probe_log_len += n;
+	probe_log[probe_log_len] = '\0';
+	free(msg);
+	return 0;
+}
+
+static int open_load_protect(struct tw_bpf *b, char *why, size_t len)
+{
+	struct protect_bpf *s;
+	int setattr, bpf, err;
+
+	setattr = lsm_hook_nargs("inode_setattr");
+	bpf = lsm_hook_nargs("bpf");
+	if (setattr < 0 || bpf < 0) {
+		snprintf(why, len, "this kernel was built without CONFIG_BPF_LSM");
+		return -EOPNOTSUPP;
+	}
+	s = b->protect = protect_bpf__open();
+	if (!s) {
+		err = -errno;
+		snprintf(why, len, "cannot open the self-protection object: %s", strerror(-err));
+		return err;
+	}
+	bpf_program__set_autoload(s->progs.tw_guard_setattr, setattr != 3);
+	bpf_program__set_autoload(s->progs.tw_guard_setattr_idmap, setattr == 3);
+	bpf_program__set_autoload(s->progs.tw_guard_bpf, bpf != 4);
+	bpf_program__set_autoload(s->progs.tw_guard_bpf_kernel, bpf == 4);
+	err = share_maps(b, s->obj);
+	if (err) {
+		snprintf(why, len, "cannot share maps with the self-protection object: %s", strerror(-err));
+		return err;
+	}
+	err = protect_bpf__load(s);
+	if (err)
+		snprintf(why, len, "the kernel refused to load the BPF LSM programs: %s", strerror(-err));
+	return err;
+}
+
+/*
+ * Self-protection wherever BPF LSM is usable, whatever the policy. Not
+ * fatal: without it the daemon runs unprotected, and says why.
+ */
+static void load_protect(struct tw_bpf *b)
+{
+	libbpf_print_fn_t old;
+	int err;
+
+	if (tw_lsm_active(b->protect_why, sizeof(b->protect_why)))
+		return;
+	probe_log_len = 0;
+	probe_log[0] = '\0';
+	old = libbpf_set_print(probe_print);
+	err = open_load_protect(b, b->protect_why, sizeof(b->protect_why));
+	libbpf_set_print(old);
+	if (!err) {
+		b->protect_why[0] = '\0';
+		b->nprotect = b->nprogs;
+		add_progs(b, b->protect->obj);
+		b->nprotect = b->nprogs - b->nprotect;
+		return;
+	}
+	/* EPERM: the kernel forbids LSM programs here by design; anything else is a bug to see. */
+	if (err != -EPERM && probe_log_len)
+		tw_warn("self-protection did not load; libbpf said:\n%s", probe_log);
+	protect_bpf__destroy(b->protect);
+	b->protect = NULL;
 }
 
 /*
@@ -288,6 +392,7 @@ int tw_bpf_load(struct tw_bpf **out, const struct tw_tables *t,
 		if (err)
 			goto out_destroy;
 	}
+	load_protect(b);
 	*out = b;
 	return 0;
 out_destroy:
@@ -400,6 +505,8 @@ int tw_bpf_pin(struct tw_bpf *b, const char *dir)
 		err = pin_maps(b, b->files->obj);
 	if (!err && b->dns)
 		err = pin_maps(b, b->dns->obj);
+	if (!err && b->protect)
+		err = pin_maps(b, b->protect->obj);
 	if (!err)
 		unpin_leftovers(dir, old, nold);
 	for (i = 0; i < nold; i++)
@@ -501,6 +608,8 @@ void tw_bpf_unpin(struct tw_bpf *b)
 		unpin_maps(b->files->obj);
 	if (b->dns)
 		unpin_maps(b->dns->obj);
+	if (b->protect)
+		unpin_maps(b->protect->obj);
 	rmdir(b->pin_dir);
 	b->pin_dir[0] = '\0';
 }
@@ -524,6 +633,7 @@ void tw_bpf_destroy(struct tw_bpf *b)
 		munmap(b->rt, sysconf(_SC_PAGESIZE));
 	files_bpf__destroy(b->files);
 	dns_bpf__destroy(b->dns);
+	protect_bpf__destroy(b->protect);
 	net_bpf__destroy(b->net);
 	free(b);
 }
@@ -622,6 +732,52 @@ bool tw_bpf_has_dns(struct tw_bpf *b)
 bool tw_bpf_has_files(struct tw_bpf *b)
 {
 	return b->files != NULL;
+}
+
+const char *tw_bpf_protect_why(struct tw_bpf *b)
+{
+	return b->protect ? NULL : b->protect_why[0] ? b->protect_why : "not loaded";
+}
+
+int tw_bpf_protect_nprogs(struct tw_bpf *b)
+{
+	return b->nprotect;
+}
+
+int tw_bpf_guard_self(struct tw_bpf *b, bool set)
+{
+	__u64 ctx = set;
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = &ctx, .ctx_size_in = sizeof(ctx));
+
+	if (!b->protect)
+		return -EOPNOTSUPP;
+	if (bpf_prog_test_run_opts(bpf_program__fd(b->protect->progs.tw_guard_set), &opts))
+		return -errno;
+	return opts.retval ? -ENOENT : 0;
+}
+
+int tw_bpf_guard_path(struct tw_bpf *b, uint32_t dev, uint64_t ino, uint32_t flags)
+{
+	struct tw_secret_key k = { .dev = dev, .ino = ino };
+	int fd;
+	uint32_t v = 0;
+
+	if (!b->protect)
+		return -EOPNOTSUPP;
+	fd = bpf_map__fd(b->protect->maps.guarded);
+	bpf_map_lookup_elem(fd, &k, &v);
+	v |= flags;
+	return bpf_map_update_elem(fd, &k, &v, 0) ? -errno : 0;
+}
+
+int tw_bpf_guard_dev(struct tw_bpf *b, uint32_t dev)
+{
+	uint32_t one = 1;
+
+	if (!b->protect)
+		return -EOPNOTSUPP;
+	return bpf_map_update_elem(bpf_map__fd(b->protect->maps.guarded_devs), &dev, &one, 0) ?
+	       -errno : 0;
 }
 
 struct ring_buffer *tw_bpf_ringbuf(struct tw_bpf *b, ring_buffer_sample_fn fn, void *ctx)

@@ -41,6 +41,9 @@ json_t *tw_event_daemon(const char *what, const struct tw_event_ctx *c);
 const char *tw_kind_name(int kind);
 const char *tw_verdict_name(int verdict);
 const char *tw_op_name(int op);
+const char *tw_tamper_op_name(int op);
+/* How a tamper attempt came ("open", "receive" ...), or why a mount was refused; NULL if none. */
+const char *tw_tamper_how_name(int how);
 const char *tw_dns_reason_name(int reason);
 const char *tw_qtype_name(unsigned int qtype, char *buf, size_t len);
 /*
