@@ -3,7 +3,9 @@
  * tw_bench_lsm: cost of open()+close() of a file that is NOT a secret, with
  * tierwall's BPF LSM programs attached, against no program, at 10, 1,000 and
  * 10,000 protected paths (half directories, half files, on the same
- * filesystem as the file opened, so the parent walk really runs). Runs where
+ * filesystem as the file opened, so the parent walk really runs). Then the
+ * hot hooks of self-protection alone (a policy without secrets): open()
+ * (file_open), fork()+wait (task_alloc), kill(pid, 0) (task_kill). Runs where
  * BPF LSM loads: in the QEMU guest of tests/vm/bench.sh. TCG distorts
  * absolute time; only ratios within one boot mean anything.
  */
@@ -23,6 +25,8 @@
 #include "net.h"
 
 #define K_OPEN	20000
+#define K_FORK	1000
+#define K_KILL	50000
 #define BASE	"/tmp/lsmbench"
 #define CG	"/sys/fs/cgroup/lsmbench"
 #define CG_OUT	"/sys/fs/cgroup/lsmbench-untagged"
@@ -46,6 +50,69 @@ static double loop_open(void)
 	return (double)(bench_now_ns() - t0) / K_OPEN;
 }
 
+static double loop_fork(void)
+{
+	uint64_t t0 = bench_now_ns();
+	int i;
+
+	for (i = 0; i < K_FORK; i++) {
+		pid_t p = fork();
+
+		if (!p)
+			_exit(0);
+		if (p < 0 || waitpid(p, NULL, 0) != p) {
+			perror("tw_bench_lsm: fork");
+			exit(1);
+		}
+	}
+	return (double)(bench_now_ns() - t0) / K_FORK;
+}
+
+static pid_t sleeper;
+
+static double loop_kill(void)
+{
+	uint64_t t0 = bench_now_ns();
+	int i;
+
+	for (i = 0; i < K_KILL; i++)
+		if (kill(sleeper, 0)) {
+			perror("tw_bench_lsm: kill");
+			exit(1);
+		}
+	return (double)(bench_now_ns() - t0) / K_KILL;
+}
+
+/*
+ * Run a loop in a child that joins cg and reports back: this process stays
+ * untagged, since a tiered process may not leave its tier.
+ */
+static double measure(double (*loop)(void), const char *cg)
+{
+	double v = -1;
+	int p[2];
+	pid_t c;
+
+	if (pipe(p))
+		exit(1);
+	c = fork();
+	if (!c) {
+		if (!tw_join_cgroup(cg))
+			v = loop();
+		if (write(p[1], &v, sizeof(v)) != sizeof(v))
+			_exit(1);
+		_exit(0);
+	}
+	close(p[1]);
+	if (read(p[0], &v, sizeof(v)) != sizeof(v) || v < 0) {
+		fprintf(stderr, "tw_bench_lsm: a measuring child failed (cgroup %s)\n", cg);
+		exit(1);
+	}
+	close(p[0]);
+	waitpid(c, NULL, 0);
+	return v;
+}
+
 static int write_policy(int n)
 {
 	FILE *f = fopen(BASE "/policy.json", "w");
@@ -55,8 +122,12 @@ static int write_policy(int n)
 	if (!f)
 		return -errno;
 	fprintf(f, "{ \"version\": 1, \"tiers\": {\"staging\": {}, \"prod\": {}},\n"
-		   "  \"cgroups\": [ {\"path\": \"/\", \"tier\": \"staging\"} ],\n"
-		   "  \"secrets\": [ {\"tier\": \"prod\", \"paths\": [");
+		   "  \"cgroups\": [ {\"path\": \"/\", \"tier\": \"staging\"} ]");
+	if (!n) {
+		fprintf(f, " }\n");	/* no secrets: self-protection alone */
+		return fclose(f) ? -errno : 0;
+	}
+	fprintf(f, ",\n  \"secrets\": [ {\"tier\": \"prod\", \"paths\": [");
 	for (i = 0; i < n; i++) {
 		bool dir = i % 2 == 0;
 
@@ -103,11 +174,103 @@ static pid_t start_daemon(void)
 	return -1;
 }
 
-int main(int argc, char **argv)
+static pid_t start_or_die(void)
+{
+	pid_t d = start_daemon();
+
+	if (d < 0) {
+		fprintf(stderr, "tw_bench_lsm: tierwalld did not start\n");
+		exit(1);
+	}
+	return d;
+}
+
+static void stop_daemon(pid_t d)
+{
+	kill(d, SIGTERM);
+	waitpid(d, NULL, 0);
+}
+
+/* open() at 10, 1,000 and 10,000 protected paths: secrets and self-protection. */
+static void bench_secrets(int reps)
 {
 	static const int sizes[] = { 10, 1000, 10000 };
 	double res[3][3];
-	int reps = argc > 1 ? atoi(argv[1]) : 3, s, r;
+	int s, r;
+
+	printf("tw_bench_lsm: open()+close() of a non-secret file, %d interleaved repetitions, median ns\n",
+	       reps);
+	for (s = 0; s < 3; s++) {
+		double base[16], tier[16], untag[16];
+
+		system("rm -rf " BASE "/secrets && mkdir -p " BASE "/secrets");
+		if (write_policy(sizes[s]))
+			exit(1);
+		for (r = 0; r < reps; r++) {
+			pid_t d;
+
+			base[r] = measure(loop_open, CG);
+			d = start_or_die();
+			tier[r] = measure(loop_open, CG);
+			untag[r] = measure(loop_open, CG_OUT);
+			stop_daemon(d);
+		}
+		res[s][0] = bench_median(base, reps);
+		res[s][1] = bench_median(tier, reps);
+		res[s][2] = bench_median(untag, reps);
+		printf("measured %d protected paths\n", sizes[s]);
+	}
+	printf("\n| protected paths | no program | tiered process | untagged process |\n|---|---|---|---|\n");
+	for (s = 0; s < 3; s++)
+		printf("| %d | %.0f | %.0f (%.3fx) | %.0f (%.3fx) |\n", sizes[s], res[s][0],
+		       res[s][1], res[s][1] / res[s][0], res[s][2], res[s][2] / res[s][0]);
+}
+
+/* Self-protection's hot hooks, with no secrets in the policy. */
+static void bench_protect(int reps)
+{
+	static const struct { const char *name; double (*loop)(void); } loops[] = {
+		{ "open()+close() (file_open)", loop_open },
+		{ "fork()+wait (task_alloc)", loop_fork },
+		{ "kill(pid, 0) (task_kill)", loop_kill },
+	};
+	double base[3][16], tier[3][16], untag[3][16], b, t, u;
+	int l, r;
+
+	sleeper = fork();
+	if (!sleeper) {
+		pause();
+		_exit(0);
+	}
+	if (write_policy(0))
+		exit(1);
+	for (r = 0; r < reps; r++) {
+		pid_t d;
+
+		for (l = 0; l < 3; l++)
+			base[l][r] = measure(loops[l].loop, CG);
+		d = start_or_die();
+		for (l = 0; l < 3; l++) {
+			tier[l][r] = measure(loops[l].loop, CG);
+			untag[l][r] = measure(loops[l].loop, CG_OUT);
+		}
+		stop_daemon(d);
+	}
+	kill(sleeper, SIGKILL);
+	waitpid(sleeper, NULL, 0);
+	printf("\nself-protection only (policy without secrets), %d interleaved repetitions, median ns\n", reps);
+	printf("\n| loop (hook) | no program | tiered process | untagged process |\n|---|---|---|---|\n");
+	for (l = 0; l < 3; l++) {
+		b = bench_median(base[l], reps);
+		t = bench_median(tier[l], reps);
+		u = bench_median(untag[l], reps);
+		printf("| %s | %.0f | %.0f (%.3fx) | %.0f (%.3fx) |\n", loops[l].name, b, t, t / b, u, u / b);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	int reps = argc > 1 ? atoi(argv[1]) : 3;
 
 	if (reps < 1 || reps > 15)
 		reps = 3;
@@ -118,41 +281,9 @@ int main(int argc, char **argv)
 	       "echo x > " FILE_);
 	mkdir(CG, 0755);
 	mkdir(CG_OUT, 0755);
-	printf("tw_bench_lsm: open()+close() of a non-secret file, %d interleaved repetitions, median ns\n",
-	       reps);
-	for (s = 0; s < 3; s++) {
-		double base[16], tier[16], untag[16];
-
-		system("rm -rf " BASE "/secrets && mkdir -p " BASE "/secrets");
-		if (write_policy(sizes[s]))
-			return 1;
-		for (r = 0; r < reps; r++) {
-			pid_t d;
-
-			tw_join_cgroup(CG);
-			base[r] = loop_open();
-			d = start_daemon();
-			if (d < 0) {
-				fprintf(stderr, "tw_bench_lsm: tierwalld did not start\n");
-				return 1;
-			}
-			tw_join_cgroup(CG);
-			tier[r] = loop_open();
-			tw_join_cgroup(CG_OUT);
-			untag[r] = loop_open();
-			kill(d, SIGTERM);
-			waitpid(d, NULL, 0);
-		}
-		res[s][0] = bench_median(base, reps);
-		res[s][1] = bench_median(tier, reps);
-		res[s][2] = bench_median(untag, reps);
-		printf("measured %d protected paths\n", sizes[s]);
-	}
-	tw_join_cgroup(CG_OUT);
+	bench_secrets(reps);
+	bench_protect(reps);
 	rmdir(CG);
-	printf("\n| protected paths | no program | tiered process | untagged process |\n|---|---|---|---|\n");
-	for (s = 0; s < 3; s++)
-		printf("| %d | %.0f | %.0f (%.3fx) | %.0f (%.3fx) |\n", sizes[s], res[s][0],
-		       res[s][1], res[s][1] / res[s][0], res[s][2], res[s][2] / res[s][0]);
+	rmdir(CG_OUT);
 	return 0;
 }

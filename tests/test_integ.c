@@ -506,7 +506,10 @@ TEST(integ_status_and_events_cli)
 		ASSERT_TRUE(s != NULL, "status --json is JSON");
 		json_array_foreach(progs, i, p)
 			attached += json_is_true(json_object_get(p, "attached"));
-		ASSERT_EQ(attached, 4, "connect4/6 and sendmsg4/6 attached");
+		/* And self-protection's, where BPF LSM runs. */
+		ASSERT_EQ(attached, 4 + json_integer_value(json_object_get(json_object_get(s, "protection"),
+									  "programs")),
+			  "connect4/6 and sendmsg4/6 attached");
 		ASSERT_EQ(json_integer_value(json_object_get(c, "denied")), 1, "denied counter");
 		ASSERT_EQ(json_integer_value(json_object_get(c, "audited")), 1, "audited counter");
 		ASSERT_EQ(json_integer_value(json_object_get(c, "ringbuf_drops")), 0, "no drops");

@@ -11,7 +11,9 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include <linux/fs.h>
 #include <linux/sched.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
@@ -240,6 +242,22 @@ static int op_pidfd_getfd(void *a)
 		return -errno;
 	close(fd);
 	return 0;
+}
+
+/* chattr +a: through a descriptor opened only to read. */
+static int op_chattr(void *a)
+{
+	int fd = open(((struct act *)a)->path, O_RDONLY | O_CLOEXEC), flags = 0, err = 0;
+
+	if (fd < 0 || ioctl(fd, FS_IOC_GETFLAGS, &flags))
+		return -1000;
+	flags ^= FS_APPEND_FL;
+	if (ioctl(fd, FS_IOC_SETFLAGS, &flags))
+		err = -errno;
+	else
+		flags ^= FS_APPEND_FL, ioctl(fd, FS_IOC_SETFLAGS, &flags);	/* and back */
+	close(fd);
+	return err;
 }
 
 static int op_unlink(void *a) { return unlink(((struct act *)a)->path) ? -errno : 0; }
@@ -648,6 +666,8 @@ TEST(lsm_protect_daemon_files)
 	ASSERT_EQ(fx_do(&f, "agents/staging", op_unlink, &x, &pid), EPERM, "unlink the log");
 	tamper_done(&f, pid, "unlink");
 	ASSERT_EQ(fx_do(&f, "agents/staging", op_open_rd, &x, NULL), 0, "reading the log is not tampering");
+	ASSERT_EQ(fx_do(&f, "agents/staging", op_chattr, &x, &pid), EPERM, "chattr +a on the log");
+	tamper_done(&f, pid, "setattr");
 	snprintf(x.path, sizeof(x.path), "%s/planted", f.log_dir);
 	snprintf(x.path2, sizeof(x.path2), "/etc/passwd");
 	ASSERT_EQ(fx_do(&f, "agents/staging", op_symlink, &x, &pid), EPERM, "a symlink in the log directory");
@@ -672,6 +692,7 @@ TEST(lsm_protect_daemon_files)
 	snprintf(x.path, sizeof(x.path), "%s/notes", f.tmp);
 	ASSERT_OK(fx_sh(buf, sizeof(buf), "echo n > %s", x.path), "an ordinary file beside them");
 	ASSERT_EQ(fx_do(&f, "agents/staging", op_open_wr, &x, NULL), 0, "staging writes it");
+	ASSERT_EQ(fx_do(&f, "agents/staging", op_chattr, &x, NULL), 0, "chattr +a on it (and back)");
 	ASSERT_EQ(fx_do(&f, "agents/staging", op_unlink, &x, NULL), 0, "and removes it");
 out:
 	if (map >= 0)

@@ -78,9 +78,6 @@ int dm_protect(struct daemon *d, struct tw_bpf *b)
 		g.told = true;
 		return 0;
 	}
-	/* The pins are made after attaching; the directory must exist to be guarded. */
-	if (d->pin_dir[0] && mkdir(d->pin_dir, 0700) && errno != EEXIST)
-		return -errno;
 	g.n = 0;
 	for (i = 0; i < ARRAY_SIZE(own); i++) {
 		if (!own[i].path[0])

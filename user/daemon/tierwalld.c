@@ -352,9 +352,6 @@ static int setup(struct daemon *d)
 		}
 	}
 	tw_bpf_set_flood_window(d->bpf, (uint64_t)d->flood_ms * 1000000);
-	err = dm_protect(d, d->bpf);
-	if (err)
-		return err;
 	/* Names never block the policy: whatever is unresolved is retried later. */
 	err = tw_dns_new(&d->dns, d->policy, d->bpf, &d->dns_opts, why, sizeof(why));
 	if (err) {
@@ -383,6 +380,8 @@ static int setup(struct daemon *d)
 			dm_recover(d, &old);
 		tw_old_maps_close(&old);
 	}
+	if (!err)
+		err = dm_protect(d, d->bpf);	/* once the pin directory exists */
 	if (err)
 		return err;
 
