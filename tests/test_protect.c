@@ -461,9 +461,16 @@ TEST(lsm_protect_cgroup_moves)
 	snprintf(x.path, sizeof(x.path), "%s/untagged/cgroup.procs", f.root);
 	ASSERT_EQ(fx_do(&f, "agents/staging", op_write, &x, &pid), EPERM, "staging joins an untagged cgroup");
 	tamper_done(&f, pid, "cgroup_write");
-	snprintf(x.path, sizeof(x.path), "%s/services/prod/cgroup.threads", f.root);
-	ASSERT_EQ(fx_do(&f, "agents/staging", op_write, &x, &pid), EPERM, "staging's thread joins prod");
-	tamper_done(&f, pid, "cgroup_write");
+	/* cgroup.threads: within a threaded subtree, thr/t, which staging is not part of. */
+	snprintf(x.path, sizeof(x.path), "%s/thr/t/cgroup.type", f.root);
+	if (ASSERT_OK(fx_mkcg(&f, "thr/t"), "threaded subtree") &&
+	    ASSERT_OK(write_text(x.path, "threaded"), "thr/t is threaded")) {
+		snprintf(x.path, sizeof(x.path), "%s/thr/t/cgroup.threads", f.root);
+		ASSERT_EQ(fx_do(&f, "agents/staging", op_write, &x, &pid), EPERM,
+			  "staging's thread joins an untagged threaded cgroup");
+		tamper_done(&f, pid, "cgroup_write");
+		ASSERT_EQ(fx_do(&f, "thr", op_write, &x, NULL), 0, "an untagged thread does");
+	}
 	snprintf(x.path, sizeof(x.path), "%s/untagged/cgroup.freeze", f.root);
 	x.arg = 1;
 	ASSERT_EQ(fx_do(&f, "agents/staging", op_write, &x, &pid), EPERM, "staging freezes another cgroup");
