@@ -5,7 +5,9 @@
  * 10,000 protected paths (half directories, half files, on the same
  * filesystem as the file opened, so the parent walk really runs). Then the
  * hot hooks of self-protection alone (a policy without secrets): open()
- * (file_open), fork()+wait (task_alloc), kill(pid, 0) (task_kill). Runs where
+ * (file_open), fork()+wait (task_alloc), kill(pid, 0) (task_kill). Last, what
+ * the hooks tierwall does NOT attach would cost (tests/hookcost.bpf.c):
+ * file_permission on write(), inode_permission on stat(). Runs where
  * BPF LSM loads: in the QEMU guest of tests/vm/bench.sh. TCG distorts
  * absolute time; only ratios within one boot mean anything.
  */
@@ -21,12 +23,15 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <bpf/libbpf.h>
 #include "bench.h"
 #include "net.h"
+#include "tests/hookcost.skel.h"
 
 #define K_OPEN	20000
 #define K_FORK	1000
 #define K_KILL	50000
+#define K_WRITE	50000
 #define BASE	"/tmp/lsmbench"
 #define CG	"/sys/fs/cgroup/lsmbench"
 #define CG_OUT	"/sys/fs/cgroup/lsmbench-untagged"
@@ -81,6 +86,34 @@ static double loop_kill(void)
 			exit(1);
 		}
 	return (double)(bench_now_ns() - t0) / K_KILL;
+}
+
+static double loop_stat(void)
+{
+	uint64_t t0 = bench_now_ns();
+	struct stat st;
+	int i;
+
+	for (i = 0; i < K_OPEN; i++)
+		if (stat(FILE_, &st)) {
+			perror("tw_bench_lsm: stat");
+			exit(1);
+		}
+	return (double)(bench_now_ns() - t0) / K_OPEN;
+}
+
+static double loop_write(void)
+{
+	uint64_t t0 = bench_now_ns();
+	int fd = open("/dev/null", O_WRONLY), i;
+
+	for (i = 0; i < K_WRITE; i++)
+		if (write(fd, "x", 1) != 1) {
+			perror("tw_bench_lsm: write");
+			exit(1);
+		}
+	close(fd);
+	return (double)(bench_now_ns() - t0) / K_WRITE;
 }
 
 /*
@@ -268,6 +301,51 @@ static void bench_protect(int reps)
 	}
 }
 
+/* The floor cost of the hooks tierwall leaves alone: an almost empty program on each. */
+static void bench_unused_hooks(int reps)
+{
+	struct hookcost_bpf *s = hookcost_bpf__open_and_load();
+	struct {
+		const char *name;
+		double (*loop)(void);
+		struct bpf_program *prog;
+		double off[16], on[16];
+	} h[] = {
+		{ .name = "write() of 1 byte to /dev/null (file_permission)", .loop = loop_write },
+		{ .name = "stat() of a file 5 directories deep (inode_permission)", .loop = loop_stat },
+	};
+	int i, r;
+
+	if (!s) {
+		fprintf(stderr, "tw_bench_lsm: cannot load tests/hookcost.bpf.o\n");
+		exit(1);
+	}
+	h[0].prog = s->progs.cost_file_permission;
+	h[1].prog = s->progs.cost_inode_permission;
+	for (r = 0; r < reps; r++)
+		for (i = 0; i < 2; i++) {
+			struct bpf_link *l;
+
+			h[i].off[r] = h[i].loop();
+			l = bpf_program__attach_lsm(h[i].prog);
+			if (!l) {
+				fprintf(stderr, "tw_bench_lsm: cannot attach %s\n", h[i].name);
+				exit(1);
+			}
+			h[i].on[r] = h[i].loop();
+			bpf_link__destroy(l);
+		}
+	printf("\nhooks tierwall does not attach: one flag test and one load, %d interleaved repetitions, median ns\n",
+	       reps);
+	printf("\n| loop (hook) | no program | program attached |\n|---|---|---|\n");
+	for (i = 0; i < 2; i++) {
+		double off = bench_median(h[i].off, reps), on = bench_median(h[i].on, reps);
+
+		printf("| %s | %.0f | %.0f (%.3fx) |\n", h[i].name, off, on, on / off);
+	}
+	hookcost_bpf__destroy(s);
+}
+
 int main(int argc, char **argv)
 {
 	int reps = argc > 1 ? atoi(argv[1]) : 3;
@@ -283,6 +361,7 @@ int main(int argc, char **argv)
 	mkdir(CG_OUT, 0755);
 	bench_secrets(reps);
 	bench_protect(reps);
+	bench_unused_hooks(reps);
 	rmdir(CG);
 	rmdir(CG_OUT);
 	return 0;

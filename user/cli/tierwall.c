@@ -291,7 +291,7 @@ static const struct cmd cmds[] = {
 	  "through the daemon, else in " DEFAULT_LOG_DIR ".", do_events },
 	{ "verify-log", "[DIR]", "Check the log's hash chain across rotated segments and restarts. Names the\n"
 	  "first record that was changed, removed, inserted or reordered; exit 1 if any.", do_verify },
-	{ "status", "", "Programs attached, policy digest, counters, degraded modes.", do_status },
+	{ "status", "", "Programs attached, policy digest, counters, degraded modes, self-protection.", do_status },
 };
 
 static void usage(FILE *f)

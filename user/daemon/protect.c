@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include "guard.h"
 #include "log.h"
 #include "protect.h"
 #include "util.h"
@@ -28,10 +29,10 @@ static struct {
 
 static int guard_inode(struct tw_bpf *b, const struct stat *st, uint32_t flags)
 {
-	int err = tw_bpf_guard_path(b, tw_kdev(st->st_dev), st->st_ino, flags);
+	int err = tw_guard_path(tw_bpf_protect(b), tw_kdev(st->st_dev), st->st_ino, flags);
 
 	if (!err && !(flags & TW_GUARD_ABOVE))
-		err = tw_bpf_guard_dev(b, tw_kdev(st->st_dev));
+		err = tw_guard_dev(tw_bpf_protect(b), tw_kdev(st->st_dev));
 	return err;
 }
 
@@ -88,7 +89,7 @@ int dm_protect(struct daemon *d, struct tw_bpf *b)
 			return err;
 		}
 	}
-	err = tw_bpf_guard_self(b, true);
+	err = tw_guard_self(tw_bpf_protect(b), true);
 	if (err) {
 		tw_err("self-protection: cannot tell the kernel tierwalld's pid: %s", strerror(-err));
 		return err;
@@ -102,7 +103,7 @@ int dm_protect(struct daemon *d, struct tw_bpf *b)
 void dm_protect_stop(struct daemon *d)
 {
 	if (d->bpf && !tw_bpf_protect_why(d->bpf))
-		tw_bpf_guard_self(d->bpf, false);
+		tw_guard_self(tw_bpf_protect(d->bpf), false);
 }
 
 const char *dm_protect_mode(struct daemon *d)

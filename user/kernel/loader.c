@@ -8,7 +8,6 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,12 +19,12 @@
 #include <bpf/btf.h>
 #include "loader.h"
 #include "log.h"
+#include "guard.h"
 #include "lsm.h"
 #include "util.h"
 #include "net.skel.h"
 #include "files.skel.h"
 #include "dns.skel.h"
-#include "protect.skel.h"
 
 #define MAX_PROGS	48
 
@@ -95,29 +94,6 @@ static int fill_maps(struct tw_bpf *b, const struct tw_tables *t,
 	return 0;
 }
 
-/*
- * How many arguments this kernel's LSM hook takes (bpf_lsm_HOOK in its BTF):
- * inode_setattr gained an idmap in 6.3, bpf a "kernel" flag in 6.16.
- */
-static int lsm_hook_nargs(const char *hook)
-{
-	struct btf *vmlinux = btf__load_vmlinux_btf();
-	const struct btf_type *t;
-	char name[64];
-	int id, n = -ENOENT;
-
-	if (!vmlinux)
-		return -errno;
-	snprintf(name, sizeof(name), "bpf_lsm_%s", hook);
-	id = btf__find_by_name_kind(vmlinux, name, BTF_KIND_FUNC);
-	if (id > 0) {
-		t = btf__type_by_id(vmlinux, btf__type_by_id(vmlinux, id)->type);
-		n = btf_vlen(t);
-	}
-	btf__free(vmlinux);
-	return n;
-}
-
 static void add_progs(struct tw_bpf *b, struct bpf_object *obj)
 {
 	struct bpf_program *p;
@@ -150,6 +126,7 @@ static int share_maps(struct tw_bpf *b, struct bpf_object *obj)
 
 static int load_files(struct tw_bpf *b, const struct tw_bpf_opts *o, char *why, size_t len)
 {
+	struct btf *vmlinux;
 	struct files_bpf *f;
 	int idmap, err;
 
@@ -159,7 +136,9 @@ static int load_files(struct tw_bpf *b, const struct tw_bpf_opts *o, char *why, 
 		snprintf(why, len, "cannot open the BPF LSM object: %s", strerror(-err));
 		return err;
 	}
-	idmap = lsm_hook_nargs("inode_setattr");
+	vmlinux = btf__load_vmlinux_btf();
+	idmap = vmlinux ? tw_lsm_hook_nargs(vmlinux, "inode_setattr") : -ENOENT;
+	btf__free(vmlinux);
 	if (idmap < 0) {
 		snprintf(why, len, "this kernel's BTF has no bpf_lsm_inode_setattr: it was built without CONFIG_BPF_LSM");
 		return -EOPNOTSUPP;
@@ -183,94 +162,34 @@ static int load_files(struct tw_bpf *b, const struct tw_bpf_opts *o, char *why, 
 }
 
 /*
- * libbpf's messages while loading self-protection, shown only if the
- * failure is not the expected refusal; the last ones (the verifier's
- * verdict ends its log).
- */
-static char probe_log[16384];
-static size_t probe_log_len;
-
-static int probe_print(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	size_t half = sizeof(probe_log) / 2, n;
-	char *msg = NULL, *tail;
-
-	if (level == LIBBPF_DEBUG || vasprintf(&msg, fmt, ap) < 0)
-		return 0;
-	n = strlen(msg);
-	tail = msg + (n > half ? n - half : 0);	/* a verifier log is one long message */
-	n = strlen(tail);
-	if (probe_log_len + n >= sizeof(probe_log)) {
-		memmove(probe_log, probe_log + probe_log_len - (half - n), half - n);
-		probe_log_len = half - n;
-	}
-	memcpy(probe_log + probe_log_len, tail, n);
-	probe_log_len += n;
-	probe_log[probe_log_len] = '\0';
-	free(msg);
-	return 0;
-}
-
-static int open_load_protect(struct tw_bpf *b, char *why, size_t len)
-{
-	struct protect_bpf *s;
-	int setattr, bpf, err;
-
-	setattr = lsm_hook_nargs("inode_setattr");
-	bpf = lsm_hook_nargs("bpf");
-	if (setattr < 0 || bpf < 0) {
-		snprintf(why, len, "this kernel was built without CONFIG_BPF_LSM");
-		return -EOPNOTSUPP;
-	}
-	s = b->protect = protect_bpf__open();
-	if (!s) {
-		err = -errno;
-		snprintf(why, len, "cannot open the self-protection object: %s", strerror(-err));
-		return err;
-	}
-	bpf_program__set_autoload(s->progs.tw_guard_setattr, setattr != 3);
-	bpf_program__set_autoload(s->progs.tw_guard_setattr_idmap, setattr == 3);
-	bpf_program__set_autoload(s->progs.tw_guard_bpf, bpf != 4);
-	bpf_program__set_autoload(s->progs.tw_guard_bpf_kernel, bpf == 4);
-	err = share_maps(b, s->obj);
-	if (err) {
-		snprintf(why, len, "cannot share maps with the self-protection object: %s", strerror(-err));
-		return err;
-	}
-	err = protect_bpf__load(s);
-	if (err)
-		snprintf(why, len, "the kernel refused to load the BPF LSM programs: %s", strerror(-err));
-	return err;
-}
-
-/*
  * Self-protection wherever BPF LSM is usable, whatever the policy. Not
  * fatal: without it the daemon runs unprotected, and says why.
  */
 static void load_protect(struct tw_bpf *b)
 {
-	libbpf_print_fn_t old;
+	char *why = b->protect_why;
+	size_t len = sizeof(b->protect_why);
 	int err;
 
-	if (tw_lsm_active(b->protect_why, sizeof(b->protect_why)))
+	if (tw_lsm_active(why, len))
 		return;
-	probe_log_len = 0;
-	probe_log[0] = '\0';
-	old = libbpf_set_print(probe_print);
-	err = open_load_protect(b, b->protect_why, sizeof(b->protect_why));
-	libbpf_set_print(old);
-	if (!err) {
-		b->protect_why[0] = '\0';
-		b->nprotect = b->nprogs;
-		add_progs(b, b->protect->obj);
-		b->nprotect = b->nprogs - b->nprotect;
+	b->protect = tw_guard_open(why, len);
+	if (!b->protect)
+		return;
+	err = share_maps(b, tw_guard_obj(b->protect));
+	if (err)
+		snprintf(why, len, "cannot share maps with the self-protection object: %s", strerror(-err));
+	else
+		err = tw_guard_load(b->protect, why, len);
+	if (err) {
+		tw_guard_destroy(b->protect);
+		b->protect = NULL;
 		return;
 	}
-	/* EPERM: the kernel forbids LSM programs here by design; anything else is a bug to see. */
-	if (err != -EPERM && probe_log_len)
-		tw_warn("self-protection did not load; libbpf said:\n%s", probe_log);
-	protect_bpf__destroy(b->protect);
-	b->protect = NULL;
+	why[0] = '\0';
+	b->nprotect = b->nprogs;
+	add_progs(b, tw_guard_obj(b->protect));
+	b->nprotect = b->nprogs - b->nprotect;
 }
 
 /*
@@ -506,7 +425,7 @@ int tw_bpf_pin(struct tw_bpf *b, const char *dir)
 	if (!err && b->dns)
 		err = pin_maps(b, b->dns->obj);
 	if (!err && b->protect)
-		err = pin_maps(b, b->protect->obj);
+		err = pin_maps(b, tw_guard_obj(b->protect));
 	if (!err)
 		unpin_leftovers(dir, old, nold);
 	for (i = 0; i < nold; i++)
@@ -609,7 +528,7 @@ void tw_bpf_unpin(struct tw_bpf *b)
 	if (b->dns)
 		unpin_maps(b->dns->obj);
 	if (b->protect)
-		unpin_maps(b->protect->obj);
+		unpin_maps(tw_guard_obj(b->protect));
 	rmdir(b->pin_dir);
 	b->pin_dir[0] = '\0';
 }
@@ -633,7 +552,8 @@ void tw_bpf_destroy(struct tw_bpf *b)
 		munmap(b->rt, sysconf(_SC_PAGESIZE));
 	files_bpf__destroy(b->files);
 	dns_bpf__destroy(b->dns);
-	protect_bpf__destroy(b->protect);
+	if (b->protect)
+		tw_guard_destroy(b->protect);
 	net_bpf__destroy(b->net);
 	free(b);
 }
@@ -744,40 +664,9 @@ int tw_bpf_protect_nprogs(struct tw_bpf *b)
 	return b->nprotect;
 }
 
-int tw_bpf_guard_self(struct tw_bpf *b, bool set)
+struct protect_bpf *tw_bpf_protect(struct tw_bpf *b)
 {
-	__u64 ctx = set;
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = &ctx, .ctx_size_in = sizeof(ctx));
-
-	if (!b->protect)
-		return -EOPNOTSUPP;
-	if (bpf_prog_test_run_opts(bpf_program__fd(b->protect->progs.tw_guard_set), &opts))
-		return -errno;
-	return opts.retval ? -ENOENT : 0;
-}
-
-int tw_bpf_guard_path(struct tw_bpf *b, uint32_t dev, uint64_t ino, uint32_t flags)
-{
-	struct tw_secret_key k = { .dev = dev, .ino = ino };
-	int fd;
-	uint32_t v = 0;
-
-	if (!b->protect)
-		return -EOPNOTSUPP;
-	fd = bpf_map__fd(b->protect->maps.guarded);
-	bpf_map_lookup_elem(fd, &k, &v);
-	v |= flags;
-	return bpf_map_update_elem(fd, &k, &v, 0) ? -errno : 0;
-}
-
-int tw_bpf_guard_dev(struct tw_bpf *b, uint32_t dev)
-{
-	uint32_t one = 1;
-
-	if (!b->protect)
-		return -EOPNOTSUPP;
-	return bpf_map_update_elem(bpf_map__fd(b->protect->maps.guarded_devs), &dev, &one, 0) ?
-	       -errno : 0;
+	return b->protect;
 }
 
 struct ring_buffer *tw_bpf_ringbuf(struct tw_bpf *b, ring_buffer_sample_fn fn, void *ctx)

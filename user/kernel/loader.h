@@ -55,12 +55,8 @@ bool tw_bpf_has_files(struct tw_bpf *b);
 const char *tw_bpf_protect_why(struct tw_bpf *b);
 /* Its programs (all attached with the others). */
 int tw_bpf_protect_nprogs(struct tw_bpf *b);
-/* This process is tierwalld (set), or it stops (!set): whom the programs protect. */
-int tw_bpf_guard_self(struct tw_bpf *b, bool set);
-/* One of the daemon's files or directories, or one above them (TW_GUARD_* flags, OR-ed). */
-int tw_bpf_guard_path(struct tw_bpf *b, uint32_t dev, uint64_t ino, uint32_t flags);
-/* A filesystem holding one of them: no remount by tiered processes. */
-int tw_bpf_guard_dev(struct tw_bpf *b, uint32_t dev);
+/* The self-protection object, for guard.h (NULL when unprotected). */
+struct protect_bpf *tw_bpf_protect(struct tw_bpf *b);
 /* Task helpers cgroup_skb programs may call here (6.1: none): TW_SKB_* bits. */
 int tw_skb_task_helpers(void);
 /* The DNS guard is loaded (the policy has hostnames). */
