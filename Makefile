@@ -106,7 +106,7 @@ $(OUTPUT)/tests/test_dns.o: $(OUTPUT)/dns.skel.h $(OUTPUT)/net.skel.h $(OUTPUT)/
 
 TEST_OBJS := $(patsubst tests/%.c,$(OUTPUT)/tests/%.o,$(filter tests/test_%.c,$(TEST_SRCS)))
 
-TESTS_OBJS := $(addprefix $(OUTPUT)/tests/,runner.o net.o fixture.o) $(TEST_OBJS) \
+TESTS_OBJS := $(addprefix $(OUTPUT)/tests/,runner.o net.o fixture.o fileops.o) $(TEST_OBJS) \
 	      $(addprefix $(OUTPUT)/,loader.o guard.o $(addsuffix .o,$(COMMON)))
 
 $(OUTPUT)/tw_tests: $(TESTS_OBJS)

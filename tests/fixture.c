@@ -278,6 +278,22 @@ bool fx_lsm_usable(char *why, size_t len)
 	return link >= 0;
 }
 
+bool fx_lsm_ready(void)
+{
+	char why[256];
+
+	if (geteuid()) {
+		tw_test_skip("needs root");
+		return false;
+	}
+	if (!fx_lsm_usable(why, sizeof(why))) {
+		tw_test_skip("BPF LSM cannot be used on this kernel (%s); tests/vm runs these in QEMU guests",
+			     why);
+		return false;
+	}
+	return true;
+}
+
 int fx_cgroup_progs(const char *cgroup_dir)
 {
 	__u32 cnt = 0;
@@ -388,7 +404,7 @@ int fx_net_moved(struct fx *f, const char *create_rel, const char *call_rel, int
 	return fx_do_moved(f, create_rel, call_rel, net_socket, net_call, &n, pid);
 }
 
-static int send_fd(int sock, int fd)
+int fx_send_fd(int sock, int fd)
 {
 	char dummy = 'x', buf[CMSG_SPACE(sizeof(int))] = {};
 	struct iovec iov = { .iov_base = &dummy, .iov_len = 1 };
@@ -438,7 +454,7 @@ int fx_net_passed(struct fx *f, const char *create_rel, const char *call_rel, in
 	if (!creator) {
 		join_or_die(f, create_rel);
 		fd = tw_op_socket(op, ss.ss_family);
-		_exit(fd < 0 || send_fd(sv[0], fd) ? 203 : 0);
+		_exit(fd < 0 || fx_send_fd(sv[0], fd) ? 203 : 0);
 	}
 	c = fork();
 	if (!c) {

@@ -50,6 +50,9 @@ int fx_net_moved(struct fx *f, const char *create_rel, const char *call_rel, int
 int fx_net_passed(struct fx *f, const char *create_rel, const char *call_rel, int op,
 		  const char *addr, int port, pid_t *caller);
 
+/* Send fd over a Unix socket (SCM_RIGHTS, one byte of data); 0 or -errno. */
+int fx_send_fd(int sock, int fd);
+
 /* Fork a child that joins rel (NULL: stays) and runs fn; 0 or the positive errno fn returned. */
 int fx_do(struct fx *f, const char *rel, int (*fn)(void *), void *arg, pid_t *pid);
 /*
@@ -67,6 +70,8 @@ int fx_move(struct fx *f, const char *rel, pid_t pid);
  * of tierwalld: a trivial lsm/file_open program, really loaded and attached.
  */
 bool fx_lsm_usable(char *why, size_t len);
+/* Root and BPF LSM usable; otherwise the running test is marked skipped, saying why. */
+bool fx_lsm_ready(void);
 /* Programs attached to a cgroup for inet4 connect (BPF_PROG_QUERY). */
 int fx_cgroup_progs(const char *cgroup_dir);
 

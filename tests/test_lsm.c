@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <linux/openat2.h>
 #include "cgroup.h"
+#include "fileops.h"
 #include "fixture.h"
 #include "net.h"
 #include "tierwall.h"
@@ -54,21 +55,14 @@ static int write_file(const char *path, const char *text, mode_t mode)
 
 static bool lsm_start(struct lsm *l)
 {
-	char policy[8192], out[4096] = "", why[256];
+	char policy[8192], out[4096] = "";
 	struct fx *f = &l->f;
 	int err;
 
 	/* Zeroed first: a skipped test's cleanup must find nothing to stop or remove. */
 	memset(l, 0, sizeof(*l));
-	if (geteuid()) {
-		tw_test_skip("needs root");
+	if (!fx_lsm_ready())
 		return false;
-	}
-	if (!fx_lsm_usable(why, sizeof(why))) {
-		tw_test_skip("BPF LSM cannot be used on this kernel (%s); tests/vm runs these in QEMU guests",
-			     why);
-		return false;
-	}
 	if (!ASSERT_OK(fx_init(f, lsm_cgroups), "fixture"))
 		return false;
 	snprintf(l->prod, sizeof(l->prod), "%s/secrets/prod/", f->tmp);
@@ -106,24 +100,6 @@ static bool lsm_start(struct lsm *l)
 }
 
 /* ---- what a child does from inside its cgroup (0 or -errno) ---- */
-
-struct fop {
-	const char *path;
-	const char *path2;
-	int flags;
-	int sock;
-};
-
-static int op_open(void *a)
-{
-	struct fop *o = a;
-	int fd = open(o->path, o->flags);
-
-	if (fd < 0)
-		return -errno;
-	close(fd);
-	return 0;
-}
 
 /* openat2 from AT_FDCWD with path, or beneath directory path with path2. */
 static int op_openat2(void *a)
@@ -178,23 +154,7 @@ static int op_chdir_open(void *a)
 	return 0;
 }
 
-static int op_unlink(void *a) { return unlink(((struct fop *)a)->path) ? -errno : 0; }
-static int op_truncate(void *a) { return truncate(((struct fop *)a)->path, 0) ? -errno : 0; }
 static int op_chmod(void *a) { return chmod(((struct fop *)a)->path, 0666) ? -errno : 0; }
-
-static int op_rename(void *a)
-{
-	struct fop *o = a;
-
-	return rename(o->path, o->path2) ? -errno : 0;
-}
-
-static int op_link(void *a)
-{
-	struct fop *o = a;
-
-	return link(o->path, o->path2) ? -errno : 0;
-}
 
 static int op_exec(void *a)
 {

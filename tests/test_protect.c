@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <bpf/bpf.h>
 #include "ctl.h"
+#include "fileops.h"
 #include "fixture.h"
 #include "test.h"
 #include "util.h"
@@ -33,19 +34,12 @@ static const char *const cgs[] = {
 
 static bool protect_start(struct fx *f)
 {
-	char why[256], out[4096] = "";
+	char out[4096] = "";
 	int err;
 
 	memset(f, 0, sizeof(*f));
-	if (geteuid()) {
-		tw_test_skip("needs root");
+	if (!fx_lsm_ready())
 		return false;
-	}
-	if (!fx_lsm_usable(why, sizeof(why))) {
-		tw_test_skip("BPF LSM cannot be used on this kernel (%s); tests/vm runs these in QEMU guests",
-			     why);
-		return false;
-	}
 	if (!ASSERT_OK(fx_init(f, cgs), "fixture"))
 		return false;
 	/* No secrets: self-protection does not depend on them. */
@@ -81,6 +75,16 @@ static void tamper_done(struct fx *f, pid_t pid, const char *op)
 	json_decref(tamper(f, pid, op));
 }
 
+/* The same, and one of its fields as wanted. */
+static void tamper_says(struct fx *f, pid_t pid, const char *op, const char *key, const char *want)
+{
+	json_t *e = tamper(f, pid, op);
+
+	if (e)
+		ASSERT_STREQ(json_string_value(json_object_get(e, key)), want, key);
+	json_decref(e);
+}
+
 static const char *jstr(json_t *o, const char *k)
 {
 	return json_string_value(json_object_get(o, k));
@@ -98,13 +102,8 @@ static bool daemon_alive(struct fx *f)
 
 /* ---- what a child does (0 or -errno) ---- */
 
-struct act {
-	char path[PATH_MAX * 2];
-	char path2[PATH_MAX * 2];
-	pid_t pid;
-	int fd;
-	long arg;
-};
+/* snprintf into buf, giving buf: where a struct fop's path points. */
+#define FMT(buf, ...) (snprintf(buf, sizeof(buf), __VA_ARGS__), buf)
 
 static int write_text(const char *path, const char *text)
 {
@@ -120,7 +119,7 @@ static int write_text(const char *path, const char *text)
 
 static int op_write(void *a)
 {
-	struct act *x = a;
+	struct fop *x = a;
 	char num[16];
 
 	snprintf(num, sizeof(num), "%ld", x->arg);
@@ -129,28 +128,20 @@ static int op_write(void *a)
 
 static int op_open_wr(void *a)
 {
-	int fd = open(((struct act *)a)->path, O_WRONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	close(fd);
-	return 0;
+	((struct fop *)a)->flags = O_WRONLY | O_CLOEXEC;
+	return op_open(a);
 }
 
 static int op_open_rd(void *a)
 {
-	int fd = open(((struct act *)a)->path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	close(fd);
-	return 0;
+	((struct fop *)a)->flags = O_RDONLY | O_CLOEXEC;
+	return op_open(a);
 }
 
 /* clone3(CLONE_INTO_CGROUP) into path (a cgroup directory): the raw syscall. */
 static int op_clone3(void *a)
 {
-	struct act *x = a;
+	struct fop *x = a;
 	struct clone_args args = { .flags = CLONE_INTO_CGROUP, .exit_signal = SIGCHLD };
 	int cg = open(x->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	long pid;
@@ -178,7 +169,7 @@ static int op_bpf(void *a)
 
 static int op_kill(void *a)
 {
-	struct act *x = a;
+	struct fop *x = a;
 
 	return kill(x->pid, x->arg) ? -errno : 0;
 }
@@ -186,7 +177,7 @@ static int op_kill(void *a)
 /* F_SETOWN + F_SETSIG + O_ASYNC: data on the pipe signals the owner. */
 static int op_sigio(void *a)
 {
-	struct act *x = a;
+	struct fop *x = a;
 	int p[2];
 
 	if (pipe(p) || fcntl(p[0], F_SETOWN, x->pid) || fcntl(p[0], F_SETSIG, (int)x->arg) ||
@@ -197,7 +188,7 @@ static int op_sigio(void *a)
 
 static int op_ptrace(void *a)
 {
-	struct act *x = a;
+	struct fop *x = a;
 
 	if (ptrace(PTRACE_SEIZE, x->pid, NULL, NULL))
 		return -errno;
@@ -207,7 +198,7 @@ static int op_ptrace(void *a)
 
 static int op_vm_readv(void *a)
 {
-	struct act *x = a;
+	struct fop *x = a;
 	static char src[8] = "secret", dst[8];
 	struct iovec l = { dst, sizeof(dst) }, r = { src, sizeof(src) };
 
@@ -217,7 +208,7 @@ static int op_vm_readv(void *a)
 
 static int op_proc_mem(void *a)
 {
-	struct act *x = a;
+	struct fop *x = a;
 	char path[64];
 	int fd;
 
@@ -231,7 +222,7 @@ static int op_proc_mem(void *a)
 
 static int op_pidfd_getfd(void *a)
 {
-	struct act *x = a;
+	struct fop *x = a;
 	int pidfd = syscall(SYS_pidfd_open, x->pid, 0), fd;
 
 	if (pidfd < 0)
@@ -247,7 +238,7 @@ static int op_pidfd_getfd(void *a)
 /* chattr +a: through a descriptor opened only to read. */
 static int op_chattr(void *a)
 {
-	int fd = open(((struct act *)a)->path, O_RDONLY | O_CLOEXEC), flags = 0, err = 0;
+	int fd = open(((struct fop *)a)->path, O_RDONLY | O_CLOEXEC), flags = 0, err = 0;
 
 	if (fd < 0 || ioctl(fd, FS_IOC_GETFLAGS, &flags))
 		return -1000;
@@ -260,37 +251,20 @@ static int op_chattr(void *a)
 	return err;
 }
 
-static int op_unlink(void *a) { return unlink(((struct act *)a)->path) ? -errno : 0; }
-static int op_truncate(void *a) { return truncate(((struct act *)a)->path, 0) ? -errno : 0; }
-
-static int op_rename(void *a)
-{
-	struct act *x = a;
-
-	return rename(x->path, x->path2) ? -errno : 0;
-}
-
-static int op_symlink(void *a)
-{
-	struct act *x = a;
-
-	return symlink(x->path2, x->path) ? -errno : 0;
-}
-
 /* mount(2) of fstype (x->path2: "bpf", "tmpfs") on x->path. */
 static int op_mount(void *a)
 {
-	struct act *x = a;
+	struct fop *x = a;
 
 	return mount(x->path2, x->path, x->path2, 0, NULL) ? -errno : 0;
 }
 
-static int op_umount(void *a) { return umount2(((struct act *)a)->path, 0) ? -errno : 0; }
+static int op_umount(void *a) { return umount2(((struct fop *)a)->path, 0) ? -errno : 0; }
 
 /* fsopen() + fsconfig() + fsmount() + move_mount() of fstype x->path2 onto x->path. */
 static int op_fsmount(void *a)
 {
-	struct act *x = a;
+	struct fop *x = a;
 	int fs, mnt, err;
 
 	fs = syscall(SYS_fsopen, x->path2, 0);
@@ -320,7 +294,7 @@ static int op_private_mount(void *a)
 
 static int op_pivot_root(void *a)
 {
-	struct act *x = a;
+	struct fop *x = a;
 
 	return syscall(SYS_pivot_root, x->path, x->path) ? -errno : 0;
 }
@@ -335,7 +309,7 @@ static int op_netns_sysctl(void *a)
 
 static int op_finit_module(void *a)
 {
-	struct act *x = a;
+	struct fop *x = a;
 	int fd = open(x->path, O_RDONLY | O_CLOEXEC), err;
 
 	if (fd < 0)
@@ -354,7 +328,7 @@ static int op_init_module(void *a)
 
 static int op_kexec_file(void *a)
 {
-	struct act *x = a;
+	struct fop *x = a;
 	int fd = open(x->path, O_RDONLY | O_CLOEXEC), err;
 
 	if (fd < 0)
@@ -367,7 +341,7 @@ static int op_kexec_file(void *a)
 /* Receive one descriptor and write "0" to it; -EPERM if the kernel dropped it. */
 static int op_recv_write(void *a)
 {
-	struct act *x = a;
+	struct fop *x = a;
 	char dummy, buf[CMSG_SPACE(sizeof(int))];
 	struct iovec iov = { .iov_base = &dummy, .iov_len = 1 };
 	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = buf,
@@ -375,28 +349,13 @@ static int op_recv_write(void *a)
 	struct cmsghdr *c;
 	int fd;
 
-	if (recvmsg(x->fd, &m, 0) != 1)
+	if (recvmsg(x->sock, &m, 0) != 1)
 		return -1000;
 	c = CMSG_FIRSTHDR(&m);
 	if (!c || c->cmsg_type != SCM_RIGHTS)
 		return (m.msg_flags & MSG_CTRUNC) ? -EPERM : -1001;
 	memcpy(&fd, CMSG_DATA(c), sizeof(int));
 	return write(fd, "0", 1) == 1 ? 0 : -errno;
-}
-
-static int send_fd(int sock, int fd)
-{
-	char dummy = 'x', buf[CMSG_SPACE(sizeof(int))] = {};
-	struct iovec iov = { .iov_base = &dummy, .iov_len = 1 };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = buf,
-			    .msg_controllen = sizeof(buf) };
-	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
-
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	return sendmsg(sock, &m, 0) == 1 ? 0 : -errno;
 }
 
 /* A process that waits to be looked at or signalled, in cgroup rel (NULL: here). */
@@ -435,8 +394,9 @@ static void cgroup_of(pid_t pid, char *out, size_t len)
 
 TEST(lsm_protect_cgroup_moves)
 {
+	char p[PATH_MAX * 2];
 	char staging[PATH_MAX * 2], disp[PATH_MAX], before[PATH_MAX], after[PATH_MAX];
-	struct act x = {};
+	struct fop x = {};
 	struct fx f;
 	json_t *e;
 	pid_t pid;
@@ -447,7 +407,7 @@ TEST(lsm_protect_cgroup_moves)
 	snprintf(staging, sizeof(staging), "%s/agents/staging", f.root);
 
 	/* Moving itself out of its tier: into another tier, or into none. */
-	snprintf(x.path, sizeof(x.path), "%s/services/prod/cgroup.procs", f.root);
+	x.path = FMT(p, "%s/services/prod/cgroup.procs", f.root);
 	ASSERT_EQ(fx_do(&f, "agents/staging", op_write, &x, &pid), EPERM, "staging joins prod");
 	e = tamper(&f, pid, "cgroup_write");
 	if (e) {
@@ -458,20 +418,20 @@ TEST(lsm_protect_cgroup_moves)
 		ASSERT_CONTAINS(jstr(e, "path"), "/services/prod/cgroup.procs", "event path");
 	}
 	json_decref(e);
-	snprintf(x.path, sizeof(x.path), "%s/untagged/cgroup.procs", f.root);
+	x.path = FMT(p, "%s/untagged/cgroup.procs", f.root);
 	ASSERT_EQ(fx_do(&f, "agents/staging", op_write, &x, &pid), EPERM, "staging joins an untagged cgroup");
 	tamper_done(&f, pid, "cgroup_write");
 	/* cgroup.threads: within a threaded subtree, thr/t, which staging is not part of. */
-	snprintf(x.path, sizeof(x.path), "%s/thr/t/cgroup.type", f.root);
+	x.path = FMT(p, "%s/thr/t/cgroup.type", f.root);
 	if (ASSERT_OK(fx_mkcg(&f, "thr/t"), "threaded subtree") &&
 	    ASSERT_OK(write_text(x.path, "threaded"), "thr/t is threaded")) {
-		snprintf(x.path, sizeof(x.path), "%s/thr/t/cgroup.threads", f.root);
+		x.path = FMT(p, "%s/thr/t/cgroup.threads", f.root);
 		ASSERT_EQ(fx_do(&f, "agents/staging", op_write, &x, &pid), EPERM,
 			  "staging's thread joins an untagged threaded cgroup");
 		tamper_done(&f, pid, "cgroup_write");
 		ASSERT_EQ(fx_do(&f, "thr", op_write, &x, NULL), 0, "an untagged thread does");
 	}
-	snprintf(x.path, sizeof(x.path), "%s/untagged/cgroup.freeze", f.root);
+	x.path = FMT(p, "%s/untagged/cgroup.freeze", f.root);
 	x.arg = 1;
 	ASSERT_EQ(fx_do(&f, "agents/staging", op_write, &x, &pid), EPERM, "staging freezes another cgroup");
 	tamper_done(&f, pid, "cgroup_write");
@@ -481,22 +441,19 @@ TEST(lsm_protect_cgroup_moves)
 
 	/* Pulling a process in from outside: tierwalld itself, to kill it with cgroup.kill. */
 	cgroup_of(f.daemon, before, sizeof(before));
-	snprintf(x.path, sizeof(x.path), "%s/agents/staging/sub/cgroup.procs", f.root);
+	x.path = FMT(p, "%s/agents/staging/sub/cgroup.procs", f.root);
 	x.arg = f.daemon;
 	ASSERT_EQ(fx_do(&f, "agents/staging", op_write, &x, &pid), EPERM,
 		  "root in staging pulls tierwalld into its own tier");
-	e = tamper(&f, pid, "cgroup_write");
-	if (e)
-		ASSERT_STREQ(jstr(e, "via"), "migrate", "event via");
-	json_decref(e);
+	tamper_says(&f, pid, "cgroup_write", "via", "migrate");
 	cgroup_of(f.daemon, after, sizeof(after));
 	ASSERT_STREQ(after, before, "tierwalld stayed where it was");
 
 	/* Controls: an untagged root moves anywhere; a non-root staging process within its tier. */
 	x.arg = 0;
-	snprintf(x.path, sizeof(x.path), "%s/services/prod/cgroup.procs", f.root);
+	x.path = FMT(p, "%s/services/prod/cgroup.procs", f.root);
 	ASSERT_EQ(fx_do(&f, "untagged", op_write, &x, NULL), 0, "untagged root joins prod");
-	snprintf(x.path, sizeof(x.path), "%s/agents/staging/sub/cgroup.procs", f.root);
+	x.path = FMT(p, "%s/agents/staging/sub/cgroup.procs", f.root);
 	fx_sh(NULL, 0, "chown 1000 %s/cgroup.procs %s/sub/cgroup.procs %s/sub", staging, staging, staging);
 	ASSERT_EQ(fx_do(&f, "agents/staging", op_write, &x, &pid), EPERM, "root in staging, same tier: refused");
 	fflush(stdout);
@@ -510,19 +467,19 @@ TEST(lsm_protect_cgroup_moves)
 	ASSERT_EQ(WEXITSTATUS(fd), 0, "a non-root staging process moves within its tier (delegated subtree)");
 
 	/* clone3(CLONE_INTO_CGROUP): the hook sees no target, so tiered callers never get it. */
-	snprintf(x.path, sizeof(x.path), "%s/untagged", f.root);
+	x.path = FMT(p, "%s/untagged", f.root);
 	ASSERT_EQ(fx_do(&f, "agents/staging", op_clone3, &x, &pid), EPERM, "clone3 into an untagged cgroup");
 	tamper_done(&f, pid, "clone_into_cgroup");
 	ASSERT_EQ(fx_do(&f, "untagged", op_clone3, &x, NULL), 0, "untagged clone3 into a cgroup");
 
 	/* A writable cgroup.procs passed over SCM_RIGHTS. */
-	snprintf(x.path, sizeof(x.path), "%s/services/prod/cgroup.procs", f.root);
+	x.path = FMT(p, "%s/services/prod/cgroup.procs", f.root);
 	fd = open(x.path, O_WRONLY | O_CLOEXEC);
 	if (ASSERT_TRUE(fd >= 0, "untagged opens prod's cgroup.procs") &&
 	    ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) ? -errno : 0, "socketpair")) {
-		ASSERT_OK(send_fd(sv[0], fd), "sent");
-		ASSERT_OK(send_fd(sv[0], fd), "sent");
-		x.fd = sv[1];
+		ASSERT_OK(fx_send_fd(sv[0], fd), "sent");
+		ASSERT_OK(fx_send_fd(sv[0], fd), "sent");
+		x.sock = sv[1];
 		ASSERT_EQ(fx_do(&f, "agents/staging", op_recv_write, &x, &pid), EPERM,
 			  "staging receives it");
 		e = tamper(&f, pid, "cgroup_write");
@@ -541,7 +498,7 @@ out:
 
 TEST(lsm_protect_bpf_and_signals)
 {
-	struct act x = {};
+	struct fop x = {};
 	struct fx f;
 	json_t *e;
 	pid_t pid, target = -1;
@@ -570,10 +527,7 @@ TEST(lsm_protect_bpf_and_signals)
 	tamper_done(&f, pid, "signal");
 	x.arg = SIGKILL;
 	ASSERT_EQ(fx_do(&f, "agents/staging", op_sigio, &x, &pid), 0, "SIGKILL through F_SETSIG (write goes on)");
-	e = tamper(&f, pid, "signal");
-	if (e)
-		ASSERT_STREQ(jstr(e, "via"), "sigio", "event via");
-	json_decref(e);
+	tamper_says(&f, pid, "signal", "via", "sigio");
 	ASSERT_TRUE(daemon_alive(&f), "tierwalld still answers");
 	x.arg = 0;
 	ASSERT_EQ(fx_do(&f, "untagged", op_kill, &x, NULL), 0, "kill(tierwalld, 0) untagged");
@@ -599,7 +553,7 @@ TEST(lsm_protect_process_memory)
 	/* /proc/PID/mem reports the refusal as EACCES (mm_access); the rest as EPERM. */
 	static const int errs[] = { EPERM, EPERM, EACCES, EPERM };
 	pid_t outside = -1, own = -1, pid;
-	struct act x = {};
+	struct fop x = {};
 	char what[128];
 	struct fx f;
 	json_t *e;
@@ -637,8 +591,9 @@ out:
 
 TEST(lsm_protect_daemon_files)
 {
+	char p[PATH_MAX * 2], q[PATH_MAX * 2];
 	char log[PATH_MAX * 2], tmp[PATH_MAX], buf[64];
-	struct act x = {};
+	struct fop x = {};
 	struct fx f;
 	json_t *e;
 	pid_t pid;
@@ -648,8 +603,8 @@ TEST(lsm_protect_daemon_files)
 		goto out;
 	/* A pin of our own in the pin directory, to remove without detaching anything. */
 	map = bpf_map_create(BPF_MAP_TYPE_ARRAY, "tw_test", 4, 4, 1, NULL);
-	snprintf(x.path, sizeof(x.path), "%s/test-pin", f.pin);
-	snprintf(x.path2, sizeof(x.path2), "%s/test-pin2", f.pin);
+	x.path = FMT(p, "%s/test-pin", f.pin);
+	x.path2 = FMT(q, "%s/test-pin2", f.pin);
 	if (!ASSERT_TRUE(map >= 0 && !bpf_obj_pin(map, x.path), "test pin"))
 		goto out;
 	ASSERT_EQ(fx_do(&f, "agents/staging", op_unlink, &x, &pid), EPERM, "unlink in the pin directory");
@@ -660,12 +615,12 @@ TEST(lsm_protect_daemon_files)
 	ASSERT_EQ(fx_do(&f, "agents/staging", op_rename, &x, &pid), EPERM, "rename in the pin directory");
 	tamper_done(&f, pid, "rename");
 	ASSERT_EQ(fx_do(&f, "untagged", op_rename, &x, NULL), 0, "untagged renames its pin");
-	snprintf(x.path, sizeof(x.path), "%s/test-pin2", f.pin);
+	x.path = FMT(p, "%s/test-pin2", f.pin);
 	ASSERT_EQ(fx_do(&f, "untagged", op_unlink, &x, NULL), 0, "untagged unlinks its pin");
 
 	/* The log: overwritten, truncated, removed, or a symlink planted for the next rotation. */
 	snprintf(log, sizeof(log), "%s/events.jsonl", f.log_dir);
-	snprintf(x.path, sizeof(x.path), "%s", log);
+	x.path = FMT(p, "%s", log);
 	ASSERT_EQ(fx_do(&f, "agents/staging", op_open_wr, &x, &pid), EPERM, "open the log for writing");
 	tamper_done(&f, pid, "write");
 	ASSERT_EQ(fx_do(&f, "agents/staging", op_truncate, &x, &pid), EPERM, "truncate the log");
@@ -675,28 +630,28 @@ TEST(lsm_protect_daemon_files)
 	ASSERT_EQ(fx_do(&f, "agents/staging", op_open_rd, &x, NULL), 0, "reading the log is not tampering");
 	ASSERT_EQ(fx_do(&f, "agents/staging", op_chattr, &x, &pid), EPERM, "chattr +a on the log");
 	tamper_done(&f, pid, "setattr");
-	snprintf(x.path, sizeof(x.path), "%s/planted", f.log_dir);
-	snprintf(x.path2, sizeof(x.path2), "/etc/passwd");
+	x.path = FMT(p, "%s/planted", f.log_dir);
+	x.path2 = FMT(q, "/etc/passwd");
 	ASSERT_EQ(fx_do(&f, "agents/staging", op_symlink, &x, &pid), EPERM, "a symlink in the log directory");
 	tamper_done(&f, pid, "create");
 	ASSERT_EQ(fx_do(&f, "untagged", op_symlink, &x, NULL), 0, "untagged makes one");
 	ASSERT_EQ(fx_do(&f, "untagged", op_unlink, &x, NULL), 0, "and removes it");
 
 	/* The control socket, the policy, and a directory above them all. */
-	snprintf(x.path, sizeof(x.path), "%s", f.sock);
+	x.path = FMT(p, "%s", f.sock);
 	ASSERT_EQ(fx_do(&f, "agents/staging", op_unlink, &x, &pid), EPERM, "unlink the control socket");
 	tamper_done(&f, pid, "unlink");
-	snprintf(x.path, sizeof(x.path), "%s", f.policy);
+	x.path = FMT(p, "%s", f.policy);
 	ASSERT_EQ(fx_do(&f, "agents/staging", op_open_wr, &x, &pid), EPERM, "rewrite the policy");
 	tamper_done(&f, pid, "write");
-	snprintf(x.path, sizeof(x.path), "%s", f.tmp);
+	x.path = FMT(p, "%s", f.tmp);
 	snprintf(tmp, sizeof(tmp), "%s-moved", f.tmp);
-	snprintf(x.path2, sizeof(x.path2), "%s", tmp);
+	x.path2 = FMT(q, "%s", tmp);
 	ASSERT_EQ(fx_do(&f, "agents/staging", op_rename, &x, &pid), EPERM,
 		  "rename a directory above the log and socket");
 	tamper_done(&f, pid, "rename");
 	ASSERT_TRUE(daemon_alive(&f), "tierwalld still answers on its socket");
-	snprintf(x.path, sizeof(x.path), "%s/notes", f.tmp);
+	x.path = FMT(p, "%s/notes", f.tmp);
 	ASSERT_OK(fx_sh(buf, sizeof(buf), "echo n > %s", x.path), "an ordinary file beside them");
 	ASSERT_EQ(fx_do(&f, "agents/staging", op_open_wr, &x, NULL), 0, "staging writes it");
 	ASSERT_EQ(fx_do(&f, "agents/staging", op_chattr, &x, NULL), 0, "chattr +a on it (and back)");
@@ -709,10 +664,10 @@ out:
 
 TEST(lsm_protect_mounts)
 {
+	char p[PATH_MAX * 2], q[PATH_MAX * 2];
 	char dir[PATH_MAX * 2], bpfmnt[PATH_MAX * 2];
-	struct act x = {};
+	struct fop x = {};
 	struct fx f;
-	json_t *e;
 	pid_t pid;
 
 	if (!protect_start(&f))
@@ -722,28 +677,22 @@ TEST(lsm_protect_mounts)
 	mkdir(dir, 0755);
 	mkdir(bpfmnt, 0755);
 
-	snprintf(x.path, sizeof(x.path), "%s", dir);
-	snprintf(x.path2, sizeof(x.path2), "bpf");
+	x.path = FMT(p, "%s", dir);
+	x.path2 = FMT(q, "bpf");
 	ASSERT_EQ(fx_do(&f, "agents/staging", op_mount, &x, &pid), EPERM, "mount a bpffs");
-	e = tamper(&f, pid, "mount");
-	if (e)
-		ASSERT_STREQ(jstr(e, "reason"), "bpffs", "event reason");
-	json_decref(e);
-	snprintf(x.path2, sizeof(x.path2), "tmpfs");
-	snprintf(x.path, sizeof(x.path), "%s", f.log_dir);
+	tamper_says(&f, pid, "mount", "reason", "bpffs");
+	x.path2 = FMT(q, "tmpfs");
+	x.path = FMT(p, "%s", f.log_dir);
 	ASSERT_EQ(fx_do(&f, "agents/staging", op_mount, &x, &pid), EPERM, "a tmpfs over the log directory");
-	e = tamper(&f, pid, "mount");
-	if (e)
-		ASSERT_STREQ(jstr(e, "reason"), "daemon_path", "event reason");
-	json_decref(e);
-	snprintf(x.path, sizeof(x.path), "%s", f.pin);
+	tamper_says(&f, pid, "mount", "reason", "daemon_path");
+	x.path = FMT(p, "%s", f.pin);
 	ASSERT_EQ(fx_do(&f, "agents/staging", op_mount, &x, NULL), EPERM, "a tmpfs over the pin directory");
-	snprintf(x.path, sizeof(x.path), "%s", f.log_dir);
+	x.path = FMT(p, "%s", f.log_dir);
 	ASSERT_EQ(fx_do(&f, "agents/staging", op_fsmount, &x, &pid), EPERM,
 		  "fsopen + fsmount + move_mount of a tmpfs over the log directory");
 	tamper_done(&f, pid, "move_mount");
-	snprintf(x.path, sizeof(x.path), "%s", dir);
-	snprintf(x.path2, sizeof(x.path2), "bpf");
+	x.path = FMT(p, "%s", dir);
+	x.path2 = FMT(q, "bpf");
 	ASSERT_EQ(fx_do(&f, "agents/staging", op_fsmount, &x, &pid), EPERM, "fsmount of a bpffs");
 	tamper_done(&f, pid, "move_mount");
 	ASSERT_EQ(fx_do(&f, "agents/staging", op_pivot_root, &x, &pid), EPERM,
@@ -751,21 +700,21 @@ TEST(lsm_protect_mounts)
 	tamper_done(&f, pid, "pivot_root");
 
 	/* Controls: untagged mounts and unmounts; staging unmounts nobody's bpffs. */
-	snprintf(x.path2, sizeof(x.path2), "tmpfs");
+	x.path2 = FMT(q, "tmpfs");
 	ASSERT_EQ(fx_do(&f, "untagged", op_fsmount, &x, NULL), 0, "untagged fsmount of a tmpfs");
 	ASSERT_EQ(fx_do(&f, "untagged", op_umount, &x, NULL), 0, "untagged umount");
 	ASSERT_EQ(fx_do(&f, "agents/staging", op_mount, &x, NULL), 0, "staging mounts a tmpfs elsewhere");
 	ASSERT_EQ(fx_do(&f, "agents/staging", op_umount, &x, NULL), 0, "and unmounts it");
-	snprintf(x.path, sizeof(x.path), "%s", bpfmnt);
-	snprintf(x.path2, sizeof(x.path2), "bpf");
+	x.path = FMT(p, "%s", bpfmnt);
+	x.path2 = FMT(q, "bpf");
 	ASSERT_EQ(fx_do(&f, "untagged", op_mount, &x, NULL), 0, "untagged mounts a bpffs");
 	ASSERT_EQ(fx_do(&f, "agents/staging", op_umount, &x, &pid), EPERM, "staging unmounts a bpffs");
 	tamper_done(&f, pid, "umount");
 	ASSERT_EQ(fx_do(&f, "untagged", op_umount, &x, NULL), 0, "untagged unmounts it");
 
 	/* A namespace of its own (a container's): its mounts are its own business. */
-	snprintf(x.path, sizeof(x.path), "%s", f.log_dir);
-	snprintf(x.path2, sizeof(x.path2), "tmpfs");
+	x.path = FMT(p, "%s", f.log_dir);
+	x.path2 = FMT(q, "tmpfs");
 	ASSERT_EQ(fx_do(&f, "agents/staging", op_private_mount, &x, NULL), 0,
 		  "staging, in a private mount namespace, mounts over its view of the log directory");
 	ASSERT_TRUE(daemon_alive(&f), "tierwalld still answers");
@@ -776,38 +725,32 @@ out:
 
 TEST(lsm_protect_kernel_exits)
 {
+	char p[PATH_MAX * 2];
 	char junk[PATH_MAX * 2];
-	struct act x = {};
+	struct fop x = {};
 	struct fx f;
-	json_t *e;
 	pid_t pid;
 	int r;
 
 	if (!protect_start(&f))
 		goto out;
-	snprintf(x.path, sizeof(x.path), "/proc/sys/kernel/core_pattern");
+	x.path = FMT(p, "/proc/sys/kernel/core_pattern");
 	ASSERT_EQ(fx_do(&f, "agents/staging", op_open_wr, &x, &pid), EPERM, "write core_pattern");
-	e = tamper(&f, pid, "sysctl");
-	if (e)
-		ASSERT_STREQ(jstr(e, "path"), "/proc/sys/kernel/core_pattern", "event path");
-	json_decref(e);
-	snprintf(x.path, sizeof(x.path), "/proc/sys/kernel/modprobe");
+	tamper_says(&f, pid, "sysctl", "path", "/proc/sys/kernel/core_pattern");
+	x.path = FMT(p, "/proc/sys/kernel/modprobe");
 	ASSERT_EQ(fx_do(&f, "agents/staging", op_open_wr, &x, NULL), EPERM, "write modprobe");
 	ASSERT_EQ(fx_do(&f, "agents/staging", op_open_rd, &x, NULL), 0, "read it");
 	ASSERT_EQ(fx_do(&f, "untagged", op_open_wr, &x, NULL), 0, "untagged opens it for writing");
-	snprintf(x.path, sizeof(x.path), "/proc/sys/net/ipv4/ping_group_range");
+	x.path = FMT(p, "/proc/sys/net/ipv4/ping_group_range");
 	ASSERT_EQ(fx_do(&f, "agents/staging", op_open_wr, &x, NULL), EPERM, "the host's net.* sysctls");
 	ASSERT_EQ(fx_do(&f, "agents/staging", op_netns_sysctl, &x, NULL), 0,
 		  "net.* of a network namespace of its own");
 
 	snprintf(junk, sizeof(junk), "%s/junk.ko", f.tmp);
 	fx_sh(NULL, 0, "head -c 4096 /dev/zero > %s", junk);
-	snprintf(x.path, sizeof(x.path), "%s", junk);
+	x.path = FMT(p, "%s", junk);
 	ASSERT_EQ(fx_do(&f, "agents/staging", op_finit_module, &x, &pid), EPERM, "finit_module");
-	e = tamper(&f, pid, "module_load");
-	if (e)
-		ASSERT_STREQ(jstr(e, "what"), "module", "event what");
-	json_decref(e);
+	tamper_says(&f, pid, "module_load", "what", "module");
 	r = fx_do(&f, "untagged", op_finit_module, &x, NULL);
 	ASSERT_TRUE(r != EPERM && r != 0 && r < 200, "untagged finit_module reaches the module loader (and fails on junk)");
 	ASSERT_EQ(fx_do(&f, "agents/staging", op_init_module, &x, &pid), EPERM, "init_module");
@@ -824,19 +767,19 @@ TEST(lsm_protect_kernel_exits)
 		ASSERT_TRUE(r != EPERM && r != 0 && r < 200, "untagged kexec_file_load reaches the loader");
 	}
 
-	snprintf(x.path, sizeof(x.path), "/dev/mem");
+	x.path = FMT(p, "/dev/mem");
 	ASSERT_EQ(fx_do(&f, "agents/staging", op_open_rd, &x, &pid), EPERM, "open /dev/mem");
 	tamper_done(&f, pid, "raw_device");
 	ASSERT_EQ(fx_do(&f, "untagged", op_open_rd, &x, NULL), 0, "untagged opens /dev/mem");
-	snprintf(x.path, sizeof(x.path), "%s/blk", f.tmp);
+	x.path = FMT(p, "%s/blk", f.tmp);
 	fx_sh(NULL, 0, "mknod %s b 1 0", x.path);
 	ASSERT_EQ(fx_do(&f, "agents/staging", op_open_rd, &x, NULL), EPERM, "open a block device node");
 	ASSERT_NE(fx_do(&f, "untagged", op_open_rd, &x, NULL), EPERM, "untagged: up to the driver");
-	snprintf(x.path, sizeof(x.path), "/proc/kcore");
+	x.path = FMT(p, "/proc/kcore");
 	ASSERT_EQ(fx_do(&f, "agents/staging", op_open_rd, &x, &pid), EPERM, "open /proc/kcore");
 	tamper_done(&f, pid, "kernel_file");
 	ASSERT_EQ(fx_do(&f, "untagged", op_open_rd, &x, NULL), 0, "untagged opens /proc/kcore");
-	snprintf(x.path, sizeof(x.path), "/sys/kernel/uevent_helper");
+	x.path = FMT(p, "/sys/kernel/uevent_helper");
 	if (!access(x.path, F_OK)) {
 		ASSERT_EQ(fx_do(&f, "agents/staging", op_open_wr, &x, NULL), EPERM, "write uevent_helper");
 		ASSERT_EQ(fx_do(&f, "untagged", op_open_wr, &x, NULL), 0, "untagged opens it for writing");
