@@ -28,10 +28,12 @@
 
 /*
  * Could this caller move a task in from outside its tier? Migration needs
- * write access to the common ancestor's cgroup.procs, above the tier: root
- * (fsuid 0 or CAP_DAC_OVERRIDE, in the initial user namespace) has it,
- * unless it sits in a cgroup namespace rooted inside its tier on an
- * nsdelegate mount, where the kernel refuses moves across the namespace root.
+ * write access to the common ancestor's cgroup.procs, above the tier, which
+ * root owns: fsuid 0, or CAP_DAC_OVERRIDE (in any user namespace: one that
+ * maps uid 0 gives it over root's files), unless the caller sits in a cgroup
+ * namespace rooted inside its tier on an nsdelegate mount, where the kernel
+ * refuses moves across the namespace root. (chown and chmod of those files
+ * are refused to it: see judge_cgroup_dentry.)
  */
 static __always_inline bool could_pull(struct cgroup *target, const struct decision *d, int how)
 {
@@ -40,8 +42,6 @@ static __always_inline bool could_pull(struct cgroup *target, const struct decis
 	__u64 caps = 0, off = bpf_core_field_offset(struct cred, cap_effective);
 	struct cgroup *ns_root;
 
-	if (BPF_CORE_READ(c, user_ns, level))
-		return false;
 	/* kernel_cap_t is u32[2] before 6.3 and u64 since: the same 8 bytes on little endian. */
 	bpf_probe_read_kernel(&caps, sizeof(caps), (void *)((unsigned long)c + off));
 	if (BPF_CORE_READ(c, fsuid.val) && !(caps & (1ULL << CAP_DAC_OVERRIDE)))
@@ -86,6 +86,30 @@ static __always_inline int judge_cgroup_file(struct file *file, struct decision 
 		return refuse(d, &a);
 	}
 	return 0;
+}
+
+/*
+ * A cgroup directory or file of another tier, changed some other way than
+ * written: removed (its tag goes with it), or chown/chmod (to write it, or
+ * to gain write access above the tier).
+ */
+static __always_inline int judge_cgroup_dentry(struct dentry *dn, struct decision *d,
+					       struct attempt *a)
+{
+	struct cgroup *cg;
+	__u64 tagged = 0;
+
+	if (BPF_CORE_READ(dn, d_sb, s_magic) != CGROUP2_SUPER_MAGIC)
+		return 0;
+	cg = inode_cgroup(BPF_CORE_READ(dn, d_inode));
+	if (!cg)
+		return 0;
+	d->target = cgroup_tier(cg, &tagged);
+	if (d->target == d->tier)
+		return 0;
+	a->op = TW_TAMPER_CGROUP_WRITE;
+	a->cgroup_id = BPF_CORE_READ(cg, kn, id);
+	return refuse(d, a);
 }
 
 /* ---- root's ways out through files ---- */
@@ -310,7 +334,7 @@ int BPF_PROG(tw_guard_ptrace, struct task_struct *child, unsigned int mode)
 	if (d.target == d.tier && !is_daemon(child, guard_get()))
 		return 0;
 	if (mode & PTRACE_MODE_NOAUDIT)
-		return deny();
+		return audit_mode(d.tier) ? 0 : deny();
 	a.pid = BPF_CORE_READ(child, tgid);
 	a.cgroup_id = BPF_CORE_READ(cg, kn, id);
 	return refuse(&d, &a);
@@ -329,25 +353,12 @@ int BPF_PROG(tw_guard_rmdir, struct inode *dir, struct dentry *dentry)
 {
 	struct attempt a = { .dn = dentry, .op = TW_TAMPER_RMDIR };
 	struct decision d = {};
-	__u64 tagged = 0;
-	struct cgroup *cg;
 
 	if (!tiered(&d))
 		return 0;
 	if (touches_guarded(dentry, TW_GUARD_SELF | TW_GUARD_CHILDREN | TW_GUARD_ABOVE))
 		return refuse(&d, &a);
-	if (BPF_CORE_READ(dir, i_sb, s_magic) != CGROUP2_SUPER_MAGIC)
-		return 0;
-	/* Removing a cgroup of another tier drops its tag. */
-	cg = inode_cgroup(BPF_CORE_READ(dentry, d_inode));
-	if (!cg)
-		return 0;
-	d.target = cgroup_tier(cg, &tagged);
-	if (d.target == d.tier)
-		return 0;
-	a.op = TW_TAMPER_CGROUP_WRITE;
-	a.cgroup_id = BPF_CORE_READ(cg, kn, id);
-	return refuse(&d, &a);
+	return judge_cgroup_dentry(dentry, &d, &a);
 }
 
 SEC("lsm/inode_rename")
@@ -414,17 +425,30 @@ int BPF_PROG(tw_guard_truncate, const struct path *path)
 	return judge_dentry(path->dentry, TW_GUARD_SELF, TW_TAMPER_TRUNCATE);
 }
 
+/* chmod, chown, utimes: of the daemon's files, and of cgroups of other tiers. */
+static __always_inline int judge_setattr(struct dentry *dn)
+{
+	struct attempt a = { .dn = dn, .op = TW_TAMPER_SETATTR };
+	struct decision d = {};
+
+	if (!dn || !tiered(&d))
+		return 0;
+	if (touches_guarded(dn, TW_GUARD_SELF | TW_GUARD_ABOVE))
+		return refuse(&d, &a);
+	return judge_cgroup_dentry(dn, &d, &a);
+}
+
 /* The hook gained an idmap argument in 6.3: the loader keeps the one that fits. */
 SEC("lsm/inode_setattr")
 int BPF_PROG(tw_guard_setattr, struct dentry *dentry, struct iattr *attr)
 {
-	return judge_dentry(dentry, TW_GUARD_SELF | TW_GUARD_ABOVE, TW_TAMPER_SETATTR);
+	return judge_setattr(dentry);
 }
 
 SEC("lsm/inode_setattr")
 int BPF_PROG(tw_guard_setattr_idmap, void *idmap, struct dentry *dentry, struct iattr *attr)
 {
-	return judge_dentry(dentry, TW_GUARD_SELF | TW_GUARD_ABOVE, TW_TAMPER_SETATTR);
+	return judge_setattr(dentry);
 }
 
 /* ---- mounts ---- */

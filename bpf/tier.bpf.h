@@ -156,12 +156,18 @@ static __always_inline bool logs_all(__u32 tier)
 	return ti && ti->log_all;
 }
 
+/* Is this tier in audit mode (allowed, and recorded)? */
+static __always_inline bool audit_mode(__u32 tier)
+{
+	struct tw_tier_info *ti = bpf_map_lookup_elem(&tier_info, &tier);
+
+	return ti && ti->mode == TW_MODE_AUDIT;
+}
+
 /* Settle the verdict for a cross-tier access by the caller's tier mode. */
 static __always_inline void decide(struct decision *d)
 {
-	struct tw_tier_info *ti = bpf_map_lookup_elem(&tier_info, &d->tier);
-
-	d->verdict = ti && ti->mode == TW_MODE_AUDIT ? TW_VERDICT_AUDIT : TW_VERDICT_DENY;
+	d->verdict = audit_mode(d->tier) ? TW_VERDICT_AUDIT : TW_VERDICT_DENY;
 	count(d->verdict == TW_VERDICT_AUDIT ? CNT_AUDITED : CNT_DENIED);
 }
 

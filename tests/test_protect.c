@@ -138,6 +138,8 @@ static int op_open_rd(void *a)
 	return op_open(a);
 }
 
+static int op_chown(void *a) { return chown(((struct fop *)a)->path, 0, 0) ? -errno : 0; }
+
 /* clone3(CLONE_INTO_CGROUP) into path (a cgroup directory): the raw syscall. */
 static int op_clone3(void *a)
 {
@@ -438,6 +440,12 @@ TEST(lsm_protect_cgroup_moves)
 	/* From outside the cgroup: had it been frozen, whoever joined it would hang. */
 	x.arg = 0;
 	ASSERT_EQ(fx_do(&f, NULL, op_write, &x, NULL), 0, "untagged writes cgroup.freeze");
+
+	/* chown or chmod of another cgroup's files: a way to gain write access above the tier. */
+	x.path = FMT(p, "%s/untagged/cgroup.procs", f.root);
+	ASSERT_EQ(fx_do(&f, "agents/staging", op_chown, &x, &pid), EPERM, "staging chowns untagged's cgroup.procs");
+	tamper_done(&f, pid, "cgroup_write");
+	ASSERT_EQ(fx_do(&f, "untagged", op_chown, &x, NULL), 0, "untagged chowns it (to root again)");
 
 	/* Pulling a process in from outside: tierwalld itself, to kill it with cgroup.kill. */
 	cgroup_of(f.daemon, before, sizeof(before));
