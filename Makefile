@@ -136,8 +136,9 @@ $(OUTPUT)/static/tierwalld: $(filter-out $(OUTPUT)/metrics.o,$(DAEMON_OBJS)) $(O
 $(OUTPUT)/static/tierwall: $(CLI_OBJS)
 $(OUTPUT)/static/tw_tests: $(TESTS_OBJS)
 $(OUTPUT)/static/tw_probe: $(PROBE_OBJS)
-$(OUTPUT)/tests/bench_lsm.o: $(OUTPUT)/tests/hookcost.skel.h
-$(OUTPUT)/static/tw_bench_lsm: $(OUTPUT)/tests/bench_lsm.o $(OUTPUT)/tests/net.o
+$(OUTPUT)/tests/bench_lsm.o: $(OUTPUT)/tests/hookcost.skel.h $(OUTPUT)/protect.skel.h
+$(OUTPUT)/static/tw_bench_lsm: $(OUTPUT)/tests/bench_lsm.o $(OUTPUT)/tests/net.o \
+			       $(OUTPUT)/guard.o $(OUTPUT)/log.o
 $(OUTPUT)/static/%:
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(dir $@)

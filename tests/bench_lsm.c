@@ -3,11 +3,12 @@
  * tw_bench_lsm: cost of open()+close() of a file that is NOT a secret, with
  * tierwall's BPF LSM programs attached, against no program, at 10, 1,000 and
  * 10,000 protected paths (half directories, half files, on the same
- * filesystem as the file opened, so the parent walk really runs). Then the
- * hot hooks of self-protection alone (a policy without secrets): open()
- * (file_open), fork()+wait (task_alloc), kill(pid, 0) (task_kill). Last, what
- * the hooks tierwall does NOT attach would cost (tests/hookcost.bpf.c):
- * file_permission on write(), inode_permission on stat(). Runs where
+ * filesystem as the file opened, so the parent walk really runs), with the
+ * whole daemon. Then one program at a time: self-protection's on its hot
+ * paths, open() (file_open), fork()+wait (task_alloc), kill(pid, 0)
+ * (task_kill), and what the hooks tierwall does NOT attach would cost
+ * (tests/hookcost.bpf.c): file_permission on write(), inode_permission on
+ * stat(). Runs where
  * BPF LSM loads: in the QEMU guest of tests/vm/bench.sh. TCG distorts
  * absolute time; only ratios within one boot mean anything.
  */
@@ -26,6 +27,8 @@
 #include <bpf/libbpf.h>
 #include "bench.h"
 #include "net.h"
+#include "guard.h"
+#include "util.h"
 #include "tests/hookcost.skel.h"
 
 #define K_OPEN	20000
@@ -261,94 +264,75 @@ static void bench_secrets(int reps)
 		       res[s][1], res[s][1] / res[s][0], res[s][2], res[s][2] / res[s][0]);
 }
 
-/* Self-protection's hot hooks, with no secrets in the policy. */
-static void bench_protect(int reps)
+/*
+ * One program attached at a time, measured in this process with it and
+ * without it (before and after): self-protection's own programs on their
+ * hot paths, and an almost empty program on the two hooks tierwall leaves
+ * alone. On these paths a tiered caller runs exactly what an untagged one
+ * does (each program leaves before the tier lookup: a read-only open of an
+ * ordinary file, fork() without CLONE_INTO_CGROUP, a signal to a process
+ * other than tierwalld), so one column says it.
+ */
+static void bench_hooks(int reps)
 {
-	static const struct { const char *name; double (*loop)(void); } loops[] = {
-		{ "open()+close() (file_open)", loop_open },
-		{ "fork()+wait (task_alloc)", loop_fork },
-		{ "kill(pid, 0) (task_kill)", loop_kill },
-	};
-	double base[3][16], tier[3][16], untag[3][16], b, t, u;
-	int l, r;
-
-	sleeper = fork();
-	if (!sleeper) {
-		pause();
-		_exit(0);
-	}
-	if (write_policy(0))
-		exit(1);
-	for (r = 0; r < reps; r++) {
-		pid_t d;
-
-		for (l = 0; l < 3; l++)
-			base[l][r] = measure(loops[l].loop, CG);
-		d = start_or_die();
-		for (l = 0; l < 3; l++) {
-			tier[l][r] = measure(loops[l].loop, CG);
-			untag[l][r] = measure(loops[l].loop, CG_OUT);
-		}
-		stop_daemon(d);
-		for (l = 0; l < 3; l++)
-			base[l][r] = (base[l][r] + measure(loops[l].loop, CG)) / 2;
-	}
-	kill(sleeper, SIGKILL);
-	waitpid(sleeper, NULL, 0);
-	printf("\nself-protection only (policy without secrets), %d interleaved repetitions, median ns\n", reps);
-	printf("\n| loop (hook) | no program | tiered process | untagged process |\n|---|---|---|---|\n");
-	for (l = 0; l < 3; l++) {
-		b = bench_median(base[l], reps);
-		t = bench_median(tier[l], reps);
-		u = bench_median(untag[l], reps);
-		printf("| %s | %.0f | %.0f (%.3fx) | %.0f (%.3fx) |\n", loops[l].name, b, t, t / b, u, u / b);
-	}
-}
-
-/* The floor cost of the hooks tierwall leaves alone: an almost empty program on each. */
-static void bench_unused_hooks(int reps)
-{
-	struct hookcost_bpf *s = hookcost_bpf__open_and_load();
+	struct hookcost_bpf *hc = hookcost_bpf__open_and_load();
+	struct protect_bpf *pr;
+	char why[256];
 	struct {
 		const char *name;
 		double (*loop)(void);
 		struct bpf_program *prog;
 		double off[16], on[16];
 	} h[] = {
-		{ .name = "write() of 1 byte to /dev/null (file_permission)", .loop = loop_write },
-		{ .name = "stat() of a file 5 directories deep (inode_permission)", .loop = loop_stat },
+		{ .name = "open()+close() of a file (file_open, self-protection)", .loop = loop_open },
+		{ .name = "fork()+wait (task_alloc, self-protection)", .loop = loop_fork },
+		{ .name = "kill(pid, 0) (task_kill, self-protection)", .loop = loop_kill },
+		{ .name = "write() of 1 byte to /dev/null (file_permission, not attached)", .loop = loop_write },
+		{ .name = "stat() of a file 5 directories deep (inode_permission, not attached)",
+		  .loop = loop_stat },
 	};
-	int i, r;
+	int i, r, n = ARRAY_SIZE(h);
 
-	if (!s) {
-		fprintf(stderr, "tw_bench_lsm: cannot load tests/hookcost.bpf.o\n");
+	pr = tw_guard_open(why, sizeof(why));
+	if (!hc || !pr || tw_guard_load(pr, why, sizeof(why))) {
+		fprintf(stderr, "tw_bench_lsm: cannot load the programs: %s\n", hc ? why : "hookcost");
 		exit(1);
 	}
-	h[0].prog = s->progs.cost_file_permission;
-	h[1].prog = s->progs.cost_inode_permission;
+	h[0].prog = bpf_object__find_program_by_name(tw_guard_obj(pr), "tw_guard_open");
+	h[1].prog = bpf_object__find_program_by_name(tw_guard_obj(pr), "tw_guard_clone");
+	h[2].prog = bpf_object__find_program_by_name(tw_guard_obj(pr), "tw_guard_kill");
+	h[3].prog = hc->progs.cost_file_permission;
+	h[4].prog = hc->progs.cost_inode_permission;
+	sleeper = fork();
+	if (!sleeper) {
+		pause();
+		_exit(0);
+	}
 	for (r = 0; r < reps; r++)
-		for (i = 0; i < 2; i++) {
+		for (i = 0; i < n; i++) {
 			struct bpf_link *l;
 
 			h[i].off[r] = h[i].loop();
 			l = bpf_program__attach_lsm(h[i].prog);
 			if (!l) {
-				fprintf(stderr, "tw_bench_lsm: cannot attach %s\n", h[i].name);
+				fprintf(stderr, "tw_bench_lsm: cannot attach for %s\n", h[i].name);
 				exit(1);
 			}
 			h[i].on[r] = h[i].loop();
 			bpf_link__destroy(l);
 			h[i].off[r] = (h[i].off[r] + h[i].loop()) / 2;
 		}
-	printf("\nhooks tierwall does not attach: one flag test and one load, %d interleaved repetitions, median ns\n",
-	       reps);
+	kill(sleeper, SIGKILL);
+	waitpid(sleeper, NULL, 0);
+	printf("\none program attached at a time, %d interleaved repetitions, median ns\n", reps);
 	printf("\n| loop (hook) | no program | program attached |\n|---|---|---|\n");
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < n; i++) {
 		double off = bench_median(h[i].off, reps), on = bench_median(h[i].on, reps);
 
 		printf("| %s | %.0f | %.0f (%.3fx) |\n", h[i].name, off, on, on / off);
 	}
-	hookcost_bpf__destroy(s);
+	tw_guard_destroy(pr);
+	hookcost_bpf__destroy(hc);
 }
 
 int main(int argc, char **argv)
@@ -365,8 +349,7 @@ int main(int argc, char **argv)
 	mkdir(CG, 0755);
 	mkdir(CG_OUT, 0755);
 	bench_secrets(reps);
-	bench_protect(reps);
-	bench_unused_hooks(reps);
+	bench_hooks(reps);
 	rmdir(CG);
 	rmdir(CG_OUT);
 	return 0;
