@@ -194,6 +194,13 @@ int do_status(int argc, char **argv)
 		       json_is_true(json_object_get(v, "enforced")) ? "enforced" : "NOT ENFORCED",
 		       json_integer_value(json_object_get(v, "identities")),
 		       json_integer_value(json_object_get(v, "pending")));
+	v = json_object_get(r, "protection");
+	if (v && !strcmp(json_string_value(json_object_get(v, "mode")) ?: "", "bpf-lsm"))
+		printf("protection  bpf-lsm: tiered processes cannot stop, trace or bypass tierwalld; %zu paths guarded\n",
+		       json_array_size(json_object_get(v, "guarded")));
+	else if (v)
+		printf("protection  NONE (%s): a tiered root process can switch tierwalld off\n",
+		       json_string_value(json_object_get(v, "reason")));
 	print_hostnames(json_object_get(r, "hostnames"));
 	v = json_object_get(r, "network_lsm");
 	if (v)
