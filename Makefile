@@ -43,8 +43,8 @@ endif
 	fuzz fuzz-build asan mutants
 
 APPS      := tierwalld tierwall
-NRI_OBJS  := $(addprefix $(OUTPUT)/,tierwall-nri.o nri.o hook.o layout.o ctl.o)
-COMMON    := policy kube cidr compile cgroup event evlog evread evquery seal ctl log lsm util text
+NRI_OBJS  := $(addprefix $(OUTPUT)/,tierwall-nri.o nri.o hook.o layout.o cgroup.o ctl.o)
+COMMON    := policy kube cidr compile cgroup event evlog evread evquery seal ctl log lsm pins util text
 TESTS     := tw_tests tw_probe tw_bench
 
 all: $(addprefix $(OUTPUT)/,$(APPS) tierwall-nri tw_tests tw_probe)
