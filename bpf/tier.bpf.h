@@ -69,12 +69,20 @@ struct {
 	__uint(max_entries, 1);
 } flood_zero SEC(".maps");
 
+/* Where the tier lookup reads the caller's ancestors from (a constant per call site). */
+enum tier_src {
+	TIER_CURRENT,	/* the current task */
+	TIER_SKB,	/* the socket that sends skb (egress may run on nobody's behalf) */
+	TIER_GIVEN,	/* ids[level] from the daemon: explain, for any pid or cgroup */
+};
+
 /*
- * Tier of the caller: the nearest tagged ancestor, deepest first, of the
- * current task's cgroup, or of the sending socket's cgroup when skb is given
- * (egress packets may leave from softirq context, on nobody's behalf).
+ * Tier of the caller: the nearest tagged ancestor, deepest first. One copy
+ * for the hooks and for explain; src is a constant at each call, so each
+ * program holds only the helper it may call.
  */
-static __always_inline __u32 tier_of(struct __sk_buff *skb, bool use_skb, __u64 *tagged)
+static __always_inline __u32 tier_of(struct __sk_buff *skb, int src, const __u64 *ids,
+				     __u64 *tagged)
 {
 	struct tw_runtime *rt;
 	__u32 zero = 0, lo, hi;
@@ -97,9 +105,12 @@ static __always_inline __u32 tier_of(struct __sk_buff *skb, bool use_skb, __u64 
 			break;
 		if (!(mask & (1ULL << (level & (TW_MAX_LEVELS - 1)))))
 			continue;
-		/* use_skb is a constant: each program holds only the helper it may call. */
-		key.cgroup_id = use_skb ? bpf_skb_ancestor_cgroup_id(skb, level) :
-					  bpf_get_current_ancestor_cgroup_id(level);
+		if (src == TIER_SKB)
+			key.cgroup_id = bpf_skb_ancestor_cgroup_id(skb, level);
+		else if (src == TIER_GIVEN)
+			key.cgroup_id = ids[level & (TW_MAX_LEVELS - 1)];
+		else
+			key.cgroup_id = bpf_get_current_ancestor_cgroup_id(level);
 		if (!key.cgroup_id)
 			continue;	/* caller lives above this level */
 		val = bpf_map_lookup_elem(&cgroup_tiers, &key);
@@ -113,7 +124,7 @@ static __always_inline __u32 tier_of(struct __sk_buff *skb, bool use_skb, __u64 
 
 static __always_inline __u32 caller_tier(__u64 *tagged)
 {
-	return tier_of(NULL, false, tagged);
+	return tier_of(NULL, TIER_CURRENT, NULL, tagged);
 }
 
 enum tw_counter { CNT_DENIED, CNT_AUDITED, CNT_RB_DROP };
@@ -155,12 +166,25 @@ static __always_inline bool logs_all(__u32 tier)
 	return ti && ti->log_all;
 }
 
-/* Settle the verdict for a cross-tier access by the caller's tier mode. */
+/* Who owns what a caller reaches for, as the decisions below see it. */
+enum owner {
+	OWNER_NONE,	/* nobody: allowed, not recorded */
+	OWNER_SELF,	/* the caller's own tier: allowed, recorded if it logs all */
+	OWNER_OTHER,	/* another tier (or nothing the hooks can judge): refused */
+};
+
+/* The verdict on a cross-tier access, by the caller's tier mode. */
+static __always_inline __u8 mode_verdict(__u32 tier)
+{
+	struct tw_tier_info *ti = bpf_map_lookup_elem(&tier_info, &tier);
+
+	return ti && ti->mode == TW_MODE_AUDIT ? TW_VERDICT_AUDIT : TW_VERDICT_DENY;
+}
+
+/* Settle the verdict for a cross-tier access, and count it. */
 static __always_inline void decide(struct decision *d)
 {
-	struct tw_tier_info *ti = bpf_map_lookup_elem(&tier_info, &d->tier);
-
-	d->verdict = ti && ti->mode == TW_MODE_AUDIT ? TW_VERDICT_AUDIT : TW_VERDICT_DENY;
+	d->verdict = mode_verdict(d->tier);
 	count(d->verdict == TW_VERDICT_AUDIT ? CNT_AUDITED : CNT_DENIED);
 }
 

@@ -13,6 +13,7 @@
 #include "dns.skel.h"
 #include "files.skel.h"
 #include "netlsm.skel.h"
+#include "explain.h"
 
 #define MAX_PROGS	32
 #define TW_OBJECTS	5
@@ -24,6 +25,8 @@ struct tw_bpf {
 	struct files_bpf *files;
 	struct netlsm_bpf *netlsm;
 	char netlsm_why[256];		/* why netlsm is not loaded */
+	struct tw_explainer *explain;	/* the live maps' explainer, or NULL */
+	char explain_why[256];		/* why it is not loaded */
 	struct bpf_program *progs[MAX_PROGS];
 	struct bpf_link *links[MAX_PROGS];
 	int nprogs;
@@ -43,5 +46,7 @@ int tw_load_dns(struct tw_bpf *b, const struct tw_tables *t, char *why, size_t l
 int tw_load_files(struct tw_bpf *b, const struct tw_bpf_opts *o, char *why, size_t len);
 /* Where BPF LSM runs; elsewhere b->netlsm stays NULL and netlsm_why says why. */
 void tw_load_netlsm(struct tw_bpf *b, bool dns_guard);
+/* The explainer on the live maps; elsewhere b->explain stays NULL and explain_why says why. */
+void tw_load_explain(struct tw_bpf *b);
 
 #endif
