@@ -43,7 +43,7 @@ endif
 
 APPS      := tierwalld tierwall
 NRI_OBJS  := $(addprefix $(OUTPUT)/,tierwall-nri.o nri.o hook.o layout.o ctl.o)
-COMMON    := policy kube cidr compile ruleref cgroup ident event evlog evquery ctl log lsm util explain fill
+COMMON    := policy kube cidr compile ruleref jsonhint lint cgroup ident event evlog evquery ctl log lsm util explainer fill
 TESTS     := tw_tests tw_probe tw_bench
 
 all: $(addprefix $(OUTPUT)/,$(APPS) tierwall-nri tw_tests tw_probe)
@@ -77,10 +77,10 @@ $(OUTPUT)/%.o: %.c $(USER_HDRS) maps/tierwall.h | $(OUTPUT)
 
 # The daemon's loader waits for its skeletons.
 SKELS := $(addprefix $(OUTPUT)/,net.skel.h sock.skel.h dns.skel.h files.skel.h netlsm.skel.h explain.skel.h)
-$(OUTPUT)/loader.o $(OUTPUT)/objects.o $(OUTPUT)/explain.o: $(SKELS)
+$(OUTPUT)/loader.o $(OUTPUT)/objects.o $(OUTPUT)/explainer.o: $(SKELS)
 
 DAEMON_OBJS := $(addprefix $(OUTPUT)/,tierwalld.o ask.o access.o reloadreq.o pods.o podtier.o ready.o policywatch.o options.o state.o tags.o tagwatch.o persist.o lock.o uninstall.o control.o status.o reload.o stream.o loader.o objects.o secrets.o dns.o follow.o metrics.o $(addsuffix .o,$(COMMON)))
-CLI_OBJS    := $(addprefix $(OUTPUT)/,tierwall.o cli_status.o events.o $(addsuffix .o,$(COMMON)))
+CLI_OBJS    := $(addprefix $(OUTPUT)/,tierwall.o cli_status.o events.o explain.o policycmd.o simulate.o evshow.o $(addsuffix .o,$(COMMON)))
 
 $(OUTPUT)/tierwalld: $(DAEMON_OBJS)
 	$(call msg,LINK,$@)

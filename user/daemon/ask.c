@@ -15,7 +15,7 @@
 #include <arpa/inet.h>
 #include "ask.h"
 #include "cgroup.h"
-#include "explain.h"
+#include "explainer.h"
 #include "ident.h"
 #include "ruleref.h"
 #include "tags.h"

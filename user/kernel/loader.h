@@ -65,7 +65,7 @@ json_t *tw_bpf_netlsm_json(struct tw_bpf *b);
 int tw_lsm_usable(char *why, size_t len);
 /* Task helpers cgroup_skb programs may call here (6.1: none): TW_SKB_* bits. */
 int tw_skb_task_helpers(void);
-/* The explainer on the live maps (explain.h), or NULL with *why saying why. */
+/* The explainer on the live maps (explainer.h), or NULL with *why saying why. */
 struct tw_explainer *tw_bpf_explainer(struct tw_bpf *b, const char **why);
 /* The DNS guard is loaded (the policy has hostnames). */
 bool tw_bpf_has_dns(struct tw_bpf *b);

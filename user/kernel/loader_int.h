@@ -13,7 +13,7 @@
 #include "dns.skel.h"
 #include "files.skel.h"
 #include "netlsm.skel.h"
-#include "explain.h"
+#include "explainer.h"
 
 #define MAX_PROGS	32
 #define TW_OBJECTS	5

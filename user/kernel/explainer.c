@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The explainer: load and run bpf/explain.bpf.c (see explain.h). */
+/* The explainer: load and run bpf/explain.bpf.c (see explainer.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
-#include "explain.h"
+#include "explainer.h"
 #include "explain.skel.h"
 #include "fill.h"
 

@@ -5,8 +5,8 @@
  * BPF_PROG_TEST_RUN. The daemon's shares the live maps (objects.c); the one
  * `tierwall simulate` makes has maps of its own, filled from a draft policy.
  */
-#ifndef TW_EXPLAIN_H
-#define TW_EXPLAIN_H
+#ifndef TW_EXPLAINER_H
+#define TW_EXPLAINER_H
 
 #include <stdint.h>
 #include <bpf/libbpf.h>
