@@ -46,7 +46,7 @@ const char *tw_json_hint(const char *text, size_t len, size_t pos)
 		} else if (c == ',') {
 			for (j = i + 1; j < len && blank(text[j]); j++)
 				;
-			if (j < len && (text[j] == '}' || text[j] == ']') && j >= pos)
+			if (j < len && (text[j] == '}' || text[j] == ']') && j + 1 >= pos)
 				return text[j] == '}' ? "a trailing comma before '}': JSON allows none after the last member" :
 				       "a trailing comma before ']': JSON allows none after the last element";
 		}
