@@ -151,6 +151,7 @@ static void show_live(const char *line, size_t len, bool table)
 	} else if (o && (uint64_t)json_integer_value(json_object_get(o, "seq")) > last_seq &&
 		   tw_filter_match(&filter, o)) {
 		print_event(o, line, len, table);
+		last_seq = json_integer_value(json_object_get(o, "seq"));	/* shown: --retry skips it */
 	}
 	json_decref(o);
 }
