@@ -40,22 +40,10 @@ static void ask_policy(char *buf, size_t len, const char *staging)
 
 static bool ask_start(struct fx *f)
 {
-	char policy[4096], out[4096] = "";
-	int err;
+	char policy[4096];
 
-	if (!can_run())
-		return false;
-	if (!ASSERT_OK(fx_init(f, std_cgroups), "fixture"))
-		return false;
 	ask_policy(policy, sizeof(policy), "{\"log\": \"all\"}");
-	fx_write_policy(f, policy);
-	err = fx_start(f, NULL);
-	if (err) {
-		fx_sh(out, sizeof(out), "cat %s", f->daemon_out);
-		TW_FAILED("tierwalld did not start (%d): %s", err, out);
-		return false;
-	}
-	return true;
+	return std_start_with(f, policy);
 }
 
 static json_t *explain(struct fx *f, const char *cg, const char *ip, int port, const char *proto)
