@@ -68,10 +68,14 @@ void tw_ev_check_filter(const struct tw_filter *f, const char *dir);
 void tw_ev_no_log(const char *dir);
 void tw_ev_table_header(void);
 void tw_ev_table_row(json_t *o);
-int tw_ev_verify_json(const char *dir);
+struct tw_verify_opts;
+int tw_ev_verify_json(const char *dir, const struct tw_verify_opts *opts);
 
 /* events.c */
 int do_events(int argc, char **argv);
 int do_verify(int argc, char **argv);
+/* logcmd.c */
+int do_keygen(int argc, char **argv);
+int do_drain(int argc, char **argv);
 
 #endif

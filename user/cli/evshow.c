@@ -85,10 +85,10 @@ struct tier_seen {
 	bool found;
 };
 
-static int names_tier(void *arg, const char *line, size_t len, long lineno)
+static int names_tier(void *arg, const char *line, size_t len, const struct tw_evlog_pos *pos)
 {
 	struct tier_seen *t = arg;
-	json_t *o = json_loadb(line, len, 0, NULL);
+	json_t *o = line ? json_loadb(line, len, 0, NULL) : NULL;
 
 	t->found = !strcmp(json_string_value(json_object_get(o, "tier")) ?: "", t->tier) ||
 		   !strcmp(json_string_value(json_object_get(o, "target_tier")) ?: "", t->tier);
@@ -100,7 +100,6 @@ static int names_tier(void *arg, const char *line, size_t len, long lineno)
 static bool tier_known(const char *tier, const char *dir)
 {
 	struct tier_seen seen = { .tier = tier };
-	char **files, **f;
 	size_t i;
 	json_t *v;
 
@@ -108,10 +107,7 @@ static bool tier_known(const char *tier, const char *dir)
 		if (!strcmp(json_string_value(json_object_get(v, "name")) ?: "", tier))
 			return true;
 	/* Perhaps a tier of an earlier policy: its records would say so. */
-	files = tw_evlog_files(dir);
-	for (f = files; f && *f && !seen.found; f++)
-		tw_evlog_read(*f, names_tier, &seen);
-	tw_evlog_files_free(files);
+	tw_evlog_scan(dir, names_tier, &seen);
 	return seen.found;
 }
 
@@ -203,7 +199,7 @@ void tw_ev_table_row(json_t *o)
 }
 
 /* verify-log --json: the same check, its report as fields. */
-int tw_ev_verify_json(const char *dir)
+int tw_ev_verify_json(const char *dir, const struct tw_verify_opts *opts)
 {
 	char *text = NULL, *line, *save;
 	size_t len = 0;
@@ -213,7 +209,7 @@ int tw_ev_verify_json(const char *dir)
 
 	if (!out)
 		return EXIT_FAIL;
-	err = tw_verify_log(dir, out);
+	err = tw_verify_log(dir, out, opts);
 	fclose(out);
 	o = json_pack("{s:b, s:s, s:b, s:n}", "ok", !err, "log_dir", dir, "intact", !err, "tampered");
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {

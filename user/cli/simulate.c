@@ -148,10 +148,10 @@ static void daemon_info(struct sim *s, char *dir, size_t len)
 }
 
 /* Pass 1: the addresses records saw for the draft's names. */
-static int learn_hosts(void *arg, const char *line, size_t len, long lineno)
+static int learn_hosts(void *arg, const char *line, size_t len, const struct tw_evlog_pos *pos)
 {
 	struct sim *s = arg;
-	json_t *o = json_loadb(line, len, 0, NULL), *dst = json_object_get(o, "dst");
+	json_t *o = line ? json_loadb(line, len, 0, NULL) : NULL, *dst = json_object_get(o, "dst");
 	int h = draft_host(s, str(o, "hostname"));
 
 	if (h && dst && str(o, "kind") && strcmp(str(o, "kind"), "dns"))
@@ -387,12 +387,18 @@ static void record_change(struct sim *s, json_t *rec, const struct tw_explain *x
 		s->changed += n;
 }
 
-static int judge(void *arg, const char *line, size_t len, long lineno)
+static int judge(void *arg, const char *line, size_t len, const struct tw_evlog_pos *pos)
 {
 	struct sim *s = arg;
-	json_t *rec = json_loadb(line, len, 0, NULL);
-	const char *old = str(rec, "verdict");
+	json_t *rec;
+
+	if (!line) {
+		tw_err("cannot read %s: %s", pos->file, strerror(-(int)len));
+		return 0;
+	}
+	rec = json_loadb(line, len, 0, NULL);
 	struct tw_explain x = { .tier_given = 1 };
+	const char *old = str(rec, "verdict");
 	uint64_t ts = 0, n;
 	char target[512];
 
@@ -546,7 +552,7 @@ int do_simulate(int argc, char **argv)
 	int first = tw_parse_opts(argc, argv, NULL, extra, sim_opt), rc = EXIT_FAIL;
 	struct sim s = { .hosts = json_object(), .groups = json_object(), .allow_tiers = json_object() };
 	struct tw_tables t = {};
-	char dir[PATH_MAX], **files, **f;
+	char dir[PATH_MAX], **files;
 	json_t *o;
 
 	tw_want_operands(argc, first, 1);
@@ -561,16 +567,13 @@ int do_simulate(int argc, char **argv)
 		tw_evlog_files_free(files);
 		goto out;
 	}
-	for (f = files; *f; f++)
-		tw_evlog_read(*f, learn_hosts, &s);
+	tw_evlog_files_free(files);
+	tw_evlog_scan(dir, learn_hosts, &s);
 	if (fill_hosts(&s) || fill_secrets(&s)) {
 		tw_err("cannot fill the draft's temporary maps");
-		tw_evlog_files_free(files);
 		goto out;
 	}
-	for (f = files; *f; f++)
-		tw_evlog_read(*f, judge, &s);
-	tw_evlog_files_free(files);
+	tw_evlog_scan(dir, judge, &s);
 	o = answer(&s, argv[first], dir);
 	if (tw_want_json)
 		tw_print_json(o);

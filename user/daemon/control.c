@@ -26,6 +26,7 @@
 #include "persist.h"
 #include "pods.h"
 #include "reloadreq.h"
+#include "drain.h"
 #include "status.h"
 #include "tags.h"
 #include "tagwatch.h"
@@ -253,6 +254,8 @@ static json_t *handle(struct daemon *d, struct client *c, const char *line, bool
 		reply = cmd_uninstall(d);
 	else if (!strcmp(cmd, "reload"))
 		reply = dm_reload_request(d);
+	else if (!strcmp(cmd, "drain"))
+		reply = dm_cmd_drain(d);
 	else if (!strcmp(cmd, "follow"))
 		reply = (*kept = !tw_followers_add(d->followers, c->fd, req, why, sizeof(why))) ?
 			NULL : reply_err("%s", why);
