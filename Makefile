@@ -80,7 +80,8 @@ $(OUTPUT)/%.o: %.c $(USER_HDRS) maps/tierwall.h | $(OUTPUT)
 SKELS := $(addprefix $(OUTPUT)/,net.skel.h sock.skel.h dns.skel.h files.skel.h netlsm.skel.h explain.skel.h)
 $(OUTPUT)/loader.o $(OUTPUT)/objects.o $(OUTPUT)/explainer.o: $(SKELS)
 
-COMMON    := policy kube cidr compile ruleref jsonhint lint cgroup ident event evlog evread evquery seal ctl log lsm util text explainer fill
+DAEMON_OBJS := $(addprefix $(OUTPUT)/,tierwalld.o ask.o access.o reloadreq.o pods.o podtier.o ready.o policywatch.o options.o state.o tags.o tagwatch.o persist.o lock.o uninstall.o control.o status.o reload.o stream.o drain.o sealing.o loader.o objects.o secrets.o dns.o follow.o metrics.o $(addsuffix .o,$(COMMON)))
+CLI_OBJS    := $(addprefix $(OUTPUT)/,tierwall.o cli_status.o events.o evshow.o explain.o policycmd.o simulate.o logcmd.o $(addsuffix .o,$(COMMON)))
 
 $(OUTPUT)/tierwalld: $(DAEMON_OBJS)
 	$(call msg,LINK,$@)
