@@ -81,6 +81,13 @@ TEST(dns_explain_hostname_and_log_all_own_name)
 	ASSERT_OK(fx_do(&f, "other", query, "db.prod.test", NULL), "positive control: untagged resolves it");
 	ASSERT_EQ(fx_net(&f, "staging", TW_OP_TCP_CONNECT, "127.44.0.1", port, NULL), EPERM, "the real connect");
 	json_decref(r);
+	/* The address alone: the name it belongs to, and every address that name has now. */
+	snprintf(t, sizeof(t), "127.44.0.1:%d", port);
+	r = explain(&f, t);
+	ASSERT_STREQ(jstr(r, "hostname"), "db.prod.test", "an address: its hostname rule");
+	ASSERT_STREQ(json_string_value(json_array_get(json_object_get(r, "hostname_addresses"), 0)),
+		     "127.44.0.1", "and the addresses it resolves to now");
+	json_decref(r);
 
 	/* A wildcard: only the guard knows it; the address is nobody's. */
 	r = explain(&f, "x.wild.prod.test");

@@ -90,10 +90,12 @@ static void start_daemon(const char *bin)
 	for (i = 0; i < 200; i++) {
 		json_t *req = json_pack("{s:s}", "cmd", "status"), *r = NULL;
 		int err = tw_ctl_call(sock, req, &r, 1000);
+		/* Enforcing only once "running": "starting" answers before the programs attach. */
+		bool running = !err && !strcmp(json_string_value(json_object_get(r, "state")) ?: "", "running");
 
 		json_decref(req);
 		json_decref(r);
-		if (!err)
+		if (running)
 			return;
 		usleep(50 * 1000);
 	}

@@ -184,6 +184,9 @@ static void print_tier(json_t *r)
 /* "destinations[0].cidrs[0] 127.20.0.0/16, owned by prod" or "no rule" */
 static void print_rule(json_t *o)
 {
+	json_t *a;
+	size_t i;
+
 	if (!str(o, "rule")) {
 		printf("%s", str(o, "reason") ?: "no rule: nobody owns it");
 		return;
@@ -191,6 +194,10 @@ static void print_rule(json_t *o)
 	printf("%s %s, owned by %s", str(o, "rule"),
 	       str(o, "cidr") ?: str(o, "hostname") ?: str(o, "secret") ?: "",
 	       str(o, "target_tier") ?: "?");
+	json_array_foreach(json_object_get(o, "hostname_addresses"), i, a)
+		printf("%s%s", i ? ", " : " (it resolves to ", json_string_value(a));
+	if (json_array_size(json_object_get(o, "hostname_addresses")))
+		printf(")");
 }
 
 static void print_verdict(const char *label, json_t *o)

@@ -273,7 +273,8 @@ static const struct cmd cmds[] = {
 	  "relative to the daemon's cgroup root).", do_tiers },
 	{ "explain", "(--pid N | --cgroup CG) TARGET",
 	  "What the kernel would decide, and why, for that process or cgroup and TARGET:\n"
-	  "IP[:PORT][/udp], [IPv6]:PORT, HOST[:PORT][/udp] or a file path. Names the caller's\n"
+	  "IP[:PORT][/udp], [IPv6]:PORT, HOST[:PORT][/udp] or a file path (absolute, or\n"
+	  "starting with ./ or ../). Names the caller's\n"
 	  "tier and the tagged cgroup that gives it, the rule that decides (JSON path, CIDR,\n"
 	  "hostname with the addresses it has now, or secret) and the verdict, computed\n"
 	  "from the live maps by the hooks' own code.", do_explain },

@@ -6,7 +6,7 @@
  * explain, which): SO_PEERCRED's uid decides, so anything that changes
  * enforcement still needs root. The log directory gets the group and the
  * setgid bit, so every segment the daemon writes later is the group's too;
- * nothing secret lives there (a seal key is kept outside it).
+ * only the log's own files are shared (a seal key is kept outside it anyway).
  */
 #include <errno.h>
 #include <grp.h>
@@ -63,7 +63,8 @@ static void share_log(const char *dir, gid_t gid)
 	share(dir, gid, 02750);
 	dp = opendir(dir);
 	while (dp && (e = readdir(dp))) {
-		if (e->d_name[0] == '.')
+		/* The log's own files only: whatever else lies there (a key) stays private. */
+		if (strncmp(e->d_name, "events.", 7) && strcmp(e->d_name, TW_EVLOG_HEAD))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
 		share(path, gid, 0640);

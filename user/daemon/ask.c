@@ -134,6 +134,14 @@ static json_t *ask_addr(struct daemon *d, const struct caller *c, const char *ip
 		return err;
 	tw_explain_fields(d->policy, &x, o);
 	json_object_set_new(o, "ip", json_string(ip));
+	if (json_object_get(o, "hostname")) {
+		/* The rule is a name: every address it stands for now. */
+		json_t *known = tw_dns_known(d->dns);
+
+		json_object_set(o, "hostname_addresses",
+				json_object_get(known, json_string_value(json_object_get(o, "hostname"))));
+		json_decref(known);
+	}
 	if (x.judged_family && (memcmp(x.judged, x.addr, 16) || x.judged_family != x.family)) {
 		/* 0.0.0.0 or ::: judged as where an unbound socket sends it. */
 		inet_ntop(x.judged_family == 4 ? AF_INET : AF_INET6, x.judged, judged, sizeof(judged));
