@@ -466,13 +466,28 @@ static json_t *answer(struct sim *s, const char *draft, const char *dir)
 		"newly_allowed", (json_int_t)s->newly_allowed, "changed_mode", (json_int_t)s->changed);
 }
 
-static void print_group(const char *title, json_t *a, uint64_t total)
+#define SHOWN	20	/* changes listed per section in text; --json has them all */
+
+static int by_count(const void *x, const void *y)
 {
-	json_t *g;
-	size_t i;
+	json_int_t a = json_integer_value(json_object_get(*(json_t *const *)x, "count"));
+	json_int_t b = json_integer_value(json_object_get(*(json_t *const *)y, "count"));
+
+	return a < b ? 1 : a > b ? -1 : 0;
+}
+
+static void print_group(const char *title, json_t *arr, uint64_t total)
+{
+	size_t i, n = json_array_size(arr);
+	json_t **a = calloc(n + 1, sizeof(*a)), *g;
 
 	printf("\n%s: %llu decision%s\n", title, (unsigned long long)total, total == 1 ? "" : "s");
-	json_array_foreach(a, i, g) {
+	for (i = 0; a && i < n; i++)
+		a[i] = json_array_get(arr, i);
+	if (a)
+		qsort(a, n, sizeof(*a), by_count);
+	for (i = 0; a && i < n && i < SHOWN; i++) {
+		g = a[i];
 		printf("  %-10s %-7s %-32s %s -> %s", str(g, "tier"), str(g, "kind"), str(g, "target"),
 		       str(g, "was"), str(g, "now"));
 		if (str(g, "rule"))
@@ -485,6 +500,9 @@ static void print_group(const char *title, json_t *a, uint64_t total)
 			printf("  [untiered under the draft]");
 		printf("  x%lld\n", json_integer_value(json_object_get(g, "count")));
 	}
+	if (n > SHOWN)
+		printf("  ... and %zu more targets (--json lists every one)\n", n - SHOWN);
+	free(a);
 }
 
 static void print_answer(json_t *o)
