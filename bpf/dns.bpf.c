@@ -123,13 +123,13 @@ static __always_inline void sender(struct __sk_buff *skb, struct pkt *p, struct 
 	}
 	recorded_caller(skb, p);
 	if (!p->known) {
-		d->tier = tier_of(skb, TIER_SKB, NULL, &d->tagged);
+		d->tier = tier_of(TIER_SKB, skb, &d->tagged);
 		return;
 	}
 	d->tier = p->who.tier;
 	d->tagged = p->who.tagged_cgroup_id;
 	if (d->tier == TW_TIER_NONE && p->who.tag_gen != tag_gen())
-		d->tier = tier_of(skb, TIER_SKB, NULL, &d->tagged);
+		d->tier = tier_of(TIER_SKB, skb, &d->tagged);
 }
 
 /* 1 if this is DNS to port 53 (p filled), 0 if not DNS, or -reason. */

@@ -82,7 +82,7 @@ int tw_explain(void *ctx)
 	if (x->tier_given)
 		d.tier = x->tier;
 	else
-		d.tier = tier_of(NULL, TIER_GIVEN, x->ancestors, &d.tagged);
+		d.tier = tier_of(TIER_GIVEN, x->ancestors, &d.tagged);
 	x->out_tier = d.tier;
 	x->tagged = d.tagged;
 	x->target_tier = 0;

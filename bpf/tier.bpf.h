@@ -6,6 +6,7 @@
 #ifndef TW_TIER_BPF_H
 #define TW_TIER_BPF_H
 
+#include <bpf/bpf_core_read.h>
 #include "tierwall.h"
 
 /* Wake the daemon only past this much unread data; it also polls on a timer. */
@@ -72,17 +73,39 @@ struct {
 /* Where the tier lookup reads the caller's ancestors from (a constant per call site). */
 enum tier_src {
 	TIER_CURRENT,	/* the current task */
-	TIER_SKB,	/* the socket that sends skb (egress may run on nobody's behalf) */
-	TIER_GIVEN,	/* ids[level] from the daemon: explain, for any pid or cgroup */
+	TIER_SKB,	/* from: the skb whose socket sends it (egress may run on nobody's behalf) */
+	TIER_GIVEN,	/* from: ids[level], from the daemon (explain, for any pid or cgroup) */
+	TIER_CGROUP,	/* from: a struct cgroup (self-protection: where a process is sent) */
 };
 
 /*
- * Tier of the caller: the nearest tagged ancestor, deepest first. One copy
- * for the hooks and for explain; src is a constant at each call, so each
- * program holds only the helper it may call.
+ * The id of the caller's ancestor cgroup at level, 0 above the caller.
+ * src is a constant where this is inlined, so each program holds only the
+ * helpers it may call. A cgroup's ancestors[] is read as raw memory: the
+ * verifier does not take a variable index into a BTF array.
  */
-static __always_inline __u32 tier_of(struct __sk_buff *skb, int src, const __u64 *ids,
-				     __u64 *tagged)
+static __always_inline __u64 ancestor_id(int src, const void *from, int level)
+{
+	struct cgroup *cg = (struct cgroup *)from, *a = NULL;
+
+	if (src == TIER_SKB)
+		return bpf_skb_ancestor_cgroup_id((struct __sk_buff *)from, level);
+	if (src == TIER_GIVEN)
+		return ((const __u64 *)from)[level & (TW_MAX_LEVELS - 1)];
+	if (src != TIER_CGROUP)
+		return bpf_get_current_ancestor_cgroup_id(level);
+	if (level > BPF_CORE_READ(cg, level))
+		return 0;
+	bpf_probe_read_kernel(&a, sizeof(a), (void *)((unsigned long)cg +
+			      bpf_core_field_offset(struct cgroup, ancestors) + level * sizeof(a)));
+	return a ? BPF_CORE_READ(a, kn, id) : 0;
+}
+
+/*
+ * Tier of the caller: the nearest tagged ancestor, deepest tagged level
+ * first. One copy for the hooks, self-protection and explain.
+ */
+static __always_inline __u32 tier_of(int src, const void *from, __u64 *tagged)
 {
 	struct tw_runtime *rt;
 	__u32 zero = 0, lo, hi;
@@ -105,12 +128,7 @@ static __always_inline __u32 tier_of(struct __sk_buff *skb, int src, const __u64
 			break;
 		if (!(mask & (1ULL << (level & (TW_MAX_LEVELS - 1)))))
 			continue;
-		if (src == TIER_SKB)
-			key.cgroup_id = bpf_skb_ancestor_cgroup_id(skb, level);
-		else if (src == TIER_GIVEN)
-			key.cgroup_id = ids[level & (TW_MAX_LEVELS - 1)];
-		else
-			key.cgroup_id = bpf_get_current_ancestor_cgroup_id(level);
+		key.cgroup_id = ancestor_id(src, from, level);
 		if (!key.cgroup_id)
 			continue;	/* caller lives above this level */
 		val = bpf_map_lookup_elem(&cgroup_tiers, &key);
@@ -124,7 +142,7 @@ static __always_inline __u32 tier_of(struct __sk_buff *skb, int src, const __u64
 
 static __always_inline __u32 caller_tier(__u64 *tagged)
 {
-	return tier_of(NULL, TIER_CURRENT, NULL, tagged);
+	return tier_of(TIER_CURRENT, NULL, tagged);
 }
 
 enum tw_counter { CNT_DENIED, CNT_AUDITED, CNT_RB_DROP };
@@ -166,6 +184,14 @@ static __always_inline bool logs_all(__u32 tier)
 	return ti && ti->log_all;
 }
 
+/* Is this tier in audit mode (allowed, and recorded)? */
+static __always_inline bool audit_mode(__u32 tier)
+{
+	struct tw_tier_info *ti = bpf_map_lookup_elem(&tier_info, &tier);
+
+	return ti && ti->mode == TW_MODE_AUDIT;
+}
+
 /* Who owns what a caller reaches for, as the decisions below see it. */
 enum owner {
 	OWNER_NONE,	/* nobody: allowed, not recorded */
@@ -176,9 +202,7 @@ enum owner {
 /* The verdict on a cross-tier access, by the caller's tier mode. */
 static __always_inline __u8 mode_verdict(__u32 tier)
 {
-	struct tw_tier_info *ti = bpf_map_lookup_elem(&tier_info, &tier);
-
-	return ti && ti->mode == TW_MODE_AUDIT ? TW_VERDICT_AUDIT : TW_VERDICT_DENY;
+	return audit_mode(tier) ? TW_VERDICT_AUDIT : TW_VERDICT_DENY;
 }
 
 /* Settle the verdict for a cross-tier access, and count it. */
@@ -285,6 +309,25 @@ static __always_inline void record_dns_caller(void *sk, const struct decision *d
 	c->cgroup_id = bpf_get_current_cgroup_id();
 	c->tag_gen = tag_gen();
 	bpf_get_current_comm(c->comm, sizeof(c->comm));
+}
+
+/* Names from dn upwards (file first) for an event; userspace joins them under the mount point. */
+static __always_inline void dentry_names(struct dentry *dn, char names[TW_PATH_PARTS][TW_NAME_LEN],
+					 __u8 *nparts, __u8 *complete)
+{
+	int i;
+
+	*nparts = 0;
+	for (i = 0; i < TW_PATH_PARTS; i++) {
+		struct dentry *p = BPF_CORE_READ(dn, d_parent);
+
+		if (!p || p == dn)
+			break;
+		bpf_probe_read_kernel_str(names[i], TW_NAME_LEN, BPF_CORE_READ(dn, d_name.name));
+		*nparts = i + 1;
+		dn = p;
+	}
+	*complete = BPF_CORE_READ(dn, d_parent) == dn;
 }
 
 static __always_inline void event_submit(void *e)

@@ -162,6 +162,22 @@ static const char *s(json_t *o, const char *key)
 	return json_string_value(json_object_get(o, key));
 }
 
+/* A tamper attempt without a file: its operation and whom it aimed at. */
+static void print_tamper_target(json_t *o)
+{
+	printf("%s", json_string_value(json_object_get(o, "op")));
+	if (json_object_get(o, "target_pid"))
+		printf(" pid %lld", json_integer_value(json_object_get(o, "target_pid")));
+	if (json_object_get(o, "signal"))
+		printf(" signal %lld", json_integer_value(json_object_get(o, "signal")));
+	if (json_object_get(o, "bpf_cmd"))
+		printf(" cmd %lld", json_integer_value(json_object_get(o, "bpf_cmd")));
+	if (json_object_get(o, "what"))
+		printf(" %s", json_string_value(json_object_get(o, "what")));
+	if (json_object_get(o, "target_cgroup_id"))
+		printf(" %s", json_string_value(json_object_get(o, "target_cgroup")) ?: "(cgroup gone)");
+}
+
 void tw_ev_table_header(void)
 {
 	printf("%-30s %-7s %-7s %-8s    %-8s %7s %-15s %-24s %s\n", "TIME", "KIND", "VERDICT",
@@ -191,8 +207,10 @@ void tw_ev_table_row(json_t *o)
 	else if (dst)
 		printf("%s:%lld/%s %s", s(dst, "ip"), json_integer_value(json_object_get(dst, "port")),
 		       s(dst, "proto") ?: "?", s(o, "hostname") ?: s(o, "rule") ?: "");
-	else
+	else if (json_object_get(o, "path"))
 		printf("%s %s", s(o, "op"), s(o, "path"));
+	else
+		print_tamper_target(o);
 	if (json_integer_value(json_object_get(o, "count")) > 1)
 		printf(" (x%lld)", json_integer_value(json_object_get(o, "count")));
 	printf("\n");

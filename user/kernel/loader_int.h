@@ -2,7 +2,7 @@
 /*
  * Inside the loader: the loaded objects, shared by loader.c (the net
  * object, maps, attach, pins) and objects.c (the objects that share the net
- * object's maps: sock, dns, files, netlsm).
+ * object's maps: sock, dns, files, netlsm, protect).
  */
 #ifndef TW_LOADER_INT_H
 #define TW_LOADER_INT_H
@@ -15,8 +15,8 @@
 #include "netlsm.skel.h"
 #include "explainer.h"
 
-#define MAX_PROGS	32
-#define TW_OBJECTS	5
+#define MAX_PROGS	64
+#define TW_OBJECTS	6
 
 struct tw_bpf {
 	struct net_bpf *net;
@@ -27,6 +27,9 @@ struct tw_bpf {
 	char netlsm_why[256];		/* why netlsm is not loaded */
 	struct tw_explainer *explain;	/* the live maps' explainer, or NULL */
 	char explain_why[256];		/* why it is not loaded */
+	struct protect_bpf *protect;	/* NULL: unprotected, for protect_why */
+	char protect_why[256];
+	int nprotect;			/* of progs[], protect's */
 	struct bpf_program *progs[MAX_PROGS];
 	struct bpf_link *links[MAX_PROGS];
 	int nprogs;
@@ -48,5 +51,7 @@ int tw_load_files(struct tw_bpf *b, const struct tw_bpf_opts *o, char *why, size
 void tw_load_netlsm(struct tw_bpf *b, bool dns_guard);
 /* The explainer on the live maps; elsewhere b->explain stays NULL and explain_why says why. */
 void tw_load_explain(struct tw_bpf *b);
+/* Self-protection, whatever the policy; not fatal: elsewhere protect_why says why. */
+void tw_load_protect(struct tw_bpf *b);
 
 #endif
