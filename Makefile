@@ -44,7 +44,7 @@ endif
 
 APPS      := tierwalld tierwall
 NRI_OBJS  := $(addprefix $(OUTPUT)/,tierwall-nri.o nri.o hook.o layout.o cgroup.o ctl.o)
-COMMON    := policy kube cidr compile cgroup event evlog evread evquery seal ctl log lsm pins util text
+COMMON    := policy kube cidr compile ruleref jsonhint lint cgroup ident event evlog evread evquery seal ctl log lsm pins util text explainer fill
 TESTS     := tw_tests tw_probe tw_bench
 
 all: $(addprefix $(OUTPUT)/,$(APPS) tierwall-nri tw_tests tw_probe)
@@ -84,11 +84,11 @@ $(OUTPUT)/%.o: %.c $(USER_HDRS) maps/tierwall.h | $(OUTPUT)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 # The daemon's loader waits for its skeletons.
-SKELS := $(addprefix $(OUTPUT)/,net.skel.h sock.skel.h dns.skel.h files.skel.h netlsm.skel.h protect.skel.h)
-$(OUTPUT)/loader.o $(OUTPUT)/objects.o $(OUTPUT)/guard.o: $(SKELS)
+SKELS := $(addprefix $(OUTPUT)/,net.skel.h sock.skel.h dns.skel.h files.skel.h netlsm.skel.h protect.skel.h explain.skel.h)
+$(OUTPUT)/loader.o $(OUTPUT)/objects.o $(OUTPUT)/guard.o $(OUTPUT)/explainer.o: $(SKELS)
 
-DAEMON_OBJS := $(addprefix $(OUTPUT)/,tierwalld.o pods.o podtier.o ready.o policywatch.o options.o state.o tags.o tagwatch.o persist.o lock.o uninstall.o control.o status.o reload.o stream.o drain.o sealing.o protect.o loader.o objects.o guard.o secrets.o dns.o follow.o metrics.o $(addsuffix .o,$(COMMON)))
-CLI_OBJS    := $(addprefix $(OUTPUT)/,tierwall.o cli_status.o events.o logcmd.o $(addsuffix .o,$(COMMON)))
+DAEMON_OBJS := $(addprefix $(OUTPUT)/,tierwalld.o ask.o access.o reloadreq.o pods.o podtier.o ready.o policywatch.o options.o state.o tags.o tagwatch.o persist.o lock.o uninstall.o control.o status.o reload.o stream.o drain.o sealing.o protect.o loader.o objects.o guard.o secrets.o dns.o follow.o metrics.o $(addsuffix .o,$(COMMON)))
+CLI_OBJS    := $(addprefix $(OUTPUT)/,tierwall.o cli_status.o events.o evshow.o explain.o policycmd.o simulate.o logcmd.o $(addsuffix .o,$(COMMON)))
 
 $(OUTPUT)/tierwalld: $(DAEMON_OBJS)
 	$(call msg,LINK,$@)
@@ -188,7 +188,7 @@ install: all man
 # The node agent's image: an OCI archive that `ctr images import` and `podman load` read.
 # Our binaries and exactly the Debian libraries they link, on an empty root: no
 # package manager, shell or network in the image, nothing fetched to build it.
-IMAGE_NAME ?= docker.io/tierwall/tierwall:$(shell sed -n 's/^#define TW_VERSION[^"]*"\(.*\)"/\1/p' user/daemon/state.h)
+IMAGE_NAME ?= docker.io/tierwall/tierwall:$(shell sed -n 's/^#define TW_VERSION[^"]*"\(.*\)"/\1/p' user/common/version.h)
 $(OUTPUT)/tierwall-image.tar: $(addprefix $(OUTPUT)/,tierwalld tierwall tierwall-nri) deploy/image/mkimage.py
 	$(call msg,IMAGE,$@)
 	$(Q)python3 deploy/image/mkimage.py $@ $(IMAGE_NAME) --libs --entrypoint /usr/bin/tierwalld \

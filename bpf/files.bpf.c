@@ -11,29 +11,10 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
-#include "tier.bpf.h"
+#include "secret.bpf.h"
 
 #define EEXIST		17
 #define FMODE_EXEC	0x20
-
-/* Rule index reported when a walk ran out of depth on a protected filesystem. */
-#define TW_SECRET_TOO_DEEP	0xffffffffu
-
-/* Sized by the daemon from the policy (plus room for learned hard links). */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__type(key, struct tw_secret_key);
-	__type(value, struct tw_secret_val);
-	__uint(max_entries, 65536);
-} secrets SEC(".maps");
-
-/* Devices holding a protected directory: only their files need the parent walk. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__type(key, __u32);
-	__type(value, __u32);
-	__uint(max_entries, 1024);
-} secret_devs SEC(".maps");
 
 /*
  * Per-inode cache of match_dentry()'s answer, valid while runtime.file_gen
@@ -71,7 +52,8 @@ static __always_inline void bump_gen(void)
 		__sync_fetch_and_add(&rt->file_gen, 1);
 }
 
-static __always_inline struct tw_secret_val *lookup_inode(struct inode *inode)
+/* The secret for an inode at depth (0: the file itself, else a directory above it). */
+static __always_inline struct tw_secret_val *lookup_inode(struct inode *inode, int depth)
 {
 	struct tw_secret_key k = {};
 
@@ -79,7 +61,7 @@ static __always_inline struct tw_secret_val *lookup_inode(struct inode *inode)
 		return NULL;
 	k.dev = BPF_CORE_READ(inode, i_sb, s_dev);
 	k.ino = BPF_CORE_READ(inode, i_ino);
-	return bpf_map_lookup_elem(&secrets, &k);
+	return secret_at(&k, depth);
 }
 
 /*
@@ -92,15 +74,13 @@ static __always_inline struct tw_secret_val *match_dentry(struct dentry *d, bool
 {
 	struct tw_secret_val *v;
 	struct super_block *sb;
-	__u32 dev;
 	int i;
 
-	v = lookup_inode(BPF_CORE_READ(d, d_inode));
+	v = lookup_inode(BPF_CORE_READ(d, d_inode), 0);
 	if (v)
 		return v;
 	sb = BPF_CORE_READ(d, d_sb);
-	dev = BPF_CORE_READ(sb, s_dev);
-	if (!bpf_map_lookup_elem(&secret_devs, &dev))
+	if (!secret_dev_walks(BPF_CORE_READ(sb, s_dev)))
 		return NULL;
 	for (i = 0; i < TW_MAX_DEPTH; i++) {
 		struct dentry *p = BPF_CORE_READ(d, d_parent);
@@ -108,8 +88,8 @@ static __always_inline struct tw_secret_val *match_dentry(struct dentry *d, bool
 		if (!p || p == d)
 			return NULL;	/* reached the filesystem's root */
 		d = p;
-		v = lookup_inode(BPF_CORE_READ(d, d_inode));
-		if (v && v->is_dir)
+		v = lookup_inode(BPF_CORE_READ(d, d_inode), i + 1);
+		if (v)
 			return v;
 	}
 	*too_deep = true;
@@ -191,25 +171,23 @@ static __always_inline int judge(struct dentry *dentry, int op)
 	struct tw_secret_val *v, val;
 	struct decision d = {};
 	bool too_deep = false;
+	int owner;
 
 	d.tier = caller_tier(&d.tagged);
 	if (d.tier == TW_TIER_NONE || !dentry)
 		return 0;
 	v = match_cached(dentry, &val, &too_deep);
-	if (!v && !too_deep)
+	owner = file_owner(v, too_deep, &d);
+	if (owner == OWNER_NONE)
 		return 0;
-	if (v && v->tier == d.tier) {
+	if (owner == OWNER_SELF) {
 		/* Own tier: allowed, and on the record if the tier asks for it. */
 		if (logs_all(d.tier)) {
-			d.target = v->tier;
-			d.rule = v->secret;
 			d.verdict = TW_VERDICT_ALLOW;
 			emit_file(op, dentry, &d);
 		}
 		return 0;
 	}
-	d.target = v ? v->tier : 0;
-	d.rule = v ? v->secret : TW_SECRET_TOO_DEEP;
 	decide(&d);
 	emit_file(op, dentry, &d);
 	if (d.verdict == TW_VERDICT_AUDIT)

@@ -403,6 +403,54 @@ struct tw_tamper_event {
 };
 
 /*
+ * explain: the daemon's question to the decision code the hooks run (one
+ * slot of the explain_io map), and its answer. The caller is a tier given
+ * outright (simulate) or the cgroup ids of its ancestors by level, as
+ * bpf_get_current_ancestor_cgroup_id() would return them (0 beyond its own
+ * level); the target is an address, a DNS name, a file with its parents, or
+ * nothing (a refusal that depends only on the tier's mode).
+ */
+enum tw_explain_what {
+	TW_EXPLAIN_TIER = 0,		/* the caller's tier only */
+	TW_EXPLAIN_NET = 1,		/* addr, family, port */
+	TW_EXPLAIN_NAME = 2,		/* name: a query for it */
+	TW_EXPLAIN_FILE = 3,		/* files[0] and its parents files[1..] */
+	TW_EXPLAIN_REFUSAL = 4,		/* what tiered callers are refused whatever the target */
+};
+
+/* Identities explain is given for a file: itself and up to TW_MAX_DEPTH parents. */
+#define TW_EXPLAIN_FILES	(TW_MAX_DEPTH + 1)
+
+struct tw_explain {
+	/* in */
+	__u32 what;			/* enum tw_explain_what */
+	__u32 tier;			/* tier_given: the caller's tier */
+	__u8 tier_given;		/* else looked up from ancestors[] */
+	__u8 family;			/* NET: 4 or 6 */
+	__u16 port;			/* NET: host byte order */
+	__u8 addr[16];			/* NET: as the caller would write it; network order */
+	__u32 nfiles;			/* FILE: identities in files[] */
+	__u8 more_parents;		/* FILE: the path has parents beyond files[] */
+	__u8 pad[3];
+	__u64 ancestors[TW_MAX_LEVELS];
+	struct tw_name_key name;	/* NAME */
+	__u32 pad2;
+	struct tw_secret_key files[TW_EXPLAIN_FILES];
+	/* out */
+	__u32 out_tier;			/* the caller's tier */
+	__u32 owner;			/* 0 nobody, 1 the caller's tier, 2 another (or refused) */
+	__u64 tagged;			/* the ancestor whose tag gave the tier */
+	__u32 target_tier;
+	__u32 rule;			/* NET: rule index; NAME: hostname index + 1; FILE: secret */
+	__u32 host;			/* NET: hostname index + 1 the address came from, 0: a CIDR */
+	__u8 verdict;			/* enum tw_verdict */
+	__u8 recorded;			/* the hooks would write a record */
+	__u8 judged_family;		/* NET: the address judged (an unspecified one's target) */
+	__u8 too_deep;			/* FILE: refused because the walk ran out */
+	__u8 judged[16];
+};
+
+/*
  * Flood control: the same caller hitting the same denied target within the
  * window is one record with a count. The key names caller and target; the
  * value keeps the latest record, to report the repeats when the window ends.
@@ -434,5 +482,7 @@ _Static_assert(sizeof(struct tw_secret_key) == 16, "tw_secret_key layout changed
 _Static_assert(sizeof(struct tw_rule) == 40, "tw_rule layout changed");
 _Static_assert(sizeof(struct tw_runtime) == 48, "tw_runtime layout changed");
 _Static_assert(sizeof(struct tw_flood_val) == 16 + 352, "tw_flood_val layout changed");
+
+_Static_assert(sizeof(struct tw_explain) == 1904, "tw_explain layout changed");
 
 #endif /* TIERWALL_ABI_H */

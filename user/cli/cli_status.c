@@ -40,6 +40,12 @@ static int status_opt(int c, const char *arg)
 	return 0;
 }
 
+/* A field to print: never "(null)", "-" where the daemon sent nothing. */
+static const char *S(json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key)) ?: "-";
+}
+
 /* Enforcing in full: the daemon runs (setup done) and every program is attached. */
 static bool enforcing(json_t *r)
 {
@@ -109,21 +115,43 @@ static void print_hostnames(json_t *h)
 	size_t i, j;
 
 	json_array_foreach(json_object_get(h, "names"), i, v) {
-		printf("hostname    %-28s %-10s %-9s", json_string_value(json_object_get(v, "hostname")),
-		       json_string_value(json_object_get(v, "tier")),
-		       json_string_value(json_object_get(v, "state")));
+		printf("hostname    %-28s %-10s %-9s", S(v, "hostname"),
+		       S(v, "tier"),
+		       S(v, "state"));
 		json_array_foreach(json_object_get(v, "addresses"), j, a)
-			printf(" %s%s", json_string_value(json_object_get(a, "address")),
+			printf(" %s%s", S(a, "address"),
 			       json_object_get(a, "grace_left_s") ? "(grace)" : "");
 		if (json_object_get(v, "error"))
-			printf(" [%s, %lld failures]", json_string_value(json_object_get(v, "error")),
+			printf(" [%s, %lld failures]", S(v, "error"),
 			       json_integer_value(json_object_get(v, "failures")));
 		printf("\n");
 	}
 	json_array_foreach(json_object_get(h, "wildcards"), i, v)
 		printf("hostname    %-28s %-10s DNS guard only\n",
-		       json_string_value(json_object_get(v, "hostname")),
-		       json_string_value(json_object_get(v, "tier")));
+		       S(v, "hostname"),
+		       S(v, "tier"));
+}
+
+/* The last reload, and whether the file on disk is what is loaded. */
+static void print_reload(json_t *rl)
+{
+	json_t *last = json_object_get(rl, "last_reload");
+	char when[64];
+
+	if (last) {
+		tw_format_time((uint64_t)json_integer_value(json_object_get(last, "at")) * 1000000000ull,
+			       when, sizeof(when));
+		printf("reload      last at %.19sZ: %s", when, S(last, "result"));
+		if (json_array_size(json_object_get(last, "errors")))
+			printf(" (%zu errors: tierwall reload shows them)",
+			       json_array_size(json_object_get(last, "errors")));
+		printf("\n");
+	}
+	if (json_is_true(json_object_get(rl, "policy_file_differs")))
+		printf("reload      the policy file differs from the loaded policy: not reloaded yet%s\n",
+		       last && strcmp(S(last, "result"), "ok") ? ", or the reload failed" : "");
+	else if (json_is_false(json_object_get(rl, "policy_file_readable")))
+		printf("reload      the policy file cannot be read now\n");
 }
 
 int do_status(int argc, char **argv)
@@ -150,17 +178,17 @@ int do_status(int argc, char **argv)
 	}
 	if (!strcmp(json_string_value(json_object_get(r, "state")) ?: "", "starting")) {
 		printf("tierwalld %s, pid %lld: starting (enforcement not complete yet)\n",
-		       json_string_value(json_object_get(r, "version")),
+		       S(r, "version"),
 		       json_integer_value(json_object_get(r, "pid")));
 		json_decref(r);
 		return EXIT_FAIL;
 	}
-	printf("tierwalld %s, pid %lld\n", json_string_value(json_object_get(r, "version")),
+	printf("tierwalld %s, pid %lld\n", S(r, "version"),
 	       json_integer_value(json_object_get(r, "pid")));
-	printf("policy      %s (%s)\n", json_string_value(json_object_get(r, "policy_file")),
-	       json_string_value(json_object_get(r, "policy")));
-	printf("cgroup root %s\n", json_string_value(json_object_get(r, "cgroup_root")));
-	printf("log         %s\n", json_string_value(json_object_get(r, "log")));
+	printf("policy      %s (%s)\n", S(r, "policy_file"),
+	       S(r, "policy"));
+	printf("cgroup root %s\n", S(r, "cgroup_root"));
+	printf("log         %s\n", S(r, "log"));
 	printf("tiers %lld, rules %lld, tagged cgroups %lld\n",
 	       json_integer_value(json_object_get(r, "tiers")),
 	       json_integer_value(json_object_get(r, "rules")),
@@ -190,9 +218,10 @@ int do_status(int argc, char **argv)
 		       "loaded: packet sockets, old and received sockets judged" : "not loaded: ",
 		       json_string_value(json_object_get(v, "why")) ?: "");
 	json_array_foreach(json_object_get(r, "programs"), i, v)
-		printf("program     %-18s id %-6lld %s\n", json_string_value(json_object_get(v, "hook")),
+		printf("program     %-18s id %-6lld %s\n", S(v, "hook"),
 		       json_integer_value(json_object_get(v, "prog_id")),
 		       json_is_true(json_object_get(v, "attached")) ? "attached" : "NOT ATTACHED");
+	print_reload(json_object_get(r, "reload"));
 	c = json_object_get(r, "counters");
 	json_object_foreach(c, k, v)
 		printf("%-16s %lld\n", k, json_integer_value(v));

@@ -17,12 +17,15 @@
 #include <unistd.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include "access.h"
+#include "ask.h"
 #include "cgroup.h"
 #include "control.h"
 #include "ctl.h"
 #include "log.h"
 #include "persist.h"
 #include "pods.h"
+#include "reloadreq.h"
 #include "drain.h"
 #include "status.h"
 #include "tags.h"
@@ -71,7 +74,8 @@ static json_t *cmd_tiers(struct daemon *d)
 						       "audit" : "enforce"));
 	for (i = 0; i < d->ntags; i++)
 		json_array_append_new(tags, dm_tag_json(d, &d->tags[i]));
-	return json_pack("{s:b, s:o, s:o}", "ok", 1, "tiers", tiers, "tags", tags);
+	return json_pack("{s:b, s:o, s:o, s:s}", "ok", 1, "tiers", tiers, "tags", tags,
+			 "cgroup_root", d->root);
 }
 
 static json_t *resolve_err(struct daemon *d, const char *cg, int err)
@@ -193,7 +197,7 @@ static json_t *cmd_uninstall(struct daemon *d)
 static bool mutating(const char *cmd)
 {
 	return !strcmp(cmd, "tag") || !strcmp(cmd, "untag") || !strcmp(cmd, "uninstall") ||
-	       !strcmp(cmd, "pod");
+	       !strcmp(cmd, "pod") || !strcmp(cmd, "reload");
 }
 
 /* The caller's name, as the kernel's records carry it. */
@@ -251,7 +255,10 @@ static json_t *handle(struct daemon *d, struct client *c, const char *line, bool
 	char why[256];
 
 	*kept = false;
-	if (cmd && mutating(cmd))
+	if (cmd && !dm_access_allowed(c->peer.uid, cmd))
+		reply = reply_err("permission denied: \"%s\" needs root (uid %d may only read: status, "
+				  "tiers, events, explain, which)", cmd, (int)c->peer.uid);
+	else if (cmd && mutating(cmd))
 		reply = refuse_tiered(d, c, cmd);
 	if (reply)
 		;	/* refused */
@@ -269,12 +276,14 @@ static json_t *handle(struct daemon *d, struct client *c, const char *line, bool
 		reply = cmd_untag(d, c, req);
 	else if (!strcmp(cmd, "uninstall"))
 		reply = cmd_uninstall(d);
+	else if (!strcmp(cmd, "reload"))
+		reply = dm_reload_request(d);
 	else if (!strcmp(cmd, "drain"))
 		reply = dm_cmd_drain(d);
 	else if (!strcmp(cmd, "follow"))
 		reply = (*kept = !tw_followers_add(d->followers, c->fd, req, why, sizeof(why))) ?
 			NULL : reply_err("%s", why);
-	else
+	else if (!(reply = dm_ask_request(d, cmd, req)))
 		reply = reply_err("unknown command \"%s\"", cmd);
 	json_decref(req);
 	return reply;

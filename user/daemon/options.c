@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "access.h"
 #include "cgroup.h"
 #include "ctl.h"
 #include "log.h"
@@ -30,6 +31,9 @@ static void usage(FILE *f)
 "  --state-dir DIR      runtime tags and hostname addresses kept across restarts, or\n"
 "                       \"none\" (default " DEFAULT_STATE_DIR ")\n"
 "  --socket PATH        control socket for the CLI (default " TW_CTL_DEFAULT ")\n"
+"  --group NAME         members may read: connect for status, tiers, events, explain\n"
+"                       and which, and read the log (default " DEFAULT_GROUP ", if it\n"
+"                       exists; \"none\": root only)\n"
 "  --stdout             also print every event to stdout\n"
 "  --watch-policy       reload when the policy file changes (watches its directory:\n"
 "                       a Kubernetes ConfigMap's ..data swap included)\n"
@@ -55,7 +59,8 @@ static void usage(FILE *f)
 "                       (SIGTERM, SIGINT) leaves them enforcing, for the next start\n"
 DM_SEAL_USAGE
 "  -v, --verbose        libbpf debug output\n"
-"  -h, --help           this help\n");
+"  -h, --help           this help\n"
+"  --version            print the version\n");
 }
 
 enum { OPT_SEAL_KEY = 256, OPT_SEAL_EPOCH };
@@ -88,6 +93,8 @@ int dm_parse_args(struct daemon *d, int argc, char **argv)
 		{ "dns-max-refresh", required_argument, NULL, 'T' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "group", required_argument, NULL, 'g' },
+		{ "version", no_argument, NULL, 'V' },
 		{}
 	};
 	const char *root = NULL;
@@ -98,6 +105,7 @@ int dm_parse_args(struct daemon *d, int argc, char **argv)
 	d->pin_dir = DEFAULT_PIN_DIR;
 	d->state_dir = DEFAULT_STATE_DIR;
 	d->sock_path = TW_CTL_DEFAULT;
+	d->group = DEFAULT_GROUP;
 	d->ringbuf_bytes = 4 << 20;
 	d->follow_queue_mb = TW_FOLLOW_QUEUE_MB;
 	d->flood_ms = 1000;
@@ -188,6 +196,8 @@ int dm_parse_args(struct daemon *d, int argc, char **argv)
 			d->log_opts.rotate_secs = v;
 			break;
 		case 'h': usage(stdout); exit(0);
+		case 'V': printf("tierwalld %s\n", TW_VERSION); exit(0);
+		case 'g': d->group = optarg; break;
 		default: usage(stderr); return -EINVAL;
 		}
 	}

@@ -20,8 +20,8 @@
 #include "metrics.h"
 #include "policy.h"
 #include "secrets.h"
+#include "version.h"
 
-#define TW_VERSION		"0.1.0"
 #define PATH_CACHE		1024
 #define MAX_TAGS		65536
 #define MAX_HOST_ADDRS		65536
@@ -61,6 +61,7 @@ struct daemon {
 	const char *log_dir;
 	const char *pin_dir;
 	const char *sock_path;
+	const char *group;		/* may read the socket and the log (access.c) */
 	const char *seal_key;		/* --seal-key, or NULL */
 	bool to_stdout;
 	bool network_only;
@@ -90,6 +91,9 @@ struct daemon {
 	struct tw_metrics *metrics;
 	const char *metrics_addr;
 	uint64_t loaded_at;		/* policy load time, unix seconds */
+	uint64_t reload_at;		/* the last reload (signal, watch or request), 0: none */
+	bool reload_ok;
+	json_t *reload_errors;		/* the last failed reload's messages */
 	/* Events written, by kind, verdict and tier: read by the metrics thread. */
 	uint64_t by_kind[TW_EV_MAX + 1][3][TW_MAX_TIERS + 1];
 	struct tw_evlog_opts log_opts;

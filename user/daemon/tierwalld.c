@@ -23,6 +23,7 @@
 #include <sys/statfs.h>
 #include <linux/magic.h>
 #include <bpf/libbpf.h>
+#include "access.h"
 #include "cgroup.h"
 #include "control.h"
 #include "protect.h"
@@ -201,6 +202,7 @@ static int setup(struct daemon *d)
 	if (err)
 		return err;
 	warn_overlap(d);
+	dm_access_setup(d);	/* --group may read the socket and the log */
 	state = dm_state_load(d);
 
 	if (d->policy->nsecrets && !d->network_only) {
@@ -443,6 +445,7 @@ static void teardown(struct daemon *d, bool started)
 	tw_dns_free(d->dns);
 	tw_tables_free(&d->tables);
 	tw_policy_free(d->policy);
+	json_decref(d->reload_errors);
 }
 
 int main(int argc, char **argv)

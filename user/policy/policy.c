@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <jansson.h>
+#include "jsonhint.h"
 #include "policy.h"
 #include "section.h"
 #include "util.h"
@@ -879,6 +880,7 @@ int tw_policy_parse(const char *file, const char *text, size_t len,
 	json_error_t jerr;
 	json_t *root, *ver;
 	int before = d->count;
+	const char *hint;
 
 	d->file = file;
 	d->text = text;
@@ -888,7 +890,12 @@ int tw_policy_parse(const char *file, const char *text, size_t len,
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root) {
 		d->text = NULL;	/* the locator needs valid JSON; jansson has the position */
-		tw_diag(d, NULL, "%d:%d: invalid JSON: %s", jerr.line, jerr.column, jerr.text);
+		hint = tw_json_hint(text, len, jerr.position);
+		if (hint)
+			tw_diag(d, NULL, "%d:%d: invalid JSON: %s (%s)", jerr.line, jerr.column, hint,
+				jerr.text);
+		else
+			tw_diag(d, NULL, "%d:%d: invalid JSON: %s", jerr.line, jerr.column, jerr.text);
 		/* Rewrite "file: L:C:" into "file:L:C:" for one format everywhere. */
 		if (d->count > before) {
 			char *m = d->msgs[d->count - 1], *colon = strstr(m, ": ");
