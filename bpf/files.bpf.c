@@ -205,7 +205,7 @@ static __always_inline int judge(struct dentry *dentry, int op)
 	struct decision d = {};
 	bool too_deep = false;
 
-	d.tier = caller_tier(&d.tagged);
+	caller_tier(&d);
 	if (d.tier == TW_TIER_NONE || !dentry)
 		return 0;
 	v = match_cached(dentry, &val, &too_deep);

@@ -69,18 +69,31 @@ struct {
 	__uint(max_entries, 1);
 } flood_zero SEC(".maps");
 
+/* Who decided what, common to every decision. */
+struct decision {
+	__u64 tagged;
+	__u32 tier;
+	__u32 target;
+	__u32 rule;
+	__u8 verdict;
+	__u8 flags;		/* the tag's TW_TAG_* */
+};
+
 /*
  * Tier of the caller: the nearest tagged ancestor, deepest first, of the
  * current task's cgroup, or of the sending socket's cgroup when skb is given
- * (egress packets may leave from softirq context, on nobody's behalf).
+ * (egress packets may leave from softirq context, on nobody's behalf). The
+ * tag's flags come with it from the same lookup.
  */
-static __always_inline __u32 tier_of(struct __sk_buff *skb, bool use_skb, __u64 *tagged)
+static __always_inline __u32 tier_of(struct __sk_buff *skb, bool use_skb, struct decision *d)
 {
 	struct tw_runtime *rt;
 	__u32 zero = 0, lo, hi;
 	__u64 mask;
 	int i;
 
+	d->tier = TW_TIER_NONE;
+	d->flags = 0;
 	rt = bpf_map_lookup_elem(&runtime, &zero);
 	if (!rt || !rt->level_mask)
 		return TW_TIER_NONE;
@@ -104,16 +117,18 @@ static __always_inline __u32 tier_of(struct __sk_buff *skb, bool use_skb, __u64 
 			continue;	/* caller lives above this level */
 		val = bpf_map_lookup_elem(&cgroup_tiers, &key);
 		if (val) {
-			*tagged = key.cgroup_id;
-			return val->tier;
+			d->tagged = key.cgroup_id;
+			d->flags = val->flags;
+			d->tier = val->tier;
+			return d->tier;
 		}
 	}
 	return TW_TIER_NONE;
 }
 
-static __always_inline __u32 caller_tier(__u64 *tagged)
+static __always_inline __u32 caller_tier(struct decision *d)
 {
-	return tier_of(NULL, false, tagged);
+	return tier_of(NULL, false, d);
 }
 
 enum tw_counter { CNT_DENIED, CNT_AUDITED, CNT_RB_DROP };
@@ -138,15 +153,6 @@ static __always_inline void count(enum tw_counter c)
 	count_n(c, 1);
 }
 
-/* Who decided what, common to every decision. */
-struct decision {
-	__u64 tagged;
-	__u32 tier;
-	__u32 target;
-	__u32 rule;
-	__u8 verdict;
-};
-
 /* Does the caller's tier log allowed use of its own resources ("log": "all")? */
 static __always_inline bool logs_all(__u32 tier)
 {
@@ -155,12 +161,13 @@ static __always_inline bool logs_all(__u32 tier)
 	return ti && ti->log_all;
 }
 
-/* Settle the verdict for a cross-tier access by the caller's tier mode. */
+/* Settle the verdict for a cross-tier access: the tag's audit flag, else the tier's mode. */
 static __always_inline void decide(struct decision *d)
 {
 	struct tw_tier_info *ti = bpf_map_lookup_elem(&tier_info, &d->tier);
+	bool audit = (d->flags & TW_TAG_AUDIT) || (ti && ti->mode == TW_MODE_AUDIT);
 
-	d->verdict = ti && ti->mode == TW_MODE_AUDIT ? TW_VERDICT_AUDIT : TW_VERDICT_DENY;
+	d->verdict = audit ? TW_VERDICT_AUDIT : TW_VERDICT_DENY;
 	count(d->verdict == TW_VERDICT_AUDIT ? CNT_AUDITED : CNT_DENIED);
 }
 
@@ -254,6 +261,8 @@ static __always_inline void record_dns_caller(void *sk, const struct decision *d
 		return;	/* no memory: the guard falls back to the socket's cgroup */
 	id = bpf_get_current_pid_tgid();
 	c->tier = d->tier;
+	c->flags = d->flags;
+	c->pad = 0;
 	c->pid = id >> 32;
 	c->tid = (__u32)id;
 	c->uid = (__u32)bpf_get_current_uid_gid();
