@@ -20,9 +20,9 @@ CFLAGS    += -Wall -Wextra -Wno-unused-parameter -Wno-format-truncation -Werror 
 BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
 	      -Ivmlinux -Imaps
 LIBS_BPF  := -lbpf -lelf -lz
-LIBS      := -ljansson -lcrypto -lz
+LIBS      := -ljansson -lcrypto -lz -lm
 # The QEMU guests get static binaries: their initramfs has no libraries.
-LIBS_STATIC := -static -lbpf -lelf -lz -lzstd -ljansson -lcrypto -lcares
+LIBS_STATIC := -static -lbpf -lelf -lz -lzstd -ljansson -lcrypto -lcares -lm
 
 DEB_DEPS  := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libjansson-dev \
 	     libssl-dev libzstd-dev libmicrohttpd-dev libc-ares-dev pkg-config make gcc iproute2 \
@@ -43,7 +43,7 @@ endif
 
 APPS      := tierwalld tierwall
 NRI_OBJS  := $(addprefix $(OUTPUT)/,tierwall-nri.o nri.o hook.o layout.o ctl.o)
-COMMON    := policy kube cidr compile cgroup event evlog evquery ctl log lsm util
+COMMON    := policy kube driftcfg cidr compile cgroup event evlog evquery ctl log lsm util
 TESTS     := tw_tests tw_probe tw_bench
 
 all: $(addprefix $(OUTPUT)/,$(APPS) tierwall-nri tw_tests tw_probe)
@@ -79,8 +79,8 @@ $(OUTPUT)/%.o: %.c $(USER_HDRS) maps/tierwall.h | $(OUTPUT)
 SKELS := $(addprefix $(OUTPUT)/,net.skel.h sock.skel.h dns.skel.h files.skel.h netlsm.skel.h)
 $(OUTPUT)/loader.o $(OUTPUT)/objects.o: $(SKELS)
 
-DAEMON_OBJS := $(addprefix $(OUTPUT)/,tierwalld.o pods.o podtier.o ready.o policywatch.o options.o state.o tags.o tagwatch.o persist.o lock.o uninstall.o control.o status.o reload.o stream.o loader.o objects.o secrets.o dns.o follow.o metrics.o $(addsuffix .o,$(COMMON)))
-CLI_OBJS    := $(addprefix $(OUTPUT)/,tierwall.o cli_status.o events.o $(addsuffix .o,$(COMMON)))
+DAEMON_OBJS := $(addprefix $(OUTPUT)/,tierwalld.o pods.o podtier.o ready.o policywatch.o options.o state.o tags.o tagwatch.o persist.o lock.o uninstall.o control.o status.o reload.o stream.o runs.o attestd.o drift.o loader.o objects.o secrets.o dns.o fingerprint.o endpoints.o driftscan.o follow.o metrics.o $(addsuffix .o,$(COMMON)))
+CLI_OBJS    := $(addprefix $(OUTPUT)/,tierwall.o cli_status.o events.o run.o attest.o $(addsuffix .o,$(COMMON)))
 
 $(OUTPUT)/tierwalld: $(DAEMON_OBJS)
 	$(call msg,LINK,$@)
@@ -107,6 +107,7 @@ $(TEST_OBJS) $(OUTPUT)/tests/guard.o: $(SKELS)
 
 TESTS_OBJS := $(addprefix $(OUTPUT)/tests/,runner.o net.o fixture.o std.o schema.o guard.o sockets.o) \
 	      $(TEST_OBJS) $(addprefix $(OUTPUT)/,loader.o objects.o podtier.o layout.o nri.o hook.o \
+	      fingerprint.o endpoints.o \
 	      $(addsuffix .o,$(COMMON)))
 
 $(OUTPUT)/tw_tests: $(TESTS_OBJS)

@@ -42,6 +42,12 @@ json_t *tw_query(const char *cmd, int *rc);
 /* cli_status.c */
 int do_status(int argc, char **argv);
 
+/* run.c, attest.c */
+int do_run(int argc, char **argv);
+/* Findings of the daemon on env, cmd and files for tier (JSON array), NULL on failure. */
+json_t *tw_attest(const char *tier, char *const *cmd, char *const *files, int nfiles);
+void tw_attest_print(json_t *findings, FILE *f);
+
 /* events.c */
 int do_events(int argc, char **argv);
 int do_verify(int argc, char **argv);
