@@ -251,6 +251,22 @@ bool fx_lsm_usable(char *why, size_t len)
 	return !tw_lsm_usable(why, len);
 }
 
+bool fx_need_lsm(void)
+{
+	char why[256];
+
+	if (geteuid()) {
+		tw_test_skip("needs root");
+		return false;
+	}
+	if (!fx_lsm_usable(why, sizeof(why))) {
+		tw_test_skip("BPF LSM cannot be used on this kernel (%s); tests/vm runs these in QEMU guests",
+			     why);
+		return false;
+	}
+	return true;
+}
+
 int fx_cgroup_progs(const char *cgroup_dir)
 {
 	__u32 cnt = 0;

@@ -59,6 +59,8 @@ int fx_do(struct fx *f, const char *rel, int (*fn)(void *), void *arg, pid_t *pi
  * of tierwalld: a trivial lsm/file_open program, really loaded and attached.
  */
 bool fx_lsm_usable(char *why, size_t len);
+/* Root, and BPF LSM usable: else the running test is skipped, with the reason. */
+bool fx_need_lsm(void);
 /* Programs attached to a cgroup for inet4 connect (BPF_PROG_QUERY). */
 int fx_cgroup_progs(const char *cgroup_dir);
 

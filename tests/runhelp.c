@@ -106,6 +106,21 @@ void rand_token(char *out, size_t bytes)
 	}
 }
 
+void rand_pem(char *pem, char *line)
+{
+	char l[96];
+	int i;
+
+	strcpy(pem, "-----BEGIN PRIVATE KEY-----\n");
+	for (i = 0; i < 4; i++) {
+		rand_token(l, 48);
+		if (i == 2)
+			strcpy(line, l);
+		strcat(strcat(pem, l), "\n");
+	}
+	strcat(pem, "-----END PRIVATE KEY-----\n");
+}
+
 json_t *drain(struct fx *f)
 {
 	json_t *r = NULL;

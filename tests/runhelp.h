@@ -23,6 +23,8 @@ json_t *wait_record(struct fx *f, const char *kind, const char *key, const char 
 int count_records(struct fx *f, const char *kind);
 /* A random token that tierwall counts as a credential (base64 of random bytes). */
 void rand_token(char *out, size_t bytes);
+/* A PEM private key of 4 random lines (pem: 1024 bytes); its third line into line (96). */
+void rand_pem(char *pem, char *line);
 /* The drain request's reply (seq, kernel counters), or NULL. */
 json_t *drain(struct fx *f);
 int write_text_file(const char *path, const char *text);

@@ -114,7 +114,7 @@ static const char *const cgroups[] = { "agents/staging", "services/prod", NULL }
 static bool world_start(struct world *w, bool drift)
 {
 	char pem[1024], line[96], text[1024], policy[4096], path[PATH_MAX + 64], out[4096];
-	int i, err;
+	int err;
 
 	memset(w, 0, sizeof(*w));
 	if (!can_run() || !ASSERT_OK(fx_init(&w->f, cgroups), "fixture"))
@@ -123,14 +123,7 @@ static bool world_start(struct world *w, bool drift)
 	mkdir(path, 0700);
 	snprintf(w->drift, sizeof(w->drift), "%s/drift", w->f.tmp);
 	mkdir(w->drift, 0755);
-	strcpy(pem, "-----BEGIN PRIVATE KEY-----\n");
-	for (i = 0; i < 4; i++) {
-		rand_token(line, 48);
-		if (i == 1)
-			snprintf(w->pem_line, sizeof(w->pem_line), "%s", line);
-		strcat(strcat(pem, line), "\n");
-	}
-	strcat(pem, "-----END PRIVATE KEY-----\n");
+	rand_pem(pem, w->pem_line);
 	snprintf(w->pem, sizeof(w->pem), "%s/prod/db.pem", w->f.tmp);
 	write_text_file(w->pem, pem);
 	rand_token(w->token, 24);

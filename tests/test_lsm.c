@@ -54,21 +54,14 @@ static int write_file(const char *path, const char *text, mode_t mode)
 
 static bool lsm_start(struct lsm *l)
 {
-	char policy[8192], out[4096] = "", why[256];
+	char policy[8192], out[4096] = "";
 	struct fx *f = &l->f;
 	int err;
 
 	/* Zeroed first: a skipped test's cleanup must find nothing to stop or remove. */
 	memset(l, 0, sizeof(*l));
-	if (geteuid()) {
-		tw_test_skip("needs root");
+	if (!fx_need_lsm())
 		return false;
-	}
-	if (!fx_lsm_usable(why, sizeof(why))) {
-		tw_test_skip("BPF LSM cannot be used on this kernel (%s); tests/vm runs these in QEMU guests",
-			     why);
-		return false;
-	}
 	if (!ASSERT_OK(fx_init(f, lsm_cgroups), "fixture"))
 		return false;
 	snprintf(l->prod, sizeof(l->prod), "%s/secrets/prod/", f->tmp);

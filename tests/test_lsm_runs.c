@@ -24,33 +24,17 @@ struct lw {
 
 static bool lsm_world(struct lw *w)
 {
-	char why[256], pem[1024], line[96], policy[2048], path[PATH_MAX + 64], out[4096];
-	int i, err;
+	char pem[1024], policy[2048], path[PATH_MAX + 64], out[4096];
+	int err;
 
 	memset(w, 0, sizeof(*w));
-	if (geteuid()) {
-		tw_test_skip("needs root");
-		return false;
-	}
-	if (!fx_lsm_usable(why, sizeof(why))) {
-		tw_test_skip("BPF LSM cannot be used on this kernel (%s); tests/vm runs these in QEMU guests",
-			     why);
-		return false;
-	}
-	if (!ASSERT_OK(fx_init(&w->f, cgroups), "fixture"))
+	if (!fx_need_lsm() || !ASSERT_OK(fx_init(&w->f, cgroups), "fixture"))
 		return false;
 	snprintf(path, sizeof(path), "%s/prod", w->f.tmp);
 	mkdir(path, 0755);
 	snprintf(w->drift, sizeof(w->drift), "%s/drift", w->f.tmp);
 	mkdir(w->drift, 0755);
-	strcpy(pem, "-----BEGIN PRIVATE KEY-----\n");
-	for (i = 0; i < 4; i++) {
-		rand_token(line, 48);
-		if (i == 2)
-			snprintf(w->line, sizeof(w->line), "%s", line);
-		strcat(strcat(pem, line), "\n");
-	}
-	strcat(pem, "-----END PRIVATE KEY-----\n");
+	rand_pem(pem, w->line);
 	snprintf(w->key, sizeof(w->key), "%s/prod/db.key", w->f.tmp);
 	write_text_file(w->key, pem);
 	snprintf(path, sizeof(path), "%s/early.key", w->drift);
