@@ -16,7 +16,7 @@ vpath %.c $(USER_DIRS)
 # Warnings are errors everywhere: CI builds exactly what developers build.
 CFLAGS    ?= -O2 -g
 CFLAGS    += -Wall -Wextra -Wno-unused-parameter -Wno-format-truncation -Werror -std=gnu11 \
-	     -D_GNU_SOURCE -I$(OUTPUT) -Imaps $(addprefix -I,$(USER_DIRS))
+	     -D_GNU_SOURCE -I$(OUTPUT) -Imaps $(addprefix -I,$(USER_DIRS)) $(SAN)
 BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
 	      -Ivmlinux -Imaps
 LIBS_BPF  := -lbpf -lelf -lz
@@ -26,7 +26,7 @@ LIBS_STATIC := -static -lbpf -lelf -lz -lzstd -ljansson -lcrypto -lcares -lm
 
 DEB_DEPS  := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libjansson-dev \
 	     libssl-dev libzstd-dev libmicrohttpd-dev libc-ares-dev pkg-config make gcc iproute2 \
-	     nftables dnsmasq-base qemu-system-x86 busybox-static cpio \
+	     nftables dnsmasq-base qemu-system-x86 busybox-static cpio libclang-rt-14-dev \
 	     scdoc systemd containerd runc python3-grpcio python3-grpc-tools python3-yaml
 
 ifeq ($(V),1)
@@ -39,11 +39,12 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps run test bench clean vmlinux vm install image man k8s-test-deps
+.PHONY: all deps run test bench clean vmlinux vm install image man k8s-test-deps \
+	fuzz fuzz-build asan mutants
 
 APPS      := tierwalld tierwall
 NRI_OBJS  := $(addprefix $(OUTPUT)/,tierwall-nri.o nri.o hook.o layout.o ctl.o)
-COMMON    := policy kube driftcfg cidr compile cgroup event evlog evquery ctl log lsm util
+COMMON    := policy kube driftcfg cidr compile cgroup event evlog evread evquery seal ctl log lsm util text
 TESTS     := tw_tests tw_probe tw_bench
 
 all: $(addprefix $(OUTPUT)/,$(APPS) tierwall-nri tw_tests tw_probe)
@@ -79,8 +80,8 @@ $(OUTPUT)/%.o: %.c $(USER_HDRS) maps/tierwall.h | $(OUTPUT)
 SKELS := $(addprefix $(OUTPUT)/,net.skel.h sock.skel.h dns.skel.h files.skel.h netlsm.skel.h)
 $(OUTPUT)/loader.o $(OUTPUT)/objects.o: $(SKELS)
 
-DAEMON_OBJS := $(addprefix $(OUTPUT)/,tierwalld.o pods.o podtier.o ready.o policywatch.o options.o state.o tags.o tagwatch.o persist.o lock.o uninstall.o control.o status.o reload.o stream.o runs.o attestd.o drift.o loader.o objects.o secrets.o dns.o fingerprint.o endpoints.o driftscan.o follow.o metrics.o $(addsuffix .o,$(COMMON)))
-CLI_OBJS    := $(addprefix $(OUTPUT)/,tierwall.o cli_status.o events.o run.o attest.o $(addsuffix .o,$(COMMON)))
+DAEMON_OBJS := $(addprefix $(OUTPUT)/,tierwalld.o pods.o podtier.o ready.o policywatch.o options.o state.o tags.o tagwatch.o persist.o lock.o uninstall.o control.o status.o reload.o stream.o drain.o sealing.o runs.o attestd.o drift.o loader.o objects.o secrets.o dns.o fingerprint.o endpoints.o driftscan.o follow.o metrics.o $(addsuffix .o,$(COMMON)))
+CLI_OBJS    := $(addprefix $(OUTPUT)/,tierwall.o cli_status.o events.o logcmd.o run.o attest.o $(addsuffix .o,$(COMMON)))
 
 $(OUTPUT)/tierwalld: $(DAEMON_OBJS)
 	$(call msg,LINK,$@)
@@ -105,7 +106,7 @@ $(OUTPUT)/tests/%.o: tests/%.c $(wildcard tests/*.h) $(USER_HDRS) maps/tierwall.
 TEST_OBJS := $(patsubst tests/%.c,$(OUTPUT)/tests/%.o,$(filter tests/test_%.c,$(TEST_SRCS)))
 $(TEST_OBJS) $(OUTPUT)/tests/guard.o: $(SKELS)
 
-TESTS_OBJS := $(addprefix $(OUTPUT)/tests/,runner.o net.o fixture.o std.o schema.o guard.o sockets.o runhelp.o) \
+TESTS_OBJS := $(addprefix $(OUTPUT)/tests/,runner.o net.o fixture.o std.o schema.o guard.o sockets.o reference.o runhelp.o) \
 	      $(TEST_OBJS) $(addprefix $(OUTPUT)/,loader.o objects.o podtier.o layout.o nri.o hook.o \
 	      fingerprint.o endpoints.o \
 	      $(addsuffix .o,$(COMMON)))
@@ -204,10 +205,44 @@ $(OUTPUT)/k8s/py/cri_harness_pb2.py: user/runtime/cri.proto tests/k8s/cri_harnes
 	$(Q)/usr/bin/python3 -m grpc_tools.protoc -Iuser/runtime -Itests/k8s --python_out=$(dir $@) $^
 k8s-test-deps: $(addprefix $(OUTPUT)/,k8s/pause.tar k8s/work.tar k8s/py/cri_harness_pb2.py tierwall-image.tar)
 
+# libFuzzer targets (tests/fuzz/): clang with ASan and UBSan, every parser of
+# outside input; `make fuzz FUZZ_SECONDS=N` runs each N seconds.
+FUZZ_SECONDS ?= 60
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS  := -g -O1 $(FUZZ_SAN) -Wall -Werror -Wno-unused-parameter -std=gnu11 \
+		-D_GNU_SOURCE -I$(OUTPUT) -Imaps $(addprefix -I,$(USER_DIRS)) -Itests -Itests/fuzz
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_LIB     := $(addprefix $(OUTPUT)/fuzz/obj/,$(addsuffix .o,$(COMMON) follow loader objects dns) \
+		tests/reference.o tests/guard.o tests/net.o)
+
+$(OUTPUT)/fuzz/obj/%.o: %.c $(USER_HDRS) maps/tierwall.h $(SKELS)
+	$(call msg,FUZZ-CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(OUTPUT)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(FUZZ_LIB)
+	$(call msg,FUZZ-LD,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_LIB) $(LIBS_BPF) $(LIBS) -lcares -o $@
+
+fuzz-build: all $(addprefix $(OUTPUT)/fuzz/,$(FUZZ_TARGETS))
+
+fuzz: fuzz-build
+	$(Q)tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+# The bugs that once went uncaught, planted one at a time: each must fail its test.
+mutants: deps all
+	$(Q)tests/mutants.sh
+
+# The unit and host tests built with ASan and UBSan (gcc), for `make test`.
+asan:
+	$(Q)$(MAKE) --no-print-directory OUTPUT=$(OUTPUT)/asan \
+		SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
+		$(OUTPUT)/asan/tw_tests
+
 run: deps all
 	$(Q)tests/demo.sh
 
-test: deps all vm k8s-test-deps
+test: deps all vm k8s-test-deps fuzz-build asan
 	$(Q)tests/run.sh
 
 bench: deps all vm $(OUTPUT)/tw_bench $(OUTPUT)/tw_bench_events

@@ -11,9 +11,13 @@ command -v nft >/dev/null || { echo "nftables (nft) is not installed: make deps"
 build/tw_bench || exit 1
 echo
 echo "Event throughput: kernel -> ring buffer -> hash-chained, rotated log"
-echo "(daemon at default priority, then at nice -10 as a node agent would run)"
+echo "(daemon at default priority, then at nice -10 as a node agent would run, then sealed)"
+echo "default priority:"
 build/tw_bench_events || exit 1
+echo "nice -10:"
 TW_BENCH_NICE=-10 build/tw_bench_events || exit 1
+echo "nice -10, sealed (--seal-key, 15 min epochs):"
+TW_BENCH_NICE=-10 TW_BENCH_SEAL=1 build/tw_bench_events || exit 1
 echo
 echo "BPF LSM, in QEMU guests (TCG: compare ratios within one boot only)"
 tests/vm/bench.sh 5

@@ -17,6 +17,20 @@ counts() { sed -nE 's/^(vm: )?([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped
 host_log=$B/host-tests.log
 "$B"/tw_tests "$@" | tee "$host_log"
 read -r hp hf hs < <(counts < "$host_log")
+# The unit tests again under ASan and UBSan, then every fuzz target briefly
+# (make fuzz runs them longer): each target is one test in the counts.
+sp=0 sf=0 ss=0
+if [ $# = 0 ]; then
+	san_log=$B/asan-tests.log
+	ASAN_OPTIONS=detect_leaks=1 "$B"/asan/tw_tests unit_ > "$san_log" 2>&1
+	read -r sp sf ss < <(counts < "$san_log")
+	[ -n "${sp:-}" ] || { sp=0 sf=1 ss=0; echo "FAIL asan: no summary (see $san_log)"; tail -5 "$san_log"; }
+	echo "unit tests under ASan+UBSan: $sp passed, $sf failed"
+	grep '^FAIL' "$san_log"
+	fuzz_log=$B/fuzz-tests.log
+	tests/fuzz/run.sh "${FUZZ_SECONDS:-10}" | tee "$fuzz_log"
+	sp=$((sp + $(grep -c ': ok' "$fuzz_log"))) sf=$((sf + $(grep -c ': FINDING' "$fuzz_log")))
+fi
 vp=0 vf=0 vs=0
 if [ $# = 0 ]; then
 	vm_log=$B/vm-tests.log
@@ -37,7 +51,7 @@ if [ $# = 0 ]; then
 fi
 if [ -z "${hp:-}" ]; then hp=0 hf=1 hs=0; echo "FAIL host: tw_tests printed no summary"; fi
 echo
-echo "host: $hp passed, $hf failed, $hs skipped; guests: $vp passed, $vf failed, $vs skipped;" \
-     "runtime: $kp passed, $kf failed, $ks skipped"
-echo "$((hp + vp + kp)) passed, $((hf + vf + kf)) failed, $((hs + vs + ks)) skipped"
-[ $((hf + vf + kf)) = 0 ]
+echo "host: $hp passed, $hf failed, $hs skipped; sanitizers and fuzz: $sp passed, $sf failed;" \
+     "guests: $vp passed, $vf failed, $vs skipped; runtime: $kp passed, $kf failed, $ks skipped"
+echo "$((hp + sp + vp + kp)) passed, $((hf + sf + vf + kf)) failed, $((hs + ss + vs + ks)) skipped"
+[ $((hf + sf + vf + kf)) = 0 ]

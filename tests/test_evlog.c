@@ -52,7 +52,7 @@ static int write_records(const char *dir, const struct tw_evlog_opts *o, int n, 
 static int verify(const char *dir, char *out, size_t len)
 {
 	FILE *f = fmemopen(out, len, "w");
-	int err = tw_verify_log(dir, f);
+	int err = tw_verify_log(dir, f, NULL);
 
 	fclose(f);
 	return err;
@@ -282,5 +282,24 @@ out_umount:
 	tw_evlog_close(l);
 	fx_sh(NULL, 0, "umount %s", dir);
 out:
+	rm_tmp(dir);
+}
+
+/* A rotation at the last flush leaves events.jsonl empty: a reopen continues from the segments. */
+TEST(unit_evlog_reopen_after_rotation_continues)
+{
+	const struct tw_evlog_opts o = { .rotate_bytes = 1 };	/* every flush rotates */
+	char *dir = mkdir_tmp(), out[1024], path[256];
+	struct stat st;
+
+	if (!ASSERT_TRUE(dir != NULL, "tmp dir"))
+		return;
+	ASSERT_OK(write_records(dir, &o, 4, 1), "four records, a rotation after each");
+	snprintf(path, sizeof(path), "%s/%s", dir, TW_EVLOG_CURRENT);
+	ASSERT_OK(stat(path, &st), "events.jsonl exists");
+	ASSERT_EQ(st.st_size, 0, "and is empty after the last rotation");
+	ASSERT_OK(write_records(dir, &o, 2, 1), "reopened: two more");
+	ASSERT_OK(verify(dir, out, sizeof(out)), "the log verifies");
+	ASSERT_CONTAINS(out, "seq 1..6", "seq continued across the reopen");
 	rm_tmp(dir);
 }

@@ -222,14 +222,16 @@ out:
 TEST(integ_ipv6_and_v4_mapped)
 {
 	struct fx f;
-	pid_t p1, p2, p3;
-	int l6, l4, u6;
+	pid_t p1, p2, p3, p4;
+	int l6 = -1, l4 = -1, u6 = -1;
 
 	if (!std_start(&f))
 		goto out;
 	l6 = fx_listen_tcp("::1", P_ANY);
 	u6 = fx_bind_udp("::1", P_ANY);
 	l4 = fx_listen_tcp("127.30.0.1", P_ANY);
+	if (!ASSERT_TRUE(l6 >= 0 && u6 >= 0 && l4 >= 0, "listeners"))
+		goto out;
 	ASSERT_EQ(fx_net(&f, "agents/staging", TW_OP_TCP_CONNECT, "::1", P_ANY, &p1), EPERM,
 		  "staging -> prod ::1");
 	check_event(&f, p1, P_ANY, "connect", "deny", "staging", "prod", "agents/staging",
@@ -237,6 +239,10 @@ TEST(integ_ipv6_and_v4_mapped)
 	ASSERT_EQ(fx_net(&f, "agents/staging", TW_OP_UDP_SENDTO, "::1", P_ANY, &p2), EPERM,
 		  "staging -> prod ::1 UDP sendto");
 	ASSERT_TRUE(!fx_received(u6), "no datagram");
+	check_event(&f, p2, P_ANY, "sendmsg", "deny", "staging", "prod", "agents/staging",
+		    "::1", "udp", "destinations[0].cidrs[1]");
+	ASSERT_EQ(fx_net(&f, "untagged", TW_OP_UDP_SENDTO, "::1", P_ANY, NULL), 0, "untagged -> ::1 sendto");
+	ASSERT_TRUE(fx_received(u6), "its datagram arrived (the socket works)");
 	ASSERT_EQ(fx_net(&f, "untagged", TW_OP_TCP_CONNECT, "::1", P_ANY, NULL), 0, "untagged -> ::1");
 	ASSERT_TRUE(fx_accepted(l6), "accepted");
 	ASSERT_EQ(fx_net(&f, "services/prod", TW_OP_TCP_CONNECT, "::1", P_ANY, NULL), 0, "prod -> ::1");
@@ -249,12 +255,18 @@ TEST(integ_ipv6_and_v4_mapped)
 	ASSERT_EQ(fx_net(&f, "agents/staging", TW_OP_TCP_CONNECT, "::ffff:127.30.0.1", P_ANY, NULL), 0,
 		  "staging -> staging through a v4-mapped address");
 	ASSERT_TRUE(fx_accepted(l4), "accepted");
-	ASSERT_EQ(fx_net(&f, "agents/staging", TW_OP_UDP_SENDTO, "::ffff:127.20.0.1", P_ANY, NULL), EPERM,
+	ASSERT_EQ(fx_net(&f, "agents/staging", TW_OP_UDP_SENDTO, "::ffff:127.20.0.1", P_ANY, &p4), EPERM,
 		  "v4-mapped UDP sendto");
-	close(l6);
-	close(l4);
-	close(u6);
+	/* The kernel sends it down the IPv4 path; the event shows what the caller wrote. */
+	check_event(&f, p4, P_ANY, "sendmsg", "deny", "staging", "prod", "agents/staging",
+		    "::ffff:127.20.0.1", "udp", "destinations[0].cidrs[0]");
 out:
+	if (l6 >= 0)
+		close(l6);
+	if (l4 >= 0)
+		close(l4);
+	if (u6 >= 0)
+		close(u6);
 	fx_cleanup(&f);
 }
 

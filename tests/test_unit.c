@@ -7,7 +7,11 @@
 #include <netinet/in.h>
 #include "compile.h"
 #include "event.h"
+#include "evlog.h"
+#include "fixture.h"
+#include "seal.h"
 #include "policy.h"
+#include "reference.h"
 #include "schema.h"
 #include "test.h"
 #include "util.h"
@@ -304,29 +308,6 @@ static uint32_t rnd(void)
 	return rnd_state >> 8 ^ rnd_state << 13;
 }
 
-/* Reference: most specific rule whose ports match, walking as the kernel does. */
-static int reference_match(const struct tw_policy *p, int family, const uint8_t *addr,
-			   uint16_t port)
-{
-	struct tw_cidr host = { .family = family, .len = family == 4 ? 32 : 128 };
-	int i, j, best = -1;
-
-	memcpy(host.addr, addr, 16);
-	for (i = 0; i < p->nrules; i++) {
-		const struct tw_policy_rule *r = &p->rules[i];
-		bool port_ok = !r->nports;
-
-		for (j = 0; j < r->nports; j++)
-			port_ok |= r->ports[j] == port;
-		if (!port_ok || !tw_cidr_contains(&r->cidr, &host))
-			continue;
-		/* Longer prefix wins; among equal prefixes the later entry does. */
-		if (best < 0 || r->cidr.len >= p->rules[best].cidr.len)
-			best = i;
-	}
-	return best;
-}
-
 static void random_policy(struct tw_policy *p, int n, int family)
 {
 	int i, tries;
@@ -383,7 +364,7 @@ static void check_tables(int family, int nrules, int probes)
 		memcpy(a, r->cidr.addr, 16);
 		for (k = (family == 4 ? 4 : 16) - 1 - rnd() % 3; k < (family == 4 ? 4 : 16); k++)
 			a[k] ^= rnd();
-		want = reference_match(&p, family, a, port);
+		want = tw_ref_match(&p, family, a, port);
 		got = tw_tables_match(&t, family, a, port);
 		if (want != got && mismatches++ < 5)
 			TW_FAILED("family %d probe %d port %u: tables say rule %d, reference %d",
@@ -506,7 +487,7 @@ TEST(unit_event_encoding)
 	ASSERT_STREQ(json_string_value(json_object_get(o, "target_tier")), "prod", "target");
 	ASSERT_STREQ(json_string_value(json_object_get(o, "cgroup")), "/tw/agents/staging", "cgroup");
 	ASSERT_TRUE(json_is_null(json_object_get(o, "tagged_cgroup")), "unknown cgroup is null");
-	ASSERT_STREQ(json_string_value(json_object_get(o, "comm")), "agent?x", "comm made printable");
+	ASSERT_STREQ(json_string_value(json_object_get(o, "comm")), "agent\x01x", "comm kept exactly (escaped in JSON)");
 	ASSERT_STREQ(json_string_value(json_object_get(o, "rule")), "destinations[0].cidrs[0]", "rule");
 	ASSERT_STREQ(json_string_value(json_object_get(o, "cidr")), "10.20.0.0/16", "cidr");
 	ASSERT_STREQ(json_string_value(json_object_get(o, "policy")), c.policy->digest, "digest");
@@ -587,16 +568,50 @@ out:
 	tw_diags_free(&d);
 }
 
-/* A kernel record as the log has it (seq and prev come from the log writer), checked. */
+/*
+ * A record as the log has it: through the real log writer into a file and
+ * read back, so seq and prev are the writer's, not values set here.
+ */
+static json_t *as_logged(json_t *o)
+{
+	char tmpl[] = "/tmp/tw-schema-XXXXXX", path[64], *text = NULL, *nl;
+	const struct tw_evlog_opts opts = {};
+	struct tw_evlog *l;
+	json_t *r = NULL;
+
+	if (!o || !mkdtemp(tmpl) || tw_evlog_open(&l, tmpl, &opts)) {
+		json_decref(o);
+		return NULL;
+	}
+	tw_evlog_append(l, json_pack("{s:s}", "kind", "first"));	/* so prev is a real hash */
+	tw_evlog_append(l, o);
+	tw_evlog_close(l);
+	snprintf(path, sizeof(path), "%s/%s", tmpl, TW_EVLOG_CURRENT);
+	if (!tw_read_file(path, &text, NULL) && (nl = strchr(text, '\n')))
+		r = json_loads(nl + 1, 0, NULL);
+	free(text);
+	fx_sh(NULL, 0, "rm -rf %s", tmpl);
+	return r;
+}
+
 static json_t *schema_check_record(json_t *schema, const void *rec, const struct tw_event_ctx *c,
 				   const char *what)
 {
-	json_t *o = rec ? tw_event_json(rec, c) : tw_event_daemon("start", c);
+	json_t *o = as_logged(rec ? tw_event_json(rec, c) : tw_event_daemon("start", c));
+	const char *prev = json_string_value(json_object_get(o, "prev"));
 
-	json_object_set_new(o, "seq", json_integer(1));
-	json_object_set_new(o, "prev", json_string("0"));
+	ASSERT_EQ(json_integer_value(json_object_get(o, "seq")), 2, "seq as the writer numbered it");
+	ASSERT_TRUE(prev && strlen(prev) == 64 && strspn(prev, "0") != 64, "prev: the first record's hash");
 	schema_check(schema, o, what);
 	return o;
+}
+
+static const char *odd_names(void *arg, uint64_t id)
+{
+	static char big[5000];
+
+	memset(big, 'a', sizeof(big) - 1);
+	return id == 1 ? "/bad\xff" : big;
 }
 
 TEST(unit_event_schema_documents_every_field)
@@ -641,6 +656,25 @@ TEST(unit_event_schema_documents_every_field)
 	struct tw_diags d = {};
 	json_t *schema, *o;
 	json_error_t jerr;
+	char seal_line[1024];
+	char tmpl[] = "/tmp/tw-sealkey-XXXXXX", sk[64], vk[64], why[256];
+	struct tw_seal *seal = NULL;
+
+	/* A real seal record's members, from a throwaway key. */
+	seal_line[0] = '\0';
+	if (mkdtemp(tmpl)) {
+		snprintf(sk, sizeof(sk), "%s/s", tmpl);
+		snprintf(vk, sizeof(vk), "%s/v", tmpl);
+		if (!tw_seal_keygen(sk, vk, why, sizeof(why), why, sizeof(why)) &&
+		    !tw_seal_open(&seal, sk, NULL, why, sizeof(why))) {
+			int n = tw_seal_body(seal, 1, "0", "h", seal_line + 1, sizeof(seal_line) - 3);
+
+			seal_line[0] = '{';
+			strcpy(seal_line + 1 + (n > 0 ? n : 0), "}");
+		}
+		tw_seal_close(seal);
+		fx_sh(NULL, 0, "rm -rf %s", tmpl);
+	}
 
 	if (access("policies/event.schema.json", F_OK)) {
 		tw_test_skip("no policies/ directory here (the guests carry binaries only)");
@@ -676,6 +710,24 @@ TEST(unit_event_schema_documents_every_field)
 	json_decref(o);
 	json_decref(schema_check_record(schema, &fe, &c, "file event"));
 	json_decref(schema_check_record(schema, NULL, &c, "daemon event"));
+	/* Outside strings that are not UTF-8 or too long: their _raw and _truncated siblings. */
+	c.cgroup_path = odd_names;
+	he.h.cgroup_id = 1;
+	he.h.tagged_cgroup_id = 2;
+	memcpy(he.h.comm, "x\xfe", 3);
+	o = schema_check_record(schema, &he, &c, "network event with odd names");
+	ASSERT_TRUE(json_object_get(o, "cgroup_raw") && json_object_get(o, "comm_raw") &&
+		    json_object_get(o, "tagged_cgroup_truncated"), "raw and truncated fields written");
+	json_decref(o);
+	o = as_logged(tw_event_lost(&he, 10, "record_not_understood", &c));
+	schema_check(schema, o, "lost record for a record not understood");
+	json_decref(o);
+	o = as_logged(tw_event_lost(&he, sizeof(he), "record_too_large", &c));
+	schema_check(schema, o, "lost record for a record too large");
+	json_decref(o);
+	o = as_logged(json_loads(seal_line, 0, NULL));
+	schema_check(schema, o, "seal record");
+	json_decref(o);
 out:
 	tw_policy_free((struct tw_policy *)c.policy);
 	tw_diags_free(&d);

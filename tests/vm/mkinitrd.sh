@@ -13,6 +13,22 @@ for applet in $("$root/bin/busybox" --list); do
 done
 cp "$build"/static/tierwalld "$build"/static/tierwall "$build"/static/tw_tests \
    "$build"/static/tw_probe "$build"/static/tw_bench_lsm "$root/bin/"
+# dnsmasq for the dns_* tests (a Debian binary: its libraries and loader come
+# along), and glibc's NSS modules for getaddrinfo() in the static test binary.
+copy_lib() { mkdir -p "$root$(dirname "$1")"; cp -L "$1" "$root$1"; }
+if [ -x /usr/sbin/dnsmasq ]; then
+	copy_lib /usr/sbin/dnsmasq
+	for lib in $(ldd /usr/sbin/dnsmasq | grep -oE '/[^ ]+\.so[^ ]*') \
+		   /lib/x86_64-linux-gnu/libnss_files.so.2 /lib/x86_64-linux-gnu/libnss_dns.so.2 \
+		   /lib/x86_64-linux-gnu/libresolv.so.2; do
+		copy_lib "$lib"
+	done
+fi
+printf 'passwd: files\ngroup: files\nhosts: files dns\n' > "$root/etc/nsswitch.conf"
+printf 'root:x:0:0:root:/:/bin/sh\nnobody:x:65534:65534::/:/bin/false\n' > "$root/etc/passwd"
+printf 'root:x:0:\nnogroup:x:65534:\n' > "$root/etc/group"
+printf '127.0.0.1 localhost\n::1 localhost\n' > "$root/etc/hosts"
+: > "$root/etc/resolv.conf"
 cp tests/vm/init "$root/init"
 chmod 755 "$root/init"
 (cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1 > "$out.tmp"

@@ -11,7 +11,7 @@ B=${TW_BUILD_DIR:-build}
 # One vCPU: under multi-threaded TCG, 6.12 now and then oopses at boot (int3 in
 # sched_clock_cpu) while one CPU patches kernel text another is running.
 SMP=${TW_VM_SMP:-1}
-FILTER=${1:-lsm,integ}
+FILTER=${1:-lsm,integ,dns_}
 TIMEOUT=${TW_VM_TIMEOUT:-900}
 pass=0 fail=0 skip=0
 

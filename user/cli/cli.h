@@ -51,5 +51,8 @@ void tw_attest_print(json_t *findings, FILE *f);
 /* events.c */
 int do_events(int argc, char **argv);
 int do_verify(int argc, char **argv);
+/* logcmd.c */
+int do_keygen(int argc, char **argv);
+int do_drain(int argc, char **argv);
 
 #endif

@@ -120,6 +120,15 @@ static int show_line(void *arg, const char *line, size_t len, long lineno)
 	return 0;
 }
 
+static int show_record(void *arg, const char *line, size_t len, const struct tw_evlog_pos *pos)
+{
+	if (!line) {
+		tw_err("cannot read %s: %s", pos->file, strerror(-(int)len));
+		return 0;
+	}
+	return show_line(arg, line, len, pos->lineno);
+}
+
 static volatile sig_atomic_t interrupted;
 static void on_sigint(int sig) { interrupted = 1; }
 
@@ -269,7 +278,7 @@ int do_events(int argc, char **argv)
 	};
 	int first = tw_parse_opts(argc, argv, "f", extra, events_opt), err, live = -1, rc = 0;
 	bool table = !tw_want_json && isatty(STDOUT_FILENO);
-	char dir[PATH_MAX], **files, **f;
+	char dir[PATH_MAX], **files;
 
 	tw_want_operands(argc, first, 0);
 	find_log_dir(dir, sizeof(dir));
@@ -304,14 +313,12 @@ int do_events(int argc, char **argv)
 		tw_evlog_files_free(files);
 		return EXIT_FAIL;
 	}
-	/* Rotated segments, oldest first, then the current file: one stream. */
-	for (f = files; *f; f++) {
-		err = tw_evlog_read(*f, show_line, &table);
-		if (err)
-			tw_err("cannot read %s: %s", *f, strerror(-err));
-	}
-	fflush(stdout);
 	tw_evlog_files_free(files);
+	/* Rotated segments, oldest first, then the current file: one stream. */
+	err = tw_evlog_scan(dir, show_record, &table);
+	if (err)
+		rc = EXIT_FAIL;
+	fflush(stdout);
 	signal(SIGINT, on_sigint);
 	signal(SIGTERM, on_sigint);
 	if (live >= 0) {
@@ -326,10 +333,35 @@ int do_events(int argc, char **argv)
 	return rc;
 }
 
+static struct tw_verify_opts vopts;
+
+static int verify_opt(int c, const char *arg)
+{
+	long e;
+
+	switch (c) {
+	case 'L': log_dir = arg; return 0;
+	case 'K': vopts.verify_key = arg; return 0;
+	case 'E':
+		if (tw_parse_long(arg, 0, LONG_MAX, &e)) {
+			tw_err("--from-epoch: \"%s\" is not an epoch number", arg);
+			exit(EXIT_USAGE);
+		}
+		vopts.from_epoch = e;
+		return 0;
+	}
+	return -1;
+}
+
 int do_verify(int argc, char **argv)
 {
-	static const struct option extra[] = { { "log-dir", required_argument, NULL, 'L' }, {} };
-	int first = tw_parse_opts(argc, argv, NULL, extra, events_opt), err;
+	static const struct option extra[] = {
+		{ "log-dir", required_argument, NULL, 'L' },
+		{ "verify-key", required_argument, NULL, 'K' },
+		{ "from-epoch", required_argument, NULL, 'E' },
+		{}
+	};
+	int first = tw_parse_opts(argc, argv, NULL, extra, verify_opt), err;
 	char dir[PATH_MAX];
 
 	if (argc - first > 1)
@@ -337,7 +369,6 @@ int do_verify(int argc, char **argv)
 	if (argc - first == 1)
 		log_dir = argv[first];
 	find_log_dir(dir, sizeof(dir));
-	err = tw_verify_log(dir, stdout);
+	err = tw_verify_log(dir, stdout, &vopts);
 	return err ? EXIT_FAIL : 0;
 }
-

@@ -263,8 +263,17 @@ static const struct cmd cmds[] = {
 	  "--cgroup matches that cgroup and everything below it. --since/--until take a\n"
 	  "duration back from now (90s, 30m, 2h, 7d) or an RFC 3339 time. The log is found\n"
 	  "through the daemon, else in " DEFAULT_LOG_DIR ".", do_events },
-	{ "verify-log", "[DIR]", "Check the log's hash chain across rotated segments and restarts. Names the\n"
-	  "first record that was changed, removed, inserted or reordered; exit 1 if any.", do_verify },
+	{ "verify-log", "[--verify-key FILE] [--from-epoch N] [DIR]",
+	  "Check the log's hash chain across rotated segments and restarts. Names the\n"
+	  "first record that was changed, removed, inserted or reordered; exit 1 if any.\n"
+	  "With --verify-key (from keygen), also every seal from epoch 0 (or N) on: a\n"
+	  "rewrite by someone who holds the node's current key fails too. Without it a\n"
+	  "rewrite that recomputes the chain cannot be detected.", do_verify },
+	{ "keygen", "--seal-key FILE --verify-key FILE",
+	  "Make the node's sealing key (for tierwalld --seal-key; 0600, outside the log\n"
+	  "directory) and the operator's verification key (printed too: store it off the node).", do_keygen },
+	{ "drain", "", "Wait until every decision made so far is in the log (flood windows closed,\n"
+	  "ring buffer read, drops counted); print the seq it is logged up to.", do_drain },
 	{ "status", "[--wait[=SECONDS]] [--pin-dir DIR]", "Programs attached, policy digest, counters, degraded modes. Exit 0 only while the daemon enforces in full (setup done, every\n"
 	  "program attached); \"starting\" until then. --wait waits for that (default 60 s)\n"
 	  "and suits scripts and probes. With no daemon running, whether its programs are\n"

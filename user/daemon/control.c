@@ -24,6 +24,7 @@
 #include "log.h"
 #include "persist.h"
 #include "pods.h"
+#include "drain.h"
 #include "runs.h"
 #include "status.h"
 #include "tags.h"
@@ -249,6 +250,8 @@ static json_t *handle(struct daemon *d, struct client *c, const char *line, bool
 		reply = cmd_untag(d, c, req);
 	else if (!strcmp(cmd, "uninstall"))
 		reply = cmd_uninstall(d);
+	else if (!strcmp(cmd, "drain"))
+		reply = dm_cmd_drain(d);
 	else if (!strcmp(cmd, "attest"))
 		reply = dm_cmd_attest(d, req);
 	else if (!strcmp(cmd, "run") || !strcmp(cmd, "run_stop") || !strcmp(cmd, "run_end"))

@@ -10,6 +10,7 @@
 #include "ctl.h"
 #include "log.h"
 #include "options.h"
+#include "sealing.h"
 #include "util.h"
 
 static void usage(FILE *f)
@@ -52,9 +53,12 @@ static void usage(FILE *f)
 "  --uninstall          detach the programs and remove pins and state (those of the\n"
 "                       daemon on --socket, or left by one that stopped); a stop\n"
 "                       (SIGTERM, SIGINT) leaves them enforcing, for the next start\n"
+DM_SEAL_USAGE
 "  -v, --verbose        libbpf debug output\n"
 "  -h, --help           this help\n");
 }
+
+enum { OPT_SEAL_KEY = 256, OPT_SEAL_EPOCH };
 
 int dm_parse_args(struct daemon *d, int argc, char **argv)
 {
@@ -65,6 +69,8 @@ int dm_parse_args(struct daemon *d, int argc, char **argv)
 		{ "pin-dir", required_argument, NULL, 'P' },
 		{ "socket", required_argument, NULL, 's' },
 		{ "state-dir", required_argument, NULL, 'S' },
+		{ "seal-key", required_argument, NULL, OPT_SEAL_KEY },
+		{ "seal-epoch", required_argument, NULL, OPT_SEAL_EPOCH },
 		{ "uninstall", no_argument, NULL, 'U' },
 		{ "stdout", no_argument, NULL, 'o' },
 		{ "watch-policy", no_argument, NULL, 'w' },
@@ -134,6 +140,11 @@ int dm_parse_args(struct daemon *d, int argc, char **argv)
 				d->log_opts.keep_segments = v;
 			break;
 		case 'M': d->metrics_addr = optarg; break;
+		case OPT_SEAL_KEY:
+		case OPT_SEAL_EPOCH:
+			if (dm_seal_opt(d, c == OPT_SEAL_KEY, optarg))
+				return -EINVAL;
+			break;
 		case 'D': {
 			char why[256];
 

@@ -62,6 +62,7 @@ struct daemon {
 	const char *log_dir;
 	const char *pin_dir;
 	const char *sock_path;
+	const char *seal_key;		/* --seal-key, or NULL */
 	bool to_stdout;
 	bool network_only;
 	bool watch_policy;		/* reload when the policy file's directory changes */

@@ -7,35 +7,32 @@
 #include "stream.h"
 #include "util.h"
 
+/* Nothing is dropped: what cannot be written becomes a lost record that says why. */
+static int log_lost(struct daemon *d, void *data, size_t size, const char *why)
+{
+	if (!d->bad_records++)
+		tw_err("ring buffer record of %zu bytes: %s", size, why);
+	dm_log_json(d, tw_event_lost(data, size, why, &d->ectx));
+	return 0;	/* keep consuming: a negative return stops polling */
+}
+
 int dm_on_event(void *ctx, void *data, size_t size)
 {
+	static char body[TW_EVENT_MAX];
 	struct daemon *d = ctx;
+	const struct tw_event_hdr *h = data;
+	int n;
 
-	if (tw_event_check(data, size)) {
-		if (!d->bad_records++)
-			tw_err("ring buffer record of %zu bytes not understood (ABI mismatch?)", size);
-		return 0;	/* keep consuming: a negative return stops polling */
-	}
-	{
-		char body[8192];
-		int n = tw_event_body(data, &d->ectx, body, sizeof(body));
-
-		if (n < 0) {
-			if (!d->bad_records++)
-				tw_err("cannot encode a ring buffer record (%d)", n);
-			return 0;
-		}
-		if (tw_evlog_append_body(d->log, body, n))
-			return 0;	/* refused while the log cannot be written: counted */
-		d->logged++;
-	}
-	{
-		const struct tw_event_hdr *h = data;
-
-		if (h->verdict <= TW_VERDICT_AUDIT && h->tier <= TW_MAX_TIERS && h->kind <= TW_EV_MAX)
-			__atomic_fetch_add(&d->by_kind[h->kind][h->verdict][h->tier], 1,
-					   __ATOMIC_RELAXED);
-	}
+	if (tw_event_check(data, size))
+		return log_lost(d, data, size, "record_not_understood");
+	n = tw_event_body(data, &d->ectx, body, sizeof(body));
+	if (n < 0)
+		return log_lost(d, data, size, "record_too_large");
+	if (tw_evlog_append_body(d->log, body, n))
+		return 0;	/* refused while the log cannot be written: counted */
+	d->logged++;
+	if (h->verdict <= TW_VERDICT_AUDIT && h->tier <= TW_MAX_TIERS && h->kind <= TW_EV_MAX)
+		__atomic_fetch_add(&d->by_kind[h->kind][h->verdict][h->tier], 1, __ATOMIC_RELAXED);
 	return 0;
 }
 

@@ -27,6 +27,7 @@
 #include "control.h"
 #include "drift.h"
 #include "reload.h"
+#include "sealing.h"
 #include "state.h"
 #include "status.h"
 #include "stream.h"
@@ -190,7 +191,9 @@ static int setup(struct daemon *d)
 		       err == -EADDRINUSE ? "another tierwalld answers there" : strerror(-err));
 		return err;
 	}
-	err = dm_ready_begin(d);	/* "starting" until enforcement is complete */
+	err = dm_seal_setup(d);
+	if (!err)
+		err = dm_ready_begin(d);	/* "starting" until enforcement is complete */
 	if (err)
 		return err;
 	d->log_opts.on_flush = dm_runs_on_flush;	/* out as before, and into runs' tallies */

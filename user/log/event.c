@@ -2,10 +2,13 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 #include "event.h"
+#include "text.h"
 #include "util.h"
 
 const char *tw_kind_name(int kind)
@@ -85,14 +88,6 @@ static const char *tier_name(const struct tw_policy *p, int id)
 	return id >= 1 && id <= p->ntiers ? p->tiers[id].name : NULL;
 }
 
-/* comm and file names are whatever a process chose: keep them printable ASCII. */
-static void clean_name(char *s)
-{
-	for (; *s; s++)
-		if (*s < 0x20 || *s >= 0x7f)
-			*s = '?';
-}
-
 /*
  * The decision encoder writes JSON text straight into a buffer: no tree,
  * no allocation, no printf. It is the hot path of the daemon (one call per
@@ -126,34 +121,20 @@ static void w_key(struct w *w, const char *key)
 	w_raw(w, "\":", 2);
 }
 
-/* Length of a valid UTF-8 sequence at s, or 0. */
-static int utf8_len(const unsigned char *s)
-{
-	int n = s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 && s[0] <= 0xdf ? 2 : 0;
-	int i;
-
-	if (s[0] >= 0xf8)
-		return 0;
-	for (i = 1; i < n; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	return n;
-}
-
-/* A JSON string; bytes that are not UTF-8 become U+FFFD. */
-static void w_str(struct w *w, const char *s)
+/*
+ * A JSON string of the first n bytes of s: escaped, and each byte that is
+ * not part of a strict UTF-8 sequence as U+FFFD. False if there was one.
+ */
+static bool w_strn(struct w *w, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
-	const unsigned char *p = (const unsigned char *)s;
+	const unsigned char *p = (const unsigned char *)s, *end = p + n;
+	bool valid = true;
 
-	if (!s) {
-		w_raw(w, "null", 4);
-		return;
-	}
 	w_raw(w, "\"", 1);
-	while (*p) {
+	while (p < end) {
 		char esc[6] = { '\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15] };
-		int n;
+		int k;
 
 		if (*p == '"' || *p == '\\') {
 			esc[1] = *p;
@@ -165,19 +146,74 @@ static void w_str(struct w *w, const char *s)
 		} else if (*p < 0x80) {
 			const unsigned char *q = p;
 
-			while (*q >= 0x20 && *q < 0x7f && *q != '"' && *q != '\\')
+			while (q < end && *q >= 0x20 && *q < 0x7f && *q != '"' && *q != '\\')
 				q++;
 			w_raw(w, (const char *)p, q - p);
 			p = q;
-		} else if ((n = utf8_len(p))) {
-			w_raw(w, (const char *)p, n);
-			p += n;
+		} else if ((k = tw_utf8_seq(p, end - p))) {
+			w_raw(w, (const char *)p, k);
+			p += k;
 		} else {
 			w_lit(w, "\\ufffd");
+			valid = false;
 			p++;
 		}
 	}
 	w_raw(w, "\"", 1);
+	return valid;
+}
+
+static void w_str(struct w *w, const char *s)
+{
+	if (!s)
+		w_raw(w, "null", 4);
+	else
+		w_strn(w, s, strlen(s));
+}
+
+static void w_true(struct w *w, const char *key, const char *suffix)
+{
+	char k[64];
+
+	snprintf(k, sizeof(k), "%s%s", key, suffix);
+	w_key(w, k);
+	w_lit(w, "true");
+}
+
+/*
+ * A string from outside the daemon, never dropped: cut at TW_FIELD_MAX with
+ * "<key>_truncated", and its exact bytes in "<key>_raw" (base64) if they are
+ * not UTF-8. The record's size stays bounded whatever the process chose.
+ */
+static void w_ktext(struct w *w, const char *key, const char *s, size_t n)
+{
+	char b64[TW_B64_LEN(TW_FIELD_MAX)];
+	bool cut = n > TW_FIELD_MAX;
+
+	if (!s) {
+		w_key(w, key);
+		w_raw(w, "null", 4);
+		return;
+	}
+	if (cut)
+		n = TW_FIELD_MAX;
+	w_key(w, key);
+	if (!w_strn(w, s, n)) {
+		char k[64];
+
+		snprintf(k, sizeof(k), "%s_raw", key);
+		w_key(w, k);
+		w_raw(w, "\"", 1);
+		w_raw(w, b64, tw_base64(s, n, b64));
+		w_raw(w, "\"", 1);
+	}
+	if (cut)
+		w_true(w, key, "_truncated");
+}
+
+static void w_kcstr(struct w *w, const char *key, const char *s)
+{
+	w_ktext(w, key, s, s ? strlen(s) : 0);
 }
 
 static void w_u64(struct w *w, uint64_t v)
@@ -295,7 +331,7 @@ static void w_net(struct w *w, const struct tw_event *e, const struct tw_policy 
 	if (h) {
 		/* The address came from resolving this policy hostname. */
 		w_kstr(w, "rule", h->jpath);
-		w_kstr(w, "hostname", h->name);
+		w_kcstr(w, "hostname", h->name);
 		w_kstr(w, "cidr", NULL);
 		return;
 	}
@@ -391,9 +427,9 @@ static void w_dns(struct w *w, const struct tw_dns_event *e, const struct tw_pol
 	size_t len = e->wire_len;	/* at most 255: always within wire[] */
 
 	tw_dns_name_format(e->wire, len, name, sizeof(name));
-	w_kstr(w, "name", len ? name : NULL);
+	w_kcstr(w, "name", len ? name : NULL);
 	w_kstr(w, "qtype", e->qtype ? tw_qtype_name(e->qtype, qt, sizeof(qt)) : NULL);
-	w_kstr(w, "hostname", h ? h->name : NULL);
+	w_kcstr(w, "hostname", h ? h->name : NULL);
 	w_kstr(w, "rule", h ? h->jpath : NULL);
 	w_kstr(w, "reason", tw_dns_reason_name(e->reason));
 	w_dst_obj(w, e->family, false, e->daddr, e->dport, e->proto, TW_WROTE_JUDGED);
@@ -463,9 +499,9 @@ static void file_path(const struct tw_file_event *e, const struct tw_event_ctx *
 	for (i = e->nparts - 1; i >= 0 && i < TW_PATH_PARTS && n < len; i--) {
 		char name[TW_NAME_LEN + 1];
 
+		/* Bytes as the kernel sent them: the encoder keeps what is not UTF-8. */
 		memcpy(name, e->names[i], TW_NAME_LEN);
 		name[TW_NAME_LEN] = '\0';
-		clean_name(name);
 		n += snprintf(out + n, len - n, "/%s", name);
 	}
 	if (!e->nparts)
@@ -481,8 +517,8 @@ static void w_file(struct w *w, const struct tw_file_event *e, const struct tw_e
 	file_path(e, c, path, sizeof(path));
 	snprintf(dev, sizeof(dev), "%u:%u", e->dev >> 20, e->dev & 0xfffff);
 	w_kstr(w, "op", tw_op_name(e->op));
-	w_kstr(w, "path", path);
-	w_kstr(w, "secret", s ? s->path : NULL);
+	w_kcstr(w, "path", path);
+	w_kcstr(w, "secret", s ? s->path : NULL);
 	w_kstr(w, "rule", s ? s->jpath : NULL);
 	w_kstr(w, "dev", dev);
 	w_ku64(w, "ino", e->ino);
@@ -497,9 +533,10 @@ static void w_pod(struct w *w, const json_t *meta)
 
 	if (!pod)
 		return;
-	w_kstr(w, "pod", pod);
-	w_kstr(w, "namespace", json_string_value(json_object_get(meta, "namespace")));
-	w_kstr(w, "container", json_string_value(json_object_get(meta, "container")));
+	/* Names the pod's owner chose: encoded like every string from outside. */
+	w_kcstr(w, "pod", pod);
+	w_kcstr(w, "namespace", json_string_value(json_object_get(meta, "namespace")));
+	w_kcstr(w, "container", json_string_value(json_object_get(meta, "container")));
 }
 
 int tw_event_body(const void *record, const struct tw_event_ctx *c, char *out, size_t len)
@@ -507,27 +544,23 @@ int tw_event_body(const void *record, const struct tw_event_ctx *c, char *out, s
 	const struct tw_event_hdr *h = record;
 	const struct tw_policy *p = c->policy;
 	struct w w = { .p = out, .cap = len };
-	char comm[16];
 
-	memcpy(comm, h->comm, 15);
-	comm[15] = '\0';
-	clean_name(comm);
 	w_ku64(&w, "v", TW_EVENT_SCHEMA);
 	w_ts(&w, h->ts_boot_ns + c->boot_to_real);
-	w_kstr(&w, "host", c->host);
+	w_kcstr(&w, "host", c->host);
 	w_kstr(&w, "kind", tw_kind_name(h->kind));
 	w_kstr(&w, "verdict", tw_verdict_name(h->verdict));
-	w_kstr(&w, "tier", tier_name(p, h->tier));
-	w_kstr(&w, "cgroup", c->cgroup_path(c->arg, h->cgroup_id));
+	w_kcstr(&w, "tier", tier_name(p, h->tier));
+	w_kcstr(&w, "cgroup", c->cgroup_path(c->arg, h->cgroup_id));
 	w_ku64(&w, "cgroup_id", h->cgroup_id);
-	w_kstr(&w, "tagged_cgroup", c->cgroup_path(c->arg, h->tagged_cgroup_id));
+	w_kcstr(&w, "tagged_cgroup", c->cgroup_path(c->arg, h->tagged_cgroup_id));
 	if (c->tag_meta && h->tagged_cgroup_id)
 		w_pod(&w, c->tag_meta(c->arg, h->tagged_cgroup_id));
 	w_ku64(&w, "pid", h->pid);
 	w_ku64(&w, "tid", h->tid);
-	w_kstr(&w, "comm", comm);
+	w_ktext(&w, "comm", h->comm, strnlen(h->comm, sizeof(h->comm)));
 	w_ku64(&w, "uid", h->uid);
-	w_kstr(&w, "target_tier", tier_name(p, h->target_tier));
+	w_kcstr(&w, "target_tier", tier_name(p, h->target_tier));
 	w_ku64(&w, "count", h->count);
 	if (h->aggregated) {
 		w_key(&w, "aggregated");
@@ -547,14 +580,37 @@ int tw_event_body(const void *record, const struct tw_event_ctx *c, char *out, s
 
 json_t *tw_event_json(const void *record, const struct tw_event_ctx *c)
 {
-	char buf[8192 + 2];
-	int n = tw_event_body(record, c, buf + 1, sizeof(buf) - 2);
+	char *buf = malloc(TW_EVENT_MAX + 2);
+	int n = buf ? tw_event_body(record, c, buf + 1, TW_EVENT_MAX) : -ENOMEM;
+	json_t *o = NULL;
 
-	if (n < 0)
-		return NULL;
-	buf[0] = '{';
-	buf[n + 1] = '}';
-	return json_loadb(buf, n + 2, 0, NULL);
+	if (n >= 0) {
+		buf[0] = '{';
+		buf[n + 1] = '}';
+		o = json_loadb(buf, n + 2, 0, NULL);
+	}
+	free(buf);
+	return o;
+}
+
+json_t *tw_event_lost(const void *record, size_t size, const char *why,
+		      const struct tw_event_ctx *c)
+{
+	const struct tw_event_hdr *h = record;
+	json_t *o = tw_event_daemon("unencodable", c);
+
+	json_object_set_new(o, "kind", json_string("lost"));
+	json_object_set_new(o, "reason", json_string(why));
+	json_object_set_new(o, "count", json_integer(size >= sizeof(*h) && h->count ? h->count : 1));
+	json_object_set_new(o, "total", json_integer(size >= sizeof(*h) && h->count ? h->count : 1));
+	json_object_set_new(o, "record_bytes", json_integer(size));
+	if (size >= sizeof(*h)) {
+		/* What can still be told about the decision, as numbers. */
+		json_object_set_new(o, "record_kind", json_integer(h->kind));
+		json_object_set_new(o, "cgroup_id", json_integer(h->cgroup_id));
+		json_object_set_new(o, "decision_pid", json_integer(h->pid));
+	}
+	return o;
 }
 
 json_t *tw_event_daemon(const char *what, const struct tw_event_ctx *c)
@@ -567,7 +623,7 @@ json_t *tw_event_daemon(const char *what, const struct tw_event_ctx *c)
 	tw_format_time(tw_now_ns(CLOCK_REALTIME), ts, sizeof(ts));
 	json_object_set_new(o, "v", json_integer(TW_EVENT_SCHEMA));
 	json_object_set_new(o, "ts", json_string(ts));
-	json_object_set_new(o, "host", json_string(c->host));
+	tw_json_set_text(o, "host", c->host);
 	json_object_set_new(o, "kind", json_string("daemon"));
 	json_object_set_new(o, "event", json_string(what));
 	json_object_set_new(o, "pid", json_integer(getpid()));

@@ -25,6 +25,12 @@ struct tw_event_ctx {
 	void *arg;
 };
 
+/*
+ * Largest body tw_event_body writes: every outside string is cut at
+ * TW_FIELD_MAX (text.h), so any record fits, whatever names it carries.
+ */
+#define TW_EVENT_MAX	(256 << 10)
+
 /* 0 if data is a record this build understands, else -EINVAL/-EPROTO. */
 int tw_event_check(const void *data, size_t size);
 
@@ -36,6 +42,13 @@ int tw_event_check(const void *data, size_t size);
 int tw_event_body(const void *record, const struct tw_event_ctx *c, char *out, size_t len);
 /* The same record as a JSON object (for readers and tests, not the hot path). */
 json_t *tw_event_json(const void *record, const struct tw_event_ctx *c);
+
+/*
+ * A "lost" record for a kernel record that cannot be written (not
+ * understood, or too large to encode): why, and what the header tells.
+ */
+json_t *tw_event_lost(const void *record, size_t size, const char *why,
+		      const struct tw_event_ctx *c);
 
 /* The daemon's own lifecycle ("start", "policy_loaded", "stop", ...). */
 json_t *tw_event_daemon(const char *what, const struct tw_event_ctx *c);

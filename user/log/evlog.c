@@ -19,16 +19,16 @@
 #include <zlib.h>
 #include "evlog.h"
 #include "log.h"
+#include "seal.h"
 #include "util.h"
-
-#define GZ_LINE_MAX	(1 << 20)
 
 struct tw_evlog {
 	struct tw_evlog_opts o;
 	char dir[PATH_MAX];
 	char path[PATH_MAX];
 	int fd;
-	uint64_t seq;
+	uint64_t seq;			/* of the last record queued */
+	uint64_t seq_written;		/* of the last record in the file */
 	char prev[TW_HASH_HEX + 1];
 	char *buf;
 	size_t len, cap;
@@ -49,121 +49,13 @@ void tw_hash_line(const char *line, size_t len, char *out)
 		sprintf(out + 2 * i, "%02x", md[i]);
 }
 
-/* ---- reading ---- */
-
-static bool ends_with(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), m = strlen(suffix);
-
-	return n >= m && !strcmp(s + n - m, suffix);
-}
-
-int tw_evlog_read(const char *path, int (*cb)(void *arg, const char *line, size_t len, long lineno),
-		  void *arg)
-{
-	char *line = NULL;
-	size_t cap = 0;
-	long lineno = 0;
-	int r = 0;
-
-	if (ends_with(path, ".gz")) {
-		gzFile g = gzopen(path, "rb");
-
-		if (!g)
-			return -errno ? -errno : -EIO;
-		line = malloc(GZ_LINE_MAX);
-		while (line && !r && gzgets(g, line, GZ_LINE_MAX)) {
-			size_t n = strlen(line);
-
-			if (n && line[n - 1] == '\n')
-				line[--n] = '\0';
-			r = cb(arg, line, n, ++lineno);
-		}
-		gzclose(g);
-	} else {
-		FILE *f = fopen(path, "re");
-		ssize_t n;
-
-		if (!f)
-			return -errno;
-		while (!r && (n = getline(&line, &cap, f)) > 0) {
-			if (line[n - 1] != '\n')
-				break;	/* a line still being written is not a record yet */
-			line[--n] = '\0';
-			r = cb(arg, line, n, ++lineno);
-		}
-		fclose(f);
-	}
-	free(line);
-	return r < 0 ? r : 0;
-}
-
-static unsigned int seg_number(const char *name)
-{
-	unsigned int n;
-
-	return sscanf(name, "events.%8u.jsonl", &n) == 1 ? n : 0;
-}
-
-static int seg_filter(const struct dirent *d)
-{
-	return seg_number(d->d_name) &&
-	       (ends_with(d->d_name, ".jsonl") || ends_with(d->d_name, ".jsonl.gz"));
-}
-
-static int seg_cmp(const struct dirent **a, const struct dirent **b)
-{
-	unsigned int x = seg_number((*a)->d_name), y = seg_number((*b)->d_name);
-
-	if (x != y)
-		return x < y ? -1 : 1;
-	/* The same segment twice while it is being compressed: .gz first. */
-	return ends_with((*a)->d_name, ".gz") ? -1 : 1;
-}
-
-char **tw_evlog_files(const char *dir)
-{
-	struct dirent **ents = NULL;
-	char **out, path[PATH_MAX * 2];
-	int n, i, k = 0;
-	unsigned int last = 0;
-
-	n = scandir(dir, &ents, seg_filter, seg_cmp);
-	if (n < 0)
-		n = 0;
-	out = calloc(n + 2, sizeof(*out));
-	for (i = 0; i < n; i++) {
-		unsigned int num = seg_number(ents[i]->d_name);
-
-		if (out && num != last) {
-			snprintf(path, sizeof(path), "%s/%s", dir, ents[i]->d_name);
-			out[k++] = strdup(path);
-		}
-		last = num;
-		free(ents[i]);
-	}
-	free(ents);
-	snprintf(path, sizeof(path), "%s/%s", dir, TW_EVLOG_CURRENT);
-	if (out && !access(path, F_OK))
-		out[k++] = strdup(path);
-	return out;
-}
-
-void tw_evlog_files_free(char **files)
-{
-	char **f;
-
-	for (f = files; f && *f; f++)
-		free(*f);
-	free(files);
-}
-
 /* ---- recovering where the chain stands ---- */
 
 struct last_line {
 	char hash[TW_HASH_HEX + 1];
 	uint64_t seq;
 	bool found;
+	int64_t seal_epoch;		/* the last record is a seal of this epoch, else -1 */
 };
 
 static int remember_last(void *arg, const char *line, size_t len, long lineno)
@@ -174,6 +66,9 @@ static int remember_last(void *arg, const char *line, size_t len, long lineno)
 	tw_hash_line(line, len, l->hash);
 	l->seq = json_integer_value(json_object_get(o, "seq"));
 	l->found = true;
+	l->seal_epoch = -1;
+	if (!strcmp(json_string_value(json_object_get(o, "kind")) ?: "", "seal"))
+		l->seal_epoch = json_integer_value(json_object_get(o, "epoch"));
 	json_decref(o);
 	return 0;
 }
@@ -215,7 +110,7 @@ static time_t first_ts(const char *path)
 int tw_evlog_open(struct tw_evlog **out, const char *dir, const struct tw_evlog_opts *o)
 {
 	struct tw_evlog *l = calloc(1, sizeof(*l));
-	struct last_line last = {};
+	struct last_line last = { .seal_epoch = -1 };
 	char **files, **f;
 	struct stat st;
 	int err;
@@ -246,7 +141,7 @@ int tw_evlog_open(struct tw_evlog **out, const char *dir, const struct tw_evlog_
 	/* The chain continues from the newest record, wherever it is. */
 	files = tw_evlog_files(l->dir);
 	for (f = files; f && *f; f++) {
-		unsigned int n = seg_number(strrchr(*f, '/') + 1);
+		unsigned int n = tw_evlog_seg_number(strrchr(*f, '/') + 1);
 
 		if (n >= l->next_seg)
 			l->next_seg = n + 1;
@@ -263,7 +158,15 @@ int tw_evlog_open(struct tw_evlog **out, const char *dir, const struct tw_evlog_
 	memset(l->prev, '0', TW_HASH_HEX);
 	if (last.found) {
 		memcpy(l->prev, last.hash, TW_HASH_HEX);
-		l->seq = last.seq;
+		l->seq = l->seq_written = last.seq;
+	}
+	/* Stopped between a seal and the key's step: take the step now. */
+	while (l->o.seal && last.found && last.seal_epoch >= (int64_t)tw_seal_epoch(l->o.seal)) {
+		err = tw_seal_advance(l->o.seal, tw_now_ns(CLOCK_REALTIME));
+		if (err) {
+			tw_err("cannot overwrite the seal key: %s", strerror(-err));
+			goto out_free;
+		}
 	}
 	fstat(l->fd, &st);
 	l->size = st.st_size;
@@ -396,6 +299,13 @@ static void reap_compressor(struct tw_evlog *l, bool wait)
 	}
 }
 
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && !strcmp(s + n - m, suffix);
+}
+
 /* Oldest compressed segments go first; the newest ones and the current file stay. */
 static void apply_retention(struct tw_evlog *l)
 {
@@ -444,12 +354,11 @@ static int rotate(struct tw_evlog *l)
 	return 0;
 }
 
-int tw_evlog_flush(struct tw_evlog *l)
+static int write_queue(struct tw_evlog *l)
 {
 	size_t off = 0;
 	int err;
 
-	reap_compressor(l, false);
 	while (off < l->len) {
 		ssize_t w = write(l->fd, l->buf + off, l->len - off);
 
@@ -474,9 +383,67 @@ int tw_evlog_flush(struct tw_evlog *l)
 	l->size += l->len;
 	l->written += l->len;
 	l->len = 0;
+	l->seq_written = l->seq;
 	write_head(l);
-	if ((l->o.rotate_bytes && l->size >= l->o.rotate_bytes) ||
-	    (l->o.rotate_secs && time(NULL) - l->started >= (time_t)l->o.rotate_secs)) {
+	return 0;
+}
+
+/*
+ * Close the epoch: its seal goes to the file, then the key takes its
+ * one-way step and the old key is overwritten on disk (fsync) before any
+ * record of the new epoch. A seal that the disk refuses stays queued with
+ * its MAC and is written with the backlog.
+ */
+static int seal_epoch(struct tw_evlog *l)
+{
+	char body[1024];
+	int n, err;
+
+	n = tw_seal_body(l->o.seal, l->seq + 1, l->prev, l->o.host ? l->o.host : "", body,
+			 sizeof(body));
+	if (n < 0)
+		return n;
+	err = tw_evlog_append_body(l, body, n);
+	if (err)
+		return err;	/* refused (backlog full): the epoch goes on, sealed later */
+	write_queue(l);
+	err = tw_seal_advance(l->o.seal, tw_now_ns(CLOCK_REALTIME));
+	if (err)
+		tw_err("cannot overwrite the seal key: %s: the old epoch's key may remain on disk",
+		       strerror(-err));
+	return err;
+}
+
+int tw_evlog_end_epoch(struct tw_evlog *l)
+{
+	int err = write_queue(l);
+
+	return err ? err : l->o.seal ? seal_epoch(l) : -EINVAL;
+}
+
+static bool epoch_due(const struct tw_evlog *l)
+{
+	uint64_t secs = l->o.seal_secs ? l->o.seal_secs : TW_SEAL_EPOCH_SECS;
+
+	return l->o.seal && tw_now_ns(CLOCK_REALTIME) - tw_seal_since(l->o.seal) >= secs * 1000000000ull;
+}
+
+int tw_evlog_flush(struct tw_evlog *l)
+{
+	int err;
+
+	reap_compressor(l, false);
+	err = write_queue(l);
+	if (err)
+		return err;
+	if (epoch_due(l))
+		seal_epoch(l);
+	/* An empty file is never rotated: segments hold records. */
+	if (l->size && ((l->o.rotate_bytes && l->size >= l->o.rotate_bytes) ||
+	    (l->o.rotate_secs && time(NULL) - l->started >= (time_t)l->o.rotate_secs))) {
+		/* Every segment ends with a seal: an epoch never spans two files. */
+		if (l->o.seal)
+			seal_epoch(l);
 		err = rotate(l);
 		if (err)
 			tw_err("cannot rotate %s: %s", l->path, strerror(-err));
@@ -487,6 +454,11 @@ int tw_evlog_flush(struct tw_evlog *l)
 const char *tw_evlog_path(const struct tw_evlog *l)
 {
 	return l->path;
+}
+
+uint64_t tw_evlog_seq(const struct tw_evlog *l)
+{
+	return l->seq_written;
 }
 
 uint64_t tw_evlog_written(const struct tw_evlog *l)
@@ -514,6 +486,10 @@ void tw_evlog_close(struct tw_evlog *l)
 	if (!l)
 		return;
 	tw_evlog_flush(l);
+	if (l->o.seal) {
+		seal_epoch(l);	/* a stop closes the epoch too */
+		tw_seal_close(l->o.seal);
+	}
 	reap_compressor(l, true);
 	close(l->fd);
 	free(l->buf);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include "evlog.h"
 #include "evquery.h"
+#include "seal.h"
 #include "util.h"
 
 int tw_filter_time(const char *arg, uint64_t now_ns, uint64_t *ns)
@@ -69,6 +70,17 @@ struct chain {
 	uint64_t head_seq;
 	char head_hash[TW_HASH_HEX + 1];
 	bool head_seen;
+	bool unreadable;
+	char file_seen[PATH_MAX * 2];
+	int nfiles;
+	/* Seals (--verify-key): the epochs seen, and what no seal covers yet. */
+	struct tw_unseal *u;
+	uint64_t from_epoch, last_epoch, epochs;
+	bool sealed;
+	char last_seal_ts[64];
+	uint64_t last_seal_seq;
+	uint64_t open_seq, open_records;	/* first record after the last seal */
+	char open_where[PATH_MAX + 64];
 };
 
 static int broken(struct chain *c, long lineno, const char *fmt, const char *detail)
@@ -80,15 +92,86 @@ static int broken(struct chain *c, long lineno, const char *fmt, const char *det
 	return 1;
 }
 
-static int check_line(void *arg, const char *line, size_t len, long lineno)
+/*
+ * A seal covers, through its prev, every record before it: it must be the
+ * next epoch's, and its MAC must match under that epoch's key. Records
+ * after the last seal are in the epoch still open on the node.
+ */
+static int check_seal(struct chain *c, json_t *o, const char *line, size_t len, uint64_t seq,
+		      long lineno)
+{
+	const char *kind = json_string_value(json_object_get(o, "kind"));
+	uint64_t epoch = json_integer_value(json_object_get(o, "epoch"));
+	uint64_t want = c->sealed ? c->last_epoch + 1 : c->from_epoch;
+	char what[PATH_MAX + 256];
+	int err;
+
+	if (!kind || strcmp(kind, "seal")) {
+		if (!c->open_seq) {
+			c->open_seq = seq;
+			snprintf(c->open_where, sizeof(c->open_where), "%s:%ld (seq %llu)", c->file,
+				 lineno, (unsigned long long)seq);
+		}
+		c->open_records++;
+		return 0;
+	}
+	snprintf(what, sizeof(what), "%s", c->open_seq ? c->open_where : "this seal");
+	if (epoch > want)
+		return broken(c, lineno, want == c->from_epoch && !c->sealed ?
+			      "%s: seals epochs after the first missing ones: epochs before it were removed "
+			      "(if retention removed them, verify from this epoch with --from-epoch)" :
+			      "%s: epochs between the last seal and this one are missing: whole epochs were removed",
+			      "is a seal of a later epoch than the next");
+	if (epoch < want)
+		return broken(c, lineno, "%s: an epoch sealed twice: records were reordered or inserted",
+			      "is a seal of an earlier epoch");
+	err = tw_unseal_check(c->u, line, len, epoch);
+	if (err == -EKEYREJECTED)
+		return broken(c, lineno, "%s: this seal was made with another key (not this verification key's id)",
+			      "is a seal");
+	if (err) {
+		char msg[PATH_MAX + 512];
+
+		snprintf(msg, sizeof(msg), "the seal of epoch %llu does not match: a record from %s up to this seal "
+			 "was altered, removed, inserted or reordered (the first record it fails to cover), "
+			 "or the seal was forged", (unsigned long long)epoch, what);
+		return broken(c, lineno, "%s", msg);
+	}
+	c->sealed = true;
+	c->last_epoch = epoch;
+	c->epochs++;
+	c->last_seal_seq = seq;
+	snprintf(c->last_seal_ts, sizeof(c->last_seal_ts), "%s",
+		 json_string_value(json_object_get(o, "ts")) ?: "?");
+	c->open_seq = c->open_records = 0;
+	return 0;
+}
+
+static int check_line(void *arg, const char *line, size_t len, const struct tw_evlog_pos *pos)
 {
 	struct chain *c = arg;
-	json_t *o = json_loadb(line, len, 0, NULL);
-	const char *prev = json_string_value(json_object_get(o, "prev"));
-	json_t *seqv = json_object_get(o, "seq");
-	uint64_t seq = json_integer_value(seqv);
+	long lineno = pos->lineno;
+	json_t *o;
+	const char *prev;
+	json_t *seqv;
+	uint64_t seq;
 	char where[PATH_MAX + 64];
 	int r = 0;
+
+	if (!line) {
+		fprintf(c->out, "%s: cannot read: %s\n", pos->file, strerror(-(int)len));
+		c->unreadable = true;
+		return 1;
+	}
+	c->file = pos->file;
+	if (strcmp(c->file_seen, pos->file)) {
+		snprintf(c->file_seen, sizeof(c->file_seen), "%s", pos->file);
+		c->nfiles++;
+	}
+	o = json_loadb(line, len, 0, NULL);
+	prev = json_string_value(json_object_get(o, "prev"));
+	seqv = json_object_get(o, "seq");
+	seq = json_integer_value(seqv);
 
 	snprintf(where, sizeof(where), "%s:%ld (seq %llu)", c->prev_file, c->prev_line,
 		 (unsigned long long)c->seq);
@@ -109,6 +192,8 @@ static int check_line(void *arg, const char *line, size_t len, long lineno)
 		r = broken(c, lineno, "chains to %s but its seq does not follow: this record was changed",
 			   where);
 	}
+	if (!r && c->u)
+		r = check_seal(c, o, line, len, seq, lineno);
 	json_decref(o);
 	if (r)
 		return 1;
@@ -162,34 +247,64 @@ static int check_head(struct chain *c)
 	return 0;
 }
 
-int tw_verify_log(const char *dir, FILE *out)
+static int seal_summary(struct chain *c, FILE *out)
 {
-	char **files = tw_evlog_files(dir), **f;
-	struct chain c = { .out = out };
-	int nfiles = 0, err = 0;
+	if (!c->sealed) {
+		fprintf(out, "TAMPERED: no seal in this log: it is not sealed (first unsealed record: %s)\n",
+			c->open_seq ? c->open_where : "none");
+		return -EBADMSG;
+	}
+	fprintf(out, "SEALED: epochs %llu..%llu, each sealed with key %s; the last sealed epoch is %llu, sealed at %s (seq %llu)\n",
+		(unsigned long long)c->from_epoch, (unsigned long long)c->last_epoch, tw_unseal_id(c->u),
+		(unsigned long long)c->last_epoch, c->last_seal_ts, (unsigned long long)c->last_seal_seq);
+	if (c->open_records)
+		fprintf(out, "note: %llu record%s from %s on are in the epoch still open on the node: its key is there, "
+			"so a change to them or their truncation cannot be detected until it is sealed\n",
+			(unsigned long long)c->open_records, c->open_records == 1 ? "" : "s", c->open_where);
+	return 0;
+}
+
+int tw_verify_log(const char *dir, FILE *out, const struct tw_verify_opts *o)
+{
+	char **files = tw_evlog_files(dir), why[PATH_MAX + 256];
+	struct chain c = { .out = out, .from_epoch = o ? o->from_epoch : 0 };
+	int err = 0;
+
+	if (o && o->verify_key) {
+		err = tw_unseal_open(&c.u, o->verify_key, why, sizeof(why));
+		if (err) {
+			fprintf(out, "%s\n", why);
+			tw_evlog_files_free(files);
+			return err;
+		}
+	}
 
 	if (!files || !files[0]) {
 		fprintf(out, "%s: no event log here\n", dir);
 		tw_evlog_files_free(files);
+		tw_unseal_close(c.u);
 		return -ENOENT;
 	}
-	err = read_head(&c, dir);
-	for (f = files; *f && !c.broken && !err; f++, nfiles++) {
-		c.file = *f;
-		err = tw_evlog_read(*f, check_line, &c);
-		if (err)
-			fprintf(out, "%s: cannot read: %s\n", *f, strerror(-err));
-	}
 	tw_evlog_files_free(files);
-	if (err)
-		return err;
-	if (c.broken)
-		return -EBADMSG;
-	err = check_head(&c);
-	if (err)
-		return err;
-	fprintf(out, "OK: %llu records in %d file%s, seq %llu..%llu, chain intact\n",
-		(unsigned long long)c.records, nfiles, nfiles == 1 ? "" : "s",
-		(unsigned long long)c.first_seq, (unsigned long long)c.seq);
-	return 0;
+	err = read_head(&c, dir);
+	if (!err)
+		err = tw_evlog_scan(dir, check_line, &c);
+	if (!err && c.unreadable)
+		err = -EIO;
+	if (!err && c.broken)
+		err = -EBADMSG;
+	if (!err)
+		err = check_head(&c);
+	if (!err) {
+		fprintf(out, "OK: %llu records in %d file%s, seq %llu..%llu, chain intact\n",
+			(unsigned long long)c.records, c.nfiles, c.nfiles == 1 ? "" : "s",
+			(unsigned long long)c.first_seq, (unsigned long long)c.seq);
+		if (c.u)
+			err = seal_summary(&c, out);
+		else
+			fprintf(out, "note: without --verify-key only the hash chain is checked: anyone who can write "
+				"the log can recompute it, so a rewrite cannot be detected\n");
+	}
+	tw_unseal_close(c.u);
+	return err;
 }

@@ -26,6 +26,10 @@ bool tw_filter_match(const struct tw_filter *f, json_t *ev);
  * chain.head. Prints a summary or the first break to out; 0 if intact,
  * -EBADMSG if tampered, other -errno if it cannot be read.
  */
-int tw_verify_log(const char *dir, FILE *out);
+struct tw_verify_opts {
+	const char *verify_key;		/* check the seals with this key (seal.h) */
+	uint64_t from_epoch;		/* the first epoch expected (older ones removed) */
+};
+int tw_verify_log(const char *dir, FILE *out, const struct tw_verify_opts *o);
 
 #endif

@@ -49,9 +49,11 @@ void tw_diag(struct tw_diags *d, const char *jpath, const char *fmt, ...)
 		l = asprintf(&line, "%s: %s", d->file, msg);
 	if (l < 0)
 		return;
+	if (d->count == TW_MAX_DIAGS - 1) {
+		free(line);	/* the last slot says why the list ends (fuzz_policy found it leaked) */
+		line = strdup("too many errors, stopping here");
+	}
 	d->msgs[d->count++] = line;
-	if (d->count == TW_MAX_DIAGS)
-		d->msgs[d->count - 1] = strdup("too many errors, stopping here");
 }
 
 void tw_diags_print(const struct tw_diags *d, FILE *f)
@@ -537,6 +539,11 @@ bool tw_hostname_parse(const char *in, char *out, bool *wildcard, char *why, siz
 	}
 	if (!n) {
 		snprintf(why, whylen, "\"%s\": a wildcard needs a domain after \"*.\"", in);
+		return false;
+	}
+	/* Only one trailing dot is the root: "a.b.." has an empty last label (found by fuzz_fields). */
+	if (name[n - 1] == '.') {
+		snprintf(why, whylen, "\"%s\": empty label (two dots, or a leading dot)", in);
 		return false;
 	}
 	if (n + (*wildcard ? 2 : 0) > TW_HOSTNAME_MAX) {

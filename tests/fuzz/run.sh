@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Run every libFuzzer target (build/fuzz/fuzz_*) for N seconds each (default
+# 60): the seed corpus in tests/fuzz/corpus/NAME first (regression inputs
+# included), new inputs into build/fuzz/work/NAME. Any crash, sanitizer
+# report, leak, timeout or failed property is a finding: its input is saved
+# as build/fuzz/findings/NAME-*, the run goes on with the next target, and
+# the exit status is 1. Prints "fuzz NAME: ok|FINDING" per target.
+# Add a fixed finding to tests/fuzz/corpus/NAME/ as a regression input.
+set -u
+cd "$(dirname "$0")/../.."
+B=${TW_BUILD_DIR:-build}
+secs=${1:-60}
+shift || true
+targets=${*:-$(cd "$B/fuzz" && ls fuzz_* 2>/dev/null)}
+fail=0
+mkdir -p "$B/fuzz/findings" "$B/fuzz/logs"
+for t in $targets; do
+	name=${t#fuzz_}
+	mkdir -p "$B/fuzz/work/$name" "tests/fuzz/corpus/$name"
+	log=$B/fuzz/logs/$t.log
+	# -close_fd_mask=3: the targets' own output stays in the log, not the test report.
+	if TW_BUILD_DIR=$B ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 \
+	   "$B/fuzz/$t" -max_total_time="$secs" -timeout=20 -rss_limit_mb=2048 -max_len=4096 \
+		-artifact_prefix="$B/fuzz/findings/$name-" -print_final_stats=1 \
+		"$B/fuzz/work/$name" "tests/fuzz/corpus/$name" > "$log" 2>&1; then
+		echo "fuzz $name: ok ($(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$') runs in ${secs}s)"
+	else
+		echo "fuzz $name: FINDING (see $log and $B/fuzz/findings/$name-*)"
+		grep -m3 -E 'ERROR|property failed|SUMMARY' "$log" | sed 's/^/    /'
+		fail=1
+	fi
+done
+exit $fail
