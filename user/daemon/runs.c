@@ -47,14 +47,13 @@ struct run {
 	char rel[PATH_MAX];		/* the cgroup as records name it */
 	size_t rel_len;
 	json_t *rows;			/* "kind verdict target_tier target rule" -> row */
-	uint64_t attempts, lost, start_seq;
+	uint64_t attempts, lost;
 	bool truncated;
 };
 
 static struct {
 	struct run *r[MAX_RUNS];
 	int n;
-	uint64_t seq;			/* of the last record written to the log */
 	uint64_t next_gc;
 	char why[256];
 } runs;
@@ -151,14 +150,11 @@ void dm_runs_on_flush(void *arg, const char *lines, size_t len)
 	const char *p = lines, *end = lines + len;
 
 	dm_print_lines(arg, lines, len);
-	while (p < end) {
+	while (runs.n && p < end) {
 		const char *nl = memchr(p, '\n', end - p);
 		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
 
-		if (n > 7 && !strncmp(p, "{\"seq\":", 7))
-			runs.seq = strtoull(p + 7, NULL, 10);	/* the writer puts seq first */
-		if (runs.n)
-			tally_line(p, n);
+		tally_line(p, n);
 		p += n + 1;
 	}
 }
@@ -410,7 +406,6 @@ static json_t *cmd_run(struct daemon *d, const struct ucred *peer, json_t *req)
 	snprintf(r->rel, sizeof(r->rel), "%s", dm_rel_path(d, abs));
 	r->rel_len = strlen(r->rel);
 	r->rows = json_object();
-	r->start_seq = runs.seq;
 	runs.r[runs.n++] = r;
 	dm_log_daemon(d, "run_start", json_pack("{s:s, s:s, s:s, s:b, s:s?, s:i, s:i, s:i}",
 		"run", r->id, "cgroup", r->rel, "tier", tier, "audit", audit, "command", command,
@@ -480,7 +475,7 @@ static json_t *cmd_run_end(struct daemon *d, json_t *req)
 		return err_reply("no such run (ended, or removed with the run it was started in)");
 	if (populated(d->tags[ti].path))
 		return err_reply("the run still has processes: run_stop first");
-	if (!seq || (uint64_t)seq > runs.seq)
+	if (!seq || (uint64_t)seq > tw_evlog_seq(d->log))
 		return err_reply("\"seq\" must be what the drain request returned");
 	if (ri < 0)
 		incomplete = "the daemon restarted during the run: its records are in the log, not counted here";
