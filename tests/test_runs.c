@@ -162,6 +162,11 @@ TEST(run_enforce_and_audit_against_a_listener)
 	if (ASSERT_OK(tw_read_file(pidfile, &pid, NULL), "the background pid"))
 		ASSERT_TRUE(dead(atoi(pid)), "what it left running was killed");
 	ASSERT_TRUE(wait_record(&f, "daemon", "event", "run_end") != NULL, "run_end on the record");
+	/* A caller in its own pid namespace (a container) names its child by its pid there. */
+	if (!access("/usr/bin/unshare", X_OK))
+		ASSERT_EQ(fx_sh(out, sizeof(out), "exec unshare --pid --fork %s/tierwall --socket %s run "
+				"--tier staging -- sh -c 'exit 9'", tw_build_dir, f.sock), 9,
+			  "a caller in another pid namespace");
 	log_matches_schema(&f);
 out:
 	free(pid);

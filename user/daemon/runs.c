@@ -222,6 +222,49 @@ static int proc_stat(int pid, int *ppid, unsigned long long *start)
 	return 0;
 }
 
+/* The last pid of "NSpid:" in /proc/PID/status: the pid the process has in its own namespace. */
+static int ns_pid(int pid)
+{
+	char path[64], *text = NULL, *p, *next;
+	int last = -1;
+	long v;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	if (tw_read_file(path, &text, NULL))
+		return -1;
+	p = strstr(text, "\nNSpid:");
+	for (p = p ? p + 7 : NULL; p && *p != '\n'; p = next) {
+		v = strtol(p, &next, 10);	/* skips the blanks before a number */
+		if (next == p)
+			break;
+		last = v;
+	}
+	free(text);
+	return last;
+}
+
+/*
+ * The caller's child that the caller calls pid, as this daemon sees it: the
+ * caller may live in another pid namespace (a container), so its children
+ * are listed here and matched by the pid they have in theirs.
+ */
+static int find_child(int parent, int pid)
+{
+	char path[64], *text = NULL, *p;
+	int found = -1, c;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", parent, parent);
+	if (pid <= 0 || tw_read_file(path, &text, NULL))
+		return -1;
+	for (p = text; *p && found < 0; p = strchr(p, ' ') ? strchr(p, ' ') + 1 : p + strlen(p)) {
+		c = atoi(p);
+		if (c > 0 && ns_pid(c) == pid)
+			found = c;
+	}
+	free(text);
+	return found;
+}
+
 static int write_str(const char *path, const char *s)
 {
 	int fd = open(path, O_WRONLY | O_CLOEXEC), err = 0;
@@ -355,7 +398,7 @@ static json_t *cmd_run(struct daemon *d, const struct ucred *peer, json_t *req)
 	const char *command = json_string_value(json_object_get(req, "command"));
 	bool audit = json_is_true(json_object_get(req, "audit"));
 	int t, ppid = 0, pid = json_integer_value(json_object_get(req, "pid")), err;
-	unsigned long long start, rstart;
+	unsigned long long rstart;
 	struct tag origin = { .source = TAG_RUN, .uid = peer->uid, .pid = peer->pid,
 			      .flags = audit ? TW_TAG_AUDIT : 0 };
 	char abs[PATH_MAX], why[PATH_MAX + 128], pidtxt[16];
@@ -366,8 +409,8 @@ static json_t *cmd_run(struct daemon *d, const struct ucred *peer, json_t *req)
 		return err_reply("request needs \"tier\", a tier of the loaded policy");
 	if (runs.n == MAX_RUNS)
 		return err_reply("too many runs at once");
-	if (pid <= 0 || proc_stat(pid, &ppid, &start) || ppid != peer->pid ||
-	    proc_stat(peer->pid, &ppid, &rstart))
+	pid = find_child(peer->pid, pid);
+	if (pid <= 0 || proc_stat(peer->pid, &ppid, &rstart))
 		return err_reply("\"pid\" must be a waiting child of the caller");
 	err = run_parent(d, peer->pid, abs, sizeof(abs));
 	r = err ? NULL : calloc(1, sizeof(*r));
