@@ -43,8 +43,8 @@ endif
 	fuzz fuzz-build asan mutants
 
 APPS      := tierwalld tierwall
-NRI_OBJS  := $(addprefix $(OUTPUT)/,tierwall-nri.o nri.o hook.o layout.o ctl.o)
-COMMON    := policy kube driftcfg cidr compile cgroup event evlog evread evquery seal ctl log lsm util text
+NRI_OBJS  := $(addprefix $(OUTPUT)/,tierwall-nri.o nri.o hook.o layout.o cgroup.o ctl.o)
+COMMON    := policy kube driftcfg cidr compile cgroup event evlog evread evquery seal ctl log lsm pins util text
 TESTS     := tw_tests tw_probe tw_bench
 
 all: $(addprefix $(OUTPUT)/,$(APPS) tierwall-nri tw_tests tw_probe)
@@ -68,6 +68,13 @@ $(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.bpf.h) maps/tierwall.h vmlinux/v
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp
 	$(Q)$(BPFTOOL) gen object $@ $@.tmp && rm -f $@.tmp
 
+# The bench's own probe programs (tests/*.bpf.c), never loaded by tierwalld.
+$(OUTPUT)/tests/%.bpf.o: tests/%.bpf.c vmlinux/vmlinux.h | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp
+	$(Q)$(BPFTOOL) gen object $@ $@.tmp && rm -f $@.tmp
+
 $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@
@@ -77,10 +84,10 @@ $(OUTPUT)/%.o: %.c $(USER_HDRS) maps/tierwall.h | $(OUTPUT)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 # The daemon's loader waits for its skeletons.
-SKELS := $(addprefix $(OUTPUT)/,net.skel.h sock.skel.h dns.skel.h files.skel.h netlsm.skel.h)
-$(OUTPUT)/loader.o $(OUTPUT)/objects.o: $(SKELS)
+SKELS := $(addprefix $(OUTPUT)/,net.skel.h sock.skel.h dns.skel.h files.skel.h netlsm.skel.h protect.skel.h)
+$(OUTPUT)/loader.o $(OUTPUT)/objects.o $(OUTPUT)/guard.o: $(SKELS)
 
-DAEMON_OBJS := $(addprefix $(OUTPUT)/,tierwalld.o pods.o podtier.o ready.o policywatch.o options.o state.o tags.o tagwatch.o persist.o lock.o uninstall.o control.o status.o reload.o stream.o drain.o sealing.o runs.o attestd.o drift.o loader.o objects.o secrets.o dns.o fingerprint.o endpoints.o driftscan.o follow.o metrics.o $(addsuffix .o,$(COMMON)))
+DAEMON_OBJS := $(addprefix $(OUTPUT)/,tierwalld.o pods.o podtier.o ready.o policywatch.o options.o state.o tags.o tagwatch.o persist.o lock.o uninstall.o control.o status.o reload.o stream.o drain.o sealing.o protect.o runs.o attestd.o drift.o loader.o objects.o guard.o secrets.o dns.o fingerprint.o endpoints.o driftscan.o follow.o metrics.o $(addsuffix .o,$(COMMON)))
 CLI_OBJS    := $(addprefix $(OUTPUT)/,tierwall.o cli_status.o events.o logcmd.o run.o attest.o $(addsuffix .o,$(COMMON)))
 
 $(OUTPUT)/tierwalld: $(DAEMON_OBJS)
@@ -104,12 +111,11 @@ $(OUTPUT)/tests/%.o: tests/%.c $(wildcard tests/*.h) $(USER_HDRS) maps/tierwall.
 	$(Q)$(CC) $(CFLAGS) -Itests -c $< -o $@
 
 TEST_OBJS := $(patsubst tests/%.c,$(OUTPUT)/tests/%.o,$(filter tests/test_%.c,$(TEST_SRCS)))
-$(TEST_OBJS) $(OUTPUT)/tests/guard.o: $(SKELS)
+$(TEST_OBJS) $(OUTPUT)/tests/dnsguard.o: $(SKELS)
 
-TESTS_OBJS := $(addprefix $(OUTPUT)/tests/,runner.o net.o fixture.o std.o schema.o guard.o sockets.o reference.o runhelp.o) \
-	      $(TEST_OBJS) $(addprefix $(OUTPUT)/,loader.o objects.o podtier.o layout.o nri.o hook.o \
-	      fingerprint.o endpoints.o \
-	      $(addsuffix .o,$(COMMON)))
+TESTS_OBJS := $(addprefix $(OUTPUT)/tests/,runner.o net.o fixture.o std.o schema.o dnsguard.o sockets.o reference.o \
+	      fileops.o runhelp.o) $(TEST_OBJS) $(addprefix $(OUTPUT)/,loader.o objects.o guard.o podtier.o layout.o nri.o \
+	      hook.o fingerprint.o endpoints.o $(addsuffix .o,$(COMMON)))
 
 $(OUTPUT)/tw_tests: $(TESTS_OBJS)
 	$(call msg,LINK,$@)
@@ -138,7 +144,9 @@ $(OUTPUT)/static/tierwalld: $(filter-out $(OUTPUT)/metrics.o,$(DAEMON_OBJS)) $(O
 $(OUTPUT)/static/tierwall: $(CLI_OBJS)
 $(OUTPUT)/static/tw_tests: $(TESTS_OBJS)
 $(OUTPUT)/static/tw_probe: $(PROBE_OBJS)
-$(OUTPUT)/static/tw_bench_lsm: $(OUTPUT)/tests/bench_lsm.o $(OUTPUT)/tests/net.o
+$(OUTPUT)/tests/bench_lsm.o: $(OUTPUT)/tests/hookcost.skel.h $(OUTPUT)/protect.skel.h
+$(OUTPUT)/static/tw_bench_lsm: $(OUTPUT)/tests/bench_lsm.o $(OUTPUT)/tests/net.o \
+			       $(OUTPUT)/guard.o $(OUTPUT)/lsm.o $(OUTPUT)/log.o
 $(OUTPUT)/static/%:
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(dir $@)
@@ -212,8 +220,8 @@ FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fn
 FUZZ_CFLAGS  := -g -O1 $(FUZZ_SAN) -Wall -Werror -Wno-unused-parameter -std=gnu11 \
 		-D_GNU_SOURCE -I$(OUTPUT) -Imaps $(addprefix -I,$(USER_DIRS)) -Itests -Itests/fuzz
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_LIB     := $(addprefix $(OUTPUT)/fuzz/obj/,$(addsuffix .o,$(COMMON) follow loader objects dns fingerprint endpoints) \
-		tests/reference.o tests/guard.o tests/net.o)
+FUZZ_LIB     := $(addprefix $(OUTPUT)/fuzz/obj/,$(addsuffix .o,$(COMMON) follow loader objects guard dns fingerprint endpoints) \
+		tests/reference.o tests/dnsguard.o tests/net.o)
 
 $(OUTPUT)/fuzz/obj/%.o: %.c $(USER_HDRS) maps/tierwall.h $(SKELS)
 	$(call msg,FUZZ-CC,$@)

@@ -129,7 +129,6 @@ static __always_inline void emit_file(int op, struct dentry *dn, const struct de
 	__u64 ino = inode ? BPF_CORE_READ(inode, i_ino) : 0;
 	__u32 dev = inode ? BPF_CORE_READ(inode, i_sb, s_dev) : BPF_CORE_READ(dn, d_sb, s_dev);
 	__u32 n;
-	int i;
 
 	__builtin_memcpy(k.target, &dev, 4);
 	__builtin_memcpy(k.target + 8, &ino, 8);
@@ -148,19 +147,7 @@ static __always_inline void emit_file(int op, struct dentry *dn, const struct de
 	e->pad2 = 0;
 	e->dev = dev;
 	e->ino = ino;
-	e->nparts = 0;
-	e->complete = 0;
-	/* Names from the file upwards; userspace joins them under the mount point. */
-	for (i = 0; i < TW_PATH_PARTS; i++) {
-		struct dentry *p = BPF_CORE_READ(dn, d_parent);
-
-		if (!p || p == dn)
-			break;
-		bpf_probe_read_kernel_str(e->names[i], TW_NAME_LEN, BPF_CORE_READ(dn, d_name.name));
-		e->nparts = i + 1;
-		dn = p;
-	}
-	e->complete = BPF_CORE_READ(dn, d_parent) == dn;
+	dentry_names(dn, e->names, &e->nparts, &e->complete);
 	flood_remember(&k, e);
 	event_submit(e);
 }

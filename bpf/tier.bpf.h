@@ -6,6 +6,7 @@
 #ifndef TW_TIER_BPF_H
 #define TW_TIER_BPF_H
 
+#include <bpf/bpf_core_read.h>
 #include "tierwall.h"
 
 /* Wake the daemon only past this much unread data; it also polls on a timer. */
@@ -161,13 +162,24 @@ static __always_inline bool logs_all(__u32 tier)
 	return ti && ti->log_all;
 }
 
-/* Settle the verdict for a cross-tier access: the tag's audit flag, else the tier's mode. */
+/*
+ * Is this decision's caller in audit mode (allowed, and recorded)? Its tag's
+ * flag (a `tierwall run --audit`), else its tier's mode.
+ */
+static __always_inline bool audit_mode(const struct decision *d)
+{
+	struct tw_tier_info *ti;
+
+	if (d->flags & TW_TAG_AUDIT)
+		return true;
+	ti = bpf_map_lookup_elem(&tier_info, &d->tier);
+	return ti && ti->mode == TW_MODE_AUDIT;
+}
+
+/* Settle the verdict for a cross-tier access. */
 static __always_inline void decide(struct decision *d)
 {
-	struct tw_tier_info *ti = bpf_map_lookup_elem(&tier_info, &d->tier);
-	bool audit = (d->flags & TW_TAG_AUDIT) || (ti && ti->mode == TW_MODE_AUDIT);
-
-	d->verdict = audit ? TW_VERDICT_AUDIT : TW_VERDICT_DENY;
+	d->verdict = audit_mode(d) ? TW_VERDICT_AUDIT : TW_VERDICT_DENY;
 	count(d->verdict == TW_VERDICT_AUDIT ? CNT_AUDITED : CNT_DENIED);
 }
 
@@ -270,6 +282,25 @@ static __always_inline void record_dns_caller(void *sk, const struct decision *d
 	c->cgroup_id = bpf_get_current_cgroup_id();
 	c->tag_gen = tag_gen();
 	bpf_get_current_comm(c->comm, sizeof(c->comm));
+}
+
+/* Names from dn upwards (file first) for an event; userspace joins them under the mount point. */
+static __always_inline void dentry_names(struct dentry *dn, char names[TW_PATH_PARTS][TW_NAME_LEN],
+					 __u8 *nparts, __u8 *complete)
+{
+	int i;
+
+	*nparts = 0;
+	for (i = 0; i < TW_PATH_PARTS; i++) {
+		struct dentry *p = BPF_CORE_READ(dn, d_parent);
+
+		if (!p || p == dn)
+			break;
+		bpf_probe_read_kernel_str(names[i], TW_NAME_LEN, BPF_CORE_READ(dn, d_name.name));
+		*nparts = i + 1;
+		dn = p;
+	}
+	*complete = BPF_CORE_READ(dn, d_parent) == dn;
 }
 
 static __always_inline void event_submit(void *e)

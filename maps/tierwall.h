@@ -61,7 +61,8 @@ enum tw_event_kind {
 	TW_EV_FILE = 3,
 	TW_EV_DNS = 4,
 	TW_EV_SOCKET = 5,
-	TW_EV_MAX = TW_EV_SOCKET,
+	TW_EV_TAMPER = 6,
+	TW_EV_MAX = TW_EV_TAMPER,
 };
 
 /* Why the DNS guard dropped a query. */
@@ -113,6 +114,64 @@ enum tw_file_op {
 	TW_OP_LINK = 8,
 	TW_OP_MAX = TW_OP_LINK,
 };
+
+/* What a tiered process tried against tierwall or the node (kind tamper). */
+enum tw_tamper_op {
+	TW_TAMPER_CGROUP_WRITE = 1,	/* a file of a cgroup of another tier (cgroup.procs, ...) */
+	TW_TAMPER_CLONE_INTO_CGROUP = 2,
+	TW_TAMPER_BPF = 3,
+	TW_TAMPER_SIGNAL = 4,
+	TW_TAMPER_PTRACE = 5,
+	TW_TAMPER_UNLINK = 6,
+	TW_TAMPER_RMDIR = 7,
+	TW_TAMPER_RENAME = 8,
+	TW_TAMPER_LINK = 9,
+	TW_TAMPER_CREATE = 10,
+	TW_TAMPER_WRITE = 11,
+	TW_TAMPER_TRUNCATE = 12,
+	TW_TAMPER_SETATTR = 13,
+	TW_TAMPER_MOUNT = 14,
+	TW_TAMPER_MOVE_MOUNT = 15,
+	TW_TAMPER_UMOUNT = 16,
+	TW_TAMPER_PIVOT_ROOT = 17,
+	TW_TAMPER_SYSCTL = 18,
+	TW_TAMPER_KERNEL_FILE = 19,	/* /sys/kernel, /sys/module, securityfs, tracefs, debugfs, /proc/kcore */
+	TW_TAMPER_RAW_DEVICE = 20,	/* block devices, /dev/mem, /dev/kmem, /dev/port */
+	TW_TAMPER_MODULE = 21,
+	TW_TAMPER_KEXEC = 22,
+	TW_TAMPER_KERNEL_LOAD = 23,	/* other kernel_read_file/kernel_load_data: policy, certificates */
+	TW_TAMPER_OP_MAX = TW_TAMPER_KERNEL_LOAD,
+};
+
+/* How a tamper attempt came: the file's way in, or why a mount was refused. */
+enum tw_tamper_how {
+	TW_HOW_OPEN = 1,
+	TW_HOW_RECEIVE = 2,	/* SCM_RIGHTS */
+	TW_HOW_MIGRATE = 3,	/* a task migration's permission check (cgroup.procs write) */
+	TW_HOW_SIGIO = 4,	/* F_SETOWN/O_ASYNC signal */
+	TW_HOW_BPFFS = 5,	/* mount: a BPF filesystem */
+	TW_HOW_GUARDED = 6,	/* mount: on, below or above one of the daemon's paths */
+	TW_HOW_GUARDED_FS = 7,	/* mount: the filesystem holding one (remount) */
+	TW_HOW_DAEMON_NS = 8,	/* mount: moving mounts or the root in the daemon's namespace */
+	TW_HOW_MAX = TW_HOW_DAEMON_NS,
+};
+
+/*
+ * Self-protection: who tierwalld is, written by the daemon itself through
+ * a BPF syscall program (guard map, one slot), cleared when it stops.
+ */
+struct tw_guard {
+	__u32 tgid;		/* 0: no daemon to protect */
+	__u32 mnt_ns;		/* the daemon's mount namespace (inode number) */
+	__u64 start_ns;		/* its start_boottime: a reused pid is not the daemon */
+	__u32 net_ns;		/* its network namespace */
+	__u32 pad;
+};
+
+/* guarded: (dev, ino) of the daemon's files and directories -> TW_GUARD_* flags. */
+#define TW_GUARD_SELF		1	/* not removed, renamed, written or covered by a mount */
+#define TW_GUARD_CHILDREN	2	/* a directory: nothing in it removed, renamed, written or created */
+#define TW_GUARD_ABOVE		4	/* a directory above one of those: not removed, renamed or covered */
 
 /* cgroup_tiers: cgroup id -> tier of that cgroup and everything below it. */
 struct tw_tier_key {
@@ -336,6 +395,21 @@ struct tw_file_event {
 	char names[TW_PATH_PARTS][TW_NAME_LEN];
 };
 
+/* A refused attempt on tierwall or the node's kernel (kind tamper). */
+struct tw_tamper_event {
+	struct tw_event_hdr h;
+	__u8 op;		/* enum tw_tamper_op */
+	__u8 how;		/* enum tw_tamper_how, 0 if none applies */
+	__u8 nparts;		/* components in names[], file first */
+	__u8 complete;		/* names[] reached the filesystem root */
+	__u32 target_pid;	/* signal, ptrace */
+	__u64 target_cgroup_id;	/* cgroup write, signal, ptrace: the target's cgroup */
+	__u32 dev;		/* kernel dev_t of the file or mount point, 0 if none */
+	__u32 arg;		/* signal number, bpf command, ptrace mode, mount flags */
+	__u64 ino;
+	char names[TW_PATH_PARTS][TW_NAME_LEN];
+};
+
 /*
  * Flood control: the same caller hitting the same denied target within the
  * window is one record with a count. The key names caller and target; the
@@ -362,6 +436,8 @@ _Static_assert(sizeof(struct tw_dns_caller) == 56, "tw_dns_caller layout changed
 _Static_assert(sizeof(struct tw_sock_event) == 72, "tw_sock_event layout changed");
 _Static_assert(sizeof(struct tw_host_key) == 20, "tw_host_key layout changed");
 _Static_assert(sizeof(struct tw_file_event) == 344, "tw_file_event layout changed");
+_Static_assert(sizeof(struct tw_tamper_event) == 352, "tw_tamper_event layout changed");
+_Static_assert(sizeof(struct tw_guard) == 24, "tw_guard layout changed");
 _Static_assert(sizeof(struct tw_secret_key) == 16, "tw_secret_key layout changed");
 _Static_assert(sizeof(struct tw_rule) == 40, "tw_rule layout changed");
 _Static_assert(sizeof(struct tw_runtime) == 48, "tw_runtime layout changed");

@@ -387,7 +387,7 @@ static pid_t start_daemon(const char *policy, const char *dir, const char *suffi
 		dup2(fd, 1);
 		dup2(fd, 2);
 		execl(bin, bin, "--policy", policy, "--cgroup-root", root, "--log-dir", logd,
-		      "--pin-dir", "none", "--socket", sock, (char *)NULL);
+		      "--pin-dir", "none", "--state-dir", "none", "--socket", sock, (char *)NULL);
 		_exit(127);
 	}
 	/* Ready once the socket exists and answers; bounded at 60 s for 100k rules. */

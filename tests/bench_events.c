@@ -121,11 +121,11 @@ static pid_t start_daemon(void)
 
 			snprintf(key, sizeof(key), "%s/seal.key", dir);
 			execl(bin, bin, "--policy", policy, "--cgroup-root", root, "--log-dir", logd,
-			      "--pin-dir", "none", "--socket", sock, "--flood-window", "0",
+			      "--pin-dir", "none", "--state-dir", "none", "--socket", sock, "--flood-window", "0",
 			      "--rotate-mb", "64", "--keep", "0", "--seal-key", key, (char *)NULL);
 		}
 		execl(bin, bin, "--policy", policy, "--cgroup-root", root, "--log-dir", logd,
-		      "--pin-dir", "none", "--socket", sock, "--flood-window", "0",
+		      "--pin-dir", "none", "--state-dir", "none", "--socket", sock, "--flood-window", "0",
 		      "--rotate-mb", "64", "--keep", "0", (char *)NULL);
 		_exit(127);
 	}

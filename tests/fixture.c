@@ -22,6 +22,7 @@
 #include "cgroup.h"
 #include "ctl.h"
 #include "fixture.h"
+#include "lsm.h"
 #include "loader.h"
 #include "net.h"
 #include "sockets.h"
@@ -251,7 +252,7 @@ bool fx_lsm_usable(char *why, size_t len)
 	return !tw_lsm_usable(why, len);
 }
 
-bool fx_need_lsm(void)
+bool fx_lsm_ready(void)
 {
 	char why[256];
 
@@ -279,37 +280,102 @@ int fx_cgroup_progs(const char *cgroup_dir)
 	return err ? -errno : (int)cnt;
 }
 
-int fx_net(struct fx *f, const char *rel, int op, const char *addr, int port, pid_t *pid)
+int fx_move(struct fx *f, const char *rel, pid_t pid)
 {
-	return fx_net_moved(f, rel, rel, op, addr, port, pid);
+	char path[PATH_MAX * 2], num[16];
+	int fd, n, err = 0;
+
+	snprintf(path, sizeof(path), "%s/%s/cgroup.procs", f->root, rel);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = snprintf(num, sizeof(num), "%d", pid);
+	if (write(fd, num, n) != n)
+		err = -errno;
+	close(fd);
+	return err;
 }
 
-int fx_net_moved(struct fx *f, const char *create_rel, const char *call_rel, int op,
-		 const char *addr, int port, pid_t *pid)
+int fx_do_moved(struct fx *f, const char *rel, const char *to_rel, int (*before)(void *),
+		int (*after)(void *), void *arg, pid_t *pid)
 {
-	struct sockaddr_storage ss;
-	socklen_t len;
+	int ready[2], go[2], r;
+	char b = 0;
 	pid_t c;
-	int fd;
 
+	if (pipe2(ready, O_CLOEXEC) || pipe2(go, O_CLOEXEC))
+		return -1;
 	fflush(stdout);
 	c = fork();
 	if (c < 0)
 		return -1;
 	if (!c) {
-		if (tw_sockaddr(addr, port, &ss, &len))
-			_exit(201);
-		join_or_die(f, create_rel);
-		fd = tw_op_socket(op, ss.ss_family);
-		if (fd < 0)
-			_exit(202);
-		if (call_rel != create_rel)
-			join_or_die(f, call_rel);
-		_exit(-tw_op_run(fd, op, (struct sockaddr *)&ss, len));
+		join_or_die(f, rel);
+		r = before(arg);
+		if (r)
+			_exit(-r);
+		/* A tiered process may not leave its tier by itself: the parent moves it. */
+		if (write(ready[1], &b, 1) != 1 || read(go[0], &b, 1) != 1 || b != 1)
+			_exit(205);
+		_exit(-after(arg));
 	}
+	close(ready[1]);
+	close(go[0]);
+	if (read(ready[0], &b, 1) == 1) {
+		b = !fx_move(f, to_rel, c);
+		if (write(go[1], &b, 1) != 1)
+			b = 0;
+	}
+	close(ready[0]);
+	close(go[1]);
 	if (pid)
 		*pid = c;
 	return child_result(c);
+}
+
+int fx_net(struct fx *f, const char *rel, int op, const char *addr, int port, pid_t *pid)
+{
+	return fx_net_moved(f, rel, rel, op, addr, port, pid);
+}
+
+struct net_call {
+	int op, fd;
+	struct sockaddr_storage ss;
+	socklen_t len;
+};
+
+static int net_socket(void *arg)
+{
+	struct net_call *n = arg;
+
+	n->fd = tw_op_socket(n->op, n->ss.ss_family);
+	return n->fd < 0 ? -202 : 0;
+}
+
+static int net_call(void *arg)
+{
+	struct net_call *n = arg;
+
+	return tw_op_run(n->fd, n->op, (struct sockaddr *)&n->ss, n->len);
+}
+
+static int net_here(void *arg)
+{
+	int err = net_socket(arg);
+
+	return err ? err : net_call(arg);
+}
+
+int fx_net_moved(struct fx *f, const char *create_rel, const char *call_rel, int op,
+		 const char *addr, int port, pid_t *pid)
+{
+	struct net_call n = { .op = op };
+
+	if (tw_sockaddr(addr, port, &n.ss, &n.len))
+		return 201;
+	if (call_rel == create_rel)
+		return fx_do(f, create_rel, net_here, &n, pid);
+	return fx_do_moved(f, create_rel, call_rel, net_socket, net_call, &n, pid);
 }
 
 int fx_net_passed(struct fx *f, const char *create_rel, const char *call_rel, int op,

@@ -51,16 +51,26 @@ int fx_net_moved(struct fx *f, const char *create_rel, const char *call_rel, int
 int fx_net_passed(struct fx *f, const char *create_rel, const char *call_rel, int op,
 		  const char *addr, int port, pid_t *caller);
 
+
 /* Fork a child that joins rel (NULL: stays) and runs fn; 0 or the positive errno fn returned. */
 int fx_do(struct fx *f, const char *rel, int (*fn)(void *), void *arg, pid_t *pid);
+/*
+ * The same, in two steps: the child runs before() in rel, then this (untagged)
+ * process moves it to to_rel, then it runs after() (both see the child's arg).
+ * A tiered process cannot leave its tier itself where BPF LSM guards cgroups.
+ */
+int fx_do_moved(struct fx *f, const char *rel, const char *to_rel, int (*before)(void *),
+		int (*after)(void *), void *arg, pid_t *pid);
+/* Move process pid into cgroup rel (from this process). */
+int fx_move(struct fx *f, const char *rel, pid_t pid);
 
 /*
  * Can this kernel load and attach a BPF LSM program? Checked independently
  * of tierwalld: a trivial lsm/file_open program, really loaded and attached.
  */
 bool fx_lsm_usable(char *why, size_t len);
-/* Root, and BPF LSM usable: else the running test is skipped, with the reason. */
-bool fx_need_lsm(void);
+/* Root and BPF LSM usable; otherwise the running test is marked skipped, saying why. */
+bool fx_lsm_ready(void);
 /* Programs attached to a cgroup for inet4 connect (BPF_PROG_QUERY). */
 int fx_cgroup_progs(const char *cgroup_dir);
 

@@ -414,10 +414,18 @@ out:
 	fx_dns_stop(&x);
 }
 
-/* Make a UDP socket here, move to cgroup `to`, then send a query for a prod name on it. */
+/* Make a UDP socket here; once moved to another cgroup, send a query for a prod name on it. */
 struct moved {
-	char to[PATH_MAX];
+	int fd;
 };
+
+static int query_socket(void *arg)
+{
+	struct moved *m = arg;
+
+	m->fd = socket(AF_INET, SOCK_DGRAM, 0);
+	return m->fd < 0 ? -EIO : 0;
+}
 
 static int query_moved(void *arg)
 {
@@ -425,12 +433,9 @@ static int query_moved(void *arg)
 	unsigned char wire[64], msg[128];
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(53) };
 	size_t ml = tw_dns_msg(msg, 1, wire, tw_dns_wire("db.prod.test", wire), 1);
-	int fd = socket(AF_INET, SOCK_DGRAM, 0);
 
-	if (fd < 0 || tw_join_cgroup(m->to))
-		return -EIO;
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	return sendto(fd, msg, ml, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : 0;
+	return sendto(m->fd, msg, ml, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : 0;
 }
 
 /* n queries for a prod name on one socket: each must fail with EPERM. */
@@ -496,11 +501,9 @@ TEST(integ_dns_guard_attached_by_daemon)
 	}
 	/* Judge the caller, not the socket's maker: both ways (inside the root). */
 	ASSERT_OK(fx_mkcg(&f, "free"), "untagged cgroup");
-	snprintf(mv.to, sizeof(mv.to), "%s/staging", f.root);
-	ASSERT_EQ(fx_do(&f, "free", query_moved, &mv, NULL), EPERM,
+	ASSERT_EQ(fx_do_moved(&f, "free", "staging", query_socket, query_moved, &mv, NULL), EPERM,
 		  "socket made untagged, query sent after moving into staging");
-	snprintf(mv.to, sizeof(mv.to), "%s/free", f.root);
-	ASSERT_NE(fx_do(&f, "staging", query_moved, &mv, NULL), EPERM,
+	ASSERT_EQ(fx_do_moved(&f, "staging", "free", query_socket, query_moved, &mv, NULL), 0,
 		  "socket made in staging, query sent after moving out");
 	ASSERT_NE(query_in(&f, "staging", "127.0.0.1", "db.staging.test", false, NULL), EPERM,
 		  "other names leave (and find no server)");

@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <linux/openat2.h>
 #include "cgroup.h"
+#include "fileops.h"
 #include "fixture.h"
 #include "net.h"
 #include "tierwall.h"
@@ -60,7 +61,7 @@ static bool lsm_start(struct lsm *l)
 
 	/* Zeroed first: a skipped test's cleanup must find nothing to stop or remove. */
 	memset(l, 0, sizeof(*l));
-	if (!fx_need_lsm())
+	if (!fx_lsm_ready())
 		return false;
 	if (!ASSERT_OK(fx_init(f, lsm_cgroups), "fixture"))
 		return false;
@@ -99,24 +100,6 @@ static bool lsm_start(struct lsm *l)
 }
 
 /* ---- what a child does from inside its cgroup (0 or -errno) ---- */
-
-struct fop {
-	const char *path;
-	const char *path2;
-	int flags;
-	int sock;
-};
-
-static int op_open(void *a)
-{
-	struct fop *o = a;
-	int fd = open(o->path, o->flags);
-
-	if (fd < 0)
-		return -errno;
-	close(fd);
-	return 0;
-}
 
 /* openat2 from AT_FDCWD with path, or beneath directory path with path2. */
 static int op_openat2(void *a)
@@ -171,23 +154,7 @@ static int op_chdir_open(void *a)
 	return 0;
 }
 
-static int op_unlink(void *a) { return unlink(((struct fop *)a)->path) ? -errno : 0; }
-static int op_truncate(void *a) { return truncate(((struct fop *)a)->path, 0) ? -errno : 0; }
 static int op_chmod(void *a) { return chmod(((struct fop *)a)->path, 0666) ? -errno : 0; }
-
-static int op_rename(void *a)
-{
-	struct fop *o = a;
-
-	return rename(o->path, o->path2) ? -errno : 0;
-}
-
-static int op_link(void *a)
-{
-	struct fop *o = a;
-
-	return link(o->path, o->path2) ? -errno : 0;
-}
 
 static int op_exec(void *a)
 {
@@ -197,17 +164,12 @@ static int op_exec(void *a)
 	return -errno;
 }
 
-/* Denied in staging, then allowed once the same process is moved to prod. */
-static int op_move_then_open(void *a)
+/* Denied in staging (then the test moves the same process to prod). */
+static int op_open_refused(void *a)
 {
-	struct fop *o = a;
 	int first = op_open(a);
 
-	if (first != -EPERM)
-		return first ? first : -1001;
-	if (tw_join_cgroup(o->path2))
-		return -1002;
-	return op_open(a);
+	return first == -EPERM ? 0 : first ? first : -1001;
 }
 
 /* Receive one descriptor; -EPERM if the kernel dropped it (MSG_CTRUNC). */
@@ -546,17 +508,15 @@ out:
 
 TEST(lsm_tier_changes_and_audit)
 {
-	char prod_cg[PATH_MAX * 2];
 	struct fop o;
 	struct lsm l;
 	pid_t pid;
 
 	if (!lsm_start(&l))
 		goto out;
-	snprintf(prod_cg, sizeof(prod_cg), "%s/services/prod", l.f.root);
-	o = (struct fop){ .path = l.key, .path2 = prod_cg, .flags = O_RDONLY };
-	ASSERT_EQ(fx_do(&l.f, "agents/staging", op_move_then_open, &o, NULL), 0,
-		  "refused in staging, allowed at the next open after moving to prod");
+	o = (struct fop){ .path = l.key, .flags = O_RDONLY };
+	ASSERT_EQ(fx_do_moved(&l.f, "agents/staging", "services/prod", op_open_refused, op_open, &o, NULL),
+		  0, "refused in staging, allowed at the next open after moving to prod");
 	o.flags = O_RDONLY;
 	ASSERT_EQ(fx_do(&l.f, "agents/dev", op_open, &o, &pid), 0, "dev is in audit mode: allowed");
 	check_file_event(&l, pid, "open", "audit", "dev", l.key, l.prod);
@@ -619,9 +579,14 @@ TEST(lsm_status_reports_enforcement)
 	json_array_foreach(json_object_get(s, "programs"), i, p)
 		lsm_attached += !strncmp(json_string_value(json_object_get(p, "hook")), "lsm/", 4) &&
 				json_is_true(json_object_get(p, "attached"));
-	ASSERT_EQ(lsm_attached, 7 + 3, "the LSM programs are attached (secret files, and netlsm's 3)");
+	/* The secret-file programs, netlsm's 3, and self-protection's. */
+	ASSERT_EQ(lsm_attached, 7 + 3 + json_integer_value(json_object_get(json_object_get(s, "protection"),
+									   "programs")),
+		  "the LSM programs are attached");
 	ASSERT_TRUE(json_is_true(json_object_get(json_object_get(s, "network_lsm"), "loaded")),
 		    "network LSM programs loaded");
+	ASSERT_STREQ(json_string_value(json_object_get(json_object_get(s, "protection"), "mode")),
+		     "bpf-lsm", "self-protection");
 	ASSERT_TRUE(json_is_true(json_object_get(json_object_get(s, "secrets"), "enforced")),
 		    "secrets enforced");
 	ASSERT_EQ(json_integer_value(json_object_get(json_object_get(s, "secrets"), "pending")), 1,

@@ -28,7 +28,7 @@ static bool lsm_world(struct lw *w)
 	int err;
 
 	memset(w, 0, sizeof(*w));
-	if (!fx_need_lsm() || !ASSERT_OK(fx_init(&w->f, cgroups), "fixture"))
+	if (!fx_lsm_ready() || !ASSERT_OK(fx_init(&w->f, cgroups), "fixture"))
 		return false;
 	snprintf(path, sizeof(path), "%s/prod", w->f.tmp);
 	mkdir(path, 0755);

@@ -652,10 +652,24 @@ TEST(unit_event_schema_documents_every_field)
 		       .tier = 1, .target_tier = 2, .count = 1 },
 		.op = TW_OP_OPEN, .nparts = 1, .names = { "k" }, .secret = 0xffffffffu,
 	};
+	/* One of each shape: a file, a process, a mount, the kernel. */
+	struct tw_tamper_event te[] = {
+		{ .op = TW_TAMPER_CGROUP_WRITE, .how = TW_HOW_OPEN, .target_cgroup_id = 7,
+		  .dev = 25, .ino = 9, .nparts = 2, .complete = 1, .names = { "cgroup.procs", "cg" } },
+		{ .op = TW_TAMPER_SIGNAL, .target_pid = 42, .target_cgroup_id = 3, .arg = 15 },
+		{ .op = TW_TAMPER_PTRACE, .target_pid = 42, .arg = 2 },
+		{ .op = TW_TAMPER_MOUNT, .how = TW_HOW_BPFFS, .arg = 0, .dev = 25, .nparts = 1,
+		  .names = { "pins" } },
+		{ .op = TW_TAMPER_BPF, .arg = 12 },
+		{ .op = TW_TAMPER_MODULE, .arg = 2, .dev = 25, .ino = 3, .nparts = 1, .names = { "m.ko" } },
+		{ .op = TW_TAMPER_CLONE_INTO_CGROUP },
+		{ .op = TW_TAMPER_SIGNAL, .how = TW_HOW_SIGIO, .target_pid = 42, .arg = 9 },
+	};
 	struct tw_event_ctx c = { .host = "h", .cgroup_path = fake_path };
 	struct tw_diags d = {};
 	json_t *schema, *o;
 	json_error_t jerr;
+	size_t i;
 	char seal_line[1024];
 	char tmpl[] = "/tmp/tw-sealkey-XXXXXX", sk[64], vk[64], why[256];
 	struct tw_seal *seal = NULL;
@@ -727,6 +741,22 @@ TEST(unit_event_schema_documents_every_field)
 	json_decref(o);
 	o = as_logged(json_loads(seal_line, 0, NULL));
 	schema_check(schema, o, "seal record");
+	json_decref(o);
+	for (i = 0; i < ARRAY_SIZE(te); i++) {
+		te[i].h = (struct tw_event_hdr){ .kind = TW_EV_TAMPER, .size = sizeof(te[i]),
+						 .verdict = TW_VERDICT_DENY, .tier = 1, .count = 1 };
+		o = schema_check_record(schema, &te[i], &c, "tamper event");
+		ASSERT_STREQ(json_string_value(json_object_get(o, "op")), tw_tamper_op_name(te[i].op),
+			     "tamper op");
+		json_decref(o);
+	}
+	o = schema_check_record(schema, &te[0], &c, "tamper event");
+	ASSERT_STREQ(json_string_value(json_object_get(o, "via")), "open", "tamper via");
+	ASSERT_EQ(json_integer_value(json_object_get(o, "target_cgroup_id")), 7, "tamper target cgroup id");
+	ASSERT_STREQ(json_string_value(json_object_get(o, "path")), "/cg/cgroup.procs", "tamper path");
+	json_decref(o);
+	o = schema_check_record(schema, &te[3], &c, "tamper event");
+	ASSERT_STREQ(json_string_value(json_object_get(o, "reason")), "bpffs", "tamper mount reason");
 	json_decref(o);
 out:
 	tw_policy_free((struct tw_policy *)c.policy);

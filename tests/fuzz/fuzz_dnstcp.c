@@ -84,16 +84,19 @@ static void start_daemon(const char *bin)
 		if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr))
 			_exit(126);
 		execl(bin, bin, "--policy", pol, "--cgroup-root", root, "--log-dir", logd, "--pin-dir",
-		      "none", "--socket", sock, "--flood-window", "0", (char *)NULL);
+		      "none", "--state-dir", "none", "--socket", sock, "--flood-window", "0", (char *)NULL);
 		_exit(127);
 	}
 	for (i = 0; i < 200; i++) {
 		json_t *req = json_pack("{s:s}", "cmd", "status"), *r = NULL;
 		int err = tw_ctl_call(sock, req, &r, 1000);
+		/* It answers "starting" until its programs are attached. */
+		bool running = !err && !strcmp(json_string_value(json_object_get(r, "state")) ?: "",
+					       "running");
 
 		json_decref(req);
 		json_decref(r);
-		if (!err)
+		if (running)
 			return;
 		usleep(50 * 1000);
 	}

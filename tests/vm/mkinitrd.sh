@@ -6,6 +6,8 @@ out=$1
 build=${2:-build}
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
+# mktemp -d makes it 0700: the guest's / must let non-root test processes through.
+chmod 755 "$root"
 mkdir -p "$root"/{bin,proc,sys,dev,tmp,run,etc}
 cp /bin/busybox "$root/bin/busybox"
 for applet in $("$root/bin/busybox" --list); do

@@ -69,10 +69,11 @@ while read -r name vmlinuz; do
 	[ -n "${TW_VM_ONLY:-}" ] && [ "$name" != "$TW_VM_ONLY" ] && continue
 	boot_suite "$name" "$vmlinuz" "" "$FILTER"
 done <<< "$kernels"
-# The refusal path needs a kernel whose active LSM list lacks bpf.
+# The refusal path, and the daemon running unprotected, need a kernel whose
+# active LSM list lacks bpf.
 if [ -z "${1:-}" ]; then
 	boot_suite "no-bpf-lsm" "$first" "lsm=lockdown,capability,landlock" \
-		"integ_daemon_refuses_unenforceable_secrets"
+		"integ_daemon_refuses_unenforceable_secrets,integ_protection_mode_reported"
 fi
 
 echo "vm: $pass passed, $fail failed, $skip skipped"

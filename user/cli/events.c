@@ -53,6 +53,22 @@ static int events_opt(int c, const char *arg)
 	return -1;
 }
 
+/* A tamper attempt without a file: its operation and whom it aimed at. */
+static void print_tamper_target(json_t *o)
+{
+	printf("%s", json_string_value(json_object_get(o, "op")));
+	if (json_object_get(o, "target_pid"))
+		printf(" pid %lld", json_integer_value(json_object_get(o, "target_pid")));
+	if (json_object_get(o, "signal"))
+		printf(" signal %lld", json_integer_value(json_object_get(o, "signal")));
+	if (json_object_get(o, "bpf_cmd"))
+		printf(" cmd %lld", json_integer_value(json_object_get(o, "bpf_cmd")));
+	if (json_object_get(o, "what"))
+		printf(" %s", json_string_value(json_object_get(o, "what")));
+	if (json_object_get(o, "target_cgroup_id"))
+		printf(" %s", json_string_value(json_object_get(o, "target_cgroup")) ?: "(cgroup gone)");
+}
+
 static void print_event(json_t *o, const char *line, size_t len, bool table)
 {
 	json_t *dst;
@@ -97,9 +113,11 @@ static void print_event(json_t *o, const char *line, size_t len, bool table)
 		       json_integer_value(json_object_get(dst, "port")),
 		       json_string_value(json_object_get(dst, "proto")) ?: "?",
 		       json_string_value(json_object_get(o, "rule")) ?: "");
-	else
+	else if (json_object_get(o, "path"))
 		printf("%s %s", json_string_value(json_object_get(o, "op")),
 		       json_string_value(json_object_get(o, "path")));
+	else
+		print_tamper_target(o);
 	if (json_integer_value(json_object_get(o, "count")) > 1)
 		printf(" (x%lld)", json_integer_value(json_object_get(o, "count")));
 	printf("\n");

@@ -274,7 +274,7 @@ static const struct cmd cmds[] = {
 	  "directory) and the operator's verification key (printed too: store it off the node).", do_keygen },
 	{ "drain", "", "Wait until every decision made so far is in the log (flood windows closed,\n"
 	  "ring buffer read, drops counted); print the seq it is logged up to.", do_drain },
-	{ "status", "[--wait[=SECONDS]] [--pin-dir DIR]", "Programs attached, policy digest, counters, degraded modes. Exit 0 only while the daemon enforces in full (setup done, every\n"
+	{ "status", "[--wait[=SECONDS]] [--pin-dir DIR]", "Programs attached, policy digest, counters, degraded modes, self-protection. Exit 0 only while the daemon enforces in full (setup done, every\n"
 	  "program attached); \"starting\" until then. --wait waits for that (default 60 s)\n"
 	  "and suits scripts and probes. With no daemon running, whether its programs are\n"
 	  "still attached and enforcing (from the pins in --pin-dir, default\n"

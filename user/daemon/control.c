@@ -29,6 +29,7 @@
 #include "status.h"
 #include "tags.h"
 #include "tagwatch.h"
+#include "text.h"
 #include "util.h"
 
 #define MAX_CLIENTS	64
@@ -107,8 +108,7 @@ static json_t *cmd_untag(struct daemon *d, const struct client *c, json_t *req)
 	if (d->tags[i].source == TAG_POLICY)
 		return reply_err("cgroup %s is tagged by the policy (%s): change the policy and reload",
 				 dm_rel_path(d, abs), d->policy->cgroups[d->tags[i].policy_index].jpath);
-	rec = json_pack("{s:s, s:s, s:s}", "cgroup", dm_rel_path(d, abs),
-			"tier", dm_tier_name(d, d->tags[i].tier),
+	rec = json_pack("{s:s, s:s}", "tier", dm_tier_name(d, d->tags[i].tier),
 			"source", dm_tag_source_name(d->tags[i].source));
 	err = dm_remove_tag(d, i);
 	if (err) {
@@ -116,6 +116,7 @@ static json_t *cmd_untag(struct daemon *d, const struct client *c, json_t *req)
 		return reply_err("cannot untag %s: %s", abs, strerror(-err));
 	}
 	dm_state_save(d);
+	tw_json_set_text(rec, "cgroup", dm_rel_path(d, abs));
 	json_object_update_new(rec, requester(c));
 	dm_log_daemon(d, "untag", rec);
 	return json_pack("{s:b, s:s}", "ok", 1, "cgroup", dm_rel_path(d, abs));
@@ -172,8 +173,9 @@ static json_t *cmd_tag(struct daemon *d, const struct client *c, json_t *req)
 		return reply_err("%s", why);
 	dm_state_save(d);
 	dm_tagwatch_update(d);
-	rec = json_pack("{s:s, s:s, s:s?, s:s, s:b}", "cgroup", dm_rel_path(d, abs), "tier", tier,
-			"previous_tier", prev, "source", dm_tag_source_name(source), "forced", force);
+	rec = json_pack("{s:s, s:s?, s:s, s:b}", "tier", tier, "previous_tier", prev,
+			"source", dm_tag_source_name(source), "forced", force);
+	tw_json_set_text(rec, "cgroup", dm_rel_path(d, abs));
 	json_object_update_new(rec, requester(c));
 	if (origin.meta)
 		json_object_set(rec, "meta", origin.meta);
@@ -196,11 +198,30 @@ static bool mutating(const char *cmd)
 	       !strcmp(cmd, "pod");
 }
 
-/* A process in a tier asked to change enforcement (why: how): refused, and on the record. */
+/* The caller's name, as the kernel's records carry it. */
+static void peer_comm(pid_t pid, char *out, size_t len)
+{
+	char path[64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	f = fopen(path, "re");
+	out[0] = '\0';
+	if (f && fgets(out, len, f))
+		out[strcspn(out, "\n")] = '\0';
+	if (f)
+		fclose(f);
+}
+
+/*
+ * A process in a tier asked to change enforcement (why: how, or NULL):
+ * refused, and on the record like a kernel refusal.
+ */
 static json_t *refuse_tiered(struct daemon *d, const struct client *c, const char *cmd,
 			     const char *why)
 {
-	char abs[PATH_MAX];
+	char abs[PATH_MAX], comm[32];
+	uint64_t cgid = 0;
 	const char *tier;
 	json_t *o;
 	int i;
@@ -209,12 +230,18 @@ static json_t *refuse_tiered(struct daemon *d, const struct client *c, const cha
 	    (i = dm_effective_tag(d, abs)) < 0)
 		return NULL;
 	tier = dm_tier_name(d, d->tags[i].tier);
+	tw_cgroup_id(abs, &cgid);
+	peer_comm(c->peer.pid, comm, sizeof(comm));
 	o = tw_event_daemon("control", &d->ectx);
-	json_object_set_new(o, "kind", json_string("tamper"));
 	json_object_del(o, "event");
-	json_object_update_new(o, json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i}", "op", "control",
-		"command", cmd, "verdict", "deny", "tier", tier, "cgroup", dm_rel_path(d, abs),
-		"pid", (int)c->peer.pid, "uid", (int)c->peer.uid));
+	json_object_update_new(o, json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:i, s:i, s:n, s:i}",
+		"kind", "tamper", "op", "control", "command", cmd, "verdict", "deny", "tier", tier,
+		"cgroup_id", (json_int_t)cgid, "pid", (int)c->peer.pid, "uid", (int)c->peer.uid,
+		"target_tier", "count", 1));
+	/* Names from outside: any bytes, encoded like the kernel records' (text.h). */
+	tw_json_set_text(o, "cgroup", dm_rel_path(d, abs));
+	tw_json_set_text(o, "tagged_cgroup", dm_rel_path(d, d->tags[i].path));
+	tw_json_set_text(o, "comm", comm);
 	dm_log_json(d, o);
 	dm_log_flush(d);
 	tw_warn("refused \"%s\" from pid %d: it runs in tier %s", cmd, (int)c->peer.pid, tier);

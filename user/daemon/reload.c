@@ -9,6 +9,7 @@
 #include "cgroup.h"
 #include "log.h"
 #include "lsm.h"
+#include "protect.h"
 #include "reload.h"
 #include "stream.h"
 #include "status.h"
@@ -77,6 +78,8 @@ void dm_reload(struct daemon *d)
 		bo.secrets_capacity = tw_secrets_count(ns) + TW_SECRETS_HEADROOM;
 	}
 	err = tw_bpf_load(&nb, &nt, np, &bo, why, sizeof(why));
+	if (!err)
+		err = dm_protect(d, nb);
 	if (!err && ns)
 		err = tw_secrets_push(ns, nb);
 	if (!err && !(nrb = tw_bpf_ringbuf(nb, dm_on_event, d)))

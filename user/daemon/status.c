@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "drift.h"
+#include "protect.h"
 #include "status.h"
 
 /* Exact names with their addresses, wildcards (judged only by the DNS guard). */
@@ -63,6 +64,7 @@ json_t *dm_status_json(struct daemon *d)
 	json_object_set_new(o, "state_dir", json_string(d->state_dir));
 	json_object_set_new(o, "state", json_string("running"));
 	json_object_set_new(o, "warnings", d->overlap[0] ? json_pack("[s]", d->overlap) : json_array());
+	json_object_set_new(o, "protection", dm_protect_json(d));
 	return o;
 }
 

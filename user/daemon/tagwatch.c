@@ -17,6 +17,7 @@
 #include "log.h"
 #include "tags.h"
 #include "tagwatch.h"
+#include "text.h"
 #include "util.h"
 
 #define CHECK_NS	1000000000ull
@@ -85,14 +86,15 @@ static void follow_policy_tag(struct daemon *d, int i, uint64_t now_id)
 static void lose_tag(struct daemon *d, int i)
 {
 	struct tag *t = &d->tags[i];
+	json_t *o;
 
 	tw_warn("runtime-tagged cgroup %s (%s) was removed: tag dropped", dm_rel_path(d, t->path),
 		dm_tier_name(d, t->tier));
-	dm_log_daemon(d, "tag_lost", json_pack("{s:s, s:I, s:s, s:s, s:i, s:i, s:s}",
-		      "cgroup", dm_rel_path(d, t->path), "cgroup_id", (json_int_t)t->id,
+	o = json_pack("{s:I, s:s, s:s, s:i, s:i, s:s}", "cgroup_id", (json_int_t)t->id,
 		      "tier", dm_tier_name(d, t->tier), "source", dm_tag_source_name(t->source),
-		      "requested_by_uid", (int)t->uid, "requested_by_pid", t->pid,
-		      "why", "cgroup removed"));
+		      "requested_by_uid", (int)t->uid, "requested_by_pid", t->pid, "why", "cgroup removed");
+	tw_json_set_text(o, "cgroup", dm_rel_path(d, t->path));	/* a runtime tag's path: any bytes */
+	dm_log_daemon(d, "tag_lost", o);
 	dm_remove_tag(d, i);
 }
 

@@ -26,6 +26,7 @@
 #include "cgroup.h"
 #include "control.h"
 #include "drift.h"
+#include "protect.h"
 #include "reload.h"
 #include "sealing.h"
 #include "state.h"
@@ -257,6 +258,8 @@ static int setup(struct daemon *d)
 			dm_recover(d, &old);
 		tw_old_maps_close(&old);
 	}
+	if (!err)
+		err = dm_protect(d, d->bpf);	/* once the pin directory exists */
 	if (err)
 		return err;
 
@@ -392,6 +395,7 @@ static void teardown(struct daemon *d, bool started)
 	if (started)
 		dm_notify("STOPPING=1");
 	tw_metrics_stop(d->metrics);	/* its thread reads what follows */
+	dm_protect_stop(d);
 	if (d->bpf) {
 		if (started && !keep) {
 			tw_bpf_unpin(d->bpf);
@@ -468,9 +472,9 @@ int main(int argc, char **argv)
 	d.dns_opts.arg = &d;
 	err = setup(&d);
 	if (!err) {
-		dm_log_daemon(&d, "start", json_pack("{s:s, s:s, s:s, s:b}", "version", TW_VERSION,
+		dm_log_daemon(&d, "start", json_pack("{s:s, s:s, s:s, s:b, s:s}", "version", TW_VERSION,
 						  "cgroup_root", d.root, "policy_file", d.policy_file,
-						  "degraded", d.network_only));
+						  "degraded", d.network_only, "protection", dm_protect_mode(&d)));
 		dm_log_daemon(&d, "policy_loaded", json_pack("{s:i, s:i, s:i, s:i, s:i}",
 							  "tiers", d.policy->ntiers,
 							  "rules", d.policy->nrules,

@@ -2,7 +2,8 @@
 /*
  * The daemon's BPF objects: net (cgroup connect/sendmsg), sock (cgroup
  * sock_create), dns (cgroup_skb egress DNS guard), files and netlsm (BPF LSM;
- * see objects.c). The net object owns the shared maps; the others reuse their
+ * see objects.c), protect (BPF LSM self-protection, wherever BPF LSM is usable;
+ * see guard.c). The net object owns the shared maps; the others reuse their
  * fds, so all judge by the same tags and write to the same ring buffer.
  */
 #include <dirent.h>
@@ -17,6 +18,7 @@
 #include <sys/stat.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
+#include "guard.h"
 #include "loader_int.h"
 #include "log.h"
 #include "util.h"
@@ -157,6 +159,7 @@ int tw_bpf_load(struct tw_bpf **out, const struct tw_tables *t,
 	if (err)
 		goto out_destroy;
 	tw_load_netlsm(b, t->nnames > 0);
+	tw_load_protect(b);
 	*out = b;
 	return 0;
 out_destroy:
@@ -255,6 +258,8 @@ static int objects(struct tw_bpf *b, struct bpf_object **o)
 		o[n++] = b->files->obj;
 	if (b->netlsm)
 		o[n++] = b->netlsm->obj;
+	if (b->protect)
+		o[n++] = tw_guard_obj(b->protect);
 	return n;
 }
 
@@ -435,6 +440,8 @@ void tw_bpf_destroy(struct tw_bpf *b)
 	files_bpf__destroy(b->files);
 	dns_bpf__destroy(b->dns);
 	sock_bpf__destroy(b->sock);
+	if (b->protect)
+		tw_guard_destroy(b->protect);
 	net_bpf__destroy(b->net);
 	free(b);
 }
@@ -616,4 +623,19 @@ int tw_bpf_prog_info(struct tw_bpf *b, int i, const char **name, uint32_t *id,
 		return -errno;
 	*id = info.id;
 	return 0;
+}
+
+const char *tw_bpf_protect_why(struct tw_bpf *b)
+{
+	return b->protect ? NULL : b->protect_why[0] ? b->protect_why : "not loaded";
+}
+
+int tw_bpf_protect_nprogs(struct tw_bpf *b)
+{
+	return b->nprotect;
+}
+
+struct protect_bpf *tw_bpf_protect(struct tw_bpf *b)
+{
+	return b->protect;
 }

@@ -2,7 +2,7 @@
 /*
  * Inside the loader: the loaded objects, shared by loader.c (the net
  * object, maps, attach, pins) and objects.c (the objects that share the net
- * object's maps: sock, dns, files, netlsm).
+ * object's maps: sock, dns, files, netlsm, protect).
  */
 #ifndef TW_LOADER_INT_H
 #define TW_LOADER_INT_H
@@ -14,8 +14,8 @@
 #include "files.skel.h"
 #include "netlsm.skel.h"
 
-#define MAX_PROGS	32
-#define TW_OBJECTS	5
+#define MAX_PROGS	64
+#define TW_OBJECTS	6
 
 struct tw_bpf {
 	struct net_bpf *net;
@@ -24,6 +24,9 @@ struct tw_bpf {
 	struct files_bpf *files;
 	struct netlsm_bpf *netlsm;
 	char netlsm_why[256];		/* why netlsm is not loaded */
+	struct protect_bpf *protect;	/* NULL: unprotected, for protect_why */
+	char protect_why[256];
+	int nprotect;			/* of progs[], protect's */
 	struct bpf_program *progs[MAX_PROGS];
 	struct bpf_link *links[MAX_PROGS];
 	int nprogs;
@@ -43,5 +46,7 @@ int tw_load_dns(struct tw_bpf *b, const struct tw_tables *t, char *why, size_t l
 int tw_load_files(struct tw_bpf *b, const struct tw_bpf_opts *o, char *why, size_t len);
 /* Where BPF LSM runs; elsewhere b->netlsm stays NULL and netlsm_why says why. */
 void tw_load_netlsm(struct tw_bpf *b, bool dns_guard);
+/* Self-protection, whatever the policy; not fatal: elsewhere protect_why says why. */
+void tw_load_protect(struct tw_bpf *b);
 
 #endif

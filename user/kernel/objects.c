@@ -12,31 +12,15 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <jansson.h>
+#include "guard.h"
 #include "loader_int.h"
 #include "log.h"
 #include "lsm.h"
 #include "util.h"
 
-/* Does this kernel's bpf_lsm_inode_setattr take the 6.3+ idmap argument? */
-static int setattr_has_idmap(void)
-{
-	struct btf *vmlinux = btf__load_vmlinux_btf();
-	const struct btf_type *t;
-	int id, n = -ENOENT;
-
-	if (!vmlinux)
-		return -errno;
-	id = btf__find_by_name_kind(vmlinux, "bpf_lsm_inode_setattr", BTF_KIND_FUNC);
-	if (id > 0) {
-		t = btf__type_by_id(vmlinux, btf__type_by_id(vmlinux, id)->type);
-		n = btf_vlen(t) == 3;
-	}
-	btf__free(vmlinux);
-	return n;
-}
-
 int tw_load_files(struct tw_bpf *b, const struct tw_bpf_opts *o, char *why, size_t len)
 {
+	struct btf *vmlinux;
 	struct files_bpf *f;
 	int idmap, err;
 
@@ -46,11 +30,14 @@ int tw_load_files(struct tw_bpf *b, const struct tw_bpf_opts *o, char *why, size
 		snprintf(why, len, "cannot open the BPF LSM object: %s", strerror(-err));
 		return err;
 	}
-	idmap = setattr_has_idmap();
+	vmlinux = btf__load_vmlinux_btf();
+	idmap = vmlinux ? tw_lsm_hook_nargs(vmlinux, "inode_setattr") : -ENOENT;
+	btf__free(vmlinux);
 	if (idmap < 0) {
 		snprintf(why, len, "this kernel's BTF has no bpf_lsm_inode_setattr: it was built without CONFIG_BPF_LSM");
 		return -EOPNOTSUPP;
 	}
+	idmap = idmap == 3;	/* 6.3+: the idmap argument */
 	bpf_program__set_autoload(f->progs.tw_inode_setattr, !idmap);
 	bpf_program__set_autoload(f->progs.tw_inode_setattr_idmap, idmap);
 	bpf_map__set_max_entries(f->maps.secrets, o->secrets_capacity);
@@ -164,48 +151,6 @@ int tw_load_sock(struct tw_bpf *b, char *why, size_t len)
 	return 0;
 }
 
-int tw_lsm_usable(char *why, size_t len)
-{
-	struct bpf_insn insns[] = {
-		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
-		{ .code = BPF_JMP | BPF_EXIT },
-	};
-	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_LSM_MAC);
-	struct btf *vmlinux;
-	int id, prog, link, err;
-
-	/* Without bpf in the active list, programs load and attach but enforce nothing. */
-	err = tw_lsm_active(why, len);
-	if (err)
-		return err;
-	vmlinux = btf__load_vmlinux_btf();
-	if (!vmlinux) {
-		snprintf(why, len, "no kernel BTF");
-		return -ENOENT;
-	}
-	id = btf__find_by_name_kind(vmlinux, "bpf_lsm_file_open", BTF_KIND_FUNC);
-	btf__free(vmlinux);
-	if (id <= 0) {
-		snprintf(why, len, "kernel built without CONFIG_BPF_LSM");
-		return -EOPNOTSUPP;
-	}
-	opts.attach_btf_id = id;
-	prog = bpf_prog_load(BPF_PROG_TYPE_LSM, "tw_probe", "GPL", insns, 2, &opts);
-	if (prog < 0) {
-		err = -errno;
-		snprintf(why, len, "loading an lsm/file_open program fails with %s", strerror(-err));
-		return err;
-	}
-	link = bpf_link_create(prog, 0, BPF_LSM_MAC, NULL);
-	err = link < 0 ? -errno : 0;
-	if (err)
-		snprintf(why, len, "attaching an lsm/file_open program fails with %s", strerror(-err));
-	else
-		close(link);
-	close(prog);
-	return err;
-}
-
 void tw_load_netlsm(struct tw_bpf *b, bool dns_guard)
 {
 	struct netlsm_bpf *s;
@@ -240,4 +185,31 @@ json_t *tw_bpf_netlsm_json(struct tw_bpf *b)
 {
 	return json_pack("{s:b, s:s?}", "loaded", b->netlsm != NULL,
 			 "why", b->netlsm ? NULL : b->netlsm_why);
+}
+
+void tw_load_protect(struct tw_bpf *b)
+{
+	char *why = b->protect_why;
+	size_t len = sizeof(b->protect_why);
+	int err;
+
+	if (tw_lsm_active(why, len))
+		return;
+	b->protect = tw_guard_open(why, len);
+	if (!b->protect)
+		return;
+	err = tw_obj_share_maps(b, tw_guard_obj(b->protect));
+	if (err)
+		snprintf(why, len, "cannot share maps with the self-protection object: %s", strerror(-err));
+	else
+		err = tw_guard_load(b->protect, why, len);
+	if (err) {
+		tw_guard_destroy(b->protect);
+		b->protect = NULL;
+		return;
+	}
+	why[0] = '\0';
+	b->nprotect = b->nprogs;
+	tw_obj_add_progs(b, tw_guard_obj(b->protect));
+	b->nprotect = b->nprogs - b->nprotect;
 }

@@ -19,6 +19,7 @@ const char *tw_kind_name(int kind)
 	case TW_EV_FILE: return "file";
 	case TW_EV_DNS: return "dns";
 	case TW_EV_SOCKET: return "socket";
+	case TW_EV_TAMPER: return "tamper";
 	default: return "unknown";
 	}
 }
@@ -42,6 +43,25 @@ const char *tw_net_op_name(int op)
 	};
 
 	return op >= 0 && op <= TW_NET_OP_MAX ? names[op] : "unknown";
+}
+
+const char *tw_tamper_op_name(int op)
+{
+	static const char *const names[] = {
+		[TW_TAMPER_CGROUP_WRITE] = "cgroup_write",
+		[TW_TAMPER_CLONE_INTO_CGROUP] = "clone_into_cgroup",
+		[TW_TAMPER_BPF] = "bpf", [TW_TAMPER_SIGNAL] = "signal", [TW_TAMPER_PTRACE] = "ptrace",
+		[TW_TAMPER_UNLINK] = "unlink", [TW_TAMPER_RMDIR] = "rmdir", [TW_TAMPER_RENAME] = "rename",
+		[TW_TAMPER_LINK] = "link", [TW_TAMPER_CREATE] = "create", [TW_TAMPER_WRITE] = "write",
+		[TW_TAMPER_TRUNCATE] = "truncate", [TW_TAMPER_SETATTR] = "setattr",
+		[TW_TAMPER_MOUNT] = "mount", [TW_TAMPER_MOVE_MOUNT] = "move_mount",
+		[TW_TAMPER_UMOUNT] = "umount", [TW_TAMPER_PIVOT_ROOT] = "pivot_root",
+		[TW_TAMPER_SYSCTL] = "sysctl", [TW_TAMPER_KERNEL_FILE] = "kernel_file",
+		[TW_TAMPER_RAW_DEVICE] = "raw_device", [TW_TAMPER_MODULE] = "module_load",
+		[TW_TAMPER_KEXEC] = "kexec_load", [TW_TAMPER_KERNEL_LOAD] = "kernel_load",
+	};
+
+	return op > 0 && op <= TW_TAMPER_OP_MAX ? names[op] : "unknown";
 }
 
 const char *tw_verdict_name(int verdict)
@@ -74,6 +94,9 @@ int tw_event_check(const void *data, size_t size)
 		break;
 	case TW_EV_SOCKET:
 		want = sizeof(struct tw_sock_event);
+		break;
+	case TW_EV_TAMPER:
+		want = sizeof(struct tw_tamper_event);
 		break;
 	default:
 		return -EPROTO;
@@ -488,24 +511,30 @@ static void w_sock(struct w *w, const struct tw_sock_event *e)
 }
 
 /* "/mnt/point/a/b/file" from the names the kernel sent, file first. */
-static void file_path(const struct tw_file_event *e, const struct tw_event_ctx *c,
-		      char *out, size_t len)
+static void names_path(const char (*names)[TW_NAME_LEN], int nparts, bool complete, uint32_t dev,
+		       const struct tw_event_ctx *c, char *out, size_t len)
 {
-	const char *mnt = e->complete && c->dev_path ? c->dev_path(c->arg, e->dev) : NULL;
+	const char *mnt = complete && c->dev_path ? c->dev_path(c->arg, dev) : NULL;
 	size_t n;
 	int i;
 
-	n = snprintf(out, len, "%s", mnt ? (strcmp(mnt, "/") ? mnt : "") : e->complete ? "" : "...");
-	for (i = e->nparts - 1; i >= 0 && i < TW_PATH_PARTS && n < len; i--) {
+	n = snprintf(out, len, "%s", mnt ? (strcmp(mnt, "/") ? mnt : "") : complete ? "" : "...");
+	for (i = nparts - 1; i >= 0 && i < TW_PATH_PARTS && n < len; i--) {
 		char name[TW_NAME_LEN + 1];
 
 		/* Bytes as the kernel sent them: the encoder keeps what is not UTF-8. */
-		memcpy(name, e->names[i], TW_NAME_LEN);
+		memcpy(name, names[i], TW_NAME_LEN);
 		name[TW_NAME_LEN] = '\0';
 		n += snprintf(out + n, len - n, "/%s", name);
 	}
-	if (!e->nparts)
+	if (!nparts)
 		snprintf(out + n, len - n, "/");
+}
+
+static void file_path(const struct tw_file_event *e, const struct tw_event_ctx *c,
+		      char *out, size_t len)
+{
+	names_path(e->names, e->nparts, e->complete, e->dev, c, out, len);
 }
 
 static void w_file(struct w *w, const struct tw_file_event *e, const struct tw_event_ctx *c)
@@ -539,6 +568,73 @@ static void w_pod(struct w *w, const json_t *meta)
 	w_kcstr(w, "container", json_string_value(json_object_get(meta, "container")));
 }
 
+const char *tw_tamper_how_name(int how)
+{
+	static const char *const names[] = {
+		[TW_HOW_OPEN] = "open", [TW_HOW_RECEIVE] = "receive", [TW_HOW_MIGRATE] = "migrate",
+		[TW_HOW_SIGIO] = "sigio", [TW_HOW_BPFFS] = "bpffs", [TW_HOW_GUARDED] = "daemon_path",
+		[TW_HOW_GUARDED_FS] = "daemon_filesystem", [TW_HOW_DAEMON_NS] = "daemon_namespace",
+	};
+
+	return how > 0 && how <= TW_HOW_MAX ? names[how] : NULL;
+}
+
+/* What the kernel was asked to read or load, by kernel_read_file_id. */
+static const char *load_what(uint32_t id)
+{
+	static const char *const names[] = {
+		"unknown", "firmware", "module", "kexec_image", "kexec_initramfs", "policy",
+		"x509_certificate",
+	};
+
+	return id < ARRAY_SIZE(names) ? names[id] : "unknown";
+}
+
+/* Tamper records: the operation, then whatever names its target. */
+static void w_tamper(struct w *w, const struct tw_tamper_event *e, const struct tw_event_ctx *c)
+{
+	char path[TW_PATH_PARTS * (TW_NAME_LEN + 1) + 4096], dev[32];
+	const char *how = tw_tamper_how_name(e->how);
+
+	w_kstr(w, "op", tw_tamper_op_name(e->op));
+	if (how)
+		w_kstr(w, e->how >= TW_HOW_BPFFS ? "reason" : "via", how);
+	if (e->target_pid)
+		w_ku64(w, "target_pid", e->target_pid);
+	if (e->target_cgroup_id) {
+		w_kcstr(w, "target_cgroup", c->cgroup_path(c->arg, e->target_cgroup_id));
+		w_ku64(w, "target_cgroup_id", e->target_cgroup_id);
+	}
+	switch (e->op) {
+	case TW_TAMPER_SIGNAL:
+		w_ku64(w, "signal", e->arg);
+		break;
+	case TW_TAMPER_PTRACE:
+		/* PTRACE_MODE_READ 1, PTRACE_MODE_ATTACH 2 */
+		w_kstr(w, "mode", e->arg & 2 ? "attach" : "read");
+		break;
+	case TW_TAMPER_BPF:
+		w_ku64(w, "bpf_cmd", e->arg);
+		break;
+	case TW_TAMPER_MOUNT:
+	case TW_TAMPER_UMOUNT:
+		w_ku64(w, "mount_flags", e->arg);
+		break;
+	case TW_TAMPER_MODULE:
+	case TW_TAMPER_KEXEC:
+	case TW_TAMPER_KERNEL_LOAD:
+		w_kstr(w, "what", load_what(e->arg));
+		break;
+	}
+	if (!e->dev && !e->nparts && !e->complete)
+		return;	/* no file or mount point in this attempt */
+	names_path(e->names, e->nparts, e->complete, e->dev, c, path, sizeof(path));
+	snprintf(dev, sizeof(dev), "%u:%u", e->dev >> 20, e->dev & 0xfffff);
+	w_kcstr(w, "path", path);
+	w_kstr(w, "dev", dev);
+	w_ku64(w, "ino", e->ino);
+}
+
 int tw_event_body(const void *record, const struct tw_event_ctx *c, char *out, size_t len)
 {
 	const struct tw_event_hdr *h = record;
@@ -568,6 +664,8 @@ int tw_event_body(const void *record, const struct tw_event_ctx *c, char *out, s
 	}
 	if (h->kind == TW_EV_FILE)
 		w_file(&w, record, c);
+	else if (h->kind == TW_EV_TAMPER)
+		w_tamper(&w, record, c);
 	else if (h->kind == TW_EV_DNS)
 		w_dns(&w, record, p);
 	else if (h->kind == TW_EV_SOCKET)

@@ -58,6 +58,9 @@ const char *tw_verdict_name(int verdict);
 const char *tw_op_name(int op);
 /* create, send, receive (enum tw_net_op) */
 const char *tw_net_op_name(int op);
+const char *tw_tamper_op_name(int op);
+/* How a tamper attempt came ("open", "receive" ...), or why a mount was refused; NULL if none. */
+const char *tw_tamper_how_name(int how);
 const char *tw_dns_reason_name(int reason);
 const char *tw_qtype_name(unsigned int qtype, char *buf, size_t len);
 /*
