@@ -152,3 +152,24 @@ TEST(lsm_drift_copy_refused)
 out:
 	fx_cleanup(&w.f);
 }
+
+TEST(lsm_run_cannot_leave_its_cgroup)
+{
+	char out[16384];
+	json_t *s = NULL;
+	struct lw w;
+
+	if (!lsm_world(&w))
+		goto out;
+	/* Out of the run into an untagged cgroup: its tier, and its summary, left behind. */
+	run_cli(&w.f, NULL, out, sizeof(out), "run --json --tier staging -- sh -c "
+		"'echo $$ > %s/untagged/cgroup.procs; cat /proc/self/cgroup'", w.f.root);
+	ASSERT_CONTAINS(out, "/run-", "the move was refused: the command stayed in the run's cgroup");
+	s = run_summary(out);
+	ASSERT_EQ(json_integer_value(json_object_get(s, "attempts")), 1, "one attempt");
+	ASSERT_STREQ(json_string_value(json_object_get(run_row(s, 0), "kind")), "tamper",
+		     "a tamper record, counted in the run's summary");
+out:
+	json_decref(s);
+	fx_cleanup(&w.f);
+}
