@@ -20,9 +20,9 @@ CFLAGS    += -Wall -Wextra -Wno-unused-parameter -Wno-format-truncation -Werror 
 BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
 	      -Ivmlinux -Imaps
 LIBS_BPF  := -lbpf -lelf -lz
-LIBS      := -ljansson -lcrypto -lz
+LIBS      := -ljansson -lcrypto -lz -lm
 # The QEMU guests get static binaries: their initramfs has no libraries.
-LIBS_STATIC := -static -lbpf -lelf -lz -lzstd -ljansson -lcrypto -lcares
+LIBS_STATIC := -static -lbpf -lelf -lz -lzstd -ljansson -lcrypto -lcares -lm
 
 DEB_DEPS  := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libjansson-dev \
 	     libssl-dev libzstd-dev libmicrohttpd-dev libc-ares-dev pkg-config make gcc iproute2 \
@@ -44,7 +44,7 @@ endif
 
 APPS      := tierwalld tierwall
 NRI_OBJS  := $(addprefix $(OUTPUT)/,tierwall-nri.o nri.o hook.o layout.o cgroup.o ctl.o)
-COMMON    := policy kube cidr compile ruleref jsonhint lint cgroup ident event evlog evread evquery seal ctl log lsm pins util text explainer fill
+COMMON    := policy kube driftcfg cidr compile ruleref jsonhint lint cgroup ident event evlog evread evquery seal ctl log lsm pins util text explainer fill
 TESTS     := tw_tests tw_probe tw_bench
 
 all: $(addprefix $(OUTPUT)/,$(APPS) tierwall-nri tw_tests tw_probe)
@@ -87,8 +87,8 @@ $(OUTPUT)/%.o: %.c $(USER_HDRS) maps/tierwall.h | $(OUTPUT)
 SKELS := $(addprefix $(OUTPUT)/,net.skel.h sock.skel.h dns.skel.h files.skel.h netlsm.skel.h protect.skel.h explain.skel.h)
 $(OUTPUT)/loader.o $(OUTPUT)/objects.o $(OUTPUT)/guard.o $(OUTPUT)/explainer.o: $(SKELS)
 
-DAEMON_OBJS := $(addprefix $(OUTPUT)/,tierwalld.o ask.o access.o reloadreq.o pods.o podtier.o ready.o policywatch.o options.o state.o tags.o tagwatch.o persist.o lock.o uninstall.o control.o status.o reload.o stream.o drain.o sealing.o protect.o loader.o objects.o guard.o secrets.o dns.o follow.o metrics.o $(addsuffix .o,$(COMMON)))
-CLI_OBJS    := $(addprefix $(OUTPUT)/,tierwall.o cli_status.o events.o evshow.o explain.o policycmd.o simulate.o logcmd.o $(addsuffix .o,$(COMMON)))
+DAEMON_OBJS := $(addprefix $(OUTPUT)/,tierwalld.o ask.o access.o reloadreq.o pods.o podtier.o ready.o policywatch.o options.o state.o tags.o tagwatch.o persist.o lock.o uninstall.o control.o status.o reload.o stream.o drain.o sealing.o protect.o runs.o attestd.o drift.o loader.o objects.o guard.o secrets.o dns.o fingerprint.o endpoints.o driftscan.o follow.o metrics.o $(addsuffix .o,$(COMMON)))
+CLI_OBJS    := $(addprefix $(OUTPUT)/,tierwall.o cli_status.o events.o evshow.o explain.o policycmd.o simulate.o logcmd.o run.o attest.o $(addsuffix .o,$(COMMON)))
 
 $(OUTPUT)/tierwalld: $(DAEMON_OBJS)
 	$(call msg,LINK,$@)
@@ -114,8 +114,8 @@ TEST_OBJS := $(patsubst tests/%.c,$(OUTPUT)/tests/%.o,$(filter tests/test_%.c,$(
 $(TEST_OBJS) $(OUTPUT)/tests/dnsguard.o: $(SKELS)
 
 TESTS_OBJS := $(addprefix $(OUTPUT)/tests/,runner.o net.o fixture.o std.o schema.o dnsguard.o sockets.o reference.o \
-	      fileops.o) $(TEST_OBJS) $(addprefix $(OUTPUT)/,loader.o objects.o guard.o podtier.o layout.o nri.o \
-	      hook.o $(addsuffix .o,$(COMMON)))
+	      fileops.o runhelp.o) $(TEST_OBJS) $(addprefix $(OUTPUT)/,loader.o objects.o guard.o podtier.o layout.o nri.o \
+	      hook.o fingerprint.o endpoints.o $(addsuffix .o,$(COMMON)))
 
 $(OUTPUT)/tw_tests: $(TESTS_OBJS)
 	$(call msg,LINK,$@)
@@ -220,7 +220,7 @@ FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fn
 FUZZ_CFLAGS  := -g -O1 $(FUZZ_SAN) -Wall -Werror -Wno-unused-parameter -std=gnu11 \
 		-D_GNU_SOURCE -I$(OUTPUT) -Imaps $(addprefix -I,$(USER_DIRS)) -Itests -Itests/fuzz
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_LIB     := $(addprefix $(OUTPUT)/fuzz/obj/,$(addsuffix .o,$(COMMON) follow loader objects guard dns) \
+FUZZ_LIB     := $(addprefix $(OUTPUT)/fuzz/obj/,$(addsuffix .o,$(COMMON) follow loader objects guard dns fingerprint endpoints) \
 		tests/reference.o tests/dnsguard.o tests/net.o)
 
 $(OUTPUT)/fuzz/obj/%.o: %.c $(USER_HDRS) maps/tierwall.h $(SKELS)

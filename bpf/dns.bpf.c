@@ -115,7 +115,7 @@ static __always_inline void current_identity(struct __sk_buff *skb, struct tw_dn
 static __always_inline void sender(struct __sk_buff *skb, struct pkt *p, struct decision *d)
 {
 	if ((task_helpers & TW_SKB_CGROUP) && p->proto == PROTO_UDP) {
-		d->tier = caller_tier(&d->tagged);
+		caller_tier(d);
 		if (d->tier != TW_TIER_NONE) {
 			p->current = 1;		/* who it is: only if there is an event */
 			return;
@@ -123,13 +123,14 @@ static __always_inline void sender(struct __sk_buff *skb, struct pkt *p, struct 
 	}
 	recorded_caller(skb, p);
 	if (!p->known) {
-		d->tier = tier_of(TIER_SKB, skb, &d->tagged);
+		tier_of(TIER_SKB, skb, d);
 		return;
 	}
 	d->tier = p->who.tier;
+	d->flags = p->who.flags;
 	d->tagged = p->who.tagged_cgroup_id;
 	if (d->tier == TW_TIER_NONE && p->who.tag_gen != tag_gen())
-		d->tier = tier_of(TIER_SKB, skb, &d->tagged);
+		tier_of(TIER_SKB, skb, d);
 }
 
 /* 1 if this is DNS to port 53 (p filled), 0 if not DNS, or -reason. */

@@ -82,7 +82,7 @@ int tw_explain(void *ctx)
 	if (x->tier_given)
 		d.tier = x->tier;
 	else
-		d.tier = tier_of(TIER_GIVEN, x->ancestors, &d.tagged);
+		tier_of(TIER_GIVEN, x->ancestors, &d);
 	x->out_tier = d.tier;
 	x->tagged = d.tagged;
 	x->target_tier = 0;
@@ -104,7 +104,7 @@ int tw_explain(void *ctx)
 	x->owner = owner;
 	x->target_tier = d.target;
 	x->rule = d.rule;
-	x->verdict = owner == OWNER_OTHER ? mode_verdict(d.tier) : TW_VERDICT_ALLOW;
+	x->verdict = owner == OWNER_OTHER ? mode_verdict(&d) : TW_VERDICT_ALLOW;
 	x->recorded = owner == OWNER_OTHER || (owner == OWNER_SELF && logs_all(d.tier));
 	return 0;
 }

@@ -173,7 +173,7 @@ static __always_inline int judge(struct dentry *dentry, int op)
 	bool too_deep = false;
 	int owner;
 
-	d.tier = caller_tier(&d.tagged);
+	caller_tier(&d);
 	if (d.tier == TW_TIER_NONE || !dentry)
 		return 0;
 	v = match_cached(dentry, &val, &too_deep);

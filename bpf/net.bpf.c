@@ -25,7 +25,7 @@ static __always_inline int judge(struct bpf_sock_addr *ctx, int kind, const stru
 {
 	struct decision d = {};
 
-	d.tier = caller_tier(&d.tagged);
+	caller_tier(&d);
 	if (dns_guard && dst->port == DNS_PORT)
 		record_dns_caller(ctx->sk, &d);
 	if (d.tier == TW_TIER_NONE)

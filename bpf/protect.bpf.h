@@ -91,7 +91,7 @@ static __always_inline bool is_daemon(struct task_struct *p, const struct tw_gua
 /* A tiered caller, d->tier set; tierwalld itself is never judged. */
 static __always_inline bool tiered(struct decision *d)
 {
-	d->tier = caller_tier(&d->tagged);
+	caller_tier(d);
 	if (d->tier == TW_TIER_NONE)
 		return false;
 	return !is_daemon(bpf_get_current_task_btf(), guard_get());
@@ -100,7 +100,13 @@ static __always_inline bool tiered(struct decision *d)
 /* Tier of a cgroup (not the caller's): the one tier_of(), as it judges the caller. */
 static __always_inline __u32 cgroup_tier(struct cgroup *cg, __u64 *tagged)
 {
-	return cg ? tier_of(TIER_CGROUP, cg, tagged) : TW_TIER_NONE;
+	struct decision t = {};
+
+	if (!cg)
+		return TW_TIER_NONE;
+	tier_of(TIER_CGROUP, cg, &t);
+	*tagged = t.tagged;
+	return t.tier;
 }
 
 /* Is cg the cgroup with this id, or below it? */

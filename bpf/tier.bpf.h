@@ -101,17 +101,30 @@ static __always_inline __u64 ancestor_id(int src, const void *from, int level)
 	return a ? BPF_CORE_READ(a, kn, id) : 0;
 }
 
+/* Who decided what, common to every decision. */
+struct decision {
+	__u64 tagged;
+	__u32 tier;
+	__u32 target;
+	__u32 rule;
+	__u8 verdict;
+	__u8 flags;		/* the tag's TW_TAG_* */
+};
+
 /*
  * Tier of the caller: the nearest tagged ancestor, deepest tagged level
- * first. One copy for the hooks, self-protection and explain.
+ * first, into d with its tag's flags (one lookup). One copy for the hooks,
+ * self-protection and explain.
  */
-static __always_inline __u32 tier_of(int src, const void *from, __u64 *tagged)
+static __always_inline __u32 tier_of(int src, const void *from, struct decision *d)
 {
 	struct tw_runtime *rt;
 	__u32 zero = 0, lo, hi;
 	__u64 mask;
 	int i;
 
+	d->tier = TW_TIER_NONE;
+	d->flags = 0;
 	rt = bpf_map_lookup_elem(&runtime, &zero);
 	if (!rt || !rt->level_mask)
 		return TW_TIER_NONE;
@@ -133,16 +146,18 @@ static __always_inline __u32 tier_of(int src, const void *from, __u64 *tagged)
 			continue;	/* caller lives above this level */
 		val = bpf_map_lookup_elem(&cgroup_tiers, &key);
 		if (val) {
-			*tagged = key.cgroup_id;
-			return val->tier;
+			d->tagged = key.cgroup_id;
+			d->flags = val->flags;
+			d->tier = val->tier;
+			return d->tier;
 		}
 	}
 	return TW_TIER_NONE;
 }
 
-static __always_inline __u32 caller_tier(__u64 *tagged)
+static __always_inline __u32 caller_tier(struct decision *d)
 {
-	return tier_of(TIER_CURRENT, NULL, tagged);
+	return tier_of(TIER_CURRENT, NULL, d);
 }
 
 enum tw_counter { CNT_DENIED, CNT_AUDITED, CNT_RB_DROP };
@@ -167,15 +182,6 @@ static __always_inline void count(enum tw_counter c)
 	count_n(c, 1);
 }
 
-/* Who decided what, common to every decision. */
-struct decision {
-	__u64 tagged;
-	__u32 tier;
-	__u32 target;
-	__u32 rule;
-	__u8 verdict;
-};
-
 /* Does the caller's tier log allowed use of its own resources ("log": "all")? */
 static __always_inline bool logs_all(__u32 tier)
 {
@@ -184,11 +190,17 @@ static __always_inline bool logs_all(__u32 tier)
 	return ti && ti->log_all;
 }
 
-/* Is this tier in audit mode (allowed, and recorded)? */
-static __always_inline bool audit_mode(__u32 tier)
+/*
+ * Is this decision's caller in audit mode (allowed, and recorded)? Its tag's
+ * flag (a `tierwall run --audit`), else its tier's mode.
+ */
+static __always_inline bool audit_mode(const struct decision *d)
 {
-	struct tw_tier_info *ti = bpf_map_lookup_elem(&tier_info, &tier);
+	struct tw_tier_info *ti;
 
+	if (d->flags & TW_TAG_AUDIT)
+		return true;
+	ti = bpf_map_lookup_elem(&tier_info, &d->tier);
 	return ti && ti->mode == TW_MODE_AUDIT;
 }
 
@@ -199,16 +211,16 @@ enum owner {
 	OWNER_OTHER,	/* another tier (or nothing the hooks can judge): refused */
 };
 
-/* The verdict on a cross-tier access, by the caller's tier mode. */
-static __always_inline __u8 mode_verdict(__u32 tier)
+/* The verdict on a cross-tier access, by the caller's tag and tier mode. */
+static __always_inline __u8 mode_verdict(const struct decision *d)
 {
-	return audit_mode(tier) ? TW_VERDICT_AUDIT : TW_VERDICT_DENY;
+	return audit_mode(d) ? TW_VERDICT_AUDIT : TW_VERDICT_DENY;
 }
 
 /* Settle the verdict for a cross-tier access, and count it. */
 static __always_inline void decide(struct decision *d)
 {
-	d->verdict = mode_verdict(d->tier);
+	d->verdict = mode_verdict(d);
 	count(d->verdict == TW_VERDICT_AUDIT ? CNT_AUDITED : CNT_DENIED);
 }
 
@@ -302,6 +314,8 @@ static __always_inline void record_dns_caller(void *sk, const struct decision *d
 		return;	/* no memory: the guard falls back to the socket's cgroup */
 	id = bpf_get_current_pid_tgid();
 	c->tier = d->tier;
+	c->flags = d->flags;
+	c->pad = 0;
 	c->pid = id >> 32;
 	c->tid = (__u32)id;
 	c->uid = (__u32)bpf_get_current_uid_gid();

@@ -180,8 +180,14 @@ struct tw_tier_key {
 
 struct tw_tier_val {
 	__u32 tier;
-	__u32 flags;
+	__u32 flags;		/* TW_TAG_*: how this tag judges, beside its tier */
 };
+
+/*
+ * tw_tier_val.flags. TW_TAG_AUDIT: cross-tier use below this tag is allowed
+ * and recorded as audit, whatever the tier's mode (`tierwall run --audit`).
+ */
+#define TW_TAG_AUDIT		1
 
 /* tier_info[tier]: per-tier settings resolved from the policy. */
 struct tw_tier_info {
@@ -311,7 +317,9 @@ struct tw_name_val {
  * tier (not the socket creator's) and its pid, whatever context egress runs in.
  */
 struct tw_dns_caller {
-	__u32 tier;		/* TW_TIER_NONE: an untagged caller */
+	__u8 tier;		/* TW_TIER_NONE: an untagged caller */
+	__u8 flags;		/* its tag's TW_TAG_* */
+	__u16 pad;
 	__u32 pid;
 	__u32 tid;
 	__u32 uid;

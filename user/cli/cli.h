@@ -70,6 +70,11 @@ void tw_ev_table_header(void);
 void tw_ev_table_row(json_t *o);
 struct tw_verify_opts;
 int tw_ev_verify_json(const char *dir, const struct tw_verify_opts *opts);
+/* run.c, attest.c */
+int do_run(int argc, char **argv);
+/* Findings of the daemon on env, cmd and files for tier (JSON array), NULL on failure. */
+json_t *tw_attest(const char *tier, char *const *cmd, char *const *files, int nfiles);
+void tw_attest_print(json_t *findings, FILE *f);
 
 /* events.c */
 int do_events(int argc, char **argv);

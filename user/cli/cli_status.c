@@ -18,6 +18,34 @@
 
 #define DEFAULT_PIN_DIR	"/sys/fs/bpf/tierwall"
 
+/* Fingerprints always (attestation uses them); the roots when the policy has some. */
+static void print_drift(json_t *v)
+{
+	json_t *fp = json_object_get(v, "fingerprints"), *m;
+	size_t i;
+
+	if (json_integer_value(json_object_get(fp, "files")) || json_integer_value(json_object_get(fp, "skipped")))
+		printf("fingerprint %lld secret files, %lld fingerprints (%lld shared by tiers), %lld files skipped\n",
+		       json_integer_value(json_object_get(fp, "files")),
+		       json_integer_value(json_object_get(fp, "fingerprints")),
+		       json_integer_value(json_object_get(fp, "shared")),
+		       json_integer_value(json_object_get(fp, "skipped")));
+	if (!json_array_size(json_object_get(v, "roots")) && !json_array_size(json_object_get(v, "missing")))
+		return;
+	printf("drift       %zu root(s) (%s), %lld directories watched%s, %lld files checked%s: "
+	       "%lld copies found, %lld protected\n", json_array_size(json_object_get(v, "roots")),
+	       json_string_value(json_object_get(v, "mode")),
+	       json_integer_value(json_object_get(v, "watched_dirs")),
+	       json_integer_value(json_object_get(v, "unwatched_dirs")) ? " (SOME NOT WATCHED)" : "",
+	       json_integer_value(json_object_get(v, "files_checked")),
+	       json_is_true(json_object_get(v, "scanning")) ? " (scanning)" : "",
+	       json_integer_value(json_object_get(v, "copies_found")),
+	       json_integer_value(json_object_get(v, "copies_protected")));
+	json_array_foreach(json_object_get(v, "missing"), i, m)
+		printf("drift       root %s does not exist (looked for again every 10 s)\n",
+		       json_string_value(m));
+}
+
 static const char *pin_dir = DEFAULT_PIN_DIR;
 static long wait_s = -1;		/* --wait: seconds to wait for enforcement */
 
@@ -212,6 +240,7 @@ int do_status(int argc, char **argv)
 		printf("protection  NONE (%s): a tiered root process can switch tierwalld off\n",
 		       json_string_value(json_object_get(v, "reason")));
 	print_hostnames(json_object_get(r, "hostnames"));
+	print_drift(json_object_get(r, "drift"));
 	v = json_object_get(r, "network_lsm");
 	if (v)
 		printf("network LSM %s%s\n", json_is_true(json_object_get(v, "loaded")) ?

@@ -269,6 +269,17 @@ static const struct cmd cmds[] = {
 	  "--force; the policy's own tags change only with the policy. Runtime tags are\n"
 	  "kept across daemon restarts and dropped (tag_lost) when their cgroup goes.", do_tag },
 	{ "untag", "CGROUP", "Remove a cgroup's runtime tag.", do_untag },
+	{ "run", "--tier T [--audit] [--attest FILE]... [--json] -- CMD [ARGS...]",
+	  "Run CMD in a fresh cgroup of tier T (made, tagged and removed by tierwalld);\n"
+	  "stdin, stdout, stderr and signals pass through. First its environment, its\n"
+	  "arguments and each --attest FILE are checked by the daemon for other tiers'\n"
+	  "secrets (by fingerprint) and endpoints: a finding refuses to start CMD (exit 78).\n"
+	  "When CMD ends, what it left running is killed and every out-of-tier attempt of\n"
+	  "the run is summed up on stderr (one JSON line with --json). --audit lets the\n"
+	  "attempts through and exits 3 if there were any (or findings), else CMD's status.\n"
+	  "Exit: CMD's status (128+N after signal N), 78, 3, or 1 if tierwall failed before\n"
+	  "CMD started; CMD can exit 3 or 78 itself: --json says which (\"exit_from\").\n"
+	  "A tiered caller may run only in its own tier, without --audit.", do_run },
 	{ "tiers", "", "List the policy's tiers and the tagged cgroups (paths as in the policy:\n"
 	  "relative to the daemon's cgroup root).", do_tiers },
 	{ "explain", "(--pid N | --cgroup CG) TARGET",

@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include "access.h"
 #include "ask.h"
+#include "attestd.h"
 #include "cgroup.h"
 #include "control.h"
 #include "ctl.h"
@@ -27,6 +28,7 @@
 #include "pods.h"
 #include "reloadreq.h"
 #include "drain.h"
+#include "runs.h"
 #include "status.h"
 #include "tags.h"
 #include "tagwatch.h"
@@ -143,7 +145,7 @@ static json_t *cmd_tag(struct daemon *d, const struct client *c, json_t *req)
 
 	if (!cg || !tier)
 		return reply_err("request needs \"cgroup\" and \"tier\"");
-	if (source < 0 || source == TAG_POLICY)
+	if (source < 0 || source == TAG_POLICY || source == TAG_RUN)
 		return reply_err("\"source\" must be \"runtime\" or \"pod\", not \"%s\"", src);
 	if (!(t = tw_policy_tier_id(d->policy, tier)))
 		return reply_err("unknown tier \"%s\" (the policy defines %d tiers; see `tierwall tiers`)",
@@ -215,8 +217,12 @@ static void peer_comm(pid_t pid, char *out, size_t len)
 		fclose(f);
 }
 
-/* A process in a tier asked to change enforcement: refused, and on the record like a kernel refusal. */
-static json_t *refuse_tiered(struct daemon *d, const struct client *c, const char *cmd)
+/*
+ * A process in a tier asked to change enforcement (why: how, or NULL):
+ * refused, and on the record like a kernel refusal.
+ */
+static json_t *refuse_tiered(struct daemon *d, const struct client *c, const char *cmd,
+			     const char *why)
 {
 	char abs[PATH_MAX], comm[32];
 	uint64_t cgid = 0;
@@ -243,15 +249,15 @@ static json_t *refuse_tiered(struct daemon *d, const struct client *c, const cha
 	dm_log_json(d, o);
 	dm_log_flush(d);
 	tw_warn("refused \"%s\" from pid %d: it runs in tier %s", cmd, (int)c->peer.pid, tier);
-	return reply_err("refused: the caller (pid %d) runs in tier %s; a tiered process may read "
-			 "status but never change what tierwall enforces", (int)c->peer.pid, tier);
+	return reply_err("refused: the caller (pid %d) runs in tier %s; %s", (int)c->peer.pid, tier,
+			 why ?: "a tiered process may read status but never change what tierwall enforces");
 }
 
 /* The reply to one request, or NULL when the client became a follower. */
 static json_t *handle(struct daemon *d, struct client *c, const char *line, bool *kept)
 {
 	json_t *req = json_loads(line, 0, NULL), *reply = NULL;
-	const char *cmd = json_string_value(json_object_get(req, "cmd"));
+	const char *cmd = json_string_value(json_object_get(req, "cmd")), *how;
 	char why[256];
 
 	*kept = false;
@@ -259,7 +265,9 @@ static json_t *handle(struct daemon *d, struct client *c, const char *line, bool
 		reply = reply_err("permission denied: \"%s\" needs root (uid %d may only read: status, "
 				  "tiers, events, explain, which)", cmd, (int)c->peer.uid);
 	else if (cmd && mutating(cmd))
-		reply = refuse_tiered(d, c, cmd);
+		reply = refuse_tiered(d, c, cmd, NULL);
+	else if (cmd && (how = dm_runs_forbidden(d, c->peer.pid, cmd, req)))
+		reply = refuse_tiered(d, c, cmd, how);
 	if (reply)
 		;	/* refused */
 	else if (!cmd)
@@ -280,6 +288,10 @@ static json_t *handle(struct daemon *d, struct client *c, const char *line, bool
 		reply = dm_reload_request(d);
 	else if (!strcmp(cmd, "drain"))
 		reply = dm_cmd_drain(d);
+	else if (!strcmp(cmd, "attest"))
+		reply = dm_cmd_attest(d, req);
+	else if (!strcmp(cmd, "run") || !strcmp(cmd, "run_stop") || !strcmp(cmd, "run_end"))
+		reply = dm_cmd_run(d, &c->peer, cmd, req);
 	else if (!strcmp(cmd, "follow"))
 		reply = (*kept = !tw_followers_add(d->followers, c->fd, req, why, sizeof(why))) ?
 			NULL : reply_err("%s", why);

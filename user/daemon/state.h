@@ -27,7 +27,7 @@
 #define MAX_HOST_ADDRS		65536
 #define DNS_SETTLE_MS		3000	/* first answers awaited before attaching */
 
-enum tag_source { TAG_POLICY, TAG_RUNTIME, TAG_POD };
+enum tag_source { TAG_POLICY, TAG_RUNTIME, TAG_POD, TAG_RUN };
 
 /*
  * A tagged cgroup. Policy tags follow their path (a recreated cgroup is
@@ -40,6 +40,7 @@ struct tag {
 	uint64_t id;
 	int level;
 	int tier;
+	uint32_t flags;			/* TW_TAG_* (a run's audit mode) */
 	enum tag_source source;
 	int policy_index;		/* policy tags: index in policy->cgroups */
 	uint32_t uid;			/* who asked (runtime and pod tags) */

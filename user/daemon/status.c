@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "reloadreq.h"
+#include "drift.h"
 #include "protect.h"
 #include "status.h"
 
@@ -59,6 +60,7 @@ json_t *dm_status_json(struct daemon *d)
 		"identities", d->secrets ? (int)tw_secrets_count(d->secrets) : 0,
 		"pending", tw_secrets_pending(d->secrets)));
 	json_object_set_new(o, "hostnames", hostnames_json(d));
+	json_object_set_new(o, "drift", dm_drift_status(d));
 	json_object_set_new(o, "network_lsm", tw_bpf_netlsm_json(d->bpf));
 	json_object_set_new(o, "state_dir", json_string(d->state_dir));
 	json_object_set_new(o, "state", json_string("running"));

@@ -26,6 +26,7 @@
 #include "access.h"
 #include "cgroup.h"
 #include "control.h"
+#include "drift.h"
 #include "protect.h"
 #include "reload.h"
 #include "sealing.h"
@@ -38,6 +39,7 @@
 #include "pods.h"
 #include "policywatch.h"
 #include "ready.h"
+#include "runs.h"
 #include "tags.h"
 #include "tagwatch.h"
 #include "uninstall.h"
@@ -196,7 +198,7 @@ static int setup(struct daemon *d)
 		err = dm_ready_begin(d);	/* "starting" until enforcement is complete */
 	if (err)
 		return err;
-	d->log_opts.on_flush = dm_print_lines;
+	d->log_opts.on_flush = dm_runs_on_flush;	/* out as before, and into runs' tallies */
 	d->log_opts.arg = d;
 	err = tw_evlog_open(&d->log, d->log_dir, &d->log_opts);
 	if (err)
@@ -281,6 +283,8 @@ static int setup(struct daemon *d)
 	err = dm_tagwatch_init(d);
 	if (!err)
 		err = dm_policywatch_init(d);
+	if (!err)
+		err = dm_drift_init(d);
 	if (err)
 		return err;
 	d->loaded_at = time(NULL);
@@ -359,6 +363,8 @@ static void run(struct daemon *d)
 				dm_policywatch_event(d);
 			} else if (evs[i].data.fd == tw_dns_fd(d->dns)) {
 				continue;	/* served by tw_dns_run above */
+			} else if (dm_drift_event(d, evs[i].data.fd)) {
+				continue;	/* secret files or drift roots changed */
 			} else if (evs[i].data.fd == tw_secrets_fd(d->secrets)) {
 				if (tw_secrets_poll(d->secrets, d->bpf, secret_appeared, d))
 					tw_err("a secret path appeared but could not be protected: see above");
@@ -369,6 +375,8 @@ static void run(struct daemon *d)
 		dm_control_tick(d);
 		dm_tagwatch_tick(d);
 		dm_policywatch_tick(d);
+		dm_drift_tick(d);
+		dm_runs_tick(d);
 		if (d->state_dirty)
 			dm_state_save(d);
 	}
@@ -423,6 +431,7 @@ static void teardown(struct daemon *d, bool started)
 	dm_control_free(d);
 	dm_tagwatch_free(d);
 	dm_policywatch_free();
+	dm_drift_free(d);
 	ring_buffer__free(d->rb);
 	if (d->ctl_fd >= 0) {
 		close(d->ctl_fd);

@@ -405,10 +405,10 @@ static int tags_changed(struct tw_bpf *b, int err)
 	return err;
 }
 
-int tw_bpf_tag(struct tw_bpf *b, uint64_t cgid, uint32_t tier)
+int tw_bpf_tag(struct tw_bpf *b, uint64_t cgid, uint32_t tier, uint32_t flags)
 {
 	struct tw_tier_key k = { .cgroup_id = cgid };
-	struct tw_tier_val v = { .tier = tier };
+	struct tw_tier_val v = { .tier = tier, .flags = flags };
 
 	return tags_changed(b, bpf_map_update_elem(bpf_map__fd(b->net->maps.cgroup_tiers),
 						   &k, &v, 0) ? -errno : 0);

@@ -49,7 +49,7 @@ void tw_bpf_destroy(struct tw_bpf *b);
 /* Wait until every BPF program that was running has returned (an RCU grace period). */
 int tw_bpf_sync_programs(void);
 
-int tw_bpf_tag(struct tw_bpf *b, uint64_t cgid, uint32_t tier);
+int tw_bpf_tag(struct tw_bpf *b, uint64_t cgid, uint32_t tier, uint32_t flags);
 int tw_bpf_untag(struct tw_bpf *b, uint64_t cgid);
 void tw_bpf_set_levels(struct tw_bpf *b, uint64_t mask);
 

@@ -874,7 +874,8 @@ int tw_policy_parse(const char *file, const char *text, size_t len,
 		    struct tw_policy **out, struct tw_diags *d)
 {
 	static const char *const keys[] = {
-		"version", "mode", "tiers", "cgroups", "destinations", "secrets", "kubernetes", NULL
+		"version", "mode", "tiers", "cgroups", "destinations", "secrets", "kubernetes", "drift",
+		NULL
 	};
 	struct pctx c = { .d = d };
 	json_error_t jerr;
@@ -927,6 +928,7 @@ int tw_policy_parse(const char *file, const char *text, size_t len,
 	check_rule_conflicts(&c);
 	parse_secrets(&c, json_object_get(root, "secrets"));
 	tw_parse_kubernetes(&c, json_object_get(root, "kubernetes"));
+	tw_parse_drift(&c, json_object_get(root, "drift"));
 out:
 	json_decref(root);
 	if (d->count > before) {
@@ -975,5 +977,6 @@ void tw_policy_free(struct tw_policy *p)
 	free(p->rules);
 	free(p->secrets);
 	tw_kube_free(&p->kube);
+	tw_drift_free(&p->drift);
 	free(p);
 }

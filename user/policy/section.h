@@ -20,4 +20,8 @@ void check_keys(struct pctx *c, const char *jp, json_t *obj, const char *const *
 void tw_parse_kubernetes(struct pctx *c, json_t *v);
 void tw_kube_free(struct tw_policy_kube *k);
 
+/* driftcfg.c: the "drift" section (v may be NULL: no roots). */
+void tw_parse_drift(struct pctx *c, json_t *v);
+void tw_drift_free(struct tw_policy_drift *dr);
+
 #endif
