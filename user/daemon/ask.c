@@ -15,6 +15,7 @@
 #include <arpa/inet.h>
 #include "ask.h"
 #include "cgroup.h"
+#include "control.h"
 #include "explainer.h"
 #include "ident.h"
 #include "ruleref.h"
@@ -26,18 +27,6 @@ struct caller {
 	bool outside;			/* not below the daemon's root: no hook runs for it */
 	struct tw_explain q;		/* ancestors filled */
 };
-
-static json_t *ask_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static json_t *ask_err(const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
-}
 
 /* A cgroup as the policy and `tag` name it: relative to the daemon's root. */
 static const char *root_path(const struct daemon *d, const char *abs)
@@ -59,19 +48,19 @@ static json_t *find_caller(struct daemon *d, json_t *req, struct caller *c)
 	if (json_is_integer(pid)) {
 		c->pid = json_integer_value(pid);
 		if (c->pid <= 0 || dm_cgroup_of_pid(d, c->pid, c->abs, sizeof(c->abs)))
-			return ask_err("no process %d (or its cgroup cannot be read)", c->pid);
+			return dm_reply_err("no process %d (or its cgroup cannot be read)", c->pid);
 	} else if (cg) {
 		err = tw_cgroup_resolve(d->root, cg, c->abs, sizeof(c->abs));
 		if (err)
-			return ask_err("cgroup \"%s\" under %s: %s", cg, d->root,
+			return dm_reply_err("cgroup \"%s\" under %s: %s", cg, d->root,
 				       err == -EXDEV ? "outside the daemon's cgroup root" : strerror(-err));
 	} else {
-		return ask_err("request needs \"pid\" or \"cgroup\"");
+		return dm_reply_err("request needs \"pid\" or \"cgroup\"");
 	}
 	c->outside = strncmp(c->abs, d->root, n) || (c->abs[n] && c->abs[n] != '/');
 	err = tw_cgroup_ancestors(d->mount, c->abs, c->q.ancestors);
 	if (err < 0)
-		return ask_err("cannot read the cgroups of %s: %s", c->abs, strerror(-err));
+		return dm_reply_err("cannot read the cgroups of %s: %s", c->abs, strerror(-err));
 	return NULL;
 }
 
@@ -84,9 +73,9 @@ static json_t *run(struct daemon *d, const struct caller *c, struct tw_explain *
 
 	memcpy(x->ancestors, c->q.ancestors, sizeof(x->ancestors));
 	if (!e)
-		return ask_err("explain is not available: %s", why);
+		return dm_reply_err("explain is not available: %s", why);
 	err = tw_explainer_run(e, x);
-	return err ? ask_err("the explain program failed: %s", strerror(-err)) : NULL;
+	return err ? dm_reply_err("the explain program failed: %s", strerror(-err)) : NULL;
 }
 
 /* Who the caller is and where its tier comes from. */
@@ -128,7 +117,7 @@ static json_t *ask_addr(struct daemon *d, const struct caller *c, const char *ip
 	json_t *err;
 
 	if (parse_addr(ip, &x))
-		return ask_err("\"%s\" is not an IPv4 or IPv6 address", ip);
+		return dm_reply_err("\"%s\" is not an IPv4 or IPv6 address", ip);
 	err = run(d, c, &x);
 	if (err)
 		return err;
@@ -181,7 +170,7 @@ static json_t *ask_host(struct daemon *d, const struct caller *c, json_t *tgt, j
 	size_t i;
 
 	if (!host || !tw_hostname_parse(host, name, &wild, why, sizeof(why)) || wild)
-		return ask_err("\"%s\" is not a hostname%s%s", host ?: "", host ? ": " : "", host ? why : "");
+		return dm_reply_err("\"%s\" is not a hostname%s%s", host ?: "", host ? ": " : "", host ? why : "");
 	json_object_set_new(o, "addresses", addrs);
 	json_object_set_new(o, "dns", dns);
 	tw_name_key(name, &x.name);
@@ -239,7 +228,7 @@ static json_t *ask_file(struct daemon *d, const struct caller *c, const char *pa
 			"the policy protects no secret files"));
 	n = tw_file_chain(path, x.files, TW_EXPLAIN_FILES, &more);
 	if (n < 0)
-		return ask_err("cannot read %s: %s", path, strerror(-n));
+		return dm_reply_err("cannot read %s: %s", path, strerror(-n));
 	x.nfiles = n;
 	x.more_parents = more;
 	json_object_set_new(o, "path", json_string(path));
@@ -270,7 +259,7 @@ static json_t *cmd_explain(struct daemon *d, json_t *req)
 	else if (json_string_value(json_object_get(tgt, "path")))
 		err = ask_file(d, &c, json_string_value(json_object_get(tgt, "path")), o);
 	else
-		err = ask_err("request needs a \"target\" with \"ip\", \"host\" or \"path\"");
+		err = dm_reply_err("request needs a \"target\" with \"ip\", \"host\" or \"path\"");
 	if (err) {
 		json_decref(o);
 		return err;

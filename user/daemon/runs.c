@@ -30,6 +30,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include "cgroup.h"
+#include "control.h"
 #include "log.h"
 #include "persist.h"
 #include "runs.h"
@@ -57,11 +58,6 @@ static struct {
 	uint64_t next_gc;
 	char why[256];
 } runs;
-
-static json_t *err_reply(const char *msg)
-{
-	return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
-}
 
 /* ---- the tally, from the log's own lines ---- */
 
@@ -406,19 +402,19 @@ static json_t *cmd_run(struct daemon *d, const struct ucred *peer, json_t *req)
 	struct run *r;
 
 	if (!tier || !(t = tw_policy_tier_id(d->policy, tier)))
-		return err_reply("request needs \"tier\", a tier of the loaded policy");
+		return dm_reply_err("request needs \"tier\", a tier of the loaded policy");
 	if (runs.n == MAX_RUNS)
-		return err_reply("too many runs at once");
+		return dm_reply_err("too many runs at once");
 	pid = find_child(peer->pid, pid);
 	if (pid <= 0 || proc_stat(peer->pid, &ppid, &rstart))
-		return err_reply("\"pid\" must be a waiting child of the caller");
+		return dm_reply_err("\"pid\" must be a waiting child of the caller");
 	err = run_parent(d, peer->pid, abs, sizeof(abs));
 	r = err ? NULL : calloc(1, sizeof(*r));
 	if (!r || getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd)) {
 		free(r);
 		snprintf(why, sizeof(why), "cannot create a cgroup in %s: %s", abs,
 			 strerror(err ? -err : ENOMEM));
-		return err_reply(why);
+		return dm_reply_err("%s", why);
 	}
 	snprintf(r->id, sizeof(r->id), "run-%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1],
 		 rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
@@ -426,7 +422,7 @@ static json_t *cmd_run(struct daemon *d, const struct ucred *peer, json_t *req)
 	if (mkdir(abs, 0755)) {
 		snprintf(why, sizeof(why), "cannot create %s: %s", abs, strerror(errno));
 		free(r);
-		return err_reply(why);
+		return dm_reply_err("%s", why);
 	}
 	/* The requester's start time tells a reused pid from the requester. */
 	origin.meta = json_pack("{s:s, s:b, s:I, s:s?}", "run", r->id, "audit", audit,
@@ -442,7 +438,7 @@ static json_t *cmd_run(struct daemon *d, const struct ucred *peer, json_t *req)
 	if (err) {
 		remove_tree(d, abs);	/* only the run's own, new cgroup */
 		free(r);
-		return err_reply(why);
+		return dm_reply_err("%s", why);
 	}
 	dm_state_save(d);
 	dm_tagwatch_update(d);
@@ -465,7 +461,7 @@ static json_t *cmd_run_stop(struct daemon *d, json_t *req)
 	int i = find_run_tag(d, json_string_value(json_object_get(req, "id")));
 
 	if (i < 0)
-		return err_reply("no such run (ended, or removed with the run it was started in)");
+		return dm_reply_err("no such run (ended, or removed with the run it was started in)");
 	if (populated(d->tags[i].path))
 		kill_tree(d->tags[i].path);
 	return json_pack("{s:b, s:b}", "ok", 1, "empty", !populated(d->tags[i].path));
@@ -515,11 +511,11 @@ static json_t *cmd_run_end(struct daemon *d, json_t *req)
 	json_t *reply;
 
 	if (ti < 0)
-		return err_reply("no such run (ended, or removed with the run it was started in)");
+		return dm_reply_err("no such run (ended, or removed with the run it was started in)");
 	if (populated(d->tags[ti].path))
-		return err_reply("the run still has processes: run_stop first");
+		return dm_reply_err("the run still has processes: run_stop first");
 	if (!seq || (uint64_t)seq > tw_evlog_seq(d->log))
-		return err_reply("\"seq\" must be what the drain request returned");
+		return dm_reply_err("\"seq\" must be what the drain request returned");
 	if (ri < 0)
 		incomplete = "the daemon restarted during the run: its records are in the log, not counted here";
 	else if (runs.r[ri]->lost)
