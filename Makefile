@@ -44,7 +44,7 @@ endif
 
 APPS      := tierwalld tierwall
 NRI_OBJS  := $(addprefix $(OUTPUT)/,tierwall-nri.o nri.o hook.o layout.o cgroup.o ctl.o)
-COMMON    := policy kube driftcfg cidr compile ruleref jsonhint lint cgroup ident event evlog evread evquery seal ctl log lsm pins util text explainer fill
+COMMON    := policy diag dests kube driftcfg cidr compile ruleref jsonhint lint cgroup ident event evlog evread evquery seal ctl log lsm pins util text explainer fill
 TESTS     := tw_tests tw_probe tw_bench
 
 all: $(addprefix $(OUTPUT)/,$(APPS) tierwall-nri tw_tests tw_probe)
