@@ -14,6 +14,7 @@
 #include "ctl.h"
 #include "fixture.h"
 #include "pb.h"
+#include "schema.h"
 #include "test.h"
 #include "util.h"
 
@@ -174,7 +175,7 @@ TEST(cri_runtime_that_does_not_answer_is_reported_daemon_serves)
 	char path[PATH_MAX + 16], missing[PATH_MAX + 16];
 	const char *extra[] = { "--cri-socket", path, NULL };
 	int lfd = -1, asked = 0, answered = 0, i;
-	json_t *c = NULL, *ev = NULL;
+	json_t *c = NULL, *ev = NULL, *schema = json_load_file("policies/event.schema.json", 0, NULL);
 	struct fx f;
 
 	if (!ASSERT_OK(fx_init(&f, NULL), "fixture") || !ASSERT_OK(fx_write_policy(&f, text), "policy"))
@@ -191,6 +192,8 @@ TEST(cri_runtime_that_does_not_answer_is_reported_daemon_serves)
 	for (i = 0; i < 50 && !(ev = fx_daemon_event(&f, "cri_sync")); i++)
 		usleep(100 * 1000);	/* the loop logs it on its next tick */
 	ASSERT_STREQ(json_string_value(json_object_get(ev, "state")), "unreachable", "logged");
+	if (ev && schema)
+		schema_check(schema, ev, "cri_sync record");
 	json_decref(ev);
 	json_decref(c);
 	ev = c = NULL;
@@ -216,6 +219,7 @@ TEST(cri_runtime_that_does_not_answer_is_reported_daemon_serves)
 	}
 out:
 	json_decref(c);
+	json_decref(schema);
 	if (lfd >= 0)
 		close(lfd);
 	fx_cleanup(&f);
