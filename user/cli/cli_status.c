@@ -160,6 +160,36 @@ static void print_hostnames(json_t *h)
 		       S(v, "tier"));
 }
 
+/* The pods that ran before the daemon, from the runtime's CRI, and those it could not place. */
+static void print_cri(json_t *v)
+{
+	const char *st = S(v, "state");
+	json_t *u;
+	size_t i;
+
+	if (!v)
+		return;
+	if (!strcmp(st, "none"))
+		printf("cri         no CRI socket (%s): no pods to tier at start\n", S(v, "socket"));
+	else if (!strcmp(st, "off"))
+		printf("cri         not asked (--cri-socket none)\n");
+	else if (!strcmp(st, "syncing"))
+		printf("cri         tiering the running pods from %s\n", S(v, "socket"));
+	else if (!strcmp(st, "unreachable"))
+		printf("cri         UNREACHABLE: %s: pods that ran before tierwalld are not tiered\n",
+		       S(v, "error"));
+	else
+		printf("cri         %lld pods running at start (%s): %lld containers tiered, %lld untiered, "
+		       "%zu not placed (%lld ms)\n", json_integer_value(json_object_get(v, "pods")),
+		       S(v, "socket"), json_integer_value(json_object_get(v, "placed")),
+		       json_integer_value(json_object_get(v, "untiered")),
+		       json_array_size(json_object_get(v, "unplaced")),
+		       json_integer_value(json_object_get(v, "duration_ms")));
+	json_array_foreach(json_object_get(v, "unplaced"), i, u)
+		printf("not placed  %s/%s container %s (%.12s): %s\n", S(u, "namespace"), S(u, "pod"),
+		       S(u, "container"), S(u, "container_id"), S(u, "reason"));
+}
+
 /* The last reload, and whether the file on disk is what is loaded. */
 static void print_reload(json_t *rl)
 {
@@ -251,6 +281,7 @@ int do_status(int argc, char **argv)
 		       json_integer_value(json_object_get(v, "prog_id")),
 		       json_is_true(json_object_get(v, "attached")) ? "attached" : "NOT ATTACHED");
 	print_reload(json_object_get(r, "reload"));
+	print_cri(json_object_get(r, "cri"));
 	c = json_object_get(r, "counters");
 	json_object_foreach(c, k, v)
 		printf("%-16s %lld\n", k, json_integer_value(v));

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "access.h"
+#include "adopt.h"
+#include "cri.h"
 #include "cgroup.h"
 #include "ctl.h"
 #include "log.h"
@@ -31,6 +33,9 @@ static void usage(FILE *f)
 "  --state-dir DIR      runtime tags and hostname addresses kept across restarts, or\n"
 "                       \"none\" (default " DEFAULT_STATE_DIR ")\n"
 "  --socket PATH        control socket for the CLI (default " TW_CTL_DEFAULT ")\n"
+"  --cri-socket PATH    the container runtime's CRI socket: pods running before the\n"
+"                       daemon are tiered from it once it enforces (default\n"
+"                       " TW_CRI_DEFAULT "; \"none\": do not ask)\n"
 "  --group NAME         members may read: connect for status, tiers, events, explain\n"
 "                       and which, and read the log (default " DEFAULT_GROUP ", if it\n"
 "                       exists; \"none\": root only)\n"
@@ -63,7 +68,7 @@ DM_SEAL_USAGE
 "  --version            print the version\n");
 }
 
-enum { OPT_SEAL_KEY = 256, OPT_SEAL_EPOCH };
+enum { OPT_SEAL_KEY = 256, OPT_SEAL_EPOCH, OPT_CRI_SOCKET };
 
 int dm_parse_args(struct daemon *d, int argc, char **argv)
 {
@@ -73,6 +78,7 @@ int dm_parse_args(struct daemon *d, int argc, char **argv)
 		{ "log-dir", required_argument, NULL, 'l' },
 		{ "pin-dir", required_argument, NULL, 'P' },
 		{ "socket", required_argument, NULL, 's' },
+		{ "cri-socket", required_argument, NULL, OPT_CRI_SOCKET },
 		{ "state-dir", required_argument, NULL, 'S' },
 		{ "seal-key", required_argument, NULL, OPT_SEAL_KEY },
 		{ "seal-epoch", required_argument, NULL, OPT_SEAL_EPOCH },
@@ -119,6 +125,7 @@ int dm_parse_args(struct daemon *d, int argc, char **argv)
 		case 'l': d->log_dir = optarg; break;
 		case 'P': d->pin_dir = optarg; break;
 		case 's': d->sock_path = optarg; break;
+		case OPT_CRI_SOCKET: dm_adopt_socket(optarg); break;
 		case 'S': d->state_dir = optarg; break;
 		case 'U': d->uninstall = true; break;
 		case 'o': d->to_stdout = true; break;

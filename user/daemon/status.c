@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include "adopt.h"
 #include "reloadreq.h"
 #include "drift.h"
 #include "protect.h"
@@ -67,6 +68,7 @@ json_t *dm_status_json(struct daemon *d)
 	json_object_set_new(o, "reload", dm_reload_status(d));
 	json_object_set_new(o, "warnings", d->overlap[0] ? json_pack("[s]", d->overlap) : json_array());
 	json_object_set_new(o, "protection", dm_protect_json(d));
+	json_object_set_new(o, "cri", dm_adopt_status());
 	return o;
 }
 

@@ -24,6 +24,7 @@
 #include <linux/magic.h>
 #include <bpf/libbpf.h>
 #include "access.h"
+#include "adopt.h"
 #include "cgroup.h"
 #include "control.h"
 #include "drift.h"
@@ -377,6 +378,7 @@ static void run(struct daemon *d)
 		dm_policywatch_tick(d);
 		dm_drift_tick(d);
 		dm_runs_tick(d);
+		dm_adopt_tick(d);
 		if (d->state_dirty)
 			dm_state_save(d);
 	}
@@ -394,6 +396,7 @@ static void teardown(struct daemon *d, bool started)
 	int i;
 
 	dm_ready_end(d);		/* a failed setup: nobody answers "starting" any more */
+	dm_adopt_stop(d);
 	if (started)
 		dm_notify("STOPPING=1");
 	tw_metrics_stop(d->metrics);	/* its thread reads what follows */
@@ -489,6 +492,7 @@ int main(int argc, char **argv)
 			d.policy->nrules, d.ntags, d.network_only ? " [DEGRADED: secrets not enforced]" : "",
 			tw_evlog_path(d.log));
 		dm_notify("READY=1\nSTATUS=enforcing");
+		dm_adopt_start(&d);	/* pods that ran before us: tiered from the CRI */
 		run(&d);
 	}
 	teardown(&d, !err);
