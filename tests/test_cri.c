@@ -155,6 +155,7 @@ static json_t *cri_status(struct fx *f)
 /* The sync is over (state not "syncing"); every status answered meanwhile. */
 static json_t *wait_sync(struct fx *f, int *answered, int *asked)
 {
+	const char *st;
 	json_t *c = NULL;
 	int i;
 
@@ -163,7 +164,8 @@ static json_t *wait_sync(struct fx *f, int *answered, int *asked)
 		c = cri_status(f);
 		(*asked)++;
 		*answered += c != NULL;
-		if (c && strcmp(json_string_value(json_object_get(c, "state")) ?: "", "syncing"))
+		st = c ? json_string_value(json_object_get(c, "state")) ?: "" : "";
+		if (c && strcmp(st, "syncing") && strcmp(st, "waiting"))
 			break;
 	}
 	return c;

@@ -173,6 +173,8 @@ static void print_cri(json_t *v)
 		printf("cri         no CRI socket (%s): no pods to tier at start\n", S(v, "socket"));
 	else if (!strcmp(st, "off"))
 		printf("cri         not asked (--cri-socket none)\n");
+	else if (!strcmp(st, "waiting"))
+		printf("cri         waiting for enforcement before tiering the running pods\n");
 	else if (!strcmp(st, "syncing"))
 		printf("cri         tiering the running pods from %s\n", S(v, "socket"));
 	else if (!strcmp(st, "unreachable"))

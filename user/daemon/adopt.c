@@ -69,8 +69,9 @@ json_t *dm_adopt_status(void)
 	json_t *o;
 
 	pthread_mutex_lock(&ad.lock);
+	/* Before the sync starts: "waiting" (for enforcement to be complete), or "off" when not asked. */
 	o = ad.status ? json_deep_copy(ad.status) : json_pack("{s:s, s:s}", "socket", ad.socket,
-							       "state", "off");
+				"state", strcmp(ad.socket, "none") ? "waiting" : "off");
 	pthread_mutex_unlock(&ad.lock);
 	return o;
 }
