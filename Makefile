@@ -114,7 +114,7 @@ TEST_OBJS := $(patsubst tests/%.c,$(OUTPUT)/tests/%.o,$(filter tests/test_%.c,$(
 $(TEST_OBJS) $(OUTPUT)/tests/dnsguard.o: $(SKELS)
 
 TESTS_OBJS := $(addprefix $(OUTPUT)/tests/,runner.o net.o fixture.o std.o schema.o dnsguard.o sockets.o reference.o \
-	      fileops.o tamperops.o runhelp.o) $(TEST_OBJS) $(addprefix $(OUTPUT)/,loader.o objects.o guard.o podtier.o layout.o nri.o \
+	      fileops.o tamperops.o podhook.o runhelp.o) $(TEST_OBJS) $(addprefix $(OUTPUT)/,loader.o objects.o guard.o podtier.o layout.o nri.o \
 	      hook.o cri.o pb.o fingerprint.o endpoints.o $(addsuffix .o,$(COMMON)))
 
 $(OUTPUT)/tw_tests: $(TESTS_OBJS)
@@ -152,7 +152,7 @@ $(OUTPUT)/static/%:
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LIBS_STATIC) -o $@ 2> $@.log || { cat $@.log; exit 1; }
 
-$(OUTPUT)/vm/initrd.gz: $(addprefix $(OUTPUT)/static/,tierwalld tierwall tw_tests tw_probe tw_bench_lsm) \
+$(OUTPUT)/vm/initrd.gz: $(addprefix $(OUTPUT)/static/,tierwalld tierwall tw_tests tw_probe tw_bench_lsm) $(OUTPUT)/tierwall-nri \
 			tests/vm/init tests/vm/mkinitrd.sh
 	$(call msg,INITRD,$@)
 	$(Q)mkdir -p $(dir $@)
