@@ -43,8 +43,8 @@ endif
 	fuzz fuzz-build asan mutants
 
 APPS      := tierwalld tierwall
-NRI_OBJS  := $(addprefix $(OUTPUT)/,tierwall-nri.o nri.o hook.o layout.o cgroup.o ctl.o)
-COMMON    := policy diag dests kube driftcfg cidr compile ruleref jsonhint lint cgroup ident event evlog evread evquery seal ctl log lsm pins util text explainer fill
+NRI_OBJS  := $(addprefix $(OUTPUT)/,tierwall-nri.o nri.o hook.o layout.o cgroup.o cgroupns.o ctl.o)
+COMMON    := policy diag dests kube driftcfg cidr compile ruleref jsonhint lint cgroup cgroupns ident event evlog evread evquery seal ctl log lsm pins util text explainer fill
 TESTS     := tw_tests tw_probe tw_bench
 
 all: $(addprefix $(OUTPUT)/,$(APPS) tierwall-nri tw_tests tw_probe)

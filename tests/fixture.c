@@ -142,6 +142,8 @@ int fx_start(struct fx *f, const char *const *extra)
 		fd = open(f->daemon_out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 		dup2(fd, 1);
 		dup2(fd, 2);
+		if (f->own_cgroupns && (fx_move(f, f->own_cgroupns, getpid()) || unshare(CLONE_NEWCGROUP)))
+			_exit(126);
 		execv(bin, (char **)argv);
 		_exit(127);
 	}

@@ -463,6 +463,7 @@ static void teardown(struct daemon *d, bool started)
 int main(int argc, char **argv)
 {
 	struct daemon d = { .ctl_fd = -1, .tag_watch_fd = -1, .lock_fds = { -1, -1, -1 } };
+	char ns_root[PATH_MAX];
 	int err;
 
 	tw_log_init("tierwalld");
@@ -472,6 +473,15 @@ int main(int argc, char **argv)
 		return 2;
 	gethostname(d.host, sizeof(d.host) - 1);
 	d.ectx.host = d.host;
+	err = tw_cgroupns_init(ns_root, sizeof(ns_root));	/* before anything reads a cgroup path */
+	if (err < 0) {
+		tw_err("tierwalld runs in a cgroup namespace of its own and cannot find its root in the "
+		       "cgroup2 mount (%s): callers' cgroups would be misread", strerror(-err));
+		return 1;
+	}
+	if (err)
+		tw_info("in a cgroup namespace of its own, rooted at %s: cgroup paths read from /proc "
+			"are taken from there", ns_root);
 	if (d.uninstall)
 		return dm_uninstall(&d) ? 1 : 0;
 	d.dns_opts.report = report_dns;
