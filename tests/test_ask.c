@@ -269,6 +269,23 @@ TEST(ask_explain_file_never_stalls_the_daemon)
 	ASSERT_CONTAINS(json_string_value(json_object_get(r, "error")) ?: "", "\"files\"", "and told why");
 	json_decref(r);
 	r = NULL;
+	/* A caller named by a cgroup path is not looked up outside the root either. */
+	snprintf(out, sizeof(out), "%s/../../../../../../../../..%s", f.root, dir);
+	ASSERT_OK(tw_ctl_call(f.sock, json_pack("{s:s, s:s}", "cmd", "which", "cgroup", path), &r, 3000),
+		  "which of a cgroup on it answers");
+	ASSERT_TRUE(!json_is_true(json_object_get(r, "ok")), "refused: outside the root");
+	json_decref(r);
+	r = NULL;
+	ASSERT_OK(tw_ctl_call(f.sock, json_pack("{s:s, s:s}", "cmd", "which", "cgroup", out), &r, 3000),
+		  "and through the root's parents");
+	ASSERT_TRUE(!json_is_true(json_object_get(r, "ok")), "refused too");
+	json_decref(r);
+	r = NULL;
+	ASSERT_OK(tw_ctl_call(f.sock, json_pack("{s:s, s:s}", "cmd", "which", "cgroup",
+						"/agents/staging"), &r, 3000), "which of a cgroup");
+	ASSERT_STREQ(json_string_value(json_object_get(r, "tier")), "staging", "answers");
+	json_decref(r);
+	r = NULL;
 	ASSERT_OK(tw_ctl_call(f.sock, json_pack("{s:s}", "cmd", "status"), &r, 3000),
 		  "status still answers");
 	ASSERT_EQ(fx_net(&f, "agents/staging", TW_OP_TCP_CONNECT, "127.20.0.1", P_ANY, NULL), EPERM,
