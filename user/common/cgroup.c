@@ -128,6 +128,11 @@ static bool has_dotdot(const char *s)
 	return false;
 }
 
+static bool lex_under(const char *path, const char *dir, size_t n)
+{
+	return !strncmp(path, dir, n) && (path[n] == '/' || !path[n]);
+}
+
 int tw_cgroup_resolve(const char *root, const char *arg, char *out, size_t outlen)
 {
 	char r[PATH_MAX], p[PATH_MAX];
@@ -144,7 +149,8 @@ int tw_cgroup_resolve(const char *root, const char *arg, char *out, size_t outle
 	if (has_dotdot(arg))
 		return -EXDEV;
 	/* An absolute path that lies under the root is taken as it is. */
-	if (arg[0] == '/' && !strncmp(arg, r, n) && (arg[n] == '/' || !arg[n]) && realpath(arg, p)) {
+	if (arg[0] == '/' && (lex_under(arg, r, n) || lex_under(arg, root, strlen(root))) &&
+	    realpath(arg, p) && lex_under(p, r, n)) {
 		snprintf(out, outlen, "%s", p);
 	} else {
 		snprintf(p, sizeof(p), "%s/%s", r, arg[0] == '/' ? arg + 1 : arg);
