@@ -7,10 +7,13 @@
  * against a draft policy.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include "ctl.h"
 #include "fixture.h"
@@ -228,6 +231,77 @@ TEST(ask_explain_names_caller_tag_rule_and_verdict)
 	ASSERT_EQ(cli(&f, out, sizeof(out), "explain %s", "127.0.0.1"), 2, "no caller named");
 	ASSERT_EQ(cli(&f, out, sizeof(out), "explain --cgroup / %s", "1.2.3.4:99999"), 2, "bad port");
 out:
+	json_decref(r);
+	fx_cleanup(&f);
+}
+
+/*
+ * A file target is looked up by the CLI, never by the daemon: a reader (a
+ * tiered process, a --group member with fusermount) names a path on a FUSE
+ * mount that never answers, and the daemon, its log and its socket go on.
+ */
+TEST(ask_explain_file_never_stalls_the_daemon)
+{
+	char dir[PATH_MAX + 16], path[PATH_MAX + 32], opts[128], out[8192];
+	json_t *r = NULL;
+	int fuse = -1;
+	bool mounted = false;
+	struct fx f;
+
+	if (!ask_start(&f))
+		goto out;
+	fuse = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+	if (fuse < 0) {
+		tw_test_skip("no /dev/fuse");
+		goto out;
+	}
+	snprintf(dir, sizeof(dir), "%s/fuse", f.tmp);
+	snprintf(path, sizeof(path), "%s/x", dir);
+	snprintf(opts, sizeof(opts), "fd=%d,rootmode=40000,user_id=0,group_id=0", fuse);
+	mkdir(dir, 0700);
+	if (!ASSERT_OK(mount("tw-test-fuse", dir, "fuse", 0, opts), "a FUSE mount nobody serves"))
+		goto out;
+	mounted = true;
+	ASSERT_OK(tw_ctl_call(f.sock, json_pack("{s:s, s:s, s:{s:s}}", "cmd", "explain", "cgroup",
+						"/agents/staging", "target", "path", path), &r, 3000),
+		  "explain of a path on it answers");
+	ASSERT_TRUE(!json_is_true(json_object_get(r, "ok")), "refused: no identities");
+	ASSERT_CONTAINS(json_string_value(json_object_get(r, "error")) ?: "", "\"files\"", "and told why");
+	json_decref(r);
+	r = NULL;
+	/* A caller named by a cgroup path is not looked up outside the root either. */
+	snprintf(out, sizeof(out), "%s/../../../../../../../../..%s", f.root, dir);
+	ASSERT_OK(tw_ctl_call(f.sock, json_pack("{s:s, s:s}", "cmd", "which", "cgroup", path), &r, 3000),
+		  "which of a cgroup on it answers");
+	ASSERT_TRUE(!json_is_true(json_object_get(r, "ok")), "refused: outside the root");
+	json_decref(r);
+	r = NULL;
+	ASSERT_OK(tw_ctl_call(f.sock, json_pack("{s:s, s:s}", "cmd", "which", "cgroup", out), &r, 3000),
+		  "and through the root's parents");
+	ASSERT_TRUE(!json_is_true(json_object_get(r, "ok")), "refused too");
+	json_decref(r);
+	r = NULL;
+	ASSERT_OK(tw_ctl_call(f.sock, json_pack("{s:s, s:s}", "cmd", "which", "cgroup",
+						"/agents/staging"), &r, 3000), "which of a cgroup");
+	ASSERT_STREQ(json_string_value(json_object_get(r, "tier")), "staging", "answers");
+	json_decref(r);
+	r = NULL;
+	ASSERT_OK(tw_ctl_call(f.sock, json_pack("{s:s}", "cmd", "status"), &r, 3000),
+		  "status still answers");
+	ASSERT_EQ(fx_net(&f, "agents/staging", TW_OP_TCP_CONNECT, "127.20.0.1", P_ANY, NULL), EPERM,
+		  "a denial");
+	ASSERT_EQ(fx_wait_events(&f, "connect", 0, 1), 1, "is logged");
+	/* The CLI reads a file's identities itself: explain of a real file works. */
+	ASSERT_EQ(cli(&f, out, sizeof(out), "explain --cgroup /agents/staging %s", f.policy), 0,
+		  "explain of a file");
+	ASSERT_CONTAINS(out, f.policy, "names it");
+	ASSERT_EQ(cli(&f, out, sizeof(out), "explain --cgroup /agents/staging %s/nothing", f.tmp), 1,
+		  "a missing file is an error");
+out:
+	if (fuse >= 0)
+		close(fuse);	/* aborts the connection: anything waiting on it fails */
+	if (mounted)
+		umount2(dir, MNT_DETACH);
 	json_decref(r);
 	fx_cleanup(&f);
 }

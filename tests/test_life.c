@@ -461,6 +461,76 @@ out:
 	fx_cleanup(&f);
 }
 
+/*
+ * The same request, but the process that connected exits (and is reaped)
+ * before its child, which kept the socket, sends it: SO_PEERCRED still names
+ * the dead pid. Like ask_daemon: 0 if accepted, -1 if refused, -2 else.
+ */
+static int ask_after_connector_exits(void *arg)
+{
+	const struct ask *a = arg;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char buf[4096];
+	int fd, st;
+	ssize_t n;
+	pid_t p;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", a->sock);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	p = fork();
+	if (!p)
+		_exit(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) ? 1 : 0);
+	if (p < 0 || waitpid(p, &st, 0) != p || !WIFEXITED(st) || WEXITSTATUS(st))
+		return -2;
+	snprintf(buf, sizeof(buf), "%s\n", a->req);
+	if (send(fd, buf, strlen(buf), MSG_NOSIGNAL) != (ssize_t)strlen(buf))
+		return -2;
+	n = recv(fd, buf, sizeof(buf) - 1, 0);
+	close(fd);
+	if (n <= 0)
+		return -2;
+	buf[n] = '\0';
+	return strstr(buf, "\"ok\":true") ? 0 : strstr(buf, "refused") ? -1 : -2;
+}
+
+TEST(life_tiered_caller_refused_when_connector_exits)
+{
+	static const char *const mutate[] = {
+		"{\"cmd\":\"tag\",\"cgroup\":\"/agents/staging/x\",\"tier\":\"prod\",\"force\":true}",
+		"{\"cmd\":\"untag\",\"cgroup\":\"/fresh\"}",
+		"{\"cmd\":\"attest\",\"tier\":\"prod\",\"items\":[]}",
+		"{\"cmd\":\"uninstall\"}",
+	};
+	char out[4096];
+	struct ask a;
+	struct fx f;
+	size_t i;
+
+	if (!std_start(&f))
+		goto out;
+	a.sock = f.sock;
+	fx_mkcg(&f, "fresh");
+	fx_mkcg(&f, "agents/staging/x");
+	ASSERT_EQ(cli(&f, out, sizeof(out), "tag /fresh prod"), 0, "an untagged root caller may tag");
+	for (i = 0; i < sizeof(mutate) / sizeof(mutate[0]); i++) {
+		a.req = mutate[i];
+		ASSERT_EQ(fx_do(&f, "agents/staging", ask_after_connector_exits, &a, NULL), 1, mutate[i]);
+	}
+	a.req = "{\"cmd\":\"status\"}";
+	ASSERT_EQ(fx_do(&f, "agents/staging", ask_after_connector_exits, &a, NULL), 0,
+		  "reading still works the same way");
+	ASSERT_EQ(fx_net(&f, "fresh", TW_OP_TCP_CONNECT, "127.30.0.1", P_ANY, NULL), EPERM,
+		  "the runtime tag is still prod");
+	ASSERT_EQ(fx_net(&f, "agents/staging/x", TW_OP_TCP_CONNECT, "127.20.0.1", P_ANY, NULL), EPERM,
+		  "staging/x is still staging and the daemon still enforces");
+	a.req = "{\"cmd\":\"untag\",\"cgroup\":\"/fresh\"}";
+	ASSERT_EQ(fx_do(&f, "untagged", ask_after_connector_exits, &a, NULL), 1,
+		  "nor from an untagged caller: who connected is unknown");
+	ASSERT_EQ(fx_do(&f, "untagged", ask_daemon, &a, NULL), 0, "an untagged caller that stays may untag");
+out:
+	fx_cleanup(&f);
+}
+
 /* A client that sends one byte every 100 ms, for at most secs seconds. */
 static pid_t trickler(const char *sock, int secs)
 {

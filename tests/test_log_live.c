@@ -17,6 +17,7 @@
 #include "ctl.h"
 #include "evlog.h"
 #include "fixture.h"
+#include "follow.h"
 #include "std.h"
 #include "net.h"
 #include "test.h"
@@ -74,6 +75,61 @@ TEST(log_query_verify_and_crash)
 	ASSERT_EQ(rc, 1, "an edited denial is caught");
 	ASSERT_CONTAINS(out, "TAMPERED", "and reported");
 out:
+	fx_cleanup(&f);
+}
+
+/*
+ * Any reader may follow, a tiered process too: followers past the bound are
+ * refused, so they cannot take the daemon's descriptors (its accept loop, its
+ * cgroup names in records) or memory; the socket still answers.
+ */
+TEST(log_live_followers_bounded)
+{
+	int fds[TW_MAX_FOLLOWERS + 1], i, n = 0;
+	json_t *reply = NULL;
+	struct fx f;
+
+	if (!std_start(&f))
+		goto out;
+	for (i = 0; i < TW_MAX_FOLLOWERS; i++) {
+		fds[n] = tw_ctl_open(f.sock, json_pack("{s:s}", "cmd", "follow"), &reply, 2000);
+		if (fds[n] >= 0)
+			n++;
+		json_decref(reply);
+		reply = NULL;
+	}
+	ASSERT_EQ(n, TW_MAX_FOLLOWERS, "followers up to the bound are accepted");
+	fds[n] = tw_ctl_open(f.sock, json_pack("{s:s}", "cmd", "follow"), &reply, 2000);
+	ASSERT_TRUE(fds[n] < 0 || !json_is_true(json_object_get(reply, "ok")), "one more is refused");
+	ASSERT_CONTAINS(json_string_value(json_object_get(reply, "error")) ?: "", "too many",
+			"and told why");
+	if (fds[n] >= 0)
+		close(fds[n]);
+	json_decref(reply);
+	reply = NULL;
+	ASSERT_OK(tw_ctl_call(f.sock, json_pack("{s:s}", "cmd", "status"), &reply, 2000),
+		  "status still answers");
+	ASSERT_TRUE(json_is_true(json_object_get(reply, "ok")), "status ok");
+	json_decref(reply);
+	reply = NULL;
+	close(fds[--n]);
+	for (i = 0; i < 50; i++) {
+		fds[n] = tw_ctl_open(f.sock, json_pack("{s:s}", "cmd", "follow"), &reply, 2000);
+		if (json_is_true(json_object_get(reply, "ok")))
+			break;
+		if (fds[n] >= 0)
+			close(fds[n]);
+		fds[n] = -1;
+		json_decref(reply);
+		reply = NULL;
+		usleep(20 * 1000);	/* until the daemon has seen the close */
+	}
+	ASSERT_TRUE(fds[n] >= 0, "a place freed is taken again");
+	n += fds[n] >= 0;
+out:
+	json_decref(reply);
+	while (n > 0)
+		close(fds[--n]);
 	fx_cleanup(&f);
 }
 

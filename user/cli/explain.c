@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "cli.h"
+#include "ident.h"
 #include "log.h"
 #include "util.h"
 
@@ -77,6 +78,30 @@ static json_t *resolve(const char *host)
 }
 
 /*
+ * A file's identities and its parents', read here where the caller sees the
+ * path (its mount namespace): the daemon only judges them.
+ */
+static json_t *file_target(json_t *t, const char *path)
+{
+	struct tw_secret_key k[TW_EXPLAIN_FILES];
+	json_t *files = json_array();
+	bool more;
+	int n = tw_file_chain(path, k, TW_EXPLAIN_FILES, &more), i;
+
+	if (n < 0) {
+		tw_err("cannot read %s: %s", path, strerror(-n));
+		exit(EXIT_FAIL);
+	}
+	for (i = 0; i < n; i++)
+		json_array_append_new(files, json_pack("[I, I]", (json_int_t)k[i].dev,
+						       (json_int_t)k[i].ino));
+	json_object_set_new(t, "path", json_string(path));
+	json_object_set_new(t, "files", files);
+	json_object_set_new(t, "more_parents", json_boolean(more));
+	return t;
+}
+
+/*
  * TARGET as a caller writes it: a file path (absolute, or starting with
  * ./ or ../), IP[:PORT][/udp] ([v6]:PORT), or HOST[:PORT][/udp].
  */
@@ -91,8 +116,7 @@ static json_t *parse_target(const char *arg)
 			snprintf(s, sizeof(s), "%s/%s", cwd, arg);
 		else
 			snprintf(s, sizeof(s), "%s", arg);
-		json_object_set_new(t, "path", json_string(s));
-		return t;
+		return file_target(t, s);
 	}
 	snprintf(s, sizeof(s), "%s", arg);
 	n = strlen(s);

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,6 +117,22 @@ int tw_cgroup_level(const char *mount, const char *path)
 	return level;
 }
 
+/* A ".." component: a path that may leave the cgroup tree. */
+static bool has_dotdot(const char *s)
+{
+	const char *p;
+
+	for (p = strstr(s, ".."); p; p = strstr(p + 2, ".."))
+		if ((p == s || p[-1] == '/') && (p[2] == '/' || !p[2]))
+			return true;
+	return false;
+}
+
+static bool lex_under(const char *path, const char *dir, size_t n)
+{
+	return !strncmp(path, dir, n) && (path[n] == '/' || !path[n]);
+}
+
 int tw_cgroup_resolve(const char *root, const char *arg, char *out, size_t outlen)
 {
 	char r[PATH_MAX], p[PATH_MAX];
@@ -125,9 +142,15 @@ int tw_cgroup_resolve(const char *root, const char *arg, char *out, size_t outle
 	if (!realpath(root, r))
 		return -errno;
 	n = strlen(r);
+	/*
+	 * Only paths in the cgroup tree are looked up: a caller's path elsewhere
+	 * may be on a mount that never answers (FUSE) and stall the daemon.
+	 */
+	if (has_dotdot(arg))
+		return -EXDEV;
 	/* An absolute path that lies under the root is taken as it is. */
-	if (arg[0] == '/' && realpath(arg, p) && !strncmp(p, r, n) &&
-	    (p[n] == '/' || !p[n])) {
+	if (arg[0] == '/' && (lex_under(arg, r, n) || lex_under(arg, root, strlen(root))) &&
+	    realpath(arg, p) && lex_under(p, r, n)) {
 		snprintf(out, outlen, "%s", p);
 	} else {
 		snprintf(p, sizeof(p), "%s/%s", r, arg[0] == '/' ? arg + 1 : arg);

@@ -214,24 +214,36 @@ static json_t *ask_host(struct daemon *d, const struct caller *c, json_t *tgt, j
 	return NULL;
 }
 
-/* A file: the identity of the path and its parents, judged as the LSM programs judge them. */
-static json_t *ask_file(struct daemon *d, const struct caller *c, const char *path, json_t *o)
+/*
+ * A file: the identities of the path and its parents, as the caller's CLI
+ * read them where the caller sees the path ("files": [[dev, ino], ...],
+ * nearest first), judged as the LSM programs judge them. The daemon never
+ * looks the path up: a path on a mount that never answers (FUSE) would
+ * stall it, and with it the log.
+ */
+static json_t *ask_file(struct daemon *d, const struct caller *c, json_t *tgt, json_t *o)
 {
+	json_t *files = json_object_get(tgt, "files"), *k;
 	struct tw_explain x = { .what = TW_EXPLAIN_FILE };
 	json_t *err;
-	bool more;
-	int n;
+	size_t i;
 
 	if (!d->secrets)
 		json_object_set_new(o, "note", json_string(d->network_only ?
 			"secret files are not enforced (--network-only)" :
 			"the policy protects no secret files"));
-	n = tw_file_chain(path, x.files, TW_EXPLAIN_FILES, &more);
-	if (n < 0)
-		return dm_reply_err("cannot read %s: %s", path, strerror(-n));
-	x.nfiles = n;
-	x.more_parents = more;
-	json_object_set_new(o, "path", json_string(path));
+	if (!json_array_size(files) || json_array_size(files) > TW_EXPLAIN_FILES)
+		return dm_reply_err("a file target needs \"files\": the identities of the path and its "
+				    "parents, at most %d, as `tierwall explain` sends them", TW_EXPLAIN_FILES);
+	json_array_foreach(files, i, k) {
+		if (!json_is_integer(json_array_get(k, 0)) || !json_is_integer(json_array_get(k, 1)))
+			return dm_reply_err("\"files\"[%zu] is not [dev, ino]", i);
+		x.files[i].dev = json_integer_value(json_array_get(k, 0));
+		x.files[i].ino = json_integer_value(json_array_get(k, 1));
+	}
+	x.nfiles = i;
+	x.more_parents = json_is_true(json_object_get(tgt, "more_parents"));
+	json_object_set_new(o, "path", json_string(json_string_value(json_object_get(tgt, "path"))));
 	err = run(d, c, &x);
 	if (!err)
 		tw_explain_fields(d->policy, &x, o);
@@ -257,7 +269,7 @@ static json_t *cmd_explain(struct daemon *d, json_t *req)
 	else if (json_object_get(tgt, "host"))
 		err = ask_host(d, &c, tgt, o);
 	else if (json_string_value(json_object_get(tgt, "path")))
-		err = ask_file(d, &c, json_string_value(json_object_get(tgt, "path")), o);
+		err = ask_file(d, &c, tgt, o);
 	else
 		err = dm_reply_err("request needs a \"target\" with \"ip\", \"host\" or \"path\"");
 	if (err) {

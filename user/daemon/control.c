@@ -229,8 +229,13 @@ static json_t *refuse_tiered(struct daemon *d, const struct client *c, const cha
 	json_t *o;
 	int i;
 
-	if (dm_cgroup_of_pid(d, c->peer.pid, abs, sizeof(abs)) ||
-	    (i = dm_effective_tag(d, abs)) < 0)
+	if (dm_cgroup_of_pid(d, c->peer.pid, abs, sizeof(abs))) {
+		/* The process that connected is gone: its tier is unknown, and a tiered one passes the socket on. */
+		tw_warn("refused \"%s\": the process that connected (pid %d) is gone", cmd, (int)c->peer.pid);
+		return dm_reply_err("refused: the process that connected (pid %d) is gone; a request that "
+				    "changes enforcement must come from it", (int)c->peer.pid);
+	}
+	if ((i = dm_effective_tag(d, abs)) < 0)
 		return NULL;
 	tier = dm_tier_name(d, d->tags[i].tier);
 	tw_cgroup_id(abs, &cgid);

@@ -349,8 +349,14 @@ static const char *tier_of_pid(struct daemon *d, int pid)
 const char *dm_runs_forbidden(struct daemon *d, int pid, const char *cmd, json_t *req)
 {
 	const char *own = tier_of_pid(d, pid), *want;
+	char abs[PATH_MAX];
 	int i;
 
+	if (strcmp(cmd, "run") && strcmp(cmd, "attest") && strcmp(cmd, "run_stop") &&
+	    strcmp(cmd, "run_end"))
+		return NULL;
+	if (dm_cgroup_of_pid(d, pid, abs, sizeof(abs)))
+		return "the process that connected is gone";	/* not known to be untiered */
 	if (!own)
 		return NULL;	/* an untiered caller (root) may run any tier */
 	if (!strcmp(cmd, "run") || !strcmp(cmd, "attest")) {
@@ -365,8 +371,6 @@ const char *dm_runs_forbidden(struct daemon *d, int pid, const char *cmd, json_t
 			return NULL;
 		return runs.why;
 	}
-	if (strcmp(cmd, "run_stop") && strcmp(cmd, "run_end"))
-		return NULL;
 	i = find_run_tag(d, json_string_value(json_object_get(req, "id")));
 	if (i < 0 || !strcmp(dm_tier_name(d, d->tags[i].tier), own))
 		return NULL;

@@ -171,6 +171,10 @@ int tw_followers_add(struct tw_followers *F, int fd, json_t *req, char *why, siz
 	struct follower *f, *nf;
 	json_t *ok;
 
+	if (F->n >= TW_MAX_FOLLOWERS) {
+		snprintf(why, len, "too many live followers (%d): try again later", TW_MAX_FOLLOWERS);
+		return -EBUSY;
+	}
 	nf = realloc(F->f, (F->n + 1) * sizeof(*nf));
 	if (!nf) {
 		snprintf(why, len, "out of memory");

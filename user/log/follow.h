@@ -12,6 +12,11 @@ struct tw_followers;
 
 /* Default bytes queued per follower before its lines are dropped (and counted). */
 #define TW_FOLLOW_QUEUE_MB	16
+/*
+ * Followers at once: anyone who may read (a tiered process, a --group
+ * member) may follow, and each holds a descriptor and up to its queue.
+ */
+#define TW_MAX_FOLLOWERS	32
 
 struct tw_followers *tw_followers_new(int epfd, size_t max_queue);
 /* Keep fd as a follower with req's filters (tier, kind, verdict, cgroup, pid). */
