@@ -9,9 +9,11 @@
  * where BPF LSM runs (test_lsm_runs.c).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include "compile.h"
 #include "ctl.h"
@@ -343,5 +345,50 @@ TEST(drift_copies_found_at_start_and_as_written)
 out:
 	json_decref(r);
 	json_decref(st);
+	fx_cleanup(&w.f);
+}
+
+/*
+ * A FUSE mount nobody serves, moved into a drift root (anyone with
+ * fusermount may do this where /tmp is a root): the scan skips it by its
+ * cached attributes and never asks the server; copies are still found and
+ * the daemon's socket still answers.
+ */
+TEST(drift_fuse_mount_in_root_never_stalls)
+{
+	char dir[PATH_MAX + 64], opts[128], path[PATH_MAX + 64];
+	bool mounted = false;
+	json_t *r = NULL;
+	struct world w;
+	int fuse = -1;
+
+	if (!world_start(&w, true))
+		goto out;
+	fuse = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+	if (fuse < 0) {
+		tw_test_skip("no /dev/fuse: %s", strerror(errno));
+		goto out;
+	}
+	snprintf(dir, sizeof(dir), "%s/outside/mnt", w.f.tmp);
+	fx_sh(NULL, 0, "mkdir -p %s", dir);
+	snprintf(opts, sizeof(opts), "fd=%d,rootmode=40000,user_id=0,group_id=0", fuse);
+	if (!ASSERT_OK(mount("tw-test-fuse", dir, "fuse", 0, opts) ? -errno : 0, "a FUSE mount nobody serves"))
+		goto out;
+	mounted = true;
+	ASSERT_EQ(fx_sh(NULL, 0, "mv %s/outside %s/moved", w.f.tmp, w.drift), 0, "moved into the drift root");
+	snprintf(dir, sizeof(dir), "%s/moved/mnt", w.drift);
+	ASSERT_EQ(fx_sh(NULL, 0, "cp %s %s/copy2.pem", w.pem, w.drift), 0, "a copy beside it");
+	snprintf(path, sizeof(path), "%s/copy2.pem", w.drift);
+	r = wait_record(&w.f, "drift", "path", path);
+	ASSERT_TRUE(r != NULL, "the copy is found");
+	json_decref(r);
+	r = NULL;
+	ASSERT_OK(tw_ctl_call(w.f.sock, json_pack("{s:s}", "cmd", "status"), &r, 3000), "status answers");
+out:
+	json_decref(r);
+	if (mounted)
+		umount2(dir, MNT_DETACH);
+	if (fuse >= 0)
+		close(fuse);	/* aborts the connection: nothing waits on it any more */
 	fx_cleanup(&w.f);
 }
