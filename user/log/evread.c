@@ -103,13 +103,20 @@ static int seg_cmp(const struct dirent **a, const struct dirent **b)
 	return ends_with((*a)->d_name, ".gz") ? -1 : 1;
 }
 
-char **tw_evlog_files(const char *dir)
+/*
+ * One listing. readdir may miss an entry renamed while it runs (the daemon
+ * renames events.jsonl to a segment, the compressor a .gz.tmp to its .gz):
+ * segments are numbered one after another, so a hole, or nothing at all,
+ * means "list again".
+ */
+static char **list_once(const char *dir, bool *holes)
 {
 	struct dirent **ents = NULL;
 	char **out, path[PATH_MAX * 2];
 	int n, i, k = 0;
 	unsigned int last = 0;
 
+	*holes = false;
 	n = scandir(dir, &ents, seg_filter, seg_cmp);
 	if (n < 0)
 		n = 0;
@@ -118,6 +125,7 @@ char **tw_evlog_files(const char *dir)
 		unsigned int num = tw_evlog_seg_number(ents[i]->d_name);
 
 		if (out && num != last) {
+			*holes |= last && num != last + 1;
 			snprintf(path, sizeof(path), "%s/%s", dir, ents[i]->d_name);
 			out[k++] = strdup(path);
 		}
@@ -128,6 +136,23 @@ char **tw_evlog_files(const char *dir)
 	snprintf(path, sizeof(path), "%s/%s", dir, TW_EVLOG_CURRENT);
 	if (out && !access(path, F_OK))
 		out[k++] = strdup(path);
+	*holes |= out && !k;
+	return out;
+}
+
+char **tw_evlog_files(const char *dir)
+{
+	char **out = NULL;
+	bool holes = true;
+	int i;
+
+	/* Bounded: a log that really has a hole (a segment removed by hand) or no file. */
+	for (i = 0; i < 5 && holes; i++) {
+		if (i)
+			usleep(10 * 1000);
+		tw_evlog_files_free(out);
+		out = list_once(dir, &holes);
+	}
 	return out;
 }
 
