@@ -13,16 +13,37 @@ secs=${1:-60}
 shift || true
 targets=${*:-$(cd "$B/fuzz" && ls fuzz_* 2>/dev/null)}
 fail=0
+cg_mount=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
+# libFuzzer ends a timed run without atexit handlers: what a target made for
+# its daemon (a temp dir, a cgroup subtree named by its pid) is removed here.
+cleanup_after() {
+	local d i
+	for i in 1 2 3 4 5; do
+		rm -rf "/tmp/tw-fuzz-$1-$2"
+		for d in ${cg_mount:+"$cg_mount"/tw-fuzz-"$1"-"$2"}; do
+			[ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+		done
+		if [ ! -e "/tmp/tw-fuzz-$1-$2" ] && { [ -z "$cg_mount" ] || [ ! -d "$cg_mount/tw-fuzz-$1-$2" ]; }; then
+			return 0
+		fi
+		sleep 0.2	# its daemon is still stopping
+	done
+}
 mkdir -p "$B/fuzz/findings" "$B/fuzz/logs"
 for t in $targets; do
 	name=${t#fuzz_}
 	mkdir -p "$B/fuzz/work/$name" "tests/fuzz/corpus/$name"
 	log=$B/fuzz/logs/$t.log
 	# -close_fd_mask=3: the targets' own output stays in the log, not the test report.
-	if TW_BUILD_DIR=$B ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 \
+	TW_BUILD_DIR=$B ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 \
 	   "$B/fuzz/$t" -max_total_time="$secs" -timeout=20 -rss_limit_mb=2048 -max_len=4096 \
 		-artifact_prefix="$B/fuzz/findings/$name-" -print_final_stats=1 \
-		"$B/fuzz/work/$name" "tests/fuzz/corpus/$name" > "$log" 2>&1; then
+		"$B/fuzz/work/$name" "tests/fuzz/corpus/$name" > "$log" 2>&1 &
+	pid=$!
+	wait "$pid"
+	rc=$?
+	cleanup_after "$name" "$pid"
+	if [ "$rc" = 0 ]; then
 		echo "fuzz $name: ok ($(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$') runs in ${secs}s)"
 	else
 		echo "fuzz $name: FINDING (see $log and $B/fuzz/findings/$name-*)"
