@@ -109,7 +109,7 @@ int dm_reload(struct daemon *d)
 	if (!err)
 		dm_state_restore_tags(d, saved, true);
 	if (!err)
-		err = tw_bpf_attach(nb, d->root);
+		err = tw_bpf_attach(nb, d->root, d->pin_dir);
 	if (!err && d->pin_dir[0])
 		err = tw_bpf_pin(nb, d->pin_dir);
 	if (err) {

@@ -250,7 +250,7 @@ static int setup(struct daemon *d)
 		tw_err("cannot open the event ring buffer: %s", strerror(-err));
 		return err;
 	}
-	err = tw_bpf_attach(d->bpf, d->root);
+	err = tw_bpf_attach(d->bpf, d->root, d->pin_dir);
 	if (!err && d->pin_dir[0]) {
 		struct tw_old_maps old;
 

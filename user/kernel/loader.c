@@ -20,6 +20,7 @@
 #include <bpf/btf.h>
 #include "fill.h"
 #include "guard.h"
+#include "handover.h"
 #include "loader_int.h"
 #include "log.h"
 #include "util.h"
@@ -118,7 +119,7 @@ out_destroy:
 	return err;
 }
 
-int tw_bpf_attach(struct tw_bpf *b, const char *root)
+int tw_bpf_attach(struct tw_bpf *b, const char *root, const char *pin_dir)
 {
 	int fd, i, err = 0;
 
@@ -132,8 +133,11 @@ int tw_bpf_attach(struct tw_bpf *b, const char *root)
 	for (i = 0; i < b->nprogs && !err; i++) {
 		bool lsm = bpf_program__type(b->progs[i]) == BPF_PROG_TYPE_LSM;
 
-		b->links[i] = lsm ? bpf_program__attach_lsm(b->progs[i]) :
-				    bpf_program__attach_cgroup(b->progs[i], fd);
+		b->links[i] = tw_link_take_over(pin_dir, b->progs[i], fd, &b->old_prog[i]);
+		b->taken[i] = b->links[i] != NULL;
+		if (!b->links[i])
+			b->links[i] = lsm ? bpf_program__attach_lsm(b->progs[i]) :
+					    bpf_program__attach_cgroup(b->progs[i], fd);
 		if (!b->links[i]) {
 			err = -errno;
 			tw_err("cannot attach %s%s%s: %s", bpf_program__name(b->progs[i]),
@@ -144,9 +148,8 @@ int tw_bpf_attach(struct tw_bpf *b, const char *root)
 	return err;
 }
 
-static int pin_path(const char *dir, const char *name, char *path, size_t len)
+static int unpin_old(const char *path)
 {
-	snprintf(path, len, "%s/%s", dir, name);
 	/* The old pin's link detaches only now, after ours is attached. */
 	return unlink(path) && errno != ENOENT ? -errno : 0;
 }
@@ -163,7 +166,8 @@ static int pin_maps(struct tw_bpf *b, struct bpf_object *obj)
 		/* Shared maps are pinned once, through the net object. */
 		if (obj != b->net->obj && bpf_object__find_map_by_name(b->net->obj, bpf_map__name(m)))
 			continue;
-		err = pin_path(b->pin_dir, bpf_map__name(m), path, sizeof(path));
+		snprintf(path, sizeof(path), "%s/%s", b->pin_dir, bpf_map__name(m));
+		err = unpin_old(path);
 		if (!err)
 			err = bpf_map__pin(m, path);
 		if (err) {
@@ -174,8 +178,21 @@ static int pin_maps(struct tw_bpf *b, struct bpf_object *obj)
 	return 0;
 }
 
+static bool taken_pin(const struct tw_bpf *b, const char *dir, const char *path)
+{
+	char p[512];
+	int i;
+
+	for (i = 0; i < b->nprogs; i++) {
+		tw_link_pin_path(dir, b->progs[i], p, sizeof(p));
+		if (b->taken[i] && !strcmp(p, path))
+			return true;
+	}
+	return false;
+}
+
 /* Pins a previous instance left that this one did not replace: unlinking them detaches them. */
-static void unpin_leftovers(const char *dir, struct dirent **old, int n)
+static void unpin_leftovers(const struct tw_bpf *b, const char *dir, struct dirent **old, int n)
 {
 	char path[512];
 	struct stat st;
@@ -183,7 +200,7 @@ static void unpin_leftovers(const char *dir, struct dirent **old, int n)
 
 	for (i = 0; i < n; i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, old[i]->d_name);
-		if (!stat(path, &st) && st.st_ino == old[i]->d_ino) {
+		if (!stat(path, &st) && st.st_ino == old[i]->d_ino && !taken_pin(b, dir, path)) {
 			tw_info("removing %s, left by a previous tierwalld", path);
 			unlink(path);
 		}
@@ -218,7 +235,7 @@ int tw_bpf_pin(struct tw_bpf *b, const char *dir)
 {
 	struct bpf_object *objs[TW_OBJECTS];
 	struct dirent **old = NULL;
-	char path[512], name[64];
+	char path[512];
 	int i, n, err, nold;
 
 	if (mkdir(dir, 0700) && errno != EEXIST) {
@@ -229,8 +246,10 @@ int tw_bpf_pin(struct tw_bpf *b, const char *dir)
 	nold = scandir(dir, &old, not_dot, NULL);
 	snprintf(b->pin_dir, sizeof(b->pin_dir), "%s", dir);
 	for (i = 0; i < b->nprogs; i++) {
-		snprintf(name, sizeof(name), "link_%s", bpf_program__name(b->progs[i]));
-		err = pin_path(dir, name, path, sizeof(path));
+		if (b->taken[i])
+			continue;	/* pinned there already */
+		tw_link_pin_path(dir, b->progs[i], path, sizeof(path));
+		err = unpin_old(path);
 		if (!err)
 			err = bpf_link__pin(b->links[i], path);
 		if (err) {
@@ -242,7 +261,12 @@ int tw_bpf_pin(struct tw_bpf *b, const char *dir)
 	for (i = 0, err = 0; i < n && !err; i++)
 		err = pin_maps(b, objs[i]);
 	if (!err)
-		unpin_leftovers(dir, old, nold);
+		unpin_leftovers(b, dir, old, nold);
+	for (i = 0; i < b->nprogs && !err; i++)
+		if (b->taken[i] && b->old_prog[i] >= 0) {
+			close(b->old_prog[i]);	/* committed: nothing to give back */
+			b->old_prog[i] = -1;
+		}
 	for (i = 0; i < nold; i++)
 		free(old[i]);
 	free(old);
@@ -375,8 +399,11 @@ void tw_bpf_detach(struct tw_bpf *b)
 	int i;
 
 	for (i = 0; i < b->nprogs; i++) {
+		if (b->links[i] && b->taken[i] && b->old_prog[i] >= 0)
+			tw_link_give_back(b->links[i], b->progs[i], b->old_prog[i]);
 		bpf_link__destroy(b->links[i]);
 		b->links[i] = NULL;
+		b->taken[i] = false;
 	}
 }
 

@@ -24,8 +24,12 @@ struct tw_bpf_opts {
 int tw_bpf_load(struct tw_bpf **out, const struct tw_tables *t,
 		const struct tw_policy *p, const struct tw_bpf_opts *o,
 		char *why, size_t whylen);
-/* Attach: cgroup programs to root (multi-attach links), LSM programs globally. */
-int tw_bpf_attach(struct tw_bpf *b, const char *root);
+/*
+ * Attach: cgroup programs to root (multi-attach links), LSM programs
+ * globally. A cgroup link pinned under pin_dir for the same hook is taken
+ * over in place; until tw_bpf_pin succeeds, detaching gives it back.
+ */
+int tw_bpf_attach(struct tw_bpf *b, const char *root, const char *pin_dir);
 /*
  * A previous instance's maps, taken from its pins before this one replaces
  * them: what it left in its ring buffer, its drop counts and its folded

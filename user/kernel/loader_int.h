@@ -32,6 +32,8 @@ struct tw_bpf {
 	int nprotect;			/* of progs[], protect's */
 	struct bpf_program *progs[MAX_PROGS];
 	struct bpf_link *links[MAX_PROGS];
+	bool taken[MAX_PROGS];		/* links[i] was pinned before, taken over in place */
+	int old_prog[MAX_PROGS];	/* what a taken link ran, until pinned; then -1 */
 	int nprogs;
 	struct tw_runtime *rt;		/* mmapped runtime map */
 	char pin_dir[256];

@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Restarts and reloads hand each cgroup hook to the new programs in place:
+ * the pinned link stays, its program is swapped in one step (never both
+ * judging, never none), and a start that fails after the swap swaps back.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <bpf/bpf.h>
+#include "fixture.h"
+#include "net.h"
+#include "std.h"
+#include "test.h"
+
+/* The pinned connect4 link: its id and the program it runs; -errno. */
+static int connect4_link(struct fx *f, __u32 *link_id, __u32 *prog_id)
+{
+	struct bpf_link_info info = {};
+	__u32 len = sizeof(info);
+	char path[PATH_MAX + 32];
+	int fd, err = 0;
+
+	snprintf(path, sizeof(path), "%s/link_tw_connect4", f->pin);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -errno;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		err = -errno;
+	close(fd);
+	*link_id = info.id;
+	*prog_id = info.prog_id;
+	return err;
+}
+
+static void kill9(struct fx *f)
+{
+	kill(f->daemon, SIGKILL);
+	waitpid(f->daemon, NULL, 0);
+	f->daemon = 0;
+}
+
+TEST(handover_restart_and_reload_swap_programs_in_place)
+{
+	__u32 link, prog, link2, prog2;
+	int i;
+	struct fx f;
+
+	if (!std_start(&f))
+		goto out;
+	ASSERT_OK(connect4_link(&f, &link, &prog), "the connect4 link is pinned");
+	kill9(&f);
+	ASSERT_OK(fx_start(&f, NULL), "restart after kill -9");
+	ASSERT_OK(connect4_link(&f, &link2, &prog2), "pinned after the restart");
+	ASSERT_EQ(link2, link, "the restart took the same link over");
+	ASSERT_TRUE(prog2 != prog, "which now runs the new instance's program");
+	ASSERT_EQ(fx_cgroup_progs(f.root), 1, "one connect4 program judges");
+
+	prog = prog2;
+	kill(f.daemon, SIGHUP);
+	for (i = 0; i < 200; i++) {	/* bounded: 10 s */
+		ASSERT_OK(connect4_link(&f, &link2, &prog2), "pinned during the reload");
+		if (prog2 != prog)
+			break;
+		usleep(50 * 1000);
+	}
+	ASSERT_TRUE(prog2 != prog, "the reload swapped the program");
+	ASSERT_EQ(link2, link, "inside the same link");
+	ASSERT_EQ(fx_cgroup_progs(f.root), 1, "still one connect4 program");
+	ASSERT_EQ(fx_net(&f, "agents/staging", TW_OP_TCP_CONNECT, "127.20.0.1", P_ANY, NULL), EPERM,
+		  "enforcing after both");
+out:
+	fx_cleanup(&f);
+}
+
+TEST(handover_failed_start_gives_the_hooks_back)
+{
+	char events[PATH_MAX + 32];
+	__u32 link, prog, link2, prog2;
+	struct fx f;
+
+	if (!std_start(&f))
+		goto out;
+	ASSERT_OK(connect4_link(&f, &link, &prog), "the connect4 link is pinned");
+	kill9(&f);
+	/* A directory where the new ring buffer must be pinned: the start fails after attaching. */
+	snprintf(events, sizeof(events), "%s/events", f.pin);
+	ASSERT_OK(unlink(events) ? -errno : 0, "the old ring buffer's pin removed");
+	ASSERT_OK(mkdir(events, 0700) ? -errno : 0, "a directory in its place");
+	ASSERT_EQ(fx_start(&f, NULL), 1, "the new instance cannot pin, and exits");
+	ASSERT_OK(connect4_link(&f, &link2, &prog2), "the link is still pinned");
+	ASSERT_EQ(link2, link, "the same link");
+	ASSERT_EQ(prog2, prog, "running the program it ran before the failed start");
+	ASSERT_EQ(fx_cgroup_progs(f.root), 1, "one connect4 program judges");
+	ASSERT_EQ(fx_net(&f, "agents/staging", TW_OP_TCP_CONNECT, "127.20.0.1", P_ANY, NULL), EPERM,
+		  "still enforcing");
+	ASSERT_OK(rmdir(events) ? -errno : 0, "the obstacle removed");
+	ASSERT_OK(fx_start(&f, NULL), "the next start takes over");
+	ASSERT_OK(connect4_link(&f, &link2, &prog2), "pinned");
+	ASSERT_TRUE(link2 == link && prog2 != prog, "the same link, the new program");
+out:
+	fx_cleanup(&f);
+}
