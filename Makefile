@@ -146,7 +146,8 @@ $(OUTPUT)/static/tw_tests: $(TESTS_OBJS)
 $(OUTPUT)/static/tw_probe: $(PROBE_OBJS)
 $(OUTPUT)/tests/bench_lsm.o: $(OUTPUT)/tests/hookcost.skel.h $(OUTPUT)/protect.skel.h
 $(OUTPUT)/static/tw_bench_lsm: $(OUTPUT)/tests/bench_lsm.o $(OUTPUT)/tests/net.o \
-			       $(OUTPUT)/guard.o $(OUTPUT)/log.o
+			       $(OUTPUT)/guard.o $(OUTPUT)/log.o $(OUTPUT)/objects.o $(OUTPUT)/lsm.o \
+			       $(OUTPUT)/loader.o $(OUTPUT)/util.o
 $(OUTPUT)/static/%:
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(dir $@)
