@@ -85,9 +85,9 @@ $(OUTPUT)/%.o: %.c $(USER_HDRS) maps/tierwall.h | $(OUTPUT)
 
 # The daemon's loader waits for its skeletons.
 SKELS := $(addprefix $(OUTPUT)/,net.skel.h sock.skel.h dns.skel.h files.skel.h netlsm.skel.h protect.skel.h)
-$(OUTPUT)/loader.o $(OUTPUT)/objects.o $(OUTPUT)/guard.o: $(SKELS)
+$(OUTPUT)/loader.o $(OUTPUT)/objects.o $(OUTPUT)/filemaps.o $(OUTPUT)/guard.o: $(SKELS)
 
-DAEMON_OBJS := $(addprefix $(OUTPUT)/,tierwalld.o pods.o podtier.o ready.o policywatch.o options.o state.o tags.o tagwatch.o persist.o lock.o uninstall.o control.o status.o reload.o stream.o drain.o sealing.o protect.o loader.o objects.o guard.o secrets.o dns.o follow.o metrics.o $(addsuffix .o,$(COMMON)))
+DAEMON_OBJS := $(addprefix $(OUTPUT)/,tierwalld.o pods.o podtier.o ready.o policywatch.o options.o state.o tags.o tagwatch.o persist.o lock.o uninstall.o control.o status.o reload.o stream.o drain.o sealing.o protect.o loader.o objects.o filemaps.o guard.o secrets.o chain.o names.o secretwatch.o dns.o follow.o metrics.o $(addsuffix .o,$(COMMON)))
 CLI_OBJS    := $(addprefix $(OUTPUT)/,tierwall.o cli_status.o events.o logcmd.o $(addsuffix .o,$(COMMON)))
 
 $(OUTPUT)/tierwalld: $(DAEMON_OBJS)
@@ -114,7 +114,7 @@ TEST_OBJS := $(patsubst tests/%.c,$(OUTPUT)/tests/%.o,$(filter tests/test_%.c,$(
 $(TEST_OBJS) $(OUTPUT)/tests/guard.o: $(SKELS)
 
 TESTS_OBJS := $(addprefix $(OUTPUT)/tests/,runner.o net.o fixture.o std.o schema.o guard.o sockets.o reference.o \
-	      fileops.o) $(TEST_OBJS) $(addprefix $(OUTPUT)/,loader.o objects.o guard.o podtier.o layout.o nri.o \
+	      fileops.o) $(TEST_OBJS) $(addprefix $(OUTPUT)/,loader.o objects.o filemaps.o guard.o podtier.o layout.o nri.o \
 	      hook.o $(addsuffix .o,$(COMMON)))
 
 $(OUTPUT)/tw_tests: $(TESTS_OBJS)
@@ -147,7 +147,7 @@ $(OUTPUT)/static/tw_probe: $(PROBE_OBJS)
 $(OUTPUT)/tests/bench_lsm.o: $(OUTPUT)/tests/hookcost.skel.h $(OUTPUT)/protect.skel.h
 $(OUTPUT)/static/tw_bench_lsm: $(OUTPUT)/tests/bench_lsm.o $(OUTPUT)/tests/net.o \
 			       $(OUTPUT)/guard.o $(OUTPUT)/log.o $(OUTPUT)/objects.o $(OUTPUT)/lsm.o \
-			       $(OUTPUT)/loader.o $(OUTPUT)/util.o
+			       $(OUTPUT)/loader.o $(OUTPUT)/filemaps.o $(OUTPUT)/util.o
 $(OUTPUT)/static/%:
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(dir $@)

@@ -91,7 +91,7 @@ static bool lsm_start(struct lsm *l)
 	fx_write_policy(f, policy);
 	err = fx_start(f, NULL);
 	if (err) {
-		fx_sh(out, sizeof(out), "tail -c 3000 %s", f->daemon_out);
+		fx_sh(out, sizeof(out), "grep -v \"^;\" %s | grep -B40 -m2 -E \"^(libbpf: prog .*failed|processed|[0-9]+: .*invalid|R[0-9].*(invalid|!read_ok|unbounded|not allowed))\" | tail -c 3500 | sed \"s/^/    | /\"", f->daemon_out);
 		TW_FAILED("tierwalld did not start (%d, wait status 0x%x): %s", err,
 			  f->daemon_status, out);
 		return false;
@@ -580,7 +580,7 @@ TEST(lsm_status_reports_enforcement)
 		lsm_attached += !strncmp(json_string_value(json_object_get(p, "hook")), "lsm/", 4) &&
 				json_is_true(json_object_get(p, "attached"));
 	/* The secret-file programs, netlsm's 3, and self-protection's. */
-	ASSERT_EQ(lsm_attached, 7 + 3 + json_integer_value(json_object_get(json_object_get(s, "protection"),
+	ASSERT_EQ(lsm_attached, 19 + 3 + json_integer_value(json_object_get(json_object_get(s, "protection"),
 									   "programs")),
 		  "the LSM programs are attached");
 	ASSERT_TRUE(json_is_true(json_object_get(json_object_get(s, "network_lsm"), "loaded")),

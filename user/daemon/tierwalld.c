@@ -28,6 +28,7 @@
 #include "protect.h"
 #include "reload.h"
 #include "sealing.h"
+#include "secretwatch.h"
 #include "state.h"
 #include "status.h"
 #include "stream.h"
@@ -367,6 +368,7 @@ static void run(struct daemon *d)
 		dm_control_tick(d);
 		dm_tagwatch_tick(d);
 		dm_policywatch_tick(d);
+		dm_secrets_tick(d);
 		if (d->state_dirty)
 			dm_state_save(d);
 	}

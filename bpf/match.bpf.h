@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Kernel-only, for files.bpf.c: what protects a dentry reached through a
+ * mount. By identity, never by path string: the inode itself; a protected
+ * directory or a watched name among its parents on the same filesystem (the
+ * parent walk); else the same for the point each mount above it is mounted
+ * on. One answer per inode and mount is cached until protection may have
+ * moved (runtime.file_gen).
+ */
+#ifndef TW_MATCH_BPF_H
+#define TW_MATCH_BPF_H
+
+#include "secrets.bpf.h"
+
+/* Mounts looked through above a file before its place is given up as unknown. */
+#define TW_MNT_DEPTH		8
+
+enum match_state {
+	M_NONE,
+	M_SECRET,		/* a rule protects it */
+	M_STALE,		/* a name on a rule's path changed: the daemon is re-resolving */
+	M_DEEP,			/* the walk ran out of depth on a filesystem with protected directories */
+	M_DISCONNECTED,		/* a dentry cut off from its parents (open_by_handle_at) */
+	M_UNPLACED,		/* below more mounts than the walk looks through */
+};
+
+struct match {
+	struct tw_secret_val v;	/* the rule: M_SECRET, M_STALE */
+	__u8 state;
+};
+
+/* Does a secrets entry protect what it names (not only hold watched names)? */
+static __always_inline bool entry_protects(const struct tw_secret_val *v, struct match *m)
+{
+	if (!v->is_dir && (v->flags & (TW_SV_NAMES | TW_SV_NAMES_PATH)))
+		return false;
+	if (v->flags & TW_SV_PATH) {
+		if (!slot_stale(v->slot))
+			return false;
+		m->state = M_STALE;
+	} else {
+		m->state = M_SECRET;
+	}
+	m->v = *v;
+	return true;
+}
+
+/* A watched name: a rule's own name protects; a name on its way, while it is stale. */
+static __always_inline bool name_protects(const struct tw_fname_val *n, struct match *m)
+{
+	if (n->what & (TW_FN_FILE | TW_FN_DIR))
+		m->state = M_SECRET;
+	else if (slot_stale(n->slot))
+		m->state = M_STALE;
+	else
+		return false;
+	__builtin_memset(&m->v, 0, sizeof(m->v));
+	m->v.secret = n->secret;
+	m->v.tier = n->tier;
+	m->v.is_dir = !!(n->what & TW_FN_DIR);
+	return true;
+}
+
+/* The parent walk, one level per bpf_loop step (verified once, not per level). */
+struct walk {
+	__u64 c;		/* the dentry whose parent is looked at next */
+	__u64 root;		/* its filesystem's root dentry */
+	struct match m;
+	__u8 stale;		/* some name is stale: look up names on the way too */
+	__u8 done;
+};
+
+static long walk_step(__u32 i, struct walk *w)
+{
+	struct dentry *c = (void *)w->c, *p = BPF_CORE_READ(c, d_parent);
+	struct tw_fname_val *n;
+	struct tw_secret_val *v;
+	struct tw_secret_key k;
+	struct inode *dir;
+
+	if (!p || p == c) {
+		/* The top: the filesystem's root, or a dentry cut off from it. */
+		w->m.state = w->c == w->root ? M_NONE : M_DISCONNECTED;
+		w->done = 1;
+		return 1;
+	}
+	dir = BPF_CORE_READ(p, d_inode);
+	v = NULL;
+	if (dir) {
+		inode_key(dir, &k);
+		v = bpf_map_lookup_elem(&secrets, &k);
+		if (v && (v->flags & (TW_SV_KERNEL | TW_SV_IGEN)) &&
+		    v->igen != BPF_CORE_READ(dir, i_generation))
+			v = NULL;
+	}
+	if (v && ((v->flags & TW_SV_NAMES) || ((v->flags & TW_SV_NAMES_PATH) && w->stale))) {
+		n = name_in(&k, c);
+		if (n && name_protects(n, &w->m)) {
+			w->done = 1;
+			return 1;
+		}
+	}
+	if (v && v->is_dir && entry_protects(v, &w->m)) {
+		w->done = 1;
+		return 1;
+	}
+	w->c = (__u64)p;
+	return 0;
+}
+
+/*
+ * What protects the dentry at d on its own filesystem: its inode, or its
+ * parents and their names. Global (not inlined, verified once for all its
+ * callers): d is an address read with probes, m its caller's answer.
+ */
+__noinline int tw_match_sb(__u64 d, struct match *m)
+{
+	struct dentry *dn = (void *)d;
+	struct super_block *sb;
+	struct tw_secret_val *v;
+	struct walk w = {};
+	__u32 dev;
+
+	if (!m)
+		return 0;
+	__builtin_memset(m, 0, sizeof(*m));	/* M_NONE, and no stale bytes for the cache */
+	if (!dn)
+		return 0;
+	sb = BPF_CORE_READ(dn, d_sb);
+	v = lookup_inode(BPF_CORE_READ(dn, d_inode));
+	if (v && entry_protects(v, m))
+		return 0;
+	dev = BPF_CORE_READ(sb, s_dev);
+	if (!bpf_map_lookup_elem(&secret_devs, &dev))
+		return 0;
+	w.c = d;
+	w.root = (__u64)BPF_CORE_READ(sb, s_root);
+	w.stale = any_stale();
+	bpf_loop(TW_MAX_DEPTH, walk_step, &w, 0);
+	if (!w.done) {
+		m->state = M_DEEP;
+		return 0;
+	}
+	*m = w.m;
+	return 0;
+}
+
+static __always_inline void match_sb(struct dentry *d, struct match *m)
+{
+	tw_match_sb(addr_of(d), m);
+}
+
+/*
+ * The same through the mount d was reached by: a filesystem mounted on or
+ * below a protected path (in this mount namespace) is protected too. One
+ * mounted before a rule saw it, in another namespace, was learned when it
+ * was mounted (files.bpf.c), so its own root protects it.
+ */
+static __always_inline void match_path(struct dentry *d, struct vfsmount *mnt, struct match *m)
+{
+	struct mount *mt;
+	int i;
+
+	match_sb(d, m);
+	if (m->state != M_NONE || !mnt)
+		return;
+	mt = (void *)((unsigned long)mnt - bpf_core_field_offset(struct mount, mnt));
+	for (i = 0; i < TW_MNT_DEPTH; i++) {
+		struct mount *parent = BPF_CORE_READ(mt, mnt_parent);
+
+		if (!parent || parent == mt)
+			return;	/* the namespace's root, or a detached tree */
+		match_sb(BPF_CORE_READ(mt, mnt_mountpoint), m);
+		if (m->state != M_NONE)
+			return;
+		mt = parent;
+	}
+	m->state = M_UNPLACED;
+}
+
+/* match_path() through the inode's cache; d must be the kernel's own pointer. */
+static __always_inline void match_cached(struct dentry *d, struct vfsmount *mnt, struct match *m)
+{
+	struct tw_runtime *rt = runtime_get();
+	struct inode *inode = d->d_inode;
+	struct istate *st = NULL;
+	__u64 gen = rt ? rt->file_gen : 0;
+
+	if (inode)
+		st = bpf_inode_storage_get(&istate, inode, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (st && st->learned && entry_protects(&st->lv, m))
+		return;
+	/* gen + 1: a fresh entry (gen 0) never looks valid. */
+	if (st && st->gen == gen + 1 && st->mnt == (__u64)mnt) {
+		m->state = st->state;
+		m->v = st->v;
+		return;
+	}
+	match_path(d, mnt, m);
+	/* A disconnected dentry says nothing about the inode's other, connected names. */
+	if (st && m->state != M_DISCONNECTED) {
+		st->gen = gen + 1;
+		st->mnt = (__u64)mnt;
+		st->state = m->state;
+		st->v = m->v;
+	}
+}
+
+#endif
