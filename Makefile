@@ -43,8 +43,8 @@ endif
 	fuzz fuzz-build asan mutants
 
 APPS      := tierwalld tierwall
-NRI_OBJS  := $(addprefix $(OUTPUT)/,tierwall-nri.o nri.o hook.o layout.o ctl.o)
-COMMON    := policy kube cidr compile cgroup event evlog evread evquery seal ctl log lsm util text
+NRI_OBJS  := $(addprefix $(OUTPUT)/,tierwall-nri.o nri.o hook.o layout.o cgroup.o ctl.o)
+COMMON    := policy kube cidr compile cgroup event evlog evread evquery seal ctl log lsm pins util text
 TESTS     := tw_tests tw_probe tw_bench
 
 all: $(addprefix $(OUTPUT)/,$(APPS) tierwall-nri tw_tests tw_probe)
@@ -111,9 +111,9 @@ $(OUTPUT)/tests/%.o: tests/%.c $(wildcard tests/*.h) $(USER_HDRS) maps/tierwall.
 	$(Q)$(CC) $(CFLAGS) -Itests -c $< -o $@
 
 TEST_OBJS := $(patsubst tests/%.c,$(OUTPUT)/tests/%.o,$(filter tests/test_%.c,$(TEST_SRCS)))
-$(TEST_OBJS) $(OUTPUT)/tests/guard.o: $(SKELS)
+$(TEST_OBJS) $(OUTPUT)/tests/dnsguard.o: $(SKELS)
 
-TESTS_OBJS := $(addprefix $(OUTPUT)/tests/,runner.o net.o fixture.o std.o schema.o guard.o sockets.o reference.o \
+TESTS_OBJS := $(addprefix $(OUTPUT)/tests/,runner.o net.o fixture.o std.o schema.o dnsguard.o sockets.o reference.o \
 	      fileops.o) $(TEST_OBJS) $(addprefix $(OUTPUT)/,loader.o objects.o filemaps.o guard.o podtier.o layout.o nri.o \
 	      hook.o $(addsuffix .o,$(COMMON)))
 
@@ -146,8 +146,7 @@ $(OUTPUT)/static/tw_tests: $(TESTS_OBJS)
 $(OUTPUT)/static/tw_probe: $(PROBE_OBJS)
 $(OUTPUT)/tests/bench_lsm.o: $(OUTPUT)/tests/hookcost.skel.h $(OUTPUT)/protect.skel.h
 $(OUTPUT)/static/tw_bench_lsm: $(OUTPUT)/tests/bench_lsm.o $(OUTPUT)/tests/net.o \
-			       $(OUTPUT)/guard.o $(OUTPUT)/log.o $(OUTPUT)/objects.o $(OUTPUT)/lsm.o \
-			       $(OUTPUT)/loader.o $(OUTPUT)/filemaps.o $(OUTPUT)/util.o
+			       $(OUTPUT)/guard.o $(OUTPUT)/lsm.o $(OUTPUT)/log.o
 $(OUTPUT)/static/%:
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(dir $@)
@@ -221,8 +220,8 @@ FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fn
 FUZZ_CFLAGS  := -g -O1 $(FUZZ_SAN) -Wall -Werror -Wno-unused-parameter -std=gnu11 \
 		-D_GNU_SOURCE -I$(OUTPUT) -Imaps $(addprefix -I,$(USER_DIRS)) -Itests -Itests/fuzz
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_LIB     := $(addprefix $(OUTPUT)/fuzz/obj/,$(addsuffix .o,$(COMMON) follow loader objects dns) \
-		tests/reference.o tests/guard.o tests/net.o)
+FUZZ_LIB     := $(addprefix $(OUTPUT)/fuzz/obj/,$(addsuffix .o,$(COMMON) follow loader objects guard dns) \
+		tests/reference.o tests/dnsguard.o tests/net.o)
 
 $(OUTPUT)/fuzz/obj/%.o: %.c $(USER_HDRS) maps/tierwall.h $(SKELS)
 	$(call msg,FUZZ-CC,$@)

@@ -22,6 +22,7 @@
 #include "cgroup.h"
 #include "ctl.h"
 #include "fixture.h"
+#include "lsm.h"
 #include "loader.h"
 #include "net.h"
 #include "sockets.h"

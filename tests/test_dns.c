@@ -12,7 +12,7 @@
 #include <bpf/libbpf.h>
 #include "compile.h"
 #include "event.h"
-#include "guard.h"
+#include "dnsguard.h"
 #include "reference.h"
 #include "net.h"
 #include "policy.h"

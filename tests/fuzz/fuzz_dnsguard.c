@@ -6,7 +6,7 @@
  * to port 53 from a staging caller. Needs root and BPF.
  */
 #include "fuzz.h"
-#include "guard.h"
+#include "dnsguard.h"
 #include "reference.h"
 
 static struct guard g;

@@ -13,6 +13,7 @@
 #include <bpf/bpf.h>
 #include "cli.h"
 #include "log.h"
+#include "pins.h"
 #include "util.h"
 
 #define DEFAULT_PIN_DIR	"/sys/fs/bpf/tierwall"
@@ -72,31 +73,12 @@ static json_t *wait_enforcing(int *rc)
 /* Pinned links whose program is still attached to something. */
 static int attached_links(const char *dir)
 {
-	char path[4096];
-	struct dirent *e;
-	DIR *dp = opendir(dir);
-	int n = 0;
+	struct bpf_link_info info[64];
+	int n = tw_pinned_links(dir, info, 64), i, attached = 0;
 
-	while (dp && (e = readdir(dp))) {
-		struct bpf_link_info info = {};
-		uint32_t len = sizeof(info);
-		int fd;
-
-		if (strncmp(e->d_name, "link_", 5))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		fd = bpf_obj_get(path);
-		if (fd < 0)
-			continue;
-		/* A detached cgroup link reports no cgroup. */
-		if (!bpf_obj_get_info_by_fd(fd, &info, &len) &&
-		    (info.type != BPF_LINK_TYPE_CGROUP || info.cgroup.cgroup_id))
-			n++;
-		close(fd);
-	}
-	if (dp)
-		closedir(dp);
-	return n;
+	for (i = 0; i < n; i++)
+		attached += tw_link_attached(&info[i]);
+	return attached;
 }
 
 /* No daemon answers: say whether the kernel still enforces. Exit 1 either way. */

@@ -167,3 +167,26 @@ int tw_cgroup_find(const char *root, uint64_t id, char *out, size_t outlen)
 	r = nftw(root, find_cb, 16, FTW_PHYS | FTW_MOUNT);
 	return r == 1 ? 0 : r < 0 ? -errno : -ENOENT;
 }
+
+int tw_pid_cgroup(int pid, char *out, size_t len)
+{
+	char path[64], line[4096 + 16];
+	int err = -ENOENT;
+	FILE *f;
+
+	if (pid <= 0)
+		return -ESRCH;
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "0::", 3))
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		err = snprintf(out, len, "%s", line + 3) >= (int)len ? -ENAMETOOLONG : 0;
+		break;
+	}
+	fclose(f);
+	return err;
+}

@@ -24,6 +24,9 @@ int tw_cgroup_resolve(const char *root, const char *arg, char *out, size_t outle
 /* Search root's subtree for the cgroup with this id; path into out. */
 int tw_cgroup_find(const char *root, uint64_t id, char *out, size_t outlen);
 
+/* A process's cgroup2 path ("/a/b", the "0::" line of /proc/PID/cgroup), in our cgroup namespace. */
+int tw_pid_cgroup(int pid, char *out, size_t len);
+
 /* Is path a directory on a cgroup2 filesystem? */
 int tw_is_cgroup2_dir(const char *path);
 

@@ -20,6 +20,7 @@
 #include <sys/sysmacros.h>
 #include <bpf/bpf.h>
 #include "lock.h"
+#include "pins.h"
 #include "log.h"
 
 /* The pid holding a flock on (dev, ino), from /proc/locks; 0 if not found. */
@@ -100,28 +101,11 @@ void dm_unlock(int *fd)
 /* Program ids of the links a previous instance pinned in dir: not another daemon. */
 static int pinned_prog_ids(const char *dir, uint32_t *ids, int max)
 {
-	struct bpf_link_info info;
-	char path[PATH_MAX];
-	struct dirent *e;
-	DIR *dp = dir[0] ? opendir(dir) : NULL;
-	int n = 0;
+	struct bpf_link_info info[32];
+	int n = tw_pinned_links(dir, info, max < 32 ? max : 32), i;
 
-	while (dp && n < max && (e = readdir(dp))) {
-		uint32_t len = sizeof(info);
-		int fd;
-
-		if (strncmp(e->d_name, "link_", 5))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		fd = bpf_obj_get(path);
-		memset(&info, 0, sizeof(info));
-		if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len))
-			ids[n++] = info.prog_id;
-		if (fd >= 0)
-			close(fd);
-	}
-	if (dp)
-		closedir(dp);
+	for (i = 0; i < n; i++)
+		ids[i] = info[i].prog_id;
 	return n;
 }
 

@@ -223,24 +223,11 @@ int dm_effective_tag(struct daemon *d, const char *abs)
 
 int dm_cgroup_of_pid(struct daemon *d, int pid, char *abs, size_t len)
 {
-	char path[64], line[PATH_MAX + 16];
-	FILE *f;
-	int err = -ENOENT;
+	char rel[PATH_MAX];
+	int err = tw_pid_cgroup(pid, rel, sizeof(rel));
 
-	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		/* The unified hierarchy's line, "0::/path", relative to our cgroup namespace. */
-		if (strncmp(line, "0::", 3))
-			continue;
-		line[strcspn(line, "\n")] = '\0';
-		snprintf(abs, len, "%s%s", d->mount, strcmp(line + 3, "/") ? line + 3 : "");
-		err = 0;
-		break;
-	}
-	fclose(f);
+	if (!err)
+		snprintf(abs, len, "%s%s", d->mount, strcmp(rel, "/") ? rel : "");
 	return err;
 }
 

@@ -14,7 +14,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "guard.h"
-#include "loader.h"
+#include "lsm.h"
 #include "log.h"
 #include "tierwall.h"
 #include "protect.skel.h"

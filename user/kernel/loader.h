@@ -64,8 +64,6 @@ bool tw_bpf_has_files(struct tw_bpf *b);
 bool tw_bpf_has_netlsm(struct tw_bpf *b, const char **why);
 /* The same for status: {"loaded": bool, "why": string or null}. */
 json_t *tw_bpf_netlsm_json(struct tw_bpf *b);
-/* 0 if BPF LSM programs really load, attach and enforce here; else -errno and why. */
-int tw_lsm_usable(char *why, size_t len);
 /* Self-protection (protect.bpf.c): NULL when loaded, else why it is not. */
 const char *tw_bpf_protect_why(struct tw_bpf *b);
 /* Its programs (all attached with the others). */

@@ -7,6 +7,8 @@
 #include <sys/mount.h>
 #include <sys/statfs.h>
 #include <linux/magic.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include "lsm.h"
 
 int tw_lsm_active(char *why, size_t len)
@@ -38,4 +40,46 @@ int tw_lsm_active(char *why, size_t len)
 	snprintf(why, len, "BPF LSM is not active: the kernel's LSM list is \"%s\"; boot with lsm=%s,bpf",
 		 list, list);
 	return -EOPNOTSUPP;
+}
+
+int tw_lsm_usable(char *why, size_t len)
+{
+	struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_LSM_MAC);
+	struct btf *vmlinux;
+	int id, prog, link, err;
+
+	/* Without bpf in the active list, programs load and attach but enforce nothing. */
+	err = tw_lsm_active(why, len);
+	if (err)
+		return err;
+	vmlinux = btf__load_vmlinux_btf();
+	if (!vmlinux) {
+		snprintf(why, len, "no kernel BTF");
+		return -ENOENT;
+	}
+	id = btf__find_by_name_kind(vmlinux, "bpf_lsm_file_open", BTF_KIND_FUNC);
+	btf__free(vmlinux);
+	if (id <= 0) {
+		snprintf(why, len, "kernel built without CONFIG_BPF_LSM");
+		return -EOPNOTSUPP;
+	}
+	opts.attach_btf_id = id;
+	prog = bpf_prog_load(BPF_PROG_TYPE_LSM, "tw_probe", "GPL", insns, 2, &opts);
+	if (prog < 0) {
+		err = -errno;
+		snprintf(why, len, "loading an lsm/file_open program fails with %s", strerror(-err));
+		return err;
+	}
+	link = bpf_link_create(prog, 0, BPF_LSM_MAC, NULL);
+	err = link < 0 ? -errno : 0;
+	if (err)
+		snprintf(why, len, "attaching an lsm/file_open program fails with %s", strerror(-err));
+	else
+		close(link);
+	close(prog);
+	return err;
 }

@@ -10,5 +10,10 @@
  * enough: the caller must still load and attach for real.
  */
 int tw_lsm_active(char *why, size_t len);
+/*
+ * 0 if BPF LSM programs really load, attach and enforce here (the list,
+ * then a two-instruction program loaded and attached); else -errno and why.
+ */
+int tw_lsm_usable(char *why, size_t len);
 
 #endif

@@ -37,6 +37,8 @@ struct tw_evlog {
 	unsigned int next_seg;
 	pid_t compressor;
 	uint64_t written, errors, refused;
+	bool flushing;			/* in tw_evlog_flush: no flush from append */
+	bool failing;			/* the last write failed: the next tick retries */
 };
 
 void tw_hash_line(const char *line, size_t len, char *out)
@@ -205,9 +207,19 @@ static int reserve(struct tw_evlog *l, size_t n)
 int tw_evlog_append_body(struct tw_evlog *l, const char *body, size_t len)
 {
 	char head[32], *line;
-	int h = snprintf(head, sizeof(head), "{\"seq\":%llu,", (unsigned long long)l->seq + 1);
-	size_t n = h + len + 10 + TW_HASH_HEX + 2;
+	size_t n;
+	int h;
 
+	/*
+	 * A segment ends near --rotate-mb even when the daemon writes a large
+	 * batch at once: flushed (and sealed, and rotated) before this record
+	 * takes its seq.
+	 */
+	if (l->o.rotate_bytes && !l->flushing && l->size && !l->failing &&
+	    l->size + l->len + len > l->o.rotate_bytes)
+		tw_evlog_flush(l);
+	h = snprintf(head, sizeof(head), "{\"seq\":%llu,", (unsigned long long)l->seq + 1);
+	n = h + len + 10 + TW_HASH_HEX + 2;
 	/* Writes failing (disk full): hold a bounded backlog, count the rest. */
 	if (l->len + n > (l->o.max_queue ? l->o.max_queue : 64ull << 20)) {
 		l->refused++;
@@ -367,6 +379,7 @@ static int write_queue(struct tw_evlog *l)
 		if (w < 0) {
 			/* Loud, counted, and the lines stay queued for the next try. */
 			err = -errno;
+			l->failing = true;
 			if (!l->errors++)
 				tw_err("cannot write %s: %s", l->path, strerror(-err));
 			memmove(l->buf, l->buf + off, l->len - off);
@@ -376,6 +389,7 @@ static int write_queue(struct tw_evlog *l)
 		}
 		off += w;
 	}
+	l->failing = false;
 	if (!l->len)
 		return 0;
 	if (l->o.on_flush)
@@ -428,7 +442,19 @@ static bool epoch_due(const struct tw_evlog *l)
 	return l->o.seal && tw_now_ns(CLOCK_REALTIME) - tw_seal_since(l->o.seal) >= secs * 1000000000ull;
 }
 
+static int flush(struct tw_evlog *l);
+
 int tw_evlog_flush(struct tw_evlog *l)
+{
+	int err;
+
+	l->flushing = true;
+	err = flush(l);
+	l->flushing = false;
+	return err;
+}
+
+static int flush(struct tw_evlog *l)
 {
 	int err;
 

@@ -10,29 +10,6 @@
 #include <string.h>
 #include "runtime.h"
 
-int tw_pid_cgroup(int pid, char *out, size_t len)
-{
-	char path[64], line[4096 + 16];
-	int err = -ENOENT;
-	FILE *f;
-
-	if (pid <= 0)
-		return -ESRCH;
-	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		if (strncmp(line, "0::", 3))
-			continue;
-		line[strcspn(line, "\n")] = '\0';
-		err = snprintf(out, len, "%s", line + 3) >= (int)len ? -ENAMETOOLONG : 0;
-		break;
-	}
-	fclose(f);
-	return err;
-}
-
 /* No empty, "." or ".." component: a runtime's path must not climb. */
 static bool clean(const char *s)
 {

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <jansson.h>
+#include "cgroup.h"
 #include "ctl.h"
 
 /* Kubelet's labels on every pod sandbox. */
@@ -71,8 +72,6 @@ int tw_hook_place(const struct tw_hook_conf *hc, const struct tw_rt_container *c
 		  char *why, size_t len, char *note, size_t notelen);
 
 /* layout.c: cgroup paths, always as the unified hierarchy's "/a/b" (as /proc/PID/cgroup). */
-/* The unified ("0::") line of /proc/PID/cgroup. */
-int tw_pid_cgroup(int pid, char *out, size_t len);
 /*
  * A runtime's linux.cgroupsPath as a hierarchy path: cgroupfs
  * ("/kubepods/besteffort/pod<UID>/<ID>") as it is; systemd's

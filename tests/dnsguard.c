@@ -12,7 +12,7 @@
 #include "cgroup.h"
 #include "compile.h"
 #include "event.h"
-#include "guard.h"
+#include "dnsguard.h"
 #include "loader.h"
 #include "util.h"
 
