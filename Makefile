@@ -44,7 +44,7 @@ endif
 
 APPS      := tierwalld tierwall
 NRI_OBJS  := $(addprefix $(OUTPUT)/,tierwall-nri.o nri.o hook.o layout.o cgroup.o ctl.o)
-COMMON    := policy kube cidr compile cgroup event evlog evread evquery seal ctl log lsm pins util text
+COMMON    := policy kube cidr compile cgroup event secretev evlog evread evquery seal ctl log lsm pins util text
 TESTS     := tw_tests tw_probe tw_bench
 
 all: $(addprefix $(OUTPUT)/,$(APPS) tierwall-nri tw_tests tw_probe)
@@ -114,7 +114,7 @@ TEST_OBJS := $(patsubst tests/%.c,$(OUTPUT)/tests/%.o,$(filter tests/test_%.c,$(
 $(TEST_OBJS) $(OUTPUT)/tests/dnsguard.o: $(SKELS)
 
 TESTS_OBJS := $(addprefix $(OUTPUT)/tests/,runner.o net.o fixture.o std.o schema.o dnsguard.o sockets.o reference.o \
-	      fileops.o) $(TEST_OBJS) $(addprefix $(OUTPUT)/,loader.o objects.o filemaps.o guard.o podtier.o layout.o nri.o \
+	      fileops.o secfix.o) $(TEST_OBJS) $(addprefix $(OUTPUT)/,loader.o objects.o filemaps.o guard.o podtier.o layout.o nri.o \
 	      hook.o $(addsuffix .o,$(COMMON)))
 
 $(OUTPUT)/tw_tests: $(TESTS_OBJS)

@@ -7,6 +7,7 @@
  * secret_rotated when protection moved to another inode.
  */
 #include <stdio.h>
+#include "event.h"
 #include "log.h"
 #include "secrets.h"
 #include "secretwatch.h"
@@ -25,15 +26,11 @@ static void rotated(void *arg, const struct tw_policy_secret *ps, const struct t
 		    const struct tw_secret_key *now)
 {
 	struct daemon *d = arg;
-	char a[32], b[32];
 
-	snprintf(a, sizeof(a), "%u:%u", was->dev >> 20, was->dev & 0xfffff);
-	snprintf(b, sizeof(b), "%u:%u", now->dev >> 20, now->dev & 0xfffff);
-	tw_info("%s names another inode now (%s %llu, was %s %llu): protected", ps->path, b,
-		(unsigned long long)now->ino, a, (unsigned long long)was->ino);
-	dm_log_daemon(d, "secret_rotated", json_pack("{s:s, s:s, s:s, s:I, s:s, s:I}",
-		      "path", ps->path, "rule", ps->jpath, "dev", b, "ino", (json_int_t)now->ino,
-		      "previous_dev", a, "previous_ino", (json_int_t)was->ino));
+	tw_info("%s names another inode now (%u:%u %llu, was %u:%u %llu): protected", ps->path,
+		now->dev >> 20, now->dev & 0xfffff, (unsigned long long)now->ino,
+		was->dev >> 20, was->dev & 0xfffff, (unsigned long long)was->ino);
+	dm_log_json(d, tw_event_rotated(ps->path, ps->jpath, was, now, &d->ectx));
 	dm_log_flush(d);
 }
 
