@@ -103,7 +103,8 @@ static __always_inline int verdict(struct dentry *dn, int op, struct decision *d
 	d->target = rule ? m->v.tier : 0;
 	d->rule = rule ? m->v.secret : TW_SECRET_NONE;
 	decide(d);
-	emit_file(op, dn, d, why_of(m->state));
+	/* A filesystem learned as nobody's: mounted where the programs could not place it. */
+	emit_file(op, dn, d, rule && m->v.secret == TW_SECRET_NONE ? TW_WHY_UNPLACED : why_of(m->state));
 	return d->verdict == TW_VERDICT_AUDIT ? 0 : deny();
 }
 
@@ -454,6 +455,8 @@ int BPF_PROG(tw_sb_mount, const char *dev_name, const struct path *path, const c
 		return 0;	/* nothing is mounted over anything */
 	match_path(dn, path->mnt, &m);
 	if (m.state == M_NONE) {
+		/* On a name a rule passes through: what its path names may change. */
+		touch_name(dn);
 		bump_gen();	/* where mounts are changes what the mount walk finds */
 		return 0;
 	}

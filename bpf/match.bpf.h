@@ -12,9 +12,6 @@
 
 #include "secrets.bpf.h"
 
-/* Mounts looked through above a file before its place is given up as unknown. */
-#define TW_MNT_DEPTH		8
-
 enum match_state {
 	M_NONE,
 	M_SECRET,		/* a rule protects it */

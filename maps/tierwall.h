@@ -306,6 +306,8 @@ struct tw_name_state {
 
 /* How far up a file's parents the LSM programs look for a protected directory. */
 #define TW_MAX_DEPTH		64
+/* Mounts looked through above a file before its place is given up as unknown (refused). */
+#define TW_MNT_DEPTH		8
 /* Path components an event carries (from the file upwards), and their length. */
 #define TW_PATH_PARTS		8
 #define TW_NAME_LEN		32

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -250,5 +251,173 @@ TEST(lsm_secret_symlink_retarget)
 	ASSERT_EQ(fx_do(&s.f, "agents/staging", op_open, &o, NULL), 0,
 		  "an unrelated symlink in live/ is followed");
 out:
+	fx_cleanup(&s.f);
+}
+
+/* ---- (c) directory rules: swapped, recreated; kubelet's AtomicWriter ---- */
+
+static int op_mkdir(void *a) { return mkdir(((struct fop *)a)->path, 0755) ? -errno : 0; }
+static int op_create(void *a) { return sec_write(((struct fop *)a)->path, "planted\n"); }
+
+TEST(lsm_secret_directory_swapped_and_recreated)
+{
+	char dir[PATH_MAX], old[PATH_MAX], fresh[PATH_MAX], f[PATH_MAX], sub[PATH_MAX], side[PATH_MAX];
+	struct fop o = { .flags = O_RDONLY };
+	struct sec s;
+	pid_t pid;
+
+	if (!sec_start(&s))
+		goto out;
+	snprintf(dir, sizeof(dir), "%s/svc/prod", s.f.tmp);
+	snprintf(old, sizeof(old), "%s/svc/prod.old", s.f.tmp);
+	snprintf(fresh, sizeof(fresh), "%s/svc/prod.new", s.f.tmp);
+	snprintf(f, sizeof(f), "%s/db.key", dir);
+	snprintf(side, sizeof(side), "%s/svc/side.txt", s.f.tmp);
+	ASSERT_OK(sec_write(f, "db 1\n") || sec_write(side, "side\n"), "files");
+	o.path = f;
+	ASSERT_EQ(fx_do(&s.f, "agents/staging", op_open, &o, NULL), EPERM, "before the swap");
+
+	/* mv prod prod.old; mv prod.new prod */
+	mkdir(fresh, 0755);
+	snprintf(sub, sizeof(sub), "%s/db.key", fresh);
+	ASSERT_OK(sec_write(sub, "db 2\n"), "the new directory's key");
+	ASSERT_OK(rename(dir, old) ? -errno : 0, "mv prod prod.old");
+	o.path = dir;
+	ASSERT_EQ(fx_do(&s.f, "agents/staging", op_mkdir, &o, NULL), EPERM, "staging cannot take the name");
+	ASSERT_OK(rename(fresh, dir) ? -errno : 0, "mv prod.new prod");
+	o.path = f;
+	ASSERT_EQ(fx_do(&s.f, "agents/staging", op_open, &o, &pid), EPERM, "swapped in: refused at once");
+	sec_check_event(&s, pid, "open", f, s.svc);
+	snprintf(sub, sizeof(sub), "%s/db.key", old);
+	o.path = sub;
+	ASSERT_EQ(fx_do(&s.f, "agents/staging", op_open, &o, NULL), EPERM, "the old directory stays protected");
+	ASSERT_TRUE(sec_wait_daemon(&s, "secret_rotated", 1) >= 1, "the swap is a rotation");
+	sec_check_rotated(&s, dir);
+
+	/* rm -rf prod; mkdir prod; a file and a subdirectory in it */
+	fx_sh(NULL, 0, "rm -rf %s %s", dir, old);
+	o.path = f;
+	ASSERT_EQ(fx_do(&s.f, "agents/staging", op_create, &o, NULL), ENOENT, "gone");
+	ASSERT_OK(mkdir(dir, 0700) ? -errno : 0, "mkdir prod again");
+	ASSERT_EQ(fx_do(&s.f, "agents/staging", op_create, &o, NULL), EPERM, "staging cannot plant a file");
+	ASSERT_OK(sec_write(f, "db 3\n"), "a key in it");
+	ASSERT_EQ(fx_do(&s.f, "agents/staging", op_open, &o, NULL), EPERM, "recreated: refused at once");
+	snprintf(sub, sizeof(sub), "%s/sub", dir);
+	mkdir(sub, 0755);
+	strcat(sub, "/deep.key");
+	ASSERT_OK(sec_write(sub, "deep\n"), "a key in a subdirectory");
+	o.path = sub;
+	ASSERT_EQ(fx_do(&s.f, "agents/staging", op_open, &o, NULL), EPERM, "and below it");
+	o = (struct fop){ .path = dir, .flags = O_RDONLY | O_DIRECTORY };
+	ASSERT_EQ(fx_do(&s.f, "agents/staging", op_open, &o, NULL), EPERM, "listing it");
+
+	/* Controls. */
+	o = (struct fop){ .path = f, .flags = O_RDONLY };
+	ASSERT_EQ(fx_do(&s.f, "services/prod", op_open, &o, NULL), 0, "prod reads its key");
+	ASSERT_EQ(fx_do(&s.f, "untagged", op_open, &o, NULL), 0, "untagged reads it");
+	o.path = side;
+	ASSERT_EQ(fx_do(&s.f, "agents/staging", op_open, &o, NULL), 0, "a file beside the directory opens");
+out:
+	fx_cleanup(&s.f);
+}
+
+/* staging, prod and untagged against the volume's names, after each step. */
+static void volume_check(struct sec *s, const char *step, const char *const *names)
+{
+	char p[PATH_MAX * 2], what[256];
+	struct fop o = { .flags = O_RDONLY };
+	int i;
+
+	for (i = 0; names[i]; i++) {
+		snprintf(p, sizeof(p), "%s%s", s->vol, names[i]);
+		o.path = p;
+		snprintf(what, sizeof(what), "%s: staging opens %s", step, names[i]);
+		ASSERT_EQ(fx_do(&s->f, "agents/staging", op_open, &o, NULL), EPERM, what);
+		snprintf(what, sizeof(what), "%s: prod opens %s", step, names[i]);
+		ASSERT_EQ(fx_do(&s->f, "services/prod", op_open, &o, NULL), 0, what);
+		snprintf(what, sizeof(what), "%s: untagged opens %s", step, names[i]);
+		ASSERT_EQ(fx_do(&s->f, "untagged", op_open, &o, NULL), 0, what);
+	}
+}
+
+/*
+ * One AtomicWriter write, as pkg/volume/util/atomic_writer.go does it:
+ * files into a new timestamped directory, ..data_tmp -> it, renamed over
+ * ..data, missing top-level links, stale ones removed, the old directory
+ * removed.
+ */
+static int atomic_write(struct sec *s, int gen, const char *const *keys, const char *gone)
+{
+	char ts[64], p[PATH_MAX * 2], t[PATH_MAX * 2], old[PATH_MAX * 2] = "";
+	ssize_t n;
+	int i;
+
+	snprintf(p, sizeof(p), "%s..data", s->vol);
+	n = readlink(p, t, sizeof(t) - 1);
+	if (n > 0) {
+		t[n] = '\0';
+		snprintf(old, sizeof(old), "%s%s", s->vol, t);
+	}
+	snprintf(ts, sizeof(ts), "..2026_11_27_18_00_0%d.00000000%d", gen, gen);
+	snprintf(p, sizeof(p), "%s%s", s->vol, ts);
+	if (mkdir(p, 0755))
+		return -errno;
+	for (i = 0; keys[i]; i++) {
+		snprintf(p, sizeof(p), "%s%s/%s", s->vol, ts, keys[i]);
+		snprintf(t, sizeof(t), "%s generation %d\n", keys[i], gen);
+		if (sec_write(p, t))
+			return -1;
+	}
+	snprintf(p, sizeof(p), "%s..data_tmp", s->vol);
+	snprintf(t, sizeof(t), "%s..data", s->vol);
+	if (symlink(ts, p) || rename(p, t))
+		return -errno;
+	for (i = 0; keys[i]; i++) {
+		snprintf(p, sizeof(p), "%s%s", s->vol, keys[i]);
+		snprintf(t, sizeof(t), "..data/%s", keys[i]);
+		if (symlink(t, p) && errno != EEXIST)
+			return -errno;
+	}
+	if (gone) {
+		snprintf(p, sizeof(p), "%s%s", s->vol, gone);
+		if (unlink(p))
+			return -errno;
+	}
+	return old[0] ? fx_sh(NULL, 0, "rm -rf '%s'", old) : 0;
+}
+
+TEST(lsm_secret_kubelet_atomic_writer)
+{
+	static const char *const both[] = { "tls.key", "tls.crt", NULL };
+	static const char *const one[] = { "tls.key", NULL };
+	static const char *const seen_both[] = { "tls.key", "tls.crt", "..data/tls.key", "..data/tls.crt", NULL };
+	static const char *const seen_one[] = { "tls.key", "..data/tls.key", NULL };
+	struct fop o = { .flags = O_RDONLY };
+	char crt[PATH_MAX * 2];
+	bool mounted = false;
+	struct sec s;
+
+	if (!sec_start(&s))
+		goto out;
+	/* kubelet mounts the volume's tmpfs after the node's daemons started. */
+	if (!ASSERT_OK(mount("tmpfs", s.vol, "tmpfs", 0, "mode=0755") ? -errno : 0, "tmpfs on the volume"))
+		goto out;
+	mounted = true;
+	ASSERT_OK(atomic_write(&s, 1, both, NULL), "create");
+	volume_check(&s, "created", seen_both);
+	ASSERT_OK(atomic_write(&s, 2, both, NULL), "first update");
+	volume_check(&s, "updated", seen_both);
+	ASSERT_OK(atomic_write(&s, 3, both, NULL), "second update");
+	volume_check(&s, "updated again", seen_both);
+	ASSERT_OK(atomic_write(&s, 4, one, "tls.crt"), "a key deleted");
+	volume_check(&s, "deleted", seen_one);
+	snprintf(crt, sizeof(crt), "%stls.crt", s.vol);
+	o.path = crt;
+	ASSERT_EQ(fx_do(&s.f, "agents/staging", op_open, &o, NULL), ENOENT, "the deleted key is gone");
+	o.path = s.other;
+	ASSERT_EQ(fx_do(&s.f, "agents/staging", op_open, &o, NULL), 0, "an unrelated file opens");
+out:
+	if (mounted)
+		umount2(s.vol, MNT_DETACH);
 	fx_cleanup(&s.f);
 }
