@@ -27,12 +27,10 @@ int sec_write(const char *path, const char *text)
 	return close(fd) ? -errno : 0;
 }
 
-bool sec_start(struct sec *s)
+bool sec_init(struct sec *s)
 {
-	char policy[8192], out[4096] = "";
 	struct fx *f = &s->f;
 	const char *t;
-	int err;
 
 	memset(s, 0, sizeof(*s));
 	if (!fx_lsm_ready())
@@ -50,18 +48,28 @@ bool sec_start(struct sec *s)
 	snprintf(s->svc, sizeof(s->svc), "%s/svc/prod/", t);
 	snprintf(s->notes, sizeof(s->notes), "%s/notes.txt", t);
 	fx_sh(NULL, 0, "mkdir -p %s %s/live/site %s/archive/site %s %s", s->tls, t, t, s->vol, s->svc);
-	if (!ASSERT_OK(sec_write(s->key, "key v1\n") || sec_write(s->other, "other\n") ||
-		       sec_write(s->cert1, "cert 1\n") || sec_write(s->notes, "notes\n") ||
-		       symlink("../../archive/site/privkey1.pem", s->live) ||
-		       symlink("../../notes.txt", s->readme_link), "the files"))
-		return false;
+	return ASSERT_OK(sec_write(s->key, "key v1\n") || sec_write(s->other, "other\n") ||
+			 sec_write(s->cert1, "cert 1\n") || sec_write(s->notes, "notes\n") ||
+			 symlink("../../archive/site/privkey1.pem", s->live) ||
+			 symlink("../../notes.txt", s->readme_link), "the files");
+}
+
+bool sec_run(struct sec *s, const char *const *more)
+{
+	char policy[8192], extra[4096] = "", out[4096] = "";
+	struct fx *f = &s->f;
+	size_t n = 0;
+	int err;
+
+	for (; more && *more; more++)
+		n += snprintf(extra + n, sizeof(extra) - n, ", \"%s\"", *more);
 	snprintf(policy, sizeof(policy),
 "{ \"version\": 1,\n"
 "  \"tiers\": { \"staging\": {}, \"prod\": {} },\n"
 "  \"cgroups\": [ {\"path\": \"/agents/staging\", \"tier\": \"staging\"},\n"
 "               {\"path\": \"/services/prod\", \"tier\": \"prod\"} ],\n"
-"  \"secrets\": [ {\"tier\": \"prod\", \"paths\": [\"%s\", \"%s\", \"%s\", \"%s\"]} ] }\n",
-		 s->key, s->live, s->vol, s->svc);
+"  \"secrets\": [ {\"tier\": \"prod\", \"paths\": [\"%s\", \"%s\", \"%s\", \"%s\"%s]} ] }\n",
+		 s->key, s->live, s->vol, s->svc, extra);
 	fx_write_policy(f, policy);
 	err = fx_start(f, NULL);
 	if (err) {
@@ -70,6 +78,11 @@ bool sec_start(struct sec *s)
 		return false;
 	}
 	return true;
+}
+
+bool sec_start(struct sec *s)
+{
+	return sec_init(s) && sec_run(s, NULL);
 }
 
 /* The newest event in the log for which match says yes (NULL: none). */

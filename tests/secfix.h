@@ -27,6 +27,9 @@ struct sec {
 
 /* Files, policy, daemon; false (skipped or failed) when the test cannot go on. */
 bool sec_start(struct sec *s);
+/* The same in two steps: the files; then the policy (with more prod paths) and the daemon. */
+bool sec_init(struct sec *s);
+bool sec_run(struct sec *s, const char *const *more);
 int sec_write(const char *path, const char *text);
 /* The newest file event of pid: denied to staging, owned by prod, rule secret (op, file if given). */
 void sec_check_event(struct sec *s, pid_t pid, const char *op, const char *file, const char *secret);
