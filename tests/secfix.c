@@ -14,19 +14,6 @@ static const char *const sec_cgroups[] = {
 	"agents/staging", "services/prod", "untagged", NULL
 };
 
-int sec_write(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, text, strlen(text)) < 0) {
-		close(fd);
-		return -errno;
-	}
-	return close(fd) ? -errno : 0;
-}
-
 bool sec_init(struct sec *s)
 {
 	struct fx *f = &s->f;

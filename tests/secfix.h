@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <sys/types.h>
+#include "fileops.h"
 #include "fixture.h"
 
 struct sec {
@@ -30,7 +31,10 @@ bool sec_start(struct sec *s);
 /* The same in two steps: the files; then the policy (with more prod paths) and the daemon. */
 bool sec_init(struct sec *s);
 bool sec_run(struct sec *s, const char *const *more);
-int sec_write(const char *path, const char *text);
+static inline int sec_write(const char *path, const char *text)
+{
+	return write_file(path, text, 0644);
+}
 /* The newest file event of pid: denied to staging, owned by prod, rule secret (op, file if given). */
 void sec_check_event(struct sec *s, pid_t pid, const char *op, const char *file, const char *secret);
 /* Wait up to 10 s for n daemon events of this name; how many there are. */

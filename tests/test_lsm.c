@@ -40,19 +40,6 @@ struct lsm {
 	char outside[PATH_MAX];		/* an unprotected file */
 };
 
-static int write_file(const char *path, const char *text, mode_t mode)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, text, strlen(text)) < 0) {
-		close(fd);
-		return -errno;
-	}
-	return close(fd) ? -errno : 0;
-}
-
 static bool lsm_start(struct lsm *l)
 {
 	char policy[8192], out[4096] = "";

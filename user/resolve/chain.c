@@ -146,12 +146,24 @@ static int found(struct tw_chain *c, int dirfd, const char *name, const struct s
 	return err;
 }
 
+/* Go on from *dirfd to the directory name (absolute: from "/"). */
+static int step(int *dirfd, const char *name, int flags)
+{
+	int fd = openat(*dirfd, name, O_PATH | O_DIRECTORY | O_CLOEXEC | flags);
+
+	if (fd < 0)
+		return -errno;
+	close(*dirfd);
+	*dirfd = fd;
+	return 0;
+}
+
 int tw_chain_resolve(const char *path, bool subvols, struct tw_chain *c)
 {
 	char rest[PATH_MAX * 2], comp[NAME_MAX + 1], target[PATH_MAX];
 	size_t len = strlen(path);
 	bool want_dir = len > 1 && path[len - 1] == '/';
-	int dirfd, fd, links = 0, err = 0;
+	int dirfd, links = 0, err = 0;
 	struct stat st;
 	char *p = rest;
 
@@ -180,13 +192,9 @@ int tw_chain_resolve(const char *path, bool subvols, struct tw_chain *c)
 		if (!strcmp(comp, "."))
 			continue;
 		if (!strcmp(comp, "..")) {
-			fd = openat(dirfd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
-			if (fd < 0) {
-				err = -errno;
+			err = step(&dirfd, "..", 0);
+			if (err)
 				break;
-			}
-			close(dirfd);
-			dirfd = fd;
 			continue;
 		}
 		err = add_link(c, dirfd, comp, subvols);
@@ -210,15 +218,8 @@ int tw_chain_resolve(const char *path, bool subvols, struct tw_chain *c)
 			snprintf(more, sizeof(more), "%s/%s", target, p);
 			snprintf(rest, sizeof(rest), "%s", more);
 			p = rest;
-			if (target[0] == '/') {
-				fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-				if (fd < 0) {
-					err = -errno;
-					break;
-				}
-				close(dirfd);
-				dirfd = fd;
-			}
+			if (target[0] == '/' && (err = step(&dirfd, "/", 0)))
+				break;
 			continue;
 		}
 		if (!*p) {
@@ -229,13 +230,9 @@ int tw_chain_resolve(const char *path, bool subvols, struct tw_chain *c)
 			err = -ENOTDIR;
 			break;
 		}
-		fd = openat(dirfd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0) {
-			err = -errno;
+		err = step(&dirfd, comp, O_NOFOLLOW);
+		if (err)
 			break;
-		}
-		close(dirfd);
-		dirfd = fd;
 	}
 	close(dirfd);
 	return err;
