@@ -20,12 +20,12 @@ CFLAGS    += -Wall -Wextra -Wno-unused-parameter -Wno-format-truncation -Werror 
 BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
 	      -Ivmlinux -Imaps
 LIBS_BPF  := -lbpf -lelf -lz
-LIBS      := -ljansson -lcrypto -lz
+LIBS      := -ljansson -lcrypto -lz -lm
 # The QEMU guests get static binaries: their initramfs has no libraries.
-LIBS_STATIC := -static -lbpf -lelf -lz -lzstd -ljansson -lcrypto -lcares
+LIBS_STATIC := -static -lbpf -lelf -lz -lzstd -ljansson -lcrypto -lcares -lnghttp2 -lm
 
 DEB_DEPS  := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libjansson-dev \
-	     libssl-dev libzstd-dev libmicrohttpd-dev libc-ares-dev pkg-config make gcc iproute2 \
+	     libssl-dev libzstd-dev libmicrohttpd-dev libc-ares-dev libnghttp2-dev pkg-config make gcc iproute2 \
 	     nftables dnsmasq-base qemu-system-x86 busybox-static cpio libclang-rt-14-dev \
 	     scdoc systemd containerd runc python3-grpcio python3-grpc-tools python3-yaml
 
@@ -43,8 +43,8 @@ endif
 	fuzz fuzz-build asan mutants
 
 APPS      := tierwalld tierwall
-NRI_OBJS  := $(addprefix $(OUTPUT)/,tierwall-nri.o nri.o hook.o layout.o cgroup.o ctl.o)
-COMMON    := policy kube cidr compile cgroup event secretev evlog evread evquery seal ctl log lsm pins util text
+NRI_OBJS  := $(addprefix $(OUTPUT)/,tierwall-nri.o nri.o hook.o layout.o cgroup.o cgroupns.o ctl.o)
+COMMON    := policy diag dests kube driftcfg cidr compile ruleref jsonhint lint cgroup cgroupns ident event secretev evlog evread evquery seal ctl log lsm pins util text explainer fill chain levels
 TESTS     := tw_tests tw_probe tw_bench
 
 all: $(addprefix $(OUTPUT)/,$(APPS) tierwall-nri tw_tests tw_probe)
@@ -84,15 +84,15 @@ $(OUTPUT)/%.o: %.c $(USER_HDRS) maps/tierwall.h | $(OUTPUT)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 # The daemon's loader waits for its skeletons.
-SKELS := $(addprefix $(OUTPUT)/,net.skel.h sock.skel.h dns.skel.h files.skel.h netlsm.skel.h protect.skel.h)
-$(OUTPUT)/loader.o $(OUTPUT)/objects.o $(OUTPUT)/filemaps.o $(OUTPUT)/guard.o: $(SKELS)
+SKELS := $(addprefix $(OUTPUT)/,net.skel.h sock.skel.h dns.skel.h files.skel.h netlsm.skel.h protect.skel.h explain.skel.h)
+$(OUTPUT)/loader.o $(OUTPUT)/objects.o $(OUTPUT)/filemaps.o $(OUTPUT)/guard.o $(OUTPUT)/explainer.o: $(SKELS)
 
-DAEMON_OBJS := $(addprefix $(OUTPUT)/,tierwalld.o pods.o podtier.o ready.o policywatch.o options.o state.o tags.o tagwatch.o persist.o lock.o uninstall.o control.o status.o reload.o stream.o drain.o sealing.o protect.o loader.o objects.o filemaps.o guard.o secrets.o chain.o names.o secretwatch.o dns.o follow.o metrics.o $(addsuffix .o,$(COMMON)))
-CLI_OBJS    := $(addprefix $(OUTPUT)/,tierwall.o cli_status.o events.o logcmd.o $(addsuffix .o,$(COMMON)))
+DAEMON_OBJS := $(addprefix $(OUTPUT)/,tierwalld.o ask.o access.o reloadreq.o pods.o podtier.o adopt.o cri.o pb.o hook.o layout.o ready.o policywatch.o options.o state.o tags.o tagwatch.o persist.o lock.o uninstall.o control.o status.o reload.o stream.o drain.o sealing.o protect.o runs.o attestd.o drift.o loader.o objects.o filemaps.o guard.o secrets.o names.o secretwatch.o dns.o dnsview.o fingerprint.o endpoints.o driftscan.o follow.o metrics.o $(addsuffix .o,$(COMMON)))
+CLI_OBJS    := $(addprefix $(OUTPUT)/,tierwall.o cli_status.o events.o evshow.o explain.o policycmd.o simulate.o logcmd.o run.o attest.o $(addsuffix .o,$(COMMON)))
 
 $(OUTPUT)/tierwalld: $(DAEMON_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(LIBS_BPF) $(LIBS) -lcares -lmicrohttpd -lpthread -o $@
+	$(Q)$(CC) $(CFLAGS) $^ $(LIBS_BPF) $(LIBS) -lcares -lmicrohttpd -lnghttp2 -lpthread -o $@
 
 # The runtime hook runs on the host, outside any image: static, whatever the host has.
 $(OUTPUT)/tierwall-nri: $(NRI_OBJS)
@@ -113,13 +113,13 @@ $(OUTPUT)/tests/%.o: tests/%.c $(wildcard tests/*.h) $(USER_HDRS) maps/tierwall.
 TEST_OBJS := $(patsubst tests/%.c,$(OUTPUT)/tests/%.o,$(filter tests/test_%.c,$(TEST_SRCS)))
 $(TEST_OBJS) $(OUTPUT)/tests/dnsguard.o: $(SKELS)
 
-TESTS_OBJS := $(addprefix $(OUTPUT)/tests/,runner.o net.o fixture.o std.o schema.o dnsguard.o sockets.o reference.o \
-	      fileops.o secfix.o) $(TEST_OBJS) $(addprefix $(OUTPUT)/,loader.o objects.o filemaps.o guard.o podtier.o layout.o nri.o \
-	      hook.o $(addsuffix .o,$(COMMON)))
+TESTS_OBJS := $(addprefix $(OUTPUT)/tests/,runner.o net.o fixture.o fxsock.o fxdns.o std.o schema.o dnsguard.o sockets.o reference.o \
+	      fileops.o tamperops.o podhook.o runhelp.o secfix.o) $(TEST_OBJS) $(addprefix $(OUTPUT)/,loader.o objects.o filemaps.o guard.o \
+	      podtier.o layout.o nri.o hook.o cri.o pb.o fingerprint.o endpoints.o $(addsuffix .o,$(COMMON)))
 
 $(OUTPUT)/tw_tests: $(TESTS_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(LIBS_BPF) $(LIBS) -lpthread -o $@
+	$(Q)$(CC) $(CFLAGS) $^ $(LIBS_BPF) $(LIBS) -lnghttp2 -lpthread -o $@
 
 $(OUTPUT)/tw_probe: $(OUTPUT)/tests/probe.o $(OUTPUT)/tests/net.o
 	$(call msg,LINK,$@)
@@ -152,7 +152,7 @@ $(OUTPUT)/static/%:
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LIBS_STATIC) -o $@ 2> $@.log || { cat $@.log; exit 1; }
 
-$(OUTPUT)/vm/initrd.gz: $(addprefix $(OUTPUT)/static/,tierwalld tierwall tw_tests tw_probe tw_bench_lsm) \
+$(OUTPUT)/vm/initrd.gz: $(addprefix $(OUTPUT)/static/,tierwalld tierwall tw_tests tw_probe tw_bench_lsm) $(OUTPUT)/tierwall-nri \
 			tests/vm/init tests/vm/mkinitrd.sh
 	$(call msg,INITRD,$@)
 	$(Q)mkdir -p $(dir $@)
@@ -188,7 +188,7 @@ install: all man
 # The node agent's image: an OCI archive that `ctr images import` and `podman load` read.
 # Our binaries and exactly the Debian libraries they link, on an empty root: no
 # package manager, shell or network in the image, nothing fetched to build it.
-IMAGE_NAME ?= docker.io/tierwall/tierwall:$(shell sed -n 's/^#define TW_VERSION[^"]*"\(.*\)"/\1/p' user/daemon/state.h)
+IMAGE_NAME ?= docker.io/tierwall/tierwall:$(shell sed -n 's/^#define TW_VERSION[^"]*"\(.*\)"/\1/p' user/common/version.h)
 $(OUTPUT)/tierwall-image.tar: $(addprefix $(OUTPUT)/,tierwalld tierwall tierwall-nri) deploy/image/mkimage.py
 	$(call msg,IMAGE,$@)
 	$(Q)python3 deploy/image/mkimage.py $@ $(IMAGE_NAME) --libs --entrypoint /usr/bin/tierwalld \
@@ -220,7 +220,7 @@ FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fn
 FUZZ_CFLAGS  := -g -O1 $(FUZZ_SAN) -Wall -Werror -Wno-unused-parameter -std=gnu11 \
 		-D_GNU_SOURCE -I$(OUTPUT) -Imaps $(addprefix -I,$(USER_DIRS)) -Itests -Itests/fuzz
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_LIB     := $(addprefix $(OUTPUT)/fuzz/obj/,$(addsuffix .o,$(COMMON) follow loader objects guard dns) \
+FUZZ_LIB     := $(addprefix $(OUTPUT)/fuzz/obj/,$(addsuffix .o,$(COMMON) follow loader objects guard dns dnsview fingerprint endpoints cri pb) \
 		tests/reference.o tests/dnsguard.o tests/net.o)
 
 $(OUTPUT)/fuzz/obj/%.o: %.c $(USER_HDRS) maps/tierwall.h $(SKELS)
@@ -230,7 +230,7 @@ $(OUTPUT)/fuzz/obj/%.o: %.c $(USER_HDRS) maps/tierwall.h $(SKELS)
 
 $(OUTPUT)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(FUZZ_LIB)
 	$(call msg,FUZZ-LD,$@)
-	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_LIB) $(LIBS_BPF) $(LIBS) -lcares -o $@
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_LIB) $(LIBS_BPF) $(LIBS) -lcares -lnghttp2 -o $@
 
 fuzz-build: all $(addprefix $(OUTPUT)/fuzz/,$(FUZZ_TARGETS))
 

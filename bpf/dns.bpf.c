@@ -15,7 +15,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
-#include "tier.bpf.h"
+#include "names.bpf.h"
 
 #define SKB_PASS	1
 #define SKB_DROP	0
@@ -37,15 +37,6 @@
  * with no recorded caller (connected before tierwalld started).
  */
 const volatile int task_helpers = 0;
-
-/* Names owned by a tier; filled by the daemon from the policy. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__type(key, struct tw_name_key);
-	__type(value, struct tw_name_val);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 1);
-} names SEC(".maps");
 
 /* Per-CPU room for one question: too big for the 512-byte stack. */
 struct scratch {
@@ -124,7 +115,7 @@ static __always_inline void current_identity(struct __sk_buff *skb, struct tw_dn
 static __always_inline void sender(struct __sk_buff *skb, struct pkt *p, struct decision *d)
 {
 	if ((task_helpers & TW_SKB_CGROUP) && p->proto == PROTO_UDP) {
-		d->tier = caller_tier(&d->tagged);
+		caller_tier(d);
 		if (d->tier != TW_TIER_NONE) {
 			p->current = 1;		/* who it is: only if there is an event */
 			return;
@@ -132,13 +123,14 @@ static __always_inline void sender(struct __sk_buff *skb, struct pkt *p, struct 
 	}
 	recorded_caller(skb, p);
 	if (!p->known) {
-		d->tier = tier_of(skb, true, &d->tagged);
+		tier_of(TIER_SKB, skb, d);
 		return;
 	}
 	d->tier = p->who.tier;
+	d->flags = p->who.flags;
 	d->tagged = p->who.tagged_cgroup_id;
 	if (d->tier == TW_TIER_NONE && p->who.tag_gen != tag_gen())
-		d->tier = tier_of(skb, true, &d->tagged);
+		tier_of(TIER_SKB, skb, d);
 }
 
 /* 1 if this is DNS to port 53 (p filled), 0 if not DNS, or -reason. */
@@ -433,28 +425,24 @@ static __noinline int judge_msg(struct __sk_buff *skb, const struct pkt *p,
 			     struct decision *d, __u32 off, __u32 end)
 {
 	__u32 zero = 0;
-	struct tw_name_val *v;
 	struct scratch *s;
-	int reason;
+	int reason, owner;
 
 	s = bpf_map_lookup_elem(&scratch_map, &zero);
 	if (!s)
 		return SKB_DROP;
 	reason = read_question(skb, off, end, s);
 	if (!reason) {
-		v = bpf_map_lookup_elem(&names, &s->key);
-		if (!v)
+		owner = name_owner(&s->key, d);
+		if (owner == OWNER_NONE)
 			return SKB_PASS;
-		d->rule = v->host;
-		if (v->tier == d->tier) {
+		if (owner == OWNER_SELF) {
 			if (logs_all(d->tier)) {
-				d->target = d->tier;
 				d->verdict = TW_VERDICT_ALLOW;
 				dns_emit(skb, p, s, 0, d);
 			}
 			return SKB_PASS;
 		}
-		d->target = v->tier;
 		reason = TW_DNS_OWNED;
 	}
 	decide(d);

@@ -10,6 +10,8 @@
 
 #include "tier.bpf.h"
 
+#define LOOPBACK4	0x7f000001	/* INADDR_LOOPBACK */
+
 /* Sized by the daemon from the policy before load. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -128,7 +130,8 @@ static __always_inline struct tw_rule *match_rule(__u32 ref, __u16 port, __u32 *
 /*
  * Rules of the hostnames that resolved to dst: the first owned by a tier
  * other than the caller's that covers the port, or NULL. *own tells whether
- * one of the caller's own tier's names resolved there too.
+ * one of the caller's own tier's names resolved there too; with no other
+ * owner, *index and *host then name that one (for a "log": "all" record).
  */
 static __always_inline struct tw_rule *match_host(const struct dst *dst, __u32 tier,
 						  __u32 *index, __u32 *host, bool *own)
@@ -152,15 +155,101 @@ static __always_inline struct tw_rule *match_host(const struct dst *dst, __u32 t
 		r = bpf_map_lookup_elem(&rules, &idx);
 		if (!r || !rule_has_port(r, dst->port))
 			continue;
-		if (r->tier == tier) {
-			*own = true;
-		} else if (!other) {
+		if (r->tier != tier && !other) {
 			other = r;
 			*index = idx;
 			*host = v->host[i];
+		} else if (r->tier == tier && !*own && !other) {
+			*index = idx;
+			*host = v->host[i];
 		}
+		*own |= r->tier == tier;
 	}
 	return other;
+}
+
+/*
+ * Who owns dst for a caller of tier d->tier: sets d->target and d->rule,
+ * and *host (hostname index + 1, 0 for a CIDR rule). A CIDR rule decides
+ * for its addresses (the operator's own word, and the way to settle an
+ * address several tiers' names share). Elsewhere any hostname of another
+ * tier that resolved to the address makes it that tier's, even if one of
+ * the caller's own names resolved there too: a staging name pointing at
+ * production is the mistake this exists to catch. No side effects: the
+ * hooks and explain call it alike.
+ */
+static __always_inline int dst_owner(const struct dst *dst, struct decision *d, __u32 *host)
+{
+	struct tw_rule *r;
+	bool own = false;
+	__u32 ref;
+
+	*host = 0;
+	ref = dst->family == 4 ? lookup_v4(dst->ip[0]) : lookup_v6(dst);
+	r = match_rule(ref, dst->port, &d->rule);
+	if (r)
+		own = r->tier == d->tier;
+	else
+		r = match_host(dst, d->tier, &d->rule, host, &own);
+	if (r && r->tier != d->tier) {
+		d->target = r->tier;
+		return OWNER_OTHER;
+	}
+	if (!own)
+		return OWNER_NONE;
+	d->target = d->tier;
+	return OWNER_SELF;
+}
+
+/*
+ * An IPv4 destination as the kernel will use it. The kernel does not refuse
+ * 0.0.0.0: its route lookup (ip_route_output_key_hash_rcu) sends it to the
+ * socket's source address src, or to 127.0.0.1 when there is none.
+ */
+static __always_inline void dst_v4(struct dst *d, __u32 ip, __u32 src, bool mapped)
+{
+	d->ip[0] = ip;
+	d->ip[1] = d->ip[2] = d->ip[3] = 0;
+	d->family = 4;
+	d->mapped = mapped;
+	d->wrote = TW_WROTE_JUDGED;
+	d->op = TW_NET_CALL;
+	if (!ip) {
+		d->wrote = mapped ? TW_WROTE_ANY_MAPPED : TW_WROTE_ANY4;
+		d->ip[0] = src ? src : bpf_htonl(LOOPBACK4);
+	}
+}
+
+/*
+ * An IPv6 destination, word by word. "::" goes to ::1, or to
+ * ::ffff:127.0.0.1 from a socket bound to an IPv4-mapped address
+ * (tcp_v6_connect, __ip6_datagram_connect, udpv6_sendmsg); ::ffff:0.0.0.0
+ * becomes an IPv4 connect to 0.0.0.0, judged as above.
+ */
+static __always_inline void dst_v6(struct dst *d, __u32 w0, __u32 w1, __u32 w2, __u32 w3,
+				   bool v4_bound, __u32 src4)
+{
+	if (!w0 && !w1 && w2 == bpf_htonl(0xffff)) {
+		dst_v4(d, w3, src4, true);
+		return;
+	}
+	d->wrote = TW_WROTE_JUDGED;
+	d->op = TW_NET_CALL;
+	d->ip[1] = d->ip[2] = d->ip[3] = 0;
+	if (!(w0 | w1 | w2 | w3)) {
+		d->wrote = TW_WROTE_ANY6;
+		d->family = v4_bound ? 4 : 6;
+		d->mapped = v4_bound;
+		d->ip[0] = v4_bound ? bpf_htonl(LOOPBACK4) : 0;
+		d->ip[3] = v4_bound ? 0 : bpf_htonl(1);
+		return;
+	}
+	d->ip[0] = w0;
+	d->ip[1] = w1;
+	d->ip[2] = w2;
+	d->ip[3] = w3;
+	d->family = 6;
+	d->mapped = 0;
 }
 
 static __always_inline void emit_dst(int kind, __u32 proto, const struct dst *dst,
@@ -201,38 +290,22 @@ static __always_inline void emit_dst(int kind, __u32 proto, const struct dst *ds
 	event_submit(e);
 }
 
-/*
- * The decision on dst for a caller of tier d->tier (tagged): true lets it
- * through. A CIDR rule decides for its addresses (the operator's own word,
- * and the way to settle an address several tiers' names share). Elsewhere
- * any hostname of another tier that resolved to the address denies it, even
- * if one of the caller's own names resolved there too: a staging name
- * pointing at production is the mistake this exists to catch.
- */
+/* The decision on dst for a caller of tier d->tier (tagged): true lets it through. */
 static __always_inline bool judge_dst(int kind, __u32 proto, const struct dst *dst,
 				      struct decision *d)
 {
-	__u32 ref, host = 0;
-	struct tw_rule *r;
-	bool own = false;
+	__u32 host;
+	int owner = dst_owner(dst, d, &host);
 
-	ref = dst->family == 4 ? lookup_v4(dst->ip[0]) : lookup_v6(dst);
-	r = match_rule(ref, dst->port, &d->rule);
-	if (r)
-		own = r->tier == d->tier;
-	else
-		r = match_host(dst, d->tier, &d->rule, &host, &own);
-	if (r && r->tier != d->tier) {
-		d->target = r->tier;
+	if (owner == OWNER_OTHER) {
 		decide(d);
 		emit_dst(kind, proto, dst, d, host);
 		return d->verdict == TW_VERDICT_AUDIT;
 	}
-	/* Own tier: allowed, and on the record if the tier asks for it. */
-	if (own && logs_all(d->tier)) {
-		d->target = d->tier;
+	/* Own tier: allowed, and on the record (with the rule that owns it) if the tier asks. */
+	if (owner == OWNER_SELF && logs_all(d->tier)) {
 		d->verdict = TW_VERDICT_ALLOW;
-		emit_dst(kind, proto, dst, d, 0);
+		emit_dst(kind, proto, dst, d, host);
 	}
 	return true;
 }

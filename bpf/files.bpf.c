@@ -23,6 +23,19 @@
 #define MS_PROPAGATION		((1 << 17) | (1 << 18) | (1 << 19) | (1 << 20))
 #define MS_REC_SILENT		(16384 | 32768)
 
+/* A mount(2) onto a protected path, from sb_mount to sb_kern_mount in the same task. */
+struct pending_mount {
+	struct tw_secret_val v;
+	__u32 set;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct pending_mount);
+} mount_pending SEC(".maps");
+
 static __always_inline int why_of(int state)
 {
 	switch (state) {
@@ -114,7 +127,7 @@ static __always_inline int judge(struct dentry *dn, struct vfsmount *mnt, int op
 	struct decision d = {};
 	struct match m;
 
-	d.tier = caller_tier(&d.tagged);
+	caller_tier(&d);
 	if (d.tier == TW_TIER_NONE || !dn)
 		return 0;
 	match_cached(dn, mnt, &m);
@@ -132,7 +145,7 @@ static __always_inline int judge_change(struct dentry *dn, int op)
 	struct decision d = {};
 	struct match m;
 
-	d.tier = caller_tier(&d.tagged);
+	caller_tier(&d);
 	if (d.tier == TW_TIER_NONE || !dn)
 		return 0;
 	n = name_of(dn);
@@ -153,7 +166,7 @@ static __always_inline int judge_read(struct dentry *dn, struct vfsmount *mnt, i
 	struct decision d = {};
 	struct match m;
 
-	d.tier = caller_tier(&d.tagged);
+	caller_tier(&d);
 	if (d.tier == TW_TIER_NONE || !dn)
 		return 0;
 	match_path(dn, mnt, &m);
@@ -405,7 +418,7 @@ int BPF_PROG(tw_follow_link, struct dentry *dentry, struct inode *inode, bool rc
 
 	if (!any_stale())
 		return 0;
-	d.tier = caller_tier(&d.tagged);
+	caller_tier(&d);
 	if (d.tier == TW_TIER_NONE)
 		return 0;
 	n = name_of(dentry);
@@ -460,7 +473,7 @@ int BPF_PROG(tw_sb_mount, const char *dev_name, const struct path *path, const c
 		bump_gen();	/* where mounts are changes what the mount walk finds */
 		return 0;
 	}
-	d.tier = caller_tier(&d.tagged);
+	caller_tier(&d);
 	if (d.tier != TW_TIER_NONE) {
 		err = verdict(dn, TW_OP_MOUNT, &d, &m);
 		if (err)
@@ -520,7 +533,7 @@ int BPF_PROG(tw_sb_kern_mount, const struct super_block *sb)
 	 * it cannot be placed. Refused, whoever asks.
 	 */
 	if (!sb_unmounted(sb) || !root || !root->d_inode) {
-		d.tier = caller_tier(&d.tagged);
+		caller_tier(&d);
 		m.state = M_UNPLACED;
 		return verdict(root, TW_OP_MOUNT, &d, &m);
 	}
@@ -542,7 +555,7 @@ int BPF_PROG(tw_move_mount, const struct path *from_path, const struct path *to_
 	match_path(to, to_path->mnt, &m);
 	if (m.state == M_NONE)
 		return 0;
-	d.tier = caller_tier(&d.tagged);
+	caller_tier(&d);
 	if (d.tier != TW_TIER_NONE) {
 		err = verdict(to, TW_OP_MOUNT, &d, &m);
 		if (err)

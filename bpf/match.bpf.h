@@ -10,53 +10,30 @@
 #ifndef TW_MATCH_BPF_H
 #define TW_MATCH_BPF_H
 
-#include "secrets.bpf.h"
+#include "level.bpf.h"
 
-enum match_state {
-	M_NONE,
-	M_SECRET,		/* a rule protects it */
-	M_STALE,		/* a name on a rule's path changed: the daemon is re-resolving */
-	M_DEEP,			/* the walk ran out of depth on a filesystem with protected directories */
-	M_DISCONNECTED,		/* a dentry cut off from its parents (open_by_handle_at) */
-	M_UNPLACED,		/* below more mounts than the walk looks through */
+/*
+ * Per inode: the last answer for it (valid while runtime.file_gen is
+ * unchanged and for the same mount), and what it learned when it arrived
+ * at a watched name (valid for as long as the inode lives).
+ */
+struct istate {
+	__u64 gen;
+	__u64 mnt;
+	struct tw_secret_val v;
+	__u8 state;		/* enum match_state */
+	__u8 why;
+	__u8 learned;		/* lv holds: it arrived at a watched name */
+	__u8 pad[5];
+	struct tw_secret_val lv;
 };
 
-struct match {
-	struct tw_secret_val v;	/* the rule: M_SECRET, M_STALE */
-	__u8 state;
-};
-
-/* Does a secrets entry protect what it names (not only hold watched names)? */
-static __always_inline bool entry_protects(const struct tw_secret_val *v, struct match *m)
-{
-	if (!v->is_dir && (v->flags & (TW_SV_NAMES | TW_SV_NAMES_PATH)))
-		return false;
-	if (v->flags & TW_SV_PATH) {
-		if (!slot_stale(v->slot))
-			return false;
-		m->state = M_STALE;
-	} else {
-		m->state = M_SECRET;
-	}
-	m->v = *v;
-	return true;
-}
-
-/* A watched name: a rule's own name protects; a name on its way, while it is stale. */
-static __always_inline bool name_protects(const struct tw_fname_val *n, struct match *m)
-{
-	if (n->what & (TW_FN_FILE | TW_FN_DIR))
-		m->state = M_SECRET;
-	else if (slot_stale(n->slot))
-		m->state = M_STALE;
-	else
-		return false;
-	__builtin_memset(&m->v, 0, sizeof(m->v));
-	m->v.secret = n->secret;
-	m->v.tier = n->tier;
-	m->v.is_dir = !!(n->what & TW_FN_DIR);
-	return true;
-}
+struct {
+	__uint(type, BPF_MAP_TYPE_INODE_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct istate);
+} istate SEC(".maps");
 
 /* The parent walk, one level per bpf_loop step (verified once, not per level). */
 struct walk {
@@ -74,6 +51,7 @@ static long walk_step(__u32 i, struct walk *w)
 	struct tw_secret_val *v;
 	struct tw_secret_key k;
 	struct inode *dir;
+	bool names;
 
 	if (!p || p == c) {
 		/* The top: the filesystem's root, or a dentry cut off from it. */
@@ -83,21 +61,14 @@ static long walk_step(__u32 i, struct walk *w)
 	}
 	dir = BPF_CORE_READ(p, d_inode);
 	v = NULL;
+	n = NULL;
 	if (dir) {
 		inode_key(dir, &k);
-		v = bpf_map_lookup_elem(&secrets, &k);
-		if (v && (v->flags & (TW_SV_KERNEL | TW_SV_IGEN)) &&
-		    v->igen != BPF_CORE_READ(dir, i_generation))
-			v = NULL;
+		v = level_dir(&k, BPF_CORE_READ(dir, i_generation), false, w->stale, &names);
+		if (names)
+			n = name_in(&k, c);
 	}
-	if (v && ((v->flags & TW_SV_NAMES) || ((v->flags & TW_SV_NAMES_PATH) && w->stale))) {
-		n = name_in(&k, c);
-		if (n && name_protects(n, &w->m)) {
-			w->done = 1;
-			return 1;
-		}
-	}
-	if (v && v->is_dir && entry_protects(v, &w->m)) {
+	if (level_protects(v, n, &w->m)) {
 		w->done = 1;
 		return 1;
 	}

@@ -17,7 +17,6 @@
 #define SK_ALLOW_TIERED	2	/* judge()'s: allowed, and the caller has a tier */
 #define DNS_PORT	53
 #define AF_INET6	10
-#define LOOPBACK4	0x7f000001	/* INADDR_LOOPBACK */
 
 /* Set by the loader: the DNS guard is loaded and reads who sent DNS on a socket. */
 const volatile bool dns_guard = false;
@@ -26,7 +25,7 @@ static __always_inline int judge(struct bpf_sock_addr *ctx, int kind, const stru
 {
 	struct decision d = {};
 
-	d.tier = caller_tier(&d.tagged);
+	caller_tier(&d);
 	if (dns_guard && dst->port == DNS_PORT)
 		record_dns_caller(ctx->sk, &d);
 	if (d.tier == TW_TIER_NONE)
@@ -35,70 +34,28 @@ static __always_inline int judge(struct bpf_sock_addr *ctx, int kind, const stru
 }
 
 /*
- * An unspecified IPv4 destination is not refused by the kernel: its route
- * lookup (ip_route_output_key_hash_rcu) sends it to the socket's source
- * address, or to 127.0.0.1 when it has none. Judge that address. src is the
- * source the kernel will use (connect: the bound address; sendmsg: the
- * socket's, or IP_PKTINFO's).
+ * The destination as the kernel will use it (dst_v4: an unspecified one is
+ * judged as where it goes). src is the source the kernel will use (connect:
+ * the bound address; sendmsg: the socket's, or IP_PKTINFO's); sendmsg4 also
+ * judges an IPv6 socket's datagram to ::ffff:a.b.c.d.
  */
 static __always_inline void read_dst4(struct bpf_sock_addr *ctx, struct dst *d, __u32 src)
 {
 	struct bpf_sock *sk = ctx->sk;
 
-	d->ip[0] = ctx->user_ip4;
-	d->ip[1] = d->ip[2] = d->ip[3] = 0;
+	dst_v4(d, ctx->user_ip4, src, sk && sk->family == AF_INET6);
 	d->port = bpf_ntohs(ctx->user_port);
-	d->family = 4;
-	/* sendmsg4 also judges an IPv6 socket's datagram to ::ffff:a.b.c.d. */
-	d->mapped = sk && sk->family == AF_INET6;
-	d->wrote = TW_WROTE_JUDGED;
-	d->op = TW_NET_CALL;
-	if (!d->ip[0]) {
-		d->wrote = d->mapped ? TW_WROTE_ANY_MAPPED : TW_WROTE_ANY4;
-		d->ip[0] = src ? src : bpf_htonl(LOOPBACK4);
-	}
 }
 
-/*
- * ctx->user_ip6 allows only 4-byte loads, hence one word at a time. "::"
- * goes to ::1, or to ::ffff:127.0.0.1 from a socket bound to an IPv4-mapped
- * address (tcp_v6_connect, __ip6_datagram_connect, udpv6_sendmsg);
- * ::ffff:0.0.0.0 becomes an IPv4 connect to 0.0.0.0, judged as above.
- */
+/* ctx->user_ip6 allows only 4-byte loads, hence one word at a time. */
 static __always_inline void read_dst6(struct bpf_sock_addr *ctx, struct dst *d, bool v4_bound,
 				      __u32 src4)
 {
 	__u32 w0 = ctx->user_ip6[0], w1 = ctx->user_ip6[1];
 	__u32 w2 = ctx->user_ip6[2], w3 = ctx->user_ip6[3];
 
+	dst_v6(d, w0, w1, w2, w3, v4_bound, src4);
 	d->port = bpf_ntohs(ctx->user_port);
-	d->wrote = TW_WROTE_JUDGED;
-	d->op = TW_NET_CALL;
-	d->ip[1] = d->ip[2] = d->ip[3] = 0;
-	if (!w0 && !w1 && w2 == bpf_htonl(0xffff)) {
-		d->ip[0] = w3;
-		d->family = 4;
-		d->mapped = 1;
-		if (!w3) {
-			d->wrote = TW_WROTE_ANY_MAPPED;
-			d->ip[0] = src4 ? src4 : bpf_htonl(LOOPBACK4);
-		}
-		return;
-	}
-	if (!(w0 | w1 | w2 | w3)) {
-		d->wrote = TW_WROTE_ANY6;
-		d->family = v4_bound ? 4 : 6;
-		d->mapped = v4_bound;
-		d->ip[0] = v4_bound ? bpf_htonl(LOOPBACK4) : 0;
-		d->ip[3] = v4_bound ? 0 : bpf_htonl(1);
-		return;
-	}
-	d->ip[0] = w0;
-	d->ip[1] = w1;
-	d->ip[2] = w2;
-	d->ip[3] = w3;
-	d->family = 6;
-	d->mapped = 0;
 }
 
 /* Is the socket bound to an IPv4-mapped address (and so an IPv4 socket for connect)? */

@@ -33,7 +33,7 @@ int BPF_PROG(tw_socket_create, int family, int type, int protocol, int kern)
 	/* inet sockets are cgroup sock_create's, with their resolved protocol. */
 	if (kern || (family != AF_PACKET && family != AF_XDP))
 		return 0;
-	d.tier = caller_tier(&d.tagged);
+	caller_tier(&d);
 	if (d.tier == TW_TIER_NONE)
 		return 0;
 	return refuse_sock(&d, TW_NET_CREATE, family, type, protocol) ? 0 : deny();
@@ -62,12 +62,12 @@ int BPF_PROG(tw_socket_sendmsg, struct socket *sock, struct msghdr *msg, int siz
 	if (sock_judgeable(family, type, protocol)) {
 		if (dns_guard && (family == AF_INET || family == AF_INET6) &&
 		    sk->__sk_common.skc_dport == bpf_htons(DNS_PORT)) {
-			d.tier = caller_tier(&d.tagged);
+			caller_tier(&d);
 			record_dns_caller(sk, &d);
 		}
 		return 0;
 	}
-	d.tier = caller_tier(&d.tagged);
+	caller_tier(&d);
 	if (d.tier == TW_TIER_NONE)
 		return 0;
 	return refuse_sock(&d, TW_NET_SEND, family, type, protocol) ? 0 : deny();
@@ -120,7 +120,7 @@ int BPF_PROG(tw_sock_receive, struct file *file)
 	protocol = sock_protocol(sk, family);
 	if (family != AF_INET && family != AF_INET6 && sock_judgeable(family, type, protocol))
 		return 0;
-	d.tier = caller_tier(&d.tagged);
+	caller_tier(&d);
 	if (d.tier == TW_TIER_NONE)
 		return 0;
 	if (!sock_judgeable(family, type, protocol))

@@ -334,7 +334,7 @@ int BPF_PROG(tw_guard_ptrace, struct task_struct *child, unsigned int mode)
 	if (d.target == d.tier && !is_daemon(child, guard_get()))
 		return 0;
 	if (mode & PTRACE_MODE_NOAUDIT)
-		return audit_mode(d.tier) ? 0 : deny();
+		return audit_mode(&d) ? 0 : deny();
 	a.pid = BPF_CORE_READ(child, tgid);
 	a.cgroup_id = BPF_CORE_READ(cg, kn, id);
 	return refuse(&d, &a);

@@ -91,53 +91,22 @@ static __always_inline bool is_daemon(struct task_struct *p, const struct tw_gua
 /* A tiered caller, d->tier set; tierwalld itself is never judged. */
 static __always_inline bool tiered(struct decision *d)
 {
-	d->tier = caller_tier(&d->tagged);
+	caller_tier(d);
 	if (d->tier == TW_TIER_NONE)
 		return false;
 	return !is_daemon(bpf_get_current_task_btf(), guard_get());
 }
 
-/*
- * Tier of a cgroup: its nearest tagged ancestor, deepest tagged level first,
- * as tier_of() judges the caller. ancestors[] is read as raw memory: the
- * verifier does not take a variable index into a BTF array.
- */
+/* Tier of a cgroup (not the caller's): the one tier_of(), as it judges the caller. */
 static __always_inline __u32 cgroup_tier(struct cgroup *cg, __u64 *tagged)
 {
-	__u64 off = bpf_core_field_offset(struct cgroup, ancestors);
-	struct tw_runtime *rt;
-	__u32 zero = 0, lo, hi;
-	int i, level;
-	__u64 mask;
+	struct decision t = {};
 
-	rt = bpf_map_lookup_elem(&runtime, &zero);
-	if (!cg || !rt || !rt->level_mask)
+	if (!cg)
 		return TW_TIER_NONE;
-	mask = rt->level_mask;
-	lo = rt->min_level;
-	hi = rt->max_level;
-	level = BPF_CORE_READ(cg, level);
-	for (i = 0; i < TW_MAX_LEVELS; i++) {
-		int l = (int)hi - i;
-		struct tw_tier_val *val;
-		struct tw_tier_key key;
-		struct cgroup *a = NULL;
-
-		if (l < (int)lo || l < 0)
-			break;
-		if (l > level || !(mask & (1ULL << (l & (TW_MAX_LEVELS - 1)))))
-			continue;
-		bpf_probe_read_kernel(&a, sizeof(a), (void *)((unsigned long)cg + off + l * sizeof(a)));
-		if (!a)
-			continue;
-		key.cgroup_id = BPF_CORE_READ(a, kn, id);
-		val = bpf_map_lookup_elem(&cgroup_tiers, &key);
-		if (val) {
-			*tagged = key.cgroup_id;
-			return val->tier;
-		}
-	}
-	return TW_TIER_NONE;
+	tier_of(TIER_CGROUP, cg, &t);
+	*tagged = t.tagged;
+	return t.tier;
 }
 
 /* Is cg the cgroup with this id, or below it? */

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Kernel-only, for files.bpf.c: the secret-file maps, a file's identity as
- * stat() reports it, and the names rules watch (a rule is "whatever this
- * path names": the names on its way, in their directories, are watched).
+ * Kernel-only, for files.bpf.c and explain.bpf.c: the secret-file maps, a
+ * file's identity as stat() reports it, and the names rules watch (a rule
+ * is "whatever this path names": the names on its way, in their
+ * directories, are watched). No local storage here: explain loads where
+ * BPF LSM does not.
  */
 #ifndef TW_SECRETS_BPF_H
 #define TW_SECRETS_BPF_H
@@ -47,42 +49,6 @@ struct {
 	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, 4096);
 } name_state SEC(".maps");
-
-/*
- * Per inode: the last answer for it (valid while runtime.file_gen is
- * unchanged and for the same mount), and what it learned when it arrived
- * at a watched name (valid for as long as the inode lives).
- */
-struct istate {
-	__u64 gen;
-	__u64 mnt;
-	struct tw_secret_val v;
-	__u8 state;		/* enum match_state */
-	__u8 why;
-	__u8 learned;		/* lv holds: it arrived at a watched name */
-	__u8 pad[5];
-	struct tw_secret_val lv;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_INODE_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct istate);
-} istate SEC(".maps");
-
-/* A mount(2) onto a protected path, from sb_mount to sb_kern_mount in the same task. */
-struct pending_mount {
-	struct tw_secret_val v;
-	__u32 set;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct pending_mount);
-} mount_pending SEC(".maps");
 
 /* btrfs: stat() reports the subvolume's own anonymous device. */
 struct btrfs_root___tw {
@@ -155,19 +121,31 @@ static __always_inline bool is_dir(struct inode *inode)
 	return (BPF_CORE_READ(inode, i_mode) & S_IFMT) == S_IFDIR;
 }
 
-/* The secrets entry for inode, if it is really that inode (a kernel entry checks i_generation). */
+/*
+ * The secrets entry for identity k, if it is really that inode: an entry
+ * made with the inode's i_generation (igen) holds only for it, not for a
+ * reused number. any_gen: igen could not be read (explain, on a filesystem
+ * that does not tell it): the entry holds.
+ */
+static __always_inline struct tw_secret_val *entry_at(const struct tw_secret_key *k, __u32 igen,
+						      bool any_gen)
+{
+	struct tw_secret_val *v = bpf_map_lookup_elem(&secrets, k);
+
+	if (v && !any_gen && (v->flags & (TW_SV_KERNEL | TW_SV_IGEN)) && v->igen != igen)
+		return NULL;	/* the number was freed and reused */
+	return v;
+}
+
+/* The secrets entry for inode, if it is really that inode. */
 static __always_inline struct tw_secret_val *lookup_inode(struct inode *inode)
 {
 	struct tw_secret_key k;
-	struct tw_secret_val *v;
 
 	if (!inode)
 		return NULL;
 	inode_key(inode, &k);
-	v = bpf_map_lookup_elem(&secrets, &k);
-	if (v && (v->flags & (TW_SV_KERNEL | TW_SV_IGEN)) && v->igen != BPF_CORE_READ(inode, i_generation))
-		return NULL;	/* the number was freed and reused */
-	return v;
+	return entry_at(&k, BPF_CORE_READ(inode, i_generation), false);
 }
 
 static __always_inline struct tw_name_state *nstate(__u32 slot)

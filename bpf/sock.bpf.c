@@ -19,7 +19,7 @@ int tw_sock_create(struct bpf_sock *ctx)
 	/* The socket's own protocol: 0 in socket() is TCP or UDP by now. */
 	if (sock_judgeable(ctx->family, ctx->type, ctx->protocol))
 		return 1;
-	d.tier = caller_tier(&d.tagged);
+	caller_tier(&d);
 	if (d.tier == TW_TIER_NONE)
 		return 1;
 	return refuse_sock(&d, TW_NET_CREATE, ctx->family, ctx->type, ctx->protocol);

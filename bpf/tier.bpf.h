@@ -70,18 +70,61 @@ struct {
 	__uint(max_entries, 1);
 } flood_zero SEC(".maps");
 
+/* Where the tier lookup reads the caller's ancestors from (a constant per call site). */
+enum tier_src {
+	TIER_CURRENT,	/* the current task */
+	TIER_SKB,	/* from: the skb whose socket sends it (egress may run on nobody's behalf) */
+	TIER_GIVEN,	/* from: ids[level], from the daemon (explain, for any pid or cgroup) */
+	TIER_CGROUP,	/* from: a struct cgroup (self-protection: where a process is sent) */
+};
+
 /*
- * Tier of the caller: the nearest tagged ancestor, deepest first, of the
- * current task's cgroup, or of the sending socket's cgroup when skb is given
- * (egress packets may leave from softirq context, on nobody's behalf).
+ * The id of the caller's ancestor cgroup at level, 0 above the caller.
+ * src is a constant where this is inlined, so each program holds only the
+ * helpers it may call. A cgroup's ancestors[] is read as raw memory: the
+ * verifier does not take a variable index into a BTF array.
  */
-static __always_inline __u32 tier_of(struct __sk_buff *skb, bool use_skb, __u64 *tagged)
+static __always_inline __u64 ancestor_id(int src, const void *from, int level)
+{
+	struct cgroup *cg = (struct cgroup *)from, *a = NULL;
+
+	if (src == TIER_SKB)
+		return bpf_skb_ancestor_cgroup_id((struct __sk_buff *)from, level);
+	if (src == TIER_GIVEN)
+		return ((const __u64 *)from)[level & (TW_MAX_LEVELS - 1)];
+	if (src != TIER_CGROUP)
+		return bpf_get_current_ancestor_cgroup_id(level);
+	if (level > BPF_CORE_READ(cg, level))
+		return 0;
+	bpf_probe_read_kernel(&a, sizeof(a), (void *)((unsigned long)cg +
+			      bpf_core_field_offset(struct cgroup, ancestors) + level * sizeof(a)));
+	return a ? BPF_CORE_READ(a, kn, id) : 0;
+}
+
+/* Who decided what, common to every decision. */
+struct decision {
+	__u64 tagged;
+	__u32 tier;
+	__u32 target;
+	__u32 rule;
+	__u8 verdict;
+	__u8 flags;		/* the tag's TW_TAG_* */
+};
+
+/*
+ * Tier of the caller: the nearest tagged ancestor, deepest tagged level
+ * first, into d with its tag's flags (one lookup). One copy for the hooks,
+ * self-protection and explain.
+ */
+static __always_inline __u32 tier_of(int src, const void *from, struct decision *d)
 {
 	struct tw_runtime *rt;
 	__u32 zero = 0, lo, hi;
 	__u64 mask;
 	int i;
 
+	d->tier = TW_TIER_NONE;
+	d->flags = 0;
 	rt = bpf_map_lookup_elem(&runtime, &zero);
 	if (!rt || !rt->level_mask)
 		return TW_TIER_NONE;
@@ -98,23 +141,23 @@ static __always_inline __u32 tier_of(struct __sk_buff *skb, bool use_skb, __u64 
 			break;
 		if (!(mask & (1ULL << (level & (TW_MAX_LEVELS - 1)))))
 			continue;
-		/* use_skb is a constant: each program holds only the helper it may call. */
-		key.cgroup_id = use_skb ? bpf_skb_ancestor_cgroup_id(skb, level) :
-					  bpf_get_current_ancestor_cgroup_id(level);
+		key.cgroup_id = ancestor_id(src, from, level);
 		if (!key.cgroup_id)
 			continue;	/* caller lives above this level */
 		val = bpf_map_lookup_elem(&cgroup_tiers, &key);
 		if (val) {
-			*tagged = key.cgroup_id;
-			return val->tier;
+			d->tagged = key.cgroup_id;
+			d->flags = val->flags;
+			d->tier = val->tier;
+			return d->tier;
 		}
 	}
 	return TW_TIER_NONE;
 }
 
-static __always_inline __u32 caller_tier(__u64 *tagged)
+static __always_inline __u32 caller_tier(struct decision *d)
 {
-	return tier_of(NULL, false, tagged);
+	return tier_of(TIER_CURRENT, NULL, d);
 }
 
 enum tw_counter { CNT_DENIED, CNT_AUDITED, CNT_RB_DROP };
@@ -139,15 +182,6 @@ static __always_inline void count(enum tw_counter c)
 	count_n(c, 1);
 }
 
-/* Who decided what, common to every decision. */
-struct decision {
-	__u64 tagged;
-	__u32 tier;
-	__u32 target;
-	__u32 rule;
-	__u8 verdict;
-};
-
 /* Does the caller's tier log allowed use of its own resources ("log": "all")? */
 static __always_inline bool logs_all(__u32 tier)
 {
@@ -156,18 +190,37 @@ static __always_inline bool logs_all(__u32 tier)
 	return ti && ti->log_all;
 }
 
-/* Is this tier in audit mode (allowed, and recorded)? */
-static __always_inline bool audit_mode(__u32 tier)
+/*
+ * Is this decision's caller in audit mode (allowed, and recorded)? Its tag's
+ * flag (a `tierwall run --audit`), else its tier's mode.
+ */
+static __always_inline bool audit_mode(const struct decision *d)
 {
-	struct tw_tier_info *ti = bpf_map_lookup_elem(&tier_info, &tier);
+	struct tw_tier_info *ti;
 
+	if (d->flags & TW_TAG_AUDIT)
+		return true;
+	ti = bpf_map_lookup_elem(&tier_info, &d->tier);
 	return ti && ti->mode == TW_MODE_AUDIT;
 }
 
-/* Settle the verdict for a cross-tier access by the caller's tier mode. */
+/* Who owns what a caller reaches for, as the decisions below see it. */
+enum owner {
+	OWNER_NONE,	/* nobody: allowed, not recorded */
+	OWNER_SELF,	/* the caller's own tier: allowed, recorded if it logs all */
+	OWNER_OTHER,	/* another tier (or nothing the hooks can judge): refused */
+};
+
+/* The verdict on a cross-tier access, by the caller's tag and tier mode. */
+static __always_inline __u8 mode_verdict(const struct decision *d)
+{
+	return audit_mode(d) ? TW_VERDICT_AUDIT : TW_VERDICT_DENY;
+}
+
+/* Settle the verdict for a cross-tier access, and count it. */
 static __always_inline void decide(struct decision *d)
 {
-	d->verdict = audit_mode(d->tier) ? TW_VERDICT_AUDIT : TW_VERDICT_DENY;
+	d->verdict = mode_verdict(d);
 	count(d->verdict == TW_VERDICT_AUDIT ? CNT_AUDITED : CNT_DENIED);
 }
 
@@ -261,6 +314,8 @@ static __always_inline void record_dns_caller(void *sk, const struct decision *d
 		return;	/* no memory: the guard falls back to the socket's cgroup */
 	id = bpf_get_current_pid_tgid();
 	c->tier = d->tier;
+	c->flags = d->flags;
+	c->pad = 0;
 	c->pid = id >> 32;
 	c->tid = (__u32)id;
 	c->uid = (__u32)bpf_get_current_uid_gid();

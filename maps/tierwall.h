@@ -195,8 +195,14 @@ struct tw_tier_key {
 
 struct tw_tier_val {
 	__u32 tier;
-	__u32 flags;
+	__u32 flags;		/* TW_TAG_*: how this tag judges, beside its tier */
 };
+
+/*
+ * tw_tier_val.flags. TW_TAG_AUDIT: cross-tier use below this tag is allowed
+ * and recorded as audit, whatever the tier's mode (`tierwall run --audit`).
+ */
+#define TW_TAG_AUDIT		1
 
 /* tier_info[tier]: per-tier settings resolved from the policy. */
 struct tw_tier_info {
@@ -376,7 +382,9 @@ struct tw_name_val {
  * tier (not the socket creator's) and its pid, whatever context egress runs in.
  */
 struct tw_dns_caller {
-	__u32 tier;		/* TW_TIER_NONE: an untagged caller */
+	__u8 tier;		/* TW_TIER_NONE: an untagged caller */
+	__u8 flags;		/* its tag's TW_TAG_* */
+	__u16 pad;
 	__u32 pid;
 	__u32 tid;
 	__u32 uid;
@@ -468,6 +476,84 @@ struct tw_tamper_event {
 };
 
 /*
+ * explain: the daemon's question to the decision code the hooks run (one
+ * slot of the explain_io map), and its answer. The caller is a tier given
+ * outright (simulate) or the cgroup ids of its ancestors by level, as
+ * bpf_get_current_ancestor_cgroup_id() would return them (0 beyond its own
+ * level); the target is an address, a DNS name, a file with its parents, or
+ * nothing (a refusal that depends only on the tier's mode).
+ */
+enum tw_explain_what {
+	TW_EXPLAIN_TIER = 0,		/* the caller's tier only */
+	TW_EXPLAIN_NET = 1,		/* addr, family, port */
+	TW_EXPLAIN_NAME = 2,		/* name: a query for it */
+	TW_EXPLAIN_FILE = 3,		/* levels[] */
+	TW_EXPLAIN_REFUSAL = 4,		/* what tiered callers are refused whatever the target */
+};
+
+/*
+ * What explain is given for a file: the levels the hooks' walk goes
+ * through, as the daemon read them. The file itself and its parents up to
+ * its filesystem's root, then for each mount above it the directory it is
+ * mounted on and that one's parents (TW_XL_START begins such a run); each
+ * level with the name the walk came up through in it.
+ */
+#define TW_EXPLAIN_LEVELS	128	/* a power of two: the program masks its index */
+
+#define TW_XL_START		1	/* a file or mountpoint: matched as itself, then its parents */
+#define TW_XL_ROOT		2	/* its filesystem's root: the walk ends here */
+#define TW_XL_IGEN		4	/* igen was read */
+
+struct tw_explain_level {
+	struct tw_secret_key key;	/* as stat() reports it (a btrfs subvolume's own dev) */
+	char name[TW_FNAME_LEN];	/* parents: the previous level's name in it, as fnames keeps it */
+	__u32 igen;			/* TW_XL_IGEN: its i_generation */
+	__u32 sbdev;			/* TW_XL_START: its filesystem's superblock dev */
+	__u8 flags;			/* TW_XL_* */
+	__u8 pad[7];
+};
+
+/* What explain found for a file (tw_explain.file_state): as the hooks' match says it. */
+enum tw_explain_file {
+	TW_XF_NONE = 0,
+	TW_XF_SECRET = 1,		/* a rule protects it */
+	TW_XF_STALE = 2,		/* a name on a rule's path changed: would be re-resolved */
+	TW_XF_DEEP = 3,			/* deeper than the walk goes */
+	TW_XF_UNPLACED = 4,		/* below more mounts than the walk looks through */
+	TW_XF_UNSEEN = 5,		/* a mount of a directory below its filesystem's root: explain cannot see the parents the hooks walk */
+};
+
+struct tw_explain {
+	/* in */
+	__u32 what;			/* enum tw_explain_what */
+	__u32 tier;			/* tier_given: the caller's tier */
+	__u8 tier_given;		/* else looked up from ancestors[] */
+	__u8 family;			/* NET: 4 or 6 */
+	__u16 port;			/* NET: host byte order */
+	__u8 addr[16];			/* NET: as the caller would write it; network order */
+	__u32 nlevels;			/* FILE: in levels[] */
+	__u8 more_parents;		/* FILE: the path has parents and mounts beyond levels[] */
+	__u8 more_mounts;		/* FILE: more mounts above it than the hooks look through */
+	__u8 pad[2];
+	__u64 ancestors[TW_MAX_LEVELS];
+	struct tw_name_key name;	/* NAME */
+	__u32 pad2;
+	struct tw_explain_level levels[TW_EXPLAIN_LEVELS];
+	/* out */
+	__u32 out_tier;			/* the caller's tier */
+	__u32 owner;			/* 0 nobody, 1 the caller's tier, 2 another (or refused) */
+	__u64 tagged;			/* the ancestor whose tag gave the tier */
+	__u32 target_tier;
+	__u32 rule;			/* NET: rule index; NAME: hostname index + 1; FILE: secret */
+	__u32 host;			/* NET: hostname index + 1 the address came from, 0: a CIDR */
+	__u8 verdict;			/* enum tw_verdict */
+	__u8 recorded;			/* the hooks would write a record */
+	__u8 judged_family;		/* NET: the address judged (an unspecified one's target) */
+	__u8 file_state;		/* FILE: enum tw_explain_file */
+	__u8 judged[16];
+};
+
+/*
  * Flood control: the same caller hitting the same denied target within the
  * window is one record with a count. The key names caller and target; the
  * value keeps the latest record, to report the repeats when the window ends.
@@ -503,5 +589,8 @@ _Static_assert(sizeof(struct tw_name_state) == 16, "tw_name_state layout changed
 _Static_assert(sizeof(struct tw_rule) == 40, "tw_rule layout changed");
 _Static_assert(sizeof(struct tw_runtime) == 48, "tw_runtime layout changed");
 _Static_assert(sizeof(struct tw_flood_val) == 16 + 352, "tw_flood_val layout changed");
+
+_Static_assert(sizeof(struct tw_explain_level) == 96, "tw_explain_level layout changed");
+_Static_assert(sizeof(struct tw_explain) == 864 + 96 * TW_EXPLAIN_LEVELS, "tw_explain layout changed");
 
 #endif /* TIERWALL_ABI_H */

@@ -23,6 +23,8 @@ struct fx {
 	char daemon_out[PATH_MAX];
 	pid_t daemon;
 	int daemon_status;		/* wait status once exited */
+	/* fx_start: the daemon starts in cgroup `own_cgroupns` with a cgroup namespace of its own (a container's) */
+	const char *own_cgroupns;
 };
 
 /* Empty subtree plus temp dir; cgroups is a NULL-terminated list of relative paths. */

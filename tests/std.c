@@ -51,14 +51,21 @@ bool can_run(void)
 /* Set up cgroups, write the standard policy, start the daemon. */
 bool std_start(struct fx *f)
 {
-	char policy[4096], out[4096] = "";
+	char policy[4096];
+
+	std_policy(policy, sizeof(policy));
+	return std_start_with(f, policy);
+}
+
+bool std_start_with(struct fx *f, const char *policy)
+{
+	char out[4096] = "";
 	int err;
 
 	if (!can_run())
 		return false;
 	if (!ASSERT_OK(fx_init(f, std_cgroups), "fixture"))
 		return false;
-	std_policy(policy, sizeof(policy));
 	fx_write_policy(f, policy);
 	err = fx_start(f, NULL);
 	if (err) {

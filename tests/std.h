@@ -22,6 +22,8 @@ void std_policy(char *buf, size_t len);
 bool can_run(void);
 /* Set up cgroups, write the standard policy, start the daemon. */
 bool std_start(struct fx *f);
+/* The same with another policy on the standard cgroups. */
+bool std_start_with(struct fx *f, const char *policy);
 /* The decision's event is in the log with these fields. */
 void check_event(struct fx *f, pid_t pid, int port, const char *kind,
 		 const char *verdict, const char *tier, const char *target,

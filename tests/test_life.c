@@ -426,6 +426,41 @@ out:
 	fx_cleanup(&f);
 }
 
+/*
+ * A daemon started in a cgroup namespace of its own (a container's, as
+ * cgroup v2 gives a pod that is not privileged, with the host's cgroup2
+ * mount) reads every caller's /proc/PID/cgroup relative to it: it finds
+ * its namespace's root in the mount, and a tiered caller is still refused.
+ */
+TEST(life_private_cgroupns_callers_read_right)
+{
+	char policy[4096], out[4096];
+	struct ask a;
+	struct fx f;
+
+	if (!can_run() || !ASSERT_OK(fx_init(&f, std_cgroups), "fixture"))
+		return;
+	std_policy(policy, sizeof(policy));
+	fx_write_policy(&f, policy);
+	fx_mkcg(&f, "agent");
+	fx_mkcg(&f, "fresh");
+	f.own_cgroupns = "agent";
+	if (!ASSERT_OK(fx_start(&f, NULL), "tierwalld starts in a cgroup namespace of its own"))
+		goto out;
+	fx_sh(out, sizeof(out), "cat %s", f.daemon_out);
+	ASSERT_CONTAINS(out, "in a cgroup namespace of its own, rooted at", "it says so");
+	a.sock = f.sock;
+	a.req = "{\"cmd\":\"tag\",\"cgroup\":\"/fresh\",\"tier\":\"staging\"}";
+	ASSERT_EQ(fx_do(&f, "agents/staging", ask_daemon, &a, NULL), 1, "a tiered caller may not tag");
+	fx_sh(out, sizeof(out), "grep '\"kind\":\"tamper\".*\"op\":\"control\"' %s/events.jsonl", f.log_dir);
+	ASSERT_CONTAINS(out, "/agents/staging\",\"tagged_cgroup\"", "the refusal names the caller's cgroup");
+	ASSERT_EQ(fx_do(&f, "untagged", ask_daemon, &a, NULL), 0, "an untagged caller may tag");
+	ASSERT_EQ(fx_net(&f, "fresh", TW_OP_TCP_CONNECT, "127.20.0.1", P_ANY, NULL), EPERM,
+		  "and the tag enforces");
+out:
+	fx_cleanup(&f);
+}
+
 /* A client that sends one byte every 100 ms, for at most secs seconds. */
 static pid_t trickler(const char *sock, int secs)
 {

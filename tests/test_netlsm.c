@@ -237,9 +237,10 @@ static int take_fd(void *arg)
 }
 
 /*
- * pidfd_getfd: a holder connects to addr while untagged, then joins staging;
- * a taker in cg takes the descriptor. The holder is in the taker's tier, so
- * only the descriptor is judged, not the taking.
+ * pidfd_getfd: a holder connects to addr while untagged, then joins cg; a
+ * taker in cg takes the descriptor. The holder is in the taker's tier, so
+ * only the descriptor is judged, not the taking (reaching into another
+ * tier's process is self-protection's, tested there).
  */
 static int take_from_holder(struct fx *f, const char *cg, const char *addr, pid_t *taker)
 {
@@ -255,7 +256,7 @@ static int take_from_holder(struct fx *f, const char *cg, const char *addr, pid_
 	if (!holder) {
 		close(done[1]);
 		fd = connected(SOCK_STREAM, addr, port);
-		snprintf(path, sizeof(path), "%s/staging", f->root);
+		snprintf(path, sizeof(path), "%s/%s", f->root, cg);
 		if (fd < 0 || tw_join_cgroup(path) || write(fdpipe[1], &fd, sizeof(fd)) != sizeof(fd))
 			_exit(1);
 		p = (struct pollfd){ .fd = done[0], .events = POLLIN };

@@ -23,6 +23,7 @@
 #include "event.h"
 #include "fixture.h"
 #include "net.h"
+#include "podhook.h"
 #include "policy.h"
 #include "podtier.h"
 #include "runtime.h"
@@ -281,101 +282,12 @@ out:
 
 /* ---- tierwall-nri against a real daemon ---- */
 
-/* A process in cgroup rel that waits, as runc's init does, then connects. */
-struct init_proc {
-	pid_t pid;
-	int go;
-};
-
-static int init_start(struct fx *f, const char *rel, const char *addr, int port, struct init_proc *p)
-{
-	char dir[PATH_MAX * 2], c;
-	int go[2], joined[2];
-
-	snprintf(dir, sizeof(dir), "%s/%s", f->root, rel);
-	if (pipe(go))
-		return -errno;
-	if (pipe(joined)) {
-		close(go[0]);
-		close(go[1]);
-		return -errno;
-	}
-	p->pid = fork();
-	if (p->pid < 0)
-		return -errno;
-	if (!p->pid) {
-		close(go[1]);
-		close(joined[0]);
-		if (tw_join_cgroup(dir))
-			_exit(100);
-		if (write(joined[1], "j", 1) != 1 || read(go[0], &c, 1) != 1)
-			_exit(101);
-		_exit(-tw_net(TW_OP_TCP_CONNECT, addr, port));
-	}
-	close(go[0]);
-	close(joined[1]);
-	p->go = go[1];
-	/* In its cgroup before the runtime's hook looks, as runc's init is. */
-	c = read(joined[0], &c, 1) == 1 ? 0 : -EIO;
-	close(joined[0]);
-	return c;
-}
-
-/* Let it run its first instruction: 0 if allowed, else the errno it met. */
-static int init_run(struct init_proc *p)
-{
-	int st = -1;
-
-	if (write(p->go, "x", 1) != 1)
-		return -1;
-	close(p->go);
-	waitpid(p->pid, &st, 0);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-/* Run tierwall-nri invoke as containerd would; its JSON result. */
-static json_t *nri_invoke(struct fx *f, int pid, const char *id, const char *ns, const char *pod,
-			  const char *tier, int timeout_ms)
-{
-	char path[PATH_MAX + 16], out[4096];
-	json_t *req = json_pack("{s:s, s:s, s:s, s:s, s:i, s:{s:s, s:{s:s}}, s:{s:s, s:s, s:s},"
-				" s:{s:s, s:[s], s:i}}",
-				"version", "0.1", "state", "create", "id", id, "sandboxID", "sb-x",
-				"pid", pid, "spec", "cgroupsPath", "/unused", "annotations",
-				"io.kubernetes.cri.container-name", "app",
-				"labels", "io.kubernetes.pod.name", pod, "io.kubernetes.pod.namespace", ns,
-				"io.kubernetes.pod.uid", "uid-1",
-				"conf", "socket", f->sock, "exempt_namespaces", "kube-system",
-				"timeout_ms", timeout_ms);
-
-	if (tier)
-		json_object_set_new(json_object_get(req, "labels"), "tierwall.io/tier", json_string(tier));
-	snprintf(path, sizeof(path), "%s/nri-request.json", f->tmp);
-	json_dump_file(req, path, 0);
-	json_decref(req);
-	fx_sh(out, sizeof(out), "%s/tierwall-nri invoke < %s 2>/dev/null", tw_build_dir, path);
-	return json_loads(out, 0, NULL);
-}
-
-static const char *result_error(json_t *r)
-{
-	return r ? json_string_value(json_object_get(r, "error")) : "not JSON";
-}
-
-/* The hook let the container start: a result without "error". */
-static bool placed(json_t *r, const char *what)
-{
-	if (r && !json_object_get(r, "error"))
-		return true;
-	return TW_FAILED("%s: %s", what, result_error(r));
-}
-
 TEST(pod_nri_hook_tiers_before_first_instruction)
 {
 	static const char *const cgs[] = { "kubepods/poda/c1", "kubepods/podb/c1", "kubepods/podc/c1",
 					   "kubepods/podd/c1", NULL };
 	struct fx f;
-	struct init_proc a, b, c, d;
+	struct init_proc a = {}, b = {}, c = {}, d = {};
 	int port = fx_port(70), lfd = -1, err;
 	json_t *r = NULL, *ev = NULL;
 	char text[1024];

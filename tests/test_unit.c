@@ -70,7 +70,7 @@ static const struct {
 	{ T("{ \"version\": 2, \"tiers\": {\"a\": {}} }"),
 	  "t.json:1:3: version: unsupported policy version" },
 	{ T("{ \"version\": 1, \"tiers\": {\"a\": {}}, \"color\": 3 }"),
-	  "t.json:1:37: color: unknown key \"color\" (expected \"version\", \"mode\", \"tiers\", \"cgroups\", \"destinations\", \"secrets\", \"kubernetes\")" },
+	  "t.json:1:37: color: unknown key \"color\" (expected \"version\", \"mode\", \"tiers\", \"cgroups\", \"destinations\", \"secrets\", \"kubernetes\", \"drift\")" },
 	{ T("{ \"version\": 1, \"tiers\": {\"a\": {}}, \"version\": 1 }"),
 	  "t.json:1:45: invalid JSON: duplicate object key" },
 	{ T("{ \"version\": 1,") T("  \"tiers\": {}") T("}"), "t.json:2:3: tiers: no tiers defined" },
@@ -138,6 +138,24 @@ static const struct {
 	{ T("{ \"version\": 1, \"tiers\": {\"a\": {}},")
 	  T("  \"secrets\": [ { \"tier\": \"a\", \"paths\": [\"/\"] } ] }"),
 	  "t.json:2:41: secrets[0].paths[0]: \"/\" would make every file a secret" },
+	{ T("{ \"version\": 1, \"tiers\": {\"a\": {}},")
+	  T("  \"drift\": { \"roots\": [\"tmp/agents\"] } }"),
+	  "t.json:2:24: drift.roots[0]: \"tmp/agents\" is not a normalised absolute path" },
+	{ T("{ \"version\": 1, \"tiers\": {\"a\": {}},")
+	  T("  \"drift\": { \"roots\": [\"/\"] } }"),
+	  "t.json:2:24: drift.roots[0]: \"/\" would read every file the node writes" },
+	{ T("{ \"version\": 1, \"tiers\": {\"a\": {}},")
+	  T("  \"drift\": { \"roots\": [\"/tmp/\", \"/tmp\"] } }"),
+	  "t.json:2:33: drift.roots[1]: \"/tmp\" is already listed at drift.roots[0]" },
+	{ T("{ \"version\": 1, \"tiers\": {\"a\": {}},")
+	  T("  \"drift\": { \"mode\": \"audit\" } }"),
+	  "t.json:2:3: drift: missing required key \"roots\"" },
+	{ T("{ \"version\": 1, \"tiers\": {\"a\": {}},")
+	  T("  \"drift\": { \"roots\": [\"/tmp\"], \"mode\": \"off\" } }"),
+	  "t.json:2:33: drift.mode: unknown mode \"off\"" },
+	{ T("{ \"version\": 1, \"tiers\": {\"a\": {}},")
+	  T("  \"drift\": { \"roots\": [\"/tmp\"], \"watch\": 1 } }"),
+	  "t.json:2:33: drift.watch: unknown key \"watch\" (expected \"roots\", \"mode\")" },
 	{ T("{ \"version\": 1, \"tiers\": {\"a\": {}, \"b\": {\"log\": \"everything\"}} }"),
 	  "t.json:1:42: tiers.b.log: unknown log setting \"everything\"" },
 	{ T("{ \"version\": 1, \"tiers\": {\"a\": {}},")

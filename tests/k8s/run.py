@@ -14,7 +14,7 @@ test skips if the machine has a conf.json of its own). The daemon gets a
 private cgroup root; pods are parented below it. Traffic goes to loopback.
 
 Prints one line per test and "N passed, N failed, N skipped"."""
-import json, os, shutil, signal, subprocess, sys, time, traceback
+import datetime, json, os, select, shutil, signal, subprocess, sys, threading, time, traceback
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.environ.get("TW_BUILD_DIR", os.path.join(ROOT, "build"))
@@ -93,12 +93,13 @@ def check(cond, what):
 class World:
     def __init__(self):
         os.makedirs(D + "/host", exist_ok=True)
+        os.makedirs(D + "/run/containerd", exist_ok=True)
         conf = open(os.path.join(ROOT, "tests/k8s/containerd.toml.in")).read().replace("@DIR@", D)
         open(D + "/config.toml", "w").write(conf)
         self.log = open(D + "/containerd.log", "w")
         self.containerd = subprocess.Popen(["containerd", "--config", D + "/config.toml"],
                                            stdout=self.log, stderr=self.log)
-        self.sock = D + "/containerd.sock"
+        self.sock = D + "/run/containerd/containerd.sock"
         for _ in range(100):
             if os.path.exists(self.sock):
                 break
@@ -123,6 +124,8 @@ class World:
             return path
         if path == "/sys/fs/bpf":
             return D + "/bpf"
+        if path == "/run/containerd":                # the CRI socket of the test's containerd
+            return D + "/run/containerd"
         return D + "/host" + path
 
     def configmap(self, text, version):
@@ -271,6 +274,76 @@ def t_agent():
     check("attached" in r.stdout, "programs attached")
 
 
+def early_pods():
+    """Pods that run before the agent is installed (no NRI hook yet): a staging and a prod
+    pod connecting to prod in a loop, and one whose tier label names no tier."""
+    check(not os.path.exists(NRI_CONF), "no hook installed yet")
+    for name, ns, tier in (("early-web", "shop", "staging"), ("early-pay", "payments", None)):
+        STATE[name], _ = W.workload(name, ns, tier, LOOP)
+    STATE["early-typo"], _ = W.workload("early-typo", "shop", "qa", ["/bin/sh", "-c", "sleep 600"])
+    for name in ("early-web", "early-pay"):     # positive control: nothing judges them yet
+        got = wait_lines(STATE[name], 2)
+        check(got and all(l.endswith("allowed") for l in got), f"{name} before the agent: {got}")
+
+
+def ts(e):
+    return datetime.datetime.strptime(e["ts"][:26].rstrip("Z"), "%Y-%m-%dT%H:%M:%S.%f").timestamp()
+
+
+@test("k8s_running_pods_tiered_from_cri_within_5s")
+def t_adopted():
+    check("early_error" not in STATE, f"pods before the agent: {STATE.get('early_error')}")
+    web, pay = STATE["early-web"], STATE["early-pay"]
+    sync = []
+    for _ in range(150):                      # bounded: the agent's own record of the sync
+        sync = [e for e in W.events() if e.get("event") == "cri_sync"]
+        if sync:
+            break
+        time.sleep(0.1)
+    check(sync and sync[-1]["state"] == "synced", f"the CRI sync record: {sync[-1:]}")
+    defs = json.load(open(os.path.join(ROOT, "policies/event.schema.json")))["$defs"]
+    extra = set(sync[-1]) - set(defs["common"]["properties"]) - set(defs["daemon"]["properties"])
+    extra |= {k for u in sync[-1]["unplaced"] for k in u} - \
+        set(defs["daemon"]["properties"]["unplaced"]["items"]["properties"])
+    check(not extra and sync[-1]["event"] in defs["daemon"]["properties"]["event"]["enum"],
+          f"cri_sync fields the schema does not document: {extra}")
+    evs = W.events()
+    start = [e for e in evs if e.get("event") == "start"][-1]
+    tag = [e for e in evs if e.get("event") == "tag" and e.get("meta", {}).get("pod") == "early-web"
+           and e["meta"].get("container") == "app"]
+    check(tag and tag[0]["tier"] == "staging" and tag[0]["source"] == "pod" and
+          tag[0]["meta"].get("namespace") == "shop" and tag[0]["meta"].get("via") == "cri",
+          f"the running staging pod's container was tagged from the CRI: {tag[:1]}")
+    took = ts(tag[0]) - ts(start)
+    check(took <= 5, f"tagged {took:.2f}s after the agent started: more than 5 s")
+    n, m = len(lines(web)), len(lines(pay))
+    after, after_pay = wait_lines(web, n + 3)[n:], wait_lines(pay, m + 3)[m:]
+    check(len(after) >= 3 and all("Operation not permitted" in l for l in after),
+          f"the staging pod that ran before the agent is refused prod now: {after}")
+    check(len(after_pay) >= 3 and all(l.endswith("allowed") for l in after_pay),
+          f"the prod pod that ran before the agent still reaches prod: {after_pay}")
+    ev = [e for e in W.events() if e.get("kind") == "connect" and e.get("pod") == "early-web"]
+    check(ev and ev[0]["namespace"] == "shop" and ev[0]["container"] == "app" and
+          ev[0]["tier"] == "staging" and ev[0]["target_tier"] == "prod", f"event names the pod: {ev[:1]}")
+    print(f"    (tagged {took * 1000:.0f} ms after the agent's start record; the sync took "
+          f"{sync[-1]['duration_ms']} ms for {sync[-1]['pods']} pods)")
+
+
+@test("k8s_unplaced_pod_listed_in_status")
+def t_unplaced():
+    sock = W.host("/run/tierwall") + "/tierwall.sock"
+    st = json.loads(sh(BUILD + "/tierwall", "--socket", sock, "--json", "status").stdout)
+    un = [u for u in st["cri"]["unplaced"] if u.get("pod") == "early-typo" and u["container"] == "app"]
+    check(un and un[0]["namespace"] == "shop" and
+          "names a tier the policy does not define" in un[0]["reason"],
+          f"status --json lists the pod with an unknown tier: {st['cri']}")
+    check(not [u for u in st["cri"]["unplaced"] if u.get("pod") in ("early-web", "early-pay")],
+          f"the others are placed: {st['cri']['unplaced']}")
+    text = sh(BUILD + "/tierwall", "--socket", sock, "status").stdout
+    check("early-typo" in text and "not placed" in text, f"status lists it: {text}")
+    print("".join(f"    | {l}\n" for l in text.splitlines() if l.startswith(("cri ", "not placed"))), end="")
+
+
 @test("k8s_staging_pod_first_command_refused_prod")
 def t_staging():
     pod, cid = W.workload("web", "shop", "staging", PROBE)
@@ -368,6 +441,15 @@ def t_upgrade():
     check(W.cri.wait_exit(cid).exit_code == 1, "new pods tiered by the new agent")
 
 
+def drain(lsock, stop):
+    while not stop.is_set():
+        if select.select([lsock], [], [], 0.2)[0]:
+            try:
+                lsock.accept()[0].close()
+            except OSError:
+                pass
+
+
 def main():
     global W
     for t in ("k8s/pause.tar", "k8s/work.tar", "k8s/py/cri_harness_pb2.py", "tierwall-image.tar",
@@ -379,6 +461,8 @@ def main():
     lsock.bind(("127.20.0.1", PORT))
     lsock.listen(64)
     lsock.setblocking(False)
+    stop = threading.Event()     # accepted and closed: pods looping on connect never fill the backlog
+    threading.Thread(target=drain, args=(lsock, stop), daemon=True).start()
     try:
         W = World()
     except Exception as e:  # noqa: BLE001
@@ -387,7 +471,11 @@ def main():
         print("0 passed, 1 failed, 0 skipped")
         return 1
     try:
-        for t in (t_agent, t_staging, t_prod, t_unknown, t_configmap, t_stopped, t_upgrade):
+        try:
+            early_pods()
+        except Exception as e:  # noqa: BLE001
+            STATE["early_error"] = str(e)
+        for t in (t_agent, t_adopted, t_unplaced, t_staging, t_prod, t_unknown, t_configmap, t_stopped, t_upgrade):
             if results and results[0] == "fail":
                 print(f"SKIP {t.name}: the agent did not start")
                 results.append("skip")
@@ -395,6 +483,7 @@ def main():
             t()
     finally:
         cleanup(W)
+        stop.set()
         lsock.close()
     print(f"{results.count('ok')} passed, {results.count('fail')} failed, {results.count('skip')} skipped")
     return 1 if "fail" in results else 0

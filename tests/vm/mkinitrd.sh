@@ -14,7 +14,7 @@ for applet in $("$root/bin/busybox" --list); do
 	[ -e "$root/bin/$applet" ] || ln -s busybox "$root/bin/$applet"
 done
 cp "$build"/static/tierwalld "$build"/static/tierwall "$build"/static/tw_tests \
-   "$build"/static/tw_probe "$build"/static/tw_bench_lsm "$root/bin/"
+   "$build"/static/tw_probe "$build"/static/tw_bench_lsm "$build"/tierwall-nri "$root/bin/"
 # dnsmasq for the dns_* tests (a Debian binary: its libraries and loader come
 # along), and glibc's NSS modules for getaddrinfo() in the static test binary.
 copy_lib() { mkdir -p "$root$(dirname "$1")"; cp -L "$1" "$root$1"; }

@@ -34,6 +34,8 @@ void tw_want_operands(int argc, int first, int n);
 json_t *tw_call(json_t *req);
 void tw_print_json(json_t *o);
 
+/* The reply whatever it says; NULL (a message printed unless quiet) when unreachable. */
+json_t *tw_call_reply(json_t *req, int *rc, bool quiet);
 /* The same; -errno in *rc instead of a message when the daemon cannot be reached. */
 json_t *tw_call_quiet(json_t *req, int *rc);
 /* Ask the daemon for cmd; with --json print the reply and return NULL with *rc set. */
@@ -41,6 +43,38 @@ json_t *tw_query(const char *cmd, int *rc);
 
 /* cli_status.c */
 int do_status(int argc, char **argv);
+
+/* policycmd.c */
+int do_check(int argc, char **argv);
+int do_reload(int argc, char **argv);
+
+/* explain.c */
+int do_explain(int argc, char **argv);
+int do_which(int argc, char **argv);
+
+/* simulate.c */
+int do_simulate(int argc, char **argv);
+
+/* evshow.c: how events take their filters and are shown */
+struct tw_filter;
+/* Ask the daemon for its cgroup root and tiers (nothing when it does not answer). */
+void tw_ev_daemon_info(void);
+/* --cgroup as the policy names it, in the form records carry; the record's form shown back. */
+const char *tw_ev_cgroup_filter(const char *cg);
+const char *tw_ev_policy_path(const char *cg);
+/* Exit 2 on a filter that cannot match: unknown kind, verdict or tier, --until before --since. */
+void tw_ev_check_filter(const struct tw_filter *f, const char *dir);
+/* The message for a log that cannot be shown: permission denied, or none there. */
+void tw_ev_no_log(const char *dir);
+void tw_ev_table_header(void);
+void tw_ev_table_row(json_t *o);
+struct tw_verify_opts;
+int tw_ev_verify_json(const char *dir, const struct tw_verify_opts *opts);
+/* run.c, attest.c */
+int do_run(int argc, char **argv);
+/* Findings of the daemon on env, cmd and files for tier (JSON array), NULL on failure. */
+json_t *tw_attest(const char *tier, char *const *cmd, char *const *files, int nfiles);
+void tw_attest_print(json_t *findings, FILE *f);
 
 /* events.c */
 int do_events(int argc, char **argv);

@@ -18,6 +18,34 @@
 
 #define DEFAULT_PIN_DIR	"/sys/fs/bpf/tierwall"
 
+/* Fingerprints always (attestation uses them); the roots when the policy has some. */
+static void print_drift(json_t *v)
+{
+	json_t *fp = json_object_get(v, "fingerprints"), *m;
+	size_t i;
+
+	if (json_integer_value(json_object_get(fp, "files")) || json_integer_value(json_object_get(fp, "skipped")))
+		printf("fingerprint %lld secret files, %lld fingerprints (%lld shared by tiers), %lld files skipped\n",
+		       json_integer_value(json_object_get(fp, "files")),
+		       json_integer_value(json_object_get(fp, "fingerprints")),
+		       json_integer_value(json_object_get(fp, "shared")),
+		       json_integer_value(json_object_get(fp, "skipped")));
+	if (!json_array_size(json_object_get(v, "roots")) && !json_array_size(json_object_get(v, "missing")))
+		return;
+	printf("drift       %zu root(s) (%s), %lld directories watched%s, %lld files checked%s: "
+	       "%lld copies found, %lld protected\n", json_array_size(json_object_get(v, "roots")),
+	       json_string_value(json_object_get(v, "mode")),
+	       json_integer_value(json_object_get(v, "watched_dirs")),
+	       json_integer_value(json_object_get(v, "unwatched_dirs")) ? " (SOME NOT WATCHED)" : "",
+	       json_integer_value(json_object_get(v, "files_checked")),
+	       json_is_true(json_object_get(v, "scanning")) ? " (scanning)" : "",
+	       json_integer_value(json_object_get(v, "copies_found")),
+	       json_integer_value(json_object_get(v, "copies_protected")));
+	json_array_foreach(json_object_get(v, "missing"), i, m)
+		printf("drift       root %s does not exist (looked for again every 10 s)\n",
+		       json_string_value(m));
+}
+
 static const char *pin_dir = DEFAULT_PIN_DIR;
 static long wait_s = -1;		/* --wait: seconds to wait for enforcement */
 
@@ -38,6 +66,12 @@ static int status_opt(int c, const char *arg)
 		return -1;
 	}
 	return 0;
+}
+
+/* A field to print: never "(null)", "-" where the daemon sent nothing. */
+static const char *S(json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key)) ?: "-";
 }
 
 /* Enforcing in full: the daemon runs (setup done) and every program is attached. */
@@ -109,21 +143,75 @@ static void print_hostnames(json_t *h)
 	size_t i, j;
 
 	json_array_foreach(json_object_get(h, "names"), i, v) {
-		printf("hostname    %-28s %-10s %-9s", json_string_value(json_object_get(v, "hostname")),
-		       json_string_value(json_object_get(v, "tier")),
-		       json_string_value(json_object_get(v, "state")));
+		printf("hostname    %-28s %-10s %-9s", S(v, "hostname"),
+		       S(v, "tier"),
+		       S(v, "state"));
 		json_array_foreach(json_object_get(v, "addresses"), j, a)
-			printf(" %s%s", json_string_value(json_object_get(a, "address")),
+			printf(" %s%s", S(a, "address"),
 			       json_object_get(a, "grace_left_s") ? "(grace)" : "");
 		if (json_object_get(v, "error"))
-			printf(" [%s, %lld failures]", json_string_value(json_object_get(v, "error")),
+			printf(" [%s, %lld failures]", S(v, "error"),
 			       json_integer_value(json_object_get(v, "failures")));
 		printf("\n");
 	}
 	json_array_foreach(json_object_get(h, "wildcards"), i, v)
 		printf("hostname    %-28s %-10s DNS guard only\n",
-		       json_string_value(json_object_get(v, "hostname")),
-		       json_string_value(json_object_get(v, "tier")));
+		       S(v, "hostname"),
+		       S(v, "tier"));
+}
+
+/* The pods that ran before the daemon, from the runtime's CRI, and those it could not place. */
+static void print_cri(json_t *v)
+{
+	const char *st = S(v, "state");
+	json_t *u;
+	size_t i;
+
+	if (!v)
+		return;
+	if (!strcmp(st, "none"))
+		printf("cri         no CRI socket (%s): no pods to tier at start\n", S(v, "socket"));
+	else if (!strcmp(st, "off"))
+		printf("cri         not asked (--cri-socket none)\n");
+	else if (!strcmp(st, "waiting"))
+		printf("cri         waiting for enforcement before tiering the running pods\n");
+	else if (!strcmp(st, "syncing"))
+		printf("cri         tiering the running pods from %s\n", S(v, "socket"));
+	else if (!strcmp(st, "unreachable"))
+		printf("cri         UNREACHABLE: %s: pods that ran before tierwalld are not tiered\n",
+		       S(v, "error"));
+	else
+		printf("cri         %lld pods running at start (%s): %lld containers tiered, %lld untiered, "
+		       "%zu not placed (%lld ms)\n", json_integer_value(json_object_get(v, "pods")),
+		       S(v, "socket"), json_integer_value(json_object_get(v, "placed")),
+		       json_integer_value(json_object_get(v, "untiered")),
+		       json_array_size(json_object_get(v, "unplaced")),
+		       json_integer_value(json_object_get(v, "duration_ms")));
+	json_array_foreach(json_object_get(v, "unplaced"), i, u)
+		printf("not placed  %s/%s container %s (%.12s): %s\n", S(u, "namespace"), S(u, "pod"),
+		       S(u, "container"), S(u, "container_id"), S(u, "reason"));
+}
+
+/* The last reload, and whether the file on disk is what is loaded. */
+static void print_reload(json_t *rl)
+{
+	json_t *last = json_object_get(rl, "last_reload");
+	char when[64];
+
+	if (last) {
+		tw_format_time((uint64_t)json_integer_value(json_object_get(last, "at")) * 1000000000ull,
+			       when, sizeof(when));
+		printf("reload      last at %.19sZ: %s", when, S(last, "result"));
+		if (json_array_size(json_object_get(last, "errors")))
+			printf(" (%zu errors: tierwall reload shows them)",
+			       json_array_size(json_object_get(last, "errors")));
+		printf("\n");
+	}
+	if (json_is_true(json_object_get(rl, "policy_file_differs")))
+		printf("reload      the policy file differs from the loaded policy: not reloaded yet%s\n",
+		       last && strcmp(S(last, "result"), "ok") ? ", or the reload failed" : "");
+	else if (json_is_false(json_object_get(rl, "policy_file_readable")))
+		printf("reload      the policy file cannot be read now\n");
 }
 
 int do_status(int argc, char **argv)
@@ -150,17 +238,17 @@ int do_status(int argc, char **argv)
 	}
 	if (!strcmp(json_string_value(json_object_get(r, "state")) ?: "", "starting")) {
 		printf("tierwalld %s, pid %lld: starting (enforcement not complete yet)\n",
-		       json_string_value(json_object_get(r, "version")),
+		       S(r, "version"),
 		       json_integer_value(json_object_get(r, "pid")));
 		json_decref(r);
 		return EXIT_FAIL;
 	}
-	printf("tierwalld %s, pid %lld\n", json_string_value(json_object_get(r, "version")),
+	printf("tierwalld %s, pid %lld\n", S(r, "version"),
 	       json_integer_value(json_object_get(r, "pid")));
-	printf("policy      %s (%s)\n", json_string_value(json_object_get(r, "policy_file")),
-	       json_string_value(json_object_get(r, "policy")));
-	printf("cgroup root %s\n", json_string_value(json_object_get(r, "cgroup_root")));
-	printf("log         %s\n", json_string_value(json_object_get(r, "log")));
+	printf("policy      %s (%s)\n", S(r, "policy_file"),
+	       S(r, "policy"));
+	printf("cgroup root %s\n", S(r, "cgroup_root"));
+	printf("log         %s\n", S(r, "log"));
 	printf("tiers %lld, rules %lld, tagged cgroups %lld\n",
 	       json_integer_value(json_object_get(r, "tiers")),
 	       json_integer_value(json_object_get(r, "rules")),
@@ -184,15 +272,18 @@ int do_status(int argc, char **argv)
 		printf("protection  NONE (%s): a tiered root process can switch tierwalld off\n",
 		       json_string_value(json_object_get(v, "reason")));
 	print_hostnames(json_object_get(r, "hostnames"));
+	print_drift(json_object_get(r, "drift"));
 	v = json_object_get(r, "network_lsm");
 	if (v)
 		printf("network LSM %s%s\n", json_is_true(json_object_get(v, "loaded")) ?
 		       "loaded: packet sockets, old and received sockets judged" : "not loaded: ",
 		       json_string_value(json_object_get(v, "why")) ?: "");
 	json_array_foreach(json_object_get(r, "programs"), i, v)
-		printf("program     %-18s id %-6lld %s\n", json_string_value(json_object_get(v, "hook")),
+		printf("program     %-18s id %-6lld %s\n", S(v, "hook"),
 		       json_integer_value(json_object_get(v, "prog_id")),
 		       json_is_true(json_object_get(v, "attached")) ? "attached" : "NOT ATTACHED");
+	print_reload(json_object_get(r, "reload"));
+	print_cri(json_object_get(r, "cri"));
 	c = json_object_get(r, "counters");
 	json_object_foreach(c, k, v)
 		printf("%-16s %lld\n", k, json_integer_value(v));

@@ -18,9 +18,10 @@
 #include "log.h"
 #include "util.h"
 
-static bool follow;
+static bool follow, retry, force_table;
 static const char *log_dir;
 static struct tw_filter filter;
+static uint64_t skip_upto;	/* catching up after a reconnect: shown already */
 
 static int events_opt(int c, const char *arg)
 {
@@ -29,6 +30,8 @@ static int events_opt(int c, const char *arg)
 
 	switch (c) {
 	case 'f': follow = true; return 0;
+	case 'r': retry = true; return 0;
+	case 'T': force_table = true; return 0;
 	case 'L': log_dir = arg; return 0;
 	case 't': filter.tier = arg; return 0;
 	case 'k': filter.kind = arg; return 0;
@@ -53,74 +56,12 @@ static int events_opt(int c, const char *arg)
 	return -1;
 }
 
-/* A tamper attempt without a file: its operation and whom it aimed at. */
-static void print_tamper_target(json_t *o)
-{
-	printf("%s", json_string_value(json_object_get(o, "op")));
-	if (json_object_get(o, "target_pid"))
-		printf(" pid %lld", json_integer_value(json_object_get(o, "target_pid")));
-	if (json_object_get(o, "signal"))
-		printf(" signal %lld", json_integer_value(json_object_get(o, "signal")));
-	if (json_object_get(o, "bpf_cmd"))
-		printf(" cmd %lld", json_integer_value(json_object_get(o, "bpf_cmd")));
-	if (json_object_get(o, "what"))
-		printf(" %s", json_string_value(json_object_get(o, "what")));
-	if (json_object_get(o, "target_cgroup_id"))
-		printf(" %s", json_string_value(json_object_get(o, "target_cgroup")) ?: "(cgroup gone)");
-}
-
 static void print_event(json_t *o, const char *line, size_t len, bool table)
 {
-	json_t *dst;
-
-	if (!table) {
-		printf("%.*s\n", (int)len, line);
-		return;
-	}
-	dst = json_object_get(o, "dst");
-	if (!dst && !json_object_get(o, "op") && !json_object_get(o, "family")) {
-		printf("%-30.30s %-7s %s\n", json_string_value(json_object_get(o, "ts")),
-		       json_string_value(json_object_get(o, "kind")),
-		       json_string_value(json_object_get(o, "event")) ?: "");
-		return;
-	}
-	/* Who, which tier against which, then what: a destination or a file. */
-	printf("%-30.30s %-7s %-6s %-8s -> %-8s %7lld %-15s ",
-	       json_string_value(json_object_get(o, "ts")),
-	       json_string_value(json_object_get(o, "kind")),
-	       json_string_value(json_object_get(o, "verdict")),
-	       json_string_value(json_object_get(o, "tier")) ?: "-",
-	       json_string_value(json_object_get(o, "target_tier")) ?: "-",
-	       json_integer_value(json_object_get(o, "pid")),
-	       json_string_value(json_object_get(o, "comm")));
-	if (json_object_get(o, "qtype"))
-		printf("%s %s %s", json_string_value(json_object_get(o, "name")) ?: "?",
-		       json_string_value(json_object_get(o, "qtype")) ?: "?",
-		       json_string_value(json_object_get(o, "hostname")) ?:
-		       json_string_value(json_object_get(o, "reason")) ?: "");
-	else if (json_object_get(o, "family"))
-		printf("%s socket %s/%s/%s", json_string_value(json_object_get(o, "op")),
-		       json_string_value(json_object_get(o, "family")) ?: "?",
-		       json_string_value(json_object_get(o, "type")) ?: "?",
-		       json_string_value(json_object_get(o, "protocol")) ?: "?");
-	else if (dst && json_object_get(o, "hostname"))
-		printf("%s:%lld/%s %s", json_string_value(json_object_get(dst, "ip")),
-		       json_integer_value(json_object_get(dst, "port")),
-		       json_string_value(json_object_get(dst, "proto")) ?: "?",
-		       json_string_value(json_object_get(o, "hostname")));
-	else if (dst)
-		printf("%s:%lld/%s %s", json_string_value(json_object_get(dst, "ip")),
-		       json_integer_value(json_object_get(dst, "port")),
-		       json_string_value(json_object_get(dst, "proto")) ?: "?",
-		       json_string_value(json_object_get(o, "rule")) ?: "");
-	else if (json_object_get(o, "path"))
-		printf("%s %s", json_string_value(json_object_get(o, "op")),
-		       json_string_value(json_object_get(o, "path")));
+	if (table)
+		tw_ev_table_row(o);
 	else
-		print_tamper_target(o);
-	if (json_integer_value(json_object_get(o, "count")) > 1)
-		printf(" (x%lld)", json_integer_value(json_object_get(o, "count")));
-	printf("\n");
+		printf("%.*s\n", (int)len, line);
 }
 
 static uint64_t last_seq;	/* newest record shown or skipped from the files */
@@ -132,7 +73,7 @@ static int show_line(void *arg, const char *line, size_t len, long lineno)
 
 	if (seq > last_seq)
 		last_seq = seq;
-	if (o && tw_filter_match(&filter, o))
+	if (o && !(seq && seq <= skip_upto) && tw_filter_match(&filter, o))
 		print_event(o, line, len, *(bool *)arg);
 	json_decref(o);
 	return 0;
@@ -219,6 +160,7 @@ static void show_live(const char *line, size_t len, bool table)
 	} else if (o && (uint64_t)json_integer_value(json_object_get(o, "seq")) > last_seq &&
 		   tw_filter_match(&filter, o)) {
 		print_event(o, line, len, table);
+		last_seq = json_integer_value(json_object_get(o, "seq"));	/* shown: --retry skips it */
 	}
 	json_decref(o);
 }
@@ -239,7 +181,7 @@ static int follow_daemon(int fd, bool table)
 			continue;
 		r = recv(fd, buf + len, cap - len, 0);
 		if (r <= 0) {
-			if (!interrupted) {
+			if (!interrupted && !retry) {
 				tw_err("tierwalld closed the event stream");
 				rc = EXIT_FAIL;
 			}
@@ -261,6 +203,51 @@ static int follow_daemon(int fd, bool table)
 	}
 	free(buf);
 	return rc;
+}
+
+/* Ask the daemon for live records matching the filter; the socket or -errno. */
+static int subscribe(void)
+{
+	json_t *req = json_pack("{s:s}", "cmd", "follow"), *reply = NULL;
+	int live;
+
+	if (filter.tier)
+		json_object_set_new(req, "tier", json_string(filter.tier));
+	if (filter.kind)
+		json_object_set_new(req, "kind", json_string(filter.kind));
+	if (filter.verdict)
+		json_object_set_new(req, "verdict", json_string(filter.verdict));
+	if (filter.cgroup)
+		json_object_set_new(req, "cgroup", json_string(filter.cgroup));
+	if (filter.pid)
+		json_object_set_new(req, "pid", json_integer(filter.pid));
+	live = tw_ctl_open(tw_sock_path, req, &reply, 2000);
+	json_decref(req);
+	if (live >= 0 && !json_is_true(json_object_get(reply, "ok"))) {
+		close(live);
+		live = -EPROTO;
+	}
+	json_decref(reply);
+	return live;
+}
+
+/*
+ * --retry: the daemon went away (a restart, an upgrade): subscribe again
+ * when it is back, then show from the files what was logged meanwhile.
+ */
+static int resubscribe(const char *dir, bool table)
+{
+	int live = -EINTR;
+
+	tw_warn("tierwalld closed the event stream; waiting for it to come back (--retry)");
+	while (!interrupted && (live = subscribe()) < 0)
+		usleep(200 * 1000);
+	if (interrupted)
+		return -EINTR;
+	skip_upto = last_seq;
+	tw_evlog_scan(dir, show_record, &table);
+	fflush(stdout);
+	return live;
 }
 
 /* The daemon knows its log; without a daemon, the default place. */
@@ -292,45 +279,40 @@ int do_events(int argc, char **argv)
 		{ "pid", required_argument, NULL, 'p' },
 		{ "since", required_argument, NULL, 's' },
 		{ "until", required_argument, NULL, 'u' },
+		{ "retry", no_argument, NULL, 'r' },
+		{ "table", no_argument, NULL, 'T' },
 		{}
 	};
 	int first = tw_parse_opts(argc, argv, "f", extra, events_opt), err, live = -1, rc = 0;
-	bool table = !tw_want_json && isatty(STDOUT_FILENO);
+	bool table = !tw_want_json && (force_table || isatty(STDOUT_FILENO));
 	char dir[PATH_MAX], **files;
+	bool was_live;
 
 	tw_want_operands(argc, first, 0);
+	if (retry && !follow) {
+		tw_err("--retry goes with -f");
+		return EXIT_USAGE;
+	}
+	tw_ev_daemon_info();
+	if (filter.cgroup)
+		filter.cgroup = tw_ev_cgroup_filter(filter.cgroup);
 	find_log_dir(dir, sizeof(dir));
+	tw_ev_check_filter(&filter, dir);
 	/* Subscribe before reading the files, so nothing falls between the two. */
 	if (follow) {
-		json_t *req = json_pack("{s:s}", "cmd", "follow"), *reply = NULL;
-
-		if (filter.tier)
-			json_object_set_new(req, "tier", json_string(filter.tier));
-		if (filter.kind)
-			json_object_set_new(req, "kind", json_string(filter.kind));
-		if (filter.verdict)
-			json_object_set_new(req, "verdict", json_string(filter.verdict));
-		if (filter.cgroup)
-			json_object_set_new(req, "cgroup", json_string(filter.cgroup));
-		if (filter.pid)
-			json_object_set_new(req, "pid", json_integer(filter.pid));
-		live = tw_ctl_open(tw_sock_path, req, &reply, 2000);
-		json_decref(req);
-		if (live >= 0 && !json_is_true(json_object_get(reply, "ok"))) {
-			close(live);
-			live = -EPROTO;
-		}
-		json_decref(reply);
+		live = subscribe();
 		if (live < 0)
 			tw_warn("tierwalld at %s is not reachable (%s): following the log file instead",
 				tw_sock_path, strerror(-live));
 	}
 	files = tw_evlog_files(dir);
 	if ((!files || !files[0]) && live < 0) {
-		tw_err("no event log in %s (--log-dir DIR names another)", dir);
+		tw_ev_no_log(dir);
 		tw_evlog_files_free(files);
 		return EXIT_FAIL;
 	}
+	if (table)
+		tw_ev_table_header();
 	tw_evlog_files_free(files);
 	/* Rotated segments, oldest first, then the current file: one stream. */
 	err = tw_evlog_scan(dir, show_record, &table);
@@ -339,10 +321,13 @@ int do_events(int argc, char **argv)
 	fflush(stdout);
 	signal(SIGINT, on_sigint);
 	signal(SIGTERM, on_sigint);
-	if (live >= 0) {
+	was_live = live >= 0;
+	while (live >= 0) {
 		rc = follow_daemon(live, table);
 		close(live);
-	} else if (follow) {
+		live = retry && !interrupted ? resubscribe(dir, table) : -1;
+	}
+	if (follow && !was_live) {
 		char cur[PATH_MAX + 16];
 
 		snprintf(cur, sizeof(cur), "%s/%s", dir, TW_EVLOG_CURRENT);
@@ -387,6 +372,8 @@ int do_verify(int argc, char **argv)
 	if (argc - first == 1)
 		log_dir = argv[first];
 	find_log_dir(dir, sizeof(dir));
+	if (tw_want_json)
+		return tw_ev_verify_json(dir, &vopts);
 	err = tw_verify_log(dir, stdout, &vopts);
 	return err ? EXIT_FAIL : 0;
 }

@@ -20,11 +20,36 @@
 #include "log.h"
 #include "policy.h"
 #include "util.h"
+#include "version.h"
 
 
 const char *tw_sock_path = TW_CTL_DEFAULT;
 bool tw_want_json;
 const struct cmd *tw_cur;
+static bool json_printed;
+static json_t *errors;
+
+/* --json: errors are JSON too, on stdout, unless the command printed its own answer. */
+static void keep_error(const char *level, const char *msg)
+{
+	if (strcmp(level, "error: "))
+		return;
+	if (!errors)
+		errors = json_array();
+	json_array_append_new(errors, json_string(msg));
+}
+
+static void json_errors_at_exit(void)
+{
+	json_t *o;
+
+	if (!tw_want_json || json_printed || !json_array_size(errors))
+		return;
+	o = json_pack("{s:b, s:O, s:O}", "ok", 0, "error", json_array_get(errors, 0), "errors", errors);
+	tw_print_json(o);
+	json_decref(o);
+	fflush(stdout);
+}
 
 void tw_cmd_usage(FILE *f, const struct cmd *c)
 {
@@ -73,21 +98,31 @@ void tw_want_operands(int argc, int first, int n)
 	exit(EXIT_USAGE);
 }
 
-/* Ask the daemon; prints one clear error and returns NULL on any failure. */
-static json_t *call(json_t *req, int *rc, bool quiet)
+json_t *tw_call_reply(json_t *req, int *rc, bool quiet)
 {
 	json_t *reply = NULL;
 	int err = tw_ctl_call(tw_sock_path, req, &reply, CTL_TIMEOUT_MS);
 
 	json_decref(req);
-	*rc = err ? err : EXIT_FAIL;
-	if (err) {
-		if (!quiet || (err != -ENOENT && err != -ECONNREFUSED))
-			tw_err("cannot reach tierwalld at %s: %s%s", tw_sock_path, strerror(-err),
-			       err == -ENOENT || err == -ECONNREFUSED ?
-			       " (is it running? --socket PATH names another socket)" : "");
+	*rc = err;
+	if (err && (!quiet || (err != -ENOENT && err != -ECONNREFUSED)))
+		tw_err("cannot reach tierwalld at %s: %s%s", tw_sock_path, strerror(-err),
+		       err == -ENOENT || err == -ECONNREFUSED ?
+		       " (is it running? --socket PATH names another socket)" :
+		       err == -EACCES ? " (the socket is root's and the tierwall group's)" : "");
+	return err ? NULL : reply;
+}
+
+/* Ask the daemon; prints one clear error and returns NULL on any failure. */
+static json_t *call(json_t *req, int *rc, bool quiet)
+{
+	json_t *reply = tw_call_reply(req, rc, quiet);
+
+	if (!reply) {
+		*rc = *rc ? *rc : EXIT_FAIL;
 		return NULL;
 	}
+	*rc = EXIT_FAIL;
 	if (!json_is_true(json_object_get(reply, "ok"))) {
 		const char *e = json_string_value(json_object_get(reply, "error"));
 
@@ -113,41 +148,12 @@ json_t *tw_call_quiet(json_t *req, int *rc)
 
 void tw_print_json(json_t *o)
 {
+	json_printed = true;
 	json_dumpf(o, stdout, JSON_INDENT(2));
 	putchar('\n');
 }
 
 /* ---- commands ---- */
-
-static int do_check(int argc, char **argv)
-{
-	struct tw_diags d = {};
-	struct tw_tables t;
-	struct tw_policy *p;
-	int first = tw_parse_opts(argc, argv, NULL, NULL, NULL), v4 = 0, err, i;
-
-	tw_want_operands(argc, first, 1);
-	err = tw_policy_load(argv[first], &p, &d);
-	if (!err) {
-		err = tw_compile(p, &t, &d);
-		if (err)
-			tw_policy_free(p);
-	}
-	if (err) {
-		tw_diags_print(&d, stderr);
-		fprintf(stderr, "%s: %d error%s\n", argv[first], d.count, d.count == 1 ? "" : "s");
-		tw_diags_free(&d);
-		return EXIT_FAIL;
-	}
-	for (i = 0; i < p->nrules; i++)
-		v4 += p->rules[i].cidr.family == 4;
-	printf("%s: OK: %d tiers, %d rules (%d IPv4, %d IPv6), %d hostnames, %d tagged cgroups, %d secret paths, %s\n",
-	       argv[first], p->ntiers, p->nrules, v4, p->nrules - v4, p->nhosts, p->ncgroups,
-	       p->nsecrets, p->digest);
-	tw_tables_free(&t);
-	tw_policy_free(p);
-	return 0;
-}
 
 static bool force;
 
@@ -213,6 +219,18 @@ json_t *tw_query(const char *cmd, int *rc)
 	return r;
 }
 
+/* A tag's cgroup as the policy names it: relative to the daemon's cgroup root. */
+static const char *policy_path(json_t *r, json_t *tag)
+{
+	const char *root = json_string_value(json_object_get(r, "cgroup_root"));
+	const char *abs = json_string_value(json_object_get(tag, "path"));
+	size_t n = root ? strlen(root) : 0;
+
+	if (!root || !abs || strncmp(abs, root, n) || (abs[n] && abs[n] != '/'))
+		return json_string_value(json_object_get(tag, "cgroup")) ?: "-";
+	return abs[n] ? abs + n : "/";
+}
+
 static int do_tiers(int argc, char **argv)
 {
 	int first = tw_parse_opts(argc, argv, NULL, NULL, NULL), rc;
@@ -229,29 +247,63 @@ static int do_tiers(int argc, char **argv)
 		       json_string_value(json_object_get(v, "mode")));
 	printf("\n%-40s %-12s %-8s %s\n", "CGROUP", "TIER", "SOURCE", "ID");
 	json_array_foreach(json_object_get(r, "tags"), i, v)
-		printf("%-40s %-12s %-8s %lld\n", json_string_value(json_object_get(v, "cgroup")),
-		       json_string_value(json_object_get(v, "tier")),
-		       json_string_value(json_object_get(v, "source")),
-		       json_integer_value(json_object_get(v, "cgroup_id")));
+		printf("%-40s %-12s %-8s %lld%s\n", policy_path(r, v),
+		       json_string_value(json_object_get(v, "tier")) ?: "-",
+		       json_string_value(json_object_get(v, "source")) ?: "-",
+		       json_integer_value(json_object_get(v, "cgroup_id")),
+		       json_is_true(json_object_get(v, "missing")) ? " (missing)" : "");
 	json_decref(r);
 	return 0;
 }
 
 static const struct cmd cmds[] = {
-	{ "check", "POLICY", "Validate a policy without loading it. Every error names file:line:col and the\nJSON path. Exit 0 when valid, 1 when not.", do_check },
+	{ "check", "POLICY", "Validate a policy without loading it. Every error names file:line:col and the\n"
+	  "JSON path. Warns (on stderr, exit 0) about what is valid but risky: a tier that\n"
+	  "owns every address or all of 127.0.0.0/8, a tag on the cgroup root, one tier's\n"
+	  "CIDR carved out of another's. Exit 0 when valid, 1 when not.", do_check },
+	{ "reload", "", "Load the daemon's policy file now and wait for the result; errors name\n"
+	  "file:line:col. On failure the loaded policy stays in force; exit 1.", do_reload },
 	{ "tag", "[--force] CGROUP TIER", "Tag a cgroup (relative to the daemon's cgroup root, or absolute) with a tier\n"
 	  "defined by the loaded policy. Takes effect on the next connect. A cgroup that\n"
 	  "already has another tier (its own runtime tag, or inherited) keeps it unless\n"
 	  "--force; the policy's own tags change only with the policy. Runtime tags are\n"
 	  "kept across daemon restarts and dropped (tag_lost) when their cgroup goes.", do_tag },
 	{ "untag", "CGROUP", "Remove a cgroup's runtime tag.", do_untag },
-	{ "tiers", "", "List the policy's tiers and the tagged cgroups.", do_tiers },
-	{ "events", "[-f] [--log-dir DIR] [--tier T] [--kind K] [--verdict V] [--cgroup CG] [--pid N] [--since X] [--until X]",
+	{ "run", "--tier T [--audit] [--attest FILE]... [--json] -- CMD [ARGS...]",
+	  "Run CMD in a fresh cgroup of tier T (made, tagged and removed by tierwalld);\n"
+	  "stdin, stdout, stderr and signals pass through. First its environment, its\n"
+	  "arguments and each --attest FILE are checked by the daemon for other tiers'\n"
+	  "secrets (by fingerprint) and endpoints: a finding refuses to start CMD (exit 78).\n"
+	  "When CMD ends, what it left running is killed and every out-of-tier attempt of\n"
+	  "the run is summed up on stderr (one JSON line with --json). --audit lets the\n"
+	  "attempts through and exits 3 if there were any (or findings), else CMD's status.\n"
+	  "Exit: CMD's status (128+N after signal N), 78, 3, or 1 if tierwall failed before\n"
+	  "CMD started; CMD can exit 3 or 78 itself: --json says which (\"exit_from\").\n"
+	  "A tiered caller may run only in its own tier, without --audit.", do_run },
+	{ "tiers", "", "List the policy's tiers and the tagged cgroups (paths as in the policy:\n"
+	  "relative to the daemon's cgroup root).", do_tiers },
+	{ "explain", "(--pid N | --cgroup CG) TARGET",
+	  "What the kernel would decide, and why, for that process or cgroup and TARGET:\n"
+	  "IP[:PORT][/udp], [IPv6]:PORT, HOST[:PORT][/udp] or a file path (absolute, or\n"
+	  "starting with ./ or ../). Names the caller's\n"
+	  "tier and the tagged cgroup that gives it, the rule that decides (JSON path, CIDR,\n"
+	  "hostname with the addresses it has now, or secret) and the verdict, computed\n"
+	  "from the live maps by the hooks' own code.", do_explain },
+	{ "which", "PID | --cgroup CG", "The tier of a process or cgroup, the tagged cgroup that gives it, and where\n"
+	  "that tag comes from (policy, runtime, pod), who asked for it and when.", do_which },
+	{ "simulate", "[--since DURATION] [--log-dir DIR] DRAFT.json",
+	  "Replay the recorded decisions against a draft policy and print what would\n"
+	  "change (newly denied, newly allowed). Covers what the log holds: denials and\n"
+	  "audits, and allowed use only for tiers with \"log\": \"all\". Needs root (it\n"
+	  "loads the draft into temporary BPF maps and judges with the hooks' own code).", do_simulate },
+	{ "events", "[-f [--retry]] [--table] [--log-dir DIR] [--tier T] [--kind K] [--verdict V] [--cgroup CG] [--pid N] [--since X] [--until X]",
 	  "Print the event log, rotated .gz segments and the current file as one stream\n"
-	  "(JSON lines; a table on a terminal unless --json). -f then follows new events.\n"
-	  "--cgroup matches that cgroup and everything below it. --since/--until take a\n"
-	  "duration back from now (90s, 30m, 2h, 7d) or an RFC 3339 time. The log is found\n"
-	  "through the daemon, else in " DEFAULT_LOG_DIR ".", do_events },
+	  "(JSON lines; a table with a header on a terminal or with --table). -f then\n"
+	  "follows new events; --retry keeps following across daemon restarts.\n"
+	  "--cgroup matches that cgroup and everything below it, named as in the policy\n"
+	  "(relative to the daemon's cgroup root). --since/--until take a duration back\n"
+	  "from now (90s, 30m, 2h, 7d) or an RFC 3339 time. The log is found through the\n"
+	  "daemon, else in " DEFAULT_LOG_DIR ".", do_events },
 	{ "verify-log", "[--verify-key FILE] [--from-epoch N] [DIR]",
 	  "Check the log's hash chain across rotated segments and restarts. Names the\n"
 	  "first record that was changed, removed, inserted or reordered; exit 1 if any.\n"
@@ -263,7 +315,9 @@ static const struct cmd cmds[] = {
 	  "directory) and the operator's verification key (printed too: store it off the node).", do_keygen },
 	{ "drain", "", "Wait until every decision made so far is in the log (flood windows closed,\n"
 	  "ring buffer read, drops counted); print the seq it is logged up to.", do_drain },
-	{ "status", "[--wait[=SECONDS]] [--pin-dir DIR]", "Programs attached, policy digest, counters, degraded modes, self-protection. Exit 0 only while the daemon enforces in full (setup done, every\n"
+	{ "status", "[--wait[=SECONDS]] [--pin-dir DIR]", "Programs attached, policy digest, counters, degraded modes, self-protection,\n"
+	  "the last reload and whether the policy file differs from what is loaded. Exit 0\n"
+	  "only while the daemon enforces in full (setup done, every\n"
 	  "program attached); \"starting\" until then. --wait waits for that (default 60 s)\n"
 	  "and suits scripts and probes. With no daemon running, whether its programs are\n"
 	  "still attached and enforcing (from the pins in --pin-dir, default\n"
@@ -278,6 +332,7 @@ static void usage(FILE *f)
 	for (i = 0; i < ARRAY_SIZE(cmds); i++)
 		fprintf(f, "  %-11s %s\n", cmds[i].name, cmds[i].args);
 	fprintf(f, "\n--socket PATH reaches tierwalld (default " TW_CTL_DEFAULT ").\n"
+		"--json prints answers, and errors, as JSON. --version prints the version.\n"
 		"`tierwall COMMAND --help` explains a command.\n");
 }
 
@@ -286,12 +341,18 @@ int main(int argc, char **argv)
 	size_t i;
 
 	tw_log_init("tierwall");
+	tw_log_capture(keep_error);
+	atexit(json_errors_at_exit);
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
 		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+		printf("tierwall %s\n", TW_VERSION);
 		return 0;
 	}
 	/* Options common to all commands may also come before the command. */

@@ -184,7 +184,10 @@ int tw_pid_cgroup(int pid, char *out, size_t len)
 		if (strncmp(line, "0::", 3))
 			continue;
 		line[strcspn(line, "\n")] = '\0';
-		err = snprintf(out, len, "%s", line + 3) >= (int)len ? -ENAMETOOLONG : 0;
+		if (tw_cgroupns_root()[0])
+			err = tw_cgroup_join(tw_cgroupns_root(), line + 3, out, len);
+		else
+			err = snprintf(out, len, "%s", line + 3) >= (int)len ? -ENAMETOOLONG : 0;
 		break;
 	}
 	fclose(f);

@@ -24,8 +24,21 @@ int tw_cgroup_resolve(const char *root, const char *arg, char *out, size_t outle
 /* Search root's subtree for the cgroup with this id; path into out. */
 int tw_cgroup_find(const char *root, uint64_t id, char *out, size_t outlen);
 
-/* A process's cgroup2 path ("/a/b", the "0::" line of /proc/PID/cgroup), in our cgroup namespace. */
+/*
+ * A process's cgroup2 path below the mount ("/a/b", from the "0::" line of
+ * /proc/PID/cgroup), translated when we run in a cgroup namespace of our own.
+ */
 int tw_pid_cgroup(int pid, char *out, size_t len);
+
+/* cgroupns.c: a/b with "." and ".." resolved ("/" at least). */
+int tw_cgroup_join(const char *a, const char *b, char *out, size_t len);
+/*
+ * Once, at start: if the cgroup2 mount shows more than our cgroup namespace,
+ * find the namespace's root in it (into root) and return 1; 0 if not; -errno.
+ */
+int tw_cgroupns_init(char *root, size_t len);
+/* The namespace's root below the mount, "" if the paths need no translation. */
+const char *tw_cgroupns_root(void);
 
 /* Is path a directory on a cgroup2 filesystem? */
 int tw_is_cgroup2_dir(const char *path);

@@ -4,7 +4,13 @@
 #include "log.h"
 
 static const char *prog_name = "tierwall";
+static void (*capture)(const char *level, const char *msg);
 bool tw_verbose;
+
+void tw_log_capture(void (*fn)(const char *level, const char *msg))
+{
+	capture = fn;
+}
 
 void tw_log_init(const char *prog)
 {
@@ -13,9 +19,12 @@ void tw_log_init(const char *prog)
 
 static void vlog(const char *level, const char *fmt, va_list ap)
 {
-	fprintf(stderr, "%s: %s", prog_name, level);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	char msg[2048];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	fprintf(stderr, "%s: %s%s\n", prog_name, level, msg);
+	if (capture)
+		capture(level, msg);
 }
 
 void tw_err(const char *fmt, ...)

@@ -10,5 +10,7 @@ void tw_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void tw_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void tw_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 extern bool tw_verbose;
+/* Also hand every message to fn (level "error: ", "warning: " or ""): the CLI's --json. */
+void tw_log_capture(void (*fn)(const char *level, const char *msg));
 
 #endif

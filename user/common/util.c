@@ -12,6 +12,24 @@
 #include <openssl/evp.h>
 #include "util.h"
 
+ssize_t tw_read_fd(int fd, void *buf, size_t max)
+{
+	size_t n = 0;
+	ssize_t r;
+
+	while (n < max) {
+		r = read(fd, (char *)buf + n, max - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (!r)
+			break;
+		n += r;
+	}
+	return n;
+}
+
 int tw_read_file(const char *path, char **buf, size_t *len)
 {
 	size_t cap = 4096, n = 0;

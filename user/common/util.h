@@ -8,6 +8,9 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+/* Up to max bytes from fd, until end of file; the count, or -errno. */
+ssize_t tw_read_fd(int fd, void *buf, size_t max);
+
 /* Whole file into a NUL-terminated malloc'd buffer; -errno on failure. */
 int tw_read_file(const char *path, char **buf, size_t *len);
 

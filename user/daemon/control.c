@@ -17,13 +17,18 @@
 #include <unistd.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include "access.h"
+#include "ask.h"
+#include "attestd.h"
 #include "cgroup.h"
 #include "control.h"
 #include "ctl.h"
 #include "log.h"
 #include "persist.h"
 #include "pods.h"
+#include "reloadreq.h"
 #include "drain.h"
+#include "runs.h"
 #include "status.h"
 #include "tags.h"
 #include "tagwatch.h"
@@ -48,8 +53,7 @@ struct dm_control {
 	struct client c[MAX_CLIENTS];
 };
 
-static json_t *reply_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static json_t *reply_err(const char *fmt, ...)
+json_t *dm_reply_err(const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
@@ -71,12 +75,13 @@ static json_t *cmd_tiers(struct daemon *d)
 						       "audit" : "enforce"));
 	for (i = 0; i < d->ntags; i++)
 		json_array_append_new(tags, dm_tag_json(d, &d->tags[i]));
-	return json_pack("{s:b, s:o, s:o}", "ok", 1, "tiers", tiers, "tags", tags);
+	return json_pack("{s:b, s:o, s:o, s:s}", "ok", 1, "tiers", tiers, "tags", tags,
+			 "cgroup_root", d->root);
 }
 
 static json_t *resolve_err(struct daemon *d, const char *cg, int err)
 {
-	return reply_err("cgroup \"%s\" under %s: %s", cg, d->root,
+	return dm_reply_err("cgroup \"%s\" under %s: %s", cg, d->root,
 			 err == -EXDEV ? "outside the daemon's cgroup root" :
 			 err == -EMEDIUMTYPE ? "not a cgroup2 directory" : strerror(-err));
 }
@@ -97,21 +102,21 @@ static json_t *cmd_untag(struct daemon *d, const struct client *c, json_t *req)
 	int i, err;
 
 	if (!cg)
-		return reply_err("request needs \"cgroup\"");
+		return dm_reply_err("request needs \"cgroup\"");
 	err = tw_cgroup_resolve(d->root, cg, abs, sizeof(abs));
 	if (err)
 		return resolve_err(d, cg, err);
 	if (tw_cgroup_id(abs, &id) || (i = dm_find_tag(d, id)) < 0)
-		return reply_err("cgroup %s is not tagged", dm_rel_path(d, abs));
+		return dm_reply_err("cgroup %s is not tagged", dm_rel_path(d, abs));
 	if (d->tags[i].source == TAG_POLICY)
-		return reply_err("cgroup %s is tagged by the policy (%s): change the policy and reload",
+		return dm_reply_err("cgroup %s is tagged by the policy (%s): change the policy and reload",
 				 dm_rel_path(d, abs), d->policy->cgroups[d->tags[i].policy_index].jpath);
 	rec = json_pack("{s:s, s:s}", "tier", dm_tier_name(d, d->tags[i].tier),
 			"source", dm_tag_source_name(d->tags[i].source));
 	err = dm_remove_tag(d, i);
 	if (err) {
 		json_decref(rec);
-		return reply_err("cannot untag %s: %s", abs, strerror(-err));
+		return dm_reply_err("cannot untag %s: %s", abs, strerror(-err));
 	}
 	dm_state_save(d);
 	tw_json_set_text(rec, "cgroup", dm_rel_path(d, abs));
@@ -138,11 +143,11 @@ static json_t *cmd_tag(struct daemon *d, const struct client *c, json_t *req)
 	json_t *rec;
 
 	if (!cg || !tier)
-		return reply_err("request needs \"cgroup\" and \"tier\"");
-	if (source < 0 || source == TAG_POLICY)
-		return reply_err("\"source\" must be \"runtime\" or \"pod\", not \"%s\"", src);
+		return dm_reply_err("request needs \"cgroup\" and \"tier\"");
+	if (source < 0 || source == TAG_POLICY || source == TAG_RUN)
+		return dm_reply_err("\"source\" must be \"runtime\" or \"pod\", not \"%s\"", src);
 	if (!(t = tw_policy_tier_id(d->policy, tier)))
-		return reply_err("unknown tier \"%s\" (the policy defines %d tiers; see `tierwall tiers`)",
+		return dm_reply_err("unknown tier \"%s\" (the policy defines %d tiers; see `tierwall tiers`)",
 				 tier, d->policy->ntiers);
 	err = tw_cgroup_resolve(d->root, cg, abs, sizeof(abs));
 	if (err)
@@ -153,11 +158,11 @@ static json_t *cmd_tag(struct daemon *d, const struct client *c, json_t *req)
 
 		prev = dm_tier_name(d, d->tags[i].tier);
 		if (own && d->tags[i].source == TAG_POLICY)
-			return reply_err("cgroup %s is tagged %s by the policy (%s): change the policy and reload",
+			return dm_reply_err("cgroup %s is tagged %s by the policy (%s): change the policy and reload",
 					 dm_rel_path(d, abs), prev,
 					 d->policy->cgroups[d->tags[i].policy_index].jpath);
 		if (d->tags[i].tier != t && !force)
-			return reply_err("cgroup %s already has tier %s (%s %s); add --force to change it to %s",
+			return dm_reply_err("cgroup %s already has tier %s (%s %s); add --force to change it to %s",
 					 dm_rel_path(d, abs), prev, own ? "tagged by" : "inherited from",
 					 own ? dm_tag_source_name(d->tags[i].source) :
 					 dm_rel_path(d, d->tags[i].path), tier);
@@ -165,10 +170,10 @@ static json_t *cmd_tag(struct daemon *d, const struct client *c, json_t *req)
 	origin.source = source;
 	origin.meta = json_object_get(req, "meta");
 	if (origin.meta && !json_is_object(origin.meta))
-		return reply_err("\"meta\" must be a JSON object");
+		return dm_reply_err("\"meta\" must be a JSON object");
 	err = dm_add_tag(d, abs, t, &origin, why, sizeof(why));
 	if (err)
-		return reply_err("%s", why);
+		return dm_reply_err("%s", why);
 	dm_state_save(d);
 	dm_tagwatch_update(d);
 	rec = json_pack("{s:s, s:s?, s:s, s:b}", "tier", tier, "previous_tier", prev,
@@ -193,7 +198,7 @@ static json_t *cmd_uninstall(struct daemon *d)
 static bool mutating(const char *cmd)
 {
 	return !strcmp(cmd, "tag") || !strcmp(cmd, "untag") || !strcmp(cmd, "uninstall") ||
-	       !strcmp(cmd, "pod");
+	       !strcmp(cmd, "pod") || !strcmp(cmd, "reload");
 }
 
 /* The caller's name, as the kernel's records carry it. */
@@ -211,8 +216,12 @@ static void peer_comm(pid_t pid, char *out, size_t len)
 		fclose(f);
 }
 
-/* A process in a tier asked to change enforcement: refused, and on the record like a kernel refusal. */
-static json_t *refuse_tiered(struct daemon *d, const struct client *c, const char *cmd)
+/*
+ * A process in a tier asked to change enforcement (why: how, or NULL):
+ * refused, and on the record like a kernel refusal.
+ */
+static json_t *refuse_tiered(struct daemon *d, const struct client *c, const char *cmd,
+			     const char *why)
 {
 	char abs[PATH_MAX], comm[32];
 	uint64_t cgid = 0;
@@ -239,24 +248,29 @@ static json_t *refuse_tiered(struct daemon *d, const struct client *c, const cha
 	dm_log_json(d, o);
 	dm_log_flush(d);
 	tw_warn("refused \"%s\" from pid %d: it runs in tier %s", cmd, (int)c->peer.pid, tier);
-	return reply_err("refused: the caller (pid %d) runs in tier %s; a tiered process may read "
-			 "status but never change what tierwall enforces", (int)c->peer.pid, tier);
+	return dm_reply_err("refused: the caller (pid %d) runs in tier %s; %s", (int)c->peer.pid, tier,
+			 why ?: "a tiered process may read status but never change what tierwall enforces");
 }
 
 /* The reply to one request, or NULL when the client became a follower. */
 static json_t *handle(struct daemon *d, struct client *c, const char *line, bool *kept)
 {
 	json_t *req = json_loads(line, 0, NULL), *reply = NULL;
-	const char *cmd = json_string_value(json_object_get(req, "cmd"));
+	const char *cmd = json_string_value(json_object_get(req, "cmd")), *how;
 	char why[256];
 
 	*kept = false;
-	if (cmd && mutating(cmd))
-		reply = refuse_tiered(d, c, cmd);
+	if (cmd && !dm_access_allowed(c->peer.uid, cmd))
+		reply = dm_reply_err("permission denied: \"%s\" needs root (uid %d may only read: status, "
+				  "tiers, events, explain, which)", cmd, (int)c->peer.uid);
+	else if (cmd && mutating(cmd))
+		reply = refuse_tiered(d, c, cmd, NULL);
+	else if (cmd && (how = dm_runs_forbidden(d, c->peer.pid, cmd, req)))
+		reply = refuse_tiered(d, c, cmd, how);
 	if (reply)
 		;	/* refused */
 	else if (!cmd)
-		reply = reply_err("request is not a JSON object with \"cmd\"");
+		reply = dm_reply_err("request is not a JSON object with \"cmd\"");
 	else if (!strcmp(cmd, "status"))
 		reply = dm_status_json(d);
 	else if (!strcmp(cmd, "tiers"))
@@ -269,13 +283,19 @@ static json_t *handle(struct daemon *d, struct client *c, const char *line, bool
 		reply = cmd_untag(d, c, req);
 	else if (!strcmp(cmd, "uninstall"))
 		reply = cmd_uninstall(d);
+	else if (!strcmp(cmd, "reload"))
+		reply = dm_reload_request(d);
 	else if (!strcmp(cmd, "drain"))
 		reply = dm_cmd_drain(d);
+	else if (!strcmp(cmd, "attest"))
+		reply = dm_cmd_attest(d, req);
+	else if (!strcmp(cmd, "run") || !strcmp(cmd, "run_stop") || !strcmp(cmd, "run_end"))
+		reply = dm_cmd_run(d, &c->peer, cmd, req);
 	else if (!strcmp(cmd, "follow"))
 		reply = (*kept = !tw_followers_add(d->followers, c->fd, req, why, sizeof(why))) ?
-			NULL : reply_err("%s", why);
-	else
-		reply = reply_err("unknown command \"%s\"", cmd);
+			NULL : dm_reply_err("%s", why);
+	else if (!(reply = dm_ask_request(d, cmd, req)))
+		reply = dm_reply_err("unknown command \"%s\"", cmd);
 	json_decref(req);
 	return reply;
 }

@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "access.h"
+#include "adopt.h"
+#include "cri.h"
 #include "cgroup.h"
 #include "ctl.h"
 #include "log.h"
@@ -30,6 +33,12 @@ static void usage(FILE *f)
 "  --state-dir DIR      runtime tags and hostname addresses kept across restarts, or\n"
 "                       \"none\" (default " DEFAULT_STATE_DIR ")\n"
 "  --socket PATH        control socket for the CLI (default " TW_CTL_DEFAULT ")\n"
+"  --cri-socket PATH    the container runtime's CRI socket: pods running before the\n"
+"                       daemon are tiered from it once it enforces (default\n"
+"                       " TW_CRI_DEFAULT "; \"none\": do not ask)\n"
+"  --group NAME         members may read: connect for status, tiers, events, explain\n"
+"                       and which, and read the log (default " DEFAULT_GROUP ", if it\n"
+"                       exists; \"none\": root only)\n"
 "  --stdout             also print every event to stdout\n"
 "  --watch-policy       reload when the policy file changes (watches its directory:\n"
 "                       a Kubernetes ConfigMap's ..data swap included)\n"
@@ -55,10 +64,11 @@ static void usage(FILE *f)
 "                       (SIGTERM, SIGINT) leaves them enforcing, for the next start\n"
 DM_SEAL_USAGE
 "  -v, --verbose        libbpf debug output\n"
-"  -h, --help           this help\n");
+"  -h, --help           this help\n"
+"  --version            print the version\n");
 }
 
-enum { OPT_SEAL_KEY = 256, OPT_SEAL_EPOCH };
+enum { OPT_SEAL_KEY = 256, OPT_SEAL_EPOCH, OPT_CRI_SOCKET };
 
 int dm_parse_args(struct daemon *d, int argc, char **argv)
 {
@@ -68,6 +78,7 @@ int dm_parse_args(struct daemon *d, int argc, char **argv)
 		{ "log-dir", required_argument, NULL, 'l' },
 		{ "pin-dir", required_argument, NULL, 'P' },
 		{ "socket", required_argument, NULL, 's' },
+		{ "cri-socket", required_argument, NULL, OPT_CRI_SOCKET },
 		{ "state-dir", required_argument, NULL, 'S' },
 		{ "seal-key", required_argument, NULL, OPT_SEAL_KEY },
 		{ "seal-epoch", required_argument, NULL, OPT_SEAL_EPOCH },
@@ -88,6 +99,8 @@ int dm_parse_args(struct daemon *d, int argc, char **argv)
 		{ "dns-max-refresh", required_argument, NULL, 'T' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "group", required_argument, NULL, 'g' },
+		{ "version", no_argument, NULL, 'V' },
 		{}
 	};
 	const char *root = NULL;
@@ -98,6 +111,7 @@ int dm_parse_args(struct daemon *d, int argc, char **argv)
 	d->pin_dir = DEFAULT_PIN_DIR;
 	d->state_dir = DEFAULT_STATE_DIR;
 	d->sock_path = TW_CTL_DEFAULT;
+	d->group = DEFAULT_GROUP;
 	d->ringbuf_bytes = 4 << 20;
 	d->follow_queue_mb = TW_FOLLOW_QUEUE_MB;
 	d->flood_ms = 1000;
@@ -111,6 +125,7 @@ int dm_parse_args(struct daemon *d, int argc, char **argv)
 		case 'l': d->log_dir = optarg; break;
 		case 'P': d->pin_dir = optarg; break;
 		case 's': d->sock_path = optarg; break;
+		case OPT_CRI_SOCKET: dm_adopt_socket(optarg); break;
 		case 'S': d->state_dir = optarg; break;
 		case 'U': d->uninstall = true; break;
 		case 'o': d->to_stdout = true; break;
@@ -188,6 +203,8 @@ int dm_parse_args(struct daemon *d, int argc, char **argv)
 			d->log_opts.rotate_secs = v;
 			break;
 		case 'h': usage(stdout); exit(0);
+		case 'V': printf("tierwalld %s\n", TW_VERSION); exit(0);
+		case 'g': d->group = optarg; break;
 		default: usage(stderr); return -EINVAL;
 		}
 	}

@@ -44,6 +44,8 @@ static json_t *tags_json(const struct daemon *d)
 
 		if (t->meta)
 			json_object_set(o, "meta", t->meta);
+		if (t->flags)
+			json_object_set_new(o, "flags", json_integer(t->flags));
 		json_array_append_new(a, o);
 	}
 	return a;
@@ -198,6 +200,7 @@ static bool restore_tag(struct daemon *d, json_t *t)
 	origin.uid = json_integer_value(json_object_get(t, "uid"));
 	origin.pid = json_integer_value(json_object_get(t, "pid"));
 	origin.since = json_integer_value(json_object_get(t, "since"));
+	origin.flags = json_integer_value(json_object_get(t, "flags"));
 	origin.meta = json_is_object(json_object_get(t, "meta")) ? json_object_get(t, "meta") : NULL;
 	if (dm_add_tag(d, path, tid, &origin, why, sizeof(why))) {
 		tag_lost(d, t, why);

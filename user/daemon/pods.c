@@ -9,17 +9,10 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include "control.h"
 #include "pods.h"
 #include "podtier.h"
 #include "tags.h"
-
-static json_t *pod_err(const char *fmt, const char *a, const char *b)
-{
-	char msg[1024];
-
-	snprintf(msg, sizeof(msg), fmt, a, b);
-	return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
-}
 
 json_t *dm_pod_request(struct daemon *d, json_t *req)
 {
@@ -31,11 +24,11 @@ json_t *dm_pod_request(struct daemon *d, json_t *req)
 
 	if (!cg || cg[0] != '/' || strstr(cg, "/..") || !json_is_object(labels) ||
 	    (meta && !json_is_object(meta)))
-		return pod_err("a pod request needs \"cgroup\" (as in /proc/PID/cgroup), \"labels\" "
-			       "(an object) and optionally \"meta\" (an object)%s%s", "", "");
+		return dm_reply_err("a pod request needs \"cgroup\" (as in /proc/PID/cgroup), \"labels\" "
+			       "(an object) and optionally \"meta\" (an object)");
 	t = tw_pod_tier(d->policy, ns, labels, why, sizeof(why));
 	if (t < 0)
-		return pod_err("%s%s", why, "");
+		return dm_reply_err("%s", why);
 	snprintf(abs, sizeof(abs), "%s%s", d->mount, strcmp(cg, "/") ? cg : "");
 	if (!t)
 		return json_pack("{s:b, s:n, s:s}", "ok", 1, "tier", "cgroup", cg);

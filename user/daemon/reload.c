@@ -17,7 +17,7 @@
 #include "tags.h"
 #include "tagwatch.h"
 
-static void reload_failed(struct daemon *d, struct tw_diags *diags, const char *why)
+static int reload_failed(struct daemon *d, struct tw_diags *diags, const char *why)
 {
 	json_t *errs = json_array();
 	int i;
@@ -31,10 +31,14 @@ static void reload_failed(struct daemon *d, struct tw_diags *diags, const char *
 		tw_diags_print(diags, stderr);
 	if (why)
 		tw_err("%s", why);
+	json_decref(d->reload_errors);
+	d->reload_errors = json_incref(errs);
+	d->reload_ok = false;
 	dm_log_daemon(d, "policy_reload_failed", json_pack("{s:o}", "errors", errs));
+	return -EINVAL;
 }
 
-void dm_reload(struct daemon *d)
+int dm_reload(struct daemon *d)
 {
 	struct tw_bpf_opts bo = { .tag_capacity = MAX_TAGS, .ringbuf_bytes = d->ringbuf_bytes,
 				  .host_capacity = MAX_HOST_ADDRS };
@@ -50,12 +54,13 @@ void dm_reload(struct daemon *d)
 	char why[1024] = "";
 	int i, err;
 
-	tw_info("SIGHUP: reloading %s", d->policy_file);
+	tw_info("reloading %s", d->policy_file);
+	d->reload_at = time(NULL);
 	err = tw_policy_load(d->policy_file, &np, &diags);
 	if (!err)
 		err = tw_compile(np, &nt, &diags);
 	if (err) {
-		reload_failed(d, &diags, NULL);
+		err = reload_failed(d, &diags, NULL);
 		goto out_new;
 	}
 	for (i = 0; i < np->ncgroups; i++) {
@@ -65,13 +70,13 @@ void dm_reload(struct daemon *d)
 		if (tw_is_cgroup2_dir(abs)) {
 			snprintf(why, sizeof(why), "%s: cgroup \"%s\" does not exist", np->cgroups[i].jpath,
 				 np->cgroups[i].path);
-			reload_failed(d, NULL, why);
+			err = reload_failed(d, NULL, why);
 			goto out_new;
 		}
 	}
 	if (np->nsecrets && !d->network_only) {
 		if (tw_lsm_active(why, sizeof(why)) || tw_secrets_resolve(&ns, np, d->policy_file)) {
-			reload_failed(d, NULL, why[0] ? why : "a secret path cannot be resolved (see above)");
+			err = reload_failed(d, NULL, why[0] ? why : "a secret path cannot be resolved (see above)");
 			goto out_new;
 		}
 		bo.files = true;
@@ -87,7 +92,7 @@ void dm_reload(struct daemon *d)
 	if (!err)
 		err = tw_dns_new(&nd, np, nb, &d->dns_opts, why, sizeof(why));
 	if (err) {
-		reload_failed(d, NULL, why[0] ? why : strerror(-err));
+		err = reload_failed(d, NULL, why[0] ? why : strerror(-err));
 		goto out_new;
 	}
 	saved = dm_state_snapshot(d);
@@ -114,7 +119,7 @@ void dm_reload(struct daemon *d)
 		d->policy = op;
 		if (saved && !dm_tag_policy_cgroups(d))
 			dm_state_restore_tags(d, saved, true);
-		reload_failed(d, NULL, "attaching the new programs failed");
+		err = reload_failed(d, NULL, "attaching the new programs failed");
 		goto out_new;
 	}
 
@@ -167,7 +172,10 @@ void dm_reload(struct daemon *d)
 	d->state_dirty = true;
 	json_decref(saved);
 	tw_diags_free(&diags);
-	return;
+	json_decref(d->reload_errors);
+	d->reload_errors = NULL;
+	d->reload_ok = true;
+	return 0;
 out_new:
 	json_decref(saved);
 	tw_dns_free(nd);
@@ -177,4 +185,5 @@ out_new:
 	tw_secrets_free(ns);
 	tw_policy_free(np);
 	tw_diags_free(&diags);
+	return err;
 }

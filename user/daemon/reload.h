@@ -4,7 +4,10 @@
 
 #include "state.h"
 
-/* Reload the policy file; on any failure the loaded policy stays in force. */
-void dm_reload(struct daemon *d);
+/*
+ * Reload the policy file; on any failure the loaded policy stays in force,
+ * -EINVAL is returned and d->reload_errors says why.
+ */
+int dm_reload(struct daemon *d);
 
 #endif

@@ -20,14 +20,14 @@
 #include "metrics.h"
 #include "policy.h"
 #include "secrets.h"
+#include "version.h"
 
-#define TW_VERSION		"0.1.0"
 #define PATH_CACHE		1024
 #define MAX_TAGS		65536
 #define MAX_HOST_ADDRS		65536
 #define DNS_SETTLE_MS		3000	/* first answers awaited before attaching */
 
-enum tag_source { TAG_POLICY, TAG_RUNTIME, TAG_POD };
+enum tag_source { TAG_POLICY, TAG_RUNTIME, TAG_POD, TAG_RUN };
 
 /*
  * A tagged cgroup. Policy tags follow their path (a recreated cgroup is
@@ -40,6 +40,7 @@ struct tag {
 	uint64_t id;
 	int level;
 	int tier;
+	uint32_t flags;			/* TW_TAG_* (a run's audit mode) */
 	enum tag_source source;
 	int policy_index;		/* policy tags: index in policy->cgroups */
 	uint32_t uid;			/* who asked (runtime and pod tags) */
@@ -61,6 +62,7 @@ struct daemon {
 	const char *log_dir;
 	const char *pin_dir;
 	const char *sock_path;
+	const char *group;		/* may read the socket and the log (access.c) */
 	const char *seal_key;		/* --seal-key, or NULL */
 	bool to_stdout;
 	bool network_only;
@@ -90,6 +92,9 @@ struct daemon {
 	struct tw_metrics *metrics;
 	const char *metrics_addr;
 	uint64_t loaded_at;		/* policy load time, unix seconds */
+	uint64_t reload_at;		/* the last reload (signal, watch or request), 0: none */
+	bool reload_ok;
+	json_t *reload_errors;		/* the last failed reload's messages */
 	/* Events written, by kind, verdict and tier: read by the metrics thread. */
 	uint64_t by_kind[TW_EV_MAX + 1][3][TW_MAX_TIERS + 1];
 	struct tw_evlog_opts log_opts;

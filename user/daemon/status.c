@@ -3,6 +3,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include "adopt.h"
+#include "reloadreq.h"
+#include "drift.h"
 #include "protect.h"
 #include "status.h"
 
@@ -58,11 +61,14 @@ json_t *dm_status_json(struct daemon *d)
 		"identities", d->secrets ? (int)tw_secrets_count(d->secrets) : 0,
 		"pending", tw_secrets_pending(d->secrets)));
 	json_object_set_new(o, "hostnames", hostnames_json(d));
+	json_object_set_new(o, "drift", dm_drift_status(d));
 	json_object_set_new(o, "network_lsm", tw_bpf_netlsm_json(d->bpf));
 	json_object_set_new(o, "state_dir", json_string(d->state_dir));
 	json_object_set_new(o, "state", json_string("running"));
+	json_object_set_new(o, "reload", dm_reload_status(d));
 	json_object_set_new(o, "warnings", d->overlap[0] ? json_pack("[s]", d->overlap) : json_array());
 	json_object_set_new(o, "protection", dm_protect_json(d));
+	json_object_set_new(o, "cri", dm_adopt_status());
 	return o;
 }
 
@@ -152,4 +158,5 @@ void dm_write_metrics(void *arg, struct buf *b)
 			tw_metric_printf(b, "tierwall_program_attached{hook=\"%s\"} %d\n", name, att);
 	}
 	write_dns_metrics(d, b);
+	dm_reload_metrics(d, b);
 }

@@ -14,7 +14,7 @@
 #include "tags.h"
 
 static const char *const source_names[] = {
-	[TAG_POLICY] = "policy", [TAG_RUNTIME] = "runtime", [TAG_POD] = "pod",
+	[TAG_POLICY] = "policy", [TAG_RUNTIME] = "runtime", [TAG_POD] = "pod", [TAG_RUN] = "run",
 };
 
 const char *dm_tag_source_name(enum tag_source s)
@@ -106,7 +106,7 @@ int dm_add_tag(struct daemon *d, const char *abs, int tier, const struct tag *or
 	}
 	t = &d->tags[i];
 	/* Map entry first, then the level mask: the kernel never sees a half tag. */
-	err = tw_bpf_tag(d->bpf, id, tier);
+	err = tw_bpf_tag(d->bpf, id, tier, origin->flags);
 	if (err) {
 		snprintf(why, whylen, "cannot update cgroup_tiers map: %s", strerror(-err));
 		return err;
@@ -120,6 +120,7 @@ int dm_add_tag(struct daemon *d, const char *abs, int tier, const struct tag *or
 	json_decref(t->meta);
 	t->meta = json_incref(origin->meta);
 	t->source = origin->source;
+	t->flags = origin->flags;
 	t->policy_index = origin->policy_index;
 	t->uid = origin->uid;
 	t->pid = origin->pid;
@@ -247,6 +248,8 @@ json_t *dm_tag_json(const struct daemon *d, const struct tag *t)
 	}
 	if (!t->id)
 		json_object_set_new(o, "missing", json_true());
+	if (t->flags & TW_TAG_AUDIT)
+		json_object_set_new(o, "audit", json_true());
 	if (t->meta)
 		json_object_set(o, "meta", t->meta);
 	return o;

@@ -23,8 +23,11 @@
 #include <sys/statfs.h>
 #include <linux/magic.h>
 #include <bpf/libbpf.h>
+#include "access.h"
+#include "adopt.h"
 #include "cgroup.h"
 #include "control.h"
+#include "drift.h"
 #include "protect.h"
 #include "reload.h"
 #include "sealing.h"
@@ -38,6 +41,7 @@
 #include "pods.h"
 #include "policywatch.h"
 #include "ready.h"
+#include "runs.h"
 #include "tags.h"
 #include "tagwatch.h"
 #include "uninstall.h"
@@ -196,12 +200,13 @@ static int setup(struct daemon *d)
 		err = dm_ready_begin(d);	/* "starting" until enforcement is complete */
 	if (err)
 		return err;
-	d->log_opts.on_flush = dm_print_lines;
+	d->log_opts.on_flush = dm_runs_on_flush;	/* out as before, and into runs' tallies */
 	d->log_opts.arg = d;
 	err = tw_evlog_open(&d->log, d->log_dir, &d->log_opts);
 	if (err)
 		return err;
 	warn_overlap(d);
+	dm_access_setup(d);	/* --group may read the socket and the log */
 	state = dm_state_load(d);
 
 	if (d->policy->nsecrets && !d->network_only) {
@@ -280,6 +285,8 @@ static int setup(struct daemon *d)
 	err = dm_tagwatch_init(d);
 	if (!err)
 		err = dm_policywatch_init(d);
+	if (!err)
+		err = dm_drift_init(d);
 	if (err)
 		return err;
 	d->loaded_at = time(NULL);
@@ -358,6 +365,8 @@ static void run(struct daemon *d)
 				dm_policywatch_event(d);
 			} else if (evs[i].data.fd == tw_dns_fd(d->dns)) {
 				continue;	/* served by tw_dns_run above */
+			} else if (dm_drift_event(d, evs[i].data.fd)) {
+				continue;	/* secret files or drift roots changed */
 			} else if (evs[i].data.fd == tw_secrets_fd(d->secrets)) {
 				if (tw_secrets_poll(d->secrets, d->bpf, secret_appeared, d))
 					tw_err("a secret path appeared but could not be protected: see above");
@@ -369,6 +378,9 @@ static void run(struct daemon *d)
 		dm_tagwatch_tick(d);
 		dm_policywatch_tick(d);
 		dm_secrets_tick(d);
+		dm_drift_tick(d);
+		dm_runs_tick(d);
+		dm_adopt_tick(d);
 		if (d->state_dirty)
 			dm_state_save(d);
 	}
@@ -386,6 +398,7 @@ static void teardown(struct daemon *d, bool started)
 	int i;
 
 	dm_ready_end(d);		/* a failed setup: nobody answers "starting" any more */
+	dm_adopt_stop(d);
 	if (started)
 		dm_notify("STOPPING=1");
 	tw_metrics_stop(d->metrics);	/* its thread reads what follows */
@@ -423,6 +436,7 @@ static void teardown(struct daemon *d, bool started)
 	dm_control_free(d);
 	dm_tagwatch_free(d);
 	dm_policywatch_free();
+	dm_drift_free(d);
 	ring_buffer__free(d->rb);
 	if (d->ctl_fd >= 0) {
 		close(d->ctl_fd);
@@ -445,11 +459,13 @@ static void teardown(struct daemon *d, bool started)
 	tw_dns_free(d->dns);
 	tw_tables_free(&d->tables);
 	tw_policy_free(d->policy);
+	json_decref(d->reload_errors);
 }
 
 int main(int argc, char **argv)
 {
 	struct daemon d = { .ctl_fd = -1, .tag_watch_fd = -1, .lock_fds = { -1, -1, -1 } };
+	char ns_root[PATH_MAX];
 	int err;
 
 	tw_log_init("tierwalld");
@@ -459,6 +475,15 @@ int main(int argc, char **argv)
 		return 2;
 	gethostname(d.host, sizeof(d.host) - 1);
 	d.ectx.host = d.host;
+	err = tw_cgroupns_init(ns_root, sizeof(ns_root));	/* before anything reads a cgroup path */
+	if (err < 0) {
+		tw_err("tierwalld runs in a cgroup namespace of its own and cannot find its root in the "
+		       "cgroup2 mount (%s): callers' cgroups would be misread", strerror(-err));
+		return 1;
+	}
+	if (err)
+		tw_info("in a cgroup namespace of its own, rooted at %s: cgroup paths read from /proc "
+			"are taken from there", ns_root);
 	if (d.uninstall)
 		return dm_uninstall(&d) ? 1 : 0;
 	d.dns_opts.report = report_dns;
@@ -479,6 +504,7 @@ int main(int argc, char **argv)
 			d.policy->nrules, d.ntags, d.network_only ? " [DEGRADED: secrets not enforced]" : "",
 			tw_evlog_path(d.log));
 		dm_notify("READY=1\nSTATUS=enforcing");
+		dm_adopt_start(&d);	/* pods that ran before us: tiered from the CRI */
 		run(&d);
 	}
 	teardown(&d, !err);

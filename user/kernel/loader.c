@@ -18,61 +18,11 @@
 #include <sys/stat.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
+#include "fill.h"
 #include "guard.h"
 #include "loader_int.h"
 #include "log.h"
 #include "util.h"
-
-/*
- * Copy n values into an mmapable array map: one pass over memory instead of
- * a syscall per entry. The kernel lays array elements out 8-byte aligned.
- */
-static int copy_array(struct bpf_map *m, const void *src, size_t n)
-{
-	size_t page = sysconf(_SC_PAGESIZE), vsz = bpf_map__value_size(m);
-	size_t elem = (vsz + 7) & ~(size_t)7, len, i;
-	char *dst;
-
-	if (n > bpf_map__max_entries(m))
-		return -E2BIG;
-	len = (elem * bpf_map__max_entries(m) + page - 1) / page * page;
-	dst = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(m), 0);
-	if (dst == MAP_FAILED)
-		return -errno;
-	for (i = 0; i < n; i++)
-		memcpy(dst + i * elem, (const char *)src + i * vsz, vsz);
-	munmap(dst, len);
-	return 0;
-}
-
-static int fill_maps(struct tw_bpf *b, const struct tw_tables *t,
-		     const struct tw_policy *p)
-{
-	struct net_bpf *s = b->net;
-	uint32_t i;
-	int err;
-
-	err = copy_array(s->maps.rules, t->rules, t->nrules);
-	if (!err)
-		err = copy_array(s->maps.v4_dir, t->v4, t->v4_len);
-	if (err)
-		return err;
-	for (i = 0; i < (uint32_t)t->nv6; i++) {
-		err = bpf_map_update_elem(bpf_map__fd(s->maps.v6_lpm), &t->v6_keys[i],
-					  &t->v6_vals[i], BPF_NOEXIST);
-		if (err)
-			return -errno;
-	}
-	for (i = 1; i <= (uint32_t)p->ntiers; i++) {
-		struct tw_tier_info ti = { .mode = p->tiers[i].mode, .defined = 1,
-					   .log_all = p->tiers[i].log_all };
-
-		err = bpf_map_update_elem(bpf_map__fd(s->maps.tier_info), &i, &ti, 0);
-		if (err)
-			return -errno;
-	}
-	return 0;
-}
 
 void tw_obj_add_progs(struct tw_bpf *b, struct bpf_object *obj)
 {
@@ -146,7 +96,7 @@ int tw_bpf_load(struct tw_bpf **out, const struct tw_tables *t,
 	b->rt = rt;
 	/* Unlike any a previous instance used: its DNS caller records look stale. */
 	b->rt->tag_gen = tw_now_ns(CLOCK_BOOTTIME);
-	err = fill_maps(b, t, p);
+	err = tw_fill_tables(s->obj, t, p);
 	if (err) {
 		snprintf(why, whylen, "cannot fill policy maps: %s", strerror(-err));
 		goto out_destroy;
@@ -159,6 +109,7 @@ int tw_bpf_load(struct tw_bpf **out, const struct tw_tables *t,
 	if (err)
 		goto out_destroy;
 	tw_load_netlsm(b, t->nnames > 0);
+	tw_load_explain(b);
 	tw_load_protect(b);
 	*out = b;
 	return 0;
@@ -436,6 +387,7 @@ void tw_bpf_destroy(struct tw_bpf *b)
 	tw_bpf_detach(b);
 	if (b->rt)
 		munmap(b->rt, sysconf(_SC_PAGESIZE));
+	tw_explainer_free(b->explain);
 	netlsm_bpf__destroy(b->netlsm);
 	tw_files_unmap_names(b);
 	files_bpf__destroy(b->files);
@@ -454,10 +406,10 @@ static int tags_changed(struct tw_bpf *b, int err)
 	return err;
 }
 
-int tw_bpf_tag(struct tw_bpf *b, uint64_t cgid, uint32_t tier)
+int tw_bpf_tag(struct tw_bpf *b, uint64_t cgid, uint32_t tier, uint32_t flags)
 {
 	struct tw_tier_key k = { .cgroup_id = cgid };
-	struct tw_tier_val v = { .tier = tier };
+	struct tw_tier_val v = { .tier = tier, .flags = flags };
 
 	return tags_changed(b, bpf_map_update_elem(bpf_map__fd(b->net->maps.cgroup_tiers),
 						   &k, &v, 0) ? -errno : 0);

@@ -52,7 +52,7 @@ void tw_bpf_destroy(struct tw_bpf *b);
 /* Wait until every BPF program that was running has returned (an RCU grace period). */
 int tw_bpf_sync_programs(void);
 
-int tw_bpf_tag(struct tw_bpf *b, uint64_t cgid, uint32_t tier);
+int tw_bpf_tag(struct tw_bpf *b, uint64_t cgid, uint32_t tier, uint32_t flags);
 int tw_bpf_untag(struct tw_bpf *b, uint64_t cgid);
 void tw_bpf_set_levels(struct tw_bpf *b, uint64_t mask);
 
@@ -72,6 +72,8 @@ int tw_bpf_protect_nprogs(struct tw_bpf *b);
 struct protect_bpf *tw_bpf_protect(struct tw_bpf *b);
 /* Task helpers cgroup_skb programs may call here (6.1: none): TW_SKB_* bits. */
 int tw_skb_task_helpers(void);
+/* The explainer on the live maps (explainer.h), or NULL with *why saying why. */
+struct tw_explainer *tw_bpf_explainer(struct tw_bpf *b, const char **why);
 /* The DNS guard is loaded (the policy has hostnames). */
 bool tw_bpf_has_dns(struct tw_bpf *b);
 /* Owners of an address a hostname resolved to; v NULL removes it. */

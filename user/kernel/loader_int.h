@@ -13,6 +13,7 @@
 #include "dns.skel.h"
 #include "files.skel.h"
 #include "netlsm.skel.h"
+#include "explainer.h"
 
 #define MAX_PROGS	64
 #define TW_OBJECTS	6
@@ -24,6 +25,8 @@ struct tw_bpf {
 	struct files_bpf *files;
 	struct netlsm_bpf *netlsm;
 	char netlsm_why[256];		/* why netlsm is not loaded */
+	struct tw_explainer *explain;	/* the live maps' explainer, or NULL */
+	char explain_why[256];		/* why it is not loaded */
 	struct protect_bpf *protect;	/* NULL: unprotected, for protect_why */
 	char protect_why[256];
 	int nprotect;			/* of progs[], protect's */
@@ -52,6 +55,8 @@ int tw_files_map_names(struct tw_bpf *b, char *why, size_t len);
 void tw_files_unmap_names(struct tw_bpf *b);
 /* Where BPF LSM runs; elsewhere b->netlsm stays NULL and netlsm_why says why. */
 void tw_load_netlsm(struct tw_bpf *b, bool dns_guard);
+/* The explainer on the live maps; elsewhere b->explain stays NULL and explain_why says why. */
+void tw_load_explain(struct tw_bpf *b);
 /* Self-protection, whatever the policy; not fatal: elsewhere protect_why says why. */
 void tw_load_protect(struct tw_bpf *b);
 

@@ -12,6 +12,7 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <jansson.h>
+#include "fill.h"
 #include "guard.h"
 #include "loader_int.h"
 #include "log.h"
@@ -103,7 +104,7 @@ int tw_skb_task_helpers(void)
 int tw_load_dns(struct tw_bpf *b, const struct tw_tables *t, char *why, size_t len)
 {
 	struct dns_bpf *s;
-	int i, err;
+	int err;
 
 	s = b->dns = dns_bpf__open();
 	if (!s) {
@@ -124,13 +125,10 @@ int tw_load_dns(struct tw_bpf *b, const struct tw_tables *t, char *why, size_t l
 			 strerror(-err));
 		return err;
 	}
-	for (i = 0; i < t->nnames; i++) {
-		if (bpf_map_update_elem(bpf_map__fd(s->maps.names), &t->names[i],
-					&t->name_vals[i], BPF_NOEXIST)) {
-			err = -errno;
-			snprintf(why, len, "cannot fill the DNS guard's names: %s", strerror(-err));
-			return err;
-		}
+	err = tw_fill_names(s->maps.names, t);
+	if (err) {
+		snprintf(why, len, "cannot fill the DNS guard's names: %s", strerror(-err));
+		return err;
 	}
 	tw_obj_add_progs(b, s->obj);
 	return 0;
@@ -194,6 +192,58 @@ json_t *tw_bpf_netlsm_json(struct tw_bpf *b)
 {
 	return json_pack("{s:b, s:s?}", "loaded", b->netlsm != NULL,
 			 "why", b->netlsm ? NULL : b->netlsm_why);
+}
+
+/* Share a map of another loaded object by name (the net object's are shared already). */
+static int share_from(struct bpf_object *obj, struct bpf_object *owner, const char *name)
+{
+	struct bpf_map *m = bpf_object__find_map_by_name(obj, name);
+	struct bpf_map *own = owner ? bpf_object__find_map_by_name(owner, name) : NULL;
+
+	return m && own ? bpf_map__reuse_fd(m, bpf_map__fd(own)) : 0;
+}
+
+void tw_load_explain(struct tw_bpf *b)
+{
+	struct bpf_object *obj;
+	struct tw_explainer *x;
+	char why[200] = "";
+	int err;
+
+	err = tw_explainer_open(&x);
+	if (err) {
+		snprintf(b->explain_why, sizeof(b->explain_why), "cannot open the object: %s",
+			 strerror(-err));
+		return;
+	}
+	obj = tw_explainer_object(x);
+	err = tw_obj_share_maps(b, obj);
+	if (!err)
+		err = share_from(obj, b->dns ? b->dns->obj : NULL, "names");
+	if (!err)
+		err = share_from(obj, b->files ? b->files->obj : NULL, "secrets");
+	if (!err)
+		err = share_from(obj, b->files ? b->files->obj : NULL, "secret_devs");
+	if (!err)
+		err = share_from(obj, b->files ? b->files->obj : NULL, "fnames");
+	if (!err)
+		err = share_from(obj, b->files ? b->files->obj : NULL, "name_state");
+	if (err)
+		snprintf(why, sizeof(why), "cannot share maps: %s", strerror(-err));
+	else
+		err = tw_explainer_load(x, NULL, 0, 0, why, sizeof(why));
+	if (err) {
+		snprintf(b->explain_why, sizeof(b->explain_why), "%s", why);
+		tw_explainer_free(x);
+		return;
+	}
+	b->explain = x;
+}
+
+struct tw_explainer *tw_bpf_explainer(struct tw_bpf *b, const char **why)
+{
+	*why = b->explain ? NULL : b->explain_why;
+	return b->explain;
 }
 
 void tw_load_protect(struct tw_bpf *b)

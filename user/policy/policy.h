@@ -68,6 +68,15 @@ struct tw_policy_kube {
 	struct tw_policy_kube_ns *ns;
 };
 
+/* Where copies of secrets are looked for ("drift"). */
+#define TW_DRIFT_MAX_ROOTS	64
+
+struct tw_policy_drift {
+	int nroots;
+	char **roots;			/* absolute, no trailing slash */
+	int mode;			/* enum tw_mode: enforce protects whole-file copies */
+};
+
 struct tw_policy {
 	char digest[72];		/* sha256 of the file's bytes */
 	int mode;			/* global enum tw_mode */
@@ -85,6 +94,7 @@ struct tw_policy {
 	int nhrules;
 	struct tw_policy_rule *hrules;
 	struct tw_policy_kube kube;
+	struct tw_policy_drift drift;
 };
 
 /* Longest hostname without the trailing dot (RFC 1035: 255 bytes on the wire). */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* What the policy's section parsers share (policy.c, kube.c); not for other layers. */
+/* What the policy's section parsers share (policy.c, diag.c, dests.c, kube.c, driftcfg.c); not for other layers. */
 #ifndef TW_POLICY_SECTION_H
 #define TW_POLICY_SECTION_H
 
@@ -16,8 +16,19 @@ bool want_type(struct pctx *c, const char *jp, const json_t *v, json_type t, con
 /* Report keys of obj not in allowed (NULL-terminated). */
 void check_keys(struct pctx *c, const char *jp, json_t *obj, const char *const *allowed);
 
+/* The tier a "tier" member of obj names, or 0 after reporting why not. */
+int tw_ref_tier(struct pctx *c, const char *jp, json_t *obj);
+
+/* dests.c: the "destinations" section, then CIDRs given twice. */
+void tw_parse_destinations(struct pctx *c, json_t *arr);
+void tw_check_rule_conflicts(struct pctx *c);
+
 /* kube.c: the "kubernetes" section (v may be NULL: the defaults). */
 void tw_parse_kubernetes(struct pctx *c, json_t *v);
 void tw_kube_free(struct tw_policy_kube *k);
+
+/* driftcfg.c: the "drift" section (v may be NULL: no roots). */
+void tw_parse_drift(struct pctx *c, json_t *v);
+void tw_drift_free(struct tw_policy_drift *dr);
 
 #endif

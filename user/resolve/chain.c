@@ -76,33 +76,34 @@ int tw_fd_key(int fd, bool subvols, struct tw_secret_key *k, uint32_t *sbdev)
 /*
  * i_generation, which tells a reused inode number from the inode: the
  * ioctl where the filesystem has it, a tmpfs file handle's first word
- * (shmem_encode_fh) where it does not.
+ * (shmem_encode_fh) where it does not. false: it cannot be read.
  */
-static void read_igen(int dirfd, const char *name, const struct stat *st, struct tw_chain *c)
+bool tw_read_igen(int dirfd, const char *name, mode_t mode, uint32_t *igen)
 {
 	struct { struct file_handle h; uint32_t w[8]; } fh = { .h.handle_bytes = sizeof(fh.w) };
 	struct statfs sfs;
 	int fd, mnt, v;
+	bool ok = false;
 
-	c->igen_ok = false;
-	if (S_ISREG(st->st_mode) || S_ISDIR(st->st_mode)) {
+	if (S_ISREG(mode) || S_ISDIR(mode)) {
 		fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 		if (fd >= 0) {
 			if (!ioctl(fd, FS_IOC_GETVERSION, &v)) {
-				c->igen = v;
-				c->igen_ok = true;
+				*igen = v;
+				ok = true;
 			}
 			close(fd);
 		}
 	}
-	if (c->igen_ok)
-		return;
+	if (ok)
+		return true;
 	if (!fstatfs(dirfd, &sfs) && sfs.f_type == TMPFS_MAGIC &&
 	    !name_to_handle_at(dirfd, name, &fh.h, &mnt, 0) && fh.h.handle_type == 1 &&
 	    fh.h.handle_bytes >= 12) {
-		memcpy(&c->igen, fh.h.f_handle, 4);
-		c->igen_ok = true;
+		memcpy(igen, fh.h.f_handle, 4);
+		return true;
 	}
+	return false;
 }
 
 /* Record name in dirfd as the next link. */
@@ -142,7 +143,7 @@ static int found(struct tw_chain *c, int dirfd, const char *name, const struct s
 	err = tw_fd_key(fd, subvols, &c->key, &c->sbdev);
 	close(fd);
 	if (!err)
-		read_igen(dirfd, name, st, c);
+		c->igen_ok = tw_read_igen(dirfd, name, st->st_mode, &c->igen);
 	return err;
 }
 

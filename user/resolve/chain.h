@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include "tierwall.h"
 
 /*
@@ -46,6 +47,8 @@ bool tw_chain_subvols(void);
 int tw_chain_resolve(const char *path, bool subvols, struct tw_chain *c);
 /* The identity the kernel gives what fd refers to, and its filesystem's superblock dev. */
 int tw_fd_key(int fd, bool subvols, struct tw_secret_key *k, uint32_t *sbdev);
+/* The i_generation of name in dirfd (mode: its st_mode); false when it cannot be read. */
+bool tw_read_igen(int dirfd, const char *name, mode_t mode, uint32_t *igen);
 /* Two resolutions name the same things through the same names. */
 bool tw_chain_same(const struct tw_chain *a, const struct tw_chain *b);
 

@@ -17,64 +17,13 @@
 #include <sys/epoll.h>
 #include <sys/stat.h>
 #include <ares.h>
-#include "dns.h"
+#include "dns_int.h"
 #include "log.h"
 #include "util.h"
 
 #define MIN_REFRESH_MS	1000
 #define RESOLV_CONF	"/etc/resolv.conf"
 #define RESOLV_CHECK_MS	2000	/* how often a changed resolv.conf is looked for */
-
-struct addr {
-	struct tw_host_key key;
-	bool in_answer;			/* in the latest successful answer */
-	uint64_t last_seen_ms;		/* when an answer last had it */
-};
-
-enum name_state { NS_PENDING, NS_RESOLVED, NS_FAILING };
-
-struct name {
-	struct tw_dns *d;
-	int host;			/* index into policy hosts */
-	int rule;			/* kernel rule index of its destination entry */
-	struct addr *addrs;
-	int naddrs, cap;
-	enum name_state state;
-	bool inflight;
-	int failures;			/* consecutive */
-	unsigned int ttl;		/* of the last answer */
-	uint64_t next_ms;		/* next query */
-	char error[96];
-};
-
-struct tw_dns {
-	const struct tw_policy *p;
-	struct tw_bpf *bpf;
-	struct tw_dns_opts o;
-	ares_channel ch;
-	int ep;				/* the resolver's sockets, for the daemon's epoll */
-	struct name *names;
-	int n;
-	bool destroying;
-	struct timespec resolv_mtime;	/* of the resolv.conf the channel read */
-	ino_t resolv_ino;
-	uint64_t next_resolv_check;
-};
-
-static uint64_t now_ms(void)
-{
-	return tw_now_ns(CLOCK_MONOTONIC) / 1000000;
-}
-
-static const char *addr_str(const struct tw_host_key *k, char *buf, size_t len)
-{
-	return inet_ntop(k->family == 4 ? AF_INET : AF_INET6, k->addr, buf, len);
-}
-
-static const struct tw_policy_host *host_of(const struct name *nm)
-{
-	return &nm->d->p->hosts[nm->host];
-}
 
 static void report(struct tw_dns *d, const char *what, json_t *extra)
 {
@@ -128,7 +77,7 @@ static void sync_addr(struct tw_dns *d, const struct tw_host_key *k)
 			"unless a CIDR rule says whose it is", addr_str(k, txt, sizeof(txt)));
 }
 
-static json_t *addr_list(struct tw_host_key *keys, int n)
+json_t *tw_dns_addr_list(struct tw_host_key *keys, int n)
 {
 	json_t *a = json_array();
 	char txt[INET6_ADDRSTRLEN];
@@ -151,7 +100,7 @@ static void report_change(struct name *nm, struct tw_host_key *added, int nadded
 	report(nm->d, "hostname_addresses",
 	       json_pack("{s:s, s:s, s:o, s:o, s:i, s:s?}", "hostname", h->name,
 			 "owner_tier", nm->d->p->tiers[h->tier].name,
-			 "added", addr_list(added, nadded), "removed", addr_list(removed, nremoved),
+			 "added", tw_dns_addr_list(added, nadded), "removed", tw_dns_addr_list(removed, nremoved),
 			 "ttl", nm->ttl, "why", why));
 }
 
@@ -507,109 +456,6 @@ int tw_dns_new(struct tw_dns **out, const struct tw_policy *p, struct tw_bpf *b,
 	return 0;
 }
 
-/* One "V4", "V6", "V4:PORT" or "[V6]:PORT" of a --dns-server list. */
-static bool server_ok(const char *item)
-{
-	const char *port = NULL, *c;
-	unsigned char buf[16];
-	char addr[64], *end;
-	size_t n;
-	long p;
-
-	if (item[0] == '[') {
-		c = strchr(item, ']');
-		if (!c || c[1] != ':')
-			return false;	/* c-ares wants a port after brackets */
-		port = c + 2;
-		n = c - ++item;
-	} else {
-		c = strchr(item, ':');
-		if (c && !strchr(c + 1, ':')) {
-			n = c - item;		/* v4:port */
-			port = c + 1;
-		} else {
-			n = strlen(item);	/* v4, or a bare v6 */
-		}
-	}
-	if (n >= sizeof(addr))
-		return false;
-	memcpy(addr, item, n);
-	addr[n] = '\0';
-	if (port) {
-		p = strtol(port, &end, 10);
-		if (!*port || *end || p < 1 || p > 65535)
-			return false;
-	}
-	return inet_pton(AF_INET, addr, buf) == 1 || inet_pton(AF_INET6, addr, buf) == 1;
-}
-
-int tw_dns_check_servers(const char *servers, char *why, size_t len)
-{
-	char list[1024], *item, *save = NULL;
-
-	if (!*servers || strlen(servers) >= sizeof(list)) {
-		snprintf(why, len, "--dns-server: expected a list of ADDR[:PORT], got \"%.40s\"", servers);
-		return -EINVAL;
-	}
-	snprintf(list, sizeof(list), "%s", servers);
-	for (item = strtok_r(list, ",", &save); item; item = strtok_r(NULL, ",", &save))
-		if (!server_ok(item)) {
-			snprintf(why, len, "--dns-server: \"%s\" is not an address, IPV4:PORT or [IPV6]:PORT "
-				 "(port 1-65535)", item);
-			return -EINVAL;
-		}
-	return 0;
-}
-
-json_t *tw_dns_status(const struct tw_dns *d)
-{
-	static const char *const state[] = { "pending", "resolved", "failing" };
-	json_t *arr = json_array();
-	uint64_t now = now_ms();
-	int i, j;
-
-	for (i = 0; d && i < d->n; i++) {
-		const struct name *nm = &d->names[i];
-		json_t *addrs = json_array();
-		char txt[INET6_ADDRSTRLEN];
-
-		for (j = 0; j < nm->naddrs; j++) {
-			const struct addr *a = &nm->addrs[j];
-			json_t *o = json_pack("{s:s}", "address", addr_str(&a->key, txt, sizeof(txt)));
-
-			if (!a->in_answer)
-				json_object_set_new(o, "grace_left_s",
-						    json_integer(((int64_t)d->o.grace_s * 1000 -
-								  (int64_t)(now - a->last_seen_ms)) / 1000));
-			json_array_append_new(addrs, o);
-		}
-		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:o, s:i, s:I, s:i, s:s?}",
-			"hostname", host_of(nm)->name, "tier", d->p->tiers[host_of(nm)->tier].name,
-			"state", state[nm->state], "addresses", addrs, "ttl", nm->ttl,
-			"next_query_in_ms", (json_int_t)(nm->next_ms > now ? nm->next_ms - now : 0),
-			"failures", nm->failures, "error", nm->error[0] ? nm->error : NULL));
-	}
-	return arr;
-}
-
-json_t *tw_dns_known(const struct tw_dns *d)
-{
-	json_t *o = json_object();
-	int i, j;
-
-	for (i = 0; d && i < d->n; i++) {
-		const struct name *nm = &d->names[i];
-		struct tw_host_key keys[64];
-		int n = 0;
-
-		for (j = 0; j < nm->naddrs && n < (int)ARRAY_SIZE(keys); j++)
-			keys[n++] = nm->addrs[j].key;
-		if (n)
-			json_object_set_new(o, host_of(nm)->name, addr_list(keys, n));
-	}
-	return o;
-}
-
 /* Parse "a.b.c.d" or an IPv6 text address into a key as the programs judge it. */
 static int key_of_text(const char *s, struct tw_host_key *k)
 {
@@ -663,18 +509,6 @@ int tw_dns_seed(struct tw_dns *d, json_t *known)
 		}
 	}
 	return seeded;
-}
-
-void tw_dns_counts(const struct tw_dns *d, int *names, int *failing, int *addrs)
-{
-	int i;
-
-	*names = *failing = *addrs = 0;
-	for (i = 0; d && i < d->n; i++) {
-		(*names)++;
-		*failing += d->names[i].state == NS_FAILING;
-		*addrs += d->names[i].naddrs;
-	}
 }
 
 void tw_dns_free(struct tw_dns *d)

@@ -102,7 +102,7 @@ static int container_cgroup(const struct tw_rt_container *c, char *out, size_t l
 	return err;
 }
 
-static json_t *pod_request(const struct tw_rt_container *c, const char *cg)
+json_t *tw_pod_request(const struct tw_rt_container *c, const char *cg)
 {
 	json_t *req = json_pack("{s:s, s:s, s:s?, s:O?, s:{s:s?, s:s?, s:s?, s:s?, s:s?}}",
 				"cmd", "pod", "cgroup", cg, "namespace", c->ns,
@@ -130,7 +130,7 @@ int tw_hook_place(const struct tw_hook_conf *hc, const struct tw_rt_container *c
 	err = container_cgroup(c, cg, sizeof(cg), why, len);
 	if (err)
 		return err;
-	req = pod_request(c, cg);
+	req = tw_pod_request(c, cg);
 	if (!req) {
 		snprintf(why, len, "out of memory");
 		return -ENOMEM;

@@ -70,6 +70,11 @@ void tw_hook_conf_free(struct tw_hook_conf *hc);
  */
 int tw_hook_place(const struct tw_hook_conf *hc, const struct tw_rt_container *c,
 		  char *why, size_t len, char *note, size_t notelen);
+/*
+ * The daemon's "pod" request for c in cgroup cg (as /proc/PID/cgroup shows
+ * it): the hook's and the CRI sync's, so both tier a pod alike.
+ */
+json_t *tw_pod_request(const struct tw_rt_container *c, const char *cg);
 
 /* layout.c: cgroup paths, always as the unified hierarchy's "/a/b" (as /proc/PID/cgroup). */
 /*

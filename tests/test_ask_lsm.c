@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * explain for secret files against the real BPF LSM programs (in the QEMU
+ * guests): for each path, what explain says is what open() really gets,
+ * through the file's own identity, a protected directory above it, a
+ * symlink and a hard link made elsewhere.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include "fixture.h"
+#include "test.h"
+
+static const char *const cgs[] = { "agents/staging", "agents/dev", "services/prod", "untagged", NULL };
+
+static int op_open(void *path)
+{
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
+static json_t *explain(struct fx *f, const char *cg, const char *path)
+{
+	char out[16384];
+
+	if (fx_sh(out, sizeof(out), "%s/tierwall --socket %s --json explain --cgroup %s %s 2>&1",
+		  tw_build_dir, f->sock, cg, path)) {
+		printf("    explain %s %s: %s\n", cg, path, out);
+		return NULL;
+	}
+	return json_loads(out, 0, NULL);
+}
+
+/* explain's verdict and the kernel's for cg opening path; both must be want. */
+static void agree(struct fx *f, const char *cg, const char *path, const char *want, const char *rule)
+{
+	json_t *r = explain(f, cg, path);
+	const char *v = json_string_value(json_object_get(r, "verdict"));
+	char what[PATH_MAX + 64];
+	int rc = fx_do(f, cg, op_open, (void *)path, NULL);
+
+	snprintf(what, sizeof(what), "%s opens %s", cg, path);
+	ASSERT_STREQ(v, want, what);
+	ASSERT_EQ(rc == EPERM, !strcmp(want, "deny"), what);
+	if (rule)
+		ASSERT_STREQ(json_string_value(json_object_get(r, "rule")), rule, what);
+	json_decref(r);
+}
+
+TEST(lsm_explain_secret_files_agrees_with_open)
+{
+	char why[256], policy[4096], dir[PATH_MAX], key[PATH_MAX + 32], deep[PATH_MAX + 64];
+	char link_[PATH_MAX + 32], hard[PATH_MAX + 32], plain[PATH_MAX + 32], out[4096];
+	struct fx f;
+	json_t *r;
+
+	memset(&f, 0, sizeof(f));
+	if (geteuid()) {
+		tw_test_skip("needs root");
+		return;
+	}
+	if (!fx_lsm_usable(why, sizeof(why))) {
+		tw_test_skip("BPF LSM cannot be used on this kernel (%s); tests/vm runs these in QEMU guests", why);
+		return;
+	}
+	if (!ASSERT_OK(fx_init(&f, cgs), "fixture"))
+		goto out;
+	snprintf(dir, sizeof(dir), "%s/secrets/prod", f.tmp);
+	snprintf(key, sizeof(key), "%s/db.key", dir);
+	snprintf(deep, sizeof(deep), "%s/a/b/c/token", dir);
+	snprintf(link_, sizeof(link_), "%s/key-link", f.tmp);
+	snprintf(hard, sizeof(hard), "%s/hard", f.tmp);
+	snprintf(plain, sizeof(plain), "%s/notes.txt", f.tmp);
+	fx_sh(NULL, 0, "mkdir -p %s/a/b/c && echo pw > %s && echo t > %s && echo n > %s && "
+	      "ln -s %s %s && ln %s %s && chmod 755 %s", dir, key, deep, plain, key, link_, key, hard, f.tmp);
+	snprintf(policy, sizeof(policy),
+"{ \"version\": 1,\n"
+"  \"tiers\": { \"dev\": {\"mode\": \"audit\"}, \"staging\": {}, \"prod\": {} },\n"
+"  \"cgroups\": [ {\"path\": \"/agents/staging\", \"tier\": \"staging\"},\n"
+"               {\"path\": \"/agents/dev\", \"tier\": \"dev\"},\n"
+"               {\"path\": \"/services/prod\", \"tier\": \"prod\"} ],\n"
+"  \"secrets\": [ {\"tier\": \"prod\", \"paths\": [\"%s/\", \"%s/single\"]} ] }\n", dir, f.tmp);
+	fx_sh(NULL, 0, "echo s > %s/single", f.tmp);
+	fx_write_policy(&f, policy);
+	if (fx_start(&f, NULL)) {
+		fx_sh(out, sizeof(out), "tail -c 2000 %s", f.daemon_out);
+		TW_FAILED("tierwalld did not start: %s", out);
+		goto out;
+	}
+	agree(&f, "/agents/staging", key, "deny", "secrets[0].paths[0]");
+	agree(&f, "/agents/staging", deep, "deny", "secrets[0].paths[0]");	/* the parent walk */
+	agree(&f, "/agents/staging", link_, "deny", "secrets[0].paths[0]");	/* by identity */
+	agree(&f, "/agents/staging", hard, "deny", "secrets[0].paths[0]");	/* a name outside the dir */
+	snprintf(why, sizeof(why), "%s/single", f.tmp);
+	agree(&f, "/agents/staging", why, "deny", "secrets[0].paths[1]");	/* a single file */
+	agree(&f, "/agents/staging", plain, "allow", NULL);			/* positive controls */
+	agree(&f, "/services/prod", key, "allow", "secrets[0].paths[0]");
+	agree(&f, "/untagged", key, "allow", NULL);
+	agree(&f, "/agents/dev", key, "audit", "secrets[0].paths[0]");
+	r = explain(&f, "/agents/staging", key);
+	ASSERT_STREQ(json_string_value(json_object_get(r, "target_tier")), "prod", "owned by prod");
+	ASSERT_CONTAINS(json_string_value(json_object_get(r, "secret")), "/secrets/prod", "the secret path");
+	json_decref(r);
+out:
+	fx_cleanup(&f);
+}

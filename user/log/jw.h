@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The event encoder's JSON writer (event.c only): text into a fixed buffer. */
+#ifndef TW_LOG_JW_H
+#define TW_LOG_JW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+#include "text.h"
+
+/*
+ * The decision encoder writes JSON text straight into a buffer: no tree,
+ * no allocation, no printf. It is the hot path of the daemon (one call per
+ * kernel record); a jansson tree per record cost most of the daemon's time.
+ */
+struct w {
+	char *p;
+	size_t n, cap;
+	bool comma;
+};
+
+static inline void w_raw(struct w *w, const char *s, size_t n)
+{
+	if (w->n + n <= w->cap)
+		memcpy(w->p + w->n, s, n);
+	w->n += n;	/* past cap: counted, to report the size needed */
+}
+
+static inline void w_lit(struct w *w, const char *s)
+{
+	w_raw(w, s, strlen(s));
+}
+
+static inline void w_key(struct w *w, const char *key)
+{
+	if (w->comma)
+		w_raw(w, ",", 1);
+	w->comma = true;
+	w_raw(w, "\"", 1);
+	w_lit(w, key);
+	w_raw(w, "\":", 2);
+}
+
+/*
+ * A JSON string of the first n bytes of s: escaped, and each byte that is
+ * not part of a strict UTF-8 sequence as U+FFFD. False if there was one.
+ */
+static inline bool w_strn(struct w *w, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s, *end = p + n;
+	bool valid = true;
+
+	w_raw(w, "\"", 1);
+	while (p < end) {
+		char esc[6] = { '\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15] };
+		int k;
+
+		if (*p == '"' || *p == '\\') {
+			esc[1] = *p;
+			w_raw(w, esc, 2);
+			p++;
+		} else if (*p < 0x20 || *p == 0x7f) {
+			w_raw(w, esc, 6);
+			p++;
+		} else if (*p < 0x80) {
+			const unsigned char *q = p;
+
+			while (q < end && *q >= 0x20 && *q < 0x7f && *q != '"' && *q != '\\')
+				q++;
+			w_raw(w, (const char *)p, q - p);
+			p = q;
+		} else if ((k = tw_utf8_seq(p, end - p))) {
+			w_raw(w, (const char *)p, k);
+			p += k;
+		} else {
+			w_lit(w, "\\ufffd");
+			valid = false;
+			p++;
+		}
+	}
+	w_raw(w, "\"", 1);
+	return valid;
+}
+
+static inline void w_str(struct w *w, const char *s)
+{
+	if (!s)
+		w_raw(w, "null", 4);
+	else
+		w_strn(w, s, strlen(s));
+}
+
+static inline void w_true(struct w *w, const char *key, const char *suffix)
+{
+	char k[64];
+
+	snprintf(k, sizeof(k), "%s%s", key, suffix);
+	w_key(w, k);
+	w_lit(w, "true");
+}
+
+/*
+ * A string from outside the daemon, never dropped: cut at TW_FIELD_MAX with
+ * "<key>_truncated", and its exact bytes in "<key>_raw" (base64) if they are
+ * not UTF-8. The record's size stays bounded whatever the process chose.
+ */
+static inline void w_ktext(struct w *w, const char *key, const char *s, size_t n)
+{
+	char b64[TW_B64_LEN(TW_FIELD_MAX)];
+	bool cut = n > TW_FIELD_MAX;
+
+	if (!s) {
+		w_key(w, key);
+		w_raw(w, "null", 4);
+		return;
+	}
+	if (cut)
+		n = TW_FIELD_MAX;
+	w_key(w, key);
+	if (!w_strn(w, s, n)) {
+		char k[64];
+
+		snprintf(k, sizeof(k), "%s_raw", key);
+		w_key(w, k);
+		w_raw(w, "\"", 1);
+		w_raw(w, b64, tw_base64(s, n, b64));
+		w_raw(w, "\"", 1);
+	}
+	if (cut)
+		w_true(w, key, "_truncated");
+}
+
+static inline void w_kcstr(struct w *w, const char *key, const char *s)
+{
+	w_ktext(w, key, s, s ? strlen(s) : 0);
+}
+
+static inline void w_u64(struct w *w, uint64_t v)
+{
+	char d[20];
+	int i = sizeof(d);
+
+	do {
+		d[--i] = '0' + v % 10;
+		v /= 10;
+	} while (v);
+	w_raw(w, d + i, sizeof(d) - i);
+}
+
+static inline void w_kstr(struct w *w, const char *key, const char *v)
+{
+	w_key(w, key);
+	w_str(w, v);
+}
+
+static inline void w_ku64(struct w *w, const char *key, uint64_t v)
+{
+	w_key(w, key);
+	w_u64(w, v);
+}
+
+/* RFC 3339 with ns; the date part is formatted once per second. */
+static inline void w_ts(struct w *w, uint64_t ns)
+{
+	static __thread time_t last = -1;
+	static __thread char date[32];
+	time_t secs = ns / 1000000000ull;
+	uint64_t frac = ns % 1000000000ull;
+	char f[10];
+	int i;
+
+	if (secs != last) {
+		struct tm tm;
+
+		gmtime_r(&secs, &tm);
+		strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S.", &tm);
+		last = secs;
+	}
+	for (i = 8; i >= 0; i--, frac /= 10)
+		f[i] = '0' + frac % 10;
+	f[9] = 'Z';
+	w_key(w, "ts");
+	w_raw(w, "\"", 1);
+	w_lit(w, date);
+	w_raw(w, f, 10);
+	w_raw(w, "\"", 1);
+}
+
+#endif
