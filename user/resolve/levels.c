@@ -37,17 +37,73 @@ static int mnt_id(const char *path, uint64_t *id)
 	return 0;
 }
 
-/* Is mount id's root its filesystem's root (mountinfo's 4th field "/")? */
-static bool mount_at_fs_root(struct gather *g, uint64_t id)
+/* mountinfo's octal escapes (\040 for a space) undone in place. */
+static void unescape(char *s)
 {
-	char line[4096], root[PATH_MAX];
+	char *o = s;
+	unsigned int c;
+
+	for (; *s; s++, o++) {
+		if (s[0] == '\\' && sscanf(s + 1, "%3o", &c) == 1 && c < 256) {
+			*o = c;
+			s += 3;
+		} else {
+			*o = *s;
+		}
+	}
+	*o = '\0';
+}
+
+/*
+ * Mount id's root within its filesystem (mountinfo's 4th field) into root,
+ * and its superblock's dev into *dev. false: not found.
+ */
+static bool mount_root(struct gather *g, uint64_t id, char *root, uint32_t *dev)
+{
+	char line[3 * PATH_MAX], r[PATH_MAX];
 	unsigned long long mid;
+	unsigned int maj, min;
 
 	rewind(g->mountinfo);
-	while (fgets(line, sizeof(line), g->mountinfo))
-		if (sscanf(line, "%llu %*u %*u:%*u %4095s", &mid, root) == 2 && mid == id)
-			return !strcmp(root, "/");
+	while (fgets(line, sizeof(line), g->mountinfo)) {
+		if (sscanf(line, "%llu %*u %u:%u %4095s", &mid, &maj, &min, r) != 4 || mid != id)
+			continue;
+		unescape(r);
+		snprintf(root, PATH_MAX, "%s", r);
+		*dev = maj << 20 | min;
+		return true;
+	}
 	return false;
+}
+
+/*
+ * Where this namespace shows the filesystem dev from its root: a mount of
+ * it whose root is "/", its mountpoint into at. false: none.
+ */
+static bool whole_mount(struct gather *g, uint32_t dev, char *at)
+{
+	char line[3 * PATH_MAX], r[PATH_MAX], mp[PATH_MAX];
+	unsigned int maj, min;
+
+	rewind(g->mountinfo);
+	while (fgets(line, sizeof(line), g->mountinfo)) {
+		if (sscanf(line, "%*u %*u %u:%u %4095s %4095s", &maj, &min, r, mp) != 4 ||
+		    (maj << 20 | min) != dev || strcmp(r, "/"))
+			continue;
+		unescape(mp);
+		snprintf(at, PATH_MAX, "%s", mp);
+		return true;
+	}
+	return false;
+}
+
+/* Is mount id's root its filesystem's root (the hooks' walk ends there)? */
+static bool at_fs_root(struct gather *g, uint64_t id)
+{
+	char root[PATH_MAX];
+	uint32_t dev;
+
+	return mount_root(g, id, root, &dev) && !strcmp(root, "/");
 }
 
 /* The parent of path in place ("/a/b" -> "/a", "/a" -> "/"); the cut name in *name. */
@@ -94,7 +150,7 @@ static int add(struct gather *g, int dirfd, const char *self, const char *name, 
  */
 static int run(struct gather *g, char *path, uint64_t id, bool start, const char *first_name)
 {
-	char name[NAME_MAX + 1], prev[NAME_MAX + 1];
+	char name[NAME_MAX + 1], prev[NAME_MAX + 1], parent[PATH_MAX];
 	uint64_t pid;
 	int err;
 
@@ -103,8 +159,6 @@ static int run(struct gather *g, char *path, uint64_t id, bool start, const char
 		bool top = !strcmp(path, "/");
 
 		if (!top) {
-			char parent[PATH_MAX];
-
 			snprintf(parent, sizeof(parent), "%s", path);
 			up(parent, name, sizeof(name));
 			err = mnt_id(parent, &pid);
@@ -113,13 +167,42 @@ static int run(struct gather *g, char *path, uint64_t id, bool start, const char
 			top = pid != id;
 		}
 		err = add(g, AT_FDCWD, path, start ? NULL : prev,
-			  (start ? TW_XL_START : 0) |
-			  (top && mount_at_fs_root(g, id) ? TW_XL_ROOT : 0));
+			  (start ? TW_XL_START : 0) | (top && at_fs_root(g, id) ? TW_XL_ROOT : 0));
 		if (err || top)
 			return err;
 		start = false;
 		up(path, prev, sizeof(prev));
 	}
+}
+
+/*
+ * A mount of a directory below its filesystem's root (a bind mount): the
+ * hooks walk on above it, through parents this mount does not show. Where
+ * the filesystem is mounted whole too, they are read there. 0 and the run
+ * goes on, or nothing is added (explain then says it cannot see them).
+ */
+static int beyond(struct gather *g, uint64_t id)
+{
+	struct tw_explain_level *l = &g->x->levels[g->x->nlevels - 1];
+	char root[PATH_MAX], at[PATH_MAX], path[2 * PATH_MAX + 1], name[NAME_MAX + 1];
+	struct tw_secret_key k;
+	uint32_t dev, sbdev;
+	uint64_t wid;
+	int fd, err;
+
+	if (l->flags & TW_XL_ROOT || !mount_root(g, id, root, &dev) || !whole_mount(g, dev, at))
+		return 0;
+	snprintf(path, sizeof(path), "%s%s", strcmp(at, "/") ? at : "", root);
+	/* The same directory there (not something mounted over it), and that mount's id. */
+	fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	err = tw_fd_key(fd, g->subvols, &k, &sbdev);
+	close(fd);
+	if (err || memcmp(&k, &l->key, sizeof(k)) || mnt_id(path, &wid))
+		return 0;
+	up(path, name, sizeof(name));
+	return run(g, path, wid, false, name);
 }
 
 /* The directory mount root path covers (in the mount below, without submounts): a START level. */
@@ -155,6 +238,8 @@ int tw_explain_levels(const char *path, bool subvols, struct tw_explain *x)
 	err = mnt_id(real, &id);
 	if (!err)
 		err = run(&g, real, id, true, NULL);
+	if (!err)
+		err = beyond(&g, id);
 	/* Each mount above, as far as the hooks look (they give up after TW_MNT_DEPTH). */
 	while (!err && strcmp(real, "/") && mounts < TW_MNT_DEPTH) {
 		mounts++;
@@ -165,6 +250,8 @@ int tw_explain_levels(const char *path, bool subvols, struct tw_explain *x)
 		err = mnt_id(real, &id);
 		if (!err)
 			err = run(&g, real, id, false, name);
+		if (!err)
+			err = beyond(&g, id);
 	}
 	if (!err && mounts == TW_MNT_DEPTH)
 		x->more_mounts = 1;
