@@ -3,13 +3,16 @@
  * explain for secret files against the real BPF LSM programs (in the QEMU
  * guests): for each path, what explain says is what open() really gets,
  * through the file's own identity, a protected directory above it, a
- * symlink and a hard link made elsewhere.
+ * symlink and a hard link made elsewhere; a rotated secret, a tmpfs
+ * mounted in a protected directory after start, a bind mount of a
+ * protected subdirectory elsewhere and a tmpfs on a plain directory.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include "fixture.h"
 #include "test.h"
@@ -109,5 +112,72 @@ TEST(lsm_explain_secret_files_agrees_with_open)
 	ASSERT_CONTAINS(json_string_value(json_object_get(r, "secret")), "/secrets/prod", "the secret path");
 	json_decref(r);
 out:
+	fx_cleanup(&f);
+}
+
+/* What the names and mounts the hooks follow do to explain's answers. */
+TEST(lsm_explain_follows_rotation_and_mounts)
+{
+	char why[256], policy[4096], dir[PATH_MAX], p[PATH_MAX + 64], q[PATH_MAX + 64], out[4096];
+	const char *rule = "secrets[0].paths[0]";
+	struct fx f;
+	int i;
+
+	memset(&f, 0, sizeof(f));
+	if (geteuid() || !fx_lsm_usable(why, sizeof(why))) {
+		tw_test_skip("needs root and BPF LSM (%s); tests/vm runs these in QEMU guests",
+			     geteuid() ? "not root" : why);
+		return;
+	}
+	if (!ASSERT_OK(fx_init(&f, cgs), "fixture"))
+		goto out;
+	snprintf(dir, sizeof(dir), "%s/secrets/prod", f.tmp);
+	fx_sh(NULL, 0, "mkdir -p %s/sub/deep %s/tm %s/plain %s/bind && echo s > %s/single && "
+	      "echo t > %s/sub/deep/token && chmod 755 %s", dir, dir, f.tmp, f.tmp, f.tmp, dir, f.tmp);
+	snprintf(policy, sizeof(policy),
+"{ \"version\": 1,\n"
+"  \"tiers\": { \"staging\": {}, \"prod\": {} },\n"
+"  \"cgroups\": [ {\"path\": \"/agents/staging\", \"tier\": \"staging\"},\n"
+"               {\"path\": \"/services/prod\", \"tier\": \"prod\"} ],\n"
+"  \"secrets\": [ {\"tier\": \"prod\", \"paths\": [\"%s/\", \"%s/single\"]} ] }\n", dir, f.tmp);
+	fx_write_policy(&f, policy);
+	if (fx_start(&f, NULL)) {
+		fx_sh(out, sizeof(out), "tail -c 2000 %s", f.daemon_out);
+		TW_FAILED("tierwalld did not start: %s", out);
+		goto out;
+	}
+	/* Rotated by rename: the new inode at the rule's name, once the daemon re-resolved it. */
+	fx_sh(NULL, 0, "echo new > %s/single.new && mv %s/single.new %s/single", f.tmp, f.tmp, f.tmp);
+	snprintf(p, sizeof(p), "%s/single", f.tmp);
+	for (i = 0; i < 100 && fx_sh(NULL, 0, "grep -q secret_rotated %s/events.jsonl",
+				     f.log_dir); i++)
+		usleep(100 * 1000);
+	ASSERT_TRUE(i < 100, "the daemon re-resolved the rotated secret");
+	agree(&f, "/agents/staging", p, "deny", "secrets[0].paths[1]");
+	agree(&f, "/services/prod", p, "allow", "secrets[0].paths[1]");
+	/* A tmpfs mounted in the protected directory after start: its root was learned. */
+	snprintf(p, sizeof(p), "%s/tm", dir);
+	if (!ASSERT_OK(mount("none", p, "tmpfs", 0, NULL), "mount a tmpfs in the protected directory"))
+		goto out;
+	snprintf(q, sizeof(q), "%s/tm/x", dir);
+	fx_sh(NULL, 0, "echo x > %s", q);
+	agree(&f, "/agents/staging", q, "deny", rule);
+	agree(&f, "/services/prod", q, "allow", rule);
+	/* A protected subdirectory bound elsewhere: its parents are walked where they are. */
+	snprintf(p, sizeof(p), "%s/sub", dir);
+	snprintf(q, sizeof(q), "%s/bind", f.tmp);
+	if (!ASSERT_OK(mount(p, q, NULL, MS_BIND, NULL), "bind the subdirectory"))
+		goto out;
+	snprintf(q, sizeof(q), "%s/bind/deep/token", f.tmp);
+	agree(&f, "/agents/staging", q, "deny", rule);
+	/* Positive control: a tmpfs on a plain directory protects nothing. */
+	snprintf(p, sizeof(p), "%s/plain", f.tmp);
+	if (!ASSERT_OK(mount("none", p, "tmpfs", 0, NULL), "mount a tmpfs on a plain directory"))
+		goto out;
+	snprintf(q, sizeof(q), "%s/plain/y", f.tmp);
+	fx_sh(NULL, 0, "echo y > %s", q);
+	agree(&f, "/agents/staging", q, "allow", NULL);
+out:
+	fx_sh(NULL, 0, "umount %s/plain %s/bind %s/tm 2>/dev/null", f.tmp, f.tmp, dir);
 	fx_cleanup(&f);
 }
