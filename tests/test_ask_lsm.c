@@ -168,7 +168,9 @@ TEST(lsm_explain_follows_rotation_and_mounts)
 	snprintf(q, sizeof(q), "%s/bind", f.tmp);
 	if (!ASSERT_OK(mount(p, q, NULL, MS_BIND, NULL), "bind the subdirectory"))
 		goto out;
-	snprintf(q, sizeof(q), "%s/bind/deep/token", f.tmp);
+	/* Made after start: found only by the walk, not by its own identity. */
+	fx_sh(NULL, 0, "echo l > %s/sub/deep/late", dir);
+	snprintf(q, sizeof(q), "%s/bind/deep/late", f.tmp);
 	agree(&f, "/agents/staging", q, "deny", rule);
 	/* Positive control: a tmpfs on a plain directory protects nothing. */
 	snprintf(p, sizeof(p), "%s/plain", f.tmp);
