@@ -144,6 +144,13 @@ static bool refresh(struct tw_secrets *s, struct tw_bpf *b, int i, const struct 
 	r->err = 0;
 	if (!r->ch.found || (was.found && !memcmp(&was.key, &r->ch.key, sizeof(was.key))))
 		return true;
+	/* What it named last, even if a tick saw it missing in between (mv a b; mv c a). */
+	if (!was.found && r->nids) {
+		was.key = r->ids[r->nids - 1];
+		was.found = true;
+		if (!memcmp(&was.key, &r->ch.key, sizeof(was.key)))
+			return true;	/* back to what it named: still protected */
+	}
 	/* Whatever it names now is protected, file or directory (a changed kind fails closed). */
 	err = tw_secrets_take(s, b, i);
 	if (err) {
