@@ -183,3 +183,58 @@ out:
 	fx_sh(NULL, 0, "umount %s/plain %s/bind %s/tm 2>/dev/null", f.tmp, f.tmp, dir);
 	fx_cleanup(&f);
 }
+
+/*
+ * A name on a rule's path changed and the path cannot be resolved again
+ * (a file where a directory was): until it can, what arrived there is
+ * refused to other tiers, and explain says it would be re-resolved.
+ */
+TEST(lsm_explain_says_when_a_name_would_be_re_resolved)
+{
+	char why[256], policy[4096], d[PATH_MAX], p[PATH_MAX + 64], out[4096];
+	const char *reason;
+	struct fx f;
+	json_t *r;
+	int i;
+
+	memset(&f, 0, sizeof(f));
+	if (geteuid() || !fx_lsm_usable(why, sizeof(why))) {
+		tw_test_skip("needs root and BPF LSM (%s); tests/vm runs these in QEMU guests",
+			     geteuid() ? "not root" : why);
+		return;
+	}
+	if (!ASSERT_OK(fx_init(&f, cgs), "fixture"))
+		goto out;
+	snprintf(d, sizeof(d), "%s/d", f.tmp);
+	fx_sh(NULL, 0, "mkdir -p %s/sub && echo k > %s/sub/key && chmod 755 %s", d, d, f.tmp);
+	snprintf(policy, sizeof(policy),
+"{ \"version\": 1,\n"
+"  \"tiers\": { \"staging\": {}, \"prod\": {} },\n"
+"  \"cgroups\": [ {\"path\": \"/agents/staging\", \"tier\": \"staging\"},\n"
+"               {\"path\": \"/services/prod\", \"tier\": \"prod\"} ],\n"
+"  \"secrets\": [ {\"tier\": \"prod\", \"paths\": [\"%s/sub/key\"]} ] }\n", d);
+	fx_write_policy(&f, policy);
+	if (fx_start(&f, NULL)) {
+		fx_sh(out, sizeof(out), "tail -c 2000 %s", f.daemon_out);
+		TW_FAILED("tierwalld did not start: %s", out);
+		goto out;
+	}
+	/* sub becomes a file: the path ends in ENOTDIR, and the name stays stale. */
+	fx_sh(NULL, 0, "mv %s/sub %s/sub.old && echo x > %s/f && mv %s/f %s/sub && echo o > %s/other",
+	      d, d, d, d, d, d);
+	for (i = 0; i < 100 && fx_sh(NULL, 0, "grep -q 'cannot resolve' %s", f.daemon_out); i++)
+		usleep(100 * 1000);
+	ASSERT_TRUE(i < 100, "the daemon tried to re-resolve the path");
+	snprintf(p, sizeof(p), "%s/sub", d);
+	agree(&f, "/agents/staging", p, "deny", "secrets[0].paths[0]");
+	agree(&f, "/services/prod", p, "allow", "secrets[0].paths[0]");
+	r = explain(&f, "/agents/staging", p);
+	reason = json_string_value(json_object_get(r, "reason"));
+	ASSERT_CONTAINS(reason ?: "", "re-resolved", "explain says why");
+	json_decref(r);
+	/* Positive control: a new name beside it is nobody's. */
+	snprintf(p, sizeof(p), "%s/other", d);
+	agree(&f, "/agents/staging", p, "allow", NULL);
+out:
+	fx_cleanup(&f);
+}
