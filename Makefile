@@ -44,7 +44,7 @@ endif
 
 APPS      := tierwalld tierwall
 NRI_OBJS  := $(addprefix $(OUTPUT)/,tierwall-nri.o nri.o hook.o layout.o cgroup.o cgroupns.o ctl.o)
-COMMON    := policy diag dests kube driftcfg cidr compile ruleref jsonhint lint cgroup cgroupns ident event evlog evread evquery seal ctl log lsm pins util text explainer fill
+COMMON    := policy diag dests kube driftcfg cidr compile ruleref jsonhint lint cgroup cgroupns ident event secretev evlog evread evquery seal ctl log lsm pins util text explainer fill chain levels
 TESTS     := tw_tests tw_probe tw_bench
 
 all: $(addprefix $(OUTPUT)/,$(APPS) tierwall-nri tw_tests tw_probe)
@@ -85,9 +85,9 @@ $(OUTPUT)/%.o: %.c $(USER_HDRS) maps/tierwall.h | $(OUTPUT)
 
 # The daemon's loader waits for its skeletons.
 SKELS := $(addprefix $(OUTPUT)/,net.skel.h sock.skel.h dns.skel.h files.skel.h netlsm.skel.h protect.skel.h explain.skel.h)
-$(OUTPUT)/loader.o $(OUTPUT)/objects.o $(OUTPUT)/guard.o $(OUTPUT)/explainer.o: $(SKELS)
+$(OUTPUT)/loader.o $(OUTPUT)/objects.o $(OUTPUT)/filemaps.o $(OUTPUT)/guard.o $(OUTPUT)/explainer.o: $(SKELS)
 
-DAEMON_OBJS := $(addprefix $(OUTPUT)/,tierwalld.o ask.o access.o reloadreq.o pods.o podtier.o adopt.o cri.o pb.o hook.o layout.o ready.o policywatch.o options.o state.o tags.o tagwatch.o persist.o lock.o uninstall.o control.o status.o reload.o stream.o drain.o sealing.o protect.o runs.o attestd.o drift.o loader.o handover.o objects.o guard.o secrets.o dns.o dnsview.o fingerprint.o endpoints.o driftscan.o follow.o metrics.o $(addsuffix .o,$(COMMON)))
+DAEMON_OBJS := $(addprefix $(OUTPUT)/,tierwalld.o ask.o access.o reloadreq.o pods.o podtier.o adopt.o cri.o pb.o hook.o layout.o ready.o policywatch.o options.o state.o tags.o tagwatch.o persist.o lock.o uninstall.o control.o status.o reload.o stream.o drain.o sealing.o protect.o runs.o attestd.o drift.o loader.o handover.o objects.o filemaps.o guard.o secrets.o names.o secretwatch.o dns.o dnsview.o fingerprint.o endpoints.o driftscan.o follow.o metrics.o $(addsuffix .o,$(COMMON)))
 CLI_OBJS    := $(addprefix $(OUTPUT)/,tierwall.o cli_status.o events.o evshow.o explain.o policycmd.o simulate.o logcmd.o run.o attest.o $(addsuffix .o,$(COMMON)))
 
 $(OUTPUT)/tierwalld: $(DAEMON_OBJS)
@@ -114,8 +114,8 @@ TEST_OBJS := $(patsubst tests/%.c,$(OUTPUT)/tests/%.o,$(filter tests/test_%.c,$(
 $(TEST_OBJS) $(OUTPUT)/tests/dnsguard.o: $(SKELS)
 
 TESTS_OBJS := $(addprefix $(OUTPUT)/tests/,runner.o net.o fixture.o fxsock.o fxdns.o std.o schema.o dnsguard.o sockets.o reference.o \
-	      fileops.o tamperops.o podhook.o runhelp.o) $(TEST_OBJS) $(addprefix $(OUTPUT)/,loader.o handover.o objects.o guard.o podtier.o layout.o nri.o \
-	      hook.o cri.o pb.o fingerprint.o endpoints.o $(addsuffix .o,$(COMMON)))
+	      fileops.o tamperops.o podhook.o runhelp.o secfix.o) $(TEST_OBJS) $(addprefix $(OUTPUT)/,loader.o handover.o objects.o filemaps.o guard.o \
+	      podtier.o layout.o nri.o hook.o cri.o pb.o fingerprint.o endpoints.o $(addsuffix .o,$(COMMON)))
 
 $(OUTPUT)/tw_tests: $(TESTS_OBJS)
 	$(call msg,LINK,$@)

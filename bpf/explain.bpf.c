@@ -2,9 +2,9 @@
 /*
  * explain: the decision the hooks would make, for any caller and target,
  * from the live maps. Run by the daemon with BPF_PROG_TEST_RUN; it calls
- * the same functions the hooks do (tier_of, dst_owner, name_owner,
- * secret_at and file_owner, mode_verdict), never a second copy, and
- * records and counts nothing.
+ * the same functions the hooks do (tier_of, dst_owner, name_owner, the
+ * file walk's level checks of level.bpf.h, mode_verdict), never a second
+ * copy, and records and counts nothing.
  *
  * A raw_tp program rather than a syscall one: syscall programs are
  * sleepable, and sleepable programs may not use LPM tries (v6_lpm, names).
@@ -14,7 +14,7 @@
 #include <bpf/bpf_endian.h>
 #include "dst.bpf.h"
 #include "names.bpf.h"
-#include "secret.bpf.h"
+#include "level.bpf.h"
 
 /* The question and the answer: one slot, written and read by the daemon around each run. */
 struct {
@@ -44,28 +44,106 @@ static __always_inline int explain_net(struct tw_explain *x, struct decision *d)
 	return owner;
 }
 
-/* The walk files.bpf.c makes over dentries, over the identities the daemon read. */
+/*
+ * The walk match.bpf.h makes over dentries and mounts (tw_match_sb, then
+ * match_path), over the levels the daemon read: at each run's start the
+ * file or mountpoint itself, then its parents, each with the name the walk
+ * came up through, until something protects it.
+ */
+struct xwalk {
+	struct tw_explain *x;
+	struct match m;
+	__u32 depth;		/* parents walked in this run */
+	__u8 skip;		/* this run's filesystem has no protected directory */
+	__u8 at_root;		/* the last level seen was its filesystem's root */
+	__u8 stale;
+	__u8 state;		/* enum tw_explain_file, once done */
+};
+
+static __always_inline __u8 xf_of(__u8 state)
+{
+	return state == M_SECRET ? TW_XF_SECRET : state == M_STALE ? TW_XF_STALE : TW_XF_NONE;
+}
+
+static long xwalk_step(__u32 i, struct xwalk *w)
+{
+	struct tw_explain_level *l = &w->x->levels[i & (TW_EXPLAIN_LEVELS - 1)];
+	struct tw_fname_val *n = NULL;
+	struct tw_secret_val *v;
+	struct tw_fname_key k;
+	bool names;
+
+	if (i >= w->x->nlevels || i >= TW_EXPLAIN_LEVELS)
+		return 1;
+	if (l->flags & TW_XL_START) {
+		/* A run that ended below its filesystem's root: the hooks walk on, unseen. */
+		if (i && !w->skip && !w->at_root) {
+			w->state = TW_XF_UNSEEN;
+			return 1;
+		}
+		/* match_sb(): the inode itself, then its filesystem's parents if any are protected. */
+		w->depth = 0;
+		w->at_root = !!(l->flags & TW_XL_ROOT);
+		v = entry_at(&l->key, l->igen, !(l->flags & TW_XL_IGEN));
+		if (v && entry_protects(v, &w->m)) {
+			w->state = xf_of(w->m.state);
+			return 1;
+		}
+		w->skip = !bpf_map_lookup_elem(&secret_devs, &l->sbdev);
+		return 0;
+	}
+	if (w->skip)
+		return 0;
+	w->depth++;
+	w->at_root = !!(l->flags & TW_XL_ROOT);
+	v = level_dir(&l->key, l->igen, !(l->flags & TW_XL_IGEN), w->stale, &names);
+	if (names) {
+		__builtin_memset(&k, 0, sizeof(k));
+		k.dir = l->key;
+		__builtin_memcpy(k.name, l->name, sizeof(k.name));
+		n = bpf_map_lookup_elem(&fnames, &k);
+	}
+	if (level_protects(v, n, &w->m)) {
+		w->state = xf_of(w->m.state);
+		return 1;
+	}
+	if (w->depth >= TW_MAX_DEPTH) {
+		w->state = TW_XF_DEEP;	/* the hooks' bpf_loop ends here, root or not */
+		return 1;
+	}
+	return 0;
+}
+
 static __always_inline int explain_file(struct tw_explain *x, struct decision *d)
 {
-	struct tw_secret_val *v;
-	bool too_deep = false;
-	int i;
+	struct xwalk w = { .x = x };
 
-	if (!x->nfiles)
+	if (!x->nlevels || x->nlevels > TW_EXPLAIN_LEVELS)
 		return OWNER_NONE;
-	v = secret_at(&x->files[0], 0);
-	if (!v && secret_dev_walks(x->files[0].dev)) {
-		for (i = 1; i < TW_EXPLAIN_FILES; i++) {
-			if (i >= x->nfiles)
-				break;
-			v = secret_at(&x->files[i], i);
-			if (v)
-				break;
-		}
-		too_deep = !v && x->more_parents;
+	w.stale = any_stale();
+	w.state = 0xff;
+	bpf_loop(TW_EXPLAIN_LEVELS, xwalk_step, &w, 0);
+	if (w.state == 0xff) {
+		/* Nothing protects what was seen: did the daemon see all the hooks would? */
+		if (!w.skip && !w.at_root)
+			w.state = x->more_parents ? TW_XF_DEEP : TW_XF_UNSEEN;
+		else
+			w.state = x->more_mounts ? TW_XF_UNPLACED : TW_XF_NONE;
 	}
-	x->too_deep = too_deep;
-	return file_owner(v, too_deep, d);
+	x->file_state = w.state;
+	if (w.state == TW_XF_NONE)
+		return OWNER_NONE;
+	/* A filesystem learned as nobody's: mounted where the hooks could not place it. */
+	if (w.state == TW_XF_SECRET && w.m.v.secret == TW_SECRET_NONE)
+		w.state = TW_XF_UNPLACED;
+	if (w.state == TW_XF_SECRET || w.state == TW_XF_STALE) {
+		d->target = w.m.v.tier;
+		d->rule = w.m.v.secret;
+		return w.m.v.tier == d->tier ? OWNER_SELF : OWNER_OTHER;
+	}
+	d->target = 0;
+	d->rule = TW_SECRET_NONE;
+	return OWNER_OTHER;
 }
 
 SEC("raw_tp")
@@ -88,7 +166,7 @@ int tw_explain(void *ctx)
 	x->target_tier = 0;
 	x->rule = 0;
 	x->host = 0;
-	x->too_deep = 0;
+	x->file_state = 0;
 	x->judged_family = 0;
 	/* Untiered callers: every hook lets them through at once. */
 	if (d.tier != TW_TIER_NONE) {

@@ -112,7 +112,22 @@ enum tw_file_op {
 	TW_OP_TRUNCATE = 6,
 	TW_OP_SETATTR = 7,
 	TW_OP_LINK = 8,
-	TW_OP_MAX = TW_OP_LINK,
+	TW_OP_CREATE = 9,	/* a new name at a watched name or in a protected directory */
+	TW_OP_FOLLOW = 10,	/* following a symlink on a path that is being re-resolved */
+	TW_OP_CONNECT = 11,	/* connect() to a Unix socket */
+	TW_OP_SEND = 12,	/* sendmsg() to a Unix datagram socket */
+	TW_OP_MOUNT = 13,	/* a mount on or below a protected path */
+	TW_OP_MAX = TW_OP_MOUNT,
+};
+
+/* Why a file was refused other than by a matching secret (tw_file_event.why). */
+enum tw_file_why {
+	TW_WHY_MATCH = 0,
+	TW_WHY_DEEP = 1,	/* deeper than the walk goes on a filesystem with protected directories */
+	TW_WHY_STALE = 2,	/* a name on the rule's path changed: the daemon is re-resolving it */
+	TW_WHY_DISCONNECTED = 3,	/* a dentry cut off from its parents (open_by_handle_at) */
+	TW_WHY_UNPLACED = 4,	/* a mount whose root the programs cannot place under the rule */
+	TW_WHY_MAX = TW_WHY_UNPLACED,
 };
 
 /* What a tiered process tried against tierwall or the node (kind tamper). */
@@ -231,7 +246,9 @@ struct tw_stats {
 
 /*
  * secrets: (device, inode) of a protected file or directory -> owner. The
- * device is the kernel's internal dev_t (major << 20 | minor).
+ * device is the kernel's internal dev_t (major << 20 | minor) of what stat()
+ * reports: the filesystem's, or on btrfs the subvolume's (inode numbers
+ * repeat across subvolumes).
  */
 struct tw_secret_key {
 	__u32 dev;
@@ -241,14 +258,62 @@ struct tw_secret_key {
 
 struct tw_secret_val {
 	__u32 secret;		/* index of the policy path that protects it */
-	__u8 tier;		/* owning tier */
+	__u8 tier;		/* owning tier; 0: not protected itself (TW_SV_NAMES only) */
 	__u8 is_dir;		/* protects everything below it too */
-	__u8 learned;		/* added by the kernel (hard link), not the daemon */
-	__u8 pad;
+	__u8 learned;		/* found below a directory, or added by the kernel */
+	__u8 flags;		/* TW_SV_* */
+	__u32 igen;		/* TW_SV_IGEN: the inode's i_generation: a reused number is not it */
+	__u32 slot;		/* TW_SV_PATH: its name's name_state slot */
+};
+
+#define TW_SV_KERNEL		1	/* added by the kernel: a hard link, a name's new inode, a mount's root */
+#define TW_SV_IGEN		16	/* igen holds (always with TW_SV_KERNEL) */
+#define TW_SV_NAMES		2	/* a directory holding names rules watch (fnames) */
+#define TW_SV_NAMES_PATH	4	/* ... among them names on the way to a secret, not secrets themselves */
+#define TW_SV_PATH		8	/* arrived at a name on a rule's path: protected while that name is stale */
+
+/*
+ * fnames: a name in a directory that a rule watches, as the kernel sees it
+ * (parent's identity, the dentry's name cut to TW_FNAME_LEN - 1 bytes): the
+ * rule's file or directory itself (whatever inode arrives there is the
+ * secret), or a name on its way there (a directory or symlink it resolves
+ * through). A change at a name bumps its name_state slot: the daemon
+ * re-resolves, and until it has, other tiers are refused what lies behind it.
+ */
+#define TW_FNAME_LEN		64
+
+struct tw_fname_key {
+	struct tw_secret_key dir;
+	char name[TW_FNAME_LEN];	/* NUL-padded */
+};
+
+#define TW_FN_FILE		1	/* a file rule's name */
+#define TW_FN_DIR		2	/* a directory rule's name */
+#define TW_FN_PATH		4	/* on the way to a rule's file or directory */
+
+struct tw_fname_val {
+	__u32 secret;		/* a rule whose path it is on */
+	__u32 slot;		/* name_state slot (1..) */
+	__u8 tier;		/* owning tier; 0: rules of several tiers pass here */
+	__u8 what;		/* TW_FN_* */
+	__u16 pad;
+};
+
+/*
+ * name_state[slot] (mmapped array): the kernel adds to changed at every
+ * change at the name (create, rename to or from, link, unlink); the daemon
+ * sets resolved to the changed it saw once it re-resolved every rule
+ * through the name. Stale while they differ. Slot 0 sums every name.
+ */
+struct tw_name_state {
+	__u64 changed;
+	__u64 resolved;
 };
 
 /* How far up a file's parents the LSM programs look for a protected directory. */
 #define TW_MAX_DEPTH		64
+/* Mounts looked through above a file before its place is given up as unknown (refused). */
+#define TW_MNT_DEPTH		8
 /* Path components an event carries (from the file upwards), and their length. */
 #define TW_PATH_PARTS		8
 #define TW_NAME_LEN		32
@@ -387,8 +452,8 @@ struct tw_file_event {
 	__u8 op;		/* enum tw_file_op */
 	__u8 nparts;		/* components in names[], file first */
 	__u8 complete;		/* names[] reached the filesystem root */
-	__u8 pad;
-	__u32 secret;		/* policy path index that matched */
+	__u8 why;		/* enum tw_file_why */
+	__u32 secret;		/* policy path index that matched (0xffffffff: none) */
 	__u32 dev;		/* kernel dev_t of the file */
 	__u32 pad2;
 	__u64 ino;
@@ -422,12 +487,41 @@ enum tw_explain_what {
 	TW_EXPLAIN_TIER = 0,		/* the caller's tier only */
 	TW_EXPLAIN_NET = 1,		/* addr, family, port */
 	TW_EXPLAIN_NAME = 2,		/* name: a query for it */
-	TW_EXPLAIN_FILE = 3,		/* files[0] and its parents files[1..] */
+	TW_EXPLAIN_FILE = 3,		/* levels[] */
 	TW_EXPLAIN_REFUSAL = 4,		/* what tiered callers are refused whatever the target */
 };
 
-/* Identities explain is given for a file: itself and up to TW_MAX_DEPTH parents. */
-#define TW_EXPLAIN_FILES	(TW_MAX_DEPTH + 1)
+/*
+ * What explain is given for a file: the levels the hooks' walk goes
+ * through, as the daemon read them. The file itself and its parents up to
+ * its filesystem's root, then for each mount above it the directory it is
+ * mounted on and that one's parents (TW_XL_START begins such a run); each
+ * level with the name the walk came up through in it.
+ */
+#define TW_EXPLAIN_LEVELS	128	/* a power of two: the program masks its index */
+
+#define TW_XL_START		1	/* a file or mountpoint: matched as itself, then its parents */
+#define TW_XL_ROOT		2	/* its filesystem's root: the walk ends here */
+#define TW_XL_IGEN		4	/* igen was read */
+
+struct tw_explain_level {
+	struct tw_secret_key key;	/* as stat() reports it (a btrfs subvolume's own dev) */
+	char name[TW_FNAME_LEN];	/* parents: the previous level's name in it, as fnames keeps it */
+	__u32 igen;			/* TW_XL_IGEN: its i_generation */
+	__u32 sbdev;			/* TW_XL_START: its filesystem's superblock dev */
+	__u8 flags;			/* TW_XL_* */
+	__u8 pad[7];
+};
+
+/* What explain found for a file (tw_explain.file_state): as the hooks' match says it. */
+enum tw_explain_file {
+	TW_XF_NONE = 0,
+	TW_XF_SECRET = 1,		/* a rule protects it */
+	TW_XF_STALE = 2,		/* a name on a rule's path changed: would be re-resolved */
+	TW_XF_DEEP = 3,			/* deeper than the walk goes */
+	TW_XF_UNPLACED = 4,		/* below more mounts than the walk looks through */
+	TW_XF_UNSEEN = 5,		/* a mount of a directory below its filesystem's root: explain cannot see the parents the hooks walk */
+};
 
 struct tw_explain {
 	/* in */
@@ -437,13 +531,14 @@ struct tw_explain {
 	__u8 family;			/* NET: 4 or 6 */
 	__u16 port;			/* NET: host byte order */
 	__u8 addr[16];			/* NET: as the caller would write it; network order */
-	__u32 nfiles;			/* FILE: identities in files[] */
-	__u8 more_parents;		/* FILE: the path has parents beyond files[] */
-	__u8 pad[3];
+	__u32 nlevels;			/* FILE: in levels[] */
+	__u8 more_parents;		/* FILE: the path has parents and mounts beyond levels[] */
+	__u8 more_mounts;		/* FILE: more mounts above it than the hooks look through */
+	__u8 pad[2];
 	__u64 ancestors[TW_MAX_LEVELS];
 	struct tw_name_key name;	/* NAME */
 	__u32 pad2;
-	struct tw_secret_key files[TW_EXPLAIN_FILES];
+	struct tw_explain_level levels[TW_EXPLAIN_LEVELS];
 	/* out */
 	__u32 out_tier;			/* the caller's tier */
 	__u32 owner;			/* 0 nobody, 1 the caller's tier, 2 another (or refused) */
@@ -454,7 +549,7 @@ struct tw_explain {
 	__u8 verdict;			/* enum tw_verdict */
 	__u8 recorded;			/* the hooks would write a record */
 	__u8 judged_family;		/* NET: the address judged (an unspecified one's target) */
-	__u8 too_deep;			/* FILE: refused because the walk ran out */
+	__u8 file_state;		/* FILE: enum tw_explain_file */
 	__u8 judged[16];
 };
 
@@ -487,10 +582,15 @@ _Static_assert(sizeof(struct tw_file_event) == 344, "tw_file_event layout change
 _Static_assert(sizeof(struct tw_tamper_event) == 352, "tw_tamper_event layout changed");
 _Static_assert(sizeof(struct tw_guard) == 24, "tw_guard layout changed");
 _Static_assert(sizeof(struct tw_secret_key) == 16, "tw_secret_key layout changed");
+_Static_assert(sizeof(struct tw_secret_val) == 16, "tw_secret_val layout changed");
+_Static_assert(sizeof(struct tw_fname_key) == 16 + TW_FNAME_LEN, "tw_fname_key layout changed");
+_Static_assert(sizeof(struct tw_fname_val) == 12, "tw_fname_val layout changed");
+_Static_assert(sizeof(struct tw_name_state) == 16, "tw_name_state layout changed");
 _Static_assert(sizeof(struct tw_rule) == 40, "tw_rule layout changed");
 _Static_assert(sizeof(struct tw_runtime) == 48, "tw_runtime layout changed");
 _Static_assert(sizeof(struct tw_flood_val) == 16 + 352, "tw_flood_val layout changed");
 
-_Static_assert(sizeof(struct tw_explain) == 1904, "tw_explain layout changed");
+_Static_assert(sizeof(struct tw_explain_level) == 96, "tw_explain_level layout changed");
+_Static_assert(sizeof(struct tw_explain) == 864 + 96 * TW_EXPLAIN_LEVELS, "tw_explain layout changed");
 
 #endif /* TIERWALL_ABI_H */

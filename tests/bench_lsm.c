@@ -27,7 +27,7 @@
 #include <bpf/libbpf.h>
 #include "bench.h"
 #include "net.h"
-#include "guard.h"
+#include "../user/kernel/guard.h"	/* not tests/guard.h (the DNS guard harness) */
 #include "util.h"
 #include "tests/hookcost.skel.h"
 

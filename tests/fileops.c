@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 #include "fileops.h"
 
@@ -38,4 +39,17 @@ int op_symlink(void *a)
 	struct fop *o = a;
 
 	return symlink(o->path2, o->path) ? -errno : 0;
+}
+
+int write_file(const char *path, const char *text, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, text, strlen(text)) < 0) {
+		close(fd);
+		return -errno;
+	}
+	return close(fd) ? -errno : 0;
 }

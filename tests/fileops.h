@@ -25,4 +25,7 @@ int op_rename(void *a);		/* path -> path2 */
 int op_link(void *a);		/* path -> path2 */
 int op_symlink(void *a);	/* path2 <- path */
 
+/* Create or replace path with text (not an op: the caller's own process); 0 or -errno. */
+int write_file(const char *path, const char *text, mode_t mode);
+
 #endif

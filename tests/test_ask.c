@@ -266,7 +266,7 @@ TEST(ask_explain_file_never_stalls_the_daemon)
 						"/agents/staging", "target", "path", path), &r, 3000),
 		  "explain of a path on it answers");
 	ASSERT_TRUE(!json_is_true(json_object_get(r, "ok")), "refused: no identities");
-	ASSERT_CONTAINS(json_string_value(json_object_get(r, "error")) ?: "", "\"files\"", "and told why");
+	ASSERT_CONTAINS(json_string_value(json_object_get(r, "error")) ?: "", "\"levels\"", "and told why");
 	json_decref(r);
 	r = NULL;
 	/* A caller named by a cgroup path is not looked up outside the root either. */

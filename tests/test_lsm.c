@@ -40,19 +40,6 @@ struct lsm {
 	char outside[PATH_MAX];		/* an unprotected file */
 };
 
-static int write_file(const char *path, const char *text, mode_t mode)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, text, strlen(text)) < 0) {
-		close(fd);
-		return -errno;
-	}
-	return close(fd) ? -errno : 0;
-}
-
 static bool lsm_start(struct lsm *l)
 {
 	char policy[8192], out[4096] = "";
@@ -91,7 +78,7 @@ static bool lsm_start(struct lsm *l)
 	fx_write_policy(f, policy);
 	err = fx_start(f, NULL);
 	if (err) {
-		fx_sh(out, sizeof(out), "tail -c 3000 %s", f->daemon_out);
+		fx_sh(out, sizeof(out), "grep -v \"^;\" %s | grep -B40 -m2 -E \"^(libbpf: prog .*failed|processed|[0-9]+: .*invalid|R[0-9].*(invalid|!read_ok|unbounded|not allowed))\" | tail -c 3500 | sed \"s/^/    | /\"", f->daemon_out);
 		TW_FAILED("tierwalld did not start (%d, wait status 0x%x): %s", err,
 			  f->daemon_status, out);
 		return false;
@@ -580,7 +567,7 @@ TEST(lsm_status_reports_enforcement)
 		lsm_attached += !strncmp(json_string_value(json_object_get(p, "hook")), "lsm/", 4) &&
 				json_is_true(json_object_get(p, "attached"));
 	/* The secret-file programs, netlsm's 3, and self-protection's. */
-	ASSERT_EQ(lsm_attached, 7 + 3 + json_integer_value(json_object_get(json_object_get(s, "protection"),
+	ASSERT_EQ(lsm_attached, 19 + 3 + json_integer_value(json_object_get(json_object_get(s, "protection"),
 									   "programs")),
 		  "the LSM programs are attached");
 	ASSERT_TRUE(json_is_true(json_object_get(json_object_get(s, "network_lsm"), "loaded")),

@@ -723,6 +723,24 @@ TEST(unit_event_schema_documents_every_field)
 	ASSERT_TRUE(json_is_null(json_object_get(o, "target_tier")), "no target tier");
 	json_decref(o);
 	json_decref(schema_check_record(schema, &fe, &c, "file event"));
+	fe.op = TW_OP_FOLLOW;
+	fe.why = TW_WHY_STALE;
+	fe.secret = 0;
+	o = schema_check_record(schema, &fe, &c, "file event while its rule is re-resolved");
+	ASSERT_STREQ(json_string_value(json_object_get(o, "op")), "follow", "file op follow");
+	ASSERT_TRUE(json_string_value(json_object_get(o, "reason")) != NULL, "why it was refused");
+	json_decref(o);
+	for (i = TW_OP_CREATE; i <= TW_OP_MAX; i++) {
+		fe.op = i;
+		json_decref(schema_check_record(schema, &fe, &c, "file event of every op"));
+	}
+	o = as_logged(tw_event_rotated("/srv/prod/key", "secrets[0].paths[0]",
+				       &(struct tw_secret_key){ .dev = 8 << 20 | 1, .ino = 12 },
+				       &(struct tw_secret_key){ .dev = 8 << 20 | 1, .ino = 13 }, &c));
+	schema_check(schema, o, "secret_rotated");
+	ASSERT_STREQ(json_string_value(json_object_get(o, "previous_dev")), "8:1", "rotated: previous_dev");
+	ASSERT_EQ(json_integer_value(json_object_get(o, "ino")), 13, "rotated: ino");
+	json_decref(o);
 	json_decref(schema_check_record(schema, NULL, &c, "daemon event"));
 	/* Outside strings that are not UTF-8 or too long: their _raw and _truncated siblings. */
 	c.cgroup_path = odd_names;

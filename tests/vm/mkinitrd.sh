@@ -26,6 +26,47 @@ if [ -x /usr/sbin/dnsmasq ]; then
 		copy_lib "$lib"
 	done
 fi
+# Disk filesystems for the secret tests (tests/test_secfs.c): loop, ext4 and
+# btrfs modules from each guest kernel's own package, with what they depend on,
+# in load order (lib/modules/VERSION/order; the guest unpacks .xz itself), and
+# small images made here (mkfs in the guest would need Debian's dynamic tools).
+mod_path() { find "$1/kernel" -name "$2.ko*" -o -name "${2//_/-}.ko*" | head -n1; }
+mod_deps() {
+	case $1 in
+	*.xz) xz -dc "$1" ;;
+	*) cat "$1" ;;
+	esac | strings | sed -n 's/^depends=//p' | tr ',' ' '
+}
+mod_order() {
+	local dir=$1 m f d
+	shift
+	for m in "$@"; do
+		case " $seen " in *" $m "*) continue ;; esac
+		seen="$seen $m"
+		f=$(mod_path "$dir" "$m")
+		[ -n "$f" ] || continue	# built in
+		for d in $(mod_deps "$f"); do
+			mod_order "$dir" "$d"
+		done
+		echo "$f"
+	done
+}
+for kdir in "$build"/vm/kernels/*/lib/modules/*; do
+	[ -d "$kdir/kernel" ] || continue
+	dst=$root/lib/modules/$(basename "$kdir")
+	mkdir -p "$dst"
+	seen=
+	for f in $(mod_order "$kdir" loop crc32c_generic ext4 btrfs); do
+		cp "$f" "$dst/"
+		basename "$f" >> "$dst/order"
+	done
+done
+if command -v mkfs.ext4 >/dev/null && command -v mkfs.btrfs >/dev/null; then
+	mkdir -p "$root/images"
+	truncate -s 16M "$root/images/ext4.img" "$root/images/btrfs.img"
+	mkfs.ext4 -q -F "$root/images/ext4.img"
+	mkfs.btrfs -q -f --mixed "$root/images/btrfs.img" >/dev/null
+fi
 printf 'passwd: files\ngroup: files\nhosts: files dns\n' > "$root/etc/nsswitch.conf"
 printf 'root:x:0:0:root:/:/bin/sh\nnobody:x:65534:65534::/:/bin/false\n' > "$root/etc/passwd"
 printf 'root:x:0:\nnogroup:x:65534:\n' > "$root/etc/group"

@@ -15,7 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 #include "cli.h"
+#include "chain.h"
 #include "ident.h"
+#include "levels.h"
 #include "log.h"
 #include "util.h"
 
@@ -78,26 +80,21 @@ static json_t *resolve(const char *host)
 }
 
 /*
- * A file's identities and its parents', read here where the caller sees the
- * path (its mount namespace): the daemon only judges them.
+ * The levels the hooks' walk meets for a file, read here where the caller
+ * sees the path (its mount namespace): the daemon only judges them.
  */
 static json_t *file_target(json_t *t, const char *path)
 {
-	struct tw_secret_key k[TW_EXPLAIN_FILES];
-	json_t *files = json_array();
-	bool more;
-	int n = tw_file_chain(path, k, TW_EXPLAIN_FILES, &more), i;
+	static struct tw_explain x;
+	bool subvols = tw_chain_subvols();
+	int err = tw_explain_levels(path, subvols, &x);
 
-	if (n < 0) {
-		tw_err("cannot read %s: %s", path, strerror(-n));
+	if (err < 0) {
+		tw_err("cannot read %s: %s", path, strerror(-err));
 		exit(EXIT_FAIL);
 	}
-	for (i = 0; i < n; i++)
-		json_array_append_new(files, json_pack("[I, I]", (json_int_t)k[i].dev,
-						       (json_int_t)k[i].ino));
 	json_object_set_new(t, "path", json_string(path));
-	json_object_set_new(t, "files", files);
-	json_object_set_new(t, "more_parents", json_boolean(more));
+	tw_levels_json(&x, subvols, t);
 	return t;
 }
 

@@ -28,7 +28,9 @@
 #include "evlog.h"
 #include "evquery.h"
 #include "explainer.h"
+#include "chain.h"
 #include "ident.h"
+#include "levels.h"
 #include "log.h"
 #include "policy.h"
 #include "ruleref.h"
@@ -310,8 +312,6 @@ static bool question(const struct sim *s, json_t *rec, struct tw_explain *x, cha
 {
 	const char *kind = str(rec, "kind") ?: "", *reason = str(rec, "reason");
 	json_t *dst = json_object_get(rec, "dst");
-	bool more;
-	int n;
 
 	if (!strcmp(kind, "connect") || !strcmp(kind, "sendmsg")) {
 		const char *ip = str(dst, "effective") ?: str(dst, "ip");
@@ -334,20 +334,19 @@ static bool question(const struct sim *s, json_t *rec, struct tw_explain *x, cha
 		snprintf(target, len, "query %s", name);
 	} else if (!strcmp(kind, "file") && str(rec, "path")) {
 		x->what = TW_EXPLAIN_FILE;
-		n = tw_file_chain(str(rec, "path"), x->files, TW_EXPLAIN_FILES, &more);
-		if (n < 0) {
+		if (tw_explain_levels(str(rec, "path"), tw_chain_subvols(), x)) {
 			unsigned int maj, min;
 
 			/* Gone since: its identity as recorded, no parents to walk. */
 			if (sscanf(str(rec, "dev") ?: "", "%u:%u", &maj, &min) != 2)
 				return false;
-			x->files[0].dev = maj << 20 | min;
-			x->files[0].ino = json_integer_value(json_object_get(rec, "ino"));
-			n = 1;
-			more = false;
+			memset(x->levels, 0, sizeof(x->levels[0]));
+			x->levels[0].key.dev = x->levels[0].sbdev = maj << 20 | min;
+			x->levels[0].key.ino = json_integer_value(json_object_get(rec, "ino"));
+			x->levels[0].flags = TW_XL_START | TW_XL_ROOT;
+			x->nlevels = 1;
+			x->more_parents = x->more_mounts = 0;
 		}
-		x->nfiles = n;
-		x->more_parents = more;
 		snprintf(target, len, "%s %s", str(rec, "op") ?: "open", str(rec, "path"));
 	} else if (!strcmp(kind, "dns") || !strcmp(kind, "socket")) {
 		/* Refused whatever the target (a malformed query, a socket the hooks cannot judge). */

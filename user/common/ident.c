@@ -36,33 +36,3 @@ int tw_cgroup_ancestors(const char *mount, const char *abs, __u64 ids[TW_MAX_LEV
 		level++;
 	}
 }
-
-int tw_file_chain(const char *path, struct tw_secret_key *keys, int max, bool *more)
-{
-	char real[PATH_MAX], *slash;
-	struct stat st;
-	uint32_t dev;
-	int n = 0;
-
-	*more = false;
-	if (!realpath(path, real) || stat(real, &st))
-		return -errno;
-	dev = tw_kdev(st.st_dev);
-	for (;;) {
-		if (n == max) {
-			*more = true;
-			return n;
-		}
-		keys[n].dev = tw_kdev(st.st_dev);
-		keys[n].pad = 0;
-		keys[n].ino = st.st_ino;
-		n++;
-		if (!strcmp(real, "/"))
-			return n;
-		slash = strrchr(real, '/');
-		*(slash == real ? slash + 1 : slash) = '\0';
-		/* Above the filesystem's root the walk in the kernel has ended. */
-		if (stat(real, &st) || tw_kdev(st.st_dev) != dev)
-			return n;
-	}
-}

@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The identities the kernel judges by, read from userspace for explain and
- * simulate: a cgroup's ancestors by level, a file's (dev, ino) and its
- * parents'.
+ * simulate: a cgroup's ancestors by level (a file's are in levels.h).
  */
 #ifndef TW_IDENT_H
 #define TW_IDENT_H
@@ -18,13 +17,5 @@
  * gives them; 0 beyond. Returns abs's level or -errno.
  */
 int tw_cgroup_ancestors(const char *mount, const char *abs, __u64 ids[TW_MAX_LEVELS]);
-
-/*
- * The file path names (symlinks followed) and its parents up to its
- * filesystem's root, nearest first, as the BPF LSM programs walk them: at
- * most max identities; *more when the filesystem goes on above them.
- * Returns how many, or -errno.
- */
-int tw_file_chain(const char *path, struct tw_secret_key *keys, int max, bool *more);
 
 #endif

@@ -17,7 +17,9 @@
 #include "cgroup.h"
 #include "control.h"
 #include "explainer.h"
+#include "chain.h"
 #include "ident.h"
+#include "levels.h"
 #include "ruleref.h"
 #include "tags.h"
 
@@ -215,34 +217,24 @@ static json_t *ask_host(struct daemon *d, const struct caller *c, json_t *tgt, j
 }
 
 /*
- * A file: the identities of the path and its parents, as the caller's CLI
- * read them where the caller sees the path ("files": [[dev, ino], ...],
- * nearest first), judged as the LSM programs judge them. The daemon never
- * looks the path up: a path on a mount that never answers (FUSE) would
- * stall it, and with it the log.
+ * A file: the levels the hooks' walk meets for it, as the caller's CLI read
+ * them where the caller sees the path (tw_levels_json), judged as the LSM
+ * programs judge them. The daemon never looks the path up: a path on a
+ * mount that never answers (FUSE) would stall it, and with it the log.
  */
 static json_t *ask_file(struct daemon *d, const struct caller *c, json_t *tgt, json_t *o)
 {
-	json_t *files = json_object_get(tgt, "files"), *k;
 	struct tw_explain x = { .what = TW_EXPLAIN_FILE };
 	json_t *err;
-	size_t i;
+	char why[256];
 
 	if (!d->secrets)
 		json_object_set_new(o, "note", json_string(d->network_only ?
 			"secret files are not enforced (--network-only)" :
 			"the policy protects no secret files"));
-	if (!json_array_size(files) || json_array_size(files) > TW_EXPLAIN_FILES)
-		return dm_reply_err("a file target needs \"files\": the identities of the path and its "
-				    "parents, at most %d, as `tierwall explain` sends them", TW_EXPLAIN_FILES);
-	json_array_foreach(files, i, k) {
-		if (!json_is_integer(json_array_get(k, 0)) || !json_is_integer(json_array_get(k, 1)))
-			return dm_reply_err("\"files\"[%zu] is not [dev, ino]", i);
-		x.files[i].dev = json_integer_value(json_array_get(k, 0));
-		x.files[i].ino = json_integer_value(json_array_get(k, 1));
-	}
-	x.nfiles = i;
-	x.more_parents = json_is_true(json_object_get(tgt, "more_parents"));
+	if (tw_levels_parse(tgt, d->secrets ? tw_secrets_subvols(d->secrets) : tw_chain_subvols(),
+			    &x, why, sizeof(why)))
+		return dm_reply_err("%s", why);
 	json_object_set_new(o, "path", json_string(json_string_value(json_object_get(tgt, "path"))));
 	err = run(d, c, &x);
 	if (!err)

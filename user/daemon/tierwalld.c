@@ -31,6 +31,7 @@
 #include "protect.h"
 #include "reload.h"
 #include "sealing.h"
+#include "secretwatch.h"
 #include "state.h"
 #include "status.h"
 #include "stream.h"
@@ -376,6 +377,7 @@ static void run(struct daemon *d)
 		dm_control_tick(d);
 		dm_tagwatch_tick(d);
 		dm_policywatch_tick(d);
+		dm_secrets_tick(d);
 		dm_drift_tick(d);
 		dm_runs_tick(d);
 		dm_adopt_tick(d);

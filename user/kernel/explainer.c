@@ -56,6 +56,8 @@ int tw_explainer_load(struct tw_explainer *x, const struct tw_tables *t, uint32_
 	size_own(s->maps.host_addrs, nhosts);
 	size_own(s->maps.secrets, nsecrets);
 	size_own(s->maps.secret_devs, nsecrets);
+	size_own(s->maps.fnames, 0);
+	size_own(s->maps.name_state, 0);
 	size_own(s->maps.cgroup_tiers, 0);
 	size_own(s->maps.flood, 0);
 	/* Never written by explain; a ring buffer is at least a page. */

@@ -416,6 +416,7 @@ void tw_bpf_destroy(struct tw_bpf *b)
 		munmap(b->rt, sysconf(_SC_PAGESIZE));
 	tw_explainer_free(b->explain);
 	netlsm_bpf__destroy(b->netlsm);
+	tw_files_unmap_names(b);
 	files_bpf__destroy(b->files);
 	dns_bpf__destroy(b->dns);
 	sock_bpf__destroy(b->sock);

@@ -12,11 +12,14 @@
 
 struct tw_bpf;
 
+#define TW_NAMES_DEFAULT	8192
+
 struct tw_bpf_opts {
 	uint32_t tag_capacity;		/* cgroup_tiers entries */
 	uint32_t ringbuf_bytes;		/* power of two, >= page size */
 	bool files;			/* load the BPF LSM programs too */
 	uint32_t secrets_capacity;	/* secrets entries, learned hard links included */
+	uint32_t names_capacity;	/* watched names and their name_state slots (0: TW_NAMES_DEFAULT) */
 	uint32_t host_capacity;		/* addresses policy hostnames may resolve to */
 };
 
@@ -82,6 +85,21 @@ int tw_bpf_host_set(struct tw_bpf *b, const struct tw_host_key *k, const struct 
 int tw_bpf_add_secret(struct tw_bpf *b, const struct tw_secret_key *k,
 		      const struct tw_secret_val *v);
 int tw_bpf_add_secret_dev(struct tw_bpf *b, uint32_t dev);
+/*
+ * Watched names and identities (filemaps.c). merge_secret keeps what the
+ * entry already says about watched names in the directory (TW_SV_NAMES*)
+ * and adds protection, or names, to it; drop_secret takes protection away
+ * and keeps the names.
+ */
+int tw_bpf_merge_secret(struct tw_bpf *b, const struct tw_secret_key *k,
+			const struct tw_secret_val *v);
+int tw_bpf_drop_secret(struct tw_bpf *b, const struct tw_secret_key *k);
+/* v NULL removes the name. */
+int tw_bpf_set_fname(struct tw_bpf *b, const struct tw_fname_key *k, const struct tw_fname_val *v);
+/* The name_state slots, mmapped (slot 0 sums them all); *n their number. NULL without files. */
+struct tw_name_state *tw_bpf_name_state(struct tw_bpf *b, uint32_t *n);
+/* The kernel side tells btrfs subvolumes apart (else it keys btrfs files by the filesystem's device). */
+bool tw_bpf_btrfs_subvols(struct tw_bpf *b);
 /* Record how many ring buffer drops have been logged (read by a successor). */
 void tw_bpf_set_drops_reported(struct tw_bpf *b, uint64_t n);
 /* Fold repeats of a caller's decision on one target within ns into one record (0: off). */

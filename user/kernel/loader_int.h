@@ -36,6 +36,9 @@ struct tw_bpf {
 	int old_prog[MAX_PROGS];	/* what a taken link ran, until pinned; then -1 */
 	int nprogs;
 	struct tw_runtime *rt;		/* mmapped runtime map */
+	struct tw_name_state *names;	/* mmapped name_state map (files) */
+	uint32_t nnames;		/* its slots */
+	bool btrfs_subvols;		/* files tells btrfs subvolumes apart (btrfs BTF at load) */
 	char pin_dir[256];
 	int ncpus;
 };
@@ -49,6 +52,9 @@ int tw_obj_share_maps(struct tw_bpf *b, struct bpf_object *obj);
 int tw_load_sock(struct tw_bpf *b, char *why, size_t len);
 int tw_load_dns(struct tw_bpf *b, const struct tw_tables *t, char *why, size_t len);
 int tw_load_files(struct tw_bpf *b, const struct tw_bpf_opts *o, char *why, size_t len);
+/* After files loaded: map its name_state (filemaps.c); munmap it at destroy. */
+int tw_files_map_names(struct tw_bpf *b, char *why, size_t len);
+void tw_files_unmap_names(struct tw_bpf *b);
 /* Where BPF LSM runs; elsewhere b->netlsm stays NULL and netlsm_why says why. */
 void tw_load_netlsm(struct tw_bpf *b, bool dns_guard);
 /* The explainer on the live maps; elsewhere b->explain stays NULL and explain_why says why. */

@@ -23,6 +23,7 @@ int tw_load_files(struct tw_bpf *b, const struct tw_bpf_opts *o, char *why, size
 {
 	struct btf *vmlinux;
 	struct files_bpf *f;
+	uint32_t names;
 	int idmap, err;
 
 	f = b->files = files_bpf__open();
@@ -42,6 +43,11 @@ int tw_load_files(struct tw_bpf *b, const struct tw_bpf_opts *o, char *why, size
 	bpf_program__set_autoload(f->progs.tw_inode_setattr, !idmap);
 	bpf_program__set_autoload(f->progs.tw_inode_setattr_idmap, idmap);
 	bpf_map__set_max_entries(f->maps.secrets, o->secrets_capacity);
+	names = o->names_capacity ? o->names_capacity : TW_NAMES_DEFAULT;
+	bpf_map__set_max_entries(f->maps.fnames, names);
+	bpf_map__set_max_entries(f->maps.name_state, names);
+	/* libbpf resolves btrfs_inode from the module's BTF, if btrfs is loaded now. */
+	b->btrfs_subvols = !access("/sys/kernel/btf/btrfs", F_OK);
 	err = tw_obj_share_maps(b, f->obj);
 	if (err) {
 		snprintf(why, len, "cannot share maps with the BPF LSM object: %s", strerror(-err));
@@ -52,6 +58,9 @@ int tw_load_files(struct tw_bpf *b, const struct tw_bpf_opts *o, char *why, size
 		snprintf(why, len, "the kernel refused to load the BPF LSM programs: %s", strerror(-err));
 		return err;
 	}
+	err = tw_files_map_names(b, why, len);
+	if (err)
+		return err;
 	tw_obj_add_progs(b, f->obj);
 	return 0;
 }
@@ -215,6 +224,10 @@ void tw_load_explain(struct tw_bpf *b)
 		err = share_from(obj, b->files ? b->files->obj : NULL, "secrets");
 	if (!err)
 		err = share_from(obj, b->files ? b->files->obj : NULL, "secret_devs");
+	if (!err)
+		err = share_from(obj, b->files ? b->files->obj : NULL, "fnames");
+	if (!err)
+		err = share_from(obj, b->files ? b->files->obj : NULL, "name_state");
 	if (err)
 		snprintf(why, sizeof(why), "cannot share maps: %s", strerror(-err));
 	else

@@ -35,9 +35,24 @@ const char *tw_op_name(int op)
 		[TW_OP_OPEN] = "open", [TW_OP_EXEC] = "exec", [TW_OP_RECEIVE] = "receive",
 		[TW_OP_UNLINK] = "unlink", [TW_OP_RENAME] = "rename",
 		[TW_OP_TRUNCATE] = "truncate", [TW_OP_SETATTR] = "setattr", [TW_OP_LINK] = "link",
+		[TW_OP_CREATE] = "create", [TW_OP_FOLLOW] = "follow", [TW_OP_CONNECT] = "connect",
+		[TW_OP_SEND] = "send", [TW_OP_MOUNT] = "mount",
 	};
 
 	return op > 0 && op <= TW_OP_MAX ? names[op] : "unknown";
+}
+
+/* Why a file was refused when no rule matched it, or matched it only while it moves. */
+static const char *file_why(int why)
+{
+	static const char *const names[] = {
+		[TW_WHY_DEEP] = "path deeper than the kernel walks on a filesystem with protected directories",
+		[TW_WHY_STALE] = "a name on the rule's path changed: re-resolving",
+		[TW_WHY_DISCONNECTED] = "a handle's dentry cut off from its parents on a filesystem with protected directories",
+		[TW_WHY_UNPLACED] = "a mount whose place below the protected paths cannot be told",
+	};
+
+	return why > 0 && why <= TW_WHY_MAX ? names[why] : NULL;
 }
 
 const char *tw_net_op_name(int op)
@@ -377,8 +392,10 @@ static void w_file(struct w *w, const struct tw_file_event *e, const struct tw_e
 	w_kstr(w, "rule", s ? s->jpath : NULL);
 	w_kstr(w, "dev", dev);
 	w_ku64(w, "ino", e->ino);
-	if (!s)
-		w_kstr(w, "reason", "path deeper than the kernel walks on a filesystem with protected directories");
+	if (file_why(e->why))
+		w_kstr(w, "reason", file_why(e->why));
+	else if (!s)
+		w_kstr(w, "reason", "no rule matched");
 }
 
 /* A pod's container: who it is, from its tag's meta. */

@@ -52,6 +52,9 @@ json_t *tw_event_lost(const void *record, size_t size, const char *why,
 
 /* The daemon's own lifecycle ("start", "policy_loaded", "stop", ...). */
 json_t *tw_event_daemon(const char *what, const struct tw_event_ctx *c);
+/* secret_rotated: the policy path (and its JSON path) names now, not was (secretev.c). */
+json_t *tw_event_rotated(const char *path, const char *rule, const struct tw_secret_key *was,
+			 const struct tw_secret_key *now, const struct tw_event_ctx *c);
 
 const char *tw_kind_name(int kind);
 const char *tw_verdict_name(int verdict);

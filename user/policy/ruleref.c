@@ -29,6 +29,19 @@ static void net_fields(const struct tw_policy *p, const struct tw_explain *x, js
 	}
 }
 
+/* Why a file is refused other than by its rule, as the hooks' records say it. */
+static const char *file_reason(int state)
+{
+	static const char *const why[] = {
+		[TW_XF_STALE] = "a name on the rule's path changed: it would be re-resolved, refused until then",
+		[TW_XF_DEEP] = "path deeper than the kernel walks on a filesystem with protected directories",
+		[TW_XF_UNPLACED] = "an unplaced mount: below more mounts than the kernel looks through, or mounted where it could not be placed",
+		[TW_XF_UNSEEN] = "a mount of a directory below its filesystem's root: the kernel walks parents explain cannot see, refused rather than guessed",
+	};
+
+	return state > 0 && state < (int)(sizeof(why) / sizeof(why[0])) ? why[state] : NULL;
+}
+
 void tw_explain_fields(const struct tw_policy *p, const struct tw_explain *x, json_t *o)
 {
 	json_object_set_new(o, "verdict", json_string(tw_explain_verdict(x->verdict)));
@@ -42,11 +55,12 @@ void tw_explain_fields(const struct tw_policy *p, const struct tw_explain *x, js
 	} else if (x->what == TW_EXPLAIN_NAME && x->rule >= 1 && x->rule <= (uint32_t)p->nhosts) {
 		json_object_set_new(o, "rule", json_string(p->hosts[x->rule - 1].jpath));
 		json_object_set_new(o, "hostname", json_string(p->hosts[x->rule - 1].name));
-	} else if (x->what == TW_EXPLAIN_FILE && x->too_deep) {
-		json_object_set_new(o, "reason", json_string(
-			"path deeper than the kernel walks on a filesystem with protected directories"));
-	} else if (x->what == TW_EXPLAIN_FILE && x->rule < (uint32_t)p->nsecrets) {
-		json_object_set_new(o, "rule", json_string(p->secrets[x->rule].jpath));
-		json_object_set_new(o, "secret", json_string(p->secrets[x->rule].path));
+	} else if (x->what == TW_EXPLAIN_FILE) {
+		if (file_reason(x->file_state))
+			json_object_set_new(o, "reason", json_string(file_reason(x->file_state)));
+		if (x->rule < (uint32_t)p->nsecrets) {
+			json_object_set_new(o, "rule", json_string(p->secrets[x->rule].jpath));
+			json_object_set_new(o, "secret", json_string(p->secrets[x->rule].path));
+		}
 	}
 }

@@ -1,4 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
+/*
+ * Secret paths resolved to identities: each path name by name (chain.c),
+ * what it names now (a file; or a directory and every file already below
+ * it, so an existing hard link elsewhere is caught by identity), and the
+ * names on its way, which the kernel watches (names.c). A path that does
+ * not exist yet is protected from the moment its last name is created:
+ * its first missing name is watched, and the daemon resolves on from there.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -8,34 +16,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/inotify.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
+#include <linux/magic.h>
 #include "log.h"
-#include "secrets.h"
+#include "secrets_int.h"
 #include "util.h"
-
-struct entry {
-	struct tw_secret_key key;
-	struct tw_secret_val val;
-};
-
-struct pending {
-	int secret;		/* policy secret index */
-	int wd;			/* inotify watch on the nearest existing ancestor */
-};
-
-struct tw_secrets {
-	const struct tw_policy *policy;
-	const char *file;
-	struct entry *e;
-	uint32_t n, cap;
-	uint32_t *devs;
-	uint32_t ndevs;
-	struct pending *pend;
-	int npend;
-	int ifd;
-};
 
 const char *tw_dev_mount(uint32_t kdev, char *out, size_t len)
 {
@@ -62,19 +49,25 @@ const char *tw_dev_mount(uint32_t kdev, char *out, size_t len)
 	return found;
 }
 
-static int add_entry(struct tw_secrets *s, const struct stat *st, int secret, bool is_dir,
-		     bool below)
+/*
+ * One identity: into the list pushed at start (b NULL), or straight into
+ * the kernel. At start, two policy paths naming one file are fine for one
+ * owner and a conflict for two.
+ */
+static int add(struct tw_secrets *s, struct tw_bpf *b, const struct tw_secret_key *k,
+	       const struct tw_secret_val *v)
 {
-	const struct tw_policy_secret *ps = &s->policy->secrets[secret];
+	const struct tw_policy_secret *ps = &s->policy->secrets[v->secret];
 	struct entry *e;
 	uint32_t i;
 
-	/* Two policy paths naming one file: fine for one owner, a conflict for two. */
-	for (i = 0; !below && i < s->n; i++) {
+	if (b)
+		return tw_bpf_merge_secret(b, k, v);
+	for (i = 0; !v->learned && i < s->n; i++) {
 		e = &s->e[i];
-		if (e->val.learned || e->key.dev != tw_kdev(st->st_dev) || e->key.ino != st->st_ino)
+		if (e->val.learned || memcmp(&e->key, k, sizeof(*k)))
 			continue;
-		if (e->val.tier == ps->tier)
+		if (e->val.tier == v->tier)
 			return 0;
 		tw_err("%s: %s: \"%s\" is the same file as %s, which another tier owns",
 		       s->file, ps->jpath, ps->path, s->policy->secrets[e->val.secret].jpath);
@@ -89,36 +82,11 @@ static int add_entry(struct tw_secrets *s, const struct stat *st, int secret, bo
 		s->e = e;
 		s->cap = cap;
 	}
-	e = &s->e[s->n++];
-	memset(e, 0, sizeof(*e));
-	e->key.dev = tw_kdev(st->st_dev);
-	e->key.ino = st->st_ino;
-	e->val.secret = secret;
-	e->val.tier = ps->tier;
-	e->val.is_dir = is_dir;
-	e->val.learned = below;
+	s->e[s->n++] = (struct entry){ .key = *k, .val = *v };
 	return 0;
 }
 
-/* nftw has no user argument; the daemon resolves from one thread. */
-static struct tw_secrets *walk_s;
-static int walk_secret, walk_err;
-
-static int walk_cb(const char *path, const struct stat *st, int type, struct FTW *f)
-{
-	if (type == FTW_D || type == FTW_DP || !f->level)
-		return 0;
-	if (walk_s->n >= TW_SECRETS_MAX_FILES) {
-		tw_err("%s: more than %d files below protected directories",
-		       walk_s->file, TW_SECRETS_MAX_FILES);
-		walk_err = -E2BIG;
-		return 1;
-	}
-	walk_err = add_entry(walk_s, st, walk_secret, false, true);
-	return walk_err ? 1 : 0;
-}
-
-static int add_dev(struct tw_secrets *s, uint32_t dev)
+int tw_secrets_add_dev(struct tw_secrets *s, struct tw_bpf *b, uint32_t dev)
 {
 	uint32_t i, *nd;
 
@@ -130,148 +98,132 @@ static int add_dev(struct tw_secrets *s, uint32_t dev)
 		return -ENOMEM;
 	s->devs = nd;
 	s->devs[s->ndevs++] = dev;
-	return 0;
+	return b ? tw_bpf_add_secret_dev(b, dev) : 0;
 }
 
-/* Protect one existing path; -ENOENT if it does not exist (yet). */
-static int resolve_one(struct tw_secrets *s, int i)
+/* nftw has no user argument; the daemon resolves from one thread. */
+static struct tw_secrets *walk_s;
+static struct tw_bpf *walk_b;
+static int walk_secret, walk_err;
+static uint32_t walk_dev;	/* 0: each file's own; else the device the kernel keys them by */
+
+static int walk_cb(const char *path, const struct stat *st, int type, struct FTW *f)
+{
+	const struct tw_policy_secret *ps = &walk_s->policy->secrets[walk_secret];
+	struct tw_secret_val v = { .secret = walk_secret, .tier = ps->tier, .learned = 1 };
+	struct tw_secret_key k = { .dev = walk_dev ? walk_dev : tw_kdev(st->st_dev), .ino = st->st_ino };
+
+	if (type == FTW_D || type == FTW_DP || !f->level)
+		return 0;
+	if (!walk_b && walk_s->n >= TW_SECRETS_MAX_FILES) {
+		tw_err("%s: more than %d files below protected directories",
+		       walk_s->file, TW_SECRETS_MAX_FILES);
+		walk_err = -E2BIG;
+		return 1;
+	}
+	walk_err = add(walk_s, walk_b, &k, &v);
+	return walk_err ? 1 : 0;
+}
+
+/* Forget the oldest identity of rule i unless some rule names it now. */
+static void retire(struct tw_secrets *s, struct tw_bpf *b, struct rule *r)
+{
+	const struct tw_secret_key *old = &r->ids[0];
+	int i;
+
+	for (i = 0; i < s->policy->nsecrets; i++)
+		if (s->r[i].ch.found && !memcmp(&s->r[i].ch.key, old, sizeof(*old)))
+			break;
+	if (i == s->policy->nsecrets && b)
+		tw_bpf_drop_secret(b, old);
+	memmove(r->ids, r->ids + 1, (TW_RETAIN - 1) * sizeof(r->ids[0]));
+	r->nids--;
+}
+
+int tw_secrets_take(struct tw_secrets *s, struct tw_bpf *b, int i)
 {
 	const struct tw_policy_secret *ps = &s->policy->secrets[i];
-	size_t len = strlen(ps->path);
-	bool want_dir = len > 1 && ps->path[len - 1] == '/';
-	struct stat st;
-	int err;
+	struct rule *r = &s->r[i];
+	struct tw_secret_val v = {
+		.secret = i, .tier = ps->tier, .is_dir = r->ch.is_dir,
+		.flags = r->ch.igen_ok ? TW_SV_IGEN : 0, .igen = r->ch.igen,
+	};
+	struct statfs sfs;
+	int j, err;
 
-	char bare[PATH_MAX];
-
-	/* Stat without the trailing slash, so "file/" is reported as what it is. */
-	snprintf(bare, sizeof(bare), "%.*s", (int)(want_dir ? len - 1 : len), ps->path);
-	if (stat(bare, &st)) {
-		err = -errno;
-		if (err != -ENOENT)
-			tw_err("%s: %s: cannot resolve \"%s\": %s", s->file, ps->jpath, ps->path,
-			       strerror(-err));
+	err = add(s, b, &r->ch.key, &v);
+	if (err)
 		return err;
+	for (j = 0; j < r->nids && memcmp(&r->ids[j], &r->ch.key, sizeof(r->ch.key)); j++)
+		;
+	if (j == r->nids) {
+		if (r->nids == TW_RETAIN)
+			retire(s, b, r);
+		r->ids[r->nids++] = r->ch.key;
 	}
-	if (want_dir && !S_ISDIR(st.st_mode)) {
-		tw_err("%s: %s: \"%s\" is not a directory (drop the trailing /)", s->file, ps->jpath,
-		       ps->path);
-		return -ENOTDIR;
-	}
-	if (!want_dir && S_ISDIR(st.st_mode)) {
-		tw_err("%s: %s: \"%s\" is a directory: end it with / to protect everything below it",
-		       s->file, ps->jpath, ps->path);
-		return -EISDIR;
-	}
-	err = add_entry(s, &st, i, want_dir, false);
-	if (err || !want_dir)
-		return err;
-	err = add_dev(s, tw_kdev(st.st_dev));
+	if (!r->ch.is_dir)
+		return 0;
+	/* Files below it are judged by walking up to it: its filesystem is walked. */
+	err = tw_secrets_add_dev(s, b, r->ch.sbdev);
 	if (err)
 		return err;
 	walk_s = s;
+	walk_b = b;
 	walk_secret = i;
 	walk_err = 0;
-	if (nftw(ps->path, walk_cb, 32, FTW_PHYS | FTW_MOUNT) < 0 && !walk_err) {
+	walk_dev = !s->subvols && !statfs(ps->path, &sfs) && sfs.f_type == BTRFS_SUPER_MAGIC ?
+		   r->ch.sbdev : 0;
+	if (nftw(ps->path, walk_cb, 32, FTW_PHYS | FTW_MOUNT) < 0 && !walk_err && errno != ENOENT) {
 		tw_err("%s: %s: cannot walk \"%s\": %s", s->file, ps->jpath, ps->path, strerror(errno));
 		return -errno;
 	}
 	return walk_err;
 }
 
-/* Watch the nearest existing ancestor of a missing path. */
-/* The deepest existing ancestor of a policy path into dir; -ENOENT if none. */
-static int nearest_ancestor(const char *path, char *dir, size_t len)
-{
-	char *slash;
-
-	snprintf(dir, len, "%s", path);
-	for (;;) {
-		slash = strrchr(dir, '/');
-		if (slash && slash[1] == '\0' && slash != dir) {
-			*slash = '\0';	/* trailing slash of a directory rule */
-			continue;
-		}
-		if (!slash)
-			return -ENOENT;
-		*(slash == dir ? slash + 1 : slash) = '\0';
-		if (!access(dir, F_OK))
-			return 0;
-	}
-}
-
-/*
- * Watch the nearest existing ancestor. A directory created below it between
- * the look and the watch would go unseen, so look again after watching and
- * follow it down (bounded by the path's depth).
- */
-static int watch_parent(struct tw_secrets *s, int i)
+/* Resolve rule i; what it names is protected (b NULL: listed for the first push). */
+static int resolve_rule(struct tw_secrets *s, struct tw_bpf *b, int i)
 {
 	const struct tw_policy_secret *ps = &s->policy->secrets[i];
-	char dir[PATH_MAX], again[PATH_MAX];
-	int wd = -1, depth;
+	struct rule *r = &s->r[i];
+	int err = tw_chain_resolve(ps->path, s->subvols, &r->ch);
 
-	if (nearest_ancestor(ps->path, dir, sizeof(dir)))
-		return -ENOENT;
-	if (s->ifd < 0) {
-		s->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-		if (s->ifd < 0)
-			return -errno;
-	}
-	for (depth = 0; depth < PATH_MAX / 2; depth++) {
-		wd = inotify_add_watch(s->ifd, dir, IN_CREATE | IN_MOVED_TO | IN_ONLYDIR);
-		if (wd < 0) {
-			tw_err("%s: %s: \"%s\" does not exist yet and %s cannot be watched: %s", s->file,
-			       ps->jpath, ps->path, dir, strerror(errno));
-			return -errno;
-		}
-		if (nearest_ancestor(ps->path, again, sizeof(again)) || !strcmp(again, dir))
-			break;
-		snprintf(dir, sizeof(dir), "%s", again);	/* it grew meanwhile: go deeper */
-	}
-	s->pend[s->npend++] = (struct pending){ .secret = i, .wd = wd };
-	return 0;
-}
-
-/* Protect path i, or watch for it; a creation racing with the watch is seen. */
-static int resolve_or_watch(struct tw_secrets *s, int i, bool *pending)
-{
-	int err = resolve_one(s, i);
-
-	*pending = false;
-	if (err != -ENOENT)
-		return err;
-	err = watch_parent(s, i);
-	if (err)
-		return err;
-	err = resolve_one(s, i);
-	if (err != -ENOENT) {
-		s->npend--;	/* appeared in between: no longer pending */
+	if (err) {
+		tw_err("%s: %s: cannot resolve \"%s\": %s", s->file, ps->jpath, ps->path, strerror(-err));
 		return err;
 	}
-	*pending = true;
-	return 0;
+	if (!r->ch.found)
+		return 0;
+	if (r->ch.kind == TW_CHAIN_NOT_DIR) {
+		tw_err("%s: %s: \"%s\" is not a directory (drop the trailing /)", s->file, ps->jpath,
+		       ps->path);
+		return -ENOTDIR;
+	}
+	if (r->ch.kind == TW_CHAIN_IS_DIR) {
+		tw_err("%s: %s: \"%s\" is a directory: end it with / to protect everything below it",
+		       s->file, ps->jpath, ps->path);
+		return -EISDIR;
+	}
+	return tw_secrets_take(s, b, i);
 }
 
 int tw_secrets_resolve(struct tw_secrets **out, const struct tw_policy *p, const char *file)
 {
 	struct tw_secrets *s = calloc(1, sizeof(*s));
-	bool pending;
 	int i, err = 0;
 
 	if (!s)
 		return -ENOMEM;
 	s->policy = p;
 	s->file = file;
-	s->ifd = -1;
-	s->pend = calloc(p->nsecrets + 1, sizeof(*s->pend));
-	if (!s->pend) {
+	s->subvols = tw_chain_subvols();
+	s->r = calloc(p->nsecrets + 1, sizeof(*s->r));
+	if (!s->r) {
 		free(s);
 		return -ENOMEM;
 	}
 	for (i = 0; i < p->nsecrets && !err; i++) {
-		err = resolve_or_watch(s, i, &pending);
-		if (pending)
+		err = resolve_rule(s, NULL, i);
+		if (!err && !s->r[i].ch.found)
 			tw_info("%s: \"%s\" does not exist yet: protected as soon as it is created",
 				p->secrets[i].jpath, p->secrets[i].path);
 	}
@@ -285,10 +237,16 @@ int tw_secrets_resolve(struct tw_secrets **out, const struct tw_policy *p, const
 
 uint32_t tw_secrets_count(const struct tw_secrets *s)
 {
-	return s->n;
+	uint32_t n = s->n;
+	int i;
+
+	/* Directories holding watched names have entries too. */
+	for (i = 0; i < s->policy->nsecrets; i++)
+		n += s->r[i].ch.n;
+	return n;
 }
 
-static int push_range(struct tw_secrets *s, struct tw_bpf *b, uint32_t from)
+int tw_secrets_push(struct tw_secrets *s, struct tw_bpf *b)
 {
 	uint32_t i, pass;
 	int err;
@@ -301,70 +259,52 @@ static int push_range(struct tw_secrets *s, struct tw_bpf *b, uint32_t from)
 	}
 	/* Files found below directories first, so a path the policy names wins. */
 	for (pass = 0; pass < 2; pass++) {
-		for (i = from; i < s->n; i++) {
+		for (i = 0; i < s->n; i++) {
 			if (s->e[i].val.learned != !pass)
 				continue;
-			err = tw_bpf_add_secret(b, &s->e[i].key, &s->e[i].val);
+			err = tw_bpf_merge_secret(b, &s->e[i].key, &s->e[i].val);
 			if (err)
 				return err;
 		}
 	}
-	return 0;
-}
-
-int tw_secrets_push(struct tw_secrets *s, struct tw_bpf *b)
-{
-	int err = push_range(s, b, 0);
-
+	err = tw_names_push(s, b);
 	tw_bpf_bump_file_gen(b);
 	return err;
 }
 
-int tw_secrets_fd(const struct tw_secrets *s)
+/* The kernel says when a watched name changes (tw_secrets_tick): no inotify. */
+bool tw_secrets_subvols(const struct tw_secrets *s)
 {
-	return s ? s->ifd : -1;
+	return s->subvols;
 }
 
-int tw_secrets_pending(const struct tw_secrets *s)
+int tw_secrets_fd(const struct tw_secrets *s)
 {
-	return s ? s->npend : 0;
+	return -1;
 }
 
 int tw_secrets_poll(struct tw_secrets *s, struct tw_bpf *b,
 		    void (*cb)(void *arg, const char *path), void *arg)
 {
-	struct pending old[s->policy->nsecrets + 1];
-	int i, n = s->npend, err = 0;
-	char buf[16384];
-	bool pending;
+	return 0;
+}
 
-	while (read(s->ifd, buf, sizeof(buf)) > 0)
-		;	/* what changed does not matter: retry every pending path */
-	memcpy(old, s->pend, n * sizeof(*old));
-	s->npend = 0;
-	/* Old watches stay: at worst they wake us for nothing. */
-	for (i = 0; i < n && !err; i++) {
-		uint32_t before = s->n;
+int tw_secrets_pending(const struct tw_secrets *s)
+{
+	int i, n = 0;
 
-		err = resolve_or_watch(s, old[i].secret, &pending);
-		if (!err && !pending) {
-			err = push_range(s, b, before);
-			tw_bpf_bump_file_gen(b);
-			if (!err)
-				cb(arg, s->policy->secrets[old[i].secret].path);
-		}
-	}
-	return err;
+	for (i = 0; s && i < s->policy->nsecrets; i++)
+		n += !s->r[i].ch.found;
+	return n;
 }
 
 void tw_secrets_free(struct tw_secrets *s)
 {
 	if (!s)
 		return;
-	if (s->ifd >= 0)
-		close(s->ifd);
 	free(s->e);
 	free(s->devs);
-	free(s->pend);
+	free(s->r);
+	free(s->nm);
 	free(s);
 }

@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include "secfix.h"
+#include "test.h"
+#include "util.h"
+
+static const char *const sec_cgroups[] = {
+	"agents/staging", "services/prod", "untagged", NULL
+};
+
+bool sec_init(struct sec *s)
+{
+	struct fx *f = &s->f;
+	const char *t;
+
+	memset(s, 0, sizeof(*s));
+	if (!fx_lsm_ready())
+		return false;
+	if (!ASSERT_OK(fx_init(f, sec_cgroups), "fixture"))
+		return false;
+	t = f->tmp;
+	snprintf(s->tls, sizeof(s->tls), "%s/tls", t);
+	snprintf(s->key, sizeof(s->key), "%s/tls/key.pem", t);
+	snprintf(s->other, sizeof(s->other), "%s/tls/other.txt", t);
+	snprintf(s->live, sizeof(s->live), "%s/live/site/privkey.pem", t);
+	snprintf(s->cert1, sizeof(s->cert1), "%s/archive/site/privkey1.pem", t);
+	snprintf(s->readme_link, sizeof(s->readme_link), "%s/live/site/README", t);
+	snprintf(s->vol, sizeof(s->vol), "%s/vol/", t);
+	snprintf(s->svc, sizeof(s->svc), "%s/svc/prod/", t);
+	snprintf(s->notes, sizeof(s->notes), "%s/notes.txt", t);
+	fx_sh(NULL, 0, "mkdir -p %s %s/live/site %s/archive/site %s %s", s->tls, t, t, s->vol, s->svc);
+	return ASSERT_OK(sec_write(s->key, "key v1\n") || sec_write(s->other, "other\n") ||
+			 sec_write(s->cert1, "cert 1\n") || sec_write(s->notes, "notes\n") ||
+			 symlink("../../archive/site/privkey1.pem", s->live) ||
+			 symlink("../../notes.txt", s->readme_link), "the files");
+}
+
+bool sec_run(struct sec *s, const char *const *more)
+{
+	char policy[8192], extra[4096] = "", out[4096] = "";
+	struct fx *f = &s->f;
+	size_t n = 0;
+	int err;
+
+	for (; more && *more; more++)
+		n += snprintf(extra + n, sizeof(extra) - n, ", \"%s\"", *more);
+	snprintf(policy, sizeof(policy),
+"{ \"version\": 1,\n"
+"  \"tiers\": { \"staging\": {}, \"prod\": {} },\n"
+"  \"cgroups\": [ {\"path\": \"/agents/staging\", \"tier\": \"staging\"},\n"
+"               {\"path\": \"/services/prod\", \"tier\": \"prod\"} ],\n"
+"  \"secrets\": [ {\"tier\": \"prod\", \"paths\": [\"%s\", \"%s\", \"%s\", \"%s\"%s]} ] }\n",
+		 s->key, s->live, s->vol, s->svc, extra);
+	fx_write_policy(f, policy);
+	err = fx_start(f, NULL);
+	if (err) {
+		fx_sh(out, sizeof(out), "tail -c 3000 %s", f->daemon_out);
+		TW_FAILED("tierwalld did not start (%d): %s", err, out);
+		return false;
+	}
+	return true;
+}
+
+bool sec_start(struct sec *s)
+{
+	return sec_init(s) && sec_run(s, NULL);
+}
+
+/* The newest event in the log for which match says yes (NULL: none). */
+static json_t *last_event(struct sec *s, bool (*match)(json_t *, const void *), const void *arg)
+{
+	char path[PATH_MAX * 2], *line = NULL;
+	json_t *found = NULL;
+	size_t cap = 0;
+	FILE *l;
+
+	snprintf(path, sizeof(path), "%s/events.jsonl", s->f.log_dir);
+	l = fopen(path, "r");
+	if (!l)
+		return NULL;
+	while (getline(&line, &cap, l) > 0) {
+		json_t *o = json_loads(line, 0, NULL);
+
+		if (o && match(o, arg)) {
+			json_decref(found);
+			found = o;
+		} else {
+			json_decref(o);
+		}
+	}
+	free(line);
+	fclose(l);
+	return found;
+}
+
+static bool is_str(json_t *o, const char *key, const char *want)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+
+	return v && !strcmp(v, want);
+}
+
+static bool file_of(json_t *o, const void *arg)
+{
+	return is_str(o, "kind", "file") && json_integer_value(json_object_get(o, "pid")) == *(const pid_t *)arg;
+}
+
+static bool rotated_to(json_t *o, const void *arg)
+{
+	return is_str(o, "event", "secret_rotated") &&
+	       json_integer_value(json_object_get(o, "ino")) == (json_int_t)*(const ino_t *)arg;
+}
+
+static bool daemon_is(json_t *o, const void *arg)
+{
+	return is_str(o, "event", arg);
+}
+
+/* The newest event of kind file from pid, waiting up to 5 s for one. */
+static json_t *last_file_event(struct sec *s, pid_t pid)
+{
+	json_t *e;
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		e = last_event(s, file_of, &pid);
+		if (e)
+			return e;
+		usleep(50 * 1000);
+	}
+	return NULL;
+}
+
+void sec_check_event(struct sec *s, pid_t pid, const char *op, const char *file, const char *secret)
+{
+	json_t *e = last_file_event(s, pid);
+	struct stat st;
+
+	if (!ASSERT_TRUE(e != NULL, "the refusal is an event"))
+		return;
+	ASSERT_STREQ(json_string_value(json_object_get(e, "verdict")), "deny", "event verdict");
+	ASSERT_STREQ(json_string_value(json_object_get(e, "tier")), "staging", "event tier");
+	ASSERT_STREQ(json_string_value(json_object_get(e, "target_tier")), "prod", "event target_tier");
+	ASSERT_STREQ(json_string_value(json_object_get(e, "secret")), secret, "event secret");
+	ASSERT_TRUE(json_string_value(json_object_get(e, "rule")) != NULL, "event rule");
+	ASSERT_TRUE(json_string_value(json_object_get(e, "op")) != NULL, "event op");
+	ASSERT_TRUE(json_string_value(json_object_get(e, "path")) != NULL, "event path");
+	if (op)
+		ASSERT_STREQ(json_string_value(json_object_get(e, "op")), op, "event op");
+	if (file && !stat(file, &st))
+		ASSERT_EQ(json_integer_value(json_object_get(e, "ino")), st.st_ino, "event ino");
+	json_decref(e);
+}
+
+int sec_wait_daemon(struct sec *s, const char *what, int n)
+{
+	char path[PATH_MAX * 2], *line = NULL;
+	size_t cap = 0;
+	int i, got = 0;
+	FILE *l;
+
+	snprintf(path, sizeof(path), "%s/events.jsonl", s->f.log_dir);
+	for (i = 0; i < 200; i++) {
+		got = 0;
+		l = fopen(path, "r");
+		while (l && getline(&line, &cap, l) > 0) {
+			json_t *o = json_loads(line, 0, NULL);
+
+			got += o && daemon_is(o, what);
+			json_decref(o);
+		}
+		if (l)
+			fclose(l);
+		if (got >= n)
+			break;
+		usleep(50 * 1000);
+	}
+	free(line);
+	return got;
+}
+
+void sec_check_rotated(struct sec *s, const char *file)
+{
+	json_t *e = NULL;
+	struct stat st;
+	int i;
+
+	if (!ASSERT_OK(stat(file, &st) ? -errno : 0, "stat the new secret"))
+		return;
+	for (i = 0; i < 200 && !(e = last_event(s, rotated_to, &st.st_ino)); i++)
+		usleep(50 * 1000);
+	if (!ASSERT_TRUE(e != NULL, "a secret_rotated event names the new inode"))
+		return;
+	ASSERT_TRUE(json_string_value(json_object_get(e, "path")) != NULL, "rotated: path");
+	ASSERT_TRUE(json_string_value(json_object_get(e, "rule")) != NULL, "rotated: rule");
+	ASSERT_TRUE(json_object_get(e, "previous_ino") != NULL, "rotated: previous_ino");
+	json_decref(e);
+}

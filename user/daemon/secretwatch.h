@@ -1,0 +1,10 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef TW_SECRETWATCH_H
+#define TW_SECRETWATCH_H
+
+struct daemon;
+
+/* Every tick: paths whose names changed are resolved again and logged. */
+void dm_secrets_tick(struct daemon *d);
+
+#endif
