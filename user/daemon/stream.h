@@ -2,6 +2,7 @@
 #ifndef TW_DAEMON_STREAM_H
 #define TW_DAEMON_STREAM_H
 
+#include "handover.h"
 #include "state.h"
 
 /* One ring buffer record into the log (ring_buffer_sample_fn). */

@@ -28,6 +28,7 @@
 #include "cgroup.h"
 #include "control.h"
 #include "drift.h"
+#include "handover.h"
 #include "protect.h"
 #include "reload.h"
 #include "sealing.h"

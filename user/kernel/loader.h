@@ -33,20 +33,6 @@ int tw_bpf_load(struct tw_bpf **out, const struct tw_tables *t,
  * over in place; until tw_bpf_pin succeeds, detaching gives it back.
  */
 int tw_bpf_attach(struct tw_bpf *b, const char *root, const char *pin_dir);
-/*
- * A previous instance's maps, taken from its pins before this one replaces
- * them: what it left in its ring buffer, its drop counts and its folded
- * repeats are reported by this one, once its programs are detached.
- */
-struct tw_old_maps {
-	int events, stats, flood, runtime;	/* -1 when absent */
-};
-
-void tw_old_maps_open(const char *dir, struct tw_old_maps *o);
-int tw_old_maps_drain(struct tw_old_maps *o, ring_buffer_sample_fn fn, void *ctx,
-		      uint64_t *lost, uint64_t *repeats);
-void tw_old_maps_close(struct tw_old_maps *o);
-
 /* Pin maps and links under dir, replacing (and detaching) what a previous instance left. */
 int tw_bpf_pin(struct tw_bpf *b, const char *dir);
 void tw_bpf_unpin(struct tw_bpf *b);
