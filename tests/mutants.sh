@@ -44,7 +44,7 @@ for n in $want; do
 		if grep -q "^FAIL $t\$" "$work/test.log"; then
 			echo "caught by $t:"
 			grep -m2 -E '^    tests/' "$work/test.log"
-		elif grep -q "^ok   $t\$" "$work/test.log"; then
+		elif grep -q "^ok   $t (" "$work/test.log"; then
 			echo "FAIL mutant $n survived $t"
 			fail=1
 		else

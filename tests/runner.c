@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include "test.h"
 
@@ -55,9 +56,18 @@ static int cmp_name(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+static double seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 int main(int argc, char **argv)
 {
 	int pass = 0, fail = 0, skip = 0, i, j, first = 1;
+	double t0;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (getenv("TW_BUILD_DIR"))
@@ -77,16 +87,18 @@ int main(int argc, char **argv)
 			continue;
 		cur_failed = cur_skipped = false;
 		printf("--- %s\n", tests[i].name);
+		t0 = seconds();
 		tests[i].fn();
+		/* How long each took: what to look at when make test grows. */
 		if (cur_failed) {
 			fail++;
-			printf("FAIL %s\n", tests[i].name);
+			printf("FAIL %s (%.1fs)\n", tests[i].name, seconds() - t0);
 		} else if (cur_skipped) {
 			skip++;
-			printf("SKIP %s\n", tests[i].name);
+			printf("SKIP %s (%.1fs)\n", tests[i].name, seconds() - t0);
 		} else {
 			pass++;
-			printf("ok   %s\n", tests[i].name);
+			printf("ok   %s (%.1fs)\n", tests[i].name, seconds() - t0);
 		}
 	}
 	printf("%d passed, %d failed, %d skipped\n", pass, fail, skip);

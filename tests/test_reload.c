@@ -153,8 +153,8 @@ out:
  * (flip/) in the same way. Whatever instant a decision falls on, its
  * verdict must be one of the two policies', and every refusal a record.
  */
-/* 50 on the host; 12 in a TCG guest, where one reload under this load takes ~5 s. */
-#define STORM_RELOADS	(getenv("TW_GUEST") ? 12 : 50)
+/* 50 on the host; 5 in a TCG guest, where one reload under this load takes ~10 s. */
+#define STORM_RELOADS	(getenv("TW_GUEST") ? 5 : 50)
 #define STORM_PORT	fx_port(5)
 #define T_X		0	/* 127.50.0.1, prod's in both */
 #define T_Y		1	/* 127.50.0.2, staging's in both */
