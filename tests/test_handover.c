@@ -2,10 +2,14 @@
 /*
  * Restarts and reloads hand each cgroup hook to the new programs in place:
  * the pinned link stays, its program is swapped in one step (never both
- * judging, never none), and a start that fails after the swap swaps back.
+ * judging, never none), and a start that fails after the swap swaps back
+ * and leaves every pin the previous instance left as it was. (In the
+ * guests too, where the BPF LSM links are pinned beside them.)
  */
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
@@ -43,7 +47,7 @@ static void kill9(struct fx *f)
 	f->daemon = 0;
 }
 
-TEST(handover_restart_and_reload_swap_programs_in_place)
+TEST(integ_handover_restart_and_reload_swap_programs_in_place)
 {
 	__u32 link, prog, link2, prog2;
 	int i;
@@ -76,9 +80,31 @@ out:
 	fx_cleanup(&f);
 }
 
-TEST(handover_failed_start_gives_the_hooks_back)
+/* "name:inode name:inode ..." of the pin directory, sorted; "" if unreadable. */
+static void pin_listing(struct fx *f, char *out, size_t len)
 {
-	char events[PATH_MAX + 32];
+	struct dirent **e;
+	char path[PATH_MAX * 2];
+	struct stat st;
+	size_t used = 0;
+	int n = scandir(f->pin, &e, NULL, alphasort), i;
+
+	out[0] = '\0';
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/%s", f->pin, e[i]->d_name);
+		if (strcmp(e[i]->d_name, ".") && strcmp(e[i]->d_name, "..") && !stat(path, &st) &&
+		    used < len)
+			used += snprintf(out + used, len - used, "%s:%lu ", e[i]->d_name,
+					 (unsigned long)st.st_ino);
+		free(e[i]);
+	}
+	if (n >= 0)
+		free(e);
+}
+
+TEST(integ_handover_failed_start_changes_no_pin)
+{
+	char obstacle[PATH_MAX + 32], before[8192], after[8192];
 	__u32 link, prog, link2, prog2;
 	struct fx f;
 
@@ -86,21 +112,25 @@ TEST(handover_failed_start_gives_the_hooks_back)
 		goto out;
 	ASSERT_OK(connect4_link(&f, &link, &prog), "the connect4 link is pinned");
 	kill9(&f);
-	/* A directory where the new ring buffer must be pinned: the start fails after attaching. */
-	snprintf(events, sizeof(events), "%s/events", f.pin);
-	ASSERT_OK(unlink(events) ? -errno : 0, "the old ring buffer's pin removed");
-	ASSERT_OK(mkdir(events, 0700) ? -errno : 0, "a directory in its place");
+	/* Where the new ring buffer is staged: the start fails after attaching, before any pin moves. */
+	snprintf(obstacle, sizeof(obstacle), "%s/.new-events", f.pin);
+	ASSERT_OK(mkdir(obstacle, 0700) ? -errno : 0, "a directory where the ring buffer is staged");
+	pin_listing(&f, before, sizeof(before));
 	ASSERT_EQ(fx_start(&f, NULL), 1, "the new instance cannot pin, and exits");
+	pin_listing(&f, after, sizeof(after));
+	ASSERT_TRUE(before[0] && !strcmp(before, after), "every pin is the one the old instance left, nothing staged stays");
 	ASSERT_OK(connect4_link(&f, &link2, &prog2), "the link is still pinned");
 	ASSERT_EQ(link2, link, "the same link");
 	ASSERT_EQ(prog2, prog, "running the program it ran before the failed start");
 	ASSERT_EQ(fx_cgroup_progs(f.root), 1, "one connect4 program judges");
 	ASSERT_EQ(fx_net(&f, "agents/staging", TW_OP_TCP_CONNECT, "127.20.0.1", P_ANY, NULL), EPERM,
 		  "still enforcing");
-	ASSERT_OK(rmdir(events) ? -errno : 0, "the obstacle removed");
+	ASSERT_OK(rmdir(obstacle) ? -errno : 0, "the obstacle removed");
 	ASSERT_OK(fx_start(&f, NULL), "the next start takes over");
 	ASSERT_OK(connect4_link(&f, &link2, &prog2), "pinned");
 	ASSERT_TRUE(link2 == link && prog2 != prog, "the same link, the new program");
+	pin_listing(&f, after, sizeof(after));
+	ASSERT_TRUE(!strstr(after, ".new-"), "nothing left staged");
 out:
 	fx_cleanup(&f);
 }

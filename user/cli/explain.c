@@ -19,6 +19,7 @@
 #include "ident.h"
 #include "levels.h"
 #include "log.h"
+#include "text.h"
 #include "util.h"
 
 static long who_pid;
@@ -93,7 +94,7 @@ static json_t *file_target(json_t *t, const char *path)
 		tw_err("cannot read %s: %s", path, strerror(-err));
 		exit(EXIT_FAIL);
 	}
-	json_object_set_new(t, "path", json_string(path));
+	tw_json_set_text(t, "path", path);	/* a name need not be UTF-8 */
 	tw_levels_json(&x, subvols, t);
 	return t;
 }

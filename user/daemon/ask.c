@@ -235,7 +235,8 @@ static json_t *ask_file(struct daemon *d, const struct caller *c, json_t *tgt, j
 	if (tw_levels_parse(tgt, d->secrets ? tw_secrets_subvols(d->secrets) : tw_chain_subvols(),
 			    &x, why, sizeof(why)))
 		return dm_reply_err("%s", why);
-	json_object_set_new(o, "path", json_string(json_string_value(json_object_get(tgt, "path"))));
+	if (json_is_string(json_object_get(tgt, "path")))
+		json_object_set(o, "path", json_object_get(tgt, "path"));
 	err = run(d, c, &x);
 	if (!err)
 		tw_explain_fields(d->policy, &x, o);
@@ -260,10 +261,10 @@ static json_t *cmd_explain(struct daemon *d, json_t *req)
 			       json_integer_value(json_object_get(tgt, "port")), o);
 	else if (json_object_get(tgt, "host"))
 		err = ask_host(d, &c, tgt, o);
-	else if (json_string_value(json_object_get(tgt, "path")))
+	else if (json_object_get(tgt, "levels") || json_object_get(tgt, "path"))
 		err = ask_file(d, &c, tgt, o);
 	else
-		err = dm_reply_err("request needs a \"target\" with \"ip\", \"host\" or \"path\"");
+		err = dm_reply_err("request needs a \"target\" with \"ip\", \"host\" or \"levels\"");
 	if (err) {
 		json_decref(o);
 		return err;

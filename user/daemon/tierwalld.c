@@ -253,6 +253,11 @@ static int setup(struct daemon *d)
 		return err;
 	}
 	err = tw_bpf_attach(d->bpf, d->root, d->pin_dir);
+	if (!err && d->pin_dir[0])
+		err = tw_pin_dir_make(d->pin_dir);
+	/* Guarded before the pins move in: no moment a tiered process could unlink one. */
+	if (!err)
+		err = dm_protect(d, d->bpf);
 	if (!err && d->pin_dir[0]) {
 		struct tw_old_maps old;
 
@@ -263,8 +268,6 @@ static int setup(struct daemon *d)
 			dm_recover(d, &old);
 		tw_old_maps_close(&old);
 	}
-	if (!err)
-		err = dm_protect(d, d->bpf);	/* once the pin directory exists */
 	if (err)
 		return err;
 

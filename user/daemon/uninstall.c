@@ -54,7 +54,10 @@ static uint64_t unlogged_records(int fd)
 	return n;
 }
 
-/* Unlink every pin (the last reference to each link: it detaches), then the directory. */
+/*
+ * Unlink every pin (the last reference to each link: it detaches), then the
+ * directory; staged ones (.new-*, a daemon killed while pinning) too.
+ */
 static int remove_pins(const char *dir)
 {
 	char path[PATH_MAX];
@@ -65,7 +68,7 @@ static int remove_pins(const char *dir)
 	if (!dp)
 		return errno == ENOENT ? 0 : -errno;
 	while ((e = readdir(dp))) {
-		if (e->d_name[0] == '.')
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
 		if (unlink(path))

@@ -4,16 +4,20 @@
  * attaching a new link next to the old one and then unpinning the old one
  * never leaves a hook open, but for that instant both programs judge and
  * both log; swapping the program inside the link is one atomic step for the
- * kernel's effective array. And what its maps still held, for the log.
+ * kernel's effective array. Its other pins are replaced all at once or not
+ * at all. And what its maps still held, for the log.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <dirent.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
 #include <bpf/bpf.h>
+#include "guard.h"
 #include "handover.h"
+#include "loader_int.h"
 #include "tierwall.h"
 #include "log.h"
 
@@ -82,6 +86,267 @@ int tw_link_give_back(struct bpf_link *l, struct bpf_program *p, int old_prog)
 	}
 	close(old_prog);
 	return err;
+}
+
+/*
+ * Pins are staged under a dot name (STAGED) and renamed over the old ones
+ * only once every one of them is in place: a failure before that leaves
+ * the previous instance's pins, and so its programs, untouched. A rename
+ * in bpffs replaces its target in one step, detaching the old link.
+ */
+#define STAGED		".new-"
+#define MAX_PINS	(MAX_PROGS + 128)
+
+struct staging {
+	char final[MAX_PINS][512];
+	struct bpf_map *map[MAX_PINS];		/* NULL: a link */
+	int n;
+};
+
+static void staged_path(const char *dir, const char *final, char *out, size_t len)
+{
+	snprintf(out, len, "%s/" STAGED "%s", dir, strrchr(final, '/') + 1);
+}
+
+static int stage(struct staging *s, const char *dir, const char *final, struct bpf_link *l,
+		 struct bpf_map *m)
+{
+	char tmp[512];
+	int err;
+
+	if (s->n == MAX_PINS)
+		return -E2BIG;
+	staged_path(dir, final, tmp, sizeof(tmp));
+	unlink(tmp);
+	err = l ? bpf_link__pin(l, tmp) : bpf_map__pin(m, tmp);
+	if (err) {
+		tw_err("cannot pin %s: %s", tmp, strerror(-err));
+		return err;
+	}
+	snprintf(s->final[s->n], sizeof(s->final[0]), "%s", final);
+	s->map[s->n++] = m;
+	return 0;
+}
+
+/* Every loaded object, the net object (which owns the shared maps) first. */
+static int objects(struct tw_bpf *b, struct bpf_object **o)
+{
+	int n = 0;
+
+	o[n++] = b->net->obj;
+	if (b->sock)
+		o[n++] = b->sock->obj;
+	if (b->dns)
+		o[n++] = b->dns->obj;
+	if (b->files)
+		o[n++] = b->files->obj;
+	if (b->netlsm)
+		o[n++] = b->netlsm->obj;
+	if (b->protect)
+		o[n++] = tw_guard_obj(b->protect);
+	return n;
+}
+
+static int stage_maps(struct tw_bpf *b, struct staging *s, const char *dir)
+{
+	struct bpf_object *objs[TW_OBJECTS];
+	char final[512];
+	struct bpf_map *m;
+	int i, n = objects(b, objs), err;
+
+	for (i = 0; i < n; i++)
+		bpf_object__for_each_map(m, objs[i]) {
+			if (strchr(bpf_map__name(m), '.') || bpf_map__is_pinned(m))
+				continue;
+			/* Shared maps are pinned once, through the net object. */
+			if (objs[i] != b->net->obj &&
+			    bpf_object__find_map_by_name(b->net->obj, bpf_map__name(m)))
+				continue;
+			snprintf(final, sizeof(final), "%s/%s", dir, bpf_map__name(m));
+			err = stage(s, dir, final, NULL, m);
+			if (err)
+				return err;
+		}
+	return 0;
+}
+
+static int stage_links(struct tw_bpf *b, struct staging *s, const char *dir)
+{
+	char final[512];
+	int i, err;
+
+	for (i = 0; i < b->nprogs; i++) {
+		if (b->taken[i])
+			continue;	/* pinned there already */
+		tw_link_pin_path(dir, b->progs[i], final, sizeof(final));
+		err = stage(s, dir, final, b->links[i], NULL);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* Undo the staging: our links detach once our descriptors close. */
+static void unstage(struct staging *s, const char *dir, int from)
+{
+	char tmp[512];
+	int i;
+
+	for (i = from; i < s->n; i++) {
+		staged_path(dir, s->final[i], tmp, sizeof(tmp));
+		if (s->map[i]) {
+			bpf_map__unpin(s->map[i], NULL);	/* its pin path is tmp */
+			bpf_map__set_pin_path(s->map[i], NULL);
+		} else {
+			unlink(tmp);
+		}
+	}
+}
+
+/*
+ * Move the staged pins over the old ones; the first that cannot is
+ * reported and the rest unstaged (a rename within one bpffs directory
+ * fails only for want of memory; what moved before it stays moved).
+ */
+static int commit_staged(struct staging *s, const char *dir)
+{
+	char tmp[512];
+	int i, err;
+
+	for (i = 0; i < s->n; i++) {
+		staged_path(dir, s->final[i], tmp, sizeof(tmp));
+		if (rename(tmp, s->final[i])) {
+			err = -errno;
+			tw_err("cannot move %s to %s: %s", tmp, s->final[i], strerror(-err));
+			unstage(s, dir, i);
+			return err;
+		}
+		if (s->map[i])
+			bpf_map__set_pin_path(s->map[i], s->final[i]);
+	}
+	return 0;
+}
+
+static bool taken_pin(const struct tw_bpf *b, const char *dir, const char *path)
+{
+	char p[512];
+	int i;
+
+	for (i = 0; i < b->nprogs; i++) {
+		tw_link_pin_path(dir, b->progs[i], p, sizeof(p));
+		if (b->taken[i] && !strcmp(p, path))
+			return true;
+	}
+	return false;
+}
+
+static int is_staged(const struct dirent *d)
+{
+	return !strncmp(d->d_name, STAGED, strlen(STAGED));
+}
+
+static int not_dot(const struct dirent *d)
+{
+	return d->d_name[0] != '.';
+}
+
+/*
+ * Pins in dir (old, read before staging) matching filter that are still
+ * there and not taken over: a previous instance's that this one did not
+ * replace, or staged but never moved in. Unlinking them detaches them.
+ */
+static void remove_pins(const struct tw_bpf *b, const char *dir, int (*filter)(const struct dirent *),
+			struct dirent **old, int nold)
+{
+	char path[512];
+	struct stat st;
+	int i;
+
+	for (i = 0; i < nold; i++) {
+		if (!filter(old[i]))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, old[i]->d_name);
+		if (!stat(path, &st) && st.st_ino == old[i]->d_ino && !taken_pin(b, dir, path)) {
+			tw_info("removing %s, left by a previous tierwalld", path);
+			unlink(path);
+		}
+	}
+}
+
+int tw_pin_dir_make(const char *dir)
+{
+	int err;
+
+	if (mkdir(dir, 0700) && errno != EEXIST) {
+		err = -errno;
+		tw_err("cannot create pin directory %s: %s", dir, strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+int tw_bpf_pin(struct tw_bpf *b, const char *dir)
+{
+	struct staging *s = calloc(1, sizeof(*s));
+	struct dirent **old = NULL;
+	int i, err, nold;
+
+	if (!s)
+		return -ENOMEM;
+	err = tw_pin_dir_make(dir);
+	if (err) {
+		free(s);
+		return err;
+	}
+	nold = scandir(dir, &old, NULL, NULL);
+	/* What an instance that died while staging left: never moved in, never judged alone. */
+	remove_pins(b, dir, is_staged, old, nold);
+	snprintf(b->pin_dir, sizeof(b->pin_dir), "%s", dir);
+	err = stage_links(b, s, dir);
+	if (!err)
+		err = stage_maps(b, s, dir);
+	if (err)
+		unstage(s, dir, 0);
+	else
+		err = commit_staged(s, dir);
+	if (!err)
+		remove_pins(b, dir, not_dot, old, nold);
+	for (i = 0; i < b->nprogs && !err; i++)
+		if (b->taken[i] && b->old_prog[i] >= 0) {
+			close(b->old_prog[i]);	/* committed: nothing to give back */
+			b->old_prog[i] = -1;
+		}
+	if (err)
+		b->pin_dir[0] = '\0';
+	for (i = 0; i < nold; i++)
+		free(old[i]);
+	free(old);
+	free(s);
+	return err;
+}
+
+void tw_bpf_unpin(struct tw_bpf *b)
+{
+	struct bpf_object *objs[TW_OBJECTS];
+	struct bpf_map *m;
+	char path[512];
+	int i, n;
+
+	if (!b->pin_dir[0])
+		return;
+	/* By name: a link's libbpf pin path may be where it was staged. */
+	for (i = 0; i < b->nprogs; i++) {
+		tw_link_pin_path(b->pin_dir, b->progs[i], path, sizeof(path));
+		if (b->links[i])
+			unlink(path);
+	}
+	n = objects(b, objs);
+	for (i = 0; i < n; i++)
+		bpf_object__for_each_map(m, objs[i])
+			if (bpf_map__is_pinned(m))
+				bpf_map__unpin(m, NULL);
+	rmdir(b->pin_dir);
+	b->pin_dir[0] = '\0';
 }
 
 void tw_old_maps_open(const char *dir, struct tw_old_maps *o)

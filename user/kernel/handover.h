@@ -24,6 +24,9 @@ struct bpf_link *tw_link_take_over(const char *dir, struct bpf_program *p, int c
 /* Put old_prog back into l in place of p (a failed start or reload); closes old_prog. */
 int tw_link_give_back(struct bpf_link *l, struct bpf_program *p, int old_prog);
 
+/* The pin directory, made if missing (self-protection guards it before the pins move in). */
+int tw_pin_dir_make(const char *dir);
+
 /*
  * A previous instance's maps, taken from its pins before this one replaces
  * them: what it left in its ring buffer, its drop counts and its folded

@@ -33,7 +33,10 @@ int tw_bpf_load(struct tw_bpf **out, const struct tw_tables *t,
  * over in place; until tw_bpf_pin succeeds, detaching gives it back.
  */
 int tw_bpf_attach(struct tw_bpf *b, const char *root, const char *pin_dir);
-/* Pin maps and links under dir, replacing (and detaching) what a previous instance left. */
+/*
+ * Pin maps and links under dir, replacing (and detaching) what a previous
+ * instance left: all at once, or on failure not at all (handover.c).
+ */
 int tw_bpf_pin(struct tw_bpf *b, const char *dir);
 void tw_bpf_unpin(struct tw_bpf *b);
 /* Detach every program (destroying links); maps and ring buffer stay readable. */

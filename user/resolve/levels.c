@@ -7,6 +7,7 @@
  * that one's parents; each level with the name the walk came up through.
  * Also their form on the control socket, written by the CLI, read by the daemon.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -311,7 +312,8 @@ static int level_parse(json_t *v, struct tw_explain_level *l)
 		return -EINVAL;
 	memset(l, 0, sizeof(*l));
 	for (i = 0; i < n / 2; i++) {
-		if (sscanf(hex + 2 * i, "%2x", &c) != 1 || !c)
+		if (!isxdigit((unsigned char)hex[2 * i]) || !isxdigit((unsigned char)hex[2 * i + 1]) ||
+		    sscanf(hex + 2 * i, "%2x", &c) != 1 || !c)
 			return -EINVAL;
 		l->name[i] = c;
 	}
