@@ -27,7 +27,8 @@ LIBS_STATIC := -static -lbpf -lelf -lz -lzstd -ljansson -lcrypto -lcares -lnghtt
 DEB_DEPS  := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libjansson-dev \
 	     libssl-dev libzstd-dev libmicrohttpd-dev libc-ares-dev libnghttp2-dev pkg-config make gcc iproute2 \
 	     nftables dnsmasq-base qemu-system-x86 busybox-static cpio libclang-rt-14-dev \
-	     scdoc systemd containerd runc python3-grpcio python3-grpc-tools python3-yaml
+	     scdoc systemd containerd runc python3-grpcio python3-grpc-tools python3-yaml \
+	     e2fsprogs btrfs-progs
 
 ifeq ($(V),1)
 Q =
@@ -156,6 +157,7 @@ $(OUTPUT)/vm/initrd.gz: $(addprefix $(OUTPUT)/static/,tierwalld tierwall tw_test
 			tests/vm/init tests/vm/mkinitrd.sh
 	$(call msg,INITRD,$@)
 	$(Q)mkdir -p $(dir $@)
+	$(Q)tests/vm/fetch-kernels.sh $(OUTPUT)/vm/kernels >/dev/null	# their modules go in
 	$(Q)tests/vm/mkinitrd.sh $@ $(OUTPUT)
 
 vm: $(OUTPUT)/vm/initrd.gz

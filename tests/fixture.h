@@ -97,6 +97,12 @@ int fx_bind_udp(const char *addr, int port);
 bool fx_accepted(int lfd);
 /* A datagram arrives within 2 s. */
 bool fx_received(int ufd);
+/*
+ * Nothing is waiting on a listener or UDP socket, 200 ms after a refused
+ * call returned: loopback delivers within the sender's call, so the
+ * 2 s that proving arrival allows is not needed to prove absence.
+ */
+bool fx_nothing_arrived(int fd);
 
 /* HTTP/1.0 GET from 127.0.0.1:port; the whole response (headers too) in out; -errno. */
 int fx_http_get(int port, const char *path, char *out, size_t len);

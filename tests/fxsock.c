@@ -132,6 +132,15 @@ bool fx_received(int ufd)
 	return poll(&p, 1, 2000) == 1 && recv(ufd, buf, sizeof(buf), 0) > 0;
 }
 
+bool fx_nothing_arrived(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	if (fd < 0)
+		return TW_FAILED("no socket to check (its setup failed)");
+	return poll(&p, 1, 200) == 0;
+}
+
 int fx_http_get(int port, const char *path, char *out, size_t len)
 {
 	struct sockaddr_storage ss;

@@ -351,7 +351,7 @@ static bool eventually(struct fx *f, const char *addr, int port, int want, int s
 	return false;
 }
 
-TEST(dns_ttl_refresh_and_grace)
+TEST(resolver_ttl_refresh_and_grace)
 {
 	static const char *const extra[] = { "--dns-grace", "4s", NULL };
 	struct fx f;
@@ -378,7 +378,7 @@ out:
 	fx_dns_stop(&x);
 }
 
-TEST(dns_unresolvable_name_retried_and_reported)
+TEST(resolver_unresolvable_name_retried_and_reported)
 {
 	char maddr[64], out[8192];
 	const char *extra[] = { "--metrics", maddr, NULL };
@@ -565,7 +565,7 @@ out:
 }
 
 /* The daemon follows /etc/resolv.conf: a new server is used without a reload. */
-TEST(dns_resolver_change_followed)
+TEST(resolver_change_followed)
 {
 	struct fx f;
 	struct fx_dns x;

@@ -44,7 +44,7 @@ static bool reloaded(struct fx *f, const char *before)
 	return done;
 }
 
-TEST(dns_known_addresses_kept_when_resolver_is_down)
+TEST(resolver_down_known_addresses_kept)
 {
 	static const char *const cgs[] = { "staging", NULL };
 	char text[1024], digest[128];

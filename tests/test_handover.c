@@ -113,12 +113,13 @@ TEST(integ_handover_failed_start_changes_no_pin)
 	ASSERT_OK(connect4_link(&f, &link, &prog), "the connect4 link is pinned");
 	kill9(&f);
 	/* Where the new ring buffer is staged: the start fails after attaching, before any pin moves. */
-	snprintf(obstacle, sizeof(obstacle), "%s/.new-events", f.pin);
+	snprintf(obstacle, sizeof(obstacle), "%s/staged_events", f.pin);
 	ASSERT_OK(mkdir(obstacle, 0700) ? -errno : 0, "a directory where the ring buffer is staged");
 	pin_listing(&f, before, sizeof(before));
 	ASSERT_EQ(fx_start(&f, NULL), 1, "the new instance cannot pin, and exits");
 	pin_listing(&f, after, sizeof(after));
-	ASSERT_TRUE(before[0] && !strcmp(before, after), "every pin is the one the old instance left, nothing staged stays");
+	ASSERT_TRUE(before[0] && !strcmp(before, after),
+		    "every pin is the one the old instance left, nothing staged stays");
 	ASSERT_OK(connect4_link(&f, &link2, &prog2), "the link is still pinned");
 	ASSERT_EQ(link2, link, "the same link");
 	ASSERT_EQ(prog2, prog, "running the program it ran before the failed start");
@@ -130,7 +131,7 @@ TEST(integ_handover_failed_start_changes_no_pin)
 	ASSERT_OK(connect4_link(&f, &link2, &prog2), "pinned");
 	ASSERT_TRUE(link2 == link && prog2 != prog, "the same link, the new program");
 	pin_listing(&f, after, sizeof(after));
-	ASSERT_TRUE(!strstr(after, ".new-"), "nothing left staged");
+	ASSERT_TRUE(!strstr(after, "staged_"), "nothing left staged");
 out:
 	fx_cleanup(&f);
 }

@@ -11,6 +11,8 @@ B=${TW_BUILD_DIR:-build}
 # One vCPU: under multi-threaded TCG, 6.12 now and then oopses at boot (int3 in
 # sched_clock_cpu) while one CPU patches kernel text another is running.
 SMP=${TW_VM_SMP:-1}
+# What BPF LSM changes: its own tests, the network ones (the LSM programs
+# close bypasses beside the cgroup hooks) and the DNS guard's.
 FILTER=${1:-lsm,integ,dns_}
 TIMEOUT=${TW_VM_TIMEOUT:-900}
 pass=0 fail=0 skip=0

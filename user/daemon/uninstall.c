@@ -56,7 +56,7 @@ static uint64_t unlogged_records(int fd)
 
 /*
  * Unlink every pin (the last reference to each link: it detaches), then the
- * directory; staged ones (.new-*, a daemon killed while pinning) too.
+ * directory; staged ones (staged_*, a daemon killed while pinning) too.
  */
 static int remove_pins(const char *dir)
 {

@@ -52,6 +52,8 @@ struct bpf_link *tw_link_take_over(const char *dir, struct bpf_program *p, int c
 	if (!dir || !dir[0] || bpf_program__type(p) == BPF_PROG_TYPE_LSM)
 		return NULL;	/* LSM links cannot be updated: those attach anew */
 	tw_link_pin_path(dir, p, path, sizeof(path));
+	if (access(path, F_OK))
+		return NULL;	/* nothing to take over (and no libbpf warning) */
 	l = bpf_link__open(path);
 	if (!l)
 		return NULL;
@@ -89,12 +91,13 @@ int tw_link_give_back(struct bpf_link *l, struct bpf_program *p, int old_prog)
 }
 
 /*
- * Pins are staged under a dot name (STAGED) and renamed over the old ones
+ * Pins are staged under another name (STAGED; bpffs refuses dots in names)
+ * and renamed over the old ones
  * only once every one of them is in place: a failure before that leaves
  * the previous instance's pins, and so its programs, untouched. A rename
  * in bpffs replaces its target in one step, detaching the old link.
  */
-#define STAGED		".new-"
+#define STAGED		"staged_"
 #define MAX_PINS	(MAX_PROGS + 128)
 
 struct staging {
@@ -245,9 +248,9 @@ static int is_staged(const struct dirent *d)
 	return !strncmp(d->d_name, STAGED, strlen(STAGED));
 }
 
-static int not_dot(const struct dirent *d)
+static int not_staged(const struct dirent *d)
 {
-	return d->d_name[0] != '.';
+	return d->d_name[0] != '.' && !is_staged(d);
 }
 
 /*
@@ -310,7 +313,7 @@ int tw_bpf_pin(struct tw_bpf *b, const char *dir)
 	else
 		err = commit_staged(s, dir);
 	if (!err)
-		remove_pins(b, dir, not_dot, old, nold);
+		remove_pins(b, dir, not_staged, old, nold);
 	for (i = 0; i < b->nprogs && !err; i++)
 		if (b->taken[i] && b->old_prog[i] >= 0) {
 			close(b->old_prog[i]);	/* committed: nothing to give back */
