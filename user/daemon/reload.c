@@ -79,8 +79,7 @@ int dm_reload(struct daemon *d)
 			err = reload_failed(d, NULL, why[0] ? why : "a secret path cannot be resolved (see above)");
 			goto out_new;
 		}
-		bo.files = true;
-		bo.secrets_capacity = tw_secrets_count(ns) + TW_SECRETS_HEADROOM;
+		tw_secrets_size_maps(ns, &bo);
 	}
 	err = tw_bpf_load(&nb, &nt, np, &bo, why, sizeof(why));
 	if (!err)

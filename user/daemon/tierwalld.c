@@ -214,8 +214,7 @@ static int setup(struct daemon *d)
 		err = tw_secrets_resolve(&d->secrets, d->policy, d->policy_file);
 		if (err)
 			goto out_state;
-		bo.files = true;
-		bo.secrets_capacity = tw_secrets_count(d->secrets) + TW_SECRETS_HEADROOM;
+		tw_secrets_size_maps(d->secrets, &bo);
 	}
 	err = tw_bpf_load(&d->bpf, &d->tables, d->policy, &bo, why, sizeof(why));
 	if (err) {

@@ -246,6 +246,19 @@ uint32_t tw_secrets_count(const struct tw_secrets *s)
 	return n;
 }
 
+void tw_secrets_size_maps(const struct tw_secrets *s, struct tw_bpf_opts *o)
+{
+	uint32_t names = 0;
+	int i;
+
+	o->files = true;
+	o->secrets_capacity = tw_secrets_count(s) + TW_SECRETS_HEADROOM;
+	/* Every name on every rule's way (an upper bound), plus room for names that arrive later. */
+	for (i = 0; i < s->policy->nsecrets; i++)
+		names += s->r[i].ch.n;
+	o->names_capacity = names + TW_NAMES_DEFAULT;
+}
+
 int tw_secrets_push(struct tw_secrets *s, struct tw_bpf *b)
 {
 	uint32_t i, pass;

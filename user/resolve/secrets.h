@@ -26,6 +26,8 @@ struct tw_secrets;
 int tw_secrets_resolve(struct tw_secrets **out, const struct tw_policy *p, const char *file);
 /* Entries resolved so far (to size the secrets map). */
 uint32_t tw_secrets_count(const struct tw_secrets *s);
+/* The BPF LSM maps' sizes for these rules, with headroom: secrets, watched names. */
+void tw_secrets_size_maps(const struct tw_secrets *s, struct tw_bpf_opts *o);
 /* Put every resolved identity and watched name into the kernel maps. */
 int tw_secrets_push(struct tw_secrets *s, struct tw_bpf *b);
 /* Always -1 now: the kernel reports changed names (tw_secrets_tick), no inotify. */
