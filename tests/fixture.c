@@ -164,6 +164,18 @@ int fx_start(struct fx *f, const char *const *extra)
 	return -ETIMEDOUT;
 }
 
+bool fx_started(struct fx *f, const char *const *extra)
+{
+	char out[4096] = "";
+	int err = fx_start(f, extra);
+
+	if (err) {
+		fx_sh(out, sizeof(out), "tail -c 3000 %s", f->daemon_out);
+		TW_FAILED("tierwalld did not start (%d): %s", err, out);
+	}
+	return !err;
+}
+
 int fx_stop(struct fx *f)
 {
 	pid_t pid;
@@ -416,8 +428,9 @@ int fx_net_passed(struct fx *f, const char *create_rel, const char *call_rel, in
 
 /* ---- reading the event log ---- */
 
+/* The first (or, with last, the newest) event match says yes to; count counts them all. */
 static json_t *scan_log(struct fx *f, bool (*match)(json_t *, const void *), const void *arg,
-			int *count)
+			int *count, bool last)
 {
 	char path[PATH_MAX * 2], *line = NULL;
 	json_t *found = NULL;
@@ -434,7 +447,8 @@ static json_t *scan_log(struct fx *f, bool (*match)(json_t *, const void *), con
 		if (o && match(o, arg)) {
 			if (count)
 				(*count)++;
-			if (!found) {
+			if (!found || last) {
+				json_decref(found);
 				found = o;
 				continue;
 			}
@@ -444,6 +458,11 @@ static json_t *scan_log(struct fx *f, bool (*match)(json_t *, const void *), con
 	free(line);
 	fclose(l);
 	return found;
+}
+
+json_t *fx_last_event(struct fx *f, bool (*match)(json_t *, const void *), const void *arg)
+{
+	return scan_log(f, match, arg, NULL, true);
 }
 
 struct ev_key {
@@ -486,7 +505,7 @@ json_t *fx_event(struct fx *f, pid_t pid, int port)
 
 	/* The daemon drains the ring buffer every 50 ms; allow it 5 s. */
 	for (i = 0; i < 100; i++) {
-		o = scan_log(f, match_pid_port, &k, NULL);
+		o = scan_log(f, match_pid_port, &k, NULL, false);
 		if (o)
 			return o;
 		usleep(50 * 1000);
@@ -499,7 +518,7 @@ int fx_count_events(struct fx *f, const char *kind, pid_t pid)
 	struct ev_key k = { .pid = pid, .kind = kind };
 	int n = 0;
 
-	json_decref(scan_log(f, match_kind_pid, &k, &n));
+	json_decref(scan_log(f, match_kind_pid, &k, &n, false));
 	return n;
 }
 
@@ -523,7 +542,7 @@ json_t *fx_event_kind(struct fx *f, const char *kind, pid_t pid)
 	int i;
 
 	for (i = 0; i < 100; i++) {
-		o = scan_log(f, match_kind_pid, &k, NULL);
+		o = scan_log(f, match_kind_pid, &k, NULL, false);
 		if (o)
 			return o;
 		usleep(50 * 1000);
@@ -535,5 +554,5 @@ json_t *fx_daemon_event(struct fx *f, const char *what)
 {
 	struct ev_key k = { .event = what };
 
-	return scan_log(f, match_daemon, &k, NULL);
+	return scan_log(f, match_daemon, &k, NULL, false);
 }

@@ -32,6 +32,8 @@ int fx_init(struct fx *f, const char *const *cgroups);
 int fx_write_policy(struct fx *f, const char *text);
 /* Start tierwalld (extra args appended) and wait until it answers; -errno or 1 if it exited. */
 int fx_start(struct fx *f, const char *const *extra);
+/* fx_start, or the test fails with the end of the daemon's output. */
+bool fx_started(struct fx *f, const char *const *extra);
 /* SIGTERM, bounded wait, SIGKILL as a last resort. Returns the exit status. */
 int fx_stop(struct fx *f);
 /* Stop if running and remove cgroups, pins and temp files. */
@@ -78,6 +80,8 @@ int fx_cgroup_progs(const char *cgroup_dir);
 
 /* First event in the log with this pid and dst port, waiting up to 5 s. */
 json_t *fx_event(struct fx *f, pid_t pid, int port);
+/* The newest event in the log for which match says yes (NULL: none). */
+json_t *fx_last_event(struct fx *f, bool (*match)(json_t *, const void *), const void *arg);
 /* Number of events so far for which kind and pid match (pid 0: any). */
 int fx_count_events(struct fx *f, const char *kind, pid_t pid);
 /* First event of kind with this pid (any dst), waiting up to 5 s. */

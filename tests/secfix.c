@@ -43,10 +43,9 @@ bool sec_init(struct sec *s)
 
 bool sec_run(struct sec *s, const char *const *more)
 {
-	char policy[8192], extra[4096] = "", out[4096] = "";
+	char policy[8192], extra[4096] = "";
 	struct fx *f = &s->f;
 	size_t n = 0;
-	int err;
 
 	for (; more && *more; more++)
 		n += snprintf(extra + n, sizeof(extra) - n, ", \"%s\"", *more);
@@ -58,45 +57,12 @@ bool sec_run(struct sec *s, const char *const *more)
 "  \"secrets\": [ {\"tier\": \"prod\", \"paths\": [\"%s\", \"%s\", \"%s\", \"%s\"%s]} ] }\n",
 		 s->key, s->live, s->vol, s->svc, extra);
 	fx_write_policy(f, policy);
-	err = fx_start(f, NULL);
-	if (err) {
-		fx_sh(out, sizeof(out), "tail -c 3000 %s", f->daemon_out);
-		TW_FAILED("tierwalld did not start (%d): %s", err, out);
-		return false;
-	}
-	return true;
+	return fx_started(f, NULL);
 }
 
 bool sec_start(struct sec *s)
 {
 	return sec_init(s) && sec_run(s, NULL);
-}
-
-/* The newest event in the log for which match says yes (NULL: none). */
-static json_t *last_event(struct sec *s, bool (*match)(json_t *, const void *), const void *arg)
-{
-	char path[PATH_MAX * 2], *line = NULL;
-	json_t *found = NULL;
-	size_t cap = 0;
-	FILE *l;
-
-	snprintf(path, sizeof(path), "%s/events.jsonl", s->f.log_dir);
-	l = fopen(path, "r");
-	if (!l)
-		return NULL;
-	while (getline(&line, &cap, l) > 0) {
-		json_t *o = json_loads(line, 0, NULL);
-
-		if (o && match(o, arg)) {
-			json_decref(found);
-			found = o;
-		} else {
-			json_decref(o);
-		}
-	}
-	free(line);
-	fclose(l);
-	return found;
 }
 
 static bool is_str(json_t *o, const char *key, const char *want)
@@ -129,7 +95,7 @@ static json_t *last_file_event(struct sec *s, pid_t pid)
 	int i;
 
 	for (i = 0; i < 100; i++) {
-		e = last_event(s, file_of, &pid);
+		e = fx_last_event(&s->f, file_of, &pid);
 		if (e)
 			return e;
 		usleep(50 * 1000);
@@ -193,7 +159,7 @@ void sec_check_rotated(struct sec *s, const char *file)
 
 	if (!ASSERT_OK(stat(file, &st) ? -errno : 0, "stat the new secret"))
 		return;
-	for (i = 0; i < 200 && !(e = last_event(s, rotated_to, &st.st_ino)); i++)
+	for (i = 0; i < 200 && !(e = fx_last_event(&s->f, rotated_to, &st.st_ino)); i++)
 		usleep(50 * 1000);
 	if (!ASSERT_TRUE(e != NULL, "a secret_rotated event names the new inode"))
 		return;

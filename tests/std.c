@@ -59,21 +59,12 @@ bool std_start(struct fx *f)
 
 bool std_start_with(struct fx *f, const char *policy)
 {
-	char out[4096] = "";
-	int err;
-
 	if (!can_run())
 		return false;
 	if (!ASSERT_OK(fx_init(f, std_cgroups), "fixture"))
 		return false;
 	fx_write_policy(f, policy);
-	err = fx_start(f, NULL);
-	if (err) {
-		fx_sh(out, sizeof(out), "cat %s", f->daemon_out);
-		TW_FAILED("tierwalld did not start (%d): %s", err, out);
-		return false;
-	}
-	return true;
+	return fx_started(f, NULL);
 }
 
 void check_event(struct fx *f, pid_t pid, int port, const char *kind,

@@ -118,17 +118,14 @@ out:
 /* What the names and mounts the hooks follow do to explain's answers. */
 TEST(lsm_explain_follows_rotation_and_mounts)
 {
-	char why[256], policy[4096], dir[PATH_MAX], p[PATH_MAX + 64], q[PATH_MAX + 64], out[4096];
+	char policy[4096], dir[PATH_MAX], p[PATH_MAX + 64], q[PATH_MAX + 64], out[4096];
 	const char *rule = "secrets[0].paths[0]";
 	struct fx f;
 	int i;
 
 	memset(&f, 0, sizeof(f));
-	if (geteuid() || !fx_lsm_usable(why, sizeof(why))) {
-		tw_test_skip("needs root and BPF LSM (%s); tests/vm runs these in QEMU guests",
-			     geteuid() ? "not root" : why);
+	if (!fx_lsm_ready())
 		return;
-	}
 	if (!ASSERT_OK(fx_init(&f, cgs), "fixture"))
 		goto out;
 	snprintf(dir, sizeof(dir), "%s/secrets/prod", f.tmp);
@@ -191,18 +188,15 @@ out:
  */
 TEST(lsm_explain_says_when_a_name_would_be_re_resolved)
 {
-	char why[256], policy[4096], d[PATH_MAX], p[PATH_MAX + 64], out[4096];
+	char policy[4096], d[PATH_MAX], p[PATH_MAX + 64], out[4096];
 	const char *reason;
 	struct fx f;
 	json_t *r;
 	int i;
 
 	memset(&f, 0, sizeof(f));
-	if (geteuid() || !fx_lsm_usable(why, sizeof(why))) {
-		tw_test_skip("needs root and BPF LSM (%s); tests/vm runs these in QEMU guests",
-			     geteuid() ? "not root" : why);
+	if (!fx_lsm_ready())
 		return;
-	}
 	if (!ASSERT_OK(fx_init(&f, cgs), "fixture"))
 		goto out;
 	snprintf(d, sizeof(d), "%s/d", f.tmp);

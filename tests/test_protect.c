@@ -36,9 +36,6 @@ static const char *const cgs[] = {
 
 static bool protect_start(struct fx *f)
 {
-	char out[4096] = "";
-	int err;
-
 	memset(f, 0, sizeof(*f));
 	if (!fx_lsm_ready())
 		return false;
@@ -50,13 +47,7 @@ static bool protect_start(struct fx *f)
 "  \"tiers\": { \"staging\": {}, \"prod\": {} },\n"
 "  \"cgroups\": [ {\"path\": \"/agents/staging\", \"tier\": \"staging\"},\n"
 "               {\"path\": \"/services/prod\", \"tier\": \"prod\"} ] }\n");
-	err = fx_start(f, NULL);
-	if (err) {
-		fx_sh(out, sizeof(out), "tail -c 3000 %s", f->daemon_out);
-		TW_FAILED("tierwalld did not start (%d): %s", err, out);
-		return false;
-	}
-	return true;
+	return fx_started(f, NULL);
 }
 
 /* The tamper event of pid: deny, from staging, with this op. */
