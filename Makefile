@@ -84,9 +84,12 @@ $(OUTPUT)/%.o: %.c $(USER_HDRS) maps/tierwall.h | $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
-# The daemon's loader waits for its skeletons.
+# Every object whose source includes a skeleton (directly or through
+# loader_int.h) waits for them all: found by grep, so a new includer cannot
+# be forgotten (make -j8 on a clean tree once built handover.o too early).
 SKELS := $(addprefix $(OUTPUT)/,net.skel.h sock.skel.h dns.skel.h files.skel.h netlsm.skel.h protect.skel.h explain.skel.h)
-$(OUTPUT)/loader.o $(OUTPUT)/objects.o $(OUTPUT)/filemaps.o $(OUTPUT)/guard.o $(OUTPUT)/explainer.o: $(SKELS)
+SKEL_USERS := $(notdir $(shell grep -lE '\.skel\.h"|loader_int\.h"' $(addsuffix /*.c,$(USER_DIRS))))
+$(addprefix $(OUTPUT)/,$(SKEL_USERS:.c=.o)): $(SKELS)
 
 DAEMON_OBJS := $(addprefix $(OUTPUT)/,tierwalld.o ask.o access.o reloadreq.o pods.o podtier.o adopt.o cri.o pb.o hook.o layout.o ready.o policywatch.o options.o state.o tags.o tagwatch.o persist.o lock.o uninstall.o control.o status.o reload.o stream.o drain.o sealing.o protect.o runs.o attestd.o drift.o loader.o handover.o objects.o filemaps.o guard.o secrets.o names.o secretwatch.o dns.o dnsview.o fingerprint.o endpoints.o driftscan.o follow.o metrics.o $(addsuffix .o,$(COMMON)))
 CLI_OBJS    := $(addprefix $(OUTPUT)/,tierwall.o cli_status.o events.o evshow.o explain.o policycmd.o simulate.o logcmd.o run.o attest.o $(addsuffix .o,$(COMMON)))
