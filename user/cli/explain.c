@@ -19,6 +19,7 @@
 #include "ident.h"
 #include "levels.h"
 #include "log.h"
+#include "policy.h"
 #include "text.h"
 #include "util.h"
 
@@ -105,8 +106,9 @@ static json_t *file_target(json_t *t, const char *path)
  */
 static json_t *parse_target(const char *arg)
 {
-	char s[1024], cwd[PATH_MAX], *colon, *end;
+	char s[1024], cwd[PATH_MAX], name[TW_HOSTNAME_MAX + 3], why[256] = "", *colon, *end;
 	json_t *t = json_object();
+	bool wild;
 	size_t n;
 
 	if (arg[0] == '/' || !strncmp(arg, "./", 2) || !strncmp(arg, "../", 3)) {
@@ -143,13 +145,22 @@ static json_t *parse_target(const char *arg)
 	}
 	if (!s[0] || strchr(s, ':'))
 		goto bad;
-	json_object_set_new(t, is_ip(s) ? "ip" : "host", json_string(s));
-	if (!is_ip(s))
-		json_object_set_new(t, "addresses", resolve(s));
+	if (is_ip(s)) {
+		json_object_set_new(t, "ip", json_string(s));
+		return t;
+	}
+	if (!tw_hostname_parse(s, name, &wild, why, sizeof(why)) || wild) {
+		if (wild)
+			snprintf(why, sizeof(why), "a wildcard names no one host");
+		goto bad;
+	}
+	json_object_set_new(t, "host", json_string(s));
+	json_object_set_new(t, "addresses", resolve(s));
 	return t;
 bad:
 	json_decref(t);
-	tw_err("\"%s\" is not a target: IP[:PORT][/udp], [IPv6]:PORT, HOST[:PORT][/udp] or a file path", arg);
+	tw_err("invalid target \"%s\"%s%s: expected IP[:PORT][/udp], [IPv6]:PORT, HOST[:PORT][/udp] or a file path",
+	       arg, why[0] ? ": " : "", why);
 	exit(EXIT_USAGE);
 }
 

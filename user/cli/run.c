@@ -237,7 +237,7 @@ int do_run(int argc, char **argv)
 		{ "attest", required_argument, NULL, 'A' },
 		{}
 	};
-	int first = tw_parse_opts(argc, argv, NULL, extra, run_opt), go, st, rc;
+	int first = tw_parse_opts(argc, argv, "+", extra, run_opt), go, st, rc;
 	json_t *findings, *r, *out;
 	char **cmd = argv + first;
 	const char *id;

@@ -51,26 +51,80 @@ static void json_errors_at_exit(void)
 	fflush(stdout);
 }
 
-void tw_cmd_usage(FILE *f, const struct cmd *c)
+/* The command's options as getopt reads them (set by tw_parse_opts): --help lists them. */
+static const struct option *cur_opts;
+static const char *cur_shorts;
+
+/* What an option's argument is, in --help and the man pages. */
+static const char *metavar(const char *name)
 {
-	fprintf(f, "Usage: tierwall %s %s\n\n%s\n", c->name, c->args, c->help);
+	static const char *const names[][2] = {
+		{ "socket", "PATH" }, { "log-dir", "DIR" }, { "pin-dir", "DIR" }, { "pid", "N" },
+		{ "cgroup", "CG" }, { "tier", "T" }, { "kind", "K" }, { "verdict", "V" },
+		{ "since", "X" }, { "until", "X" }, { "attest", "FILE" }, { "seal-key", "FILE" },
+		{ "verify-key", "FILE" }, { "from-epoch", "N" }, { "wait", "SECONDS" },
+		{ "last", "N" }, { "output", "FORMAT" }, { "pod", "NAME" }, { "namespace", "NS" },
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(names); i++)
+		if (!strcmp(name, names[i][0]))
+			return names[i][1];
+	return "ARG";
 }
 
-/* Common options of every command; returns the index of the first operand. */
+static void print_option(FILE *f, const struct option *o)
+{
+	bool has_short = o->val > 0 && o->val < 128 && cur_shorts && strchr(cur_shorts, o->val);
+
+	fprintf(f, "  %c%c%s--%s", has_short ? '-' : ' ', has_short ? o->val : ' ',
+		has_short ? ", " : "  ", o->name);
+	if (o->has_arg == required_argument)
+		fprintf(f, " %s", metavar(o->name));
+	else if (o->has_arg == optional_argument)
+		fprintf(f, "[=%s]", metavar(o->name));
+	fputc('\n', f);
+}
+
+void tw_cmd_usage(FILE *f, const struct cmd *c)
+{
+	const struct option *o;
+
+	fprintf(f, "Usage: tierwall %s %s\n\n%s\n", c->name, c->args, c->help);
+	if (!cur_opts)
+		return;
+	/* From the table getopt reads: the man page check and the completion read it here. */
+	fprintf(f, "\nOptions:\n");
+	for (o = cur_opts; o->name; o++)
+		print_option(f, o);
+}
+
+/*
+ * Common options of every command; returns the index of the first operand.
+ * Options may come anywhere before "--" (getopt permutes the operands to
+ * the end); extra_short starting with '+' stops at the first operand
+ * instead (run: what follows is the command's own).
+ */
 int tw_parse_opts(int argc, char **argv, const char *extra_short,
 		      const struct option *extra, int (*on_extra)(int c, const char *arg))
 {
-	struct option opts[16] = {
+	static struct option opts[20];
+	static char shorts[32];
+	static const struct option common[] = {
 		{ "socket", required_argument, NULL, 'S' },
 		{ "json", no_argument, NULL, 'J' },
 		{ "help", no_argument, NULL, 'h' },
 	};
-	char shorts[32];
-	int n = 3, c;
+	bool stop = extra_short && extra_short[0] == '+';
+	int n = 0, c;
 
-	for (; extra && extra->name && n < 15; extra++)
+	for (; extra && extra->name && n < (int)ARRAY_SIZE(opts) - 4; extra++)
 		opts[n++] = *extra;
-	snprintf(shorts, sizeof(shorts), "+h%s", extra_short ? extra_short : "");
+	memcpy(opts + n, common, sizeof(common));
+	memset(opts + n + ARRAY_SIZE(common), 0, sizeof(opts[0]));
+	snprintf(shorts, sizeof(shorts), "%sh%s", stop ? "+" : "", extra_short ? extra_short + stop : "");
+	cur_opts = opts;
+	cur_shorts = shorts;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, shorts, opts, NULL)) != -1) {
 		switch (c) {
