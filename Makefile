@@ -172,14 +172,21 @@ $(OUTPUT)/man/%.8: doc/%.8.scd
 	$(Q)mkdir -p $(dir $@)
 	$(Q)scdoc < $< > $@
 man: $(MAN_PAGES)
+# The bash completion, from the option tables the binary parses with (its --help).
+COMPLETION := $(OUTPUT)/completion/tierwall
+$(COMPLETION): $(OUTPUT)/tierwall user/cli/completion.sh
+	$(call msg,GEN,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)user/cli/completion.sh $< > $@.tmp && mv $@.tmp $@
 
 # A plain host under systemd. PREFIX, DESTDIR as usual; the policy is kept if present.
 PREFIX     ?= /usr/local
 SYSCONFDIR ?= /etc
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
-install: all man
+install: all man $(COMPLETION)
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/libexec/tierwall \
-		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(SYSCONFDIR)/tierwall
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(SYSCONFDIR)/tierwall \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions
 	install -m 0755 $(OUTPUT)/tierwalld $(DESTDIR)$(PREFIX)/sbin/tierwalld
 	install -m 0755 $(OUTPUT)/tierwall $(DESTDIR)$(PREFIX)/bin/tierwall
 	install -m 0755 $(OUTPUT)/tierwall-nri $(DESTDIR)$(PREFIX)/libexec/tierwall/tierwall-nri
@@ -187,6 +194,7 @@ install: all man
 		deploy/systemd/tierwalld.service > $(DESTDIR)$(UNITDIR)/tierwalld.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/tierwalld.service
 	install -m 0644 $(MAN_PAGES) $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 0644 $(COMPLETION) $(DESTDIR)$(PREFIX)/share/bash-completion/completions/tierwall
 	[ -e $(DESTDIR)$(SYSCONFDIR)/tierwall/policy.json ] || \
 		install -m 0644 deploy/systemd/policy.json $(DESTDIR)$(SYSCONFDIR)/tierwall/policy.json
 

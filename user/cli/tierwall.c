@@ -317,7 +317,7 @@ static const struct cmd cmds[] = {
 	  "CIDR carved out of another's. Exit 0 when valid, 1 when not.", do_check },
 	{ "reload", "", "Load the daemon's policy file now and wait for the result; errors name\n"
 	  "file:line:col. On failure the loaded policy stays in force; exit 1.", do_reload },
-	{ "tag", "[--force] CGROUP TIER", "Tag a cgroup (relative to the daemon's cgroup root, or absolute) with a tier\n"
+	{ "tag", "[-f|--force] CGROUP TIER", "Tag a cgroup (relative to the daemon's cgroup root, or absolute) with a tier\n"
 	  "defined by the loaded policy. Takes effect on the next connect. A cgroup that\n"
 	  "already has another tier (its own runtime tag, or inherited) keeps it unless\n"
 	  "--force; the policy's own tags change only with the policy. Runtime tags are\n"
@@ -350,7 +350,7 @@ static const struct cmd cmds[] = {
 	  "change (newly denied, newly allowed). Covers what the log holds: denials and\n"
 	  "audits, and allowed use only for tiers with \"log\": \"all\". Needs root (it\n"
 	  "loads the draft into temporary BPF maps and judges with the hooks' own code).", do_simulate },
-	{ "events", "[-f [--retry]] [--table] [--log-dir DIR] [--tier T] [--kind K] [--verdict V] [--cgroup CG] [--pid N] [--since X] [--until X]",
+	{ "events", "[-f|--follow [--retry]] [--table] [--log-dir DIR] [--tier T] [--kind K] [--verdict V] [--cgroup CG] [--pid N] [--since X] [--until X]",
 	  "Print the event log, rotated .gz segments and the current file as one stream\n"
 	  "(JSON lines; a table with a header on a terminal or with --table). -f then\n"
 	  "follows new events; --retry keeps following across daemon restarts.\n"
@@ -358,7 +358,7 @@ static const struct cmd cmds[] = {
 	  "(relative to the daemon's cgroup root). --since/--until take a duration back\n"
 	  "from now (90s, 30m, 2h, 7d) or an RFC 3339 time. The log is found through the\n"
 	  "daemon, else in " DEFAULT_LOG_DIR ".", do_events },
-	{ "verify-log", "[--verify-key FILE] [--from-epoch N] [DIR]",
+	{ "verify-log", "[--verify-key FILE] [--from-epoch N] [--log-dir DIR | DIR]",
 	  "Check the log's hash chain across rotated segments and restarts. Names the\n"
 	  "first record that was changed, removed, inserted or reordered; exit 1 if any.\n"
 	  "With --verify-key (from keygen), also every seal from epoch 0 (or N) on: a\n"
