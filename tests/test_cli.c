@@ -3,6 +3,7 @@
  * The CLI's conventions, with the real binaries against a real daemon:
  * options anywhere before "--", the exit codes a CI step reads.
  */
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 #include <jansson.h>
 #include "fixture.h"
+#include "net.h"
 #include "std.h"
 #include "test.h"
 #include "util.h"
@@ -276,4 +278,110 @@ TEST(cli_bash_completion_from_option_tables)
 		ASSERT_CONTAINS(out, cases[i][1], cases[i][0]);
 	}
 	unlink(file);
+}
+
+/* The standard policy with prod's 127.20.0.0/16 given up: staging's denials there would be allowed. */
+static void draft_policy(char *buf, size_t len)
+{
+	static const char cut[] = "\"127.20.0.0/16\", ";
+	char *p;
+
+	std_policy(buf, len);
+	p = strstr(buf, cut);
+	if (p)
+		memmove(p, p + strlen(cut), strlen(p + strlen(cut)) + 1);
+}
+
+TEST(cli_exit_codes_for_ci)
+{
+	char out[16384], draft[4096], path[PATH_MAX + 16];
+	struct fx f;
+	FILE *d;
+
+	if (!std_start(&f))
+		goto out;
+	ASSERT_EQ(CLI(&f, out, false, "explain --exit-code --cgroup /agents/staging 127.20.0.1:80"), 3,
+		  "explain --exit-code: deny is 3");
+	ASSERT_CONTAINS(out, "verdict  deny", "and the answer is printed");
+	ASSERT_EQ(CLI(&f, out, false, "explain --cgroup /agents/staging 127.20.0.1:80"), 0,
+		  "without --exit-code: 0");
+	ASSERT_EQ(CLI(&f, out, false, "explain --exit-code --cgroup /agents/staging 127.30.0.1:80"), 0,
+		  "explain --exit-code: allow is 0");
+	ASSERT_EQ(CLI(&f, out, false, "explain --exit-code --cgroup /agents/dev 127.20.0.1:80"), 0,
+		  "explain --exit-code: audit is 0");
+	ASSERT_EQ(CLI(&f, out, false, "explain --cgroup /agents/staging 127.20.0.1:99999"), 2,
+		  "a bad target is a bad argument");
+	ASSERT_CONTAINS(out, "invalid target \"127.20.0.1:99999\"", "and says so");
+
+	ASSERT_EQ(fx_net(&f, "agents/staging", TW_OP_TCP_CONNECT, "127.20.0.1", P_ANY, NULL), EPERM,
+		  "a denial to replay");
+	ASSERT_EQ(fx_wait_events(&f, "connect", 0, 1), 1, "logged");
+	snprintf(path, sizeof(path), "%s/draft.json", f.tmp);
+	draft_policy(draft, sizeof(draft));
+	d = fopen(path, "w");
+	if (!ASSERT_TRUE(d && fputs(draft, d) >= 0 && !fclose(d), "draft written"))
+		goto out;
+	ASSERT_EQ(CLI(&f, out, false, "simulate --exit-code %s", f.policy), 0,
+		  "simulate --exit-code: the same policy changes nothing: 0");
+	ASSERT_EQ(CLI(&f, out, false, "simulate %s --exit-code", path), 3,
+		  "simulate --exit-code: a change is 3");
+	ASSERT_CONTAINS(out, "newly allowed", "and the change is printed");
+	ASSERT_EQ(CLI(&f, out, false, "simulate %s", path), 0, "without --exit-code: 0");
+
+	ASSERT_EQ(CLI(&f, out, false, "run --tier qa -- true"), 2, "run --tier UNKNOWN: bad argument");
+	ASSERT_CONTAINS(out, "unknown tier \"qa\": the policy defines dev, staging, prod",
+			"names the policy's tiers");
+	ASSERT_EQ(CLI(&f, out, false, "run --tier staging --audit -- true"), 0,
+		  "run --audit with no attempt: the command's status");
+	ASSERT_EQ(CLI(&f, out, false, "nonsense"), 2, "an unknown command: 2");
+	ASSERT_EQ(CLI(&f, out, false, "events --bogus"), 2, "an unknown option: 2");
+	ASSERT_EQ(CLI(&f, out, false, "verify-log %s", f.log_dir), 0, "an intact log: 0");
+	fx_stop(&f);
+	fx_sh(NULL, 0, "sed -i '2s/\"kind\"/\"KIND\"/' %s/events.jsonl", f.log_dir);
+	ASSERT_EQ(CLI(&f, out, false, "verify-log %s", f.log_dir), 3, "tampered: 3");
+	ASSERT_CONTAINS(out, "TAMPERED", "says so");
+	ASSERT_EQ(CLI(&f, out, true, "verify-log --json %s", f.log_dir), 3, "tampered, --json: 3");
+	ASSERT_CONTAINS(out, "\"intact\": false", "the JSON says so");
+	ASSERT_EQ(CLI(&f, out, false, "verify-log %s/nowhere", f.tmp), 1, "no log to check: 1");
+out:
+	fx_cleanup(&f);
+}
+
+/* verify-log --verify-key: the log's key 0, another key 4, a changed sealed record 3. */
+TEST(cli_verify_log_key_mismatch_is_4)
+{
+	char out[16384], key[PATH_MAX + 16], vkey[PATH_MAX + 16], other[PATH_MAX + 16], okey[PATH_MAX + 16];
+	const char *opts[] = { "--seal-key", key, NULL };
+	char policy[4096];
+	struct fx f;
+
+	if (!can_run() || !ASSERT_OK(fx_init(&f, std_cgroups), "fixture"))
+		return;
+	std_policy(policy, sizeof(policy));
+	fx_write_policy(&f, policy);
+	snprintf(key, sizeof(key), "%s/seal.key", f.tmp);
+	snprintf(vkey, sizeof(vkey), "%s/verify.key", f.tmp);
+	snprintf(other, sizeof(other), "%s/other-seal.key", f.tmp);
+	snprintf(okey, sizeof(okey), "%s/other-verify.key", f.tmp);
+	if (!ASSERT_EQ(CLI(&f, out, false, "keygen --seal-key %s --verify-key %s", key, vkey), 0, "keygen") ||
+	    !ASSERT_EQ(CLI(&f, out, false, "keygen --verify-key %s --seal-key %s", okey, other), 0,
+		       "another keygen") ||
+	    !fx_started(&f, opts))
+		goto out;
+	ASSERT_EQ(fx_net(&f, "agents/staging", TW_OP_TCP_CONNECT, "127.20.0.1", P_ANY, NULL), EPERM,
+		  "a denial");
+	ASSERT_EQ(fx_wait_events(&f, "connect", 0, 1), 1, "logged");
+	fx_stop(&f);	/* a stop seals the epoch */
+	ASSERT_EQ(CLI(&f, out, false, "verify-log --verify-key %s %s", vkey, f.log_dir), 0, "the log's key: 0");
+	ASSERT_CONTAINS(out, "SEALED", "sealed");
+	ASSERT_EQ(CLI(&f, out, false, "verify-log %s --verify-key %s", f.log_dir, okey), 4, "another key: 4");
+	ASSERT_CONTAINS(out, "another key", "says so");
+	ASSERT_EQ(CLI(&f, out, true, "verify-log --json --verify-key %s %s", okey, f.log_dir), 4,
+		  "another key, --json: 4");
+	ASSERT_CONTAINS(out, "\"key_mismatch\": true", "the JSON says so");
+	fx_sh(NULL, 0, "sed -i '2s/\"kind\"/\"KIND\"/' %s/events.jsonl", f.log_dir);
+	ASSERT_EQ(CLI(&f, out, false, "verify-log --verify-key %s %s", vkey, f.log_dir), 3,
+		  "a changed record, the right key: 3");
+out:
+	fx_cleanup(&f);
 }

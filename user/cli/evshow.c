@@ -96,16 +96,29 @@ static int names_tier(void *arg, const char *line, size_t len, const struct tw_e
 	return t->found;	/* found: stop reading */
 }
 
-/* A tier the loaded policy does not define, and no record names: a typo. */
-static bool tier_known(const char *tier, const char *dir)
+bool tw_ev_tier_defined(const char *tier, char *list, size_t len)
 {
-	struct tier_seen seen = { .tier = tier };
+	bool found = !tiers;
 	size_t i;
 	json_t *v;
 
-	json_array_foreach(tiers, i, v)
-		if (!strcmp(json_string_value(json_object_get(v, "name")) ?: "", tier))
-			return true;
+	list[0] = '\0';
+	json_array_foreach(tiers, i, v) {
+		const char *name = json_string_value(json_object_get(v, "name")) ?: "";
+
+		found |= !strcmp(name, tier);
+		snprintf(list + strlen(list), len - strlen(list), "%s%s", i ? ", " : "", name);
+	}
+	return found;
+}
+
+/* A tier the loaded policy does not define, and no record names: a typo. */
+static bool tier_known(const char *tier, const char *dir, char *list, size_t len)
+{
+	struct tier_seen seen = { .tier = tier };
+
+	if (tw_ev_tier_defined(tier, list, len) && tiers)
+		return true;
 	/* Perhaps a tier of an earlier policy: its records would say so. */
 	tw_evlog_scan(dir, names_tier, &seen);
 	return seen.found;
@@ -118,8 +131,6 @@ void tw_ev_check_filter(const struct tw_filter *f, const char *dir)
 					     "lost", "tamper", "seal", "drift", "follow_dropped", NULL };
 	static const char *const verdicts[] = { "deny", "audit", "allow", NULL };
 	char list[512] = "";
-	size_t i;
-	json_t *v;
 
 	if (f->kind && !listed(f->kind, kinds)) {
 		tw_err("--kind: unknown kind \"%s\" (one of connect, sendmsg, file, dns, socket, daemon, lost, tamper)",
@@ -134,10 +145,7 @@ void tw_ev_check_filter(const struct tw_filter *f, const char *dir)
 		tw_err("--until is before --since: no record could match");
 		exit(EXIT_USAGE);
 	}
-	if (f->tier && !tier_known(f->tier, dir)) {
-		json_array_foreach(tiers, i, v)
-			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? ", " : "",
-				 json_string_value(json_object_get(v, "name")));
+	if (f->tier && !tier_known(f->tier, dir, list, sizeof(list))) {
 		tw_err("--tier: unknown tier \"%s\" (%s%s; no record names it)", f->tier,
 		       tiers ? "the policy defines " : "no daemon to ask for the policy's tiers",
 		       list);
@@ -216,6 +224,12 @@ void tw_ev_table_row(json_t *o)
 	printf("\n");
 }
 
+/* verify-log's exit: 3 tampered, 4 sealed with another key, 1 not checked. */
+int tw_verify_exit(int err)
+{
+	return !err ? 0 : err == -EBADMSG ? EXIT_ANSWER : err == -EKEYREJECTED ? EXIT_KEY : EXIT_FAIL;
+}
+
 /* verify-log --json: the same check, its report as fields. */
 int tw_ev_verify_json(const char *dir, const struct tw_verify_opts *opts)
 {
@@ -239,12 +253,14 @@ int tw_ev_verify_json(const char *dir, const struct tw_verify_opts *opts)
 			json_array_append_new(notes, json_string(line));
 	}
 	json_object_set_new(o, "notes", notes);
-	if (err && err != -EBADMSG) {
+	if (err == -EKEYREJECTED)
+		json_object_set_new(o, "key_mismatch", json_true());
+	else if (err && err != -EBADMSG) {
 		json_object_set_new(o, "intact", json_null());
 		json_object_set_new(o, "error", json_string(strerror(-err)));
 	}
 	tw_print_json(o);
 	json_decref(o);
 	free(text);
-	return err ? EXIT_FAIL : 0;
+	return tw_verify_exit(err);
 }

@@ -25,11 +25,16 @@
 
 static long who_pid;
 static const char *who_cgroup;
+static bool exit_code;	/* explain --exit-code: 3 when the verdict is deny */
 
 static int who_opt(int c, const char *arg)
 {
 	if (c == 'c') {
 		who_cgroup = arg;
+		return 0;
+	}
+	if (c == 'x') {
+		exit_code = true;
 		return 0;
 	}
 	if (c == 'p') {
@@ -290,9 +295,10 @@ int do_explain(int argc, char **argv)
 	static const struct option extra[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "cgroup", required_argument, NULL, 'c' },
+		{ "exit-code", no_argument, NULL, 'x' },
 		{}
 	};
-	int first = tw_parse_opts(argc, argv, NULL, extra, who_opt);
+	int first = tw_parse_opts(argc, argv, NULL, extra, who_opt), rc;
 	json_t *req, *r;
 
 	tw_want_operands(argc, first, 1);
@@ -305,8 +311,9 @@ int do_explain(int argc, char **argv)
 		tw_print_json(r);
 	else
 		print_explain(r);
+	rc = exit_code && !strcmp(str(r, "verdict") ?: "", "deny") ? EXIT_ANSWER : 0;
 	json_decref(r);
-	return 0;
+	return rc;
 }
 
 int do_which(int argc, char **argv)

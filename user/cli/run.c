@@ -27,7 +27,6 @@
 #include "log.h"
 #include "util.h"
 
-#define EXIT_ATTEMPTS	3
 #define EXIT_CONFIG	78		/* EX_CONFIG: the command's configuration is wrong */
 #define STOP_TRIES	500		/* run_stop every 20 ms: 10 s for what was left to die */
 
@@ -214,13 +213,25 @@ static int verdict(json_t *out, int st, size_t findings)
 	if (why) {
 		if (!tw_want_json)
 			fprintf(stderr, "tierwall run: exit %d: %s (the command exited %d)\n",
-				EXIT_ATTEMPTS, why, code);
+				EXIT_ANSWER, why, code);
 		json_object_set_new(out, "why", json_string(why));
-		code = EXIT_ATTEMPTS;
+		code = EXIT_ANSWER;
 	}
 	json_object_set_new(out, "exit", json_integer(code));
 	json_object_set_new(out, "exit_from", json_string(why ? "tierwall" : "command"));
 	return code;
+}
+
+/* --tier names one of the policy's tiers; if not, say which there are. */
+static bool known_tier(void)
+{
+	char list[512];
+
+	tw_ev_daemon_info();
+	if (tw_ev_tier_defined(tier, list, sizeof(list)))
+		return true;
+	tw_err("run: unknown tier \"%s\": the policy defines %s", tier, list);
+	return false;
 }
 
 static void print_json(json_t *o)
@@ -248,6 +259,8 @@ int do_run(int argc, char **argv)
 		tw_cmd_usage(stderr, tw_cur);
 		return EXIT_USAGE;
 	}
+	if (!known_tier())
+		return EXIT_USAGE;
 	findings = tw_attest(tier, cmd, attest_files, nattest);
 	if (!findings)
 		return EXIT_FAIL;

@@ -54,12 +54,18 @@ struct sim {
 	char **tag_paths;		/* the draft's cgroups[i].path as records name cgroups */
 };
 
+static bool exit_code;	/* --exit-code: 3 when anything would change */
+
 static int sim_opt(int c, const char *arg)
 {
 	long secs;
 
 	if (c == 'L') {
 		log_dir = arg;
+		return 0;
+	}
+	if (c == 'x') {
+		exit_code = true;
 		return 0;
 	}
 	if (c != 's')
@@ -564,6 +570,7 @@ int do_simulate(int argc, char **argv)
 	static const struct option extra[] = {
 		{ "since", required_argument, NULL, 's' },
 		{ "log-dir", required_argument, NULL, 'L' },
+		{ "exit-code", no_argument, NULL, 'x' },
 		{}
 	};
 	int first = tw_parse_opts(argc, argv, NULL, extra, sim_opt), rc = EXIT_FAIL;
@@ -597,7 +604,7 @@ int do_simulate(int argc, char **argv)
 	else
 		print_answer(o);
 	json_decref(o);
-	rc = 0;
+	rc = exit_code && s.newly_denied + s.newly_allowed + s.changed ? EXIT_ANSWER : 0;
 out:
 	for (first = 0; s.tag_paths && first < s.p->ncgroups; first++)
 		free(s.tag_paths[first]);

@@ -333,23 +333,26 @@ static const struct cmd cmds[] = {
 	  "attempts through and exits 3 if there were any (or findings), else CMD's status.\n"
 	  "Exit: CMD's status (128+N after signal N), 78, 3, or 1 if tierwall failed before\n"
 	  "CMD started; CMD can exit 3 or 78 itself: --json says which (\"exit_from\").\n"
-	  "A tiered caller may run only in its own tier, without --audit.", do_run },
+	  "A tiered caller may run only in its own tier, without --audit. Options end at\n"
+	  "CMD: what follows it is its own. An unknown tier: exit 2, naming the policy's.", do_run },
 	{ "tiers", "", "List the policy's tiers and the tagged cgroups (paths as in the policy:\n"
 	  "relative to the daemon's cgroup root).", do_tiers },
-	{ "explain", "(--pid N | --cgroup CG) TARGET",
+	{ "explain", "(--pid N | --cgroup CG) [--exit-code] TARGET",
 	  "What the kernel would decide, and why, for that process or cgroup and TARGET:\n"
 	  "IP[:PORT][/udp], [IPv6]:PORT, HOST[:PORT][/udp] or a file path (absolute, or\n"
 	  "starting with ./ or ../). Names the caller's\n"
 	  "tier and the tagged cgroup that gives it, the rule that decides (JSON path, CIDR,\n"
 	  "hostname with the addresses it has now, or secret) and the verdict, computed\n"
-	  "from the live maps by the hooks' own code.", do_explain },
+	  "from the live maps by the hooks' own code. --exit-code: exit 3 when the verdict\n"
+	  "is deny. A target that is none of these is a bad argument (exit 2).", do_explain },
 	{ "which", "PID | --cgroup CG", "The tier of a process or cgroup, the tagged cgroup that gives it, and where\n"
 	  "that tag comes from (policy, runtime, pod), who asked for it and when.", do_which },
-	{ "simulate", "[--since DURATION] [--log-dir DIR] DRAFT.json",
+	{ "simulate", "[--since DURATION] [--log-dir DIR] [--exit-code] DRAFT.json",
 	  "Replay the recorded decisions against a draft policy and print what would\n"
 	  "change (newly denied, newly allowed). Covers what the log holds: denials and\n"
 	  "audits, and allowed use only for tiers with \"log\": \"all\". Needs root (it\n"
-	  "loads the draft into temporary BPF maps and judges with the hooks' own code).", do_simulate },
+	  "loads the draft into temporary BPF maps and judges with the hooks' own code).\n"
+	  "--exit-code: exit 3 when anything would change.", do_simulate },
 	{ "events", "[-f|--follow [--retry]] [--table] [--log-dir DIR] [--tier T] [--kind K] [--verdict V] [--cgroup CG] [--pid N] [--since X] [--until X]",
 	  "Print the event log, rotated .gz segments and the current file as one stream\n"
 	  "(JSON lines; a table with a header on a terminal or with --table). -f then\n"
@@ -360,7 +363,8 @@ static const struct cmd cmds[] = {
 	  "daemon, else in " DEFAULT_LOG_DIR ".", do_events },
 	{ "verify-log", "[--verify-key FILE] [--from-epoch N] [--log-dir DIR | DIR]",
 	  "Check the log's hash chain across rotated segments and restarts. Names the\n"
-	  "first record that was changed, removed, inserted or reordered; exit 1 if any.\n"
+	  "first record that was changed, removed, inserted or reordered; exit 3 if any\n"
+	  "(exit 4 when the seals were made with another key than --verify-key's).\n"
 	  "With --verify-key (from keygen), also every seal from epoch 0 (or N) on: a\n"
 	  "rewrite by someone who holds the node's current key fails too. Without it a\n"
 	  "rewrite that recomputes the chain cannot be detected.", do_verify },
@@ -387,6 +391,10 @@ static void usage(FILE *f)
 		fprintf(f, "  %-11s %s\n", cmds[i].name, cmds[i].args);
 	fprintf(f, "\n--socket PATH reaches tierwalld (default " TW_CTL_DEFAULT ").\n"
 		"--json prints answers, and errors, as JSON. --version prints the version.\n"
+		"Options may come before or after the operands; -- ends them.\n"
+		"Exit: 0 ok, 1 tierwall failed, 2 bad arguments, 3 the answer to fail a CI step on\n"
+		"(run --audit, explain/simulate --exit-code, verify-log: tampered), 4 verify-log:\n"
+		"another key.\n"
 		"`tierwall COMMAND --help` explains a command.\n");
 }
 
