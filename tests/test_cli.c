@@ -5,11 +5,13 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <jansson.h>
+#include "ctl.h"
 #include "fixture.h"
 #include "net.h"
 #include "std.h"
@@ -383,5 +385,146 @@ TEST(cli_verify_log_key_mismatch_is_4)
 	ASSERT_EQ(CLI(&f, out, false, "verify-log --verify-key %s %s", vkey, f.log_dir), 3,
 		  "a changed record, the right key: 3");
 out:
+	fx_cleanup(&f);
+}
+
+/* Lines of out that contain s. */
+static int count_lines(const char *out, const char *s)
+{
+	const char *p = out;
+	int n = 0;
+
+	for (; (p = strstr(p, s)); p += strlen(s))
+		n++;
+	return n;
+}
+
+/* The seq of the first JSON line of out, 0 if none. */
+static long long first_seq(const char *out)
+{
+	const char *p = strstr(out, "\"seq\":");
+
+	return p ? atoll(p + 6) : 0;
+}
+
+TEST(cli_events_filters_last_and_output)
+{
+	char out[65536], addr[32];
+	json_t *rep = NULL;
+	struct fx f;
+	int i;
+
+	if (!std_start(&f))
+		goto out;
+	fx_mkcg(&f, "pods/web");
+	ASSERT_OK(tw_ctl_call(f.sock, json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:s}}", "cmd", "tag",
+		  "cgroup", "/pods/web", "tier", "prod", "source", "pod", "meta", "pod", "web",
+		  "namespace", "shop"), &rep, 5000), "a pod's tag");
+	ASSERT_TRUE(json_is_true(json_object_get(rep, "ok")), "accepted");
+	for (i = 1; i <= 12; i++) {
+		snprintf(addr, sizeof(addr), "127.20.0.%d", i);
+		ASSERT_EQ(fx_net(&f, "agents/staging", TW_OP_TCP_CONNECT, addr, P_ANY, NULL), EPERM, addr);
+	}
+	ASSERT_EQ(fx_net(&f, "agents/dev", TW_OP_UDP_SENDTO, "127.20.0.1", P_ANY, NULL), 0, "an audit");
+	ASSERT_EQ(fx_net(&f, "pods/web", TW_OP_TCP_CONNECT, "127.30.0.1", P_ANY, NULL), EPERM,
+		  "the pod's denial");
+	ASSERT_EQ(fx_wait_events(&f, "connect", 0, 13), 13, "13 denials logged");
+	ASSERT_EQ(fx_wait_events(&f, "sendmsg", 0, 1), 1, "the audit logged");
+
+	/* Comma-separated and repeated values add up; each one checked. */
+	CLI(&f, out, true, "events --kind connect,sendmsg");
+	ASSERT_EQ(count_lines(out, "\"verdict\""), 14, "--kind connect,sendmsg");
+	CLI(&f, out, true, "events --kind connect --kind sendmsg");
+	ASSERT_EQ(count_lines(out, "\"verdict\""), 14, "--kind connect --kind sendmsg");
+	CLI(&f, out, true, "events --kind sendmsg");
+	ASSERT_EQ(count_lines(out, "\"verdict\""), 1, "--kind sendmsg");
+	CLI(&f, out, true, "events --verdict audit,deny --tier dev,prod");
+	ASSERT_EQ(count_lines(out, "\"verdict\""), 2, "--verdict audit,deny --tier dev,prod");
+	ASSERT_EQ(CLI(&f, out, false, "events --kind connect,conect"), 2, "a typo in a list");
+	ASSERT_CONTAINS(out, "unknown kind \"conect\"", "is named");
+	ASSERT_EQ(CLI(&f, out, false, "events --kind connect,"), 2, "an empty value");
+	/* --pod, --namespace: the pod's own decision. */
+	CLI(&f, out, true, "events --pod web");
+	ASSERT_EQ(count_lines(out, "\"verdict\""), 1, "--pod web");
+	ASSERT_CONTAINS(out, "127.30.0.1", "the pod's record");
+	CLI(&f, out, true, "events --namespace shop --kind connect");
+	ASSERT_EQ(count_lines(out, "\"verdict\""), 1, "--namespace shop");
+	CLI(&f, out, true, "events --namespace other");
+	ASSERT_EQ(count_lines(out, "\"seq\""), 0, "--namespace other: none");
+	/* -n N: the last N that match. */
+	CLI(&f, out, true, "events -n 3 --kind connect");
+	ASSERT_EQ(count_lines(out, "\"seq\""), 3, "-n 3");
+	ASSERT_CONTAINS(out, "127.30.0.1", "the newest is among them");
+	ASSERT_TRUE(!strstr(out, "\"127.20.0.1\""), "the oldest is not");
+	CLI(&f, out, true, "events --last all --kind connect");
+	ASSERT_EQ(count_lines(out, "\"seq\""), 13, "--last all");
+	ASSERT_EQ(CLI(&f, out, false, "events -n many"), 2, "-n takes a number or all");
+	/* --output short and table; a daemon record's WHAT names the cgroup and the tier granted. */
+	CLI(&f, out, true, "events --output short --kind connect -n 1");
+	ASSERT_CONTAINS(out, "deny prod->staging", "short: verdict, tier->target");
+	ASSERT_CONTAINS(out, "/pods/web connect 127.30.0.1:", "short: cgroup as in the policy, what");
+	CLI(&f, out, true, "events --output table --kind daemon");
+	ASSERT_CONTAINS(out, "tag /pods/web as prod [pod]", "table: the tag's WHAT");
+	ASSERT_TRUE(!strstr(out, "\033["), "no colour when not a terminal");
+	ASSERT_EQ(CLI(&f, out, false, "events --output yaml"), 2, "an unknown output");
+	/* Colour on a terminal only, and not with NO_COLOR. */
+	fx_sh(out, sizeof(out), "script -qec '%s/tierwall --socket %s events --output short --kind connect "
+	      "-n 1' /dev/null", tw_build_dir, f.sock);
+	ASSERT_CONTAINS(out, "\033[1;31mdeny\033[0m", "a denial in red on a terminal");
+	fx_sh(out, sizeof(out), "NO_COLOR=1 script -qec '%s/tierwall --socket %s events --output short "
+	      "--kind connect -n 1' /dev/null", tw_build_dir, f.sock);
+	ASSERT_CONTAINS(out, "deny prod", "NO_COLOR: the row");
+	ASSERT_TRUE(!strstr(out, "\033["), "NO_COLOR: no colour");
+	fx_sh(out, sizeof(out), "script -qec '%s/tierwall --socket %s events --output json -n 1' /dev/null",
+	      tw_build_dir, f.sock);
+	ASSERT_TRUE(!strstr(out, "\033["), "JSON: never colour");
+	json_decref(rep);
+out:
+	fx_cleanup(&f);
+}
+
+/* -f starts from the last 10 (like journalctl -f), then follows. */
+TEST(cli_events_follow_starts_from_the_last_10)
+{
+	char out[65536], file[PATH_MAX + 16], addr[32];
+	long long total;
+	pid_t pid = 0;
+	struct fx f;
+	int i;
+
+	if (!std_start(&f))
+		goto out;
+	for (i = 1; i <= 12; i++) {
+		snprintf(addr, sizeof(addr), "127.20.0.%d", i);
+		ASSERT_EQ(fx_net(&f, "agents/staging", TW_OP_TCP_CONNECT, addr, P_ANY, NULL), EPERM, addr);
+	}
+	ASSERT_EQ(fx_wait_events(&f, "connect", 0, 12), 12, "12 denials logged");
+	fx_sh(out, sizeof(out), "wc -l < %s/events.jsonl", f.log_dir);
+	total = atoll(out);
+	snprintf(file, sizeof(file), "%s/follow.out", f.tmp);
+	fx_sh(out, sizeof(out), "%s/tierwall --socket %s events -f > %s 2>&1 & echo $!", tw_build_dir,
+	      f.sock, file);
+	pid = atoi(out);
+	/* The history is shown before following: wait for its 10 lines (bounded). */
+	for (i = 0; i < 100; i++) {
+		fx_sh(out, sizeof(out), "wc -l < %s", file);
+		if (atoi(out) >= 10)
+			break;
+		usleep(50 * 1000);
+	}
+	ASSERT_EQ(fx_net(&f, "agents/staging", TW_OP_TCP_CONNECT, "127.20.0.99", P_ANY, NULL), EPERM,
+		  "a new denial");
+	for (i = 0; i < 100; i++) {
+		fx_sh(out, sizeof(out), "cat %s", file);
+		if (strstr(out, "127.20.0.99"))
+			break;
+		usleep(50 * 1000);
+	}
+	ASSERT_CONTAINS(out, "127.20.0.99", "followed: the new denial");
+	ASSERT_EQ(count_lines(out, "\"seq\""), 11, "the last 10 of the history, then the new one");
+	ASSERT_EQ(first_seq(out), total - 9, "starting 10 records from the end");
+out:
+	if (pid > 0)
+		kill(pid, SIGTERM);
 	fx_cleanup(&f);
 }

@@ -76,6 +76,9 @@ void tw_ev_check_filter(const struct tw_filter *f, const char *dir);
 void tw_ev_no_log(const char *dir);
 void tw_ev_table_header(void);
 void tw_ev_table_row(json_t *o);
+void tw_ev_short_row(json_t *o);
+/* Rows in colour (deny, audit, tamper): events sets it for a terminal without NO_COLOR. */
+extern bool tw_ev_colour;
 struct tw_verify_opts;
 int tw_ev_verify_json(const char *dir, const struct tw_verify_opts *opts);
 int tw_verify_exit(int err);

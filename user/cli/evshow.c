@@ -192,20 +192,59 @@ void tw_ev_table_header(void)
 	       "TIER", "TARGET", "PID", "COMM", "CGROUP", "WHAT");
 }
 
-/* One record as a table row: who, which tier against which, where, then what. */
-void tw_ev_table_row(json_t *o)
+bool tw_ev_colour;
+
+/* A terminal's colour for what a responder looks for first: deny, tamper, audit. */
+static const char *colour(json_t *o)
+{
+	const char *v = s(o, "verdict") ?: "", *k = s(o, "kind") ?: "";
+
+	if (!tw_ev_colour)
+		return "";
+	if (!strcmp(k, "tamper") || !strcmp(k, "lost"))
+		return "\033[1;35m";
+	return !strcmp(v, "deny") ? "\033[1;31m" : !strcmp(v, "audit") ? "\033[33m" : "";
+}
+
+/* A field padded to width, in colour c (the escapes take no room on the screen). */
+static void field(const char *c, int width, const char *v)
+{
+	printf("%s%-*s%s ", c, width, v, c[0] ? "\033[0m" : "");
+}
+
+/* The daemon's own records: the event and what it was about (cgroup, hostname, tier granted). */
+static void print_daemon_what(json_t *o)
+{
+	const char *cg = s(o, "cgroup") ?: (s(o, "source") ? s(o, "path") : NULL);
+	json_t *a;
+	size_t i;
+
+	printf("%s", s(o, "event") ?: s(o, "kind"));
+	if (cg)
+		printf(" %s", tw_ev_policy_path(cg));
+	else if (s(o, "path"))
+		printf(" %s", s(o, "path"));
+	if (s(o, "hostname"))
+		printf(" %s", s(o, "hostname"));
+	if (s(o, "tier"))
+		printf(" %s %s", cg ? "as" : "tier", s(o, "tier"));
+	if (s(o, "previous_tier"))
+		printf(" (was %s)", s(o, "previous_tier"));
+	if (s(o, "source"))
+		printf(" [%s]", s(o, "source"));
+	json_array_foreach(json_object_get(o, "added"), i, a)
+		printf(" +%s", json_string_value(a));
+	json_array_foreach(json_object_get(o, "removed"), i, a)
+		printf(" -%s", json_string_value(a));
+	if (s(o, "why") ?: s(o, "error") ?: s(o, "reason"))
+		printf(": %s", s(o, "why") ?: s(o, "error") ?: s(o, "reason"));
+}
+
+/* The WHAT column: the destination, name, socket, file or operation. */
+static void print_what(json_t *o)
 {
 	json_t *dst = json_object_get(o, "dst");
 
-	if (!dst && !json_object_get(o, "op") && !json_object_get(o, "family") &&
-	    !json_object_get(o, "qtype")) {
-		printf("%-30.30s %-7s %s\n", s(o, "ts"), s(o, "kind"), s(o, "event") ?: "");
-		return;
-	}
-	printf("%-30.30s %-7s %-7s %-8s -> %-8s %7lld %-15s %-24s ", s(o, "ts"), s(o, "kind"),
-	       s(o, "verdict") ?: "-", s(o, "tier") ?: "-", s(o, "target_tier") ?: "-",
-	       json_integer_value(json_object_get(o, "pid")), s(o, "comm") ?: "-",
-	       tw_ev_policy_path(s(o, "cgroup")));
 	if (json_object_get(o, "qtype"))
 		printf("%s %s %s", s(o, "name") ?: "?", s(o, "qtype") ?: "?",
 		       s(o, "hostname") ?: s(o, "reason") ?: "");
@@ -215,13 +254,50 @@ void tw_ev_table_row(json_t *o)
 	else if (dst)
 		printf("%s:%lld/%s %s", s(dst, "ip"), json_integer_value(json_object_get(dst, "port")),
 		       s(dst, "proto") ?: "?", s(o, "hostname") ?: s(o, "rule") ?: "");
-	else if (json_object_get(o, "path"))
+	else if (json_object_get(o, "path") && json_object_get(o, "op"))
 		printf("%s %s", s(o, "op"), s(o, "path"));
-	else
+	else if (json_object_get(o, "op"))
 		print_tamper_target(o);
+	else
+		print_daemon_what(o);
 	if (json_integer_value(json_object_get(o, "count")) > 1)
 		printf(" (x%lld)", json_integer_value(json_object_get(o, "count")));
 	printf("\n");
+}
+
+/* One record as a table row: who, which tier against which, where, then what. */
+void tw_ev_table_row(json_t *o)
+{
+	const char *c = colour(o);
+	bool decision = s(o, "verdict") || json_object_get(o, "op");
+
+	printf("%-30.30s ", s(o, "ts"));
+	field(!strcmp(s(o, "kind") ?: "", "tamper") ? c : "", 7, s(o, "kind") ?: "-");
+	field(c, 7, s(o, "verdict") ?: "-");
+	printf("%-8s %s %-8s %7lld %-15s %-24s ", s(o, "tier") ?: "-", decision ? "->" : "  ",
+	       s(o, "target_tier") ?: "-", json_integer_value(json_object_get(o, "pid")),
+	       s(o, "comm") ?: (decision ? "-" : "tierwalld"),
+	       decision ? tw_ev_policy_path(s(o, "cgroup")) : "-");
+	print_what(o);
+}
+
+/* --output short: one line a person scans, "TIME VERDICT TIER->TARGET COMM[PID] CGROUP WHAT". */
+void tw_ev_short_row(json_t *o)
+{
+	const char *c = colour(o), *ts = s(o, "ts") ?: "?";
+
+	printf("%.19sZ ", ts);
+	if (s(o, "verdict") || json_object_get(o, "op")) {
+		printf("%s%s%s %s->%s %s[%lld] %s ", c, s(o, "verdict") ?: s(o, "kind"),
+		       c[0] ? "\033[0m" : "", s(o, "tier") ?: "-", s(o, "target_tier") ?: "-",
+		       s(o, "comm") ?: "?", json_integer_value(json_object_get(o, "pid")),
+		       tw_ev_policy_path(s(o, "cgroup")));
+		if (strcmp(s(o, "kind") ?: "", "tamper"))
+			printf("%s ", s(o, "kind") ?: "?");
+	} else {
+		printf("%s%s%s ", c, s(o, "kind") ?: "?", c[0] ? "\033[0m" : "");
+	}
+	print_what(o);
 }
 
 /* verify-log's exit: 3 tampered, 4 sealed with another key, 1 not checked. */

@@ -353,10 +353,17 @@ static const struct cmd cmds[] = {
 	  "audits, and allowed use only for tiers with \"log\": \"all\". Needs root (it\n"
 	  "loads the draft into temporary BPF maps and judges with the hooks' own code).\n"
 	  "--exit-code: exit 3 when anything would change.", do_simulate },
-	{ "events", "[-f|--follow [--retry]] [--table] [--log-dir DIR] [--tier T] [--kind K] [--verdict V] [--cgroup CG] [--pid N] [--since X] [--until X]",
-	  "Print the event log, rotated .gz segments and the current file as one stream\n"
-	  "(JSON lines; a table with a header on a terminal or with --table). -f then\n"
-	  "follows new events; --retry keeps following across daemon restarts.\n"
+	{ "events", "[-f|--follow [--retry]] [-n|--last N|all] [-o|--output json|table|short] [--table] "
+	  "[--log-dir DIR] [--tier T] [--kind K] [--verdict V] [--cgroup CG] [--pid N] [--pod NAME] "
+	  "[--namespace NS] [--since X] [--until X]",
+	  "Print the event log, rotated .gz segments and the current file as one stream:\n"
+	  "JSON lines, or on a terminal a table with a header (--output chooses: json,\n"
+	  "table, short; --table is --output table). On a terminal denials, audits and\n"
+	  "tamper attempts are in colour (not with NO_COLOR set, never in JSON).\n"
+	  "-n N shows the last N records that match (all: every one). -f then follows\n"
+	  "new events, starting from the last 10 unless -n or --since says otherwise;\n"
+	  "--retry keeps following across daemon restarts. --tier, --kind, --verdict,\n"
+	  "--pod and --namespace take several values, comma-separated or repeated.\n"
 	  "--cgroup matches that cgroup and everything below it, named as in the policy\n"
 	  "(relative to the daemon's cgroup root). --since/--until take a duration back\n"
 	  "from now (90s, 30m, 2h, 7d) or an RFC 3339 time. The log is found through the\n"
