@@ -528,3 +528,57 @@ out:
 		kill(pid, SIGTERM);
 	fx_cleanup(&f);
 }
+
+/* 2026-12-07T17:10:00Z: the form every JSON answer gives a time in. */
+static bool rfc3339(const char *s)
+{
+	int y, mo, d, h, mi, se;
+	char z;
+
+	return s && strlen(s) == 20 &&
+	       sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%c", &y, &mo, &d, &h, &mi, &se, &z) == 7 && z == 'Z';
+}
+
+TEST(cli_json_times_and_cgroups_in_one_form)
+{
+	char out[16384], root[PATH_MAX], want[64], probe[PATH_MAX + 16];
+	json_t *o = NULL, *tag;
+	struct fx f;
+
+	if (!std_start(&f))
+		goto out;
+	fx_cg_display(&f, "services/prod", root, sizeof(root));	/* named from the mount */
+	ASSERT_EQ(CLI(&f, out, true, "which --cgroup /agents/staging --json"), 0, "which --json");
+	o = json_loads(out, 0, NULL);
+	tag = json_object_get(o, "tag");
+	ASSERT_TRUE(json_integer_value(json_object_get(o, "since")) > 0, "since: epoch seconds, as before");
+	ASSERT_TRUE(rfc3339(json_string_value(json_object_get(o, "since_time"))), "since_time: RFC 3339 UTC");
+	ASSERT_TRUE(rfc3339(json_string_value(json_object_get(tag, "since_time"))), "and the tag's");
+	ASSERT_STREQ(json_string_value(json_object_get(tag, "cgroup")), "/agents/staging",
+		     "the tag's cgroup as the policy names it");
+	ASSERT_STREQ(json_string_value(json_object_get(o, "cgroup")), "/agents/staging", "the caller's too");
+	json_decref(o);
+	ASSERT_EQ(CLI(&f, out, true, "explain --cgroup /agents/staging 127.20.0.1 --json"), 0, "explain");
+	o = json_loads(out, 0, NULL);
+	ASSERT_STREQ(json_string_value(json_object_get(json_object_get(o, "tag"), "cgroup")),
+		     "/agents/staging", "explain: the tag's cgroup as the policy names it");
+	json_decref(o);
+	ASSERT_EQ(CLI(&f, out, true, "tiers --json"), 0, "tiers --json");
+	snprintf(probe, sizeof(probe), "\"cgroup\": \"%s\"", root);
+	ASSERT_TRUE(!strstr(out, probe), "tiers: no cgroup named from the mount");
+	ASSERT_CONTAINS(out, "\"cgroup\": \"/services/prod\"", "tiers: cgroups as in the policy");
+	ASSERT_CONTAINS(out, "\"since_time\": \"", "tiers: times in RFC 3339");
+	ASSERT_EQ(CLI(&f, out, true, "status --json"), 0, "status --json");
+	o = json_loads(out, 0, NULL);
+	ASSERT_TRUE(rfc3339(json_string_value(json_object_get(json_object_get(o, "reload"),
+								 "loaded_at_time"))),
+		    "status: loaded_at_time beside loaded_at");
+	json_decref(o);
+	o = NULL;
+	ASSERT_EQ(CLI(&f, out, false, "run --json --tier staging -- true"), 0, "run --json");
+	snprintf(want, sizeof(want), "\"cgroup\":\"/tierwall-runs/run-");
+	ASSERT_CONTAINS(out, want, "run: its cgroup as the policy would name it");
+out:
+	json_decref(o);
+	fx_cleanup(&f);
+}

@@ -63,7 +63,7 @@ int do_simulate(int argc, char **argv);
 
 /* evshow.c: how events take their filters and are shown */
 struct tw_filter;
-/* Ask the daemon for its cgroup root and tiers (nothing when it does not answer). */
+/* Ask the daemon for its cgroup root and tiers, once (nothing when it does not answer). */
 void tw_ev_daemon_info(void);
 /* Is tier one of the loaded policy's (true when no daemon answered)? Its tiers into list. */
 bool tw_ev_tier_defined(const char *tier, char *list, size_t len);

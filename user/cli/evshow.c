@@ -26,11 +26,15 @@ static char cg_filter[PATH_MAX * 2];
 
 void tw_ev_daemon_info(void)
 {
+	static bool asked;
 	json_t *r = NULL;
 	char mnt[PATH_MAX];
 	const char *root;
 	size_t n;
 
+	if (asked)
+		return;
+	asked = true;
 	if (tw_ctl_call(tw_sock_path, json_pack("{s:s}", "cmd", "tiers"), &r, 1000) ||
 	    !json_is_true(json_object_get(r, "ok"))) {
 		json_decref(r);

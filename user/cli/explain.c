@@ -307,10 +307,12 @@ int do_explain(int argc, char **argv)
 	r = tw_call(req);
 	if (!r)
 		return EXIT_FAIL;
-	if (tw_want_json)
+	if (tw_want_json) {
+		tw_ev_daemon_info();	/* the tag's cgroup as the policy names it */
 		tw_print_json(r);
-	else
+	} else {
 		print_explain(r);
+	}
 	rc = exit_code && !strcmp(str(r, "verdict") ?: "", "deny") ? EXIT_ANSWER : 0;
 	json_decref(r);
 	return rc;
@@ -336,6 +338,7 @@ int do_which(int argc, char **argv)
 	if (!r)
 		return EXIT_FAIL;
 	if (tw_want_json) {
+		tw_ev_daemon_info();
 		tw_print_json(r);
 		json_decref(r);
 		return 0;

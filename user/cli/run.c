@@ -301,7 +301,9 @@ int do_run(int argc, char **argv)
 	json_object_update_new(out, finish(id, st));
 	json_object_set_new(out, "started", json_true());
 	json_object_set_new(out, "command_exit", exit_json(st));
-	json_object_set_new(out, "cgroup", json_incref(json_object_get(r, "cgroup")));
+	if (json_string_value(json_object_get(r, "cgroup")))	/* named as the policy names cgroups */
+		json_object_set_new(out, "cgroup", json_string(tw_ev_policy_path(
+			json_string_value(json_object_get(r, "cgroup")))));
 	if (!tw_want_json)
 		print_summary(out, id);
 	rc = verdict(out, st, json_array_size(findings));

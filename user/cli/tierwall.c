@@ -200,8 +200,56 @@ json_t *tw_call_quiet(json_t *req, int *rc)
 	return call(req, rc, true);
 }
 
+/* An epoch-seconds field a person reads as a time: since, at, loaded_at... */
+static bool is_epoch_field(const char *key, json_t *v)
+{
+	size_t n = strlen(key);
+
+	return json_is_integer(v) && json_integer_value(v) > 0 &&
+	       (!strcmp(key, "since") || !strcmp(key, "at") || (n > 3 && !strcmp(key + n - 3, "_at")));
+}
+
+/*
+ * Every JSON answer in one form a person reads: beside each epoch-seconds
+ * field its RFC 3339 UTC form (KEY_time, added: the field stays), and a
+ * tag's cgroup named as the policy names it (relative to the daemon's
+ * cgroup root; "path" stays the absolute one).
+ */
+static void one_form(json_t *o)
+{
+	json_t *v, *times = json_object();
+	const char *key;
+	size_t i;
+
+	if (json_is_array(o)) {
+		json_array_foreach(o, i, v)
+			one_form(v);
+	}
+	if (!json_is_object(o)) {
+		json_decref(times);
+		return;
+	}
+	json_object_foreach(o, key, v) {
+		char when[64], name[128];
+
+		one_form(v);
+		if (!is_epoch_field(key, v))
+			continue;
+		tw_format_time((uint64_t)json_integer_value(v) * 1000000000ull, when, sizeof(when));
+		snprintf(name, sizeof(name), "%s_time", key);
+		json_object_set_new(times, name, json_sprintf("%.19sZ", when));
+	}
+	json_object_update_missing(o, times);
+	json_decref(times);
+	if (json_is_string(json_object_get(o, "cgroup")) && json_object_get(o, "cgroup_id") &&
+	    json_object_get(o, "path"))
+		json_object_set_new(o, "cgroup", json_string(tw_ev_policy_path(
+			json_string_value(json_object_get(o, "cgroup")))));
+}
+
 void tw_print_json(json_t *o)
 {
+	one_form(o);
 	json_printed = true;
 	json_dumpf(o, stdout, JSON_INDENT(2));
 	putchar('\n');
@@ -292,6 +340,8 @@ static int do_tiers(int argc, char **argv)
 	size_t i;
 
 	tw_want_operands(argc, first, 0);
+	if (tw_want_json)
+		tw_ev_daemon_info();
 	r = tw_query("tiers", &rc);
 	if (!r)
 		return rc;
