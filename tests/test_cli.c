@@ -582,3 +582,33 @@ out:
 	json_decref(o);
 	fx_cleanup(&f);
 }
+
+/* `tag /` tiers the daemon's whole root: only with --whole-root, and it does what it says. */
+TEST(cli_tag_whole_root_needs_its_own_option)
+{
+	char out[8192];
+	struct fx f;
+	int l = -1;
+
+	if (!std_start(&f))
+		goto out;
+	l = fx_listen_tcp("127.20.0.1", P_ANY);
+	ASSERT_EQ(CLI(&f, out, false, "tag / staging"), 2, "tag / without --whole-root: bad argument");
+	ASSERT_CONTAINS(out, "the daemon's whole cgroup root", "says what it would do");
+	ASSERT_CONTAINS(out, "--whole-root", "and how to mean it");
+	ASSERT_EQ(CLI(&f, out, false, "tag --force %s/ staging", f.root), 2, "nor --force, nor its absolute path");
+	ASSERT_EQ(fx_net(&f, "untagged", TW_OP_TCP_CONNECT, "127.20.0.1", P_ANY, NULL), 0,
+		  "untagged: not refused, nothing was tagged");
+	ASSERT_EQ(CLI(&f, out, false, "tag --whole-root / staging"), 0, "tag --whole-root /");
+	ASSERT_CONTAINS(out, "tagged the whole cgroup root as staging", "says what it did");
+	ASSERT_EQ(fx_net(&f, "untagged", TW_OP_TCP_CONNECT, "127.20.0.1", P_ANY, NULL), EPERM,
+		  "a cgroup without a tag of its own is now staging: refused prod's address");
+	ASSERT_EQ(CLI(&f, out, false, "untag /"), 0, "untag /");
+	ASSERT_CONTAINS(out, "untagged /\n", "named as in the policy");
+	ASSERT_EQ(fx_net(&f, "untagged", TW_OP_TCP_CONNECT, "127.20.0.1", P_ANY, NULL), 0,
+		  "untagged again");
+out:
+	if (l >= 0)
+		close(l);
+	fx_cleanup(&f);
+}

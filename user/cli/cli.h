@@ -67,6 +67,8 @@ struct tw_filter;
 void tw_ev_daemon_info(void);
 /* Is tier one of the loaded policy's (true when no daemon answered)? Its tiers into list. */
 bool tw_ev_tier_defined(const char *tier, char *list, size_t len);
+/* Does cg (as tag takes it: root-relative or absolute) name the daemon's whole cgroup root? */
+bool tw_ev_is_root(const char *cg);
 /* --cgroup as the policy names it, in the form records carry; the record's form shown back. */
 const char *tw_ev_cgroup_filter(const char *cg);
 const char *tw_ev_policy_path(const char *cg);

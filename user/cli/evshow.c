@@ -47,6 +47,21 @@ void tw_ev_daemon_info(void)
 	json_decref(r);
 }
 
+bool tw_ev_is_root(const char *cg)
+{
+	char mnt[PATH_MAX], abs[PATH_MAX * 2];
+	size_t n = strlen(cg);
+
+	while (n && cg[n - 1] == '/')
+		n--;
+	if (!n)
+		return true;
+	if (tw_cgroup2_mount(mnt, sizeof(mnt)))
+		return false;
+	snprintf(abs, sizeof(abs), "%s%s", mnt, root_rel);
+	return strlen(abs) == n && !strncmp(cg, abs, n);
+}
+
 /* A cgroup as events carry it (from the mount) shown as the policy names it. */
 const char *tw_ev_policy_path(const char *cg)
 {

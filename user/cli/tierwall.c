@@ -257,23 +257,41 @@ void tw_print_json(json_t *o)
 
 /* ---- commands ---- */
 
-static bool force;
+static bool force, whole_root;
 
 static int tag_opt(int c, const char *arg)
 {
-	if (c != 'f')
+	if (c == 'f')
+		force = true;
+	else if (c == 'R')
+		whole_root = true;
+	else
 		return -1;
-	force = true;
 	return 0;
+}
+
+/* Tagging the daemon's root tiers everything below it: only when said so. */
+static bool root_tag_meant(const char *cg, const char *tier)
+{
+	if (!tw_ev_is_root(cg) || whole_root)
+		return true;
+	tw_err("tag %s: that is the daemon's whole cgroup root: every process below it without a tag of "
+	       "its own would be in tier %s; --whole-root says that is meant", cg, tier);
+	return false;
 }
 
 static int tag_cmd(int argc, char **argv, bool untag)
 {
-	static const struct option extra[] = { { "force", no_argument, NULL, 'f' }, {} };
+	static const struct option extra[] = { { "force", no_argument, NULL, 'f' },
+					       { "whole-root", no_argument, NULL, 'R' }, {} };
 	int first = tw_parse_opts(argc, argv, untag ? NULL : "f", untag ? NULL : extra, tag_opt);
+	const char *cg, *tier;
 	json_t *req, *r;
 
 	tw_want_operands(argc, first, untag ? 1 : 2);
+	tw_ev_daemon_info();	/* the daemon's root: named in the answer as in the policy */
+	if (!untag && !root_tag_meant(argv[first], argv[first + 1]))
+		return EXIT_USAGE;
 	req = json_pack("{s:s, s:s}", "cmd", untag ? "untag" : "tag", "cgroup", argv[first]);
 	if (!untag)
 		json_object_set_new(req, "tier", json_string(argv[first + 1]));
@@ -282,17 +300,22 @@ static int tag_cmd(int argc, char **argv, bool untag)
 	r = tw_call(req);
 	if (!r)
 		return EXIT_FAIL;
+	cg = tw_ev_policy_path(json_string_value(json_object_get(r, "cgroup")));
+	tier = json_string_value(json_object_get(r, "tier"));
+	json_object_set_new(r, "cgroup", json_string(cg));	/* one form in every answer */
+	cg = json_string_value(json_object_get(r, "cgroup"));
 	if (tw_want_json)
 		tw_print_json(r);
 	else if (untag)
-		printf("untagged %s\n", json_string_value(json_object_get(r, "cgroup")));
+		printf("untagged %s\n", cg);
+	else if (tw_ev_is_root(argv[first]))
+		printf("tagged the whole cgroup root as %s: every cgroup below it without a tag of its own "
+		       "is in %s\n", tier, tier);
 	else if (json_string_value(json_object_get(r, "previous_tier")))
-		printf("tagged %s as %s (was %s)\n", json_string_value(json_object_get(r, "cgroup")),
-		       json_string_value(json_object_get(r, "tier")),
+		printf("tagged %s as %s (was %s)\n", cg, tier,
 		       json_string_value(json_object_get(r, "previous_tier")));
 	else
-		printf("tagged %s as %s\n", json_string_value(json_object_get(r, "cgroup")),
-		       json_string_value(json_object_get(r, "tier")));
+		printf("tagged %s as %s\n", cg, tier);
 	json_decref(r);
 	return 0;
 }
@@ -367,11 +390,13 @@ static const struct cmd cmds[] = {
 	  "CIDR carved out of another's. Exit 0 when valid, 1 when not.", do_check },
 	{ "reload", "", "Load the daemon's policy file now and wait for the result; errors name\n"
 	  "file:line:col. On failure the loaded policy stays in force; exit 1.", do_reload },
-	{ "tag", "[-f|--force] CGROUP TIER", "Tag a cgroup (relative to the daemon's cgroup root, or absolute) with a tier\n"
+	{ "tag", "[-f|--force] [--whole-root] CGROUP TIER", "Tag a cgroup (relative to the daemon's cgroup root, or absolute) with a tier\n"
 	  "defined by the loaded policy. Takes effect on the next connect. A cgroup that\n"
 	  "already has another tier (its own runtime tag, or inherited) keeps it unless\n"
 	  "--force; the policy's own tags change only with the policy. Runtime tags are\n"
-	  "kept across daemon restarts and dropped (tag_lost) when their cgroup goes.", do_tag },
+	  "kept across daemon restarts and dropped (tag_lost) when their cgroup goes.\n"
+	  "The daemon's root itself (/) puts everything below it without a tag of its own\n"
+	  "in the tier: only with --whole-root (exit 2 without).", do_tag },
 	{ "untag", "CGROUP", "Remove a cgroup's runtime tag.", do_untag },
 	{ "run", "--tier T [--audit] [--attest FILE]... [--json] -- CMD [ARGS...]",
 	  "Run CMD in a fresh cgroup of tier T (made, tagged and removed by tierwalld);\n"
