@@ -174,10 +174,10 @@ $(OUTPUT)/man/%.8: doc/%.8.scd
 man: $(MAN_PAGES)
 # The bash completion, from the option tables the binary parses with (its --help).
 COMPLETION := $(OUTPUT)/completion/tierwall
-$(COMPLETION): $(OUTPUT)/tierwall user/cli/completion.sh
+$(COMPLETION): $(OUTPUT)/tierwall $(OUTPUT)/tierwalld user/cli/completion.sh
 	$(call msg,GEN,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)user/cli/completion.sh $< > $@.tmp && mv $@.tmp $@
+	$(Q)user/cli/completion.sh $< $(OUTPUT)/tierwalld > $@.tmp && mv $@.tmp $@
 
 # A plain host under systemd. PREFIX, DESTDIR as usual; the policy is kept if present.
 PREFIX     ?= /usr/local
@@ -195,6 +195,7 @@ install: all man $(COMPLETION)
 	chmod 0644 $(DESTDIR)$(UNITDIR)/tierwalld.service
 	install -m 0644 $(MAN_PAGES) $(DESTDIR)$(PREFIX)/share/man/man8/
 	install -m 0644 $(COMPLETION) $(DESTDIR)$(PREFIX)/share/bash-completion/completions/tierwall
+	install -m 0644 $(COMPLETION) $(DESTDIR)$(PREFIX)/share/bash-completion/completions/tierwalld
 	[ -e $(DESTDIR)$(SYSCONFDIR)/tierwall/policy.json ] || \
 		install -m 0644 deploy/systemd/policy.json $(DESTDIR)$(SYSCONFDIR)/tierwall/policy.json
 

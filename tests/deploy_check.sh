@@ -15,7 +15,8 @@ if make -s install DESTDIR="$D" PREFIX=/usr > "$D/install.log" 2>&1; then
 	for f in usr/sbin/tierwalld usr/bin/tierwall usr/libexec/tierwall/tierwall-nri \
 		 usr/lib/systemd/system/tierwalld.service usr/share/man/man8/tierwalld.8 \
 		 usr/share/man/man8/tierwall.8 etc/tierwall/policy.json \
-		 usr/share/bash-completion/completions/tierwall; do
+		 usr/share/bash-completion/completions/tierwall \
+		 usr/share/bash-completion/completions/tierwalld; do
 		[ -e "$D/$f" ] || missing="$missing $f"
 	done
 	[ -z "$missing" ] && ok deploy_make_install_layout || bad deploy_make_install_layout "missing:$missing"

@@ -253,7 +253,7 @@ TEST(cli_daemon_man_page_matches_help)
 static int complete_words(char *out, size_t len, const char *file, const char *words)
 {
 	return fx_sh(out, len, "bash -c 'source %s && COMP_WORDS=(%s) && "
-		     "COMP_CWORD=$((${#COMP_WORDS[@]} - 1)) && _tierwall; echo \"<${COMPREPLY[*]}>\"'",
+		     "COMP_CWORD=$((${#COMP_WORDS[@]} - 1)) && _${COMP_WORDS[0]}; echo \"<${COMPREPLY[*]}>\"'",
 		     file, words);
 }
 
@@ -267,13 +267,15 @@ TEST(cli_bash_completion_from_option_tables)
 		{ "tierwall keygen --se", "<--seal-key>" },
 		{ "tierwall tag --fo", "<--force>" },
 		{ "tierwall which --ki", "<>" },		/* not another command's option */
+		{ "tierwalld --seal-e", "<--seal-epoch>" },	/* the daemon's, from its --help */
+		{ "tierwalld --watch", "<--watch-policy>" },
 	};
 	char out[4096], file[PATH_MAX];
 	size_t i;
 
 	snprintf(file, sizeof(file), "%s/completion-test.bash", tw_build_dir);
-	if (!ASSERT_EQ(fx_sh(out, sizeof(out), "user/cli/completion.sh %s/tierwall > %s", tw_build_dir,
-			     file), 0, "completion.sh"))
+	if (!ASSERT_EQ(fx_sh(out, sizeof(out), "user/cli/completion.sh %s/tierwall %s/tierwalld > %s",
+			     tw_build_dir, tw_build_dir, file), 0, "completion.sh"))
 		return;
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		ASSERT_EQ(complete_words(out, sizeof(out), file, cases[i][0]), 0, cases[i][0]);

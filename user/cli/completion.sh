@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Writes tierwall's bash completion to stdout, from the option tables the
-# binary itself parses with (as its --help prints them): `tierwall --help`
-# lists the commands, `tierwall CMD --help` each command's options. One
-# source of truth; the man page check (tests/test_cli.c) reads the same.
+# Writes the bash completion of tierwall and tierwalld to stdout, from what
+# the binaries themselves print (--help): `tierwall --help` lists the
+# commands, `tierwall CMD --help` each command's options from the table its
+# getopt reads, `tierwalld --help` the daemon's. One source of truth; the
+# man page checks (tests/test_cli.c) read the same. Installed under both names.
 set -euo pipefail
-bin=${1:?usage: completion.sh PATH/TO/tierwall}
+bin=${1:?usage: completion.sh PATH/TO/tierwall [PATH/TO/tierwalld]}
+daemon=${2:-$(dirname "$bin")/tierwalld}
 cmds=$("$bin" --help | awk '/^Commands:/ { on = 1; next } on && /^  [a-z]/ { print $1 } on && /^$/ { exit }')
 [ -n "$cmds" ] || { echo "completion.sh: no commands in $bin --help" >&2; exit 1; }
 opts_of() {
@@ -44,4 +46,20 @@ cat <<'TAIL'
 	fi
 }
 complete -F _tierwall tierwall
+TAIL
+# The daemon's option lines start with "  -"; their options come before the text.
+dopts=$("$daemon" --help | awk '/^  -/ { for (i = 1; i <= NF; i++) { if ($i !~ /^-/) break; sub(/,$/, "", $i); printf "%s ", $i } }')
+[ -n "$dopts" ] || { echo "completion.sh: no options in $daemon --help" >&2; exit 1; }
+cat <<TAIL
+
+_tierwalld()
+{
+	local cur=\${COMP_WORDS[COMP_CWORD]} prev=\${COMP_WORDS[COMP_CWORD-1]}
+	case \$prev in
+	--policy|--seal-key) COMPREPLY=(\$(compgen -f -- "\$cur")); return ;;
+	--cgroup-root|--log-dir|--pin-dir|--state-dir) COMPREPLY=(\$(compgen -d -- "\$cur")); return ;;
+	esac
+	COMPREPLY=(\$(compgen -W "${dopts% }" -- "\$cur"))
+}
+complete -F _tierwalld tierwalld
 TAIL
