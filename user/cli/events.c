@@ -41,18 +41,18 @@ static uint64_t skip_upto;	/* catching up after a reconnect: shown already */
 /* "a,b" and repeated options add up; exit 2 on an empty value or too many. */
 static void add_values(struct values *l, const char *opt, const char *arg)
 {
-	char *copy = strdup(arg), *save = NULL, *v;
+	char *copy = strdup(arg), *save = NULL, *v;	/* kept: the values point into it */
 
+	if (!copy || !arg[0] || arg[0] == ',' || arg[strlen(arg) - 1] == ',' || strstr(arg, ",,")) {
+		tw_err("--%s: \"%s\" has an empty value", opt, arg);
+		exit(EXIT_USAGE);
+	}
 	for (v = strtok_r(copy, ",", &save); v; v = strtok_r(NULL, ",", &save)) {
 		if (l->n == LIST_MAX) {
 			tw_err("--%s: at most %d values", opt, LIST_MAX);
 			exit(EXIT_USAGE);
 		}
 		l->v[l->n++] = v;
-	}
-	if (!copy || !l->n || arg[0] == ',' || arg[strlen(arg) - 1] == ',' || strstr(arg, ",,")) {
-		tw_err("--%s: \"%s\" has an empty value", opt, arg);
-		exit(EXIT_USAGE);
 	}
 }
 
