@@ -108,7 +108,7 @@ void tw_cmd_usage(FILE *f, const struct cmd *c)
 int tw_parse_opts(int argc, char **argv, const char *extra_short,
 		      const struct option *extra, int (*on_extra)(int c, const char *arg))
 {
-	static struct option opts[20];
+	static struct option opts[32];
 	static char shorts[32];
 	static const struct option common[] = {
 		{ "socket", required_argument, NULL, 'S' },
@@ -118,8 +118,13 @@ int tw_parse_opts(int argc, char **argv, const char *extra_short,
 	bool stop = extra_short && extra_short[0] == '+';
 	int n = 0, c;
 
-	for (; extra && extra->name && n < (int)ARRAY_SIZE(opts) - 4; extra++)
+	for (; extra && extra->name; extra++) {
+		if (n == (int)ARRAY_SIZE(opts) - 4) {	/* a command's table outgrew this one */
+			tw_err("%s: more options than tw_parse_opts holds", tw_cur->name);
+			exit(EXIT_FAIL);
+		}
 		opts[n++] = *extra;
+	}
 	memcpy(opts + n, common, sizeof(common));
 	memset(opts + n + ARRAY_SIZE(common), 0, sizeof(opts[0]));
 	snprintf(shorts, sizeof(shorts), "%sh%s", stop ? "+" : "", extra_short ? extra_short + stop : "");
