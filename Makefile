@@ -92,7 +92,7 @@ SKEL_USERS := $(notdir $(shell grep -lE '\.skel\.h"|loader_int\.h"' $(addsuffix 
 $(addprefix $(OUTPUT)/,$(SKEL_USERS:.c=.o)): $(SKELS)
 
 DAEMON_OBJS := $(addprefix $(OUTPUT)/,tierwalld.o ask.o access.o reloadreq.o pods.o podtier.o adopt.o cri.o pb.o hook.o layout.o ready.o policywatch.o options.o state.o tags.o tagwatch.o persist.o lock.o uninstall.o control.o status.o reload.o stream.o drain.o sealing.o protect.o runs.o attestd.o drift.o loader.o handover.o objects.o filemaps.o guard.o secrets.o names.o secretwatch.o dns.o dnsview.o fingerprint.o endpoints.o driftscan.o follow.o metrics.o $(addsuffix .o,$(COMMON)))
-CLI_OBJS    := $(addprefix $(OUTPUT)/,tierwall.o cli_status.o events.o evshow.o explain.o policycmd.o simulate.o logcmd.o run.o attest.o $(addsuffix .o,$(COMMON)))
+CLI_OBJS    := $(addprefix $(OUTPUT)/,tierwall.o cli_status.o events.o evshow.o explain.o policycmd.o simulate.o simjudge.o simanswer.o logcmd.o run.o attest.o $(addsuffix .o,$(COMMON)))
 
 $(OUTPUT)/tierwalld: $(DAEMON_OBJS)
 	$(call msg,LINK,$@)
@@ -172,14 +172,21 @@ $(OUTPUT)/man/%.8: doc/%.8.scd
 	$(Q)mkdir -p $(dir $@)
 	$(Q)scdoc < $< > $@
 man: $(MAN_PAGES)
+# The bash completion, from the option tables the binary parses with (its --help).
+COMPLETION := $(OUTPUT)/completion/tierwall
+$(COMPLETION): $(OUTPUT)/tierwall $(OUTPUT)/tierwalld user/cli/completion.sh
+	$(call msg,GEN,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)user/cli/completion.sh $< $(OUTPUT)/tierwalld > $@.tmp && mv $@.tmp $@
 
 # A plain host under systemd. PREFIX, DESTDIR as usual; the policy is kept if present.
 PREFIX     ?= /usr/local
 SYSCONFDIR ?= /etc
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
-install: all man
+install: all man $(COMPLETION)
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/libexec/tierwall \
-		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(SYSCONFDIR)/tierwall
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(SYSCONFDIR)/tierwall \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions
 	install -m 0755 $(OUTPUT)/tierwalld $(DESTDIR)$(PREFIX)/sbin/tierwalld
 	install -m 0755 $(OUTPUT)/tierwall $(DESTDIR)$(PREFIX)/bin/tierwall
 	install -m 0755 $(OUTPUT)/tierwall-nri $(DESTDIR)$(PREFIX)/libexec/tierwall/tierwall-nri
@@ -187,6 +194,8 @@ install: all man
 		deploy/systemd/tierwalld.service > $(DESTDIR)$(UNITDIR)/tierwalld.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/tierwalld.service
 	install -m 0644 $(MAN_PAGES) $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 0644 $(COMPLETION) $(DESTDIR)$(PREFIX)/share/bash-completion/completions/tierwall
+	install -m 0644 $(COMPLETION) $(DESTDIR)$(PREFIX)/share/bash-completion/completions/tierwalld
 	[ -e $(DESTDIR)$(SYSCONFDIR)/tierwall/policy.json ] || \
 		install -m 0644 deploy/systemd/policy.json $(DESTDIR)$(SYSCONFDIR)/tierwall/policy.json
 
