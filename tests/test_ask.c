@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -183,7 +184,7 @@ static int cli(struct fx *f, char *out, size_t len, const char *fmt, const char 
 
 TEST(ask_explain_names_caller_tag_rule_and_verdict)
 {
-	char out[8192], pid[32];
+	char out[8192], pid[32], sib[PATH_MAX + 2];
 	json_t *r = NULL;
 	struct fx f;
 
@@ -227,6 +228,23 @@ TEST(ask_explain_names_caller_tag_rule_and_verdict)
 	snprintf(pid, sizeof(pid), "%d", getpid());
 	cli(&f, out, sizeof(out), "explain --pid %s 127.20.0.1:80", pid);
 	ASSERT_CONTAINS(out, "outside the daemon's cgroup root", "a process outside the root");
+	/* ROOTX beside ROOT: a name that begins with the root's is not below it. */
+	snprintf(sib, sizeof(sib), "%sX", f.root);
+	if (ASSERT_OK(mkdir(sib, 0755) ? -errno : 0, "a cgroup beside the root")) {
+		pid_t kid = fork();
+
+		if (!kid) {
+			pause();
+			_exit(0);
+		}
+		fx_sh(NULL, 0, "echo %d > %s/cgroup.procs", kid, sib);
+		snprintf(pid, sizeof(pid), "%d", kid);
+		cli(&f, out, sizeof(out), "explain --pid %s 127.20.0.1:80", pid);
+		ASSERT_CONTAINS(out, "outside the daemon's cgroup root", "a process in it is outside the root");
+		kill(kid, SIGKILL);
+		waitpid(kid, NULL, 0);
+		rmdir(sib);
+	}
 	/* Bad arguments: exit 2. */
 	ASSERT_EQ(cli(&f, out, sizeof(out), "explain %s", "127.0.0.1"), 2, "no caller named");
 	ASSERT_EQ(cli(&f, out, sizeof(out), "explain --cgroup / %s", "1.2.3.4:99999"), 2, "bad port");

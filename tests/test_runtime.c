@@ -338,6 +338,11 @@ TEST(pod_nri_hook_tiers_before_first_instruction)
 	r = nri_invoke(&f, getpid(), "ce", "payments", "liar", "staging", 3000);
 	ASSERT_CONTAINS(result_error(r), "contradicts namespace payments's tier prod", "label vs namespace");
 	json_decref(r);
+	/* Exempt means "when no daemon answers": a refusal still stands. */
+	r = nri_invoke(&f, getpid(), "ci", "kube-system", "typo", "qa", 3000);
+	ASSERT_CONTAINS(result_error(r), "names a tier the policy does not define",
+			"a pod of an exempt namespace that the daemon refuses does not start");
+	json_decref(r);
 	/* No daemon: fail closed, except in exempt namespaces. */
 	fx_stop(&f);
 	if (!ASSERT_OK(init_start(&f, cgs[3], "127.0.0.1", 1, &d), "init d"))
