@@ -326,7 +326,7 @@ TEST(life_one_daemon_per_pin_log_and_state_dir)
 	      tw_build_dir, f.policy, f.root, f.tmp, f.tmp, f.pin, f.tmp);
 	ASSERT_CONTAINS(out, "--pin-dir", "a second daemon on the same pin dir is refused");
 	ASSERT_CONTAINS(out, pid, "naming the live one");
-	ASSERT_CONTAINS(out, "rc=1", "exit 1");
+	ASSERT_CONTAINS(out, "rc=1\n", "exit 1");
 	/* Same log dir. */
 	fx_sh(out, sizeof(out), "%s/tierwalld --policy %s --cgroup-root %s --log-dir %s "
 	      "--state-dir %s/state2 --pin-dir none --socket %s/s2.sock 2>&1; echo rc=$?",
@@ -339,13 +339,13 @@ TEST(life_one_daemon_per_pin_log_and_state_dir)
 	      tw_build_dir, f.policy, f.root, f.tmp, f.state, f.tmp);
 	ASSERT_CONTAINS(out, "--state-dir", "a second daemon on the same state dir is refused");
 	ASSERT_CONTAINS(out, pid, "naming the live one");
-	ASSERT_CONTAINS(out, "rc=1", "exit 1");
+	ASSERT_CONTAINS(out, "rc=1\n", "exit 1");
 	/* Same socket: refused before anything else. */
 	fx_sh(out, sizeof(out), "%s/tierwalld --policy %s --cgroup-root %s --log-dir %s/log3 "
 	      "--state-dir %s/state3 --pin-dir none --socket %s 2>&1; echo rc=$?",
 	      tw_build_dir, f.policy, f.root, f.tmp, f.tmp, f.sock);
 	ASSERT_CONTAINS(out, "another tierwalld answers there", "a second daemon on the same socket");
-	ASSERT_CONTAINS(out, "rc=1", "exit 1");
+	ASSERT_CONTAINS(out, "rc=1\n", "exit 1");
 	ASSERT_EQ(fx_cgroup_progs(f.root), 1, "the first one's programs are untouched");
 	ASSERT_EQ(fx_net(&f, "agents/staging", TW_OP_TCP_CONNECT, "127.20.0.1", P_ANY, NULL), EPERM,
 		  "and it still enforces");
