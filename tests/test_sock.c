@@ -215,17 +215,25 @@ out:
 	fx_cleanup(&f);
 }
 
-/* SCTP is a module (sctp.ko) many kernels lack: without it there is nothing to refuse. */
+/* SCTP is a module (sctp.ko) many kernels lack: without it there is nothing to refuse (a skip). */
 TEST(integ_sock_sctp_refused)
 {
 	struct kind sctp = { AF_INET6, SOCK_STREAM, IPPROTO_SCTP };
 	struct fx f = {};
-	int fd = socket(AF_INET6, SOCK_STREAM, IPPROTO_SCTP);
+	int fd = socket(AF_INET6, SOCK_STREAM, IPPROTO_SCTP), err = errno;
 	pid_t pid;
 
+	if (fd < 0 && !fx_guest_modules()) {
+		fd = socket(AF_INET6, SOCK_STREAM, IPPROTO_SCTP);
+		err = errno;
+	}
 	if (fd < 0) {
-		tw_test_skip("this kernel has no SCTP: socket(AF_INET6, SOCK_STREAM, IPPROTO_SCTP): %s",
-			     strerror(errno));
+		/* The guests carry sctp.ko: there, missing is a broken build. */
+		if (getenv("TW_GUEST"))
+			ASSERT_TRUE(false, "the guest's kernel has SCTP (sctp.ko, make vm)");
+		else
+			tw_test_skip("this kernel has no SCTP: socket(AF_INET6, SOCK_STREAM, IPPROTO_SCTP): %s",
+				     strerror(err));
 		return;
 	}
 	close(fd);
