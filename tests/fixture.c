@@ -28,6 +28,7 @@
 #include "net.h"
 #include "sockets.h"
 #include "test.h"
+#include "util.h"
 
 static int instance;
 
@@ -281,6 +282,20 @@ bool fx_lsm_ready(void)
 		return false;
 	}
 	return true;
+}
+
+char fx_proc_state(pid_t pid)
+{
+	char path[64], *stat = NULL, *p, state = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (tw_read_file(path, &stat, NULL))
+		return 0;
+	p = strrchr(stat, ')');
+	if (p && p[1] == ' ')
+		state = p[2];
+	free(stat);
+	return state;
 }
 
 int fx_guest_modules(void)

@@ -81,6 +81,8 @@ bool fx_lsm_ready(void);
  * there are none (the host).
  */
 int fx_guest_modules(void);
+/* The state letter /proc/PID/stat gives (R, S, T, Z...), 0 once the process is gone. */
+char fx_proc_state(pid_t pid);
 /* Programs attached to a cgroup for inet4 connect (BPF_PROG_QUERY). */
 int fx_cgroup_progs(const char *cgroup_dir);
 

@@ -132,23 +132,11 @@ static int op_flood(void *arg)
 /* The daemon's state in /proc is 'T': SIGSTOP took effect (bounded: 5 s). */
 static bool stopped(pid_t pid)
 {
-	char path[64], *stat = NULL, *p;
-	bool t = false;
 	int i;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	for (i = 0; i < 100 && !t; i++) {
-		free(stat);
-		stat = NULL;
-		if (tw_read_file(path, &stat, NULL))
-			break;
-		p = strrchr(stat, ')');
-		t = p && p[1] == ' ' && p[2] == 'T';
-		if (!t)
-			usleep(50 * 1000);
-	}
-	free(stat);
-	return t;
+	for (i = 0; i < 100 && fx_proc_state(pid) != 'T'; i++)
+		usleep(50 * 1000);
+	return fx_proc_state(pid) == 'T';
 }
 
 /*

@@ -90,16 +90,9 @@ static void check_row(json_t *s, const char *verdict, const char *target, const 
 /* Gone, or a zombie its new parent has not reaped yet. */
 static bool dead(int pid)
 {
-	char path[64], *stat = NULL, *p;
-	bool zombie;
+	char state = fx_proc_state(pid);
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	if (tw_read_file(path, &stat, NULL))
-		return true;
-	p = strrchr(stat, ')');
-	zombie = p && p[1] == ' ' && p[2] == 'Z';
-	free(stat);
-	return zombie;
+	return !state || state == 'Z';
 }
 
 TEST(run_enforce_and_audit_against_a_listener)
