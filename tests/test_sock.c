@@ -176,7 +176,7 @@ TEST(integ_sock_kinds_refused)
 		goto out;
 	u = socket(AF_INET, SOCK_DGRAM, IPPROTO_UDPLITE);
 	if (u < 0 && errno == EPROTONOSUPPORT) {
-		printf("    UDP-Lite is not available here: not tested\n");
+		tw_test_skip("UDP-Lite is not available here: not tested (the rest was)");
 	} else if (ASSERT_TRUE(u >= 0 && !tw_bind(u, "127.20.0.1", P), "UDP-Lite receiver on prod's address")) {
 		ASSERT_EQ(fx_do(&f, "free", do_udplite, &port, NULL), 0, "untagged UDP-Lite to prod");
 		ASSERT_TRUE(fx_received(u), "arrived");
@@ -192,7 +192,7 @@ TEST(integ_sock_kinds_refused)
 		ASSERT_EQ(fx_do(&f, "staging", do_socket, &mptcp, &pid), EPERM, "staging MPTCP socket");
 		tw_check_sock_event(&f, pid, "create", "inet", "stream", "mptcp", getuid());
 	} else {
-		printf("    MPTCP is not available here: not tested\n");
+		tw_test_skip("MPTCP is not available here: not tested (the rest was)");
 	}
 	ASSERT_EQ(fx_do(&f, "staging", do_socket, &tcp, NULL), 0, "staging TCP socket (IPv6)");
 	ASSERT_EQ(fx_do(&f, "staging", do_socket, &udp, NULL), 0, "staging UDP socket");
