@@ -61,6 +61,9 @@ TEST(run_tiered_caller_refused_other_tier_and_audit)
 	ASSERT_EQ(run_cli(&f, "agents/staging", out, sizeof(out), "run --tier staging -- touch %s",
 			  marker), 0, "its own tier, enforced, it may run");
 	ASSERT_OK(access(marker, F_OK), "and the command ran");
+	ASSERT_CONTAINS(out, "no out-of-tier attempt", "and end its own run with a summary");
+	ASSERT_TRUE(!strstr(out, "INCOMPLETE"), "a complete one");
+	ASSERT_EQ(count_records(&f, "tamper"), 2, "ending its own run is no tamper attempt");
 	unlink(marker);
 	ASSERT_EQ(run_cli(&f, NULL, out, sizeof(out), "run --tier prod --audit -- touch %s", marker), 0,
 		  "an untiered caller may run any tier, in audit mode too");
@@ -87,16 +90,9 @@ static void check_row(json_t *s, const char *verdict, const char *target, const 
 /* Gone, or a zombie its new parent has not reaped yet. */
 static bool dead(int pid)
 {
-	char path[64], *stat = NULL, *p;
-	bool zombie;
+	char state = fx_proc_state(pid);
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	if (tw_read_file(path, &stat, NULL))
-		return true;
-	p = strrchr(stat, ')');
-	zombie = p && p[1] == ' ' && p[2] == 'Z';
-	free(stat);
-	return zombie;
+	return !state || state == 'Z';
 }
 
 TEST(run_enforce_and_audit_against_a_listener)
