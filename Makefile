@@ -24,11 +24,19 @@ LIBS      := -ljansson -lcrypto -lz -lm
 # The QEMU guests get static binaries: their initramfs has no libraries.
 LIBS_STATIC := -static -lbpf -lelf -lz -lzstd -ljansson -lcrypto -lcares -lnghttp2 -lm
 
-DEB_DEPS  := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libjansson-dev \
-	     libssl-dev libzstd-dev libmicrohttpd-dev libc-ares-dev libnghttp2-dev pkg-config make gcc iproute2 \
-	     nftables dnsmasq-base qemu-system-x86 busybox-static cpio libclang-rt-14-dev \
-	     scdoc systemd containerd runc python3-grpcio python3-grpc-tools python3-yaml \
-	     e2fsprogs btrfs-progs
+# What building, installing and running needs (`make deps`, `make run`): the
+# toolchain, the libraries tierwalld and tierwall link, scdoc for the man pages
+# `make install` installs.
+DEB_DEPS  := clang libbpf-dev bpftool libelf-dev zlib1g-dev libjansson-dev libssl-dev \
+	     libmicrohttpd-dev libc-ares-dev libnghttp2-dev make gcc scdoc
+# What only the tests, guests, fuzzers and benchmarks need (`make test-deps`,
+# which `make test` and `make bench` run): QEMU and the guests' initramfs
+# (static libzstd for the static builds), netns and nft tools, dnsmasq, the
+# container runtime and its gRPC tools, filesystem images, systemd-analyze,
+# libFuzzer's runtime.
+DEB_TEST_DEPS := llvm libclang-rt-14-dev libzstd-dev iproute2 nftables dnsmasq-base \
+	     qemu-system-x86 busybox-static cpio systemd containerd runc python3-grpcio \
+	     python3-grpc-tools python3-yaml e2fsprogs btrfs-progs
 
 ifeq ($(V),1)
 Q =
@@ -40,7 +48,7 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps run test bench clean vmlinux vm install image man k8s-test-deps \
+.PHONY: all deps test-deps run test bench clean vmlinux vm install image man k8s-test-deps \
 	fuzz fuzz-build asan mutants
 
 APPS      := tierwalld tierwall
@@ -51,8 +59,8 @@ TESTS     := tw_tests tw_probe tw_bench
 all: $(addprefix $(OUTPUT)/,$(APPS) tierwall-nri tw_tests tw_probe)
 
 # Install what is missing from Debian; silent and quick when all is present.
-deps:
-	$(Q)missing=$$(for p in $(DEB_DEPS); do \
+define apt_install
+	$(Q)missing=$$(for p in $(1); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 		grep -q '^install ok installed$$' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -60,6 +68,11 @@ deps:
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive \
 		apt-get install -y -q --no-install-recommends $$missing; \
 	fi
+endef
+deps:
+	$(call apt_install,$(DEB_DEPS))
+test-deps:
+	$(call apt_install,$(DEB_TEST_DEPS))
 
 $(OUTPUT):
 	$(Q)mkdir -p $@
@@ -243,7 +256,8 @@ fuzz: fuzz-build
 	$(Q)tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 # The bugs that once went uncaught, planted one at a time: each must fail its test.
-mutants: deps all
+mutants: deps test-deps
+	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tests/mutants.sh
 
 # The unit and host tests built with ASan and UBSan (gcc), for `make test`.
@@ -252,13 +266,17 @@ asan:
 		SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
 		$(OUTPUT)/asan/tw_tests
 
-run: deps all
+run: deps
+	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tests/demo.sh
 
-test: deps all vm k8s-test-deps fuzz-build asan
+# The packages first, then the builds that need them (at any -j).
+test: deps test-deps
+	$(Q)$(MAKE) --no-print-directory all vm k8s-test-deps fuzz-build asan
 	$(Q)tests/run.sh
 
-bench: deps all vm $(OUTPUT)/tw_bench $(OUTPUT)/tw_bench_events
+bench: deps test-deps
+	$(Q)$(MAKE) --no-print-directory all vm $(OUTPUT)/tw_bench $(OUTPUT)/tw_bench_events
 	$(Q)tests/bench.sh
 
 # Regenerate vmlinux.h from the running kernel's BTF (see vmlinux/README.md).
