@@ -123,7 +123,6 @@ static int check_enforceable(struct daemon *d)
 	return 0;
 }
 
-/* One daemon per pin, log and state directory. */
 /* The control socket's directory, which tw_ctl_listen makes if absent ("" if none). */
 static const char *sock_dir(struct daemon *d, char *dir, size_t len)
 {
@@ -134,6 +133,7 @@ static const char *sock_dir(struct daemon *d, char *dir, size_t len)
 	return dir;
 }
 
+/* One daemon per pin, log and state directory. */
 static int lock_dirs(struct daemon *d)
 {
 	int err = 0;
@@ -469,19 +469,17 @@ static void teardown(struct daemon *d, bool started)
 	}
 	/*
 	 * A start that failed leaves behind no directory it made (nor the log
-	 * begun in it); only what it held: a second daemon's refusal must not
-	 * take the first one's.
+	 * begun in it), and only those it held: a second daemon's refusal must
+	 * not take the first one's.
 	 */
-	d->absent[3] = d->absent[3] && listened;
-	for (i = 0; i < 3; i++)
-		d->absent[i] = d->absent[i] && d->lock_fds[i] >= 0;
 	if (!started) {
 		char dir[PATH_MAX];
 		const char *dirs[] = { d->pin_dir, d->log_dir, d->state_dir,
 				       sock_dir(d, dir, sizeof(dir)) };
+		bool held[] = { d->lock_fds[0] >= 0, d->lock_fds[1] >= 0, d->lock_fds[2] >= 0, listened };
 
 		for (i = ARRAY_SIZE(dirs) - 1; i >= 0; i--)
-			if (d->absent[i])
+			if (d->absent[i] && held[i])
 				dm_dir_unmake(dirs[i]);
 	}
 	for (i = 0; i < 3; i++)
