@@ -283,7 +283,8 @@ TEST(life_retag_needs_force_and_names_requester)
 		goto out;
 	fx_mkcg(&f, "agents/staging/tool");
 	ASSERT_EQ(cli(&f, out, sizeof(out), "tag /agents/staging/tool prod"), 1, "inherited tier: refused");
-	ASSERT_CONTAINS(out, "already has tier staging (inherited from", "says why");
+	ASSERT_CONTAINS(out, "cgroup /agents/staging/tool already has tier staging (inherited from /agents/staging)",
+			"says why, naming cgroups as the policy does");
 	ASSERT_CONTAINS(out, "--force", "and how");
 	ASSERT_EQ(cli(&f, out, sizeof(out), "tag /agents/staging/tool staging"), 0, "same tier: fine");
 	ASSERT_EQ(cli(&f, out, sizeof(out), "tag /agents/staging/tool prod"), 1, "own runtime tag: refused");

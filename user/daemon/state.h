@@ -132,6 +132,7 @@ const char *dm_cgroup_path(void *arg, uint64_t id);
 const char *dm_dev_path(void *arg, uint32_t kdev);
 /* An absolute cgroup path as /proc/PID/cgroup shows it (from the cgroup2 mount). */
 const char *dm_rel_path(const struct daemon *d, const char *abs);
+const char *dm_policy_path(const struct daemon *d, const char *abs);
 const char *dm_tier_name(const struct daemon *d, int tier);
 
 #endif
