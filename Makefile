@@ -45,7 +45,7 @@ endif
 
 APPS      := tierwalld tierwall
 NRI_OBJS  := $(addprefix $(OUTPUT)/,tierwall-nri.o nri.o hook.o layout.o cgroup.o cgroupns.o ctl.o)
-COMMON    := policy diag dests kube driftcfg cidr compile ruleref jsonhint lint cgroup cgroupns ident event secretev evlog evread evquery seal ctl log lsm pins util text explainer fill chain levels
+COMMON    := policy diag dests dirtab kube driftcfg cidr compile ruleref jsonhint lint cgroup cgroupns ident event secretev evlog evread evquery seal ctl log lsm pins util text explainer fill chain levels
 TESTS     := tw_tests tw_probe tw_bench
 
 all: $(addprefix $(OUTPUT)/,$(APPS) tierwall-nri tw_tests tw_probe)

@@ -29,25 +29,59 @@ static int copy_array(struct bpf_map *m, const void *src, size_t n)
 	return 0;
 }
 
+/* n keys and values into a hash map, a batch of syscalls rather than one per entry. */
+static int fill_hash(struct bpf_map *m, const void *keys, const void *vals, uint32_t n)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, o, .elem_flags = BPF_NOEXIST);
+	size_t ks = bpf_map__key_size(m), vs = bpf_map__value_size(m);
+	uint32_t done = 0, count;
+
+	if (n > bpf_map__max_entries(m))
+		return -E2BIG;
+	while (done < n) {
+		count = n - done;
+		if (bpf_map_update_batch(bpf_map__fd(m), (const char *)keys + done * ks,
+					 (const char *)vals + done * vs, &count, &o))
+			return -errno;
+		done += count;
+	}
+	return 0;
+}
+
+static struct bpf_map *map_of(struct bpf_object *obj, const char *name, int *err)
+{
+	struct bpf_map *m = bpf_object__find_map_by_name(obj, name);
+
+	if (!m)
+		*err = -ENOENT;
+	return m;
+}
+
 int tw_fill_tables(struct bpf_object *obj, const struct tw_tables *t, const struct tw_policy *p)
 {
-	struct bpf_map *rules = bpf_object__find_map_by_name(obj, "rules");
-	struct bpf_map *v4 = bpf_object__find_map_by_name(obj, "v4_dir");
-	struct bpf_map *v6 = bpf_object__find_map_by_name(obj, "v6_lpm");
-	struct bpf_map *ti = bpf_object__find_map_by_name(obj, "tier_info");
-	uint32_t i;
-	int err;
+	int err = 0;
+	struct bpf_map *rules = map_of(obj, "rules", &err), *v4 = map_of(obj, "v4_dir", &err);
+	struct bpf_map *l24 = map_of(obj, "v4_l24", &err), *tail = map_of(obj, "v4_tail", &err);
+	struct bpf_map *v6 = map_of(obj, "v6_pfx", &err), *lens = map_of(obj, "v6_lens", &err);
+	struct bpf_map *ti = map_of(obj, "tier_info", &err);
+	uint32_t i, zero = 0;
 
-	if (!rules || !v4 || !v6 || !ti)
-		return -ENOENT;
+	if (err)
+		return err;
 	err = copy_array(rules, t->rules, t->nrules);
 	if (!err)
 		err = copy_array(v4, t->v4, t->v4_len);
+	if (!err)
+		err = copy_array(tail, t->tail, t->tail_len);
+	if (!err)
+		err = fill_hash(l24, t->l24_keys, t->l24_vals, t->nl24);
+	if (!err)
+		err = fill_hash(v6, t->v6_keys, t->v6_vals, t->nv6);
 	if (err)
 		return err;
-	for (i = 0; i < (uint32_t)t->nv6; i++)
-		if (bpf_map_update_elem(bpf_map__fd(v6), &t->v6_keys[i], &t->v6_vals[i], BPF_NOEXIST))
-			return -errno;
+	/* Last: until the lengths are there, no IPv6 probe is made. */
+	if (bpf_map_update_elem(bpf_map__fd(lens), &zero, &t->v6_lens, 0))
+		return -errno;
 	for (i = 1; i <= (uint32_t)p->ntiers; i++) {
 		struct tw_tier_info info = { .mode = p->tiers[i].mode, .defined = 1,
 					     .log_all = p->tiers[i].log_all };
