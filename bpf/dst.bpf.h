@@ -31,6 +31,14 @@ struct {
 } v4_dir SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct tw_dir_block);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1);
+} v4_blocks SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__type(key, __u32);		/* address >> 8 */
 	__type(value, __u32);
@@ -40,7 +48,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);
-	__type(value, __u32);
+	__type(value, struct tw_dir_tail);
 	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, 1);
 } v4_tail SEC(".maps");
@@ -77,13 +85,13 @@ struct dst {
 	__u8 op;		/* enum tw_net_op */
 };
 
-/* The entry of v4_tail block (e & ~TW_DIR_TAIL) for the nibble of a at shift. */
+/* The entry of v4_tail[e & ~TW_DIR_TAIL] for the nibble of a at shift. */
 static __always_inline __u32 v4_nibble(__u32 e, __u32 a, int shift)
 {
-	__u32 idx = (e & ~TW_DIR_TAIL) * TW_DIR_TAIL_SIZE + ((a >> shift) & 0xf), *v;
+	__u32 idx = e & ~TW_DIR_TAIL;
+	struct tw_dir_tail *t = bpf_map_lookup_elem(&v4_tail, &idx);
 
-	v = bpf_map_lookup_elem(&v4_tail, &idx);
-	return v ? *v : 0;
+	return t ? t->e[(a >> shift) & 0xf] : 0;
 }
 
 /* Most specific rule for an IPv4 address (network order): index + 1 or 0. */
@@ -91,15 +99,16 @@ static __always_inline __u32 lookup_v4(__u32 daddr_be)
 {
 	__u32 a = bpf_ntohl(daddr_be);
 	__u32 idx = a >> 16, key = a >> 8, e, *v;
+	struct tw_dir_block *b;
 
 	v = bpf_map_lookup_elem(&v4_dir, &idx);
 	if (!v)
 		return 0;
 	e = *v;
 	if (e & TW_DIR_BLOCK) {
-		idx = TW_DIR_L1 + (e & ~TW_DIR_BLOCK) * TW_DIR_BLOCK_SIZE + ((a >> 8) & 0xff);
-		v = bpf_map_lookup_elem(&v4_dir, &idx);
-		e = v ? *v : 0;
+		idx = e & ~TW_DIR_BLOCK;
+		b = bpf_map_lookup_elem(&v4_blocks, &idx);
+		e = b ? b->e[(a >> 8) & 0xff] : 0;
 	} else if (e & TW_DIR_HASH) {
 		v = bpf_map_lookup_elem(&v4_l24, &key);
 		e = v ? *v : e & ~TW_DIR_HASH;	/* a /24 not stored is judged as its /16 */

@@ -32,18 +32,20 @@
 #define TW_MAX_CHAIN		8
 
 /*
- * IPv4 destinations: a direct first level by the top 16 bits (v4_dir
- * [0, 65536)), then the third byte either in a dense 256-entry block of
- * v4_dir (a /16 holding many longer prefixes) or in the v4_l24 hash keyed by
+ * IPv4 destinations: a direct first level by the top 16 bits (v4_dir),
+ * then the third byte either in a dense 256-entry block of v4_blocks (a
+ * /16 holding many longer prefixes) or in the v4_l24 hash keyed by
  * the /24 (a sparse /16: only its /24s that differ from it are stored), then
  * the fourth byte in two 16-entry nibble blocks of v4_tail (only where a
  * /24 is split by a /25-/32). At most four lookups: array, array or hash,
  * array, array. An entry is 0 (no rule), a rule index + 1, or one of:
- *   TW_DIR_BLOCK | n   (first level only) third byte in v4_dir block n;
+ *   TW_DIR_BLOCK | n   (first level only) third byte in v4_blocks[n];
  *   TW_DIR_HASH | ref  (first level only) third byte in v4_l24, whose
  *                      missing /24s are judged by ref;
- *   TW_DIR_TAIL | n    (third-byte and nibble levels) next nibble in v4_tail
- *                      block n.
+ *   TW_DIR_TAIL | n    (third-byte and nibble levels) next nibble in
+ *                      v4_tail[n].
+ * A block is one array element: array elements are 8-byte aligned, so one
+ * __u32 per element would take twice the memory.
  */
 #define TW_DIR_L1		65536
 #define TW_DIR_BLOCK_SIZE	256
@@ -54,6 +56,14 @@
 #define TW_DIR_FLAGS		(TW_DIR_BLOCK | TW_DIR_HASH | TW_DIR_TAIL)
 /* Rule refs and block numbers stay below the flag bits. */
 #define TW_DIR_MAX_REF		(TW_DIR_TAIL - 1)
+
+struct tw_dir_block {
+	__u32 e[TW_DIR_BLOCK_SIZE];
+};
+
+struct tw_dir_tail {
+	__u32 e[TW_DIR_TAIL_SIZE];
+};
 
 /*
  * IPv6 destinations: one hash (v6_pfx) keyed by (prefix length, masked

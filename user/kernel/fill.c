@@ -7,32 +7,61 @@
 #include <bpf/bpf.h>
 #include "fill.h"
 
+/* Bytes of a map mapped at a time while filling: a window, not the whole table, counts in RSS. */
+#define FILL_WINDOW	(8u << 20)
+
+static size_t gcd(size_t a, size_t b)
+{
+	while (b) {
+		size_t t = a % b;
+
+		a = b;
+		b = t;
+	}
+	return a;
+}
+
+/* Copy elements [first, first + n) through one mapping of the map's pages. */
+static int copy_window(int fd, const char *src, size_t vsz, size_t elem, size_t first, size_t n)
+{
+	size_t len = n * elem, i;
+	char *dst;
+
+	dst = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, first * elem);
+	if (dst == MAP_FAILED)
+		return -errno;
+	for (i = 0; i < n; i++)
+		memcpy(dst + i * elem, src + (first + i) * vsz, vsz);
+	munmap(dst, len);
+	return 0;
+}
+
 /*
  * Copy n values into an mmapable array map: one pass over memory instead of
- * a syscall per entry. The kernel lays array elements out 8-byte aligned.
+ * a syscall per entry, a window at a time. The kernel lays array elements
+ * out 8-byte aligned; a window holds whole elements and whole pages.
  */
 static int copy_array(struct bpf_map *m, const void *src, size_t n)
 {
 	size_t page = sysconf(_SC_PAGESIZE), vsz = bpf_map__value_size(m);
-	size_t elem = (vsz + 7) & ~(size_t)7, len, i;
-	char *dst;
+	size_t elem = (vsz + 7) & ~(size_t)7, unit = page / gcd(elem, page), per, i;
+	int err = 0;
 
 	if (n > bpf_map__max_entries(m))
 		return -E2BIG;
-	len = (elem * bpf_map__max_entries(m) + page - 1) / page * page;
-	dst = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(m), 0);
-	if (dst == MAP_FAILED)
-		return -errno;
-	for (i = 0; i < n; i++)
-		memcpy(dst + i * elem, (const char *)src + i * vsz, vsz);
-	munmap(dst, len);
-	return 0;
+	per = unit * (FILL_WINDOW / (unit * elem) ? FILL_WINDOW / (unit * elem) : 1);
+	for (i = 0; i < n && !err; i += per) {
+		size_t k = n - i < per ? n - i : per;
+
+		err = copy_window(bpf_map__fd(m), src, vsz, elem, i, k);
+	}
+	return err;
 }
 
 /* n keys and values into a hash map, a batch of syscalls rather than one per entry. */
 static int fill_hash(struct bpf_map *m, const void *keys, const void *vals, uint32_t n)
 {
-	LIBBPF_OPTS(bpf_map_batch_opts, o, .elem_flags = BPF_NOEXIST);
+	LIBBPF_OPTS(bpf_map_batch_opts, o);	/* batches take no BPF_NOEXIST */
 	size_t ks = bpf_map__key_size(m), vs = bpf_map__value_size(m);
 	uint32_t done = 0, count;
 
@@ -61,6 +90,7 @@ int tw_fill_tables(struct bpf_object *obj, const struct tw_tables *t, const stru
 {
 	int err = 0;
 	struct bpf_map *rules = map_of(obj, "rules", &err), *v4 = map_of(obj, "v4_dir", &err);
+	struct bpf_map *blocks = map_of(obj, "v4_blocks", &err);
 	struct bpf_map *l24 = map_of(obj, "v4_l24", &err), *tail = map_of(obj, "v4_tail", &err);
 	struct bpf_map *v6 = map_of(obj, "v6_pfx", &err), *lens = map_of(obj, "v6_lens", &err);
 	struct bpf_map *ti = map_of(obj, "tier_info", &err);
@@ -69,12 +99,15 @@ int tw_fill_tables(struct bpf_object *obj, const struct tw_tables *t, const stru
 	if (err)
 		return err;
 	err = copy_array(rules, t->rules, t->nrules);
+	/* What an entry leads to before the entry. */
 	if (!err)
-		err = copy_array(v4, t->v4, t->v4_len);
+		err = copy_array(tail, t->tail, t->tail_len / TW_DIR_TAIL_SIZE);
 	if (!err)
-		err = copy_array(tail, t->tail, t->tail_len);
+		err = copy_array(blocks, t->v4 + TW_DIR_L1, t->ndense);
 	if (!err)
 		err = fill_hash(l24, t->l24_keys, t->l24_vals, t->nl24);
+	if (!err)
+		err = copy_array(v4, t->v4, TW_DIR_L1);
 	if (!err)
 		err = fill_hash(v6, t->v6_keys, t->v6_vals, t->nv6);
 	if (err)

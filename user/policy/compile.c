@@ -11,91 +11,46 @@
 #include <string.h>
 #include "dirtab.h"
 
-/* Open-addressing set of (family, len, addr) -> latest rule with that prefix. */
-struct pfx_set {
-	uint32_t cap;
-	int32_t *slot;			/* rule index or -1 */
-	const struct tw_policy_rule *rules;
-};
-
-static uint32_t pfx_hash(int family, int len, const uint8_t *addr)
-{
-	uint32_t h = 2166136261u ^ (family * 131 + len);
-	int i;
-
-	for (i = 0; i < 16; i++)
-		h = (h ^ addr[i]) * 16777619u;
-	return h;
-}
-
-static bool pfx_eq(const struct tw_cidr *c, int family, int len, const uint8_t *addr)
-{
-	return c->family == family && c->len == len && !memcmp(c->addr, addr, 16);
-}
-
-static int32_t *pfx_slot(struct pfx_set *s, int family, int len, const uint8_t *addr)
-{
-	uint32_t i = pfx_hash(family, len, addr) & (s->cap - 1);
-
-	while (s->slot[i] >= 0 && !pfx_eq(&s->rules[s->slot[i]].cidr, family, len, addr))
-		i = (i + 1) & (s->cap - 1);
-	return &s->slot[i];
-}
-
-static int cmp_len(const void *x, const void *y, void *arg)
+/*
+ * Address order: by family, address, then length, equal prefixes in
+ * document order. Every prefix comes after each prefix containing it.
+ */
+static int cmp_addr(const void *x, const void *y, void *arg)
 {
 	const struct tw_policy_rule *r = arg;
-	int a = *(const int *)x, b = *(const int *)y;
+	int a = *(const int *)x, b = *(const int *)y, c;
 
 	if (r[a].cidr.family != r[b].cidr.family)
 		return r[a].cidr.family - r[b].cidr.family;
+	c = memcmp(r[a].cidr.addr, r[b].cidr.addr, 16);
+	if (c)
+		return c;
 	if (r[a].cidr.len != r[b].cidr.len)
 		return r[a].cidr.len - r[b].cidr.len;
-	if (memcmp(r[a].cidr.addr, r[b].cidr.addr, 16))
-		return memcmp(r[a].cidr.addr, r[b].cidr.addr, 16);
 	return a - b;
 }
 
-/* Most specific earlier rule containing rule i (prefix lengths <= its own). */
-static int find_parent(struct pfx_set *s, const struct tw_policy_rule *r)
-{
-	int bytes = r->cidr.family == 4 ? 4 : 16, l;
-	uint8_t a[16];
-
-	for (l = r->cidr.len; l >= 0; l--) {
-		int32_t *slot;
-
-		memcpy(a, r->cidr.addr, 16);
-		tw_prefix_mask(a, bytes, l);
-		slot = pfx_slot(s, r->cidr.family, l, a);
-		if (*slot >= 0)
-			return *slot;
-	}
-	return -1;
-}
-
+/*
+ * In address order the prefixes containing a rule are the ones still open
+ * on a stack when it comes: the top is the most specific (for equal
+ * prefixes, the latest earlier one).
+ */
 static int set_parents(const struct tw_policy *p, struct tw_tables *t,
 		       const int *order, struct tw_diags *d)
 {
-	struct pfx_set s = { .rules = p->rules };
-	uint32_t cap = 16;
-	int k;
+	int *stack = malloc((p->nrules + 1) * sizeof(*stack)), top = 0, k;
 
-	while (cap < (uint32_t)p->nrules * 2 + 16)
-		cap <<= 1;
-	s.slot = malloc(cap * sizeof(*s.slot));
-	if (!s.slot)
+	if (!stack)
 		return -ENOMEM;
-	memset(s.slot, 0xff, cap * sizeof(*s.slot));
-	s.cap = cap;
 	for (k = 0; k < p->nrules; k++) {
-		int i = order[k], par = find_parent(&s, &p->rules[i]);
+		int i = order[k];
 
-		t->rules[i].parent = par < 0 ? 0 : par + 1;
-		*pfx_slot(&s, p->rules[i].cidr.family, p->rules[i].cidr.len,
-			  p->rules[i].cidr.addr) = i;
+		while (top && !tw_cidr_contains(&p->rules[stack[top - 1]].cidr, &p->rules[i].cidr))
+			top--;
+		t->rules[i].parent = top ? stack[top - 1] + 1 : 0;
+		stack[top++] = i;
 	}
-	free(s.slot);
+	free(stack);
 
 	/* The kernel walks at most TW_MAX_CHAIN rules per decision. */
 	for (k = 0; k < p->nrules; k++) {
@@ -175,8 +130,7 @@ int tw_compile(const struct tw_policy *p, struct tw_tables *t, struct tw_diags *
 		t->rules[i].nports = r->nports;
 		memcpy(t->rules[i].ports, r->ports, sizeof(r->ports));
 	}
-	/* Shortest prefixes first; equal prefixes together, in document order. */
-	qsort_r(order, p->nrules, sizeof(*order), cmp_len, p->rules);
+	qsort_r(order, p->nrules, sizeof(*order), cmp_addr, p->rules);
 	err = set_parents(p, t, order, d);
 	if (!err)
 		err = compile_dests(p, t, order, d);

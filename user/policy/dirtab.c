@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Destination tables (maps/tierwall.h). IPv4 rules are painted shortest
- * first, so a longer prefix overrides a shorter one: into the /16 level, a
+ * Destination tables (maps/tierwall.h). IPv4 rules are painted in address
+ * order (compile.c), each after every prefix containing it, so a longer
+ * prefix overrides a shorter one: into the /16 level, a
  * /16's third byte (a dense 256-entry block where more than
  * TW_DIR_HASH_MAX of its /24s need their own entry, else one hash entry per
  * such /24), and nibble blocks for the /25-/32 inside a /24. IPv6 prefixes
@@ -85,7 +86,7 @@ static uint32_t *v4_entry24(struct tw_tables *t, const struct v4_build *b, uint3
 		if (!(*l1 & TW_DIR_BLOCK)) {
 			uint32_t *blk = &t->v4[TW_DIR_L1 + t->nblocks * TW_DIR_BLOCK_SIZE];
 
-			/* A new block starts as its /16's leaf: the shorter prefix. */
+			/* A new block starts as its /16's leaf: the containing prefix. */
 			for (i = 0; i < TW_DIR_BLOCK_SIZE; i++)
 				blk[i] = *l1;
 			*l1 = TW_DIR_BLOCK | t->nblocks++;
@@ -219,11 +220,14 @@ out:
 	return err;
 }
 
+/* compile.c's order: address, then length. */
 static int v6_cmp(const struct tw_v6_key *a, const struct tw_v6_key *b)
 {
-	if (a->len != b->len)
-		return a->len < b->len ? -1 : 1;
-	return memcmp(a->addr, b->addr, 16);
+	int c = memcmp(a->addr, b->addr, 16);
+
+	if (c)
+		return c;
+	return a->len == b->len ? 0 : a->len < b->len ? -1 : 1;
 }
 
 int tw_dirtab_v6(const struct tw_policy *p, const int *order, struct tw_tables *t,
@@ -236,7 +240,7 @@ int tw_dirtab_v6(const struct tw_policy *p, const int *order, struct tw_tables *
 	t->v6_vals = calloc(p->nrules + 1, sizeof(*t->v6_vals));
 	if (!t->v6_keys || !t->v6_vals)
 		return -ENOMEM;
-	/* In order: by length, then address; equal prefixes together, in document order. */
+	/* In order: equal prefixes together, in document order. */
 	for (i = 0; i < p->nrules; i++) {
 		const struct tw_cidr *c = &p->rules[order[i]].cidr;
 		struct tw_v6_key *k = &t->v6_keys[t->nv6];

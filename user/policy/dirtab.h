@@ -9,7 +9,7 @@
 
 #include "compile.h"
 
-/* IPv4 rules in order (shortest first) into t's v4 tables; -errno with a diagnostic. */
+/* IPv4 rules in order (each after the prefixes containing it) into t's v4 tables; -errno with a diagnostic. */
 int tw_dirtab_v4(const struct tw_policy *p, const int *order, struct tw_tables *t,
 		 struct tw_diags *d);
 /* IPv6 rules in order into t's v6 tables; -errno with a diagnostic. */
