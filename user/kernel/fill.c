@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Policy tables into a BPF object's maps (see fill.h). */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
@@ -103,7 +104,7 @@ int tw_fill_tables(struct bpf_object *obj, const struct tw_tables *t, const stru
 	if (!err)
 		err = copy_array(tail, t->tail, t->tail_len / TW_DIR_TAIL_SIZE);
 	if (!err)
-		err = copy_array(blocks, t->v4 + TW_DIR_L1, t->ndense);
+		err = copy_array(blocks, t->blocks, t->ndense);
 	if (!err)
 		err = fill_hash(l24, t->l24_keys, t->l24_vals, t->nl24);
 	if (!err)
@@ -123,6 +124,69 @@ int tw_fill_tables(struct bpf_object *obj, const struct tw_tables *t, const stru
 			return -errno;
 	}
 	return 0;
+}
+
+/* A read-only view of an array map's first n elements of size bytes, or NULL. */
+static void *view(struct bpf_object *obj, const char *name, uint32_t n, size_t size)
+{
+	struct bpf_map *m = bpf_object__find_map_by_name(obj, name);
+	void *v;
+
+	if (!m || (bpf_map__value_size(m) & 7) || bpf_map__value_size(m) != size)
+		return NULL;
+	v = mmap(NULL, tw_tables_bytes(n, size), PROT_READ, MAP_SHARED, bpf_map__fd(m), 0);
+	return v == MAP_FAILED ? NULL : v;
+}
+
+void tw_fill_drop(struct tw_tables *t)
+{
+	if (t->shared || t->dropped)
+		return;
+	free(t->rules);
+	free(t->blocks);
+	free(t->tail);
+	t->rules = NULL;
+	t->blocks = NULL;
+	t->tail = NULL;
+	t->dropped = true;
+}
+
+int tw_fill_share(struct bpf_object *obj, struct tw_tables *t)
+{
+	struct tw_rule *r;
+	uint32_t *b, *tl;
+
+	if (t->shared)
+		return 0;
+	r = view(obj, "rules", t->nrules, sizeof(*t->rules));
+	b = view(obj, "v4_blocks", t->ndense, TW_DIR_BLOCK_SIZE * sizeof(*b));
+	tl = view(obj, "v4_tail", t->tail_len / TW_DIR_TAIL_SIZE, TW_DIR_TAIL_SIZE * sizeof(*tl));
+	tw_fill_drop(t);
+	t->rules = r;
+	t->blocks = b;
+	t->tail = tl;
+	t->shared = true;
+	if (r && b && tl)
+		return 0;
+	tw_fill_unshare(t);
+	return -ENOMEM;
+}
+
+void tw_fill_unshare(struct tw_tables *t)
+{
+	if (!t->shared)
+		return;
+	if (t->rules)
+		munmap(t->rules, tw_tables_bytes(t->nrules, sizeof(*t->rules)));
+	if (t->blocks)
+		munmap(t->blocks, tw_tables_bytes(t->ndense, TW_DIR_BLOCK_SIZE * sizeof(*t->blocks)));
+	if (t->tail)
+		munmap(t->tail, tw_tables_bytes(t->tail_len / TW_DIR_TAIL_SIZE,
+						TW_DIR_TAIL_SIZE * sizeof(*t->tail)));
+	t->rules = NULL;
+	t->blocks = NULL;
+	t->tail = NULL;
+	t->shared = false;
 }
 
 int tw_fill_names(struct bpf_map *names, const struct tw_tables *t)

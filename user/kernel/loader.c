@@ -121,6 +121,11 @@ out_destroy:
 	return err;
 }
 
+int tw_bpf_share_tables(struct tw_bpf *b, struct tw_tables *t)
+{
+	return tw_fill_share(b->net->obj, t);
+}
+
 int tw_bpf_attach(struct tw_bpf *b, const char *root, const char *pin_dir)
 {
 	int fd, i, err = 0;

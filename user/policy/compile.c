@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "dirtab.h"
 
 /*
@@ -72,7 +73,7 @@ static int set_parents(const struct tw_policy *p, struct tw_tables *t,
 /* What the kernel tables will take, roughly (hash entries: element and bucket). */
 static uint64_t table_bytes(const struct tw_tables *t)
 {
-	return (uint64_t)t->nrules * sizeof(*t->rules) + (uint64_t)t->v4_len * 4 +
+	return (uint64_t)t->nrules * sizeof(*t->rules) + (TW_DIR_L1 + (uint64_t)t->ndense * TW_DIR_BLOCK_SIZE) * 4 +
 	       (uint64_t)t->nl24 * 96 + (uint64_t)t->tail_len * 4 + (uint64_t)t->nv6 * 112;
 }
 
@@ -161,16 +162,27 @@ void tw_name_key(const char *name, struct tw_name_key *k)
 
 void tw_tables_free(struct tw_tables *t)
 {
+	/* Views of the kernel's maps are unmapped first by their owner (tw_fill_unshare). */
+	if (!t->shared) {
+		free(t->rules);
+		free(t->blocks);
+		free(t->tail);
+	}
 	free(t->names);
 	free(t->name_vals);
-	free(t->rules);
 	free(t->v4);
 	free(t->l24_keys);
 	free(t->l24_vals);
-	free(t->tail);
 	free(t->v6_keys);
 	free(t->v6_vals);
 	memset(t, 0, sizeof(*t));
+}
+
+size_t tw_tables_bytes(uint32_t n, size_t size)
+{
+	size_t page = sysconf(_SC_PAGESIZE);
+
+	return ((n ? n : 1) * size + page - 1) / page * page;
 }
 
 int tw_tables_match(const struct tw_tables *t, int family, const uint8_t *addr,

@@ -84,14 +84,14 @@ static uint32_t *v4_entry24(struct tw_tables *t, const struct v4_build *b, uint3
 
 	if (b->dense[h]) {
 		if (!(*l1 & TW_DIR_BLOCK)) {
-			uint32_t *blk = &t->v4[TW_DIR_L1 + t->nblocks * TW_DIR_BLOCK_SIZE];
+			uint32_t *blk = &t->blocks[t->nblocks * TW_DIR_BLOCK_SIZE];
 
 			/* A new block starts as its /16's leaf: the containing prefix. */
 			for (i = 0; i < TW_DIR_BLOCK_SIZE; i++)
 				blk[i] = *l1;
 			*l1 = TW_DIR_BLOCK | t->nblocks++;
 		}
-		return &t->v4[TW_DIR_L1 + (*l1 & ~TW_DIR_BLOCK) * TW_DIR_BLOCK_SIZE + (x & 0xff)];
+		return &t->blocks[(*l1 & ~TW_DIR_BLOCK) * TW_DIR_BLOCK_SIZE + (x & 0xff)];
 	}
 	if (!(*l1 & TW_DIR_HASH)) {
 		/* The slots of h's /24s; past the last /16, the total. */
@@ -199,11 +199,11 @@ int tw_dirtab_v4(const struct tw_policy *p, const int *order, struct tw_tables *
 	if (err)
 		goto out;
 	err = -ENOMEM;
-	t->v4_len = TW_DIR_L1 + t->ndense * TW_DIR_BLOCK_SIZE;
-	t->v4 = calloc(t->v4_len, sizeof(*t->v4));
+	t->v4 = calloc(TW_DIR_L1, sizeof(*t->v4));
+	t->blocks = malloc(((size_t)t->ndense * TW_DIR_BLOCK_SIZE + 1) * sizeof(*t->blocks));
 	t->l24_keys = malloc((t->nl24 + 1) * sizeof(*t->l24_keys));
 	t->l24_vals = calloc(t->nl24 + 1, sizeof(*t->l24_vals));
-	if (!t->v4 || !t->l24_keys || !t->l24_vals)
+	if (!t->v4 || !t->blocks || !t->l24_keys || !t->l24_vals)
 		goto out;
 	/* Keys in ascending order: the userspace lookup searches them. */
 	for (w = 0, k = 0; w < 1u << 18; w++)
@@ -293,7 +293,7 @@ static uint32_t match_v4(const struct tw_tables *t, const uint8_t *addr)
 	uint32_t e = t->v4[a >> 16];
 
 	if (e & TW_DIR_BLOCK)
-		e = t->v4[TW_DIR_L1 + (e & ~TW_DIR_BLOCK) * TW_DIR_BLOCK_SIZE + ((a >> 8) & 0xff)];
+		e = t->blocks[(e & ~TW_DIR_BLOCK) * TW_DIR_BLOCK_SIZE + ((a >> 8) & 0xff)];
 	else if (e & TW_DIR_HASH)
 		e = match_l24(t, a >> 8, e & ~TW_DIR_HASH);
 	if (e & TW_DIR_TAIL)
