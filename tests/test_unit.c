@@ -408,27 +408,33 @@ TEST(unit_compile_v6_matches_reference)
 	check_tables(6, 500, 5000, false);
 }
 
+/* The policy text parses, and compiling it fails with err and one error saying what. */
+static void expect_compile_refusal(const char *text, int err, const char *what)
+{
+	struct tw_diags d = {};
+	struct tw_policy *p = parse(text, &d);
+	struct tw_tables t;
+
+	if (!ASSERT_TRUE(p != NULL, "parses"))
+		goto out;
+	ASSERT_EQ(tw_compile(p, &t, &d), err, "compile refuses");
+	if (ASSERT_EQ(d.count, 1, "one error"))
+		ASSERT_CONTAINS(d.msgs[0], what, "names the problem");
+out:
+	tw_policy_free(p);
+	tw_diags_free(&d);
+}
+
 TEST(unit_compile_refuses_too_many_v6_lengths)
 {
 	char text[8192];
-	struct tw_diags d = {};
-	struct tw_policy *p;
-	struct tw_tables t;
 	int n, i;
 
 	n = snprintf(text, sizeof(text), "{ \"version\": 1, \"tiers\": {\"a\": {}},\n \"destinations\": [ { \"tier\": \"a\", \"cidrs\": [");
 	for (i = 0; i <= TW_V6_MAX_LENS; i++)
 		n += snprintf(text + n, sizeof(text) - n, "%s\"fd00::/%d\"", i ? ", " : "", 64 + i);
 	snprintf(text + n, sizeof(text) - n, "] } ] }\n");
-	p = parse(text, &d);
-	if (!ASSERT_TRUE(p != NULL, "parses"))
-		goto out;
-	ASSERT_EQ(tw_compile(p, &t, &d), -E2BIG, "compile refuses");
-	if (ASSERT_EQ(d.count, 1, "one error"))
-		ASSERT_CONTAINS(d.msgs[0], "33 different prefix lengths; at most 32 fit", "names the problem");
-out:
-	tw_policy_free(p);
-	tw_diags_free(&d);
+	expect_compile_refusal(text, -E2BIG, "33 different prefix lengths; at most 32 fit");
 }
 
 TEST(unit_compile_port_fallthrough)
@@ -460,9 +466,6 @@ out:
 TEST(unit_compile_rejects_deep_port_nesting)
 {
 	char text[4096];
-	struct tw_diags d = {};
-	struct tw_policy *p;
-	struct tw_tables t;
 	int n, i;
 
 	n = snprintf(text, sizeof(text), "{ \"version\": 1, \"tiers\": {\"a\": {}},\n \"destinations\": [");
@@ -470,15 +473,7 @@ TEST(unit_compile_rejects_deep_port_nesting)
 		n += snprintf(text + n, sizeof(text) - n, "%s{ \"tier\": \"a\", \"cidrs\": [\"10.0.0.0/%d\"], \"ports\": [%d] }",
 			      i ? ",\n" : "", 8 + i, 100 + i);
 	snprintf(text + n, sizeof(text) - n, "] }\n");
-	p = parse(text, &d);
-	if (!ASSERT_TRUE(p != NULL, "parses"))
-		goto out;
-	ASSERT_EQ(tw_compile(p, &t, &d), -EINVAL, "compile refuses");
-	if (ASSERT_EQ(d.count, 1, "one error"))
-		ASSERT_CONTAINS(d.msgs[0], "nested port-scoped rules", "names the problem");
-out:
-	tw_policy_free(p);
-	tw_diags_free(&d);
+	expect_compile_refusal(text, -EINVAL, "nested port-scoped rules");
 }
 
 /* ---- events ---- */
