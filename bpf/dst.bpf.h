@@ -132,28 +132,45 @@ static __always_inline __u32 v6_mask(__u32 len, int w)
 	return bpf_htonl(~0u << (32 - bits));
 }
 
+/* One IPv6 probe per length in use (bpf_loop: verified once, not per length). */
+struct v6_probe {
+	__u32 ip[4];
+	struct tw_v6_lens l;
+	__u32 ref;
+};
+
+static long v6_probe_one(__u32 i, struct v6_probe *p)
+{
+	struct tw_v6_key key;
+	__u32 *v;
+	int w;
+
+	if (i >= p->l.n || i >= TW_V6_MAX_LENS)
+		return 1;
+	key.len = p->l.len[i];
+	for (w = 0; w < 4; w++)
+		((__u32 *)key.addr)[w] = p->ip[w] & v6_mask(key.len, w);
+	v = bpf_map_lookup_elem(&v6_pfx, &key);
+	if (!v)
+		return 0;
+	p->ref = *v;
+	return 1;
+}
+
 /* Most specific rule for an IPv6 address: each length in use, longest first. */
 static __always_inline __u32 lookup_v6(const struct dst *d)
 {
+	struct v6_probe p = {};
 	struct tw_v6_lens *l;
-	struct tw_v6_key key;
-	__u32 zero = 0, *v;
-	int i, w;
+	__u32 zero = 0;
 
 	l = bpf_map_lookup_elem(&v6_lens, &zero);
 	if (!l)
 		return 0;
-	for (i = 0; i < TW_V6_MAX_LENS; i++) {
-		if (i >= l->n)
-			break;
-		key.len = l->len[i];
-		for (w = 0; w < 4; w++)
-			((__u32 *)key.addr)[w] = d->ip[w] & v6_mask(key.len, w);
-		v = bpf_map_lookup_elem(&v6_pfx, &key);
-		if (v)
-			return *v;
-	}
-	return 0;
+	p.l = *l;
+	__builtin_memcpy(p.ip, d->ip, 16);
+	bpf_loop(TW_V6_MAX_LENS, v6_probe_one, &p, 0);
+	return p.ref;
 }
 
 static __always_inline bool rule_has_port(const struct tw_rule *r, __u16 port)
