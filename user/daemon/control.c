@@ -9,7 +9,6 @@
  * (status, tiers, follow) but never change what tierwall enforces.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +26,7 @@
 #include "persist.h"
 #include "pods.h"
 #include "reloadreq.h"
+#include "reply.h"
 #include "drain.h"
 #include "runs.h"
 #include "status.h"
@@ -52,17 +52,6 @@ struct client {
 struct dm_control {
 	struct client c[MAX_CLIENTS];
 };
-
-json_t *dm_reply_err(const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
-}
 
 static json_t *cmd_tiers(struct daemon *d)
 {

@@ -105,6 +105,7 @@ struct daemon {
 
 	const char *state_dir;
 	int lock_fds[3];		/* pin dir, log dir, state dir */
+	bool absent[4];			/* those and the socket's: absent before this start */
 	bool state_dirty;		/* tags or hostname addresses changed since saved */
 	int tag_watch_fd;		/* inotify on tagged cgroups' parents */
 	uint64_t next_tag_check;
