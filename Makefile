@@ -53,7 +53,7 @@ endif
 
 APPS      := tierwalld tierwall
 NRI_OBJS  := $(addprefix $(OUTPUT)/,tierwall-nri.o nri.o hook.o layout.o cgroup.o cgroupns.o cgroupfs.o ctl.o)
-COMMON    := policy diag tierref dests kube driftcfg cidr compile ruleref jsonhint lint cgroup cgroupns cgroupfs ident event secretev evlog evread evquery seal ctl log lsm pins util text explainer fill chain levels
+COMMON    := policy diag tierref dests dirtab kube driftcfg cidr compile ruleref jsonhint lint cgroup cgroupns cgroupfs ident event secretev evlog evread evquery seal ctl log lsm pins util text explainer fill chain levels
 TESTS     := tw_tests tw_probe tw_bench
 
 all: $(addprefix $(OUTPUT)/,$(APPS) tierwall-nri tw_tests tw_probe)

@@ -21,6 +21,7 @@ struct {
 	__uint(max_entries, 1);
 } rules SEC(".maps");
 
+/* The IPv4 and IPv6 tables of maps/tierwall.h; all sized by the daemon. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);
@@ -30,12 +31,41 @@ struct {
 } v4_dir SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__type(key, struct tw_lpm6_key);
-	__type(value, __u32);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct tw_dir_block);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, 1);
-} v6_lpm SEC(".maps");
+} v4_blocks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);		/* address >> 8 */
+	__type(value, __u32);
+	__uint(max_entries, 1);
+} v4_l24 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct tw_dir_tail);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1);
+} v4_tail SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct tw_v6_key);
+	__type(value, __u32);
+	__uint(max_entries, 1);
+} v6_pfx SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct tw_v6_lens);
+	__uint(max_entries, 1);
+} v6_lens SEC(".maps");
 
 /* Addresses the daemon resolved policy hostnames to; sized by the daemon. */
 struct {
@@ -55,34 +85,92 @@ struct dst {
 	__u8 op;		/* enum tw_net_op */
 };
 
+/* The entry of v4_tail[e & ~TW_DIR_TAIL] for the nibble of a at shift. */
+static __always_inline __u32 v4_nibble(__u32 e, __u32 a, int shift)
+{
+	__u32 idx = e & ~TW_DIR_TAIL;
+	struct tw_dir_tail *t = bpf_map_lookup_elem(&v4_tail, &idx);
+
+	return t ? t->e[(a >> shift) & 0xf] : 0;
+}
+
 /* Most specific rule for an IPv4 address (network order): index + 1 or 0. */
 static __always_inline __u32 lookup_v4(__u32 daddr_be)
 {
 	__u32 a = bpf_ntohl(daddr_be);
-	__u32 idx = a >> 16, *e;
-	int step;
+	__u32 idx = a >> 16, key = a >> 8, e, *v;
+	struct tw_dir_block *b;
 
-	/* Three levels at most: /16, then 8 bits, then 8 bits. */
-	for (step = 0; step < 3; step++) {
-		e = bpf_map_lookup_elem(&v4_dir, &idx);
-		if (!e)
-			return 0;
-		if (!(*e & TW_DIR_BLOCK))
-			return *e;
-		idx = TW_DIR_L1 + (*e & ~TW_DIR_BLOCK) * TW_DIR_BLOCK_SIZE +
-		      ((a >> (step == 0 ? 8 : 0)) & 0xff);
+	v = bpf_map_lookup_elem(&v4_dir, &idx);
+	if (!v)
+		return 0;
+	e = *v;
+	if (e & TW_DIR_BLOCK) {
+		idx = e & ~TW_DIR_BLOCK;
+		b = bpf_map_lookup_elem(&v4_blocks, &idx);
+		e = b ? b->e[(a >> 8) & 0xff] : 0;
+	} else if (e & TW_DIR_HASH) {
+		v = bpf_map_lookup_elem(&v4_l24, &key);
+		e = v ? *v : e & ~TW_DIR_HASH;	/* a /24 not stored is judged as its /16 */
 	}
-	return 0;
+	if (e & TW_DIR_TAIL)
+		e = v4_nibble(e, a, 4);
+	if (e & TW_DIR_TAIL)
+		e = v4_nibble(e, a, 0);
+	return e & TW_DIR_FLAGS ? 0 : e;
 }
 
+/* Word w (0-3) of an IPv6 netmask of len bits, network order. */
+static __always_inline __u32 v6_mask(__u32 len, int w)
+{
+	int bits = (int)len - 32 * w;
+
+	if (bits >= 32)
+		return 0xffffffff;
+	if (bits <= 0)
+		return 0;
+	return bpf_htonl(~0u << (32 - bits));
+}
+
+/* One IPv6 probe per length in use (bpf_loop: verified once, not per length). */
+struct v6_probe {
+	__u32 ip[4];
+	struct tw_v6_lens l;
+	__u32 ref;
+};
+
+static long v6_probe_one(__u32 i, struct v6_probe *p)
+{
+	struct tw_v6_key key;
+	__u32 *v;
+	int w;
+
+	if (i >= p->l.n || i >= TW_V6_MAX_LENS)
+		return 1;
+	key.len = p->l.len[i];
+	for (w = 0; w < 4; w++)
+		((__u32 *)key.addr)[w] = p->ip[w] & v6_mask(key.len, w);
+	v = bpf_map_lookup_elem(&v6_pfx, &key);
+	if (!v)
+		return 0;
+	p->ref = *v;
+	return 1;
+}
+
+/* Most specific rule for an IPv6 address: each length in use, longest first. */
 static __always_inline __u32 lookup_v6(const struct dst *d)
 {
-	struct tw_lpm6_key key = { .prefixlen = 128 };
-	__u32 *v;
+	struct v6_probe p = {};
+	struct tw_v6_lens *l;
+	__u32 zero = 0;
 
-	__builtin_memcpy(key.addr, d->ip, 16);
-	v = bpf_map_lookup_elem(&v6_lpm, &key);
-	return v ? *v : 0;
+	l = bpf_map_lookup_elem(&v6_lens, &zero);
+	if (!l)
+		return 0;
+	p.l = *l;
+	__builtin_memcpy(p.ip, d->ip, 16);
+	bpf_loop(TW_V6_MAX_LENS, v6_probe_one, &p, 0);
+	return p.ref;
 }
 
 static __always_inline bool rule_has_port(const struct tw_rule *r, __u16 port)

@@ -7,7 +7,7 @@
  * copy, and records and counts nothing.
  *
  * A raw_tp program rather than a syscall one: syscall programs are
- * sleepable, and sleepable programs may not use LPM tries (v6_lpm, names).
+ * sleepable, and sleepable programs may not use LPM tries (names).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>

@@ -12,7 +12,7 @@
 #include <linux/types.h>
 #endif
 
-#define TW_ABI_VERSION		2
+#define TW_ABI_VERSION		3
 
 /* Tier ids are 1..TW_MAX_TIERS; 0 means "untagged". */
 #define TW_MAX_TIERS		254
@@ -32,15 +32,56 @@
 #define TW_MAX_CHAIN		8
 
 /*
- * IPv4 destinations live in a DIR-16-8-8 table (one BPF array): entries
- * [0, 65536) are indexed by the top 16 address bits; a block of 256 entries
- * per further 8 bits follows. An entry is 0 (no rule), TW_DIR_BLOCK | n
- * (descend into block n), or rule index + 1.
+ * IPv4 destinations: a direct first level by the top 16 bits (v4_dir),
+ * then the third byte either in a dense 256-entry block of v4_blocks (a
+ * /16 holding many longer prefixes) or in the v4_l24 hash keyed by
+ * the /24 (a sparse /16: only its /24s that differ from it are stored), then
+ * the fourth byte in two 16-entry nibble blocks of v4_tail (only where a
+ * /24 is split by a /25-/32). At most four lookups: array, array or hash,
+ * array, array. An entry is 0 (no rule), a rule index + 1, or one of:
+ *   TW_DIR_BLOCK | n   (first level only) third byte in v4_blocks[n];
+ *   TW_DIR_HASH | ref  (first level only) third byte in v4_l24, whose
+ *                      missing /24s are judged by ref;
+ *   TW_DIR_TAIL | n    (third-byte and nibble levels) next nibble in
+ *                      v4_tail[n].
+ * A block is one array element: array elements are 8-byte aligned, so one
+ * __u32 per element would take twice the memory.
  */
 #define TW_DIR_L1		65536
 #define TW_DIR_BLOCK_SIZE	256
+#define TW_DIR_TAIL_SIZE	16
 #define TW_DIR_BLOCK		0x80000000u
-#define TW_DIR_MAX_BLOCKS	((0xffffffffu - TW_DIR_L1) / TW_DIR_BLOCK_SIZE)
+#define TW_DIR_HASH		0x40000000u
+#define TW_DIR_TAIL		0x20000000u
+#define TW_DIR_FLAGS		(TW_DIR_BLOCK | TW_DIR_HASH | TW_DIR_TAIL)
+/* Rule refs and block numbers stay below the flag bits. */
+#define TW_DIR_MAX_REF		(TW_DIR_TAIL - 1)
+
+struct tw_dir_block {
+	__u32 e[TW_DIR_BLOCK_SIZE];
+};
+
+struct tw_dir_tail {
+	__u32 e[TW_DIR_TAIL_SIZE];
+};
+
+/*
+ * IPv6 destinations: one hash (v6_pfx) keyed by (prefix length, masked
+ * address), probed for each length the policy uses, longest first
+ * (v6_lens): the first hit is the most specific rule. The probes per
+ * decision are bounded by the distinct lengths a policy may use.
+ */
+#define TW_V6_MAX_LENS		32
+
+struct tw_v6_key {
+	__u32 len;
+	__u8 addr[16];
+};
+
+struct tw_v6_lens {
+	__u32 n;
+	__u8 len[TW_V6_MAX_LENS];	/* longest first */
+};
 
 /* Verdicts and modes. */
 enum tw_mode {
@@ -218,12 +259,6 @@ struct tw_rule {
 	__u8 tier;		/* owning tier */
 	__u8 nports;		/* 0 = all ports */
 	__u16 ports[TW_MAX_PORTS];	/* host byte order */
-};
-
-/* v6 LPM trie key (IPv4 and IPv4-mapped addresses use the v4 table). */
-struct tw_lpm6_key {
-	__u32 prefixlen;
-	__u8 addr[16];
 };
 
 /* Daemon-written runtime config (runtime map, one slot, mmapped). */

@@ -114,15 +114,41 @@ static uint32_t *distinct(uint32_t n, uint32_t max)
 }
 
 /*
+ * A threat feed's shape ("--sizes 1000000s"): /24s, /28s and /32s, each in
+ * its own /24 scattered over the whole space (a bijection of the index onto
+ * the /24s outside 10/8, 100/8 and 127/8), plus 10.0.0.0/24, the deny target.
+ */
+static struct cidr *make_scattered(int n)
+{
+	struct cidr *c = calloc(n, sizeof(*c));
+	uint32_t i;
+
+	c[0] = (struct cidr){ 0x0a000000u, 24 };
+	for (i = 1; i < (uint32_t)n; i++) {
+		uint32_t x = (uint64_t)i * 2654435761u % (251u << 16), top = 1 + (x >> 16), a;
+
+		/* 10, 100 and 127 move to 252-254, which nothing else reaches. */
+		top = top == 10 ? 252 : top == 100 ? 253 : top == 127 ? 254 : top;
+		a = top << 24 | (x & 0xffff) << 8;
+		c[i] = i % 3 == 0 ? (struct cidr){ a, 24 } : i % 3 == 1 ?
+		       (struct cidr){ a | (rnd() & 0xf) << 4, 28 } : (struct cidr){ a | (rnd() & 0xff), 32 };
+	}
+	return c;
+}
+
+/*
  * 60% /24s in 10/8, 4% /28s in 198.18/15, a few /20s in 172.16/12, the rest
  * /32s in 100.64/10. 10.255.255.0/24 stays free: the deny loop targets
  * 10.0.0.0/24's neighbourhood, the own-tier probe 100.127.255.254.
  */
 static struct cidr *make_cidrs(int n)
 {
-	struct cidr *c = calloc(n, sizeof(*c));
+	struct cidr *c;
 	uint32_t n24 = n * 6 / 10, n20 = n / 500, n28 = n / 25, n32, i, k = 0, *idx;
 
+	if (n < 0)
+		return make_scattered(-n);
+	c = calloc(n, sizeof(*c));
 	if (n24 > 60000)
 		n24 = 60000;
 	if (n20 > 256)
@@ -426,6 +452,7 @@ static int run_size(int n, int reps, double res[NV][NL + 1])
 	double x;
 	FILE *f;
 
+	n = abs(n);	/* negative: scattered (make_cidrs) */
 	snprintf(dir, sizeof(dir), "%s/n%d", tmp, n);
 	mkdir(dir, 0700);
 	snprintf(dirh, sizeof(dirh), "%s/names", dir);
@@ -514,10 +541,11 @@ int main(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--sizes") && i + 1 < argc) {
 			char *s = argv[++i], *tok;
 
+			/* A trailing "s": that many scattered threat-feed prefixes. */
 			for (nsizes = 0; (tok = strsep(&s, ",")) && nsizes < MAX_SIZES; )
-				sizes[nsizes++] = atoi(tok);
+				sizes[nsizes++] = atoi(tok) * (tok[strlen(tok) - 1] == 's' ? -1 : 1);
 		} else {
-			fprintf(stderr, "usage: tw_bench [--reps N (1-15)] [--sizes 10,1000,100000] [--cpu-time]\n");
+			fprintf(stderr, "usage: tw_bench [--reps N (1-15)] [--sizes 10,1000,100000,1000000s] [--cpu-time]\n");
 			return 2;
 		}
 	}
@@ -552,7 +580,7 @@ int main(int argc, char **argv)
 	printf("tw_bench: %d interleaved repetitions, median ns per call (%s); ratio to \"none\" of the same run\n",
 	       reps, loop_clock == CLOCK_MONOTONIC ? "wall clock" : "the loop's own CPU time");
 	for (i = 0; i < nsizes; i++) {
-		printf("measuring %d CIDRs...\n", sizes[i]);
+		printf("measuring %d%s CIDRs...\n", abs(sizes[i]), sizes[i] < 0 ? " scattered" : "");
 		if (run_size(sizes[i], reps, res[i])) {
 			cleanup();
 			return 1;
@@ -569,7 +597,7 @@ int main(int argc, char **argv)
 			int l = order[k];
 			double base = res[i][V_NONE][l == L_DENY ? L_CONNECT : l];
 
-			printf("| %d | %s | %.0f |", sizes[i],
+			printf("| %d%s | %s | %.0f |", abs(sizes[i]), sizes[i] < 0 ? " scattered" : "",
 			       l == NL ? "tcp connect, own-tier CIDR" : l == L_DENY ?
 			       "tcp connect denied (ratio to allowed none)" : lname[l], base);
 			for (v = V_NFT; v < NV; v++)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make bench`: connect()/sendto()/socket() cost with no program, nftables and
 # tierwall (without and with the DNS guard), at 10, 1,000 and 100,000 CIDRs,
-# in one interleaved run; then the
+# in one interleaved run, then at 1,000,000 scattered ones; then the
 # BPF LSM open() cost in the QEMU guests. Not part of `make test`: timings
 # are measured, never asserted.
 set -u
@@ -9,6 +9,9 @@ cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "make bench needs root: sudo make bench" >&2; exit 1; }
 command -v nft >/dev/null || { echo "nftables (nft) is not installed: make deps" >&2; exit 1; }
 build/tw_bench || exit 1
+echo
+echo "A threat feed: 1,000,000 /24, /28 and /32 prefixes, each in its own /24 (IPv4 loops)"
+build/tw_bench --sizes 1000000s || exit 1
 echo
 echo "Event throughput: kernel -> ring buffer -> hash-chained, rotated log"
 echo "(daemon at default priority, then at nice -10 as a node agent would run, then sealed)"

@@ -149,8 +149,8 @@ int fx_start(struct fx *f, const char *const *extra)
 		execv(bin, (char **)argv);
 		_exit(127);
 	}
-	/* Ready when it answers status; bounded at 15 s. */
-	for (i = 0; i < 150; i++) {
+	/* Ready when it answers status; bounded at 15 s unless the test says otherwise. */
+	for (i = 0; i < (f->start_timeout_s ? f->start_timeout_s : 15) * 10; i++) {
 		json_t *r = NULL;
 
 		/* Ready when it enforces: status says "starting" until then. */

@@ -25,6 +25,8 @@ struct fx {
 	int daemon_status;		/* wait status once exited */
 	/* fx_start: the daemon starts in cgroup `own_cgroupns` with a cgroup namespace of its own (a container's) */
 	const char *own_cgroupns;
+	/* fx_start's last-resort bound on readiness, in seconds (0: 15) */
+	int start_timeout_s;
 };
 
 /* Empty subtree plus temp dir; cgroups is a NULL-terminated list of relative paths. */

@@ -295,10 +295,25 @@ static uint32_t rnd(void)
 	return rnd_state >> 8 ^ rnd_state << 13;
 }
 
-static void random_policy(struct tw_policy *p, int n, int family)
+/*
+ * Random rules; sparse ones spread over 2048 /16s so that some /16s hold few
+ * /24s (hashed) and others many (dense blocks). IPv6 lengths come from 32
+ * drawn at random from 8..128, the most a policy may use.
+ */
+static void random_policy(struct tw_policy *p, int n, int family, bool sparse)
 {
+	uint8_t lens[121];
 	int i, tries;
 
+	for (i = 0; i < 121; i++)
+		lens[i] = 8 + i;
+	for (i = 0; i < TW_V6_MAX_LENS; i++) {
+		int j = i + rnd() % (121 - i);
+		uint8_t x = lens[i];
+
+		lens[i] = lens[j];
+		lens[j] = x;
+	}
 	memset(p, 0, sizeof(*p));
 	p->ntiers = 3;
 	p->rules = calloc(n, sizeof(*p->rules));
@@ -309,10 +324,12 @@ static void random_policy(struct tw_policy *p, int n, int family)
 		memset(r, 0, sizeof(*r));
 		r->cidr.family = family;
 		/* A narrow address space so prefixes nest often. */
-		r->cidr.addr[0] = family == 4 ? 10 : 0xfd;
+		r->cidr.addr[0] = family == 4 ? 10 + (sparse ? rnd() % 8 : 0) : 0xfd;
 		for (k = 1; k < bytes; k++)
-			r->cidr.addr[k] = k < 2 ? rnd() % 4 : rnd();
-		r->cidr.len = family == 4 ? 8 + rnd() % 25 : 8 + rnd() % 121;
+			r->cidr.addr[k] = k < 2 && !sparse ? rnd() % 4 : rnd();
+		r->cidr.len = family == 4 ? 8 + rnd() % 25 : lens[rnd() % TW_V6_MAX_LENS];
+		if (sparse && r->cidr.len < 16)
+			r->cidr.len += 8;
 		tw_prefix_mask(r->cidr.addr, bytes, r->cidr.len);
 		/* Equal prefixes are the parser's business (conflicts): skip them. */
 		for (k = 0; k < p->nrules; k++)
@@ -329,14 +346,14 @@ static void random_policy(struct tw_policy *p, int n, int family)
 	}
 }
 
-static void check_tables(int family, int nrules, int probes)
+static void check_tables(int family, int nrules, int probes, bool sparse)
 {
 	struct tw_diags d = {};
 	struct tw_tables t;
 	struct tw_policy p;
 	int i, mismatches = 0;
 
-	random_policy(&p, nrules, family);
+	random_policy(&p, nrules, family, sparse);
 	if (!ASSERT_OK(tw_compile(&p, &t, &d), "compile random policy")) {
 		tw_diags_print(&d, stdout);
 		goto out;
@@ -358,6 +375,9 @@ static void check_tables(int family, int nrules, int probes)
 				  family, i, port, got, want);
 	}
 	ASSERT_EQ(mismatches, 0, "table lookups that disagree with the reference");
+	if (family == 4)
+		ASSERT_TRUE(t.nblocks && t.tail_len && (t.nl24 || !sparse),
+			    "dense blocks, nibble blocks and (sparse) hashed /24s all judged");
 	tw_tables_free(&t);
 out:
 	free(p.rules);
@@ -366,12 +386,42 @@ out:
 
 TEST(unit_compile_v4_matches_reference)
 {
-	check_tables(4, 3000, 20000);
+	check_tables(4, 3000, 20000, false);
+	check_tables(4, 3000, 20000, true);
 }
 
 TEST(unit_compile_v6_matches_reference)
 {
-	check_tables(6, 500, 5000);
+	check_tables(6, 500, 5000, false);
+}
+
+/* The policy text parses, and compiling it fails with err and one error saying what. */
+static void expect_compile_refusal(const char *text, int err, const char *what)
+{
+	struct tw_diags d = {};
+	struct tw_policy *p = tw_ref_policy(text, &d);
+	struct tw_tables t;
+
+	if (!ASSERT_TRUE(p != NULL, "parses"))
+		goto out;
+	ASSERT_EQ(tw_compile(p, &t, &d), err, "compile refuses");
+	if (ASSERT_EQ(d.count, 1, "one error"))
+		ASSERT_CONTAINS(d.msgs[0], what, "names the problem");
+out:
+	tw_policy_free(p);
+	tw_diags_free(&d);
+}
+
+TEST(unit_compile_refuses_too_many_v6_lengths)
+{
+	char text[8192];
+	int n, i;
+
+	n = snprintf(text, sizeof(text), "{ \"version\": 1, \"tiers\": {\"a\": {}},\n \"destinations\": [ { \"tier\": \"a\", \"cidrs\": [");
+	for (i = 0; i <= TW_V6_MAX_LENS; i++)
+		n += snprintf(text + n, sizeof(text) - n, "%s\"fd00::/%d\"", i ? ", " : "", 64 + i);
+	snprintf(text + n, sizeof(text) - n, "] } ] }\n");
+	expect_compile_refusal(text, -E2BIG, "33 different prefix lengths; at most 32 fit");
 }
 
 TEST(unit_compile_port_fallthrough)
@@ -403,9 +453,6 @@ out:
 TEST(unit_compile_rejects_deep_port_nesting)
 {
 	char text[4096];
-	struct tw_diags d = {};
-	struct tw_policy *p;
-	struct tw_tables t;
 	int n, i;
 
 	n = snprintf(text, sizeof(text), "{ \"version\": 1, \"tiers\": {\"a\": {}},\n \"destinations\": [");
@@ -413,15 +460,7 @@ TEST(unit_compile_rejects_deep_port_nesting)
 		n += snprintf(text + n, sizeof(text) - n, "%s{ \"tier\": \"a\", \"cidrs\": [\"10.0.0.0/%d\"], \"ports\": [%d] }",
 			      i ? ",\n" : "", 8 + i, 100 + i);
 	snprintf(text + n, sizeof(text) - n, "] }\n");
-	p = tw_ref_policy(text, &d);
-	if (!ASSERT_TRUE(p != NULL, "parses"))
-		goto out;
-	ASSERT_EQ(tw_compile(p, &t, &d), -EINVAL, "compile refuses");
-	if (ASSERT_EQ(d.count, 1, "one error"))
-		ASSERT_CONTAINS(d.msgs[0], "nested port-scoped rules", "names the problem");
-out:
-	tw_policy_free(p);
-	tw_diags_free(&d);
+	expect_compile_refusal(text, -EINVAL, "nested port-scoped rules");
 }
 
 TEST(unit_json_locate)

@@ -17,6 +17,7 @@
 #include <openssl/evp.h>
 #include "attestd.h"
 #include "drift.h"
+#include "fill.h"
 #include "endpoints.h"
 #include "fingerprint.h"
 
@@ -99,6 +100,9 @@ json_t *dm_cmd_attest(struct daemon *d, json_t *req)
 	t = tw_policy_tier_id(d->policy, tier);
 	if (!t)
 		return json_pack("{s:b, s:s}", "ok", 0, "error", "unknown tier");
+	/* The tables the scan judges by are the kernel's: mapped for the scan only. */
+	if (tw_bpf_share_tables(d->bpf, &d->tables))
+		return json_pack("{s:b, s:s}", "ok", 0, "error", "cannot map the policy tables");
 	c.findings = json_array();
 	known = tw_dns_known(d->dns);
 	json_array_foreach(items, i, it) {
@@ -109,6 +113,7 @@ json_t *dm_cmd_attest(struct daemon *d, json_t *req)
 
 		c.where = json_string_value(json_object_get(it, "where"));
 		if (!c.where || !b64 || !(text = decode(b64, &len))) {
+			tw_fill_unshare(&d->tables);
 			json_decref(c.findings);
 			json_decref(known);
 			return json_pack("{s:b, s:s}", "ok", 0, "error",
@@ -119,6 +124,7 @@ json_t *dm_cmd_attest(struct daemon *d, json_t *req)
 		tw_ep_scan(d->policy, &d->tables, known, text, len, line, t, on_endpoint, &c);
 		free(text);
 	}
+	tw_fill_unshare(&d->tables);
 	json_decref(known);
 	return json_pack("{s:b, s:o, s:b}", "ok", 1, "findings", c.findings,
 			 "truncated", json_array_size(c.findings) >= MAX_FINDINGS);

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /* SIGHUP: the new policy loaded and attached beside the old one, then the swap. */
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <sys/epoll.h>
 #include "cgroup.h"
+#include "fill.h"
 #include "log.h"
 #include "lsm.h"
 #include "protect.h"
@@ -82,6 +84,8 @@ int dm_reload(struct daemon *d)
 		tw_secrets_size_maps(ns, &bo);
 	}
 	err = tw_bpf_load(&nb, &nt, np, &bo, why, sizeof(why));
+	if (!err)
+		tw_fill_drop(&nt);	/* the kernel has them */
 	if (!err)
 		err = dm_protect(d, nb);
 	if (!err && ns)
@@ -159,6 +163,7 @@ int dm_reload(struct daemon *d)
 	tw_tables_free(&ot);
 	tw_secrets_free(os);
 	tw_policy_free(op);
+	malloc_trim(0);
 	if (d->metrics_addr &&
 	    tw_metrics_start(&d->metrics, d->metrics_addr, dm_write_metrics, d, why, sizeof(why)))
 		tw_err("--metrics after reload: %s", why);

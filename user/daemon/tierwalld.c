@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -54,6 +55,7 @@
 #include "follow.h"
 #include "metrics.h"
 #include "loader.h"
+#include "fill.h"
 #include "log.h"
 #include "lsm.h"
 #include "policy.h"
@@ -243,6 +245,8 @@ static int setup(struct daemon *d)
 		err = bo.files && err != -ENOMEM ? refuse_secrets(d, why) : (tw_err("%s", why), err);
 		goto out_state;
 	}
+	tw_fill_drop(&d->tables);	/* the kernel has them */
+	malloc_trim(0);			/* and what parsing the policy took */
 	if (d->secrets) {
 		err = tw_secrets_push(d->secrets, d->bpf);
 		if (err) {

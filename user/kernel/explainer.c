@@ -50,8 +50,10 @@ int tw_explainer_load(struct tw_explainer *x, const struct tw_tables *t, uint32_
 	int err;
 
 	size_own(s->maps.rules, t ? t->nrules : 0);
-	size_own(s->maps.v4_dir, t ? t->v4_len : 0);
-	size_own(s->maps.v6_lpm, t ? t->nv6 : 0);
+	size_own(s->maps.v4_blocks, t ? t->ndense : 0);
+	size_own(s->maps.v4_l24, t ? t->nl24 : 0);
+	size_own(s->maps.v4_tail, t ? t->tail_len / TW_DIR_TAIL_SIZE : 0);
+	size_own(s->maps.v6_pfx, t ? t->nv6 : 0);
 	size_own(s->maps.names, t ? t->nnames : 0);
 	size_own(s->maps.host_addrs, nhosts);
 	size_own(s->maps.secrets, nsecrets);

@@ -46,8 +46,10 @@ int tw_bpf_load(struct tw_bpf **out, const struct tw_tables *t,
 		goto out_destroy;
 	}
 	bpf_map__set_max_entries(s->maps.rules, t->nrules ? t->nrules : 1);
-	bpf_map__set_max_entries(s->maps.v4_dir, t->v4_len);
-	bpf_map__set_max_entries(s->maps.v6_lpm, t->nv6 ? t->nv6 : 1);
+	bpf_map__set_max_entries(s->maps.v4_blocks, t->ndense ? t->ndense : 1);
+	bpf_map__set_max_entries(s->maps.v4_l24, t->nl24 ? t->nl24 : 1);
+	bpf_map__set_max_entries(s->maps.v4_tail, t->tail_len ? t->tail_len / TW_DIR_TAIL_SIZE : 1);
+	bpf_map__set_max_entries(s->maps.v6_pfx, t->nv6 ? t->nv6 : 1);
 	bpf_map__set_max_entries(s->maps.cgroup_tiers, o->tag_capacity);
 	bpf_map__set_max_entries(s->maps.host_addrs, o->host_capacity ? o->host_capacity : 1);
 	bpf_map__set_max_entries(s->maps.events, o->ringbuf_bytes);
@@ -88,6 +90,11 @@ int tw_bpf_load(struct tw_bpf **out, const struct tw_tables *t,
 out_destroy:
 	tw_bpf_destroy(b);
 	return err;
+}
+
+int tw_bpf_share_tables(struct tw_bpf *b, struct tw_tables *t)
+{
+	return tw_fill_share(b->net->obj, t);
 }
 
 int tw_bpf_attach(struct tw_bpf *b, const char *root, const char *pin_dir)

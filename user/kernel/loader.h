@@ -27,6 +27,8 @@ struct tw_bpf_opts {
 int tw_bpf_load(struct tw_bpf **out, const struct tw_tables *t,
 		const struct tw_policy *p, const struct tw_bpf_opts *o,
 		char *why, size_t whylen);
+/* t, as loaded into b: its largest arrays as views of b's maps (tw_fill_share). */
+int tw_bpf_share_tables(struct tw_bpf *b, struct tw_tables *t);
 /*
  * Attach: cgroup programs to root (multi-attach links), LSM programs
  * globally. A cgroup link pinned under pin_dir for the same hook is taken

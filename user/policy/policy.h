@@ -10,6 +10,8 @@
 
 #define TW_TIER_NAME_MAX	32
 #define TW_JPATH_MAX		96
+/* A rule's "destinations[i].cidrs[j]": short, a million rules may be held. */
+#define TW_RULE_JPATH_MAX	48
 
 struct tw_policy_tier {
 	char name[TW_TIER_NAME_MAX];
@@ -29,7 +31,7 @@ struct tw_policy_rule {
 	int tier;
 	int nports;
 	uint16_t ports[TW_MAX_PORTS];
-	char jpath[TW_JPATH_MAX];	/* destinations[i].cidrs[j] */
+	char jpath[TW_RULE_JPATH_MAX];	/* destinations[i].cidrs[j] */
 };
 
 /*
