@@ -11,7 +11,7 @@
 #define DEFAULT_LOG_DIR	"/var/log/tierwall"
 #define CTL_TIMEOUT_MS	5000
 
-enum { EXIT_FAIL = 1, EXIT_USAGE = 2 };
+enum { EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_TAMPERED = 3 };
 
 struct cmd {
 	const char *name;

@@ -375,5 +375,5 @@ int do_verify(int argc, char **argv)
 	if (tw_want_json)
 		return tw_ev_verify_json(dir, &vopts);
 	err = tw_verify_log(dir, stdout, &vopts);
-	return err ? EXIT_FAIL : 0;
+	return err == -EBADMSG ? EXIT_TAMPERED : err ? EXIT_FAIL : 0;
 }

@@ -115,7 +115,8 @@ void tw_ev_check_filter(const struct tw_filter *f, const char *dir)
 {
 	/* Every kind a record may have (seal, drift: written by newer daemons). */
 	static const char *const kinds[] = { "connect", "sendmsg", "file", "dns", "socket", "daemon",
-					     "lost", "tamper", "seal", "drift", "follow_dropped", NULL };
+					     "lost", "tamper", "seal", "drift", "chain_reset", "follow_dropped",
+					     NULL };
 	static const char *const verdicts[] = { "deny", "audit", "allow", NULL };
 	char list[512] = "";
 	size_t i;
@@ -246,5 +247,5 @@ int tw_ev_verify_json(const char *dir, const struct tw_verify_opts *opts)
 	tw_print_json(o);
 	json_decref(o);
 	free(text);
-	return err ? EXIT_FAIL : 0;
+	return err == -EBADMSG ? EXIT_TAMPERED : err ? EXIT_FAIL : 0;
 }
