@@ -36,7 +36,7 @@ int BPF_PROG(tw_socket_create, int family, int type, int protocol, int kern)
 	caller_tier(&d);
 	if (d.tier == TW_TIER_NONE)
 		return 0;
-	return refuse_sock(&d, TW_NET_CREATE, family, type, protocol) ? 0 : deny();
+	return refuse_sock(&d, TW_NET_CREATE, family, type, protocol, 0) ? 0 : deny();
 }
 
 /* A packet socket's protocol is its ethertype (packet_sock.num); sk_protocol stays 0. */
@@ -70,7 +70,7 @@ int BPF_PROG(tw_socket_sendmsg, struct socket *sock, struct msghdr *msg, int siz
 	caller_tier(&d);
 	if (d.tier == TW_TIER_NONE)
 		return 0;
-	return refuse_sock(&d, TW_NET_SEND, family, type, protocol) ? 0 : deny();
+	return refuse_sock(&d, TW_NET_SEND, family, type, protocol, 0) ? 0 : deny();
 }
 
 /* The peer of a connected inet socket; false if it has none (listening, unconnected). */
@@ -124,7 +124,7 @@ int BPF_PROG(tw_sock_receive, struct file *file)
 	if (d.tier == TW_TIER_NONE)
 		return 0;
 	if (!sock_judgeable(family, type, protocol))
-		return refuse_sock(&d, TW_NET_RECEIVE, family, type, protocol) ? 0 : deny();
+		return refuse_sock(&d, TW_NET_RECEIVE, family, type, protocol, 0) ? 0 : deny();
 	if (!sock_peer(sk, family, &dst))
 		return 0;	/* its connects and sends are judged as they come */
 	return judge_dst(TW_EV_CONNECT, protocol, &dst, &d) ? 0 : deny();

@@ -38,7 +38,7 @@ static __always_inline bool sock_judgeable(__u32 family, __u32 type, __u32 proto
  * protocol is its ethertype, in network order as socket() takes it.
  */
 static __always_inline bool refuse_sock(struct decision *d, int op, __u32 family, __u32 type,
-					__u32 protocol)
+					__u32 protocol, __u8 option)
 {
 	struct tw_flood_key k = {
 		.cgroup_id = bpf_get_current_cgroup_id(),
@@ -57,6 +57,7 @@ static __always_inline bool refuse_sock(struct decision *d, int op, __u32 family
 	__builtin_memcpy(k.target, &family, 4);
 	__builtin_memcpy(k.target + 4, &type, 4);
 	__builtin_memcpy(k.target + 8, &protocol, 4);
+	k.target[12] = option;
 	if (flood_fold(&k, &n))
 		goto out;
 	e = event_start(sizeof(*e), TW_EV_SOCKET, d);
@@ -70,7 +71,7 @@ static __always_inline bool refuse_sock(struct decision *d, int op, __u32 family
 	e->type = type;
 	e->protocol = protocol;
 	e->op = op;
-	e->pad = 0;
+	e->option = option;
 	flood_remember(&k, e);
 	event_submit(e);
 out:

@@ -203,8 +203,8 @@ void tw_ev_table_row(json_t *o)
 		printf("%s %s %s", s(o, "name") ?: "?", s(o, "qtype") ?: "?",
 		       s(o, "hostname") ?: s(o, "reason") ?: "");
 	else if (json_object_get(o, "family"))
-		printf("%s socket %s/%s/%s", s(o, "op"), s(o, "family") ?: "?", s(o, "type") ?: "?",
-		       s(o, "protocol") ?: "?");
+		printf("%s%s%s socket %s/%s/%s", s(o, "op"), s(o, "option") ? " " : "", s(o, "option") ?: "",
+		       s(o, "family") ?: "?", s(o, "type") ?: "?", s(o, "protocol") ?: "?");
 	else if (dst)
 		printf("%s:%lld/%s %s", s(dst, "ip"), json_integer_value(json_object_get(dst, "port")),
 		       s(dst, "proto") ?: "?", s(o, "hostname") ?: s(o, "rule") ?: "");

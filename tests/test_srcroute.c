@@ -1,0 +1,178 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Source routes: a sticky routing header or IPv4 source route sends a
+ * packet through an address the connect and sendmsg hooks never judged.
+ * The cgroup setsockopt program refuses them to a tiered process, root or
+ * not, and leaves other options and untagged processes alone. Every route
+ * here names loopback only (::1, 127.0.0.1), and nothing is sent.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <string.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include "fixture.h"
+#include "sockets.h"
+#include "test.h"
+#include "util.h"
+
+static const char policy[] =
+	"{ \"version\": 1, \"tiers\": { \"staging\": {}, \"prod\": {} },\n"
+	"  \"cgroups\": [ {\"path\": \"/staging\", \"tier\": \"staging\"},\n"
+	"               {\"path\": \"/prod\", \"tier\": \"prod\"} ],\n"
+	"  \"destinations\": [ {\"tier\": \"prod\", \"cidrs\": [\"127.20.0.0/16\"]} ] }\n";
+
+/* A segment routing header (type 4): first through ::1, then to ::1. */
+struct srh {
+	uint8_t nexthdr, hdrlen, type, segments_left, first_segment, flags;
+	uint16_t tag;
+	struct in6_addr seg[2];
+};
+
+static void fill_srh(struct srh *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->hdrlen = sizeof(h->seg) / 8;
+	h->type = 4;
+	h->segments_left = 1;
+	h->first_segment = 1;
+	h->seg[0] = in6addr_loopback;
+	h->seg[1] = in6addr_loopback;
+}
+
+/* One setsockopt from a child: which socket, which option, as whom. */
+struct opt {
+	int family, type, level, name;
+	const char *what;
+	bool nobody;
+};
+
+/* The option's value: a route through loopback, or an int flag. */
+static socklen_t opt_value(const struct opt *o, unsigned char *buf, size_t len)
+{
+	static const unsigned char lsrr[8] = { 1 /* NOP */, 131 /* LSRR */, 7, 4, 127, 0, 0, 1 };
+	struct cmsghdr *c = (struct cmsghdr *)buf;
+	int one = 1;
+
+	memset(buf, 0, len);
+	if (o->level == IPPROTO_IP && o->name == IP_OPTIONS) {
+		memcpy(buf, lsrr, sizeof(lsrr));
+		return sizeof(lsrr);
+	}
+	if (o->name == IPV6_RTHDR) {
+		fill_srh((struct srh *)buf);
+		return sizeof(struct srh);
+	}
+	if (o->name == IPV6_2292PKTOPTIONS) {
+		/*
+		 * RFC 2292: the options as cmsgs. A routing header among them
+		 * must be type 2, which needs CONFIG_IPV6_MIP6 (Debian's
+		 * kernels, not every one): a hop limit is what the kernel
+		 * takes everywhere, and is refused all the same.
+		 */
+		c->cmsg_level = IPPROTO_IPV6;
+		c->cmsg_type = IPV6_HOPLIMIT;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &(int){ 64 }, sizeof(int));
+		return CMSG_SPACE(sizeof(int));
+	}
+	if (o->name == SO_RCVBUF) {
+		/* Past a page: the program must hand the kernel the caller's buffer. */
+		memcpy(buf, &(int){ 65536 }, sizeof(int));
+		return 8192;
+	}
+	memcpy(buf, &one, sizeof(one));
+	return sizeof(one);
+}
+
+/* 0 or -errno of setsockopt() (-ECHILD: could not become 65534). */
+static int do_setsockopt(void *arg)
+{
+	const struct opt *o = arg;
+	unsigned char buf[8192];
+	socklen_t len = opt_value(o, buf, sizeof(buf));
+	int fd, r;
+
+	if (o->nobody && (setgroups(0, NULL) || setgid(65534) || setuid(65534)))
+		return -ECHILD;
+	fd = socket(o->family, o->type, 0);
+	if (fd < 0)
+		return -errno;
+	r = setsockopt(fd, o->level, o->name, buf, len) ? -errno : 0;
+	close(fd);
+	return r;
+}
+
+static bool start(struct fx *f)
+{
+	static const char *const cgroups[] = { "staging", "prod", "free", NULL };
+
+	if (geteuid()) {
+		tw_test_skip("needs root (cgroups and BPF)");
+		return false;
+	}
+	return ASSERT_OK(fx_init(f, cgroups), "fixture") && ASSERT_OK(fx_write_policy(f, policy), "policy") &&
+	       ASSERT_OK(fx_start(f, NULL), "tierwalld starts");
+}
+
+/* The refusal's record: a socket event, op setsockopt, naming the option. */
+static void check_event(struct fx *f, pid_t pid, const struct opt *o)
+{
+	json_t *e = fx_event_kind(f, "socket", pid);
+
+	if (!ASSERT_TRUE(e != NULL, "the refusal is logged"))
+		return;
+	ASSERT_STREQ(json_string_value(json_object_get(e, "op")), "setsockopt", "op");
+	ASSERT_STREQ(json_string_value(json_object_get(e, "option")), o->what, "the option, by name");
+	ASSERT_STREQ(json_string_value(json_object_get(e, "family")),
+		     o->family == AF_INET ? "inet" : "inet6", "the socket's family");
+	ASSERT_STREQ(json_string_value(json_object_get(e, "tier")), "staging", "tier");
+	ASSERT_STREQ(json_string_value(json_object_get(e, "verdict")), "deny", "verdict");
+	ASSERT_EQ(json_integer_value(json_object_get(e, "uid")), o->nobody ? 65534 : 0, "uid");
+	json_decref(e);
+}
+
+TEST(integ_sock_source_routes_refused)
+{
+	static const struct opt routes[] = {
+		{ AF_INET6, SOCK_DGRAM, IPPROTO_IPV6, IPV6_RTHDR, "IPV6_RTHDR", true },
+		{ AF_INET6, SOCK_STREAM, IPPROTO_IPV6, IPV6_RTHDR, "IPV6_RTHDR", false },
+		{ AF_INET6, SOCK_DGRAM, IPPROTO_IPV6, IPV6_2292PKTOPTIONS, "IPV6_2292PKTOPTIONS", true },
+		{ AF_INET, SOCK_DGRAM, IPPROTO_IP, IP_OPTIONS, "IP_OPTIONS", false },
+		{ AF_INET, SOCK_STREAM, IPPROTO_IP, IP_OPTIONS, "IP_OPTIONS", false },
+		{ AF_INET6, SOCK_DGRAM, IPPROTO_IP, IP_OPTIONS, "IP_OPTIONS", false },
+	};
+	static const struct opt others[] = {
+		{ AF_INET6, SOCK_DGRAM, IPPROTO_IPV6, IPV6_RECVRTHDR, "IPV6_RECVRTHDR", true },
+		{ AF_INET6, SOCK_DGRAM, IPPROTO_IPV6, IPV6_2292RTHDR, "IPV6_2292RTHDR", true },
+		{ AF_INET, SOCK_DGRAM, IPPROTO_IP, IP_TOS, "IP_TOS", false },
+		{ AF_INET, SOCK_STREAM, SOL_SOCKET, SO_RCVBUF, "SO_RCVBUF, 8 KiB optval", true },
+	};
+	char what[160];
+	struct opt o;
+	struct fx f;
+	pid_t pid;
+	size_t i;
+
+	if (!start(&f))
+		goto out;
+	for (i = 0; i < ARRAY_SIZE(routes); i++) {
+		o = routes[i];
+		snprintf(what, sizeof(what), "%s on %s/%s as %s", o.what, o.family == AF_INET ? "inet" : "inet6",
+			 o.type == SOCK_DGRAM ? "udp" : "tcp", o.nobody ? "uid 65534" : "root");
+		/* The kernel takes the route from this caller: the refusal is tierwall's. */
+		if (!ASSERT_EQ(fx_do(&f, "free", do_setsockopt, &o, NULL), 0, what))
+			continue;
+		ASSERT_EQ(fx_do(&f, "staging", do_setsockopt, &o, &pid), EPERM, what);
+		check_event(&f, pid, &o);
+	}
+	for (i = 0; i < ARRAY_SIZE(others); i++) {
+		o = others[i];
+		snprintf(what, sizeof(what), "staging may still set %s", o.what);
+		ASSERT_EQ(fx_do(&f, "staging", do_setsockopt, &o, NULL), 0, what);
+	}
+	ASSERT_EQ(fx_count_events(&f, "socket", 0), (int)ARRAY_SIZE(routes), "one record per refusal, no more");
+out:
+	fx_cleanup(&f);
+}
