@@ -35,14 +35,16 @@ static __always_inline bool sock_judgeable(__u32 family, __u32 type, __u32 proto
 /*
  * A socket refused to a tiered caller (d: its tier): counted, recorded,
  * true if the tier's audit mode lets it through anyway. A packet socket's
- * protocol is its ethertype, in network order as socket() takes it.
+ * protocol is its ethertype, in network order as socket() takes it. from:
+ * what the record may read of the current task (EV_*; a cgroup_skb program
+ * may have none of it).
  */
-static __always_inline bool refuse_sock(struct decision *d, int op, __u32 family, __u32 type,
-					__u32 protocol, __u8 option)
+static __always_inline bool refuse_sock_from(struct decision *d, int op, __u32 family, __u32 type,
+					     __u32 protocol, __u8 option, int from)
 {
 	struct tw_flood_key k = {
-		.cgroup_id = bpf_get_current_cgroup_id(),
-		.tgid = bpf_get_current_pid_tgid() >> 32,
+		.cgroup_id = from & EV_TASK ? bpf_get_current_cgroup_id() : d->tagged,
+		.tgid = from & EV_PID ? bpf_get_current_pid_tgid() >> 32 : 0,
 		.kind = TW_EV_SOCKET,
 		.port_or_op = op,
 	};
@@ -60,7 +62,7 @@ static __always_inline bool refuse_sock(struct decision *d, int op, __u32 family
 	k.target[12] = option;
 	if (flood_fold(&k, &n))
 		goto out;
-	e = event_start(sizeof(*e), TW_EV_SOCKET, d);
+	e = event_begin(sizeof(*e), TW_EV_SOCKET, d, from);
 	if (!e) {
 		count_n(CNT_RB_DROP, n - 1);
 		goto out;
@@ -76,6 +78,13 @@ static __always_inline bool refuse_sock(struct decision *d, int op, __u32 family
 	event_submit(e);
 out:
 	return d->verdict == TW_VERDICT_AUDIT;
+}
+
+/* The same from a program in the caller's own context (socket(), setsockopt, BPF LSM). */
+static __always_inline bool refuse_sock(struct decision *d, int op, __u32 family, __u32 type,
+					__u32 protocol, __u8 option)
+{
+	return refuse_sock_from(d, op, family, type, protocol, option, EV_PID | EV_COMM | EV_TASK);
 }
 
 #endif

@@ -89,7 +89,8 @@ enum tw_net_op {
 	TW_NET_SEND = 2,
 	TW_NET_RECEIVE = 3,
 	TW_NET_SETSOCKOPT = 4,
-	TW_NET_OP_MAX = TW_NET_SETSOCKOPT,
+	TW_NET_ROUTE = 5,	/* a packet carrying its own route, dropped on egress */
+	TW_NET_OP_MAX = TW_NET_ROUTE,
 };
 
 /* A socket option refused because it routes (tw_sock_event.option). */

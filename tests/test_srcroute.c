@@ -3,8 +3,10 @@
  * Source routes: a sticky routing header or IPv4 source route sends a
  * packet through an address the connect and sendmsg hooks never judged.
  * The cgroup setsockopt program refuses them to a tiered process, root or
- * not, and leaves other options and untagged processes alone. Every route
- * here names loopback only (::1, 127.0.0.1), and nothing is sent.
+ * not, and leaves other options and untagged processes alone. Where the
+ * DNS guard's egress program runs, packets that carry a route anyway (a
+ * per-message IP_RETOPTS, options set before joining a tier) are dropped.
+ * Every route here names loopback only (::1, 127.0.0.1).
  */
 #include <errno.h>
 #include <grp.h>
@@ -13,6 +15,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include "fixture.h"
+#include "net.h"
 #include "sockets.h"
 #include "test.h"
 #include "util.h"
@@ -173,6 +176,131 @@ TEST(integ_sock_source_routes_refused)
 		ASSERT_EQ(fx_do(&f, "staging", do_setsockopt, &o, NULL), 0, what);
 	}
 	ASSERT_EQ(fx_count_events(&f, "socket", 0), (int)ARRAY_SIZE(routes), "one record per refusal, no more");
+out:
+	fx_cleanup(&f);
+}
+
+/* The egress program runs where the policy names hosts: one wildcard, no resolver needed. */
+static const char policy_guarded[] =
+	"{ \"version\": 1, \"tiers\": { \"staging\": {}, \"prod\": {} },\n"
+	"  \"cgroups\": [ {\"path\": \"/staging\", \"tier\": \"staging\"},\n"
+	"               {\"path\": \"/prod\", \"tier\": \"prod\"} ],\n"
+	"  \"destinations\": [ {\"tier\": \"prod\", \"cidrs\": [\"127.20.0.0/16\"],\n"
+	"                      \"hostnames\": [\"*.prod.test\"]} ] }\n";
+
+/* A datagram to loopback carrying a route: the route set before, or in the message. */
+struct routed {
+	int family, port;
+	bool sticky;		/* set as a socket option by before(); else IP_RETOPTS in sendmsg */
+	int fd;
+};
+
+/* In the first cgroup: the socket, and its sticky route. 0 or -errno. */
+static int routed_before(void *arg)
+{
+	struct routed *r = arg;
+	unsigned char buf[256];
+	struct opt o = { r->family, SOCK_DGRAM, r->family == AF_INET ? IPPROTO_IP : IPPROTO_IPV6,
+			 r->family == AF_INET ? IP_OPTIONS : IPV6_RTHDR, NULL, false };
+	socklen_t len = opt_value(&o, buf, sizeof(buf));
+
+	r->fd = socket(r->family, SOCK_DGRAM, 0);
+	if (r->fd < 0)
+		return -errno;
+	if (r->sticky && setsockopt(r->fd, o.level, o.name, buf, len))
+		return -errno;
+	return 0;
+}
+
+/* Where it was moved: the datagram. 0 or -errno of sendmsg(). */
+static int routed_after(void *arg)
+{
+	struct routed *r = arg;
+	union { char buf[CMSG_SPACE(8)]; struct cmsghdr align; } u = {};
+	struct sockaddr_storage ss;
+	struct iovec iov = { "x", 1 };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *c = (struct cmsghdr *)u.buf;
+	unsigned char lsrr[16];
+	struct opt o = { AF_INET, SOCK_DGRAM, IPPROTO_IP, IP_OPTIONS, NULL, false };
+
+	if (tw_sockaddr(r->family == AF_INET ? "127.0.0.1" : "::1", r->port, &ss, &m.msg_namelen))
+		return -EINVAL;
+	m.msg_name = &ss;
+	if (!r->sticky) {
+		/* IP_RETOPTS: this message's own IP options, a source route. */
+		opt_value(&o, lsrr, sizeof(lsrr));
+		c->cmsg_level = IPPROTO_IP;
+		c->cmsg_type = IP_RETOPTS;
+		c->cmsg_len = CMSG_LEN(8);
+		memcpy(CMSG_DATA(c), lsrr, 8);
+		m.msg_control = u.buf;
+		m.msg_controllen = sizeof(u.buf);
+	}
+	return sendmsg(r->fd, &m, 0) == 1 ? 0 : -errno;
+}
+
+static int routed_both(void *arg)
+{
+	return routed_before(arg) ?: routed_after(arg);
+}
+
+/* One routed datagram: untagged it leaves, from staging it is dropped and recorded. */
+static void routed_case(struct fx *f, struct routed *r, const char *what, const char *option)
+{
+	int u = fx_bind_udp(r->family == AF_INET ? "127.0.0.1" : "::1", r->port);
+	char msg[160];
+	pid_t pid;
+	json_t *e;
+
+	if (!ASSERT_TRUE(u >= 0, "a receiver on loopback"))
+		return;
+	snprintf(msg, sizeof(msg), "untagged: %s leaves", what);
+	ASSERT_EQ(fx_do(f, "free", routed_both, r, NULL), 0, msg);
+	snprintf(msg, sizeof(msg), "staging: %s is dropped (EPERM)", what);
+	if (r->sticky)
+		ASSERT_EQ(fx_do_moved(f, "free", "staging", routed_before, routed_after, r, &pid), EPERM, msg);
+	else
+		ASSERT_EQ(fx_do(f, "staging", routed_both, r, &pid), EPERM, msg);
+	e = fx_event_kind(f, "socket", pid);
+	if (ASSERT_TRUE(e != NULL, "the drop is logged")) {
+		ASSERT_STREQ(json_string_value(json_object_get(e, "op")), "route", "op");
+		ASSERT_STREQ(json_string_value(json_object_get(e, "option")), option, "what carried the route");
+		ASSERT_STREQ(json_string_value(json_object_get(e, "tier")), "staging", "tier");
+	}
+	json_decref(e);
+	/* Drain what the untagged send delivered (loopback may refuse a source route). */
+	fx_nothing_arrived(u);
+	close(u);
+}
+
+TEST(integ_sock_source_routes_in_packets_dropped)
+{
+	static const char *const cgroups[] = { "staging", "prod", "free", NULL };
+	struct routed retopts = { AF_INET, fx_port(5), false, -1 };
+	struct routed v4 = { AF_INET, fx_port(6), true, -1 }, v6 = { AF_INET6, fx_port(7), true, -1 };
+	struct routed plain = { AF_INET6, fx_port(8), false, -1 };
+	struct fx f;
+	int u;
+
+	if (geteuid()) {
+		tw_test_skip("needs root (cgroups and BPF)");
+		return;
+	}
+	if (!ASSERT_OK(fx_init(&f, cgroups), "fixture") ||
+	    !ASSERT_OK(fx_write_policy(&f, policy_guarded), "policy with a hostname") ||
+	    !fx_started(&f, NULL))
+		goto out;
+	routed_case(&f, &retopts, "an IP_RETOPTS source route in sendmsg", "IP_OPTIONS");
+	routed_case(&f, &v4, "IP_OPTIONS set before joining the tier", "IP_OPTIONS");
+	routed_case(&f, &v6, "IPV6_RTHDR set before joining the tier", "IPV6_RTHDR");
+	/* Control: the tier's own datagrams without a route still leave. */
+	u = fx_bind_udp("::1", plain.port);
+	if (ASSERT_TRUE(u >= 0, "a receiver on ::1")) {
+		ASSERT_EQ(fx_do(&f, "staging", routed_both, &plain, NULL), 0, "staging: a plain datagram leaves");
+		ASSERT_TRUE(fx_received(u), "and arrives");
+		close(u);
+	}
 out:
 	fx_cleanup(&f);
 }

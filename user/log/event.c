@@ -60,6 +60,7 @@ const char *tw_net_op_name(int op)
 	static const char *const names[] = {
 		[TW_NET_CALL] = "call", [TW_NET_CREATE] = "create", [TW_NET_SEND] = "send",
 		[TW_NET_RECEIVE] = "receive", [TW_NET_SETSOCKOPT] = "setsockopt",
+		[TW_NET_ROUTE] = "route",
 	};
 
 	return op >= 0 && op <= TW_NET_OP_MAX ? names[op] : "unknown";
@@ -353,7 +354,7 @@ static void w_sock(struct w *w, const struct tw_sock_event *e)
 		w_kstr(w, "protocol", ethertype_name(e->protocol));
 	else
 		w_ku64(w, "protocol", e->protocol);
-	if (e->op == TW_NET_SETSOCKOPT)
+	if (e->op == TW_NET_SETSOCKOPT || e->op == TW_NET_ROUTE)
 		w_kname(w, "option", sockopts, ARRAY_SIZE(sockopts), e->option);
 }
 
