@@ -523,9 +523,9 @@ static __always_inline int judge_route(struct __sk_buff *skb)
 	struct pkt p = {};
 	__u8 opt = TW_SOCKOPT_NONE;
 
-	if (skb->protocol == ETH_P_IP_BE && (void *)(ip + 1) <= end && ip->ihl > 5)
-		opt = ip4_route(skb, ip->ihl);
-	else if (skb->protocol == ETH_P_IPV6_BE && (void *)(ip6 + 1) <= end && ip6_ext(ip6->nexthdr))
+	if (skb->protocol == ETH_P_IP_BE && (void *)(ip + 1) <= end)
+		opt = ip4_route(ip->ihl);
+	else if (skb->protocol == ETH_P_IPV6_BE && (void *)(ip6 + 1) <= end)
 		opt = ip6_route(skb, ip6->nexthdr);
 	if (opt == TW_SOCKOPT_NONE)
 		return -1;
