@@ -24,11 +24,19 @@ LIBS      := -ljansson -lcrypto -lz -lm
 # The QEMU guests get static binaries: their initramfs has no libraries.
 LIBS_STATIC := -static -lbpf -lelf -lz -lzstd -ljansson -lcrypto -lcares -lnghttp2 -lm
 
-DEB_DEPS  := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libjansson-dev \
-	     libssl-dev libzstd-dev libmicrohttpd-dev libc-ares-dev libnghttp2-dev pkg-config make gcc iproute2 \
-	     nftables dnsmasq-base qemu-system-x86 busybox-static cpio libclang-rt-14-dev \
-	     scdoc systemd containerd runc python3-grpcio python3-grpc-tools python3-yaml \
-	     e2fsprogs btrfs-progs
+# What building, installing and running needs (`make deps`, `make run`): the
+# toolchain, the libraries tierwalld and tierwall link, scdoc for the man pages
+# `make install` installs.
+DEB_DEPS  := clang libbpf-dev bpftool libelf-dev zlib1g-dev libjansson-dev libssl-dev \
+	     libmicrohttpd-dev libc-ares-dev libnghttp2-dev make gcc scdoc
+# What only the tests, guests, fuzzers and benchmarks need (`make test-deps`,
+# which `make test` and `make bench` run): QEMU and the guests' initramfs
+# (static libzstd for the static builds), netns and nft tools, dnsmasq, the
+# container runtime and its gRPC tools, filesystem images, systemd-analyze,
+# libFuzzer's runtime.
+DEB_TEST_DEPS := llvm libclang-rt-14-dev libzstd-dev iproute2 nftables dnsmasq-base \
+	     qemu-system-x86 busybox-static cpio systemd containerd runc python3-grpcio \
+	     python3-grpc-tools python3-yaml e2fsprogs btrfs-progs
 
 ifeq ($(V),1)
 Q =
@@ -40,19 +48,19 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps run test bench clean vmlinux vm install image man k8s-test-deps \
+.PHONY: all deps test-deps run test bench clean vmlinux vm install image man k8s-test-deps \
 	fuzz fuzz-build asan mutants
 
 APPS      := tierwalld tierwall
-NRI_OBJS  := $(addprefix $(OUTPUT)/,tierwall-nri.o nri.o hook.o layout.o cgroup.o cgroupns.o ctl.o)
-COMMON    := policy diag dests kube driftcfg cidr compile ruleref jsonhint lint cgroup cgroupns ident event secretev evlog evread evquery seal ctl log lsm pins util text explainer fill chain levels
+NRI_OBJS  := $(addprefix $(OUTPUT)/,tierwall-nri.o nri.o hook.o layout.o cgroup.o cgroupns.o cgroupfs.o ctl.o)
+COMMON    := policy diag tierref dests kube driftcfg cidr compile ruleref jsonhint lint cgroup cgroupns cgroupfs ident event secretev evlog evread evquery seal ctl log lsm pins util text explainer fill chain levels
 TESTS     := tw_tests tw_probe tw_bench
 
 all: $(addprefix $(OUTPUT)/,$(APPS) tierwall-nri tw_tests tw_probe)
 
 # Install what is missing from Debian; silent and quick when all is present.
-deps:
-	$(Q)missing=$$(for p in $(DEB_DEPS); do \
+define apt_install
+	$(Q)missing=$$(for p in $(1); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 		grep -q '^install ok installed$$' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -60,6 +68,11 @@ deps:
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive \
 		apt-get install -y -q --no-install-recommends $$missing; \
 	fi
+endef
+deps:
+	$(call apt_install,$(DEB_DEPS))
+test-deps:
+	$(call apt_install,$(DEB_TEST_DEPS))
 
 $(OUTPUT):
 	$(Q)mkdir -p $@
@@ -91,8 +104,8 @@ SKELS := $(addprefix $(OUTPUT)/,net.skel.h sock.skel.h dns.skel.h files.skel.h n
 SKEL_USERS := $(notdir $(shell grep -lE '\.skel\.h"|loader_int\.h"' $(addsuffix /*.c,$(USER_DIRS))))
 $(addprefix $(OUTPUT)/,$(SKEL_USERS:.c=.o)): $(SKELS)
 
-DAEMON_OBJS := $(addprefix $(OUTPUT)/,tierwalld.o ask.o access.o reloadreq.o pods.o podtier.o adopt.o cri.o pb.o hook.o layout.o ready.o policywatch.o options.o state.o tags.o tagwatch.o persist.o lock.o uninstall.o control.o status.o reload.o stream.o drain.o sealing.o protect.o runs.o attestd.o drift.o loader.o handover.o objects.o filemaps.o guard.o secrets.o names.o secretwatch.o dns.o dnsview.o fingerprint.o endpoints.o driftscan.o follow.o metrics.o $(addsuffix .o,$(COMMON)))
-CLI_OBJS    := $(addprefix $(OUTPUT)/,tierwall.o cli_status.o events.o evshow.o explain.o policycmd.o simulate.o logcmd.o run.o attest.o $(addsuffix .o,$(COMMON)))
+DAEMON_OBJS := $(addprefix $(OUTPUT)/,tierwalld.o ask.o access.o reloadreq.o pods.o podtier.o adopt.o cri.o pb.o hook.o layout.o ready.o policywatch.o options.o state.o tags.o tagwatch.o persist.o lock.o uninstall.o control.o reply.o status.o reload.o stream.o drain.o sealing.o protect.o runs.o attestd.o drift.o loader.o handover.o objects.o objshare.o filemaps.o guard.o secrets.o identities.o names.o secretwatch.o dns.o dnsview.o fingerprint.o endpoints.o driftscan.o follow.o metrics.o $(addsuffix .o,$(COMMON)))
+CLI_OBJS    := $(addprefix $(OUTPUT)/,tierwall.o cli_status.o events.o evshow.o explain.o policycmd.o simulate.o simjudge.o simanswer.o logcmd.o run.o attest.o $(addsuffix .o,$(COMMON)))
 
 $(OUTPUT)/tierwalld: $(DAEMON_OBJS)
 	$(call msg,LINK,$@)
@@ -118,7 +131,7 @@ TEST_OBJS := $(patsubst tests/%.c,$(OUTPUT)/tests/%.o,$(filter tests/test_%.c,$(
 $(TEST_OBJS) $(OUTPUT)/tests/dnsguard.o: $(SKELS)
 
 TESTS_OBJS := $(addprefix $(OUTPUT)/tests/,runner.o net.o fixture.o fxsock.o fxdns.o std.o schema.o dnsguard.o sockets.o reference.o \
-	      fileops.o tamperops.o podhook.o runhelp.o secfix.o) $(TEST_OBJS) $(addprefix $(OUTPUT)/,loader.o handover.o objects.o filemaps.o guard.o \
+	      fileops.o tamperops.o podhook.o runhelp.o secfix.o) $(TEST_OBJS) $(addprefix $(OUTPUT)/,loader.o handover.o objects.o objshare.o filemaps.o guard.o \
 	      podtier.o layout.o nri.o hook.o cri.o pb.o fingerprint.o endpoints.o $(addsuffix .o,$(COMMON)))
 
 $(OUTPUT)/tw_tests: $(TESTS_OBJS)
@@ -172,14 +185,21 @@ $(OUTPUT)/man/%.8: doc/%.8.scd
 	$(Q)mkdir -p $(dir $@)
 	$(Q)scdoc < $< > $@
 man: $(MAN_PAGES)
+# The bash completion, from the option tables the binary parses with (its --help).
+COMPLETION := $(OUTPUT)/completion/tierwall
+$(COMPLETION): $(OUTPUT)/tierwall $(OUTPUT)/tierwalld user/cli/completion.sh
+	$(call msg,GEN,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)user/cli/completion.sh $< $(OUTPUT)/tierwalld > $@.tmp && mv $@.tmp $@
 
 # A plain host under systemd. PREFIX, DESTDIR as usual; the policy is kept if present.
 PREFIX     ?= /usr/local
 SYSCONFDIR ?= /etc
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
-install: all man
+install: all man $(COMPLETION)
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/libexec/tierwall \
-		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(SYSCONFDIR)/tierwall
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(SYSCONFDIR)/tierwall \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions
 	install -m 0755 $(OUTPUT)/tierwalld $(DESTDIR)$(PREFIX)/sbin/tierwalld
 	install -m 0755 $(OUTPUT)/tierwall $(DESTDIR)$(PREFIX)/bin/tierwall
 	install -m 0755 $(OUTPUT)/tierwall-nri $(DESTDIR)$(PREFIX)/libexec/tierwall/tierwall-nri
@@ -187,6 +207,8 @@ install: all man
 		deploy/systemd/tierwalld.service > $(DESTDIR)$(UNITDIR)/tierwalld.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/tierwalld.service
 	install -m 0644 $(MAN_PAGES) $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 0644 $(COMPLETION) $(DESTDIR)$(PREFIX)/share/bash-completion/completions/tierwall
+	install -m 0644 $(COMPLETION) $(DESTDIR)$(PREFIX)/share/bash-completion/completions/tierwalld
 	[ -e $(DESTDIR)$(SYSCONFDIR)/tierwall/policy.json ] || \
 		install -m 0644 deploy/systemd/policy.json $(DESTDIR)$(SYSCONFDIR)/tierwall/policy.json
 
@@ -225,7 +247,7 @@ FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fn
 FUZZ_CFLAGS  := -g -O1 $(FUZZ_SAN) -Wall -Werror -Wno-unused-parameter -std=gnu11 \
 		-D_GNU_SOURCE -I$(OUTPUT) -Imaps $(addprefix -I,$(USER_DIRS)) -Itests -Itests/fuzz
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_LIB     := $(addprefix $(OUTPUT)/fuzz/obj/,$(addsuffix .o,$(COMMON) follow loader handover objects filemaps guard dns dnsview fingerprint endpoints cri pb) \
+FUZZ_LIB     := $(addprefix $(OUTPUT)/fuzz/obj/,$(addsuffix .o,$(COMMON) follow loader handover objects objshare filemaps guard dns dnsview fingerprint endpoints cri pb) \
 		tests/reference.o tests/dnsguard.o tests/net.o)
 
 $(OUTPUT)/fuzz/obj/%.o: %.c $(USER_HDRS) maps/tierwall.h $(SKELS)
@@ -243,7 +265,8 @@ fuzz: fuzz-build
 	$(Q)tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 # The bugs that once went uncaught, planted one at a time: each must fail its test.
-mutants: deps all
+mutants: deps test-deps
+	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tests/mutants.sh
 
 # The unit and host tests built with ASan and UBSan (gcc), for `make test`.
@@ -252,13 +275,17 @@ asan:
 		SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
 		$(OUTPUT)/asan/tw_tests
 
-run: deps all
+run: deps
+	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tests/demo.sh
 
-test: deps all vm k8s-test-deps fuzz-build asan
+# The packages first, then the builds that need them (at any -j).
+test: deps test-deps
+	$(Q)$(MAKE) --no-print-directory all vm k8s-test-deps fuzz-build asan
 	$(Q)tests/run.sh
 
-bench: deps all vm $(OUTPUT)/tw_bench $(OUTPUT)/tw_bench_events
+bench: deps test-deps
+	$(Q)$(MAKE) --no-print-directory all vm $(OUTPUT)/tw_bench $(OUTPUT)/tw_bench_events
 	$(Q)tests/bench.sh
 
 # Regenerate vmlinux.h from the running kernel's BTF (see vmlinux/README.md).

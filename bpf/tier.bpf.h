@@ -346,7 +346,7 @@ static __always_inline void dentry_names(struct dentry *dn, char names[TW_PATH_P
 
 static __always_inline void event_submit(void *e)
 {
-	/* Batch wakeups: one per event caps a connect storm (see README). */
+	/* Batch wakeups: one per event caps a connect storm (see doc/design.md). */
 	__u64 flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= TW_WAKE_BYTES ?
 		      BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 

@@ -79,7 +79,11 @@ echo "(queries go to 127.0.0.53 on loopback; \"no answer\" only means no server 
 
 sleep 0.3	# the daemon drains the ring buffer every 50 ms
 step "what the incident responder sees: tierwall events"
-$CLI events --log-dir "$DEMO/log" | grep -v '"kind":"daemon"'
+if [ -t 1 ]; then
+	$CLI events --log-dir "$DEMO/log"	# a table on a terminal, the daemon's own records too
+else
+	$CLI events --log-dir "$DEMO/log" | grep -v '"kind":"daemon"'	# JSON lines
+fi
 
 step "tierwall status"
 $CLI status

@@ -14,10 +14,18 @@ if make -s install DESTDIR="$D" PREFIX=/usr > "$D/install.log" 2>&1; then
 	missing=
 	for f in usr/sbin/tierwalld usr/bin/tierwall usr/libexec/tierwall/tierwall-nri \
 		 usr/lib/systemd/system/tierwalld.service usr/share/man/man8/tierwalld.8 \
-		 usr/share/man/man8/tierwall.8 etc/tierwall/policy.json; do
+		 usr/share/man/man8/tierwall.8 etc/tierwall/policy.json \
+		 usr/share/bash-completion/completions/tierwall \
+		 usr/share/bash-completion/completions/tierwalld; do
 		[ -e "$D/$f" ] || missing="$missing $f"
 	done
 	[ -z "$missing" ] && ok deploy_make_install_layout || bad deploy_make_install_layout "missing:$missing"
+	# The completion installed completes tierwall's commands and their options.
+	c="$D/usr/share/bash-completion/completions/tierwall"
+	out=$(bash -c 'source "$1" && COMP_WORDS=(tierwall events --ki) && COMP_CWORD=2 && _tierwall &&
+		echo "${COMPREPLY[*]}"' - "$c" 2>&1)
+	[ "$out" = --kind ] && ok deploy_bash_completion_completes ||
+		bad deploy_bash_completion_completes "tierwall events --ki gave \"$out\""
 else
 	bad deploy_make_install_layout "$(tail -3 "$D/install.log")"
 fi

@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/utsname.h>
 #include <sched.h>
 #include <net/if.h>
 #include <bpf/bpf.h>
@@ -27,6 +28,7 @@
 #include "net.h"
 #include "sockets.h"
 #include "test.h"
+#include "util.h"
 
 static int instance;
 
@@ -280,6 +282,36 @@ bool fx_lsm_ready(void)
 		return false;
 	}
 	return true;
+}
+
+char fx_proc_state(pid_t pid)
+{
+	char path[64], *stat = NULL, *p, state = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (tw_read_file(path, &stat, NULL))
+		return 0;
+	p = strrchr(stat, ')');
+	if (p && p[1] == ' ')
+		state = p[2];
+	free(stat);
+	return state;
+}
+
+int fx_guest_modules(void)
+{
+	char order[PATH_MAX];
+	struct utsname u;
+
+	uname(&u);
+	snprintf(order, sizeof(order), "/lib/modules/%s/order", u.release);
+	if (access(order, F_OK))
+		return -ENOENT;
+	/* Already loaded ones fail to load again: callers check what they need after. */
+	fx_sh(NULL, 0, "cd /lib/modules/%s && for m in $(cat order); do case $m in "
+		       "*.xz) unxz -c $m > /tmp/tw-mod.ko && insmod /tmp/tw-mod.ko ;; *) insmod $m ;; esac; "
+		       "done; rm -f /tmp/tw-mod.ko", u.release);
+	return 0;
 }
 
 int fx_cgroup_progs(const char *cgroup_dir)

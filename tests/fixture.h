@@ -75,6 +75,14 @@ int fx_move(struct fx *f, const char *rel, pid_t pid);
 bool fx_lsm_usable(char *why, size_t len);
 /* Root and BPF LSM usable; otherwise the running test is marked skipped, saying why. */
 bool fx_lsm_ready(void);
+/*
+ * The modules a guest of tests/vm carries (loop, ext4, btrfs, sctp: see
+ * tests/vm/mkinitrd.sh), loaded; those already loaded stay. -ENOENT where
+ * there are none (the host).
+ */
+int fx_guest_modules(void);
+/* The state letter /proc/PID/stat gives (R, S, T, Z...), 0 once the process is gone. */
+char fx_proc_state(pid_t pid);
 /* Programs attached to a cgroup for inet4 connect (BPF_PROG_QUERY). */
 int fx_cgroup_progs(const char *cgroup_dir);
 

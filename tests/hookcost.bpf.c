@@ -3,7 +3,7 @@
  * tw_bench_lsm only: the least a program on file_permission or
  * inode_permission could do (one flag test, one field load), to measure
  * what attaching to those hooks costs every read(), write() and path walk
- * on the node. tierwall does not attach them; the README says why.
+ * on the node. tierwall does not attach them; doc/benchmarks.md says why.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>

@@ -2,11 +2,19 @@
 /*
  * Plain references that the fast code is compared with, by the unit tests
  * and by the fuzz targets (tests/fuzz/): the compiled destination tables,
- * and the DNS guard's parser.
+ * and the DNS guard's parser. And the policy those tests start from.
  */
 #include <ctype.h>
 #include <string.h>
 #include "reference.h"
+
+struct tw_policy *tw_ref_policy(const char *text, struct tw_diags *d)
+{
+	struct tw_policy *p = NULL;
+
+	tw_policy_parse("t.json", text, strlen(text), &p, d);
+	return p;
+}
 
 /* Reference: most specific rule whose ports match, walking as the kernel does. */
 int tw_ref_match(const struct tw_policy *p, int family, const uint8_t *addr, uint16_t port)

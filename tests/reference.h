@@ -7,6 +7,8 @@
 #include "cidr.h"
 #include "policy.h"
 
+/* A policy from text (named t.json in d's errors); NULL if it has errors. */
+struct tw_policy *tw_ref_policy(const char *text, struct tw_diags *d);
 /* Brute force: the most specific rule whose ports match, or -1 (tw_tables_match's answer). */
 int tw_ref_match(const struct tw_policy *p, int family, const uint8_t *addr, uint16_t port);
 /*

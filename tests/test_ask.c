@@ -6,8 +6,10 @@
  * its errors and status tells about it, simulate replays a recorded log
  * against a draft policy.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -18,6 +20,8 @@
 #include "ctl.h"
 #include "fixture.h"
 #include "net.h"
+#include "policy.h"
+#include "reference.h"
 #include "std.h"
 #include "test.h"
 
@@ -86,27 +90,86 @@ static const char *recorded_verdict(struct fx *f, pid_t pid, json_t **ev)
 	return jstr(*ev, "verdict");
 }
 
+/*
+ * The policy's own meaning, computed apart from the kernel's dst.bpf.h that
+ * explain shares with the hooks: the caller's tier from the nearest tagged
+ * ancestor, the destination's owner from the most specific CIDR whose ports
+ * cover the port (tw_ref_match, a brute-force walk over the parsed policy).
+ */
+static int ref_tier(const struct tw_policy *p, const char *cg)
+{
+	char path[PATH_MAX];
+	size_t best = 0, n;
+	int i, tier = 0;
+
+	snprintf(path, sizeof(path), "/%s", cg);
+	for (i = 0; i < p->ncgroups; i++) {
+		n = strlen(p->cgroups[i].path);
+		if (!strncmp(path, p->cgroups[i].path, n) && (!path[n] || path[n] == '/') && n >= best) {
+			best = n;
+			tier = p->cgroups[i].tier;
+		}
+	}
+	return tier;
+}
+
+/* "allow", "audit" or "deny" for cg calling ip:port; *rule: the CIDR entry that owns it, or NULL. */
+static const char *ref_verdict(const struct tw_policy *p, const char *cg, const char *ip, int port,
+			       const char **rule)
+{
+	uint8_t a[16] = {};
+	int family = 4, tier = ref_tier(p, cg), owner, r;
+
+	if (inet_pton(AF_INET, ip, a) != 1) {
+		family = 6;
+		inet_pton(AF_INET6, ip, a);
+		if (IN6_IS_ADDR_V4MAPPED((struct in6_addr *)a)) {	/* the IPv4 address is judged */
+			memmove(a, a + 12, 4);
+			memset(a + 4, 0, 12);
+			family = 4;
+		}
+	}
+	if (family == 4 && !a[0] && !a[1] && !a[2] && !a[3]) {	/* 0.0.0.0 reaches loopback */
+		a[0] = 127;
+		a[3] = 1;
+	}
+	r = tw_ref_match(p, family, a, port);
+	*rule = r >= 0 ? p->rules[r].jpath : NULL;
+	owner = r >= 0 ? p->rules[r].tier : 0;
+	if (!tier || !owner || owner == tier)
+		return "allow";
+	return p->tiers[tier].mode == TW_MODE_AUDIT ? "audit" : "deny";
+}
+
 #define NTARGETS 72
 
 TEST(integ_explain_agrees_with_kernel_randomised)
 {
-	static const char *const cgs[] = { "agents/staging", "agents/dev", "services/prod",
-					   "untagged", "nest/inner", "nest" };
+	/* Callers of staging, of prod, and the rest (audit tier, untagged). */
+	static const char *const cgs[] = { "agents/staging", "nest", "services/prod", "nest/inner",
+					   "agents/dev", "untagged" };
 	static const char *const nets[] = { "127.20", "127.21", "127.22", "127.22.1", "127.30",
 					    "127.40", "::1", "::ffff:127.20", "0.0.0.0" };
 	struct { pid_t pid; char what[96]; const char *verdict; bool rec; json_t *rule; } t[NTARGETS];
 	int ports[3] = { P_ANY, P_SCOPED, P_NESTED }, i, n = 0, denied = 0, audited = 0, allowed = 0;
 	unsigned int seed = getpid() ^ time(NULL);
+	struct tw_policy *pol = NULL;
+	struct tw_diags d = {};
 	struct fx f;
 
 	memset(t, 0, sizeof(t));
 	if (!ask_start(&f))
 		goto out;
+	if (!ASSERT_OK(tw_policy_load(f.policy, &pol, &d), "the policy, for the reference"))
+		goto out;
 	printf("    seed %u\n", seed);
 	srand(seed);
 	for (i = 0; i < NTARGETS; i++) {
-		const char *cg = cgs[rand() % 6], *net = nets[rand() % 9];
-		int port = ports[rand() % 3], op = rand() % 2 ? TW_OP_TCP_CONNECT : TW_OP_UDP_SENDTO;
+		/* First every network on every port from a staging and a prod caller, then at random. */
+		const char *cg = i < 54 ? cgs[2 * (i / 27) + rand() % 2] : cgs[rand() % 6];
+		const char *net = nets[i < 54 ? i % 9 : rand() % 9], *want, *want_rule;
+		int port = ports[i < 54 ? i / 9 % 3 : rand() % 3];
+		int op = rand() % 2 ? TW_OP_TCP_CONNECT : TW_OP_UDP_SENDTO;
 		char ip[64];
 		json_t *r;
 		int rc;
@@ -131,10 +194,14 @@ TEST(integ_explain_agrees_with_kernel_randomised)
 			       "allow" : "audit" : "deny";
 		t[n].rec = json_is_true(json_object_get(r, "recorded"));
 		t[n].rule = json_incref(json_object_get(r, "rule"));
-		/* The kernel's own answer: EPERM is a denial, anything else got through. */
-		if (!ASSERT_EQ(rc == EPERM, !strcmp(t[n].verdict, "deny"), t[n].what))
-			printf("    explain said %s (%s), the call returned %d\n", t[n].verdict,
-			       jstr(r, "rule") ?: "no rule", rc);
+		want = ref_verdict(pol, cg, ip, port, &want_rule);
+		/* The policy's meaning, explain's answer and the kernel's (EPERM is a denial) agree. */
+		if (!ASSERT_STREQ(t[n].verdict, want, t[n].what) ||
+		    !ASSERT_EQ(rc == EPERM, !strcmp(want, "deny"), t[n].what))
+			printf("    policy: %s (%s); explain: %s (%s); the call returned %d\n", want,
+			       want_rule ?: "no rule", t[n].verdict, jstr(r, "rule") ?: "no rule", rc);
+		if (ref_tier(pol, cg) && !ASSERT_STREQ(jstr(r, "rule") ?: "none", want_rule ?: "none", t[n].what))
+			printf("    the rule explain named is not the policy's\n");
 		denied += rc == EPERM;
 		audited += !strcmp(t[n].verdict, "audit");
 		allowed += rc != EPERM;
@@ -169,6 +236,8 @@ TEST(integ_explain_agrees_with_kernel_randomised)
 out:
 	for (i = 0; i < NTARGETS; i++)
 		json_decref(t[i].rule);
+	tw_policy_free(pol);
+	tw_diags_free(&d);
 	fx_cleanup(&f);
 }
 
@@ -183,7 +252,7 @@ static int cli(struct fx *f, char *out, size_t len, const char *fmt, const char 
 
 TEST(ask_explain_names_caller_tag_rule_and_verdict)
 {
-	char out[8192], pid[32];
+	char out[8192], pid[32], sib[PATH_MAX + 2];
 	json_t *r = NULL;
 	struct fx f;
 
@@ -227,6 +296,23 @@ TEST(ask_explain_names_caller_tag_rule_and_verdict)
 	snprintf(pid, sizeof(pid), "%d", getpid());
 	cli(&f, out, sizeof(out), "explain --pid %s 127.20.0.1:80", pid);
 	ASSERT_CONTAINS(out, "outside the daemon's cgroup root", "a process outside the root");
+	/* ROOTX beside ROOT: a name that begins with the root's is not below it. */
+	snprintf(sib, sizeof(sib), "%sX", f.root);
+	if (ASSERT_OK(mkdir(sib, 0755) ? -errno : 0, "a cgroup beside the root")) {
+		pid_t kid = fork();
+
+		if (!kid) {
+			pause();
+			_exit(0);
+		}
+		fx_sh(NULL, 0, "echo %d > %s/cgroup.procs", kid, sib);
+		snprintf(pid, sizeof(pid), "%d", kid);
+		cli(&f, out, sizeof(out), "explain --pid %s 127.20.0.1:80", pid);
+		ASSERT_CONTAINS(out, "outside the daemon's cgroup root", "a process in it is outside the root");
+		kill(kid, SIGKILL);
+		waitpid(kid, NULL, 0);
+		rmdir(sib);
+	}
 	/* Bad arguments: exit 2. */
 	ASSERT_EQ(cli(&f, out, sizeof(out), "explain %s", "127.0.0.1"), 2, "no caller named");
 	ASSERT_EQ(cli(&f, out, sizeof(out), "explain --cgroup / %s", "1.2.3.4:99999"), 2, "bad port");

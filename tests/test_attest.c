@@ -102,6 +102,48 @@ out:
 	tw_diags_free(&d);
 }
 
+static void on_fp(void *arg, const struct tw_fp_hit *h)
+{
+	struct hits *x = arg;
+
+	snprintf(x->text + strlen(x->text), sizeof(x->text) - strlen(x->text), "%ld %d %d\n",
+		 h->line, h->kind, h->tier);
+}
+
+/* A line is read to its end: a token that matches nothing does not hide a later one. */
+TEST(unit_fingerprint_scan_reads_every_token)
+{
+	char dir[] = "/tmp/tw-fp-XXXXXX", path[64], policy[512], text[256];
+	const char *token = "Qm7Rt2Kx9PzL4vWc8NbY3JhD", *decoy = "4eC39HqLyjWDarjtT1zdp7dc";
+	struct tw_diags d = {};
+	struct tw_policy *p = NULL;
+	struct tw_fp *x = NULL;
+	struct hits h = {};
+
+	if (!ASSERT_TRUE(mkdtemp(dir) != NULL, "tmp dir"))
+		return;
+	snprintf(path, sizeof(path), "%s/app.env", dir);
+	snprintf(text, sizeof(text), "LOG_LEVEL=debug\nAPI_TOKEN=%s\n", token);
+	write_text_file(path, text);
+	snprintf(policy, sizeof(policy), "{ \"version\": 1, \"tiers\": {\"staging\": {}, \"prod\": {}},\n"
+		 "  \"secrets\": [ {\"tier\": \"prod\", \"paths\": [\"%s\"]} ] }\n", path);
+	tw_policy_parse("t.json", policy, strlen(policy), &p, &d);
+	tw_diags_print(&d, stdout);
+	if (!ASSERT_TRUE(p != NULL, "policy") || !ASSERT_OK(tw_fp_build(&x, p), "fingerprints"))
+		goto out;
+	/* Line 2: a credential token that is nobody's first, prod's after it. */
+	ASSERT_TRUE(tw_fp_is_credential(decoy, strlen(decoy)), "the first is a token too");
+	snprintf(text, sizeof(text), "PORT=8080\nKEYS: %s %s\n", decoy, token);
+	tw_fp_scan(x, text, strlen(text), 1, true, 0, on_fp, &h);
+	snprintf(text, sizeof(text), "2 %d 2\n", TW_FP_TOKEN);
+	ASSERT_STREQ(h.text, text, "prod's token found after one that matches nothing");
+out:
+	tw_fp_free(x);
+	tw_policy_free(p);
+	tw_diags_free(&d);
+	fx_sh(NULL, 0, "rm -rf %s", dir);
+}
+
 /* ---- the real daemon ---- */
 
 struct world {

@@ -433,6 +433,37 @@ out:
 	guard_close(&g);
 }
 
+/*
+ * A TCP segment is read whole or judged unreadable: a third message (the
+ * guard reads two) and a data offset past the segment's end are dropped.
+ */
+TEST(integ_dnsparse_tcp_segment_bounds)
+{
+	uint8_t tcp[400], pkt[600];
+	struct guard g;
+	size_t n = 0, fl;
+	int i;
+
+	if (!ASSERT_OK(guard_open(&g), "load the DNS guard"))
+		goto out;
+	for (i = 0; i < 3; i++)
+		n += tcp_query("example.org", tcp + n);
+	fl = frame(pkt, 4, L4_TCP, 53, tcp, 2 * n / 3, 0);
+	ASSERT_EQ(guard_run(&g, pkt, fl), 1, "two clean queries in one segment pass");
+	fl = frame(pkt, 4, L4_TCP, 53, tcp, n, 0);
+	ASSERT_EQ(guard_run(&g, pkt, fl), 0, "three clean queries in one segment: not all read, dropped");
+	ASSERT_EQ(g.reason, TW_DNS_COUNT, "as too many messages");
+	fl = frame(pkt, 4, L4_TCP, 53, tcp, 0, 0);
+	pkt[14 + 20 + 12] = 15 << 4;	/* 60 bytes of TCP header in a 20-byte segment */
+	ASSERT_EQ(guard_run(&g, pkt, fl), 0, "a data offset past the segment's end is dropped");
+	ASSERT_EQ(g.reason, TW_DNS_TRUNCATED, "as truncated");
+	fl = frame(pkt, 6, L4_TCP, 53, tcp, 4, 0);
+	pkt[14 + 40 + 12] = 8 << 4;	/* 32 bytes of header, 24 in the segment */
+	ASSERT_EQ(guard_run(&g, pkt, fl), 0, "over IPv6 too");
+out:
+	guard_close(&g);
+}
+
 TEST(integ_dnsparse_fuzz_matches_reference)
 {
 	static const char *const seeds[] = { "api.prod.test", "x.wild.prod.test", "own.staging.test",

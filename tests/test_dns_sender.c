@@ -161,7 +161,7 @@ TEST(integ_dns_sender_udp_socket_from_before_the_tier)
 		goto out;
 	if (!(tw_skb_task_helpers() & TW_SKB_CGROUP) && !fx_lsm_usable(why, sizeof(why))) {
 		tw_test_skip("this kernel gives cgroup_skb no current cgroup and has no BPF LSM: "
-			     "the moved sender stays open (README, threat model)");
+			     "the moved sender stays open (doc/threat-model.md)");
 		goto out;
 	}
 	printf("    the sender is seen by %s\n", tw_skb_task_helpers() & TW_SKB_CGROUP ?

@@ -135,3 +135,28 @@ TEST(integ_handover_failed_start_changes_no_pin)
 out:
 	fx_cleanup(&f);
 }
+
+/* A pin dir left by a daemon on another cgroup root: its links are not this root's to take. */
+TEST(integ_handover_other_root_attaches_its_own_link)
+{
+	char policy[4096];
+	struct fx f, g = {};
+
+	if (!std_start(&f))
+		goto out;
+	kill9(&f);
+	if (!ASSERT_OK(fx_init(&g, std_cgroups), "a second cgroup root"))
+		goto out;
+	snprintf(g.pin, sizeof(g.pin), "%s", f.pin);
+	std_policy(policy, sizeof(policy));
+	fx_write_policy(&g, policy);
+	if (!fx_started(&g, NULL))
+		goto out;
+	ASSERT_EQ(fx_cgroup_progs(g.root), 1, "a daemon on the second root attaches its own connect4 link");
+	ASSERT_EQ(fx_net(&g, "agents/staging", TW_OP_TCP_CONNECT, "127.20.0.1", P_ANY, NULL), EPERM,
+		  "and enforces there");
+	ASSERT_EQ(fx_cgroup_progs(f.root), 0, "the first root's link went with the pin it replaced");
+out:
+	fx_cleanup(&g);
+	fx_cleanup(&f);
+}

@@ -172,8 +172,10 @@ TEST(life_runtime_tags_survive_restarts)
 		goto out;
 	fx_mkcg(&f, "fresh");
 	fx_mkcg(&f, "doomed");
+	fx_mkcg(&f, "reborn");
 	ASSERT_EQ(cli(&f, out, sizeof(out), "tag /fresh staging"), 0, "runtime tag");
 	ASSERT_EQ(cli(&f, out, sizeof(out), "tag /doomed prod"), 0, "another, whose cgroup will go");
+	ASSERT_EQ(cli(&f, out, sizeof(out), "tag /reborn staging"), 0, "another, whose cgroup will be made again");
 	for (round = 0; round < 2; round++) {
 		bool kill9 = round == 1;
 
@@ -181,6 +183,8 @@ TEST(life_runtime_tags_survive_restarts)
 			/* Removed while no daemon runs: the next start must say so. */
 			fx_stop(&f);
 			rmdir(strcat(strcpy(out, f.root), "/doomed"));
+			rmdir(strcat(strcpy(out, f.root), "/reborn"));
+			fx_mkcg(&f, "reborn");	/* the same name, a new cgroup (a greater id) */
 			ASSERT_EQ(fx_net(&f, "fresh", TW_OP_TCP_CONNECT, "127.20.0.1", P_ANY, NULL), EPERM,
 				  "enforced while the daemon is down");
 			if (!ASSERT_OK(fx_start(&f, NULL), "start again"))
@@ -199,6 +203,10 @@ TEST(life_runtime_tags_survive_restarts)
 	json_decref(e);
 	listed(&f, "doomed", what, sizeof(what));
 	ASSERT_STREQ(what, "", "the lost tag is no longer listed");
+	listed(&f, "reborn", what, sizeof(what));
+	ASSERT_STREQ(what, "", "a tag is not restored onto a cgroup made again under its name");
+	ASSERT_EQ(fx_net(&f, "reborn", TW_OP_TCP_CONNECT, "127.20.0.1", P_ANY, NULL), ECONNREFUSED,
+		  "which is not judged");
 	ASSERT_EQ(cli(&f, out, sizeof(out), "tiers --json"), 0, "tiers");
 	ASSERT_CONTAINS(out, "\"uid\": 0", "the requester is kept");
 	log_matches_schema(f.log_dir);
@@ -284,7 +292,8 @@ TEST(life_retag_needs_force_and_names_requester)
 		goto out;
 	fx_mkcg(&f, "agents/staging/tool");
 	ASSERT_EQ(cli(&f, out, sizeof(out), "tag /agents/staging/tool prod"), 1, "inherited tier: refused");
-	ASSERT_CONTAINS(out, "already has tier staging (inherited from", "says why");
+	ASSERT_CONTAINS(out, "cgroup /agents/staging/tool already has tier staging (inherited from /agents/staging)",
+			"says why, naming cgroups as the policy does");
 	ASSERT_CONTAINS(out, "--force", "and how");
 	ASSERT_EQ(cli(&f, out, sizeof(out), "tag /agents/staging/tool staging"), 0, "same tier: fine");
 	ASSERT_EQ(cli(&f, out, sizeof(out), "tag /agents/staging/tool prod"), 1, "own runtime tag: refused");
@@ -313,7 +322,7 @@ out:
 	fx_cleanup(&f);
 }
 
-TEST(life_one_daemon_per_pin_and_log_dir)
+TEST(life_one_daemon_per_pin_log_and_state_dir)
 {
 	char out[8192], pid[32];
 	struct fx f;
@@ -327,19 +336,26 @@ TEST(life_one_daemon_per_pin_and_log_dir)
 	      tw_build_dir, f.policy, f.root, f.tmp, f.tmp, f.pin, f.tmp);
 	ASSERT_CONTAINS(out, "--pin-dir", "a second daemon on the same pin dir is refused");
 	ASSERT_CONTAINS(out, pid, "naming the live one");
-	ASSERT_CONTAINS(out, "rc=1", "exit 1");
+	ASSERT_CONTAINS(out, "rc=1\n", "exit 1");
 	/* Same log dir. */
 	fx_sh(out, sizeof(out), "%s/tierwalld --policy %s --cgroup-root %s --log-dir %s "
 	      "--state-dir %s/state2 --pin-dir none --socket %s/s2.sock 2>&1; echo rc=$?",
 	      tw_build_dir, f.policy, f.root, f.log_dir, f.tmp, f.tmp);
 	ASSERT_CONTAINS(out, "--log-dir", "a second daemon on the same log dir is refused");
 	ASSERT_CONTAINS(out, pid, "naming the live one");
+	/* Same state dir; bounded: a second daemon that starts is stopped after 5 s. */
+	fx_sh(out, sizeof(out), "timeout -s INT 5 %s/tierwalld --policy %s --cgroup-root %s --log-dir %s/log4 "
+	      "--state-dir %s --pin-dir none --socket %s/s4.sock 2>&1; echo rc=$?",
+	      tw_build_dir, f.policy, f.root, f.tmp, f.state, f.tmp);
+	ASSERT_CONTAINS(out, "--state-dir", "a second daemon on the same state dir is refused");
+	ASSERT_CONTAINS(out, pid, "naming the live one");
+	ASSERT_CONTAINS(out, "rc=1\n", "exit 1");
 	/* Same socket: refused before anything else. */
 	fx_sh(out, sizeof(out), "%s/tierwalld --policy %s --cgroup-root %s --log-dir %s/log3 "
 	      "--state-dir %s/state3 --pin-dir none --socket %s 2>&1; echo rc=$?",
 	      tw_build_dir, f.policy, f.root, f.tmp, f.tmp, f.sock);
 	ASSERT_CONTAINS(out, "another tierwalld answers there", "a second daemon on the same socket");
-	ASSERT_CONTAINS(out, "rc=1", "exit 1");
+	ASSERT_CONTAINS(out, "rc=1\n", "exit 1");
 	ASSERT_EQ(fx_cgroup_progs(f.root), 1, "the first one's programs are untouched");
 	ASSERT_EQ(fx_net(&f, "agents/staging", TW_OP_TCP_CONNECT, "127.20.0.1", P_ANY, NULL), EPERM,
 		  "and it still enforces");

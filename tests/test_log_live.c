@@ -72,7 +72,7 @@ TEST(log_query_verify_and_crash)
 
 	fx_sh(NULL, 0, "sed -i '4s/\"deny\"/\"allow\"/' %s/events.jsonl", f.log_dir);
 	rc = fx_sh(out, sizeof(out), "%s verify-log %s", cli, f.log_dir);
-	ASSERT_EQ(rc, 3, "an edited denial is caught");
+	ASSERT_EQ(rc, 3, "an edited denial is caught: exit 3");
 	ASSERT_CONTAINS(out, "TAMPERED", "and reported");
 out:
 	fx_cleanup(&f);

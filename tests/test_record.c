@@ -47,6 +47,29 @@ TEST(unit_utf8_strict)
 		ASSERT_EQ(tw_utf8_valid(cases[i].s, strlen(cases[i].s)), cases[i].ok, cases[i].what);
 }
 
+/* The daemon's own records (tags, runs, requests) take outside names through tw_json_set_text. */
+TEST(unit_text_field_cut_says_truncated)
+{
+	char *huge = malloc(TW_FIELD_MAX + 2);
+	json_t *o = json_object();
+
+	if (!ASSERT_TRUE(huge && o, "setup"))
+		goto out;
+	memset(huge, 'a', TW_FIELD_MAX);
+	huge[TW_FIELD_MAX] = '\0';
+	tw_json_set_text(o, "cgroup", huge);
+	ASSERT_EQ(json_string_length(json_object_get(o, "cgroup")), TW_FIELD_MAX, "a field of the longest size");
+	ASSERT_TRUE(!json_object_get(o, "cgroup_truncated"), "is whole");
+	huge[TW_FIELD_MAX] = 'b';
+	huge[TW_FIELD_MAX + 1] = '\0';
+	tw_json_set_text(o, "cgroup", huge);
+	ASSERT_EQ(json_string_length(json_object_get(o, "cgroup")), TW_FIELD_MAX, "one byte longer: cut");
+	ASSERT_TRUE(json_is_true(json_object_get(o, "cgroup_truncated")), "and says so");
+out:
+	json_decref(o);
+	free(huge);
+}
+
 static const char *hostile;
 
 static const char *hostile_path(void *arg, uint64_t id)

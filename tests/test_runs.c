@@ -61,6 +61,9 @@ TEST(run_tiered_caller_refused_other_tier_and_audit)
 	ASSERT_EQ(run_cli(&f, "agents/staging", out, sizeof(out), "run --tier staging -- touch %s",
 			  marker), 0, "its own tier, enforced, it may run");
 	ASSERT_OK(access(marker, F_OK), "and the command ran");
+	ASSERT_CONTAINS(out, "no out-of-tier attempt", "and end its own run with a summary");
+	ASSERT_TRUE(!strstr(out, "INCOMPLETE"), "a complete one");
+	ASSERT_EQ(count_records(&f, "tamper"), 2, "ending its own run is no tamper attempt");
 	unlink(marker);
 	ASSERT_EQ(run_cli(&f, NULL, out, sizeof(out), "run --tier prod --audit -- touch %s", marker), 0,
 		  "an untiered caller may run any tier, in audit mode too");
@@ -87,21 +90,14 @@ static void check_row(json_t *s, const char *verdict, const char *target, const 
 /* Gone, or a zombie its new parent has not reaped yet. */
 static bool dead(int pid)
 {
-	char path[64], *stat = NULL, *p;
-	bool zombie;
+	char state = fx_proc_state(pid);
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	if (tw_read_file(path, &stat, NULL))
-		return true;
-	p = strrchr(stat, ')');
-	zombie = p && p[1] == ' ' && p[2] == 'Z';
-	free(stat);
-	return zombie;
+	return !state || state == 'Z';
 }
 
 TEST(run_enforce_and_audit_against_a_listener)
 {
-	char out[8192], target[64], pidfile[PATH_MAX + 32], cg[PATH_MAX * 2], mnt[PATH_MAX], *pid = NULL;
+	char out[8192], target[64], pidfile[PATH_MAX + 32], cg[PATH_MAX * 2], *pid = NULL;
 	int lfd = -1, sfd = -1, port = P_ANY;
 	const char *addr;
 	json_t *s = NULL;
@@ -155,10 +151,10 @@ TEST(run_enforce_and_audit_against_a_listener)
 	ASSERT_EQ(run_cli(&f, NULL, out, sizeof(out), "run --json --tier staging -- sh -c "
 			  "'sleep 60 & echo $! > %s; exit 7'", pidfile), 7, "the command's exit code");
 	s = run_summary(out);
-	tw_cgroup2_mount(mnt, sizeof(mnt));
-	snprintf(cg, sizeof(cg), "%s%s", mnt, json_string_value(json_object_get(s, "cgroup")) ?: "/x");
-	ASSERT_TRUE(json_string_value(json_object_get(s, "cgroup")) && access(cg, F_OK),
-		    "the run's cgroup is gone");
+	/* Its cgroup as the policy names it: below the daemon's root. */
+	snprintf(cg, sizeof(cg), "%s%s", f.root, json_string_value(json_object_get(s, "cgroup")) ?: "/x");
+	ASSERT_TRUE(json_string_value(json_object_get(s, "cgroup")) && !strncmp(cg + strlen(f.root),
+		    "/tierwall-runs/run-", 19) && access(cg, F_OK), "the run's cgroup is gone");
 	if (ASSERT_OK(tw_read_file(pidfile, &pid, NULL), "the background pid"))
 		ASSERT_TRUE(dead(atoi(pid)), "what it left running was killed");
 	ASSERT_TRUE(wait_record(&f, "daemon", "event", "run_end") != NULL, "run_end on the record");
@@ -229,7 +225,8 @@ TEST(run_summary_counts_equal_the_kernels)
 	ASSERT_EQ(json_integer_value(json_object_get(run_row(s, 0), "count")), 300, "on one target");
 	ASSERT_EQ(json_integer_value(json_object_get(d1, "denied")) -
 		  json_integer_value(json_object_get(d0, "denied")), 300, "as the kernel counted them");
-	snprintf(cg, sizeof(cg), "%s", json_string_value(json_object_get(s, "cgroup")) ?: "/none");
+	/* The run's cgroup as the policy names it; the log's records name it from the mount. */
+	fx_cg_display(&f, (json_string_value(json_object_get(s, "cgroup")) ?: "/none") + 1, cg, sizeof(cg));
 	ASSERT_EQ(log_count(&f, cg, &records, &folded), 300, "and as the log has them");
 	ASSERT_TRUE(folded && records < 300, "repeats were folded into aggregated records");
 out:

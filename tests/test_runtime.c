@@ -87,7 +87,7 @@ TEST(unit_pod_tier)
 	json_t *staging = json_pack("{s:s}", "example.com/env", "staging");
 	json_t *prod = json_pack("{s:s}", "example.com/env", "prod");
 	json_t *qa = json_pack("{s:s}", "example.com/env", "qa");
-	json_t *other = json_pack("{s:s}", "tierwall.io/tier", "prod");
+	json_t *other = json_pack("{s:s}", "tierwall.io/tier", "prod"), *none = json_object();
 	char why[512] = "";
 
 	if (!ASSERT_TRUE(p != NULL, "policy"))
@@ -95,8 +95,8 @@ TEST(unit_pod_tier)
 	ASSERT_STREQ(p->kube.tier_label, "example.com/env", "label key");
 	ASSERT_EQ(tw_pod_tier(p, "web", staging, why, sizeof(why)), 1, "label");
 	ASSERT_EQ(tw_pod_tier(p, "web", other, why, sizeof(why)), 0, "another label key: untiered");
-	ASSERT_EQ(tw_pod_tier(p, "web", json_object(), why, sizeof(why)), 0, "no label: untiered");
-	ASSERT_EQ(tw_pod_tier(p, "payments", json_object(), why, sizeof(why)), 2, "namespace default");
+	ASSERT_EQ(tw_pod_tier(p, "web", none, why, sizeof(why)), 0, "no label: untiered");
+	ASSERT_EQ(tw_pod_tier(p, "payments", none, why, sizeof(why)), 2, "namespace default");
 	ASSERT_EQ(tw_pod_tier(p, "payments", prod, why, sizeof(why)), 2, "label agreeing");
 	ASSERT_EQ(tw_pod_tier(p, "web", qa, why, sizeof(why)), -EINVAL, "unknown tier is an error");
 	ASSERT_CONTAINS(why, "example.com/env=\"qa\" names a tier the policy does not define "
@@ -112,6 +112,7 @@ out:
 	json_decref(prod);
 	json_decref(qa);
 	json_decref(other);
+	json_decref(none);
 	tw_policy_free(p);
 	tw_diags_free(&d);
 	/* Without the section: the default label, nothing by namespace. */
@@ -337,6 +338,11 @@ TEST(pod_nri_hook_tiers_before_first_instruction)
 	json_decref(r);
 	r = nri_invoke(&f, getpid(), "ce", "payments", "liar", "staging", 3000);
 	ASSERT_CONTAINS(result_error(r), "contradicts namespace payments's tier prod", "label vs namespace");
+	json_decref(r);
+	/* Exempt means "when no daemon answers": a refusal still stands. */
+	r = nri_invoke(&f, getpid(), "ci", "kube-system", "typo", "qa", 3000);
+	ASSERT_CONTAINS(result_error(r), "names a tier the policy does not define",
+			"a pod of an exempt namespace that the daemon refuses does not start");
 	json_decref(r);
 	/* No daemon: fail closed, except in exempt namespaces. */
 	fx_stop(&f);

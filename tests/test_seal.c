@@ -132,6 +132,10 @@ TEST(unit_seal_untouched_log_verifies_across_rotation_gzip_restart)
 	ASSERT_CONTAINS(out, "the last sealed epoch is", "names the last sealed epoch");
 	fx_sh(out, sizeof(out), "ls %s | grep -c '\\.jsonl\\.gz$'", s.log);
 	ASSERT_TRUE(atoi(out) >= 2, "gzip segments were verified");
+	/* Retention removes whole segments: each must end its epoch. */
+	fx_sh(out, sizeof(out), "cd %s && for f in events.*.jsonl.gz; do zcat $f | tail -n 1; done | "
+	      "grep -vc '\"kind\":\"seal\"'", s.log);
+	ASSERT_EQ(atoi(out), 0, "every rotated segment ends with a seal");
 	ASSERT_OK(verify_with(&s, NULL, 0, out, sizeof(out)), "the plain chain too");
 	ASSERT_CONTAINS(out, "cannot be detected", "and without a key it says a rewrite cannot be detected");
 	sealed_free(&s);

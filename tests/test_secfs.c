@@ -26,15 +26,14 @@ struct disk {
 	bool mounted;
 };
 
-/* The guest's modules for loop, ext4 and btrfs, loaded once; false: skipped, saying why. */
+/* The guest's modules for loop, ext4 and btrfs; false: skipped, saying why. */
 static bool fs_modules(void)
 {
-	char order[PATH_MAX], out[256] = "";
+	char out[256] = "";
 	struct utsname u;
 
 	uname(&u);
-	snprintf(order, sizeof(order), "/lib/modules/%s/order", u.release);
-	if (access(order, F_OK) || access("/images/ext4.img", F_OK)) {
+	if (access("/images/ext4.img", F_OK) || fx_guest_modules()) {
 		/* The guests are built to carry them: there, missing is a broken build. */
 		if (getenv("TW_GUEST"))
 			ASSERT_TRUE(false, "the guest carries filesystem modules and images (make vm)");
@@ -43,10 +42,6 @@ static bool fs_modules(void)
 				     "carry them)", u.release);
 		return false;
 	}
-	/* Already loaded ones fail to load again: what counts is /proc/filesystems after. */
-	fx_sh(NULL, 0, "cd /lib/modules/%s && for m in $(cat order); do case $m in "
-		       "*.xz) unxz -c $m > /tmp/tw-mod.ko && insmod /tmp/tw-mod.ko ;; *) insmod $m ;; esac; "
-		       "done; rm -f /tmp/tw-mod.ko", u.release);
 	fx_sh(out, sizeof(out), "grep -cwE 'ext4|btrfs' /proc/filesystems");
 	return ASSERT_EQ(atoi(out), 2, "ext4 and btrfs registered");
 }

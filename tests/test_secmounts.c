@@ -113,7 +113,7 @@ TEST(lsm_secret_unix_sockets)
 	ASSERT_EQ(fx_do(&s.f, "untagged", op_usock, &st, NULL), 0, "untagged reaches it");
 	ASSERT_EQ(fx_do(&s.f, "agents/staging", op_usock, &pubs, NULL), 0,
 		  "a socket outside the protected directory");
-	/* Abstract sockets have no file and no directory: left alone (README says so). */
+	/* Abstract sockets have no file and no directory: left alone (doc/threat-model.md says so). */
 	ASSERT_EQ(fx_do(&s.f, "agents/staging", op_usock, &abs, NULL), 0, "an abstract socket");
 out:
 	if (fst >= 0)

@@ -27,7 +27,8 @@ if [ -x /usr/sbin/dnsmasq ]; then
 	done
 fi
 # Disk filesystems for the secret tests (tests/test_secfs.c): loop, ext4 and
-# btrfs modules from each guest kernel's own package, with what they depend on,
+# btrfs modules (and sctp for integ_sock_sctp_refused) from each guest kernel's
+# own package, with what they depend on,
 # in load order (lib/modules/VERSION/order; the guest unpacks .xz itself), and
 # small images made here (mkfs in the guest would need Debian's dynamic tools).
 mod_path() { find "$1/kernel" -name "$2.ko*" -o -name "${2//_/-}.ko*" | head -n1; }
@@ -56,7 +57,7 @@ for kdir in "$build"/vm/kernels/*/lib/modules/*; do
 	dst=$root/lib/modules/$(basename "$kdir")
 	mkdir -p "$dst"
 	seen=
-	for f in $(mod_order "$kdir" loop crc32c_generic ext4 btrfs); do
+	for f in $(mod_order "$kdir" loop crc32c_generic ext4 btrfs sctp); do
 		cp "$f" "$dst/"
 		basename "$f" >> "$dst/order"
 	done

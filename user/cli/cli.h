@@ -11,7 +11,13 @@
 #define DEFAULT_LOG_DIR	"/var/log/tierwall"
 #define CTL_TIMEOUT_MS	5000
 
-enum { EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_TAMPERED = 3 };
+/*
+ * One meaning across commands: 1 tierwall failed, 2 bad arguments, 3 the
+ * answer is the one a CI step fails on (run --audit saw attempts, simulate
+ * --exit-code: something would change, explain --exit-code: deny,
+ * verify-log: tampered), 4 verify-log's key is not the log's.
+ */
+enum { EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_ANSWER = 3, EXIT_KEY = 4 };
 
 struct cmd {
 	const char *name;
@@ -57,8 +63,12 @@ int do_simulate(int argc, char **argv);
 
 /* evshow.c: how events take their filters and are shown */
 struct tw_filter;
-/* Ask the daemon for its cgroup root and tiers (nothing when it does not answer). */
+/* Ask the daemon for its cgroup root and tiers, once (nothing when it does not answer). */
 void tw_ev_daemon_info(void);
+/* Is tier one of the loaded policy's (true when no daemon answered)? Its tiers into list. */
+bool tw_ev_tier_defined(const char *tier, char *list, size_t len);
+/* Does cg (as tag takes it: root-relative or absolute) name the daemon's whole cgroup root? */
+bool tw_ev_is_root(const char *cg);
 /* --cgroup as the policy names it, in the form records carry; the record's form shown back. */
 const char *tw_ev_cgroup_filter(const char *cg);
 const char *tw_ev_policy_path(const char *cg);
@@ -68,8 +78,12 @@ void tw_ev_check_filter(const struct tw_filter *f, const char *dir);
 void tw_ev_no_log(const char *dir);
 void tw_ev_table_header(void);
 void tw_ev_table_row(json_t *o);
+void tw_ev_short_row(json_t *o);
+/* Rows in colour (deny, audit, tamper): events sets it for a terminal without NO_COLOR. */
+extern bool tw_ev_colour;
 struct tw_verify_opts;
 int tw_ev_verify_json(const char *dir, const struct tw_verify_opts *opts);
+int tw_verify_exit(int err);
 /* run.c, attest.c */
 int do_run(int argc, char **argv);
 /* Findings of the daemon on env, cmd and files for tier (JSON array), NULL on failure. */

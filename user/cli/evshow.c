@@ -26,11 +26,15 @@ static char cg_filter[PATH_MAX * 2];
 
 void tw_ev_daemon_info(void)
 {
+	static bool asked;
 	json_t *r = NULL;
 	char mnt[PATH_MAX];
 	const char *root;
 	size_t n;
 
+	if (asked)
+		return;
+	asked = true;
 	if (tw_ctl_call(tw_sock_path, json_pack("{s:s}", "cmd", "tiers"), &r, 1000) ||
 	    !json_is_true(json_object_get(r, "ok"))) {
 		json_decref(r);
@@ -41,6 +45,21 @@ void tw_ev_daemon_info(void)
 	if (root && !tw_cgroup2_mount(mnt, sizeof(mnt)) && !strncmp(root, mnt, (n = strlen(mnt))))
 		snprintf(root_rel, sizeof(root_rel), "%s", root + n);
 	json_decref(r);
+}
+
+bool tw_ev_is_root(const char *cg)
+{
+	char mnt[PATH_MAX], abs[PATH_MAX * 2];
+	size_t n = strlen(cg);
+
+	while (n && cg[n - 1] == '/')
+		n--;
+	if (!n)
+		return true;
+	if (tw_cgroup2_mount(mnt, sizeof(mnt)))
+		return false;
+	snprintf(abs, sizeof(abs), "%s%s", mnt, root_rel);
+	return strlen(abs) == n && !strncmp(cg, abs, n);
 }
 
 /* A cgroup as events carry it (from the mount) shown as the policy names it. */
@@ -96,16 +115,29 @@ static int names_tier(void *arg, const char *line, size_t len, const struct tw_e
 	return t->found;	/* found: stop reading */
 }
 
-/* A tier the loaded policy does not define, and no record names: a typo. */
-static bool tier_known(const char *tier, const char *dir)
+bool tw_ev_tier_defined(const char *tier, char *list, size_t len)
 {
-	struct tier_seen seen = { .tier = tier };
+	bool found = !tiers;
 	size_t i;
 	json_t *v;
 
-	json_array_foreach(tiers, i, v)
-		if (!strcmp(json_string_value(json_object_get(v, "name")) ?: "", tier))
-			return true;
+	list[0] = '\0';
+	json_array_foreach(tiers, i, v) {
+		const char *name = json_string_value(json_object_get(v, "name")) ?: "";
+
+		found |= !strcmp(name, tier);
+		snprintf(list + strlen(list), len - strlen(list), "%s%s", i ? ", " : "", name);
+	}
+	return found;
+}
+
+/* A tier the loaded policy does not define, and no record names: a typo. */
+static bool tier_known(const char *tier, const char *dir, char *list, size_t len)
+{
+	struct tier_seen seen = { .tier = tier };
+
+	if (tw_ev_tier_defined(tier, list, len) && tiers)
+		return true;
 	/* Perhaps a tier of an earlier policy: its records would say so. */
 	tw_evlog_scan(dir, names_tier, &seen);
 	return seen.found;
@@ -119,8 +151,6 @@ void tw_ev_check_filter(const struct tw_filter *f, const char *dir)
 					     NULL };
 	static const char *const verdicts[] = { "deny", "audit", "allow", NULL };
 	char list[512] = "";
-	size_t i;
-	json_t *v;
 
 	if (f->kind && !listed(f->kind, kinds)) {
 		tw_err("--kind: unknown kind \"%s\" (one of connect, sendmsg, file, dns, socket, daemon, lost, tamper)",
@@ -135,10 +165,7 @@ void tw_ev_check_filter(const struct tw_filter *f, const char *dir)
 		tw_err("--until is before --since: no record could match");
 		exit(EXIT_USAGE);
 	}
-	if (f->tier && !tier_known(f->tier, dir)) {
-		json_array_foreach(tiers, i, v)
-			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? ", " : "",
-				 json_string_value(json_object_get(v, "name")));
+	if (f->tier && !tier_known(f->tier, dir, list, sizeof(list))) {
 		tw_err("--tier: unknown tier \"%s\" (%s%s; no record names it)", f->tier,
 		       tiers ? "the policy defines " : "no daemon to ask for the policy's tiers",
 		       list);
@@ -185,20 +212,59 @@ void tw_ev_table_header(void)
 	       "TIER", "TARGET", "PID", "COMM", "CGROUP", "WHAT");
 }
 
-/* One record as a table row: who, which tier against which, where, then what. */
-void tw_ev_table_row(json_t *o)
+bool tw_ev_colour;
+
+/* A terminal's colour for what a responder looks for first: deny, tamper, audit. */
+static const char *colour(json_t *o)
+{
+	const char *v = s(o, "verdict") ?: "", *k = s(o, "kind") ?: "";
+
+	if (!tw_ev_colour)
+		return "";
+	if (!strcmp(k, "tamper") || !strcmp(k, "lost"))
+		return "\033[1;35m";
+	return !strcmp(v, "deny") ? "\033[1;31m" : !strcmp(v, "audit") ? "\033[33m" : "";
+}
+
+/* A field padded to width, in colour c (the escapes take no room on the screen). */
+static void field(const char *c, int width, const char *v)
+{
+	printf("%s%-*s%s ", c, width, v, c[0] ? "\033[0m" : "");
+}
+
+/* The daemon's own records: the event and what it was about (cgroup, hostname, tier granted). */
+static void print_daemon_what(json_t *o)
+{
+	const char *cg = s(o, "cgroup") ?: (s(o, "source") ? s(o, "path") : NULL);
+	json_t *a;
+	size_t i;
+
+	printf("%s", s(o, "event") ?: s(o, "kind"));
+	if (cg)
+		printf(" %s", tw_ev_policy_path(cg));
+	else if (s(o, "path"))
+		printf(" %s", s(o, "path"));
+	if (s(o, "hostname"))
+		printf(" %s", s(o, "hostname"));
+	if (s(o, "tier"))
+		printf(" %s %s", cg ? "as" : "tier", s(o, "tier"));
+	if (s(o, "previous_tier"))
+		printf(" (was %s)", s(o, "previous_tier"));
+	if (s(o, "source"))
+		printf(" [%s]", s(o, "source"));
+	json_array_foreach(json_object_get(o, "added"), i, a)
+		printf(" +%s", json_string_value(a));
+	json_array_foreach(json_object_get(o, "removed"), i, a)
+		printf(" -%s", json_string_value(a));
+	if (s(o, "why") ?: s(o, "error") ?: s(o, "reason"))
+		printf(": %s", s(o, "why") ?: s(o, "error") ?: s(o, "reason"));
+}
+
+/* The WHAT column: the destination, name, socket, file or operation. */
+static void print_what(json_t *o)
 {
 	json_t *dst = json_object_get(o, "dst");
 
-	if (!dst && !json_object_get(o, "op") && !json_object_get(o, "family") &&
-	    !json_object_get(o, "qtype")) {
-		printf("%-30.30s %-7s %s\n", s(o, "ts"), s(o, "kind"), s(o, "event") ?: "");
-		return;
-	}
-	printf("%-30.30s %-7s %-7s %-8s -> %-8s %7lld %-15s %-24s ", s(o, "ts"), s(o, "kind"),
-	       s(o, "verdict") ?: "-", s(o, "tier") ?: "-", s(o, "target_tier") ?: "-",
-	       json_integer_value(json_object_get(o, "pid")), s(o, "comm") ?: "-",
-	       tw_ev_policy_path(s(o, "cgroup")));
 	if (json_object_get(o, "qtype"))
 		printf("%s %s %s", s(o, "name") ?: "?", s(o, "qtype") ?: "?",
 		       s(o, "hostname") ?: s(o, "reason") ?: "");
@@ -208,13 +274,56 @@ void tw_ev_table_row(json_t *o)
 	else if (dst)
 		printf("%s:%lld/%s %s", s(dst, "ip"), json_integer_value(json_object_get(dst, "port")),
 		       s(dst, "proto") ?: "?", s(o, "hostname") ?: s(o, "rule") ?: "");
-	else if (json_object_get(o, "path"))
+	else if (json_object_get(o, "path") && json_object_get(o, "op"))
 		printf("%s %s", s(o, "op"), s(o, "path"));
-	else
+	else if (json_object_get(o, "op"))
 		print_tamper_target(o);
+	else
+		print_daemon_what(o);
 	if (json_integer_value(json_object_get(o, "count")) > 1)
 		printf(" (x%lld)", json_integer_value(json_object_get(o, "count")));
 	printf("\n");
+}
+
+/* One record as a table row: who, which tier against which, where, then what. */
+void tw_ev_table_row(json_t *o)
+{
+	const char *c = colour(o);
+	bool decision = s(o, "verdict") || json_object_get(o, "op");
+
+	printf("%-30.30s ", s(o, "ts"));
+	field(!strcmp(s(o, "kind") ?: "", "tamper") ? c : "", 7, s(o, "kind") ?: "-");
+	field(c, 7, s(o, "verdict") ?: "-");
+	printf("%-8s %s %-8s %7lld %-15s %-24s ", s(o, "tier") ?: "-", decision ? "->" : "  ",
+	       s(o, "target_tier") ?: "-", json_integer_value(json_object_get(o, "pid")),
+	       s(o, "comm") ?: (decision ? "-" : "tierwalld"),
+	       decision ? tw_ev_policy_path(s(o, "cgroup")) : "-");
+	print_what(o);
+}
+
+/* --output short: one line a person scans, "TIME VERDICT TIER->TARGET COMM[PID] CGROUP WHAT". */
+void tw_ev_short_row(json_t *o)
+{
+	const char *c = colour(o), *ts = s(o, "ts") ?: "?";
+
+	printf("%.19sZ ", ts);
+	if (s(o, "verdict") || json_object_get(o, "op")) {
+		printf("%s%s%s %s->%s %s[%lld] %s ", c, s(o, "verdict") ?: s(o, "kind"),
+		       c[0] ? "\033[0m" : "", s(o, "tier") ?: "-", s(o, "target_tier") ?: "-",
+		       s(o, "comm") ?: "?", json_integer_value(json_object_get(o, "pid")),
+		       tw_ev_policy_path(s(o, "cgroup")));
+		if (strcmp(s(o, "kind") ?: "", "tamper"))
+			printf("%s ", s(o, "kind") ?: "?");
+	} else {
+		printf("%s%s%s ", c, s(o, "kind") ?: "?", c[0] ? "\033[0m" : "");
+	}
+	print_what(o);
+}
+
+/* verify-log's exit: 3 tampered, 4 sealed with another key, 1 not checked. */
+int tw_verify_exit(int err)
+{
+	return !err ? 0 : err == -EBADMSG ? EXIT_ANSWER : err == -EKEYREJECTED ? EXIT_KEY : EXIT_FAIL;
 }
 
 /* verify-log --json: the same check, its report as fields. */
@@ -240,12 +349,14 @@ int tw_ev_verify_json(const char *dir, const struct tw_verify_opts *opts)
 			json_array_append_new(notes, json_string(line));
 	}
 	json_object_set_new(o, "notes", notes);
-	if (err && err != -EBADMSG) {
+	if (err == -EKEYREJECTED)
+		json_object_set_new(o, "key_mismatch", json_true());
+	else if (err && err != -EBADMSG) {
 		json_object_set_new(o, "intact", json_null());
 		json_object_set_new(o, "error", json_string(strerror(-err)));
 	}
 	tw_print_json(o);
 	json_decref(o);
 	free(text);
-	return err == -EBADMSG ? EXIT_TAMPERED : err ? EXIT_FAIL : 0;
+	return tw_verify_exit(err);
 }

@@ -19,16 +19,22 @@
 #include "ident.h"
 #include "levels.h"
 #include "log.h"
+#include "policy.h"
 #include "text.h"
 #include "util.h"
 
 static long who_pid;
 static const char *who_cgroup;
+static bool exit_code;	/* explain --exit-code: 3 when the verdict is deny */
 
 static int who_opt(int c, const char *arg)
 {
 	if (c == 'c') {
 		who_cgroup = arg;
+		return 0;
+	}
+	if (c == 'x') {
+		exit_code = true;
 		return 0;
 	}
 	if (c == 'p') {
@@ -105,8 +111,9 @@ static json_t *file_target(json_t *t, const char *path)
  */
 static json_t *parse_target(const char *arg)
 {
-	char s[1024], cwd[PATH_MAX], *colon, *end;
+	char s[1024], cwd[PATH_MAX], name[TW_HOSTNAME_MAX + 3], why[256] = "", *colon, *end;
 	json_t *t = json_object();
+	bool wild;
 	size_t n;
 
 	if (arg[0] == '/' || !strncmp(arg, "./", 2) || !strncmp(arg, "../", 3)) {
@@ -143,13 +150,22 @@ static json_t *parse_target(const char *arg)
 	}
 	if (!s[0] || strchr(s, ':'))
 		goto bad;
-	json_object_set_new(t, is_ip(s) ? "ip" : "host", json_string(s));
-	if (!is_ip(s))
-		json_object_set_new(t, "addresses", resolve(s));
+	if (is_ip(s)) {
+		json_object_set_new(t, "ip", json_string(s));
+		return t;
+	}
+	if (!tw_hostname_parse(s, name, &wild, why, sizeof(why)) || wild) {
+		if (wild)
+			snprintf(why, sizeof(why), "a wildcard names no one host");
+		goto bad;
+	}
+	json_object_set_new(t, "host", json_string(s));
+	json_object_set_new(t, "addresses", resolve(s));
 	return t;
 bad:
 	json_decref(t);
-	tw_err("\"%s\" is not a target: IP[:PORT][/udp], [IPv6]:PORT, HOST[:PORT][/udp] or a file path", arg);
+	tw_err("invalid target \"%s\"%s%s: expected IP[:PORT][/udp], [IPv6]:PORT, HOST[:PORT][/udp] or a file path",
+	       arg, why[0] ? ": " : "", why);
 	exit(EXIT_USAGE);
 }
 
@@ -279,9 +295,10 @@ int do_explain(int argc, char **argv)
 	static const struct option extra[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "cgroup", required_argument, NULL, 'c' },
+		{ "exit-code", no_argument, NULL, 'x' },
 		{}
 	};
-	int first = tw_parse_opts(argc, argv, NULL, extra, who_opt);
+	int first = tw_parse_opts(argc, argv, NULL, extra, who_opt), rc;
 	json_t *req, *r;
 
 	tw_want_operands(argc, first, 1);
@@ -290,12 +307,15 @@ int do_explain(int argc, char **argv)
 	r = tw_call(req);
 	if (!r)
 		return EXIT_FAIL;
-	if (tw_want_json)
+	if (tw_want_json) {
+		tw_ev_daemon_info();	/* the tag's cgroup as the policy names it */
 		tw_print_json(r);
-	else
+	} else {
 		print_explain(r);
+	}
+	rc = exit_code && !strcmp(str(r, "verdict") ?: "", "deny") ? EXIT_ANSWER : 0;
 	json_decref(r);
-	return 0;
+	return rc;
 }
 
 int do_which(int argc, char **argv)
@@ -318,6 +338,7 @@ int do_which(int argc, char **argv)
 	if (!r)
 		return EXIT_FAIL;
 	if (tw_want_json) {
+		tw_ev_daemon_info();
 		tw_print_json(r);
 		json_decref(r);
 		return 0;

@@ -27,7 +27,6 @@
 #include "log.h"
 #include "util.h"
 
-#define EXIT_ATTEMPTS	3
 #define EXIT_CONFIG	78		/* EX_CONFIG: the command's configuration is wrong */
 #define STOP_TRIES	500		/* run_stop every 20 ms: 10 s for what was left to die */
 
@@ -214,13 +213,25 @@ static int verdict(json_t *out, int st, size_t findings)
 	if (why) {
 		if (!tw_want_json)
 			fprintf(stderr, "tierwall run: exit %d: %s (the command exited %d)\n",
-				EXIT_ATTEMPTS, why, code);
+				EXIT_ANSWER, why, code);
 		json_object_set_new(out, "why", json_string(why));
-		code = EXIT_ATTEMPTS;
+		code = EXIT_ANSWER;
 	}
 	json_object_set_new(out, "exit", json_integer(code));
 	json_object_set_new(out, "exit_from", json_string(why ? "tierwall" : "command"));
 	return code;
+}
+
+/* --tier names one of the policy's tiers; if not, say which there are. */
+static bool known_tier(void)
+{
+	char list[512];
+
+	tw_ev_daemon_info();
+	if (tw_ev_tier_defined(tier, list, sizeof(list)))
+		return true;
+	tw_err("run: unknown tier \"%s\": the policy defines %s", tier, list);
+	return false;
 }
 
 static void print_json(json_t *o)
@@ -237,7 +248,7 @@ int do_run(int argc, char **argv)
 		{ "attest", required_argument, NULL, 'A' },
 		{}
 	};
-	int first = tw_parse_opts(argc, argv, NULL, extra, run_opt), go, st, rc;
+	int first = tw_parse_opts(argc, argv, "+", extra, run_opt), go, st, rc;
 	json_t *findings, *r, *out;
 	char **cmd = argv + first;
 	const char *id;
@@ -248,6 +259,8 @@ int do_run(int argc, char **argv)
 		tw_cmd_usage(stderr, tw_cur);
 		return EXIT_USAGE;
 	}
+	if (!known_tier())
+		return EXIT_USAGE;
 	findings = tw_attest(tier, cmd, attest_files, nattest);
 	if (!findings)
 		return EXIT_FAIL;
@@ -288,7 +301,9 @@ int do_run(int argc, char **argv)
 	json_object_update_new(out, finish(id, st));
 	json_object_set_new(out, "started", json_true());
 	json_object_set_new(out, "command_exit", exit_json(st));
-	json_object_set_new(out, "cgroup", json_incref(json_object_get(r, "cgroup")));
+	if (json_string_value(json_object_get(r, "cgroup")))	/* named as the policy names cgroups */
+		json_object_set_new(out, "cgroup", json_string(tw_ev_policy_path(
+			json_string_value(json_object_get(r, "cgroup")))));
 	if (!tw_want_json)
 		print_summary(out, id);
 	rc = verdict(out, st, json_array_size(findings));

@@ -15,7 +15,6 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,34 +24,17 @@
 #include "cli.h"
 #include "compile.h"
 #include "ctl.h"
-#include "evlog.h"
-#include "evquery.h"
 #include "explainer.h"
-#include "chain.h"
-#include "ident.h"
-#include "levels.h"
 #include "log.h"
 #include "policy.h"
-#include "ruleref.h"
+#include "simulate.h"
 #include "util.h"
 
-#define SIM_HOSTS	65536	/* hostname addresses the draft's maps hold */
 
 static const char *log_dir;
 static uint64_t since_ns;
 
-struct sim {
-	struct tw_policy *p;
-	struct tw_explainer *x;
-	char root_rel[PATH_MAX];	/* the daemon's root below the cgroup2 mount */
-	json_t *live_tags;		/* the daemon's tags, or NULL */
-	json_t *hosts;			/* "family/addr" -> [host index + 1, ...] */
-	json_t *groups;			/* "old>new|kind|tier|target" -> change */
-	uint64_t decisions, unchanged, first_ns, last_ns;
-	uint64_t newly_denied, newly_allowed, changed;
-	json_t *allow_tiers;		/* tiers whose allowed use is in the log */
-	char **tag_paths;		/* the draft's cgroups[i].path as records name cgroups */
-};
+static bool exit_code;	/* --exit-code: 3 when anything would change */
 
 static int sim_opt(int c, const char *arg)
 {
@@ -60,6 +42,10 @@ static int sim_opt(int c, const char *arg)
 
 	if (c == 'L') {
 		log_dir = arg;
+		return 0;
+	}
+	if (c == 'x') {
+		exit_code = true;
 		return 0;
 	}
 	if (c != 's')
@@ -72,10 +58,6 @@ static int sim_opt(int c, const char *arg)
 	return 0;
 }
 
-static const char *str(json_t *o, const char *k)
-{
-	return json_string_value(json_object_get(o, k));
-}
 
 /* ---- what the daemon knows: its root, tags, hostname addresses, log ---- */
 
@@ -233,300 +215,6 @@ static int fill_secrets(struct sim *s)
 	return 0;
 }
 
-/* ---- the caller's tier under the draft ---- */
-
-static bool below(const char *cg, const char *anc)
-{
-	size_t n = strlen(anc);
-
-	if (!strcmp(anc, "/"))
-		return true;
-	return !strncmp(cg, anc, n) && (cg[n] == '/' || !cg[n]);
-}
-
-/* A candidate tag: keep it if it is nearer than the best so far (ties: the policy's). */
-static void consider(const struct sim *s, const char *cg, const char *path, const char *tier,
-		     const char **best, int *tid)
-{
-	int t = tier ? tw_policy_tier_id(s->p, tier) : 0;
-
-	if (!t || !path || !below(cg, path))
-		return;
-	if (*best && strlen(path) <= strlen(*best))
-		return;
-	*best = path;
-	*tid = t;
-}
-
-static bool live_policy_tag(const struct sim *s, const char *path)
-{
-	json_t *v;
-	size_t i;
-
-	json_array_foreach(s->live_tags, i, v)
-		if (!strcmp(str(v, "source") ?: "", "policy") && !strcmp(str(v, "cgroup") ?: "", path))
-			return true;
-	return false;
-}
-
-static int draft_tier(const struct sim *s, json_t *rec)
-{
-	const char *cg = str(rec, "cgroup") ?: str(rec, "tagged_cgroup");
-	const char *tagged = str(rec, "tagged_cgroup"), *best = NULL;
-	json_t *v;
-	size_t i;
-	int tid = 0, n;
-
-	if (!cg)
-		return tw_policy_tier_id(s->p, str(rec, "tier") ?: "");
-	/* The draft's own tags first: on one cgroup the policy's tag is the one kept. */
-	for (n = 0; n < s->p->ncgroups; n++)
-		consider(s, cg, s->tag_paths[n], s->p->tiers[s->p->cgroups[n].tier].name, &best, &tid);
-	json_array_foreach(s->live_tags, i, v)
-		if (strcmp(str(v, "source") ?: "", "policy"))
-			consider(s, cg, str(v, "cgroup"), str(v, "tier"), &best, &tid);
-	if (tagged && !live_policy_tag(s, tagged))
-		consider(s, cg, tagged, str(rec, "tier"), &best, &tid);
-	return tid;
-}
-
-/* The draft's tagged cgroups in the form records carry them (from the cgroup2 mount). */
-static int tag_paths(struct sim *s)
-{
-	int i;
-
-	s->tag_paths = calloc(s->p->ncgroups + 1, sizeof(*s->tag_paths));
-	for (i = 0; s->tag_paths && i < s->p->ncgroups; i++)
-		if (asprintf(&s->tag_paths[i], "%s%s", s->root_rel[0] ? s->root_rel : "",
-			     strcmp(s->p->cgroups[i].path, "/") || !s->root_rel[0] ?
-			     s->p->cgroups[i].path : "") < 0)
-			return -ENOMEM;
-	return s->tag_paths ? 0 : -ENOMEM;
-}
-
-/* ---- judging one record ---- */
-
-/* The question a record asks; false if it is not a decision that can be asked again. */
-static bool question(const struct sim *s, json_t *rec, struct tw_explain *x, char *target,
-		     size_t len)
-{
-	const char *kind = str(rec, "kind") ?: "", *reason = str(rec, "reason");
-	json_t *dst = json_object_get(rec, "dst");
-
-	if (!strcmp(kind, "connect") || !strcmp(kind, "sendmsg")) {
-		const char *ip = str(dst, "effective") ?: str(dst, "ip");
-
-		if (!ip || inet_pton(strchr(ip, ':') ? AF_INET6 : AF_INET, ip, x->addr) != 1)
-			return false;
-		x->what = TW_EXPLAIN_NET;
-		x->family = strchr(ip, ':') ? 6 : 4;
-		x->port = json_integer_value(json_object_get(dst, "port"));
-		snprintf(target, len, "%s:%d/%s", ip, x->port, str(dst, "proto") ?: "?");
-	} else if (!strcmp(kind, "dns") && (!reason || !strcmp(reason, "name_of_other_tier")) &&
-		   str(rec, "name")) {
-		char name[TW_DNS_NAME_MAX];
-
-		snprintf(name, sizeof(name), "%s", str(rec, "name"));
-		if (name[0] && name[strlen(name) - 1] == '.')
-			name[strlen(name) - 1] = '\0';
-		x->what = TW_EXPLAIN_NAME;
-		tw_name_key(name, &x->name);
-		snprintf(target, len, "query %s", name);
-	} else if (!strcmp(kind, "file") && str(rec, "path")) {
-		x->what = TW_EXPLAIN_FILE;
-		if (tw_explain_levels(str(rec, "path"), tw_chain_subvols(), x)) {
-			unsigned int maj, min;
-
-			/* Gone since: its identity as recorded, no parents to walk. */
-			if (sscanf(str(rec, "dev") ?: "", "%u:%u", &maj, &min) != 2)
-				return false;
-			memset(x->levels, 0, sizeof(x->levels[0]));
-			x->levels[0].key.dev = x->levels[0].sbdev = maj << 20 | min;
-			x->levels[0].key.ino = json_integer_value(json_object_get(rec, "ino"));
-			x->levels[0].flags = TW_XL_START | TW_XL_ROOT;
-			x->nlevels = 1;
-			x->more_parents = x->more_mounts = 0;
-		}
-		snprintf(target, len, "%s %s", str(rec, "op") ?: "open", str(rec, "path"));
-	} else if (!strcmp(kind, "dns") || !strcmp(kind, "socket")) {
-		/* Refused whatever the target (a malformed query, a socket the hooks cannot judge). */
-		x->what = TW_EXPLAIN_REFUSAL;
-		snprintf(target, len, "%s %s", kind, reason ?: str(rec, "family") ?: "");
-	} else {
-		return false;
-	}
-	return true;
-}
-
-static void record_change(struct sim *s, json_t *rec, const struct tw_explain *x,
-			  const char *target, const char *old, uint64_t n)
-{
-	const char *now = tw_explain_verdict(x->verdict), *tier = str(rec, "tier") ?: "-";
-	char key[1024];
-	json_t *g;
-
-	snprintf(key, sizeof(key), "%s>%s|%s|%s|%s", old, now, str(rec, "kind"), tier, target);
-	g = json_object_get(s->groups, key);
-	if (!g) {
-		g = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?, s:I}", "was", old, "now", now,
-			      "kind", str(rec, "kind"), "tier", tier, "target", target,
-			      "was_rule", str(rec, "rule"), "count", (json_int_t)0);
-		json_object_set_new(g, "now_tier", x->out_tier && x->out_tier <= (uint32_t)s->p->ntiers ?
-				    json_string(s->p->tiers[x->out_tier].name) : json_null());
-		tw_explain_fields(s->p, x, g);
-		json_object_del(g, "verdict");		/* "now" says it */
-		json_object_set_new(s->groups, key, g);
-	}
-	json_object_set_new(g, "count", json_integer(json_integer_value(json_object_get(g, "count")) + n));
-	if (!strcmp(now, "deny"))
-		s->newly_denied += n;
-	else if (!strcmp(now, "allow"))
-		s->newly_allowed += n;
-	else
-		s->changed += n;
-}
-
-static int judge(void *arg, const char *line, size_t len, const struct tw_evlog_pos *pos)
-{
-	struct sim *s = arg;
-	json_t *rec;
-
-	if (!line) {
-		tw_err("cannot read %s: %s", pos->file, strerror(-(int)len));
-		return 0;
-	}
-	rec = json_loadb(line, len, 0, NULL);
-	struct tw_explain x = { .tier_given = 1 };
-	const char *old = str(rec, "verdict");
-	uint64_t ts = 0, n;
-	char target[512];
-
-	if (!rec || !old || tw_parse_time(str(rec, "ts") ?: "", &ts) || ts < since_ns ||
-	    !question(s, rec, &x, target, sizeof(target)))
-		goto out;
-	n = json_integer_value(json_object_get(rec, "count")) ?: 1;
-	x.tier = draft_tier(s, rec);
-	if (tw_explainer_run(s->x, &x))
-		goto out;
-	s->decisions += n;
-	if (!strcmp(old, "allow") && str(rec, "tier"))
-		json_object_set_new(s->allow_tiers, str(rec, "tier"), json_true());
-	if (!s->first_ns)
-		s->first_ns = ts;
-	s->last_ns = ts;
-	if (!strcmp(tw_explain_verdict(x.verdict), old))
-		s->unchanged += n;
-	else
-		record_change(s, rec, &x, target, old, n);
-out:
-	json_decref(rec);
-	return 0;
-}
-
-/* ---- the answer ---- */
-
-static json_t *changes(struct sim *s, const char *now, bool other)
-{
-	json_t *a = json_array(), *g;
-	const char *k;
-
-	json_object_foreach(s->groups, k, g) {
-		bool match = !strcmp(str(g, "now"), now);
-
-		if (other ? strcmp(str(g, "now"), "deny") && strcmp(str(g, "now"), "allow") : match)
-			json_array_append(a, g);
-	}
-	return a;
-}
-
-static json_t *answer(struct sim *s, const char *draft, const char *dir)
-{
-	char first[64] = "", last[64] = "";
-	json_t *tiers = json_array(), *v;
-	const char *k;
-
-	json_object_foreach(s->allow_tiers, k, v)
-		json_array_append_new(tiers, json_string(k));
-	if (s->first_ns) {
-		tw_format_time(s->first_ns, first, sizeof(first));
-		tw_format_time(s->last_ns, last, sizeof(last));
-	}
-	return json_pack("{s:b, s:s, s:s, s:s, s:o, s:I, s:I, s:s?, s:s?, s:o, s:o, s:o, s:{s:I, s:I, s:I}}",
-		"ok", 1, "draft", draft, "log_dir", dir,
-		"covers", "the decisions the log holds: denials and audits, socket and DNS refusals, and "
-			  "allowed use only for tiers with \"log\": \"all\"; other allowed traffic is "
-			  "not recorded and cannot be replayed",
-		"allowed_use_logged_for", tiers,
-		"decisions", (json_int_t)s->decisions, "unchanged", (json_int_t)s->unchanged,
-		"from", first[0] ? first : NULL, "to", last[0] ? last : NULL,
-		"newly_denied", changes(s, "deny", false), "newly_allowed", changes(s, "allow", false),
-		"changed_mode", changes(s, "", true),
-		"totals", "newly_denied", (json_int_t)s->newly_denied,
-		"newly_allowed", (json_int_t)s->newly_allowed, "changed_mode", (json_int_t)s->changed);
-}
-
-#define SHOWN	20	/* changes listed per section in text; --json has them all */
-
-static int by_count(const void *x, const void *y)
-{
-	json_int_t a = json_integer_value(json_object_get(*(json_t *const *)x, "count"));
-	json_int_t b = json_integer_value(json_object_get(*(json_t *const *)y, "count"));
-
-	return a < b ? 1 : a > b ? -1 : 0;
-}
-
-static void print_group(const char *title, json_t *arr, uint64_t total)
-{
-	size_t i, n = json_array_size(arr);
-	json_t **a = calloc(n + 1, sizeof(*a)), *g;
-
-	printf("\n%s: %llu decision%s\n", title, (unsigned long long)total, total == 1 ? "" : "s");
-	for (i = 0; a && i < n; i++)
-		a[i] = json_array_get(arr, i);
-	if (a)
-		qsort(a, n, sizeof(*a), by_count);
-	for (i = 0; a && i < n && i < SHOWN; i++) {
-		g = a[i];
-		printf("  %-10s %-7s %-32s %s -> %s", str(g, "tier"), str(g, "kind"), str(g, "target"),
-		       str(g, "was"), str(g, "now"));
-		if (str(g, "rule"))
-			printf("  %s %s (%s)", str(g, "rule"),
-			       str(g, "cidr") ?: str(g, "hostname") ?: str(g, "secret") ?: "",
-			       str(g, "target_tier") ?: "-");
-		else if (str(g, "was_rule"))
-			printf("  (was %s)", str(g, "was_rule"));
-		if (!str(g, "now_tier"))
-			printf("  [untiered under the draft]");
-		printf("  x%lld\n", json_integer_value(json_object_get(g, "count")));
-	}
-	if (n > SHOWN)
-		printf("  ... and %zu more targets (--json lists every one)\n", n - SHOWN);
-	free(a);
-}
-
-static void print_answer(json_t *o)
-{
-	json_t *t = json_object_get(o, "totals"), *v;
-	size_t i;
-
-	printf("simulate %s against the log in %s: %lld decisions", str(o, "draft"), str(o, "log_dir"),
-	       json_integer_value(json_object_get(o, "decisions")));
-	if (str(o, "from"))
-		printf(" from %.19sZ to %.19sZ", str(o, "from"), str(o, "to"));
-	printf("\ncovers: %s", str(o, "covers"));
-	json_array_foreach(json_object_get(o, "allowed_use_logged_for"), i, v)
-		printf("%s%s", i ? ", " : " (in this log: ", json_string_value(v));
-	printf("%s\n", json_array_size(json_object_get(o, "allowed_use_logged_for")) ? ")" : "");
-	print_group("newly denied", json_object_get(o, "newly_denied"),
-		    json_integer_value(json_object_get(t, "newly_denied")));
-	print_group("newly allowed", json_object_get(o, "newly_allowed"),
-		    json_integer_value(json_object_get(t, "newly_allowed")));
-	if (json_integer_value(json_object_get(t, "changed_mode")))
-		print_group("now audited (allowed and recorded)", json_object_get(o, "changed_mode"),
-			    json_integer_value(json_object_get(t, "changed_mode")));
-	printf("\nunchanged: %lld decisions\n", json_integer_value(json_object_get(o, "unchanged")));
-}
-
 static int load_draft(struct sim *s, const char *file, struct tw_tables *t)
 {
 	struct tw_diags d = {};
@@ -564,10 +252,12 @@ int do_simulate(int argc, char **argv)
 	static const struct option extra[] = {
 		{ "since", required_argument, NULL, 's' },
 		{ "log-dir", required_argument, NULL, 'L' },
+		{ "exit-code", no_argument, NULL, 'x' },
 		{}
 	};
 	int first = tw_parse_opts(argc, argv, NULL, extra, sim_opt), rc = EXIT_FAIL;
-	struct sim s = { .hosts = json_object(), .groups = json_object(), .allow_tiers = json_object() };
+	struct sim s = { .hosts = json_object(), .groups = json_object(), .allow_tiers = json_object(),
+			 .since_ns = since_ns };
 	struct tw_tables t = {};
 	char dir[PATH_MAX], **files;
 	json_t *o;
@@ -576,7 +266,7 @@ int do_simulate(int argc, char **argv)
 	if (load_draft(&s, argv[first], &t))
 		goto out;
 	daemon_info(&s, dir, sizeof(dir));
-	if (tag_paths(&s))
+	if (sim_tag_paths(&s))
 		goto out;
 	files = tw_evlog_files(dir);
 	if (!files || !files[0]) {
@@ -590,14 +280,14 @@ int do_simulate(int argc, char **argv)
 		tw_err("cannot fill the draft's temporary maps");
 		goto out;
 	}
-	tw_evlog_scan(dir, judge, &s);
-	o = answer(&s, argv[first], dir);
+	tw_evlog_scan(dir, sim_judge, &s);
+	o = sim_answer(&s, argv[first], dir);
 	if (tw_want_json)
 		tw_print_json(o);
 	else
-		print_answer(o);
+		sim_print_answer(o);
 	json_decref(o);
-	rc = 0;
+	rc = exit_code && s.newly_denied + s.newly_allowed + s.changed ? EXIT_ANSWER : 0;
 out:
 	for (first = 0; s.tag_paths && first < s.p->ncgroups; first++)
 		free(s.tag_paths[first]);

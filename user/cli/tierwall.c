@@ -51,26 +51,85 @@ static void json_errors_at_exit(void)
 	fflush(stdout);
 }
 
-void tw_cmd_usage(FILE *f, const struct cmd *c)
+/* The command's options as getopt reads them (set by tw_parse_opts): --help lists them. */
+static const struct option *cur_opts;
+static const char *cur_shorts;
+
+/* What an option's argument is, in --help and the man pages. */
+static const char *metavar(const char *name)
 {
-	fprintf(f, "Usage: tierwall %s %s\n\n%s\n", c->name, c->args, c->help);
+	static const char *const names[][2] = {
+		{ "socket", "PATH" }, { "log-dir", "DIR" }, { "pin-dir", "DIR" }, { "pid", "N" },
+		{ "cgroup", "CG" }, { "tier", "T" }, { "kind", "K" }, { "verdict", "V" },
+		{ "since", "X" }, { "until", "X" }, { "attest", "FILE" }, { "seal-key", "FILE" },
+		{ "verify-key", "FILE" }, { "from-epoch", "N" }, { "wait", "SECONDS" },
+		{ "last", "N" }, { "output", "FORMAT" }, { "pod", "NAME" }, { "namespace", "NS" },
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(names); i++)
+		if (!strcmp(name, names[i][0]))
+			return names[i][1];
+	return "ARG";
 }
 
-/* Common options of every command; returns the index of the first operand. */
+static void print_option(FILE *f, const struct option *o)
+{
+	bool has_short = o->val > 0 && o->val < 128 && cur_shorts && strchr(cur_shorts, o->val);
+
+	fprintf(f, "  %c%c%s--%s", has_short ? '-' : ' ', has_short ? o->val : ' ',
+		has_short ? ", " : "  ", o->name);
+	if (o->has_arg == required_argument)
+		fprintf(f, " %s", metavar(o->name));
+	else if (o->has_arg == optional_argument)
+		fprintf(f, "[=%s]", metavar(o->name));
+	fputc('\n', f);
+}
+
+void tw_cmd_usage(FILE *f, const struct cmd *c)
+{
+	const struct option *o;
+
+	fprintf(f, "Usage: tierwall %s %s\n\n%s\n", c->name, c->args, c->help);
+	if (!cur_opts)
+		return;
+	/* From the table getopt reads: the man page check and the completion read it here. */
+	fprintf(f, "\nOptions:\n");
+	for (o = cur_opts; o->name; o++)
+		print_option(f, o);
+}
+
+/*
+ * Common options of every command; returns the index of the first operand.
+ * Options may come anywhere before "--" (getopt permutes the operands to
+ * the end); extra_short starting with '+' stops at the first operand
+ * instead (run: what follows is the command's own).
+ */
 int tw_parse_opts(int argc, char **argv, const char *extra_short,
 		      const struct option *extra, int (*on_extra)(int c, const char *arg))
 {
-	struct option opts[16] = {
+	static struct option opts[32];
+	static char shorts[32];
+	static const struct option common[] = {
 		{ "socket", required_argument, NULL, 'S' },
 		{ "json", no_argument, NULL, 'J' },
 		{ "help", no_argument, NULL, 'h' },
 	};
-	char shorts[32];
-	int n = 3, c;
+	bool stop = extra_short && extra_short[0] == '+';
+	int n = 0, c;
 
-	for (; extra && extra->name && n < 15; extra++)
+	for (; extra && extra->name; extra++) {
+		if (n == (int)ARRAY_SIZE(opts) - 4) {	/* a command's table outgrew this one */
+			tw_err("%s: more options than tw_parse_opts holds", tw_cur->name);
+			exit(EXIT_FAIL);
+		}
 		opts[n++] = *extra;
-	snprintf(shorts, sizeof(shorts), "+h%s", extra_short ? extra_short : "");
+	}
+	memcpy(opts + n, common, sizeof(common));
+	memset(opts + n + ARRAY_SIZE(common), 0, sizeof(opts[0]));
+	snprintf(shorts, sizeof(shorts), "%sh%s", stop ? "+" : "", extra_short ? extra_short + stop : "");
+	cur_opts = opts;
+	cur_shorts = shorts;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, shorts, opts, NULL)) != -1) {
 		switch (c) {
@@ -146,8 +205,56 @@ json_t *tw_call_quiet(json_t *req, int *rc)
 	return call(req, rc, true);
 }
 
+/* An epoch-seconds field a person reads as a time: since, at, loaded_at... */
+static bool is_epoch_field(const char *key, json_t *v)
+{
+	size_t n = strlen(key);
+
+	return json_is_integer(v) && json_integer_value(v) > 0 &&
+	       (!strcmp(key, "since") || !strcmp(key, "at") || (n > 3 && !strcmp(key + n - 3, "_at")));
+}
+
+/*
+ * Every JSON answer in one form a person reads: beside each epoch-seconds
+ * field its RFC 3339 UTC form (KEY_time, added: the field stays), and a
+ * tag's cgroup named as the policy names it (relative to the daemon's
+ * cgroup root; "path" stays the absolute one).
+ */
+static void one_form(json_t *o)
+{
+	json_t *v, *times = json_object();
+	const char *key;
+	size_t i;
+
+	if (json_is_array(o)) {
+		json_array_foreach(o, i, v)
+			one_form(v);
+	}
+	if (!json_is_object(o)) {
+		json_decref(times);
+		return;
+	}
+	json_object_foreach(o, key, v) {
+		char when[64], name[128];
+
+		one_form(v);
+		if (!is_epoch_field(key, v))
+			continue;
+		tw_format_time((uint64_t)json_integer_value(v) * 1000000000ull, when, sizeof(when));
+		snprintf(name, sizeof(name), "%s_time", key);
+		json_object_set_new(times, name, json_sprintf("%.19sZ", when));
+	}
+	json_object_update_missing(o, times);
+	json_decref(times);
+	if (json_is_string(json_object_get(o, "cgroup")) && json_object_get(o, "cgroup_id") &&
+	    json_object_get(o, "path"))
+		json_object_set_new(o, "cgroup", json_string(tw_ev_policy_path(
+			json_string_value(json_object_get(o, "cgroup")))));
+}
+
 void tw_print_json(json_t *o)
 {
+	one_form(o);
 	json_printed = true;
 	json_dumpf(o, stdout, JSON_INDENT(2));
 	putchar('\n');
@@ -155,23 +262,41 @@ void tw_print_json(json_t *o)
 
 /* ---- commands ---- */
 
-static bool force;
+static bool force, whole_root;
 
 static int tag_opt(int c, const char *arg)
 {
-	if (c != 'f')
+	if (c == 'f')
+		force = true;
+	else if (c == 'R')
+		whole_root = true;
+	else
 		return -1;
-	force = true;
 	return 0;
+}
+
+/* Tagging the daemon's root tiers everything below it: only when said so. */
+static bool root_tag_meant(const char *cg, const char *tier)
+{
+	if (!tw_ev_is_root(cg) || whole_root)
+		return true;
+	tw_err("tag %s: that is the daemon's whole cgroup root: every process below it without a tag of "
+	       "its own would be in tier %s; --whole-root says that is meant", cg, tier);
+	return false;
 }
 
 static int tag_cmd(int argc, char **argv, bool untag)
 {
-	static const struct option extra[] = { { "force", no_argument, NULL, 'f' }, {} };
+	static const struct option extra[] = { { "force", no_argument, NULL, 'f' },
+					       { "whole-root", no_argument, NULL, 'R' }, {} };
 	int first = tw_parse_opts(argc, argv, untag ? NULL : "f", untag ? NULL : extra, tag_opt);
+	const char *cg, *tier;
 	json_t *req, *r;
 
 	tw_want_operands(argc, first, untag ? 1 : 2);
+	tw_ev_daemon_info();	/* the daemon's root: named in the answer as in the policy */
+	if (!untag && !root_tag_meant(argv[first], argv[first + 1]))
+		return EXIT_USAGE;
 	req = json_pack("{s:s, s:s}", "cmd", untag ? "untag" : "tag", "cgroup", argv[first]);
 	if (!untag)
 		json_object_set_new(req, "tier", json_string(argv[first + 1]));
@@ -180,17 +305,22 @@ static int tag_cmd(int argc, char **argv, bool untag)
 	r = tw_call(req);
 	if (!r)
 		return EXIT_FAIL;
+	cg = tw_ev_policy_path(json_string_value(json_object_get(r, "cgroup")));
+	tier = json_string_value(json_object_get(r, "tier"));
+	json_object_set_new(r, "cgroup", json_string(cg));	/* one form in every answer */
+	cg = json_string_value(json_object_get(r, "cgroup"));
 	if (tw_want_json)
 		tw_print_json(r);
 	else if (untag)
-		printf("untagged %s\n", json_string_value(json_object_get(r, "cgroup")));
+		printf("untagged %s\n", cg);
+	else if (tw_ev_is_root(argv[first]))
+		printf("tagged the whole cgroup root as %s: every cgroup below it without a tag of its own "
+		       "is in %s\n", tier, tier);
 	else if (json_string_value(json_object_get(r, "previous_tier")))
-		printf("tagged %s as %s (was %s)\n", json_string_value(json_object_get(r, "cgroup")),
-		       json_string_value(json_object_get(r, "tier")),
+		printf("tagged %s as %s (was %s)\n", cg, tier,
 		       json_string_value(json_object_get(r, "previous_tier")));
 	else
-		printf("tagged %s as %s\n", json_string_value(json_object_get(r, "cgroup")),
-		       json_string_value(json_object_get(r, "tier")));
+		printf("tagged %s as %s\n", cg, tier);
 	json_decref(r);
 	return 0;
 }
@@ -238,6 +368,8 @@ static int do_tiers(int argc, char **argv)
 	size_t i;
 
 	tw_want_operands(argc, first, 0);
+	if (tw_want_json)
+		tw_ev_daemon_info();
 	r = tw_query("tiers", &rc);
 	if (!r)
 		return rc;
@@ -263,11 +395,13 @@ static const struct cmd cmds[] = {
 	  "CIDR carved out of another's. Exit 0 when valid, 1 when not.", do_check },
 	{ "reload", "", "Load the daemon's policy file now and wait for the result; errors name\n"
 	  "file:line:col. On failure the loaded policy stays in force; exit 1.", do_reload },
-	{ "tag", "[--force] CGROUP TIER", "Tag a cgroup (relative to the daemon's cgroup root, or absolute) with a tier\n"
+	{ "tag", "[-f|--force] [--whole-root] CGROUP TIER", "Tag a cgroup (relative to the daemon's cgroup root, or absolute) with a tier\n"
 	  "defined by the loaded policy. Takes effect on the next connect. A cgroup that\n"
 	  "already has another tier (its own runtime tag, or inherited) keeps it unless\n"
 	  "--force; the policy's own tags change only with the policy. Runtime tags are\n"
-	  "kept across daemon restarts and dropped (tag_lost) when their cgroup goes.", do_tag },
+	  "kept across daemon restarts and dropped (tag_lost) when their cgroup goes.\n"
+	  "The daemon's root itself (/) puts everything below it without a tag of its own\n"
+	  "in the tier: only with --whole-root (exit 2 without).", do_tag },
 	{ "untag", "CGROUP", "Remove a cgroup's runtime tag.", do_untag },
 	{ "run", "--tier T [--audit] [--attest FILE]... [--json] -- CMD [ARGS...]",
 	  "Run CMD in a fresh cgroup of tier T (made, tagged and removed by tierwalld);\n"
@@ -279,34 +413,45 @@ static const struct cmd cmds[] = {
 	  "attempts through and exits 3 if there were any (or findings), else CMD's status.\n"
 	  "Exit: CMD's status (128+N after signal N), 78, 3, or 1 if tierwall failed before\n"
 	  "CMD started; CMD can exit 3 or 78 itself: --json says which (\"exit_from\").\n"
-	  "A tiered caller may run only in its own tier, without --audit.", do_run },
+	  "A tiered caller may run only in its own tier, without --audit. Options end at\n"
+	  "CMD: what follows it is its own. An unknown tier: exit 2, naming the policy's.", do_run },
 	{ "tiers", "", "List the policy's tiers and the tagged cgroups (paths as in the policy:\n"
 	  "relative to the daemon's cgroup root).", do_tiers },
-	{ "explain", "(--pid N | --cgroup CG) TARGET",
+	{ "explain", "(--pid N | --cgroup CG) [--exit-code] TARGET",
 	  "What the kernel would decide, and why, for that process or cgroup and TARGET:\n"
 	  "IP[:PORT][/udp], [IPv6]:PORT, HOST[:PORT][/udp] or a file path (absolute, or\n"
 	  "starting with ./ or ../). Names the caller's\n"
 	  "tier and the tagged cgroup that gives it, the rule that decides (JSON path, CIDR,\n"
 	  "hostname with the addresses it has now, or secret) and the verdict, computed\n"
-	  "from the live maps by the hooks' own code.", do_explain },
+	  "from the live maps by the hooks' own code. --exit-code: exit 3 when the verdict\n"
+	  "is deny. A target that is none of these is a bad argument (exit 2).", do_explain },
 	{ "which", "PID | --cgroup CG", "The tier of a process or cgroup, the tagged cgroup that gives it, and where\n"
 	  "that tag comes from (policy, runtime, pod), who asked for it and when.", do_which },
-	{ "simulate", "[--since DURATION] [--log-dir DIR] DRAFT.json",
+	{ "simulate", "[--since DURATION] [--log-dir DIR] [--exit-code] DRAFT.json",
 	  "Replay the recorded decisions against a draft policy and print what would\n"
 	  "change (newly denied, newly allowed). Covers what the log holds: denials and\n"
 	  "audits, and allowed use only for tiers with \"log\": \"all\". Needs root (it\n"
-	  "loads the draft into temporary BPF maps and judges with the hooks' own code).", do_simulate },
-	{ "events", "[-f [--retry]] [--table] [--log-dir DIR] [--tier T] [--kind K] [--verdict V] [--cgroup CG] [--pid N] [--since X] [--until X]",
-	  "Print the event log, rotated .gz segments and the current file as one stream\n"
-	  "(JSON lines; a table with a header on a terminal or with --table). -f then\n"
-	  "follows new events; --retry keeps following across daemon restarts.\n"
+	  "loads the draft into temporary BPF maps and judges with the hooks' own code).\n"
+	  "--exit-code: exit 3 when anything would change.", do_simulate },
+	{ "events", "[-f|--follow [--retry]] [-n|--last N|all] [-o|--output json|table|short] [--table] "
+	  "[--log-dir DIR] [--tier T] [--kind K] [--verdict V] [--cgroup CG] [--pid N] [--pod NAME] "
+	  "[--namespace NS] [--since X] [--until X]",
+	  "Print the event log, rotated .gz segments and the current file as one stream:\n"
+	  "JSON lines, or on a terminal a table with a header (--output chooses: json,\n"
+	  "table, short; --table is --output table). On a terminal denials, audits and\n"
+	  "tamper attempts are in colour (not with NO_COLOR set, never in JSON).\n"
+	  "-n N shows the last N records that match (all: every one). -f then follows\n"
+	  "new events, starting from the last 10 unless -n or --since says otherwise;\n"
+	  "--retry keeps following across daemon restarts. --tier, --kind, --verdict,\n"
+	  "--pod and --namespace take several values, comma-separated or repeated.\n"
 	  "--cgroup matches that cgroup and everything below it, named as in the policy\n"
 	  "(relative to the daemon's cgroup root). --since/--until take a duration back\n"
 	  "from now (90s, 30m, 2h, 7d) or an RFC 3339 time. The log is found through the\n"
 	  "daemon, else in " DEFAULT_LOG_DIR ".", do_events },
-	{ "verify-log", "[--verify-key FILE] [--from-epoch N] [DIR]",
+	{ "verify-log", "[--verify-key FILE] [--from-epoch N] [--log-dir DIR | DIR]",
 	  "Check the log's hash chain across rotated segments and restarts. Names the\n"
-	  "first record that was changed, removed, inserted or reordered; exit 1 if any.\n"
+	  "first record that was changed, removed, inserted or reordered; exit 3 if any\n"
+	  "(exit 4 when the seals were made with another key than --verify-key's).\n"
 	  "With --verify-key (from keygen), also every seal from epoch 0 (or N) on: a\n"
 	  "rewrite by someone who holds the node's current key fails too. Without it a\n"
 	  "rewrite that recomputes the chain cannot be detected.", do_verify },
@@ -333,6 +478,10 @@ static void usage(FILE *f)
 		fprintf(f, "  %-11s %s\n", cmds[i].name, cmds[i].args);
 	fprintf(f, "\n--socket PATH reaches tierwalld (default " TW_CTL_DEFAULT ").\n"
 		"--json prints answers, and errors, as JSON. --version prints the version.\n"
+		"Options may come before or after the operands; -- ends them.\n"
+		"Exit: 0 ok, 1 tierwall failed, 2 bad arguments, 3 the answer to fail a CI step on\n"
+		"(run --audit, explain/simulate --exit-code, verify-log: tampered), 4 verify-log:\n"
+		"another key.\n"
 		"`tierwall COMMAND --help` explains a command.\n");
 }
 

@@ -12,30 +12,6 @@
 #include <linux/magic.h>
 #include "cgroup.h"
 
-int tw_cgroup2_mount(char *out, size_t outlen)
-{
-	char line[4096];
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	int err = -ENOENT;
-
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		char mnt[PATH_MAX], *sep = strstr(line, " - ");
-
-		/* "id parent maj:min root mountpoint opts ... - fstype src opts" */
-		if (!sep || strncmp(sep, " - cgroup2 ", 11))
-			continue;
-		if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1)
-			continue;
-		snprintf(out, outlen, "%s", mnt);
-		err = 0;
-		break;
-	}
-	fclose(f);
-	return err;
-}
-
 int tw_is_cgroup2_dir(const char *path)
 {
 	struct statfs sfs;
@@ -193,26 +169,11 @@ int tw_cgroup_find(const char *root, uint64_t id, char *out, size_t outlen)
 
 int tw_pid_cgroup(int pid, char *out, size_t len)
 {
-	char path[64], line[4096 + 16];
-	int err = -ENOENT;
-	FILE *f;
+	char raw[4096 + 16];
+	int err;
 
-	if (pid <= 0)
-		return -ESRCH;
-	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		if (strncmp(line, "0::", 3))
-			continue;
-		line[strcspn(line, "\n")] = '\0';
-		if (tw_cgroupns_root()[0])
-			err = tw_cgroup_join(tw_cgroupns_root(), line + 3, out, len);
-		else
-			err = snprintf(out, len, "%s", line + 3) >= (int)len ? -ENAMETOOLONG : 0;
-		break;
-	}
-	fclose(f);
-	return err;
+	if (!tw_cgroupns_root()[0])
+		return tw_pid_cgroup_raw(pid, out, len);
+	err = tw_pid_cgroup_raw(pid, raw, sizeof(raw));
+	return err ? err : tw_cgroup_join(tw_cgroupns_root(), raw, out, len);
 }

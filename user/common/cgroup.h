@@ -5,9 +5,8 @@
 #include <limits.h>
 #include <stdint.h>
 #include <stddef.h>
-
-/* Mount point of the cgroup2 hierarchy (first in /proc/self/mountinfo). */
-int tw_cgroup2_mount(char *out, size_t outlen);
+#include "cgroupfs.h"
+#include "cgroupns.h"
 
 /* Kernel cgroup id of a cgroup2 directory (what bpf_get_current_cgroup_id returns). */
 int tw_cgroup_id(const char *path, uint64_t *id);
@@ -29,16 +28,6 @@ int tw_cgroup_find(const char *root, uint64_t id, char *out, size_t outlen);
  * /proc/PID/cgroup), translated when we run in a cgroup namespace of our own.
  */
 int tw_pid_cgroup(int pid, char *out, size_t len);
-
-/* cgroupns.c: a/b with "." and ".." resolved ("/" at least). */
-int tw_cgroup_join(const char *a, const char *b, char *out, size_t len);
-/*
- * Once, at start: if the cgroup2 mount shows more than our cgroup namespace,
- * find the namespace's root in it (into root) and return 1; 0 if not; -errno.
- */
-int tw_cgroupns_init(char *root, size_t len);
-/* The namespace's root below the mount, "" if the paths need no translation. */
-const char *tw_cgroupns_root(void);
 
 /* Is path a directory on a cgroup2 filesystem? */
 int tw_is_cgroup2_dir(const char *path);

@@ -7,7 +7,7 @@
  * tiered caller's cgroup would be misread as some other one. Once, at
  * start, tw_cgroupns_init() finds the namespace's root in the mount (the
  * cgroup whose cgroup.procs lists us, less our path in the namespace);
- * tw_pid_cgroup() then puts it in front of every path it reads.
+ * tw_pid_cgroup() (cgroup.c) then puts it in front of every path it reads.
  */
 #include <errno.h>
 #include <ftw.h>
@@ -16,7 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "cgroup.h"
+#include "cgroupfs.h"
+#include "cgroupns.h"
 
 static char ns_root[PATH_MAX];	/* "" while the mount's root is our namespace's */
 
@@ -113,7 +114,7 @@ int tw_cgroupns_init(char *root, size_t len)
 		return err;
 	err = tw_cgroup2_mount(mount, sizeof(mount));
 	if (!err)
-		err = tw_pid_cgroup(getpid(), own, sizeof(own));
+		err = tw_pid_cgroup_raw(getpid(), own, sizeof(own));	/* untranslated: ns_root is "" */
 	if (err)
 		return err;
 	mount_len = strlen(mount);

@@ -15,7 +15,7 @@
 #include <arpa/inet.h>
 #include "ask.h"
 #include "cgroup.h"
-#include "control.h"
+#include "reply.h"
 #include "explainer.h"
 #include "chain.h"
 #include "ident.h"

@@ -9,7 +9,6 @@
  * (status, tiers, follow) but never change what tierwall enforces.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +26,7 @@
 #include "persist.h"
 #include "pods.h"
 #include "reloadreq.h"
+#include "reply.h"
 #include "drain.h"
 #include "runs.h"
 #include "status.h"
@@ -52,17 +52,6 @@ struct client {
 struct dm_control {
 	struct client c[MAX_CLIENTS];
 };
-
-json_t *dm_reply_err(const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
-}
 
 static json_t *cmd_tiers(struct daemon *d)
 {
@@ -107,16 +96,16 @@ static json_t *cmd_untag(struct daemon *d, const struct client *c, json_t *req)
 	if (err)
 		return resolve_err(d, cg, err);
 	if (tw_cgroup_id(abs, &id) || (i = dm_find_tag(d, id)) < 0)
-		return dm_reply_err("cgroup %s is not tagged", dm_rel_path(d, abs));
+		return dm_reply_err("cgroup %s is not tagged", dm_policy_path(d, abs));
 	if (d->tags[i].source == TAG_POLICY)
 		return dm_reply_err("cgroup %s is tagged by the policy (%s): change the policy and reload",
-				 dm_rel_path(d, abs), d->policy->cgroups[d->tags[i].policy_index].jpath);
+				 dm_policy_path(d, abs), d->policy->cgroups[d->tags[i].policy_index].jpath);
 	rec = json_pack("{s:s, s:s}", "tier", dm_tier_name(d, d->tags[i].tier),
 			"source", dm_tag_source_name(d->tags[i].source));
 	err = dm_remove_tag(d, i);
 	if (err) {
 		json_decref(rec);
-		return dm_reply_err("cannot untag %s: %s", abs, strerror(-err));
+		return dm_reply_err("cannot untag %s: %s", dm_policy_path(d, abs), strerror(-err));
 	}
 	dm_state_save(d);
 	tw_json_set_text(rec, "cgroup", dm_rel_path(d, abs));
@@ -159,13 +148,13 @@ static json_t *cmd_tag(struct daemon *d, const struct client *c, json_t *req)
 		prev = dm_tier_name(d, d->tags[i].tier);
 		if (own && d->tags[i].source == TAG_POLICY)
 			return dm_reply_err("cgroup %s is tagged %s by the policy (%s): change the policy and reload",
-					 dm_rel_path(d, abs), prev,
+					 dm_policy_path(d, abs), prev,
 					 d->policy->cgroups[d->tags[i].policy_index].jpath);
 		if (d->tags[i].tier != t && !force)
 			return dm_reply_err("cgroup %s already has tier %s (%s %s); add --force to change it to %s",
-					 dm_rel_path(d, abs), prev, own ? "tagged by" : "inherited from",
+					 dm_policy_path(d, abs), prev, own ? "tagged by" : "inherited from",
 					 own ? dm_tag_source_name(d->tags[i].source) :
-					 dm_rel_path(d, d->tags[i].path), tier);
+					 dm_policy_path(d, d->tags[i].path), tier);
 	}
 	origin.source = source;
 	origin.meta = json_object_get(req, "meta");

@@ -10,8 +10,6 @@ void dm_control_free(struct daemon *d);
 void dm_control_accept(struct daemon *d);
 /* An epoll event on fd: true if fd is a control client's (and it was served). */
 bool dm_control_event(struct daemon *d, int fd, uint32_t events);
-/* The reply to a request that failed: {"ok": false, "error": the message}. */
-json_t *dm_reply_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* From the run loop: drop clients past their deadline. */
 void dm_control_tick(struct daemon *d);
 

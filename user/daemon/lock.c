@@ -98,6 +98,31 @@ void dm_unlock(int *fd)
 	*fd = -1;
 }
 
+bool dm_dir_absent(const char *dir)
+{
+	struct stat st;
+
+	return dir[0] && stat(dir, &st) && errno == ENOENT;
+}
+
+void dm_dir_unmake(const char *dir)
+{
+	char path[PATH_MAX + 256];
+	struct dirent *e;
+	DIR *dp = opendir(dir);
+
+	while (dp && (e = readdir(dp))) {
+		if (e->d_type == DT_DIR)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		unlink(path);
+	}
+	if (dp)
+		closedir(dp);
+	if (rmdir(dir) && errno != ENOENT)
+		tw_warn("cannot remove %s, made by this refused start: %s", dir, strerror(errno));
+}
+
 /* Program ids of the links a previous instance pinned in dir: not another daemon. */
 static int pinned_prog_ids(const char *dir, uint32_t *ids, int max)
 {

@@ -2,16 +2,21 @@
 /* tierwalld's command line: every option checked, with a clear message, before anything starts. */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include "access.h"
 #include "adopt.h"
 #include "cri.h"
 #include "cgroup.h"
 #include "ctl.h"
 #include "log.h"
+#include "metrics.h"
 #include "options.h"
 #include "sealing.h"
 #include "util.h"
@@ -46,7 +51,8 @@ static void usage(FILE *f)
 "                       (degraded; reported in status and the log)\n"
 "  --ringbuf-mb N       ring buffer size in MiB, a power of two (default 4)\n"
 "  --rotate-mb N        rotate events.jsonl past N MiB (default 64; 0: never)\n"
-"  --rotate-age D       rotate it when older than D: 90s, 30m, 24h, 7d (default 24h)\n"
+"  --rotate-age D       rotate it when older than D: 90s, 30m, 24h, 7d (default 24h;\n"
+"                       0: never)\n"
 "  --keep N             rotated segments kept, gzip-compressed (default 30; 0: all)\n"
 "  --keep-mb N          and at most N MiB of them (default 0: no limit)\n"
 "  --follow-queue-mb N  events queued per live follower before it loses some (default 16)\n"
@@ -66,6 +72,117 @@ DM_SEAL_USAGE
 "  -v, --verbose        libbpf debug output\n"
 "  -h, --help           this help\n"
 "  --version            print the version\n");
+}
+
+/* A path option's value: not empty, and short enough for where it goes. */
+static int check_len(const char *opt, const char *path, size_t max)
+{
+	if (!*path) {
+		tw_err("%s: expected a path, got an empty one", opt);
+		return -EINVAL;
+	}
+	if (strlen(path) >= max) {
+		tw_err("%s %s: longer than %zu characters", opt, path, max - 1);
+		return -ENAMETOOLONG;
+	}
+	return 0;
+}
+
+/*
+ * A directory the daemon makes if absent (one level, like mkdir): it is a
+ * directory, or its parent is. Checked before anything is made, so a
+ * refused start leaves nothing behind.
+ */
+static int check_dir(const char *opt, const char *dir, int up)
+{
+	char parent[PATH_MAX], *slash;
+	struct stat st;
+	int err = check_len(opt, dir, up ? sizeof(((struct sockaddr_un *)0)->sun_path) : PATH_MAX);
+
+	if (err)
+		return err;
+	snprintf(parent, sizeof(parent), "%s", dir);
+	for (; up > 0; up--) {		/* the socket's own directory is made too */
+		slash = strrchr(parent, '/');
+		if (!slash)
+			return 0;
+		*(slash == parent ? slash + 1 : slash) = '\0';
+	}
+	if (!stat(parent, &st)) {
+		if (S_ISDIR(st.st_mode))
+			return 0;
+		tw_err("%s %s: %s is not a directory", opt, dir, parent);
+		return -ENOTDIR;
+	}
+	err = -errno;
+	if (err != -ENOENT) {
+		tw_err("%s %s: %s: %s", opt, dir, parent, strerror(-err));
+		return err;
+	}
+	slash = strrchr(parent, '/');
+	if (!slash)
+		return 0;	/* made in the working directory */
+	*(slash == parent ? slash + 1 : slash) = '\0';
+	if (!stat(parent, &st) && S_ISDIR(st.st_mode))
+		return 0;
+	tw_err("%s %s: %s does not exist (tierwalld makes only the last directory)", opt, dir, parent);
+	return -ENOENT;
+}
+
+/* The policy: a file the daemon can read (what it says is checked when it is loaded). */
+static int check_policy(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) || access(path, R_OK)) {
+		int err = -errno;
+
+		tw_err("--policy %s: %s", path, strerror(-err));
+		return err;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		tw_err("--policy %s: not a regular file", path);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Where the daemon keeps things: checked for both a start and --uninstall. */
+static int check_places(struct daemon *d)
+{
+	int err = 0;
+
+	if (strcmp(d->pin_dir, "none"))
+		err = check_dir("--pin-dir", d->pin_dir, 0);
+	if (!err && strcmp(d->state_dir, "none"))
+		err = check_dir("--state-dir", d->state_dir, 0);
+	if (!err)
+		err = check_dir("--log-dir", d->log_dir, 0);
+	if (!err)
+		err = check_dir("--socket", d->sock_path, 1);
+	return err;
+}
+
+/* What only a start uses: the policy, the CRI socket, the group, the metrics address. */
+static int check_start(struct daemon *d, const char *cri, bool group_given)
+{
+	char why[256];
+	int err = check_policy(d->policy_file);
+
+	if (!err && cri && strcmp(cri, "none"))
+		err = check_len("--cri-socket", cri, sizeof(((struct sockaddr_un *)0)->sun_path));
+	if (err)
+		return err;
+	/* The default group may be absent; a group named on purpose must exist. */
+	if (group_given && strcmp(d->group, "none") && !getgrnam(d->group)) {
+		tw_err("--group %s: no such group (\"none\": root only)", d->group);
+		return -EINVAL;
+	}
+	if (d->metrics_addr && tw_metrics_addr(d->metrics_addr, NULL, why, sizeof(why))) {
+		tw_err("--metrics: %s", why);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 enum { OPT_SEAL_KEY = 256, OPT_SEAL_EPOCH, OPT_CRI_SOCKET };
@@ -103,7 +220,8 @@ int dm_parse_args(struct daemon *d, int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{}
 	};
-	const char *root = NULL;
+	const char *root = NULL, *cri = NULL;
+	bool group_given = false;
 	long mb, v;
 	int c;
 
@@ -125,7 +243,7 @@ int dm_parse_args(struct daemon *d, int argc, char **argv)
 		case 'l': d->log_dir = optarg; break;
 		case 'P': d->pin_dir = optarg; break;
 		case 's': d->sock_path = optarg; break;
-		case OPT_CRI_SOCKET: dm_adopt_socket(optarg); break;
+		case OPT_CRI_SOCKET: cri = optarg; dm_adopt_socket(optarg); break;
 		case 'S': d->state_dir = optarg; break;
 		case 'U': d->uninstall = true; break;
 		case 'o': d->to_stdout = true; break;
@@ -204,7 +322,7 @@ int dm_parse_args(struct daemon *d, int argc, char **argv)
 			break;
 		case 'h': usage(stdout); exit(0);
 		case 'V': printf("tierwalld %s\n", TW_VERSION); exit(0);
-		case 'g': d->group = optarg; break;
+		case 'g': d->group = optarg; group_given = true; break;
 		default: usage(stderr); return -EINVAL;
 		}
 	}
@@ -212,6 +330,8 @@ int dm_parse_args(struct daemon *d, int argc, char **argv)
 		tw_err("unexpected argument \"%s\" (see --help)", argv[optind]);
 		return -EINVAL;
 	}
+	if (check_places(d))
+		return -EINVAL;
 	if (!strcmp(d->pin_dir, "none"))
 		d->pin_dir = "";
 	if (!strcmp(d->state_dir, "none"))
@@ -222,6 +342,8 @@ int dm_parse_args(struct daemon *d, int argc, char **argv)
 		tw_err("--policy FILE is required (see --help)");
 		return -EINVAL;
 	}
+	if (check_start(d, cri, group_given))
+		return -EINVAL;
 	if (tw_cgroup2_mount(d->mount, sizeof(d->mount))) {
 		tw_err("no cgroup2 filesystem is mounted (mount -t cgroup2 none /sys/fs/cgroup)");
 		return -ENOENT;

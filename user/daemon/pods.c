@@ -9,7 +9,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include "control.h"
+#include "reply.h"
 #include "pods.h"
 #include "podtier.h"
 #include "tags.h"

@@ -30,7 +30,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include "cgroup.h"
-#include "control.h"
+#include "reply.h"
 #include "log.h"
 #include "persist.h"
 #include "runs.h"

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The daemon's side of sealing: its options, and the key handed to the log (seal.c does the rest). */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 #include "log.h"
 #include "seal.h"
 #include "sealing.h"
@@ -13,6 +16,15 @@ int dm_seal_opt(struct daemon *d, bool key, const char *arg)
 	long v;
 
 	if (key) {
+		/* There and ours to step (its mode and place are checked when it is opened). */
+		int fd = open(arg, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+
+		if (fd < 0) {
+			tw_err("--seal-key: %s: %s (" TW_SEAL_KEYGEN_HINT ")",
+			       arg, strerror(errno));
+			return -EINVAL;
+		}
+		close(fd);
 		d->seal_key = arg;
 		return 0;
 	}

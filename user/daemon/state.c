@@ -84,6 +84,16 @@ const char *dm_rel_path(const struct daemon *d, const char *abs)
 	return abs[n] ? abs + n : "/";
 }
 
+/* A cgroup as the policy names it (below the daemon's root), for messages. */
+const char *dm_policy_path(const struct daemon *d, const char *abs)
+{
+	size_t n = strlen(d->root);
+
+	if (strncmp(abs, d->root, n) || (abs[n] && abs[n] != '/'))
+		return abs;
+	return abs[n] ? abs + n : "/";
+}
+
 const char *dm_tier_name(const struct daemon *d, int tier)
 {
 	return tier > 0 && tier <= d->policy->ntiers ? d->policy->tiers[tier].name : NULL;

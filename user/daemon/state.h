@@ -105,6 +105,7 @@ struct daemon {
 
 	const char *state_dir;
 	int lock_fds[3];		/* pin dir, log dir, state dir */
+	bool absent[4];			/* those and the socket's: absent before this start */
 	bool state_dirty;		/* tags or hostname addresses changed since saved */
 	int tag_watch_fd;		/* inotify on tagged cgroups' parents */
 	uint64_t next_tag_check;
@@ -131,6 +132,7 @@ const char *dm_cgroup_path(void *arg, uint64_t id);
 const char *dm_dev_path(void *arg, uint32_t kdev);
 /* An absolute cgroup path as /proc/PID/cgroup shows it (from the cgroup2 mount). */
 const char *dm_rel_path(const struct daemon *d, const char *abs);
+const char *dm_policy_path(const struct daemon *d, const char *abs);
 const char *dm_tier_name(const struct daemon *d, int tier);
 
 #endif

@@ -123,6 +123,16 @@ static int check_enforceable(struct daemon *d)
 	return 0;
 }
 
+/* The control socket's directory, which tw_ctl_listen makes if absent ("" if none). */
+static const char *sock_dir(struct daemon *d, char *dir, size_t len)
+{
+	const char *slash = strrchr(d->sock_path, '/');
+
+	snprintf(dir, len, "%.*s", slash && slash > d->sock_path ? (int)(slash - d->sock_path) : 0,
+		 d->sock_path);
+	return dir;
+}
+
 /* One daemon per pin, log and state directory. */
 static int lock_dirs(struct daemon *d)
 {
@@ -163,6 +173,14 @@ static int setup(struct daemon *d)
 	sigset_t mask;
 	int err;
 
+	/* The port first: a busy one refuses the start before anything is loaded or made. */
+	if (d->metrics_addr) {
+		err = tw_metrics_bind(&d->metrics, d->metrics_addr, why, sizeof(why));
+		if (err) {
+			tw_err("--metrics: %s", why);
+			return err;
+		}
+	}
 	err = tw_policy_load(d->policy_file, &d->policy, &diags);
 	if (!err)
 		err = tw_compile(d->policy, &d->tables, &diags);
@@ -186,9 +204,13 @@ static int setup(struct daemon *d)
 	if (!d->paths || !d->tags)
 		return -ENOMEM;
 	/* Before touching the kernel: a second daemon must not attach anything. */
+	d->absent[0] = dm_dir_absent(d->pin_dir);
+	d->absent[1] = dm_dir_absent(d->log_dir);
+	d->absent[2] = dm_dir_absent(d->state_dir);
 	err = lock_dirs(d);
 	if (err)
 		return err;
+	d->absent[3] = dm_dir_absent(sock_dir(d, why, sizeof(why)));
 	d->ctl_fd = tw_ctl_listen(d->sock_path);
 	if (d->ctl_fd < 0) {
 		err = d->ctl_fd;
@@ -293,8 +315,8 @@ static int setup(struct daemon *d)
 	if (err)
 		return err;
 	d->loaded_at = time(NULL);
-	if (d->metrics_addr) {
-		err = tw_metrics_start(&d->metrics, d->metrics_addr, dm_write_metrics, d, why, sizeof(why));
+	if (d->metrics) {
+		err = tw_metrics_serve(d->metrics, dm_write_metrics, d, why, sizeof(why));
 		if (err) {
 			tw_err("--metrics: %s", why);
 			return err;
@@ -397,7 +419,7 @@ static void run(struct daemon *d)
  */
 static void teardown(struct daemon *d, bool started)
 {
-	bool keep = started && d->pin_dir[0] && !d->uninstall;
+	bool keep = started && d->pin_dir[0] && !d->uninstall, listened = d->ctl_fd >= 0;
 	int i;
 
 	dm_ready_end(d);		/* a failed setup: nobody answers "starting" any more */
@@ -445,12 +467,20 @@ static void teardown(struct daemon *d, bool started)
 		close(d->ctl_fd);
 		unlink(d->sock_path);
 	}
-	/* A start that failed leaves no empty directories behind. */
+	/*
+	 * A start that failed leaves behind no directory it made (nor the log
+	 * begun in it), and only those it held: a second daemon's refusal must
+	 * not take the first one's.
+	 */
 	if (!started) {
-		if (d->pin_dir[0])
-			rmdir(d->pin_dir);
-		if (d->state_dir[0])
-			rmdir(d->state_dir);
+		char dir[PATH_MAX];
+		const char *dirs[] = { d->pin_dir, d->log_dir, d->state_dir,
+				       sock_dir(d, dir, sizeof(dir)) };
+		bool held[] = { d->lock_fds[0] >= 0, d->lock_fds[1] >= 0, d->lock_fds[2] >= 0, listened };
+
+		for (i = ARRAY_SIZE(dirs) - 1; i >= 0; i--)
+			if (d->absent[i] && held[i])
+				dm_dir_unmake(dirs[i]);
 	}
 	for (i = 0; i < 3; i++)
 		dm_unlock(&d->lock_fds[i]);

@@ -4,7 +4,8 @@
  * sock_create), dns (cgroup_skb egress DNS guard), files and netlsm (BPF LSM;
  * see objects.c), protect (BPF LSM self-protection, wherever BPF LSM is usable;
  * see guard.c). The net object owns the shared maps; the others reuse their
- * fds, so all judge by the same tags and write to the same ring buffer.
+ * fds (objshare.c), so all judge by the same tags and write to the same ring
+ * buffer.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -24,36 +25,6 @@
 #include "loader_int.h"
 #include "log.h"
 #include "util.h"
-
-void tw_obj_add_progs(struct tw_bpf *b, struct bpf_object *obj)
-{
-	struct bpf_program *p;
-
-	/* Programs to attach; the syscall one is run by the daemon instead. */
-	bpf_object__for_each_program(p, obj)
-		if (bpf_program__autoload(p) && b->nprogs < MAX_PROGS &&
-		    bpf_program__type(p) != BPF_PROG_TYPE_SYSCALL)
-			b->progs[b->nprogs++] = p;
-}
-
-/* One set of tags, one ring buffer: obj reuses every map the net object also has. */
-int tw_obj_share_maps(struct tw_bpf *b, struct bpf_object *obj)
-{
-	struct bpf_map *m, *own;
-	int err;
-
-	bpf_object__for_each_map(m, obj) {
-		if (strchr(bpf_map__name(m), '.'))
-			continue;	/* .rodata and friends are per object */
-		own = bpf_object__find_map_by_name(b->net->obj, bpf_map__name(m));
-		if (!own)
-			continue;
-		err = bpf_map__reuse_fd(m, bpf_map__fd(own));
-		if (err)
-			return err;
-	}
-	return 0;
-}
 
 int tw_bpf_load(struct tw_bpf **out, const struct tw_tables *t,
 		const struct tw_policy *p, const struct tw_bpf_opts *o,

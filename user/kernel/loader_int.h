@@ -43,7 +43,7 @@ struct tw_bpf {
 	int ncpus;
 };
 
-/* Programs of obj to attach (the syscall one is run by the daemon instead). */
+/* objshare.c: programs of obj to attach (the syscall one is run by the daemon instead). */
 void tw_obj_add_progs(struct tw_bpf *b, struct bpf_object *obj);
 /* One set of tags, one ring buffer: obj reuses every map the net object also has. */
 int tw_obj_share_maps(struct tw_bpf *b, struct bpf_object *obj);

@@ -76,7 +76,7 @@ struct chain {
 	/* Seals (--verify-key): the epochs seen, and what no seal covers yet. */
 	struct tw_unseal *u;
 	uint64_t from_epoch, last_epoch, epochs;
-	bool sealed;
+	bool sealed, key_rejected;	/* a seal made with another key */
 	char last_seal_ts[64];
 	uint64_t last_seal_seq;
 	uint64_t open_seq, open_records;	/* first record after the last seal */
@@ -126,6 +126,7 @@ static int check_seal(struct chain *c, json_t *o, const char *line, size_t len, 
 		return broken(c, lineno, "%s: an epoch sealed twice: records were reordered or inserted",
 			      "is a seal of an earlier epoch");
 	err = tw_unseal_check(c->u, line, len, epoch);
+	c->key_rejected = err == -EKEYREJECTED;
 	if (err == -EKEYREJECTED)
 		return broken(c, lineno, "%s: this seal was made with another key (not this verification key's id)",
 			      "is a seal");
@@ -326,7 +327,7 @@ int tw_verify_log(const char *dir, FILE *out, const struct tw_verify_opts *o)
 	if (!err && c.unreadable)
 		err = -EIO;
 	if (!err && c.broken)
-		err = -EBADMSG;
+		err = c.key_rejected ? -EKEYREJECTED : -EBADMSG;
 	if (!err)
 		err = check_head(&c);
 	if (!err) {

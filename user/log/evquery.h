@@ -24,7 +24,8 @@ bool tw_filter_match(const struct tw_filter *f, json_t *ev);
 /*
  * Check the hash chain of the log in dir, oldest segment to current file and
  * chain.head. Prints a summary or the first break to out; 0 if intact,
- * -EBADMSG if tampered, other -errno if it cannot be read.
+ * -EBADMSG if tampered, -EKEYREJECTED if a seal was made with another key
+ * than verify_key's, other -errno if it cannot be read.
  */
 struct tw_verify_opts {
 	const char *verify_key;		/* check the seals with this key (seal.h) */

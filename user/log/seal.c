@@ -198,7 +198,7 @@ int tw_seal_open(struct tw_seal **out, const char *path, const char *log_dir, ch
 	s->fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 	if (s->fd < 0) {
 		err = -errno;
-		snprintf(why, whylen, "%s: %s (tierwall keygen --seal-key FILE --verify-key FILE makes one)",
+		snprintf(why, whylen, "%s: %s (" TW_SEAL_KEYGEN_HINT ")",
 			 path, strerror(-err));
 		goto out_free;
 	}

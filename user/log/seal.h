@@ -19,6 +19,8 @@
 
 #define TW_SEAL_KEY_BYTES	32
 #define TW_SEAL_ID_HEX		16
+/* What a missing key's message says to do. */
+#define TW_SEAL_KEYGEN_HINT	"tierwall keygen --seal-key FILE --verify-key FILE makes one"
 
 /* The id of a key pair (hex, TW_SEAL_ID_HEX + 1 bytes) from its first key. */
 void tw_seal_key_id(const unsigned char *k0, char *out);

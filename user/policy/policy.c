@@ -3,7 +3,8 @@
  * Policy parsing and validation. jansson parses; validation walks the tree
  * with a JSON path and reports every error it finds (diag.c gives each its
  * file, line and column). The sections: tiers, cgroups and secrets here,
- * destinations in dests.c, kubernetes and drift in kube.c and driftcfg.c.
+ * destinations in dests.c, kubernetes and drift in kube.c and driftcfg.c;
+ * what they share below them in diag.c and tierref.c.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -47,37 +48,6 @@ static bool parse_log(struct pctx *c, const char *jp, json_t *v)
 	if (strcmp(s, "denials"))
 		tw_diag(c->d, jp, "unknown log setting \"%s\" (expected \"denials\" or \"all\")", s);
 	return false;
-}
-
-/* The tier a "tier" member names, or 0 after reporting why not. */
-int tw_ref_tier(struct pctx *c, const char *jp, json_t *obj)
-{
-	char tp[TW_JPATH_MAX];
-	json_t *v = json_object_get(obj, "tier");
-	int id;
-
-	snprintf(tp, sizeof(tp), "%s.tier", jp);
-	if (!v) {
-		tw_diag(c->d, jp, "missing required key \"tier\"");
-		return 0;
-	}
-	if (!want_type(c, tp, v, JSON_STRING, "a tier name"))
-		return 0;
-	id = tw_policy_tier_id(c->p, json_string_value(v));
-	if (!id)
-		tw_diag(c->d, tp, "undefined tier \"%s\" (define it under \"tiers\")",
-			json_string_value(v));
-	return id;
-}
-
-int tw_policy_tier_id(const struct tw_policy *p, const char *name)
-{
-	int i;
-
-	for (i = 1; i <= p->ntiers; i++)
-		if (!strcmp(p->tiers[i].name, name))
-			return i;
-	return 0;
 }
 
 static bool valid_tier_name(const char *s)

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* What the policy's section parsers share (policy.c, diag.c, dests.c, kube.c, driftcfg.c); not for other layers. */
+/*
+ * What the policy's section parsers share (policy.c, dests.c, kube.c,
+ * driftcfg.c call it; diag.c and tierref.c define it); not for other layers.
+ */
 #ifndef TW_POLICY_SECTION_H
 #define TW_POLICY_SECTION_H
 
@@ -16,7 +19,7 @@ bool want_type(struct pctx *c, const char *jp, const json_t *v, json_type t, con
 /* Report keys of obj not in allowed (NULL-terminated). */
 void check_keys(struct pctx *c, const char *jp, json_t *obj, const char *const *allowed);
 
-/* The tier a "tier" member of obj names, or 0 after reporting why not. */
+/* tierref.c: the tier a "tier" member of obj names, or 0 after reporting why not. */
 int tw_ref_tier(struct pctx *c, const char *jp, json_t *obj);
 
 /* dests.c: the "destinations" section, then CIDRs given twice. */

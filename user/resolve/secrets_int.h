@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Inside the secrets resolver: shared by secrets.c (resolving, identities,
- * pushing) and names.c (the watched names and re-resolving when the kernel
- * says one changed).
+ * Inside the secrets resolver: shared by secrets.c (resolving, pushing),
+ * names.c (the watched names and re-resolving when the kernel says one
+ * changed) and identities.c (what a rule names, taken by both).
  */
 #ifndef TW_SECRETS_INT_H
 #define TW_SECRETS_INT_H
@@ -48,11 +48,11 @@ struct tw_secrets {
 	uint32_t nnm, capnm;
 };
 
-/* secrets.c */
+/* identities.c: below secrets.c and names.c */
 int tw_secrets_add_dev(struct tw_secrets *s, struct tw_bpf *b, uint32_t dev);
 /* Protect what rule i names now (a directory: and the files already below it). */
 int tw_secrets_take(struct tw_secrets *s, struct tw_bpf *b, int i);
-/* names.c */
+/* names.c: secrets.c pushes the names with the rest */
 int tw_names_push(struct tw_secrets *s, struct tw_bpf *b);
 
 #endif
