@@ -11,11 +11,16 @@
  * the end (compression pointers in a question, labels over 63 bytes, names
  * over 255, truncation, lying counts, headers it cannot see past) is dropped
  * as malformed, never let through.
+ *
+ * Running on every packet anyway, it also drops any packet of a tiered
+ * sender that carries its own route (route.bpf.h), whatever its port.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 #include "names.bpf.h"
+#include "route.bpf.h"
+#include "sock.bpf.h"
 
 #define SKB_PASS	1
 #define SKB_DROP	0
@@ -502,6 +507,39 @@ static __always_inline int surely_not_dns(struct __sk_buff *skb)
 	return ports[1] != bpf_htons(DNS_PORT);
 }
 
+/*
+ * A packet carrying its own route (route.bpf.h) from a tiered sender:
+ * recorded and dropped, whatever its port. SKB_DROP, or -1 to go on (no
+ * route, an untiered sender, an audited tier). Packets without IPv4
+ * options or IPv6 extension headers leave at the first test.
+ */
+static __always_inline int judge_route(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
+	struct bpf_sock *sk = skb->sk;
+	struct iphdr *ip = data;
+	struct ipv6hdr *ip6 = data;
+	struct decision d = {};
+	struct pkt p = {};
+	__u8 opt = TW_SOCKOPT_NONE;
+
+	if (skb->protocol == ETH_P_IP_BE && (void *)(ip + 1) <= end)
+		opt = ip4_route(ip->ihl);
+	else if (skb->protocol == ETH_P_IPV6_BE && (void *)(ip6 + 1) <= end)
+		opt = ip6_route(skb, ip6->nexthdr);
+	if (opt == TW_SOCKOPT_NONE)
+		return -1;
+	if (sk)
+		sk = bpf_sk_fullsock(sk);
+	p.proto = sk ? sk->protocol : 0;
+	sender(skb, &p, &d);
+	if (d.tier == TW_TIER_NONE ||
+	    refuse_sock_from(&d, TW_NET_ROUTE, skb->protocol == ETH_P_IP_BE ? AF_INET : AF_INET6,
+			     sk ? sk->type : 0, p.proto, opt, task_helpers & (EV_PID | EV_COMM)))
+		return -1;
+	return SKB_DROP;
+}
+
 SEC("cgroup_skb/egress")
 int tw_dns_egress(struct __sk_buff *skb)
 {
@@ -511,6 +549,8 @@ int tw_dns_egress(struct __sk_buff *skb)
 	__u16 mlen;
 	int r, i;
 
+	if (judge_route(skb) == SKB_DROP)
+		return SKB_DROP;
 	if (surely_not_dns(skb))
 		return SKB_PASS;
 	if (skb->protocol == ETH_P_IP_BE)

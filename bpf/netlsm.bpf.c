@@ -5,9 +5,12 @@
  * - socket_create refuses packet and XDP sockets (the cgroup sock_create
  *   hook never sees them);
  * - socket_sendmsg refuses sending on a socket it could not have made (one
- *   made before its process joined the tier, or inherited), and records the
- *   sender of every DNS message on a socket connected to port 53, so the
- *   guard judges the task that sends, not the one that connected;
+ *   made before its process joined the tier, or inherited), refuses a
+ *   message whose cmsgs carry a route (IP_RETOPTS, an IPv6 routing header:
+ *   the cgroup sendmsg hooks cannot see cmsgs) or whose socket had one set
+ *   before its owner joined the tier, and records the sender of
+ *   every DNS message on a socket connected to port 53, so the guard judges
+ *   the task that sends, not the one that connected;
  * - file_receive refuses a socket passed over SCM_RIGHTS or taken with
  *   pidfd_getfd when it is connected to another tier's destination (the
  *   same decision as connect, from dst.bpf.h) or is one it could not make.
@@ -36,7 +39,7 @@ int BPF_PROG(tw_socket_create, int family, int type, int protocol, int kern)
 	caller_tier(&d);
 	if (d.tier == TW_TIER_NONE)
 		return 0;
-	return refuse_sock(&d, TW_NET_CREATE, family, type, protocol) ? 0 : deny();
+	return refuse_sock(&d, TW_NET_CREATE, family, type, protocol, 0) ? 0 : deny();
 }
 
 /* A packet socket's protocol is its ethertype (packet_sock.num); sk_protocol stays 0. */
@@ -45,6 +48,77 @@ static __always_inline __u32 sock_protocol(struct sock *sk, __u32 family)
 	if (family == AF_PACKET && bpf_core_type_exists(struct packet_sock))
 		return BPF_CORE_READ((struct packet_sock *)sk, num);
 	return BPF_CORE_READ(sk, sk_protocol);
+}
+
+#define SOL_IP		0
+#define SOL_IPV6	41
+#define IP_RETOPTS	7
+#define IPV6_2292RTHDR	5
+#define IPV6_RTHDR	57
+#define CMSG_WALK_MAX	16	/* cmsgs looked at; a message with more is refused */
+
+/*
+ * Does this message's control data carry a route? ____sys_sendmsg copied
+ * it into the kernel before this hook, and the protocol parses that same
+ * copy. What cannot be read, or has more cmsgs than walked, is refused.
+ */
+static __always_inline __u8 cmsg_route(struct msghdr *msg)
+{
+	__u64 len = msg->msg_controllen, off = 0;
+	void *ctl = msg->msg_control;
+	struct cmsghdr c;
+	int k;
+
+	for (k = 0; k < CMSG_WALK_MAX; k++) {
+		if (off + sizeof(c) > len)
+			return TW_SOCKOPT_NONE;
+		if (bpf_probe_read_kernel(&c, sizeof(c), ctl + off))
+			return TW_SOCKOPT_IP_OPTIONS;
+		if (c.cmsg_level == SOL_IP && c.cmsg_type == IP_RETOPTS)
+			return TW_SOCKOPT_IP_OPTIONS;
+		if (c.cmsg_level == SOL_IPV6 && (c.cmsg_type == IPV6_RTHDR || c.cmsg_type == IPV6_2292RTHDR))
+			return TW_SOCKOPT_IPV6_RTHDR;
+		if (c.cmsg_len < sizeof(c))
+			return TW_SOCKOPT_NONE;	/* the kernel refuses it (EINVAL) */
+		off += (c.cmsg_len + 7) & ~7ULL;
+	}
+	return off + sizeof(c) > len ? TW_SOCKOPT_NONE : TW_SOCKOPT_IP_OPTIONS;
+}
+
+/*
+ * Routes set on the socket before its owner joined a tier (setsockopt is
+ * refused after): IPv4 options (any, as on egress: route.bpf.h), an IPv6
+ * routing header. NULL pointers read as 0.
+ */
+static __always_inline __u8 sticky_route(struct sock *sk)
+{
+	struct inet_sock *inet = (struct inet_sock *)sk;
+
+	if (BPF_CORE_READ(inet, inet_opt, opt.optlen))
+		return TW_SOCKOPT_IP_OPTIONS;
+	if (BPF_CORE_READ(inet, pinet6, opt, srcrt))
+		return TW_SOCKOPT_IPV6_RTHDR;
+	return TW_SOCKOPT_NONE;
+}
+
+/* A tiered caller's message with a route in its cmsgs or on its socket: 0, or the refusal. */
+static __always_inline int judge_routes(struct sock *sk, struct msghdr *msg, __u32 family, __u32 type,
+					__u32 protocol)
+{
+	struct decision d = {};
+	__u8 opt;
+
+	if (family != AF_INET && family != AF_INET6)
+		return 0;
+	opt = sticky_route(sk);
+	if (opt == TW_SOCKOPT_NONE && msg->msg_controllen)
+		opt = cmsg_route(msg);
+	if (opt == TW_SOCKOPT_NONE)
+		return 0;
+	caller_tier(&d);
+	if (d.tier == TW_TIER_NONE)
+		return 0;
+	return refuse_sock(&d, TW_NET_ROUTE, family, type, protocol, opt) ? 0 : deny();
 }
 
 SEC("lsm/socket_sendmsg")
@@ -60,6 +134,8 @@ int BPF_PROG(tw_socket_sendmsg, struct socket *sock, struct msghdr *msg, int siz
 	type = sk->sk_type;
 	protocol = sock_protocol(sk, family);
 	if (sock_judgeable(family, type, protocol)) {
+		if (judge_routes(sk, msg, family, type, protocol))
+			return deny();
 		if (dns_guard && (family == AF_INET || family == AF_INET6) &&
 		    sk->__sk_common.skc_dport == bpf_htons(DNS_PORT)) {
 			caller_tier(&d);
@@ -70,7 +146,7 @@ int BPF_PROG(tw_socket_sendmsg, struct socket *sock, struct msghdr *msg, int siz
 	caller_tier(&d);
 	if (d.tier == TW_TIER_NONE)
 		return 0;
-	return refuse_sock(&d, TW_NET_SEND, family, type, protocol) ? 0 : deny();
+	return refuse_sock(&d, TW_NET_SEND, family, type, protocol, 0) ? 0 : deny();
 }
 
 /* The peer of a connected inet socket; false if it has none (listening, unconnected). */
@@ -124,7 +200,7 @@ int BPF_PROG(tw_sock_receive, struct file *file)
 	if (d.tier == TW_TIER_NONE)
 		return 0;
 	if (!sock_judgeable(family, type, protocol))
-		return refuse_sock(&d, TW_NET_RECEIVE, family, type, protocol) ? 0 : deny();
+		return refuse_sock(&d, TW_NET_RECEIVE, family, type, protocol, 0) ? 0 : deny();
 	if (!sock_peer(sk, family, &dst))
 		return 0;	/* its connects and sends are judged as they come */
 	return judge_dst(TW_EV_CONNECT, protocol, &dst, &d) ? 0 : deny();

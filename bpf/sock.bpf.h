@@ -35,14 +35,16 @@ static __always_inline bool sock_judgeable(__u32 family, __u32 type, __u32 proto
 /*
  * A socket refused to a tiered caller (d: its tier): counted, recorded,
  * true if the tier's audit mode lets it through anyway. A packet socket's
- * protocol is its ethertype, in network order as socket() takes it.
+ * protocol is its ethertype, in network order as socket() takes it. from:
+ * what the record may read of the current task (EV_*; a cgroup_skb program
+ * may have none of it).
  */
-static __always_inline bool refuse_sock(struct decision *d, int op, __u32 family, __u32 type,
-					__u32 protocol)
+static __always_inline bool refuse_sock_from(struct decision *d, int op, __u32 family, __u32 type,
+					     __u32 protocol, __u8 option, int from)
 {
 	struct tw_flood_key k = {
-		.cgroup_id = bpf_get_current_cgroup_id(),
-		.tgid = bpf_get_current_pid_tgid() >> 32,
+		.cgroup_id = from & EV_TASK ? bpf_get_current_cgroup_id() : d->tagged,
+		.tgid = from & EV_PID ? bpf_get_current_pid_tgid() >> 32 : 0,
 		.kind = TW_EV_SOCKET,
 		.port_or_op = op,
 	};
@@ -57,9 +59,10 @@ static __always_inline bool refuse_sock(struct decision *d, int op, __u32 family
 	__builtin_memcpy(k.target, &family, 4);
 	__builtin_memcpy(k.target + 4, &type, 4);
 	__builtin_memcpy(k.target + 8, &protocol, 4);
+	k.target[12] = option;
 	if (flood_fold(&k, &n))
 		goto out;
-	e = event_start(sizeof(*e), TW_EV_SOCKET, d);
+	e = event_begin(sizeof(*e), TW_EV_SOCKET, d, from);
 	if (!e) {
 		count_n(CNT_RB_DROP, n - 1);
 		goto out;
@@ -70,11 +73,18 @@ static __always_inline bool refuse_sock(struct decision *d, int op, __u32 family
 	e->type = type;
 	e->protocol = protocol;
 	e->op = op;
-	e->pad = 0;
+	e->option = option;
 	flood_remember(&k, e);
 	event_submit(e);
 out:
 	return d->verdict == TW_VERDICT_AUDIT;
+}
+
+/* The same from a program in the caller's own context (socket(), setsockopt, BPF LSM). */
+static __always_inline bool refuse_sock(struct decision *d, int op, __u32 family, __u32 type,
+					__u32 protocol, __u8 option)
+{
+	return refuse_sock_from(d, op, family, type, protocol, option, EV_PID | EV_COMM | EV_TASK);
 }
 
 #endif

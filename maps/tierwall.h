@@ -129,7 +129,18 @@ enum tw_net_op {
 	TW_NET_CREATE = 1,
 	TW_NET_SEND = 2,
 	TW_NET_RECEIVE = 3,
-	TW_NET_OP_MAX = TW_NET_RECEIVE,
+	TW_NET_SETSOCKOPT = 4,
+	TW_NET_ROUTE = 5,	/* a packet carrying its own route, dropped on egress */
+	TW_NET_OP_MAX = TW_NET_ROUTE,
+};
+
+/* A socket option refused because it routes (tw_sock_event.option). */
+enum tw_sockopt {
+	TW_SOCKOPT_NONE = 0,
+	TW_SOCKOPT_IP_OPTIONS = 1,		/* IPv4 source routes: LSRR, SSRR */
+	TW_SOCKOPT_IPV6_RTHDR = 2,
+	TW_SOCKOPT_IPV6_2292PKTOPTIONS = 3,	/* may carry a routing header */
+	TW_SOCKOPT_MAX = TW_SOCKOPT_IPV6_2292PKTOPTIONS,
 };
 
 /*
@@ -459,8 +470,8 @@ struct tw_sock_event {
 	__u16 family;		/* AF_* */
 	__u16 type;		/* SOCK_* */
 	__u16 protocol;		/* IPPROTO_* (inet), ethertype in host order (packet) */
-	__u8 op;		/* enum tw_net_op: create, send or receive */
-	__u8 pad;
+	__u8 op;		/* enum tw_net_op: create, send, receive or setsockopt */
+	__u8 option;		/* enum tw_sockopt: setsockopt's option, else 0 */
 };
 
 /*

@@ -166,6 +166,18 @@ void tw_netns_leave(struct tw_netns *ns)
 	ns->old = -1;
 }
 
+bool tw_sock_start(struct fx *f, const char *policy)
+{
+	static const char *const cgroups[] = { "staging", "prod", "free", NULL };
+
+	if (geteuid()) {
+		tw_test_skip("needs root (cgroups and BPF)");
+		return false;
+	}
+	return ASSERT_OK(fx_init(f, cgroups), "fixture") && ASSERT_OK(fx_write_policy(f, policy), "policy") &&
+	       fx_started(f, NULL);
+}
+
 void tw_check_sock_event(struct fx *f, pid_t pid, const char *op, const char *family,
 			 const char *type, const char *protocol, long uid)
 {

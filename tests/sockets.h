@@ -3,6 +3,7 @@
 #ifndef TW_TEST_SOCKETS_H
 #define TW_TEST_SOCKETS_H
 
+#include <stdbool.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
@@ -36,6 +37,11 @@ int tw_netns_enter(struct tw_netns *ns, const char *v4, const char *v6);
 void tw_netns_leave(struct tw_netns *ns);
 
 /* The socket event of pid: a staging deny with this op and kind (uid -1: any). */
+/*
+ * A daemon for the socket tests: cgroups staging, prod and free under this
+ * policy. false when the test failed or was skipped (not root).
+ */
+bool tw_sock_start(struct fx *f, const char *policy);
 void tw_check_sock_event(struct fx *f, pid_t pid, const char *op, const char *family,
 			 const char *type, const char *protocol, long uid);
 

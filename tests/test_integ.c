@@ -431,7 +431,7 @@ TEST(integ_status_and_events_cli)
 		json_array_foreach(progs, i, p)
 			attached += json_is_true(json_object_get(p, "attached")) &&
 				    strncmp(json_string_value(json_object_get(p, "hook")), "lsm/", 4);
-		ASSERT_EQ(attached, 5, "connect4/6, sendmsg4/6 and sock_create attached");
+		ASSERT_EQ(attached, 6, "connect4/6, sendmsg4/6, sock_create and setsockopt attached");
 		ASSERT_EQ(json_is_true(json_object_get(json_object_get(s, "network_lsm"), "loaded")),
 			  fx_lsm_usable(why, sizeof(why)), "network BPF LSM programs loaded where BPF LSM runs");
 		ASSERT_EQ(json_integer_value(json_object_get(c, "denied")), 1, "denied counter");

@@ -82,6 +82,15 @@ TEST(life_stop_keeps_enforcing_uninstall_detaches)
 		   f.sock, f.pin);
 	ASSERT_EQ(rc, 1, "status without a daemon: exit 1");
 	ASSERT_CONTAINS(out, "not running, enforcing", "status says the node still enforces");
+	/* Not told the pin dir: the kernel's links say it, never a wrong "not enforcing". */
+	rc = fx_sh(out, sizeof(out), "%s/tierwall --socket %s status", tw_build_dir, f.sock);
+	ASSERT_EQ(rc, 1, "status without --pin-dir: exit 1");
+	ASSERT_CONTAINS(out, "enforcing: ", "finds the programs pinned elsewhere");
+	ASSERT_TRUE(!strstr(out, "not enforcing"), "never \"not enforcing\"");
+	rc = fx_sh(out, sizeof(out), "setpriv --reuid 65534 --regid 65534 --clear-groups "
+		   "%s/tierwall --socket /tmp/tw-no-daemon-%d.sock status", tw_build_dir, getpid());
+	ASSERT_EQ(rc, 1, "status as a user who cannot list links: exit 1");
+	ASSERT_CONTAINS(out, "enforcement unknown", "says it does not know");
 
 	rc = uninstall(&f, out, sizeof(out));
 	ASSERT_EQ(rc, 0, "tierwalld --uninstall");

@@ -80,17 +80,6 @@ static int do_socket(void *arg)
 	return 0;
 }
 
-static bool start(struct fx *f)
-{
-	static const char *const cgroups[] = { "staging", "prod", "free", NULL };
-
-	if (geteuid()) {
-		tw_test_skip("needs root (cgroups and BPF)");
-		return false;
-	}
-	return ASSERT_OK(fx_init(f, cgroups), "fixture") && ASSERT_OK(fx_write_policy(f, policy), "policy") &&
-	       ASSERT_OK(fx_start(f, NULL), "tierwalld starts");
-}
 
 /*
  * The trick: where ping_group_range is open (systemd opens it), anyone may
@@ -103,7 +92,7 @@ TEST(integ_sock_ping_and_raw_refused)
 	struct fx f;
 	pid_t pid;
 
-	if (!start(&f))
+	if (!tw_sock_start(&f, policy))
 		goto out;
 	if (!ASSERT_OK(tw_netns_enter(&ns, "10.20.0.1", "fd00:20::1"), "private network namespace"))
 		goto out;
@@ -172,7 +161,7 @@ TEST(integ_sock_kinds_refused)
 	struct fx f;
 	pid_t pid;
 
-	if (!start(&f))
+	if (!tw_sock_start(&f, policy))
 		goto out;
 	u = socket(AF_INET, SOCK_DGRAM, IPPROTO_UDPLITE);
 	if (u < 0 && errno == EPROTONOSUPPORT) {
@@ -237,7 +226,7 @@ TEST(integ_sock_sctp_refused)
 		return;
 	}
 	close(fd);
-	if (!start(&f))
+	if (!tw_sock_start(&f, policy))
 		goto out;
 	ASSERT_EQ(fx_do(&f, "free", do_socket, &sctp, NULL), 0, "untagged SCTP socket");
 	ASSERT_EQ(fx_do(&f, "staging", do_socket, &sctp, &pid), EPERM, "staging SCTP socket");

@@ -47,6 +47,7 @@ static void print_drift(json_t *v)
 }
 
 static const char *pin_dir = DEFAULT_PIN_DIR;
+static bool pin_dir_given;
 static long wait_s = -1;		/* --wait: seconds to wait for enforcement */
 
 #define WAIT_DEFAULT_S	60
@@ -56,6 +57,7 @@ static int status_opt(int c, const char *arg)
 {
 	if (c == 'P') {
 		pin_dir = arg;
+		pin_dir_given = true;
 		return 0;
 	}
 	if (c != 'W')
@@ -115,23 +117,41 @@ static int attached_links(const char *dir)
 	return attached;
 }
 
-/* No daemon answers: say whether the kernel still enforces. Exit 1 either way. */
+/*
+ * No daemon answers: say whether the kernel still enforces. Exit 1 either way.
+ * Without --pin-dir a daemon may have pinned elsewhere (or answer on another
+ * socket): the kernel's own list of links decides, or "unknown" when it
+ * cannot be read, never a wrong "not enforcing".
+ */
 static int not_running(void)
 {
-	int n = attached_links(pin_dir);
+	int n = attached_links(pin_dir), any = n;
+	const char *state;
 
+	if (!n && !pin_dir_given)
+		any = tw_tierwall_links();
+	state = any > 0 ? "not running, enforcing" : any < 0 ? "not running, enforcement unknown" :
+		"not running";
 	if (tw_want_json) {
-		json_t *o = json_pack("{s:b, s:s, s:b, s:i, s:s}", "ok", 0, "state",
-				      n ? "not running, enforcing" : "not running",
-				      "enforcing", n > 0, "attached_links", n, "pin_dir", pin_dir);
+		json_t *o = json_pack("{s:b, s:s, s:o, s:i, s:s}", "ok", 0, "state", state, "enforcing",
+				      any < 0 ? json_null() : json_boolean(any > 0), "attached_links",
+				      any > 0 ? any : 0, "pin_dir", pin_dir);
 
 		tw_print_json(o);
 		json_decref(o);
 	} else if (n) {
 		printf("tierwalld: not running, enforcing: %d programs still attached (pinned in %s);\n"
 		       "a start adopts them, `tierwalld --uninstall` removes them\n", n, pin_dir);
+	} else if (any > 0) {
+		printf("tierwalld: not running at %s, enforcing: %d tierwall programs attached, pinned "
+		       "elsewhere than %s (the daemon's --pin-dir names them)\n", tw_sock_path, any, pin_dir);
+	} else if (any < 0) {
+		printf("tierwalld: not running at %s, enforcement unknown: nothing pinned in %s, and listing "
+		       "the kernel's programs was refused (%s; root may)\n", tw_sock_path, pin_dir,
+		       strerror(-any));
 	} else {
-		printf("tierwalld: not running, not enforcing (nothing pinned in %s)\n", pin_dir);
+		printf("tierwalld: not running, not enforcing (nothing pinned in %s%s)\n", pin_dir,
+		       pin_dir_given ? "" : ", no tierwall program attached anywhere");
 	}
 	return EXIT_FAIL;
 }

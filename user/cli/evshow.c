@@ -147,7 +147,8 @@ void tw_ev_check_filter(const struct tw_filter *f, const char *dir)
 {
 	/* Every kind a record may have (seal, drift: written by newer daemons). */
 	static const char *const kinds[] = { "connect", "sendmsg", "file", "dns", "socket", "daemon",
-					     "lost", "tamper", "seal", "drift", "follow_dropped", NULL };
+					     "lost", "tamper", "seal", "drift", "chain_reset", "follow_dropped",
+					     NULL };
 	static const char *const verdicts[] = { "deny", "audit", "allow", NULL };
 	char list[512] = "";
 
@@ -268,8 +269,8 @@ static void print_what(json_t *o)
 		printf("%s %s %s", s(o, "name") ?: "?", s(o, "qtype") ?: "?",
 		       s(o, "hostname") ?: s(o, "reason") ?: "");
 	else if (json_object_get(o, "family"))
-		printf("%s socket %s/%s/%s", s(o, "op"), s(o, "family") ?: "?", s(o, "type") ?: "?",
-		       s(o, "protocol") ?: "?");
+		printf("%s%s%s socket %s/%s/%s", s(o, "op"), s(o, "option") ? " " : "", s(o, "option") ?: "",
+		       s(o, "family") ?: "?", s(o, "type") ?: "?", s(o, "protocol") ?: "?");
 	else if (dst)
 		printf("%s:%lld/%s %s", s(dst, "ip"), json_integer_value(json_object_get(dst, "port")),
 		       s(dst, "proto") ?: "?", s(o, "hostname") ?: s(o, "rule") ?: "");

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The objects that share the net object's maps: sock (cgroup sock_create),
+ * The objects that share the net object's maps: sock (cgroup sock_create, setsockopt),
  * dns (the cgroup_skb DNS guard), files (BPF LSM, secret files) and netlsm
  * (BPF LSM, what the cgroup hooks cannot see), and the kernel probes that
  * decide how each is loaded.
@@ -150,7 +150,7 @@ int tw_load_sock(struct tw_bpf *b, char *why, size_t len)
 	if (!err)
 		err = sock_bpf__load(s);
 	if (err) {
-		snprintf(why, len, "cannot load the sock_create program: %s (the verifier log is above)",
+		snprintf(why, len, "cannot load the sock_create and setsockopt programs: %s (the verifier log is above)",
 			 strerror(-err));
 		return err;
 	}

@@ -5,6 +5,7 @@
  * programs are not another instance's) and by `tierwall status` when no
  * daemon runs (are they still attached?).
  */
+#include <errno.h>
 #include <dirent.h>
 #include <limits.h>
 #include <stdio.h>
@@ -44,4 +45,39 @@ bool tw_link_attached(const struct bpf_link_info *info)
 {
 	/* A detached cgroup link reports no cgroup. */
 	return info->type != BPF_LINK_TYPE_CGROUP || info->cgroup.cgroup_id;
+}
+
+/* Is this link attached and running a tierwall program (all are named tw_*)? */
+static bool tierwall_link(__u32 id)
+{
+	struct bpf_link_info li = {};
+	struct bpf_prog_info pi = {};
+	__u32 len = sizeof(li);
+	int fd = bpf_link_get_fd_by_id(id), pfd = -1;
+	bool ours = false;
+
+	if (fd < 0)
+		return false;	/* gone meanwhile */
+	if (!bpf_obj_get_info_by_fd(fd, &li, &len) && tw_link_attached(&li))
+		pfd = bpf_prog_get_fd_by_id(li.prog_id);
+	len = sizeof(pi);
+	if (pfd >= 0 && !bpf_obj_get_info_by_fd(pfd, &pi, &len))
+		ours = !strncmp(pi.name, "tw_", 3);
+	if (pfd >= 0)
+		close(pfd);
+	close(fd);
+	return ours;
+}
+
+int tw_tierwall_links(void)
+{
+	__u32 id = 0;
+	int n = 0, i, err = 0;
+
+	/* Bounded: link ids are finite, but a node may hold many. */
+	for (i = 0; i < 1000000 && !(err = bpf_link_get_next_id(id, &id)); i++)
+		n += tierwall_link(id);
+	if (!err || err == -ENOENT)
+		return n;
+	return err < 0 ? err : -errno;
 }

@@ -59,7 +59,8 @@ const char *tw_net_op_name(int op)
 {
 	static const char *const names[] = {
 		[TW_NET_CALL] = "call", [TW_NET_CREATE] = "create", [TW_NET_SEND] = "send",
-		[TW_NET_RECEIVE] = "receive",
+		[TW_NET_RECEIVE] = "receive", [TW_NET_SETSOCKOPT] = "setsockopt",
+		[TW_NET_ROUTE] = "route",
 	};
 
 	return op >= 0 && op <= TW_NET_OP_MAX ? names[op] : "unknown";
@@ -338,6 +339,10 @@ static void w_sock(struct w *w, const struct tw_sock_event *e)
 		[IPPROTO_ICMPV6] = "icmpv6", [IPPROTO_SCTP] = "sctp", [IPPROTO_UDPLITE] = "udplite",
 		[IPPROTO_RAW] = "raw", [IPPROTO_MPTCP] = "mptcp",
 	};
+	static const char *const sockopts[] = {
+		[TW_SOCKOPT_IP_OPTIONS] = "IP_OPTIONS", [TW_SOCKOPT_IPV6_RTHDR] = "IPV6_RTHDR",
+		[TW_SOCKOPT_IPV6_2292PKTOPTIONS] = "IPV6_2292PKTOPTIONS",
+	};
 	bool inet = e->family == AF_INET || e->family == AF_INET6;
 
 	w_kstr(w, "op", tw_net_op_name(e->op));
@@ -349,6 +354,8 @@ static void w_sock(struct w *w, const struct tw_sock_event *e)
 		w_kstr(w, "protocol", ethertype_name(e->protocol));
 	else
 		w_ku64(w, "protocol", e->protocol);
+	if (e->op == TW_NET_SETSOCKOPT || e->op == TW_NET_ROUTE)
+		w_kname(w, "option", sockopts, ARRAY_SIZE(sockopts), e->option);
 }
 
 /* "/mnt/point/a/b/file" from the names the kernel sent, file first. */

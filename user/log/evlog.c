@@ -109,11 +109,61 @@ static time_t first_ts(const char *path)
 	return timegm(&tm);
 }
 
+/*
+ * chain.head names the last record written. The log ending before it, or
+ * at another record, means records were removed or changed while no daemon
+ * ran: say so in the chain (a chain_reset record) instead of starting over
+ * silently. Running past the head is normal: records go out before it.
+ */
+static const char *reset_reason(const char *dir, const struct last_line *last, uint64_t *head_seq,
+				char *head_hash)
+{
+	int err = tw_evlog_read_head(dir, head_seq, head_hash);
+
+	if (err) {
+		*head_seq = 0;
+		head_hash[0] = '\0';	/* what was read is no hash */
+	}
+	if (err == -ENOENT)
+		return NULL;
+	if (err == -EBADMSG)
+		return "chain.head is not \"SEQ HASH\"";
+	if (err)
+		return "chain.head cannot be read";
+	if (!last->found)
+		return "the log has no records";
+	if (last->seq < *head_seq)
+		return "the log ends before it: records were removed from the end";
+	if (last->seq == *head_seq && strcmp(last->hash, head_hash))
+		return "the record with that seq is not the one it names";
+	return NULL;
+}
+
+static void write_reset(struct tw_evlog *l, const char *why, uint64_t head_seq, const char *head_hash,
+			uint64_t found_seq)
+{
+	char ts[64];
+	json_t *o, *host;
+
+	tw_format_time(tw_now_ns(CLOCK_REALTIME), ts, sizeof(ts));
+	tw_warn("%s/%s: %s; the chain goes on from seq %llu with a chain_reset record", l->dir,
+		TW_EVLOG_HEAD, why, (unsigned long long)l->seq + 1);
+	/* A host name that is not UTF-8 is "?" here: this record must get out. */
+	host = json_string(l->o.host ?: "?") ?: json_string("?");
+	o = json_pack("{s:i, s:s, s:o, s:s, s:i, s:I, s:s, s:I, s:s}", "v", 1, "ts", ts, "host", host,
+		      "kind", "chain_reset", "pid", (int)getpid(), "head_seq", (json_int_t)head_seq,
+		      "head_hash", head_hash, "found_seq", (json_int_t)found_seq, "reason", why);
+	if (!o || tw_evlog_append(l, o) || tw_evlog_flush(l))
+		tw_err("%s: cannot write the chain_reset record", l->path);
+}
+
 int tw_evlog_open(struct tw_evlog **out, const char *dir, const struct tw_evlog_opts *o)
 {
 	struct tw_evlog *l = calloc(1, sizeof(*l));
 	struct last_line last = { .seal_epoch = -1 };
-	char **files, **f;
+	char **files, **f, head_hash[TW_HASH_HEX + 1] = "";
+	uint64_t head_seq = 0;
+	const char *why;
 	struct stat st;
 	int err;
 
@@ -162,6 +212,12 @@ int tw_evlog_open(struct tw_evlog **out, const char *dir, const struct tw_evlog_
 		memcpy(l->prev, last.hash, TW_HASH_HEX);
 		l->seq = l->seq_written = last.seq;
 	}
+	why = reset_reason(l->dir, &last, &head_seq, head_hash);
+	if (why && !last.found && head_seq) {
+		/* Nothing left to chain to: chain to the head, seq numbers never repeat. */
+		memcpy(l->prev, head_hash, TW_HASH_HEX);
+		l->seq = l->seq_written = head_seq;
+	}
 	/* Stopped between a seal and the key's step: take the step now. */
 	while (l->o.seal && last.found && last.seal_epoch >= (int64_t)tw_seal_epoch(l->o.seal)) {
 		err = tw_seal_advance(l->o.seal, tw_now_ns(CLOCK_REALTIME));
@@ -175,6 +231,8 @@ int tw_evlog_open(struct tw_evlog **out, const char *dir, const struct tw_evlog_
 	l->started = l->size ? first_ts(l->path) : time(NULL);
 	if (!l->started)
 		l->started = time(NULL);
+	if (why)
+		write_reset(l, why, head_seq, head_hash, last.found ? last.seq : 0);
 	*out = l;
 	return 0;
 out_free:

@@ -90,6 +90,12 @@ typedef int (*tw_record_fn)(void *arg, const char *line, size_t len, const struc
  */
 int tw_evlog_scan(const char *dir, tw_record_fn cb, void *arg);
 
+/*
+ * LOG_DIR/chain.head: the seq and hash (65 bytes) of the last record written.
+ * -ENOENT when there is none, -EBADMSG when it is not "SEQ HASH", else -errno.
+ */
+int tw_evlog_read_head(const char *dir, uint64_t *seq, char *hash);
+
 /* SHA-256 of a line as 64 hex digits (out has room for 65). */
 void tw_hash_line(const char *line, size_t len, char *out);
 

@@ -148,6 +148,21 @@ static int check_seal(struct chain *c, json_t *o, const char *line, size_t len, 
 	return 0;
 }
 
+/*
+ * A chain_reset record: tierwalld found chain.head naming records it could
+ * not find. The chain goes on from it, so the rest is still checked.
+ */
+static void check_reset(struct chain *c, json_t *o, long lineno)
+{
+	if (strcmp(json_string_value(json_object_get(o, "kind")) ?: "", "chain_reset"))
+		return;
+	fprintf(c->out, "TAMPERED: %s:%ld: tierwalld reset the chain here: %s named seq %lld, but %s: "
+		"records before this one were removed or changed while it was stopped\n",
+		c->file, lineno, TW_EVLOG_HEAD, json_integer_value(json_object_get(o, "head_seq")),
+		json_string_value(json_object_get(o, "reason")) ?: "?");
+	c->broken = true;
+}
+
 static int check_line(void *arg, const char *line, size_t len, const struct tw_evlog_pos *pos)
 {
 	struct chain *c = arg;
@@ -195,6 +210,8 @@ static int check_line(void *arg, const char *line, size_t len, const struct tw_e
 	}
 	if (!r && c->u)
 		r = check_seal(c, o, line, len, seq, lineno);
+	if (!r)
+		check_reset(c, o, lineno);
 	json_decref(o);
 	if (r)
 		return 1;
@@ -219,23 +236,19 @@ static int check_line(void *arg, const char *line, size_t len, const struct tw_e
 static int read_head(struct chain *c, const char *dir)
 {
 	char path[PATH_MAX + 16];
-	unsigned long long seq;
-	FILE *f;
+	int err = tw_evlog_read_head(dir, &c->head_seq, c->head_hash);
 
 	snprintf(path, sizeof(path), "%s/%s", dir, TW_EVLOG_HEAD);
-	f = fopen(path, "re");
-	if (!f) {
+	if (err == -ENOENT) {
+		c->head_seq = 0;
 		fprintf(c->out, "note: no %s: the last record cannot be checked\n", path);
 		return 0;
 	}
-	if (fscanf(f, "%llu %64s", &seq, c->head_hash) != 2 || strlen(c->head_hash) != TW_HASH_HEX) {
-		fclose(f);
+	if (err == -EBADMSG)
 		fprintf(c->out, "TAMPERED: %s is not \"SEQ HASH\"\n", path);
-		return -EBADMSG;
-	}
-	fclose(f);
-	c->head_seq = seq;
-	return 0;
+	else if (err)
+		fprintf(c->out, "%s: cannot read: %s\n", path, strerror(-err));
+	return err;
 }
 
 static int check_head(struct chain *c)
@@ -246,6 +259,22 @@ static int check_head(struct chain *c)
 		return -EBADMSG;
 	}
 	return 0;
+}
+
+/* No log file: nothing was logged here, unless chain.head says records were. */
+static int no_records(struct chain *c, const char *dir)
+{
+	int err = tw_evlog_read_head(dir, &c->head_seq, c->head_hash);
+
+	if (err == -ENOENT) {
+		fprintf(c->out, "%s: no event log here\n", dir);
+		return -ENOENT;
+	}
+	if (err)
+		return read_head(c, dir);	/* says why it cannot be read */
+	fprintf(c->out, "TAMPERED: %s/%s names seq %llu but there are no records: the log was removed\n",
+		dir, TW_EVLOG_HEAD, (unsigned long long)c->head_seq);
+	return -EBADMSG;
 }
 
 static int seal_summary(struct chain *c, FILE *out)
@@ -280,16 +309,21 @@ int tw_verify_log(const char *dir, FILE *out, const struct tw_verify_opts *o)
 		}
 	}
 
-	if (!files || !files[0]) {
-		fprintf(out, "%s: no event log here\n", dir);
-		tw_evlog_files_free(files);
-		tw_unseal_close(c.u);
-		return -ENOENT;
+	if (!files) {
+		err = -errno;
+		fprintf(out, "%s: cannot read: %s\n", dir, strerror(-err));
+	} else if (!files[0]) {
+		err = no_records(&c, dir);
+	} else {
+		err = read_head(&c, dir);
+		/* An unreadable head still lets the files say what else is unreadable. */
+		if (err != -EBADMSG) {
+			int scan = tw_evlog_scan(dir, check_line, &c);
+
+			err = err ?: scan;
+		}
 	}
 	tw_evlog_files_free(files);
-	err = read_head(&c, dir);
-	if (!err)
-		err = tw_evlog_scan(dir, check_line, &c);
 	if (!err && c.unreadable)
 		err = -EIO;
 	if (!err && c.broken)

@@ -26,46 +26,71 @@ static bool ends_with(const char *s, const char *suffix)
 
 typedef int (*line_fn)(void *arg, const char *line, size_t len, long lineno);
 
-/* Takes fd. A plain file's unterminated last line is still being written: not a record yet. */
+/*
+ * A .gz segment is whole when written (the compressor renames it into
+ * place): one that is corrupt or cut short is -EIO, checked before a cut
+ * last line is taken for a record, never the silent end of the records.
+ */
+static int read_gz(int fd, line_fn cb, void *arg)
+{
+	gzFile g = gzdopen(fd, "rb");
+	char *line = malloc(GZ_LINE_MAX);
+	long lineno = 0;
+	int r = 0, zerr = Z_OK;
+
+	if (!g || !line) {
+		if (g)
+			gzclose(g);
+		else
+			close(fd);
+		free(line);
+		return -ENOMEM;
+	}
+	while (!r && gzgets(g, line, GZ_LINE_MAX)) {
+		size_t n = strlen(line);
+
+		if (n && line[n - 1] == '\n')
+			line[--n] = '\0';
+		else if (gzerror(g, &zerr), zerr != Z_OK)
+			break;
+		r = cb(arg, line, n, ++lineno);
+	}
+	if (!r && (gzerror(g, &zerr), zerr != Z_OK))
+		r = -EIO;
+	gzclose(g);
+	free(line);
+	return r;
+}
+
+/*
+ * Takes fd. A plain file's unterminated last line is still being written: not
+ * a record yet. A read error is -EIO, never the silent end of the records.
+ */
 static int read_fd(int fd, bool gz, line_fn cb, void *arg)
 {
 	char *line = NULL;
 	size_t cap = 0;
 	long lineno = 0;
+	FILE *f;
+	ssize_t n;
 	int r = 0;
 
-	if (gz) {
-		gzFile g = gzdopen(fd, "rb");
-
-		if (!g) {
-			close(fd);
-			return -ENOMEM;
-		}
-		line = malloc(GZ_LINE_MAX);
-		while (line && !r && gzgets(g, line, GZ_LINE_MAX)) {
-			size_t n = strlen(line);
-
-			if (n && line[n - 1] == '\n')
-				line[--n] = '\0';
-			r = cb(arg, line, n, ++lineno);
-		}
-		gzclose(g);
-	} else {
-		FILE *f = fdopen(fd, "re");
-		ssize_t n;
-
-		if (!f) {
-			close(fd);
-			return -errno;
-		}
-		while (!r && (n = getline(&line, &cap, f)) > 0) {
-			if (line[n - 1] != '\n')
-				break;
-			line[--n] = '\0';
-			r = cb(arg, line, n, ++lineno);
-		}
-		fclose(f);
+	if (gz)
+		return read_gz(fd, cb, arg);
+	f = fdopen(fd, "re");
+	if (!f) {
+		close(fd);
+		return -errno;
 	}
+	while (!r && (n = getline(&line, &cap, f)) > 0) {
+		if (line[n - 1] != '\n')
+			break;
+		line[--n] = '\0';
+		r = cb(arg, line, n, ++lineno);
+	}
+	if (!r && ferror(f))
+		r = -EIO;
+	fclose(f);
 	free(line);
 	return r;	/* the callback's non-zero stop, or 0 */
 }
@@ -118,6 +143,8 @@ static char **list_once(const char *dir, bool *holes)
 
 	*holes = false;
 	n = scandir(dir, &ents, seg_filter, seg_cmp);
+	if (n < 0 && errno != ENOENT)
+		return NULL;	/* errno says why: a log we cannot list is not an empty one */
 	if (n < 0)
 		n = 0;
 	out = calloc(n + 2, sizeof(*out));
@@ -152,6 +179,8 @@ char **tw_evlog_files(const char *dir)
 			usleep(10 * 1000);
 		tw_evlog_files_free(out);
 		out = list_once(dir, &holes);
+		if (!out)
+			break;
 	}
 	return out;
 }
@@ -210,11 +239,20 @@ int tw_evlog_scan(const char *dir, tw_record_fn cb, void *arg)
 
 	snprintf(cur, sizeof(cur), "%s/%s", dir, TW_EVLOG_CURRENT);
 	cur_fd = open(cur, O_RDONLY | O_CLOEXEC);
+	if (cur_fd < 0 && errno != ENOENT) {
+		err = -errno;	/* unreadable is not empty: told, like a segment */
+		s.pos.file = cur;
+		s.cb(s.arg, NULL, err, &s.pos);
+		return err;
+	}
 	files = tw_evlog_files(dir);
 	if (!files) {
+		err = errno ? -errno : -ENOMEM;
 		if (cur_fd >= 0)
 			close(cur_fd);
-		return -ENOMEM;
+		s.pos.file = dir;
+		s.cb(s.arg, NULL, err, &s.pos);
+		return err;
 	}
 	for (f = files; *f && !err; f++) {
 		int fd;
@@ -248,4 +286,24 @@ int tw_evlog_scan(const char *dir, tw_record_fn cb, void *arg)
 		close(cur_fd);
 	tw_evlog_files_free(files);
 	return err < 0 ? err : 0;
+}
+
+int tw_evlog_read_head(const char *dir, uint64_t *seq, char *hash)
+{
+	char path[PATH_MAX + 16];
+	unsigned long long n;
+	FILE *f;
+	int ok;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, TW_EVLOG_HEAD);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	ok = fscanf(f, "%llu %64s", &n, hash) == 2 && strlen(hash) == TW_HASH_HEX &&
+	     strspn(hash, "0123456789abcdef") == TW_HASH_HEX;
+	fclose(f);
+	if (!ok)
+		return -EBADMSG;
+	*seq = n;
+	return 0;
 }
