@@ -117,10 +117,18 @@ json_t *fx_daemon_event(struct fx *f, const char *what);
  * Records the daemon writes on its own time (a rotated secret, a changed
  * resolver): polled for until they appear or a last-resort deadline.
  */
+/* The first event match says yes to. */
 json_t *fx_await(struct fx *f, bool (*match)(json_t *, const void *), const void *arg);
 json_t *fx_await_daemon_event(struct fx *f, const char *what);
 /* Until at least n daemon events "event" == what; returns how many there are. */
 int fx_await_daemon_events(struct fx *f, const char *what, int n);
+/*
+ * SIGHUP the daemon and wait for that reload's result record: 0 the new
+ * policy is loaded, 1 the reload was refused (the old one stays), or -errno.
+ */
+int fx_sighup_reload(struct fx *f);
+/* Until the daemon's output (stdout and stderr) contains text, or a last-resort deadline. */
+bool fx_await_output(struct fx *f, const char *text);
 
 /* Run a shell command line, capture its output; returns its exit status. */
 int fx_sh(char *out, size_t outlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -8,6 +8,7 @@
  * (fx_await) are polled for; both up to a last-resort deadline.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 #include "ctl.h"
 #include "fixture.h"
+#include "util.h"
 
 #define EVENT_MS	60000	/* last resort for a record to appear (TW_TEST_TIMEOUT_SCALE) */
 #define POLL_US		(50 * 1000)
@@ -118,7 +120,7 @@ json_t *fx_await(struct fx *f, bool (*match)(json_t *, const void *), const void
 {
 	json_t *o;
 
-	await_log(f, match, arg, 1, false, true, &o);
+	await_log(f, match, arg, 1, false, false, &o);
 	return o;
 }
 
@@ -217,4 +219,51 @@ int fx_await_daemon_events(struct fx *f, const char *what, int n)
 	struct ev_key k = { .event = what };
 
 	return await_log(f, match_daemon, &k, n, false, false, NULL);
+}
+
+/* A reload's result on the record: the new policy loaded, or the reload refused. */
+static bool match_reload_result(json_t *o, const void *arg)
+{
+	const char *e = json_string_value(json_object_get(o, "event"));
+
+	return e && (!strcmp(e, "policy_reload_failed") ||
+		     (!strcmp(e, "policy_loaded") && json_is_true(json_object_get(o, "reload"))));
+}
+
+int fx_sighup_reload(struct fx *f)
+{
+	int before = 0;
+	json_t *o;
+	bool ok;
+
+	/* Every earlier result is on disk: the daemon flushes each when it logs it. */
+	json_decref(scan_log(f, match_reload_result, NULL, &before, false));
+	if (!f->daemon || kill(f->daemon, SIGHUP))
+		return -ESRCH;
+	if (await_log(f, match_reload_result, NULL, before + 1, false, true, &o) <= before) {
+		json_decref(o);
+		return -ETIMEDOUT;
+	}
+	ok = !strcmp(json_string_value(json_object_get(o, "event")) ?: "", "policy_loaded");
+	json_decref(o);
+	return ok ? 0 : 1;
+}
+
+bool fx_await_output(struct fx *f, const char *text)
+{
+	long long end = fx_now_ms() + fx_timeout_ms(EVENT_MS);
+	char *out;
+	size_t len;
+	bool found;
+
+	for (;;) {
+		found = false;
+		if (!tw_read_file(f->daemon_out, &out, &len)) {
+			found = memmem(out, len, text, strlen(text)) != NULL;
+			free(out);
+		}
+		if (found || fx_now_ms() >= end)
+			return found;
+		usleep(POLL_US);
+	}
 }

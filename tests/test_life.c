@@ -242,7 +242,6 @@ TEST(life_runtime_tag_lost_with_its_cgroup)
 	char out[4096], path[PATH_MAX + 32], what[64];
 	struct fx f;
 	json_t *e = NULL;
-	int i;
 
 	if (!std_start(&f))
 		goto out;
@@ -250,8 +249,7 @@ TEST(life_runtime_tag_lost_with_its_cgroup)
 	ASSERT_EQ(cli(&f, out, sizeof(out), "tag /fresh prod"), 0, "runtime tag");
 	snprintf(path, sizeof(path), "%s/fresh", f.root);
 	ASSERT_OK(rmdir(path), "the cgroup goes");
-	for (i = 0; i < 40 && !(e = fx_daemon_event(&f, "tag_lost")); i++)
-		usleep(50 * 1000);
+	e = fx_await_daemon_event(&f, "tag_lost");
 	ASSERT_TRUE(e != NULL, "tag_lost on the record");
 	ASSERT_STREQ(e ? json_string_value(json_object_get(e, "tier")) : NULL, "prod", "with the tier");
 	json_decref(e);
