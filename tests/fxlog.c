@@ -51,9 +51,13 @@ int fx_drain(struct fx *f)
 	return err;
 }
 
-/* The first (or, with last, the newest) event match says yes to; count counts them all. */
+/*
+ * The first (or, with last, the newest) event match says yes to; count
+ * counts them all. Only lines containing needle (if given) are parsed: a
+ * wait reads a log of thousands of records many times.
+ */
 static json_t *scan_log(struct fx *f, bool (*match)(json_t *, const void *), const void *arg,
-			int *count, bool last)
+			const char *needle, int *count, bool last)
 {
 	char path[PATH_MAX * 2], *line = NULL;
 	json_t *found = NULL;
@@ -65,7 +69,7 @@ static json_t *scan_log(struct fx *f, bool (*match)(json_t *, const void *), con
 	if (!l)
 		return NULL;
 	while (getline(&line, &cap, l) > 0) {
-		json_t *o = json_loads(line, 0, NULL);
+		json_t *o = needle && !strstr(line, needle) ? NULL : json_loads(line, 0, NULL);
 
 		if (o && match(o, arg)) {
 			if (count)
@@ -88,8 +92,8 @@ static json_t *scan_log(struct fx *f, bool (*match)(json_t *, const void *), con
  * asked): after an answered drain one read is final for decisions; without
  * one, or for records the daemon logs on its own (drained false), poll.
  */
-static int await_log(struct fx *f, bool (*match)(json_t *, const void *), const void *arg, int n,
-		     bool drained, bool last, json_t **found)
+static int await_log(struct fx *f, bool (*match)(json_t *, const void *), const void *arg,
+		     const char *needle, int n, bool drained, bool last, json_t **found)
 {
 	long long end = fx_now_ms() + fx_timeout_ms(EVENT_MS);
 	bool final = drained && !fx_drain(f);
@@ -98,7 +102,7 @@ static int await_log(struct fx *f, bool (*match)(json_t *, const void *), const 
 
 	for (;;) {
 		count = 0;
-		o = scan_log(f, match, arg, &count, last);
+		o = scan_log(f, match, arg, needle, &count, last);
 		if (count >= n || final || fx_now_ms() >= end)
 			break;
 		json_decref(o);
@@ -113,14 +117,14 @@ static int await_log(struct fx *f, bool (*match)(json_t *, const void *), const 
 
 json_t *fx_last_event(struct fx *f, bool (*match)(json_t *, const void *), const void *arg)
 {
-	return scan_log(f, match, arg, NULL, true);
+	return scan_log(f, match, arg, NULL, NULL, true);
 }
 
 json_t *fx_await(struct fx *f, bool (*match)(json_t *, const void *), const void *arg)
 {
 	json_t *o;
 
-	await_log(f, match, arg, 1, false, false, &o);
+	await_log(f, match, arg, NULL, 1, false, false, &o);
 	return o;
 }
 
@@ -128,7 +132,7 @@ json_t *fx_await_decision(struct fx *f, bool (*match)(json_t *, const void *), c
 {
 	json_t *o;
 
-	await_log(f, match, arg, 1, true, true, &o);
+	await_log(f, match, arg, NULL, 1, true, true, &o);
 	return o;
 }
 
@@ -169,7 +173,7 @@ json_t *fx_event(struct fx *f, pid_t pid, int port)
 	struct ev_key k = { .pid = pid, .port = port };
 	json_t *o;
 
-	await_log(f, match_pid_port, &k, 1, true, false, &o);
+	await_log(f, match_pid_port, &k, NULL, 1, true, false, &o);
 	return o;
 }
 
@@ -178,7 +182,7 @@ int fx_count_events(struct fx *f, const char *kind, pid_t pid)
 	struct ev_key k = { .pid = pid, .kind = kind };
 	int n = 0;
 
-	json_decref(scan_log(f, match_kind_pid, &k, &n, false));
+	json_decref(scan_log(f, match_kind_pid, &k, kind, &n, false));
 	return n;
 }
 
@@ -186,7 +190,7 @@ int fx_wait_events(struct fx *f, const char *kind, pid_t pid, int n)
 {
 	struct ev_key k = { .pid = pid, .kind = kind };
 
-	return await_log(f, match_kind_pid, &k, n, true, false, NULL);
+	return await_log(f, match_kind_pid, &k, kind, n, true, false, NULL);
 }
 
 json_t *fx_event_kind(struct fx *f, const char *kind, pid_t pid)
@@ -194,7 +198,7 @@ json_t *fx_event_kind(struct fx *f, const char *kind, pid_t pid)
 	struct ev_key k = { .pid = pid, .kind = kind };
 	json_t *o;
 
-	await_log(f, match_kind_pid, &k, 1, true, false, &o);
+	await_log(f, match_kind_pid, &k, kind, 1, true, false, &o);
 	return o;
 }
 
@@ -202,7 +206,7 @@ json_t *fx_daemon_event(struct fx *f, const char *what)
 {
 	struct ev_key k = { .event = what };
 
-	return scan_log(f, match_daemon, &k, NULL, false);
+	return scan_log(f, match_daemon, &k, what, NULL, false);
 }
 
 json_t *fx_await_daemon_event(struct fx *f, const char *what)
@@ -210,7 +214,7 @@ json_t *fx_await_daemon_event(struct fx *f, const char *what)
 	struct ev_key k = { .event = what };
 	json_t *o;
 
-	await_log(f, match_daemon, &k, 1, false, false, &o);
+	await_log(f, match_daemon, &k, what, 1, false, false, &o);
 	return o;
 }
 
@@ -218,7 +222,7 @@ int fx_await_daemon_events(struct fx *f, const char *what, int n)
 {
 	struct ev_key k = { .event = what };
 
-	return await_log(f, match_daemon, &k, n, false, false, NULL);
+	return await_log(f, match_daemon, &k, what, n, false, false, NULL);
 }
 
 /* A reload's result on the record: the new policy loaded, or the reload refused. */
@@ -237,10 +241,10 @@ int fx_sighup_reload(struct fx *f)
 	bool ok;
 
 	/* Every earlier result is on disk: the daemon flushes each when it logs it. */
-	json_decref(scan_log(f, match_reload_result, NULL, &before, false));
+	json_decref(scan_log(f, match_reload_result, NULL, "policy_", &before, false));
 	if (!f->daemon || kill(f->daemon, SIGHUP))
 		return -ESRCH;
-	if (await_log(f, match_reload_result, NULL, before + 1, false, true, &o) <= before) {
+	if (await_log(f, match_reload_result, NULL, "policy_", before + 1, false, true, &o) <= before) {
 		json_decref(o);
 		return -ETIMEDOUT;
 	}

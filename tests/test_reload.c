@@ -248,11 +248,6 @@ static int storm_finish(struct storm_child *c)
 	return WIFEXITED(st) && !WEXITSTATUS(st) ? 0 : -1;
 }
 
-/*
- * Wait until the daemon has logged everything queued: its record count
- * holds still for a second (bounded at two minutes: under TCG the daemon
- * may trail the hammering processes by many seconds).
- */
 /* Denial records by pid and target, counts summed. */
 struct storm_log {
 	struct storm_child *c;

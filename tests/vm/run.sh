@@ -14,7 +14,8 @@ SMP=${TW_VM_SMP:-1}
 # What BPF LSM changes: its own tests, the network ones (the LSM programs
 # close bypasses beside the cgroup hooks) and the DNS guard's.
 FILTER=${1:-lsm,integ,dns_}
-TIMEOUT=${TW_VM_TIMEOUT:-900}
+# A last resort for a hung guest: under TCG beside other work a suite takes many minutes.
+TIMEOUT=${TW_VM_TIMEOUT:-2400}
 pass=0 fail=0 skip=0
 
 fail_one() { echo "FAIL $1"; echo "    $2"; fail=$((fail + 1)); }
