@@ -352,7 +352,14 @@ int fx_do(struct fx *f, const char *rel, int (*fn)(void *), void *arg, pid_t *pi
 
 bool fx_lsm_usable(char *why, size_t len)
 {
-	return !tw_lsm_usable(why, len);
+	/* Asked once per run: the kernel's answer cannot change, and under TCG it costs seconds. */
+	static char reason[256];
+	static int err = 1;
+
+	if (err == 1)
+		err = tw_lsm_usable(reason, sizeof(reason));
+	snprintf(why, len, "%s", err ? reason : "");
+	return !err;
 }
 
 bool fx_lsm_ready(void)

@@ -41,7 +41,7 @@ if [ $# = 0 ]; then
 	echo "unit tests under ASan+UBSan: $sp passed, $sf failed"
 	grep '^FAIL' "$san_log"
 	fuzz_log=$B/fuzz-tests.log
-	tests/fuzz/run.sh "${FUZZ_SECONDS:-5}" | tee "$fuzz_log"
+	FUZZ_JOBS=${FUZZ_JOBS:-$(nproc)} tests/fuzz/run.sh "${FUZZ_SECONDS:-5}" | tee "$fuzz_log"
 	sp=$((sp + $(grep -c ': ok' "$fuzz_log"))) sf=$((sf + $(grep -c ': FINDING' "$fuzz_log")))
 fi
 vp=0 vf=0 vs=0
