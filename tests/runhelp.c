@@ -82,6 +82,13 @@ static bool is_record(json_t *o, const void *arg)
 	       !strcmp(json_string_value(json_object_get(o, k->key)) ?: "", k->val);
 }
 
+json_t *read_record(struct fx *f, const char *kind, const char *key, const char *val)
+{
+	int n;
+
+	return find_record(f, kind, key, val, &n);
+}
+
 json_t *wait_record(struct fx *f, const char *kind, const char *key, const char *val)
 {
 	struct rec_key k = { kind, key, val };
