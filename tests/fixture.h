@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <sys/types.h>
+#include <unistd.h>
 #include <jansson.h>
 
 struct fx {
@@ -35,6 +36,18 @@ struct fx {
 int fx_timeout_ms(int ms);
 /* CLOCK_MONOTONIC in milliseconds, for a loop's deadline. */
 long long fx_now_ms(void);
+/*
+ * Until cond holds, looking again every 50 ms, for at most ms (scaled as
+ * above): for what the daemon does on its own time with no event to wait
+ * on. Evaluates to cond's last value.
+ */
+#define FX_UNTIL(cond, ms) ({						\
+	long long ___end = fx_now_ms() + fx_timeout_ms(ms);		\
+	bool ___ok;							\
+	while (!(___ok = (cond)) && fx_now_ms() < ___end)		\
+		usleep(50 * 1000);					\
+	___ok;								\
+})
 
 /* Empty subtree plus temp dir; cgroups is a NULL-terminated list of relative paths. */
 int fx_init(struct fx *f, const char *const *cgroups);

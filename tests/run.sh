@@ -23,7 +23,7 @@ if [ $# = 0 ] && [ -z "${TW_TEST_SERIAL:-}" ]; then
 	vm_log=$B/vm-tests.log
 	tests/vm/run.sh > "$vm_log" 2>&1 &
 	vm_pid=$!
-	trap 'kill "$vm_pid" 2>/dev/null' INT TERM
+	trap 'kill "$vm_pid" 2>/dev/null; exit 130' INT TERM
 	echo "guests: booting in the background (progress in $vm_log; report below, after the host's)"
 fi
 

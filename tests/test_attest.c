@@ -270,7 +270,6 @@ TEST(drift_copies_found_at_start_and_as_written)
 	struct world w;
 	json_t *r = NULL, *st = NULL;
 	long long before;
-	int i;
 
 	if (!world_start(&w, true))
 		goto out;
@@ -313,9 +312,7 @@ TEST(drift_copies_found_at_start_and_as_written)
 	rand_token(text, 24);
 	snprintf(out, sizeof(out), "echo 'NEW_TOKEN=%s' >> %s/prod/app.env", text, w.f.tmp);
 	ASSERT_EQ(fx_sh(NULL, 0, "%s", out), 0, "a prod secret changes");
-	for (i = 0; i < 50 && fingerprints(&w.f) <= before; i++)
-		usleep(100 * 1000);
-	ASSERT_TRUE(fingerprints(&w.f) > before, "the daemon fingerprinted it again");
+	ASSERT_TRUE(FX_UNTIL(fingerprints(&w.f) > before, 60000), "the daemon fingerprinted it again");
 	snprintf(path, sizeof(path), "%s/new.env", w.drift);
 	snprintf(out, sizeof(out), "X=%s\n", text);
 	write_text_file(path, out);

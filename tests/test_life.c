@@ -113,18 +113,13 @@ TEST(life_uninstall_through_running_daemon)
 	char out[8192];
 	struct stat st;
 	struct fx f;
-	int rc, i;
+	int rc;
 
 	if (!std_start(&f))
 		goto out;
 	rc = uninstall(&f, out, sizeof(out));
 	ASSERT_EQ(rc, 0, "tierwalld --uninstall while the daemon runs");
-	for (i = 0; i < 100 && f.daemon; i++) {
-		if (waitpid(f.daemon, &rc, WNOHANG) == f.daemon)
-			f.daemon = 0;
-		else
-			usleep(50 * 1000);
-	}
+	FX_UNTIL(waitpid(f.daemon, &rc, WNOHANG) == f.daemon && !(f.daemon = 0), 60000);
 	ASSERT_EQ(f.daemon, 0, "the daemon exited");
 	ASSERT_TRUE(stat(f.pin, &st) && errno == ENOENT, "pins removed");
 	ASSERT_EQ(fx_cgroup_progs(f.root), 0, "programs detached");
