@@ -168,6 +168,8 @@ bool fx_nothing_arrived(int fd);
  */
 int fx_ctl_begin(struct fx *f, const char *cmd);
 int fx_ctl_reply(int fd, int wait_ms, json_t **reply);
+/* `tierwall reload`: ask for one and wait for its result: 0 loaded, 1 refused, or -errno. */
+int fx_reload(struct fx *f);
 
 /* HTTP/1.0 GET from 127.0.0.1:port; the whole response (headers too) in out; -errno. */
 int fx_http_get(int port, const char *path, char *out, size_t len);

@@ -19,6 +19,7 @@
 #include "util.h"
 
 #define EVENT_MS	60000	/* last resort for a record to appear (TW_TEST_TIMEOUT_SCALE) */
+#define RELOAD_MS	120000	/* for a reload's result: it loads every program again */
 #define POLL_US		(50 * 1000)
 
 int fx_timeout_ms(int ms)
@@ -92,10 +93,10 @@ static json_t *scan_log(struct fx *f, bool (*match)(json_t *, const void *), con
  * asked): after an answered drain one read is final for decisions; without
  * one, or for records the daemon logs on its own (drained false), poll.
  */
-static int await_log(struct fx *f, bool (*match)(json_t *, const void *), const void *arg,
-		     const char *needle, int n, bool drained, bool last, json_t **found)
+static int await_log_ms(struct fx *f, bool (*match)(json_t *, const void *), const void *arg,
+			const char *needle, int n, bool drained, bool last, json_t **found, int ms)
 {
-	long long end = fx_now_ms() + fx_timeout_ms(EVENT_MS);
+	long long end = fx_now_ms() + fx_timeout_ms(ms);
 	bool final = drained && !fx_drain(f);
 	json_t *o;
 	int count;
@@ -113,6 +114,12 @@ static int await_log(struct fx *f, bool (*match)(json_t *, const void *), const 
 	else
 		json_decref(o);
 	return count;
+}
+
+static int await_log(struct fx *f, bool (*match)(json_t *, const void *), const void *arg,
+		     const char *needle, int n, bool drained, bool last, json_t **found)
+{
+	return await_log_ms(f, match, arg, needle, n, drained, last, found, EVENT_MS);
 }
 
 json_t *fx_last_event(struct fx *f, bool (*match)(json_t *, const void *), const void *arg)
@@ -244,7 +251,8 @@ int fx_sighup_reload(struct fx *f)
 	json_decref(scan_log(f, match_reload_result, NULL, "policy_", &before, false));
 	if (!f->daemon || kill(f->daemon, SIGHUP))
 		return -ESRCH;
-	if (await_log(f, match_reload_result, NULL, "policy_", before + 1, false, true, &o) <= before) {
+	if (await_log_ms(f, match_reload_result, NULL, "policy_", before + 1, false, true, &o,
+			 RELOAD_MS) <= before) {
 		json_decref(o);
 		return -ETIMEDOUT;
 	}

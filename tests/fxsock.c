@@ -213,3 +213,16 @@ int fx_ctl_reply(int fd, int wait_ms, json_t **reply)
 	free(line);
 	return *reply ? 0 : -EPROTO;
 }
+
+int fx_reload(struct fx *f)
+{
+	json_t *req = json_pack("{s:s}", "cmd", "reload"), *r = NULL;
+	/* A reload loads every program again: under TCG beside other work, minutes. */
+	int err = tw_ctl_call(f->sock, req, &r, fx_timeout_ms(120000));
+
+	if (!err)
+		err = json_is_true(json_object_get(r, "ok")) ? 0 : 1;
+	json_decref(req);
+	json_decref(r);
+	return err;
+}

@@ -329,7 +329,7 @@ TEST(integ_reload_storm)
 		ASSERT_OK(storm_start(&f, &c[2], "staging", true), "staging opens");
 	for (i = 0; i < STORM_RELOADS; i++) {
 		storm_policy(&f, i % 2 == 0, lsm);
-		if (!ASSERT_OK(fx_sighup_reload(&f), "a reload completes"))
+		if (!ASSERT_OK(fx_reload(&f), "a reload completes"))
 			break;
 		done++;
 	}
