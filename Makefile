@@ -130,7 +130,7 @@ $(OUTPUT)/tests/%.o: tests/%.c $(wildcard tests/*.h) $(USER_HDRS) maps/tierwall.
 TEST_OBJS := $(patsubst tests/%.c,$(OUTPUT)/tests/%.o,$(filter tests/test_%.c,$(TEST_SRCS)))
 $(TEST_OBJS) $(OUTPUT)/tests/dnsguard.o: $(SKELS)
 
-TESTS_OBJS := $(addprefix $(OUTPUT)/tests/,runner.o net.o fixture.o fxsock.o fxdns.o std.o schema.o dnsguard.o sockets.o reference.o \
+TESTS_OBJS := $(addprefix $(OUTPUT)/tests/,runner.o net.o fixture.o fxlog.o fxsock.o fxdns.o dnse2e.o std.o schema.o dnsguard.o sockets.o reference.o \
 	      fileops.o tamperops.o podhook.o runhelp.o secfix.o) $(TEST_OBJS) $(addprefix $(OUTPUT)/,loader.o handover.o objects.o objshare.o filemaps.o guard.o \
 	      podtier.o layout.o nri.o hook.o cri.o pb.o fingerprint.o endpoints.o $(addsuffix .o,$(COMMON)))
 
@@ -279,9 +279,12 @@ run: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tests/demo.sh
 
-# The packages first, then the builds that need them (at any -j).
+# The packages first, then what make test builds (at any -j), one job per
+# CPU unless make was given -j itself: on a fresh clone the build alone took
+# minutes, one file at a time.
+TEST_BUILD := all vm k8s-test-deps fuzz-build asan
 test: deps test-deps
-	$(Q)$(MAKE) --no-print-directory all vm k8s-test-deps fuzz-build asan
+	$(Q)$(MAKE) --no-print-directory $(if $(filter -j%,$(MAKEFLAGS)),,-j$(shell nproc)) $(TEST_BUILD)
 	$(Q)tests/run.sh
 
 bench: deps test-deps

@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <sys/pidfd.h>
+#include <sys/un.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/utsname.h>
@@ -98,26 +100,125 @@ int fx_write_policy(struct fx *f, const char *text)
 	return fclose(p) ? -errno : 0;
 }
 
+#define START_MS	120000	/* last resort: a TCG guest on a busy host loads BPF LSM slowly */
+#define STOP_MS		60000
+
+/* Has our daemon exited (reaped) within timeout_ms? Woken by its pidfd, not by polling. */
 static bool daemon_exited(struct fx *f, int timeout_ms)
 {
-	int i;
+	long long end = fx_now_ms() + timeout_ms;
+	struct pollfd p = { .fd = pidfd_open(f->daemon, 0), .events = POLLIN };
+	bool gone = false;
 
-	for (i = 0; i <= timeout_ms / 20; i++) {
+	for (;;) {
 		if (waitpid(f->daemon, &f->daemon_status, WNOHANG) == f->daemon) {
 			f->daemon = 0;
-			return true;
+			gone = true;
+			break;
 		}
-		if (i < timeout_ms / 20)
-			usleep(20 * 1000);
+		if (fx_now_ms() >= end)
+			break;
+		/* Without a pidfd (an old kernel) look again every 20 ms. */
+		poll(&p, 1, p.fd < 0 ? 20 : (int)(end - fx_now_ms()));
 	}
-	return false;
+	if (p.fd >= 0)
+		close(p.fd);
+	return gone;
+}
+
+/* The fixture's NOTIFY_SOCKET (kept open: the daemon says STOPPING=1 at exit). */
+static int notify_listen(struct fx *f, char *path, size_t len)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char junk[256];
+
+	snprintf(path, len, "%s/notify.sock", f->tmp);
+	if (f->notify_fd > 0) {
+		while (recv(f->notify_fd, junk, sizeof(junk), MSG_DONTWAIT) > 0)
+			;	/* an earlier daemon's STOPPING=1 */
+		return 0;
+	}
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+	f->notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (f->notify_fd < 0)
+		return -errno;
+	unlink(path);
+	if (bind(f->notify_fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		close(f->notify_fd);
+		f->notify_fd = 0;
+		return -errno;
+	}
+	return 0;
+}
+
+/* READY=1 arrives once enforcement is complete: 0, 1 if the daemon exited first, or -ETIMEDOUT. */
+/* The last-resort bound on readiness: START_MS unless the test says otherwise. */
+static int start_ms(const struct fx *f)
+{
+	return fx_timeout_ms(f->start_timeout_s ? f->start_timeout_s * 1000 : START_MS);
+}
+
+static int wait_notified(struct fx *f)
+{
+	long long end = fx_now_ms() + start_ms(f);
+	struct pollfd p[2] = { { .fd = f->notify_fd, .events = POLLIN },
+			       { .fd = pidfd_open(f->daemon, 0), .events = POLLIN } };
+	char msg[256];
+	int err = -ETIMEDOUT;
+	ssize_t n;
+
+	while (fx_now_ms() < end) {
+		poll(p, 2, p[1].fd < 0 ? 100 : (int)(end - fx_now_ms()));
+		n = recv(f->notify_fd, msg, sizeof(msg) - 1, MSG_DONTWAIT);
+		if (n > 0) {
+			msg[n] = '\0';
+			if (strstr(msg, "READY=1")) {
+				err = 0;
+				break;
+			}
+		}
+		if (daemon_exited(f, 0)) {
+			err = 1;
+			break;
+		}
+	}
+	if (p[1].fd >= 0)
+		close(p[1].fd);
+	return err;
+}
+
+/* The test has its own NOTIFY_SOCKET: ready when status says "running" (not "starting"). */
+static int wait_running(struct fx *f)
+{
+	long long end = fx_now_ms() + start_ms(f);
+	json_t *req = json_pack("{s:s}", "cmd", "status"), *r;
+	int err = -ETIMEDOUT;
+
+	while (fx_now_ms() < end) {
+		r = NULL;
+		if (!tw_ctl_call(f->sock, req, &r, 1000) &&
+		    !strcmp(json_string_value(json_object_get(r, "state")) ?: "", "running"))
+			err = 0;
+		json_decref(r);
+		if (!err)
+			break;
+		if (daemon_exited(f, 100)) {
+			err = 1;
+			break;
+		}
+	}
+	json_decref(req);
+	return err;
 }
 
 int fx_start(struct fx *f, const char *const *extra)
 {
 	const char *argv[32];
-	char bin[PATH_MAX];
-	int n = 0, i, fd;
+	char bin[PATH_MAX], notify[PATH_MAX + 16];
+	bool own_notify = !getenv("NOTIFY_SOCKET");
+	int n = 0, fd, err;
 
 	snprintf(bin, sizeof(bin), "%s/tierwalld", tw_build_dir);
 	argv[n++] = bin;
@@ -136,6 +237,8 @@ int fx_start(struct fx *f, const char *const *extra)
 	for (; extra && *extra && n < 30; extra++)
 		argv[n++] = *extra;
 	argv[n] = NULL;
+	if (own_notify && (err = notify_listen(f, notify, sizeof(notify))))
+		return err;
 
 	f->daemon = fork();
 	if (f->daemon < 0)
@@ -146,24 +249,12 @@ int fx_start(struct fx *f, const char *const *extra)
 		dup2(fd, 2);
 		if (f->own_cgroupns && (fx_move(f, f->own_cgroupns, getpid()) || unshare(CLONE_NEWCGROUP)))
 			_exit(126);
+		if (own_notify)
+			setenv("NOTIFY_SOCKET", notify, 1);
 		execv(bin, (char **)argv);
 		_exit(127);
 	}
-	/* Ready when it answers status; bounded at 15 s unless the test says otherwise. */
-	for (i = 0; i < (f->start_timeout_s ? f->start_timeout_s : 15) * 10; i++) {
-		json_t *r = NULL;
-
-		/* Ready when it enforces: status says "starting" until then. */
-		if (!tw_ctl_call(f->sock, json_pack("{s:s}", "cmd", "status"), &r, 1000) &&
-		    !strcmp(json_string_value(json_object_get(r, "state")) ?: "", "running")) {
-			json_decref(r);
-			return 0;
-		}
-		json_decref(r);
-		if (daemon_exited(f, 100))
-			return 1;
-	}
-	return -ETIMEDOUT;
+	return own_notify ? wait_notified(f) : wait_running(f);
 }
 
 bool fx_started(struct fx *f, const char *const *extra)
@@ -193,8 +284,9 @@ int fx_stop(struct fx *f)
 		return pid < 0 ? -1 : f->daemon_status;
 	}
 	kill(f->daemon, SIGTERM);
-	if (!daemon_exited(f, 10000)) {
-		printf("    tierwalld did not stop within 10 s of SIGTERM; killing it\n");
+	if (!daemon_exited(f, fx_timeout_ms(STOP_MS))) {
+		printf("    tierwalld did not stop within %d s of SIGTERM; killing it\n",
+		       fx_timeout_ms(STOP_MS) / 1000);
 		kill(f->daemon, SIGKILL);
 		daemon_exited(f, 5000);
 		f->daemon_status = -1;
@@ -217,6 +309,9 @@ void fx_cleanup(struct fx *f)
 	if (!f->tmp[0])
 		return;
 	fx_stop(f);
+	if (f->notify_fd > 0)
+		close(f->notify_fd);
+	f->notify_fd = 0;
 	if (f->root[0])
 		nftw(f->root, rm_cb, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 	nftw(f->pin, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
@@ -265,7 +360,14 @@ int fx_do(struct fx *f, const char *rel, int (*fn)(void *), void *arg, pid_t *pi
 
 bool fx_lsm_usable(char *why, size_t len)
 {
-	return !tw_lsm_usable(why, len);
+	/* Asked once per run: the kernel's answer cannot change, and under TCG it costs seconds. */
+	static char reason[256];
+	static int err = 1;
+
+	if (err == 1)
+		err = tw_lsm_usable(reason, sizeof(reason));
+	snprintf(why, len, "%s", err ? reason : "");
+	return !err;
 }
 
 bool fx_lsm_ready(void)
@@ -456,135 +558,4 @@ int fx_net_passed(struct fx *f, const char *create_rel, const char *call_rel, in
 	if (caller)
 		*caller = c;
 	return r ? -1 : child_result(c);
-}
-
-/* ---- reading the event log ---- */
-
-/* The first (or, with last, the newest) event match says yes to; count counts them all. */
-static json_t *scan_log(struct fx *f, bool (*match)(json_t *, const void *), const void *arg,
-			int *count, bool last)
-{
-	char path[PATH_MAX * 2], *line = NULL;
-	json_t *found = NULL;
-	size_t cap = 0;
-	FILE *l;
-
-	snprintf(path, sizeof(path), "%s/events.jsonl", f->log_dir);
-	l = fopen(path, "r");
-	if (!l)
-		return NULL;
-	while (getline(&line, &cap, l) > 0) {
-		json_t *o = json_loads(line, 0, NULL);
-
-		if (o && match(o, arg)) {
-			if (count)
-				(*count)++;
-			if (!found || last) {
-				json_decref(found);
-				found = o;
-				continue;
-			}
-		}
-		json_decref(o);
-	}
-	free(line);
-	fclose(l);
-	return found;
-}
-
-json_t *fx_last_event(struct fx *f, bool (*match)(json_t *, const void *), const void *arg)
-{
-	return scan_log(f, match, arg, NULL, true);
-}
-
-struct ev_key {
-	pid_t pid;
-	int port;
-	const char *kind;
-	const char *event;
-};
-
-static bool match_pid_port(json_t *o, const void *arg)
-{
-	const struct ev_key *k = arg;
-
-	return json_integer_value(json_object_get(o, "pid")) == k->pid &&
-	       json_integer_value(json_object_get(json_object_get(o, "dst"), "port")) == k->port;
-}
-
-static bool match_kind_pid(json_t *o, const void *arg)
-{
-	const struct ev_key *k = arg;
-	const char *kind = json_string_value(json_object_get(o, "kind"));
-
-	return kind && !strcmp(kind, k->kind) &&
-	       (!k->pid || json_integer_value(json_object_get(o, "pid")) == k->pid);
-}
-
-static bool match_daemon(json_t *o, const void *arg)
-{
-	const struct ev_key *k = arg;
-	const char *e = json_string_value(json_object_get(o, "event"));
-
-	return e && !strcmp(e, k->event);
-}
-
-json_t *fx_event(struct fx *f, pid_t pid, int port)
-{
-	struct ev_key k = { .pid = pid, .port = port };
-	json_t *o;
-	int i;
-
-	/* The daemon drains the ring buffer every 50 ms; allow it 5 s. */
-	for (i = 0; i < 100; i++) {
-		o = scan_log(f, match_pid_port, &k, NULL, false);
-		if (o)
-			return o;
-		usleep(50 * 1000);
-	}
-	return NULL;
-}
-
-int fx_count_events(struct fx *f, const char *kind, pid_t pid)
-{
-	struct ev_key k = { .pid = pid, .kind = kind };
-	int n = 0;
-
-	json_decref(scan_log(f, match_kind_pid, &k, &n, false));
-	return n;
-}
-
-int fx_wait_events(struct fx *f, const char *kind, pid_t pid, int n)
-{
-	int i, got = 0;
-
-	for (i = 0; i < 100; i++) {
-		got = fx_count_events(f, kind, pid);
-		if (got >= n)
-			break;
-		usleep(50 * 1000);
-	}
-	return got;
-}
-
-json_t *fx_event_kind(struct fx *f, const char *kind, pid_t pid)
-{
-	struct ev_key k = { .pid = pid, .kind = kind };
-	json_t *o;
-	int i;
-
-	for (i = 0; i < 100; i++) {
-		o = scan_log(f, match_kind_pid, &k, NULL, false);
-		if (o)
-			return o;
-		usleep(50 * 1000);
-	}
-	return NULL;
-}
-
-json_t *fx_daemon_event(struct fx *f, const char *what)
-{
-	struct ev_key k = { .event = what };
-
-	return scan_log(f, match_daemon, &k, NULL, false);
 }

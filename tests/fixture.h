@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <sys/types.h>
+#include <unistd.h>
 #include <jansson.h>
 
 struct fx {
@@ -25,18 +26,44 @@ struct fx {
 	int daemon_status;		/* wait status once exited */
 	/* fx_start: the daemon starts in cgroup `own_cgroupns` with a cgroup namespace of its own (a container's) */
 	const char *own_cgroupns;
-	/* fx_start's last-resort bound on readiness, in seconds (0: 15) */
+	/* fx_start's last-resort bound on readiness, in seconds (0: the fixture's own) */
 	int start_timeout_s;
+	int notify_fd;			/* fx_start's NOTIFY_SOCKET listener (> 0 once made) */
 };
+
+/*
+ * Deadlines in the tests are last resorts that never decide a pass: ms
+ * times TW_TEST_TIMEOUT_SCALE (if above 1), for a machine slower still.
+ */
+int fx_timeout_ms(int ms);
+/* CLOCK_MONOTONIC in milliseconds, for a loop's deadline. */
+long long fx_now_ms(void);
+/*
+ * Until cond holds, looking again every 50 ms, for at most ms (scaled as
+ * above): for what the daemon does on its own time with no event to wait
+ * on. Evaluates to cond's last value.
+ */
+#define FX_UNTIL(cond, ms) ({						\
+	long long ___end = fx_now_ms() + fx_timeout_ms(ms);		\
+	bool ___ok;							\
+	while (!(___ok = (cond)) && fx_now_ms() < ___end)		\
+		usleep(50 * 1000);					\
+	___ok;								\
+})
 
 /* Empty subtree plus temp dir; cgroups is a NULL-terminated list of relative paths. */
 int fx_init(struct fx *f, const char *const *cgroups);
 int fx_write_policy(struct fx *f, const char *text);
-/* Start tierwalld (extra args appended) and wait until it answers; -errno or 1 if it exited. */
+/*
+ * Start tierwalld (extra args appended) and wait for its READY=1 on a
+ * NOTIFY_SOCKET of the fixture's own (sent once enforcement is complete),
+ * or, if the test set NOTIFY_SOCKET itself, for status "running"; -errno
+ * (-ETIMEDOUT only after a last-resort deadline) or 1 if it exited.
+ */
 int fx_start(struct fx *f, const char *const *extra);
 /* fx_start, or the test fails with the end of the daemon's output. */
 bool fx_started(struct fx *f, const char *const *extra);
-/* SIGTERM, bounded wait, SIGKILL as a last resort. Returns the exit status. */
+/* SIGTERM, wait for the exit, SIGKILL after a last-resort deadline. Returns the exit status. */
 int fx_stop(struct fx *f);
 /* Stop if running and remove cgroups, pins and temp files. */
 void fx_cleanup(struct fx *f);
@@ -88,18 +115,43 @@ char fx_proc_state(pid_t pid);
 /* Programs attached to a cgroup for inet4 connect (BPF_PROG_QUERY). */
 int fx_cgroup_progs(const char *cgroup_dir);
 
-/* First event in the log with this pid and dst port, waiting up to 5 s. */
+/*
+ * Waiting for the log. Decisions (connect, sendmsg, file, dns, ... records)
+ * are all in it once the daemon answers a drain: these ask for one, then
+ * read the log once; they poll only while no daemon answers.
+ */
+/* Ask the daemon to drain: 0 once every decision made so far is in the log, or -errno. */
+int fx_drain(struct fx *f);
+/* First event in the log with this pid and dst port (NULL: none). */
 json_t *fx_event(struct fx *f, pid_t pid, int port);
-/* The newest event in the log for which match says yes (NULL: none). */
+/* The newest event in the log for which match says yes (NULL: none), read now. */
 json_t *fx_last_event(struct fx *f, bool (*match)(json_t *, const void *), const void *arg);
-/* Number of events so far for which kind and pid match (pid 0: any). */
+/* The same after a drain: the newest decision match says yes to. */
+json_t *fx_await_decision(struct fx *f, bool (*match)(json_t *, const void *), const void *arg);
+/* Number of events so far for which kind and pid match (pid 0: any), read now. */
 int fx_count_events(struct fx *f, const char *kind, pid_t pid);
-/* First event of kind with this pid (any dst), waiting up to 5 s. */
+/* First event of kind with this pid (any dst). */
 json_t *fx_event_kind(struct fx *f, const char *kind, pid_t pid);
-/* Wait up to 5 s for at least n such events; returns how many there are. */
+/* At least n such events (or all there are after a drain); returns how many there are. */
 int fx_wait_events(struct fx *f, const char *kind, pid_t pid, int n);
-/* First daemon lifecycle event with "event" == what. */
+/* First daemon lifecycle event with "event" == what, read now. */
 json_t *fx_daemon_event(struct fx *f, const char *what);
+/*
+ * Records the daemon writes on its own time (a rotated secret, a changed
+ * resolver): polled for until they appear or a last-resort deadline.
+ */
+/* The first event match says yes to. */
+json_t *fx_await(struct fx *f, bool (*match)(json_t *, const void *), const void *arg);
+json_t *fx_await_daemon_event(struct fx *f, const char *what);
+/* Until at least n daemon events "event" == what; returns how many there are. */
+int fx_await_daemon_events(struct fx *f, const char *what, int n);
+/*
+ * SIGHUP the daemon and wait for that reload's result record: 0 the new
+ * policy is loaded, 1 the reload was refused (the old one stays), or -errno.
+ */
+int fx_sighup_reload(struct fx *f);
+/* Until the daemon's output (stdout and stderr) contains text, or a last-resort deadline. */
+bool fx_await_output(struct fx *f, const char *text);
 
 /* Run a shell command line, capture its output; returns its exit status. */
 int fx_sh(char *out, size_t outlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -117,6 +169,17 @@ bool fx_received(int ufd);
  * 2 s that proving arrival allows is not needed to prove absence.
  */
 bool fx_nothing_arrived(int fd);
+
+/*
+ * A control request whose reply is awaited while the test acts, e.g. a
+ * reload: fx_ctl_begin sends {"cmd": cmd} and gives the connection's fd
+ * (or -errno); fx_ctl_reply waits up to wait_ms for the reply: 0 with
+ * *reply, -EAGAIN while there is none yet, or -errno. Close fd after.
+ */
+int fx_ctl_begin(struct fx *f, const char *cmd);
+int fx_ctl_reply(int fd, int wait_ms, json_t **reply);
+/* `tierwall reload`: ask for one and wait for its result: 0 loaded, 1 refused, or -errno. */
+int fx_reload(struct fx *f);
 
 /* HTTP/1.0 GET from 127.0.0.1:port; the whole response (headers too) in out; -errno. */
 int fx_http_get(int port, const char *path, char *out, size_t len);

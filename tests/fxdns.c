@@ -61,7 +61,7 @@ static int lo_up(void)
 int fx_dns_start(struct fx_dns *x, struct fx *f, const char *hosts)
 {
 	char resolv[PATH_MAX + 16], log[PATH_MAX + 16];
-	int i;
+	bool gone = false;
 
 	memset(x, 0, sizeof(*x));
 	x->old_net = x->old_mnt = x->old_cwd = -1;
@@ -100,17 +100,13 @@ int fx_dns_start(struct fx_dns *x, struct fx *f, const char *hosts)
 		      logf, "--log-queries", (char *)NULL);
 		_exit(127);
 	}
-	/* Up when it accepts on 127.0.0.1:53 (no ss(8) needed: the guests lack it); bounded at 5 s. */
-	for (i = 0; i < 50; i++) {
-		if (!tw_net(TW_OP_TCP_CONNECT, "127.0.0.1", 53))
-			return 0;
-		if (waitpid(x->dnsmasq, NULL, WNOHANG) == x->dnsmasq) {
-			x->dnsmasq = 0;
-			return -ECHILD;
-		}
-		usleep(100 * 1000);
-	}
-	return -ETIMEDOUT;
+	/* Up when it accepts on 127.0.0.1:53 (no ss(8) needed: the guests lack it). */
+	if (!FX_UNTIL(!tw_net(TW_OP_TCP_CONNECT, "127.0.0.1", 53) ||
+		      (gone = waitpid(x->dnsmasq, NULL, WNOHANG) == x->dnsmasq), 60000))
+		return -ETIMEDOUT;
+	if (gone)
+		x->dnsmasq = 0;
+	return gone ? -ECHILD : 0;
 }
 
 int fx_dns_set_resolver(struct fx *f, const char *server)

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
@@ -175,5 +176,53 @@ int fx_http_get(int port, const char *path, char *out, size_t len)
 out:
 	out[n] = '\0';
 	close(fd);
+	return err;
+}
+
+int fx_ctl_begin(struct fx *f, const char *cmd)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	json_t *req = json_pack("{s:s}", "cmd", cmd);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), err = 0;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", f->sock);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
+		err = -errno;
+	else
+		err = tw_ctl_send(fd, req);
+	json_decref(req);
+	if (err && fd >= 0)
+		close(fd);
+	return err ?: fd;
+}
+
+int fx_ctl_reply(int fd, int wait_ms, json_t **reply)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	char *line;
+	int err;
+
+	*reply = NULL;
+	if (poll(&p, 1, wait_ms) != 1)
+		return -EAGAIN;
+	/* The daemon writes its reply line at once: the rest of it is on its way. */
+	err = tw_ctl_read_line(fd, &line, fx_timeout_ms(60000));
+	if (err)
+		return err;
+	*reply = json_loads(line, 0, NULL);
+	free(line);
+	return *reply ? 0 : -EPROTO;
+}
+
+int fx_reload(struct fx *f)
+{
+	json_t *req = json_pack("{s:s}", "cmd", "reload"), *r = NULL;
+	/* A reload loads every program again: under TCG beside other work, minutes. */
+	int err = tw_ctl_call(f->sock, req, &r, fx_timeout_ms(120000));
+
+	if (!err)
+		err = json_is_true(json_object_get(r, "ok")) ? 0 : 1;
+	json_decref(req);
+	json_decref(r);
 	return err;
 }

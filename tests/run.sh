@@ -2,7 +2,8 @@
 # `make test`: the host suite (unit tests, then integration tests that start
 # the real tierwalld on private cgroup subtrees of this machine's kernel),
 # then the same binaries statically linked in QEMU guests booting Debian's
-# 6.1 and newest backports kernels, where BPF LSM can load (tests/vm).
+# 6.1 and newest backports kernels, where BPF LSM can load (tests/vm), which
+# run beside the host's parts (TW_TEST_SERIAL=1: after them).
 # Extra arguments select host tests by name substring and skip the guests.
 # The last line is "N passed, N failed, N skipped"; exit status 1 on failure.
 set -u
@@ -13,6 +14,18 @@ if [ "$(id -u)" != 0 ]; then
 	exit 1
 fi
 counts() { sed -nE 's/^(vm: )?([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped$/\2 \3 \4/p' | tail -n1; }
+
+# The guests (QEMU TCG, the longest part) boot first and run beside the
+# host suite, the sanitizers, fuzzing and the runtime tests; their report
+# is printed after those. TW_TEST_SERIAL=1 runs them last, alone.
+vm_pid=
+if [ $# = 0 ] && [ -z "${TW_TEST_SERIAL:-}" ]; then
+	vm_log=$B/vm-tests.log
+	tests/vm/run.sh > "$vm_log" 2>&1 &
+	vm_pid=$!
+	trap 'kill "$vm_pid" 2>/dev/null; exit 130' INT TERM
+	echo "guests: booting in the background (progress in $vm_log; report below, after the host's)"
+fi
 
 host_log=$B/host-tests.log
 "$B"/tw_tests "$@" | tee "$host_log"
@@ -28,15 +41,13 @@ if [ $# = 0 ]; then
 	echo "unit tests under ASan+UBSan: $sp passed, $sf failed"
 	grep '^FAIL' "$san_log"
 	fuzz_log=$B/fuzz-tests.log
-	tests/fuzz/run.sh "${FUZZ_SECONDS:-5}" | tee "$fuzz_log"
+	FUZZ_JOBS=${FUZZ_JOBS:-$(nproc)} tests/fuzz/run.sh "${FUZZ_SECONDS:-5}" | tee "$fuzz_log"
 	sp=$((sp + $(grep -c ': ok' "$fuzz_log"))) sf=$((sf + $(grep -c ': FINDING' "$fuzz_log")))
 fi
 vp=0 vf=0 vs=0
-if [ $# = 0 ]; then
+if [ $# = 0 ] && [ -z "$vm_pid" ]; then
 	vm_log=$B/vm-tests.log
-	tests/vm/run.sh | tee "$vm_log"
-	read -r vp vf vs < <(counts < "$vm_log")
-	if [ -z "${vp:-}" ]; then vp=0 vf=1 vs=0; echo "FAIL vm: the guest runner printed no summary"; fi
+	tests/vm/run.sh > "$vm_log" 2>&1
 fi
 kp=0 kf=0 ks=0
 if [ $# = 0 ]; then
@@ -48,6 +59,12 @@ if [ $# = 0 ]; then
 	# The systemd deployment: make install's layout, systemd-analyze verify.
 	read -r dp df ds < <(tests/deploy_check.sh | tee -a "$k8s_log" | counts)
 	kp=$((kp + ${dp:-0})) kf=$((kf + ${df:-1})) ks=$((ks + ${ds:-0}))
+fi
+if [ $# = 0 ]; then
+	[ -z "$vm_pid" ] || wait "$vm_pid"
+	cat "$vm_log"
+	read -r vp vf vs < <(counts < "$vm_log")
+	if [ -z "${vp:-}" ]; then vp=0 vf=1 vs=0; echo "FAIL vm: the guest runner printed no summary"; fi
 fi
 if [ -z "${hp:-}" ]; then hp=0 hf=1 hs=0; echo "FAIL host: tw_tests printed no summary"; fi
 echo

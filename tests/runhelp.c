@@ -70,14 +70,30 @@ static json_t *find_record(struct fx *f, const char *kind, const char *key, cons
 	return found;
 }
 
+struct rec_key {
+	const char *kind, *key, *val;
+};
+
+static bool is_record(json_t *o, const void *arg)
+{
+	const struct rec_key *k = arg;
+
+	return !strcmp(json_string_value(json_object_get(o, "kind")) ?: "", k->kind) &&
+	       !strcmp(json_string_value(json_object_get(o, k->key)) ?: "", k->val);
+}
+
+json_t *read_record(struct fx *f, const char *kind, const char *key, const char *val)
+{
+	int n;
+
+	return find_record(f, kind, key, val, &n);
+}
+
 json_t *wait_record(struct fx *f, const char *kind, const char *key, const char *val)
 {
-	json_t *o = NULL;
-	int i, n;
+	struct rec_key k = { kind, key, val };
 
-	for (i = 0; i < 50 && !(o = find_record(f, kind, key, val, &n)); i++)
-		usleep(100 * 1000);
-	return o;
+	return fx_await(f, is_record, &k);
 }
 
 int count_records(struct fx *f, const char *kind)

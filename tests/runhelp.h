@@ -17,8 +17,10 @@ int run_cli(struct fx *f, const char *rel, char *out, size_t len, const char *fm
 json_t *run_summary(const char *out);
 /* Row i of a summary's targets. */
 json_t *run_row(json_t *summary, size_t i);
-/* The first record of kind whose key has the string value val, waiting up to 5 s. */
+/* The first record of kind whose key has the string value val (polled for: the daemon logs it on its own time). */
 json_t *wait_record(struct fx *f, const char *kind, const char *key, const char *val);
+/* The same, read now (NULL: none yet). */
+json_t *read_record(struct fx *f, const char *kind, const char *key, const char *val);
 /* Records of this kind so far. */
 int count_records(struct fx *f, const char *kind);
 /* A random token that tierwall counts as a credential (base64 of random bytes). */

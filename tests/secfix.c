@@ -83,29 +83,9 @@ static bool rotated_to(json_t *o, const void *arg)
 	       json_integer_value(json_object_get(o, "ino")) == (json_int_t)*(const ino_t *)arg;
 }
 
-static bool daemon_is(json_t *o, const void *arg)
-{
-	return is_str(o, "event", arg);
-}
-
-/* The newest event of kind file from pid, waiting up to 5 s for one. */
-static json_t *last_file_event(struct sec *s, pid_t pid)
-{
-	json_t *e;
-	int i;
-
-	for (i = 0; i < 100; i++) {
-		e = fx_last_event(&s->f, file_of, &pid);
-		if (e)
-			return e;
-		usleep(50 * 1000);
-	}
-	return NULL;
-}
-
 void sec_check_event(struct sec *s, pid_t pid, const char *op, const char *file, const char *secret)
 {
-	json_t *e = last_file_event(s, pid);
+	json_t *e = fx_await_decision(&s->f, file_of, &pid);
 	struct stat st;
 
 	if (!ASSERT_TRUE(e != NULL, "the refusal is an event"))
@@ -124,43 +104,14 @@ void sec_check_event(struct sec *s, pid_t pid, const char *op, const char *file,
 	json_decref(e);
 }
 
-int sec_wait_daemon(struct sec *s, const char *what, int n)
-{
-	char path[PATH_MAX * 2], *line = NULL;
-	size_t cap = 0;
-	int i, got = 0;
-	FILE *l;
-
-	snprintf(path, sizeof(path), "%s/events.jsonl", s->f.log_dir);
-	for (i = 0; i < 200; i++) {
-		got = 0;
-		l = fopen(path, "r");
-		while (l && getline(&line, &cap, l) > 0) {
-			json_t *o = json_loads(line, 0, NULL);
-
-			got += o && daemon_is(o, what);
-			json_decref(o);
-		}
-		if (l)
-			fclose(l);
-		if (got >= n)
-			break;
-		usleep(50 * 1000);
-	}
-	free(line);
-	return got;
-}
-
 void sec_check_rotated(struct sec *s, const char *file)
 {
-	json_t *e = NULL;
+	json_t *e;
 	struct stat st;
-	int i;
 
 	if (!ASSERT_OK(stat(file, &st) ? -errno : 0, "stat the new secret"))
 		return;
-	for (i = 0; i < 200 && !(e = fx_last_event(&s->f, rotated_to, &st.st_ino)); i++)
-		usleep(50 * 1000);
+	e = fx_await(&s->f, rotated_to, &st.st_ino);
 	if (!ASSERT_TRUE(e != NULL, "a secret_rotated event names the new inode"))
 		return;
 	ASSERT_TRUE(json_string_value(json_object_get(e, "path")) != NULL, "rotated: path");

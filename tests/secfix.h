@@ -37,8 +37,6 @@ static inline int sec_write(const char *path, const char *text)
 }
 /* The newest file event of pid: denied to staging, owned by prod, rule secret (op, file if given). */
 void sec_check_event(struct sec *s, pid_t pid, const char *op, const char *file, const char *secret);
-/* Wait up to 10 s for n daemon events of this name; how many there are. */
-int sec_wait_daemon(struct sec *s, const char *what, int n);
 /* Within 10 s, a secret_rotated event names the inode file is now, with the rule's fields. */
 void sec_check_rotated(struct sec *s, const char *file);
 

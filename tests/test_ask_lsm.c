@@ -121,7 +121,7 @@ TEST(lsm_explain_follows_rotation_and_mounts)
 	char policy[4096], dir[PATH_MAX], p[PATH_MAX + 64], q[PATH_MAX + 64], out[4096];
 	const char *rule = "secrets[0].paths[0]";
 	struct fx f;
-	int i;
+	json_t *e;
 
 	memset(&f, 0, sizeof(f));
 	if (!fx_lsm_ready())
@@ -146,10 +146,9 @@ TEST(lsm_explain_follows_rotation_and_mounts)
 	/* Rotated by rename: the new inode at the rule's name, once the daemon re-resolved it. */
 	fx_sh(NULL, 0, "echo new > %s/single.new && mv %s/single.new %s/single", f.tmp, f.tmp, f.tmp);
 	snprintf(p, sizeof(p), "%s/single", f.tmp);
-	for (i = 0; i < 100 && fx_sh(NULL, 0, "grep -q secret_rotated %s/events.jsonl",
-				     f.log_dir); i++)
-		usleep(100 * 1000);
-	ASSERT_TRUE(i < 100, "the daemon re-resolved the rotated secret");
+	e = fx_await_daemon_event(&f, "secret_rotated");
+	ASSERT_TRUE(e != NULL, "the daemon re-resolved the rotated secret");
+	json_decref(e);
 	agree(&f, "/agents/staging", p, "deny", "secrets[0].paths[1]");
 	agree(&f, "/services/prod", p, "allow", "secrets[0].paths[1]");
 	/* A tmpfs mounted in the protected directory after start: its root was learned. */
@@ -192,7 +191,6 @@ TEST(lsm_explain_says_when_a_name_would_be_re_resolved)
 	const char *reason;
 	struct fx f;
 	json_t *r;
-	int i;
 
 	memset(&f, 0, sizeof(f));
 	if (!fx_lsm_ready())
@@ -216,9 +214,7 @@ TEST(lsm_explain_says_when_a_name_would_be_re_resolved)
 	/* sub becomes a file: the path ends in ENOTDIR, and the name stays stale. */
 	fx_sh(NULL, 0, "mv %s/sub %s/sub.old && echo x > %s/f && mv %s/f %s/sub && echo o > %s/other",
 	      d, d, d, d, d, d);
-	for (i = 0; i < 100 && fx_sh(NULL, 0, "grep -q 'cannot resolve' %s", f.daemon_out); i++)
-		usleep(100 * 1000);
-	ASSERT_TRUE(i < 100, "the daemon tried to re-resolve the path");
+	ASSERT_TRUE(fx_await_output(&f, "cannot resolve"), "the daemon tried to re-resolve the path");
 	snprintf(p, sizeof(p), "%s/sub", d);
 	agree(&f, "/agents/staging", p, "deny", "secrets[0].paths[0]");
 	agree(&f, "/services/prod", p, "allow", "secrets[0].paths[0]");

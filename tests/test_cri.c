@@ -176,7 +176,7 @@ TEST(cri_runtime_that_does_not_answer_is_reported_daemon_serves)
 	const char *text = T("{ \"version\": 1, \"tiers\": {\"staging\": {}, \"prod\": {}} }");
 	char path[PATH_MAX + 16], missing[PATH_MAX + 16];
 	const char *extra[] = { "--cri-socket", path, NULL };
-	int lfd = -1, asked = 0, answered = 0, i;
+	int lfd = -1, asked = 0, answered = 0;
 	json_t *c = NULL, *ev = NULL, *schema = json_load_file("policies/event.schema.json", 0, NULL);
 	struct fx f;
 
@@ -191,8 +191,7 @@ TEST(cri_runtime_that_does_not_answer_is_reported_daemon_serves)
 	ASSERT_STREQ(json_string_value(json_object_get(c, "state")), "unreachable", "reported unreachable");
 	ASSERT_TRUE(strstr(json_string_value(json_object_get(c, "error")) ?: "", "no answer in time") != NULL,
 		    "why: no answer in time");
-	for (i = 0; i < 50 && !(ev = fx_daemon_event(&f, "cri_sync")); i++)
-		usleep(100 * 1000);	/* the loop logs it on its next tick */
+	ev = fx_await_daemon_event(&f, "cri_sync");	/* the loop logs it on its next tick */
 	ASSERT_STREQ(json_string_value(json_object_get(ev, "state")), "unreachable", "logged");
 	if (ev && schema)
 		schema_check(schema, ev, "cri_sync record");

@@ -3,6 +3,8 @@
  * Hostnames end to end: a real daemon, a real dnsmasq in a private network
  * namespace, real resolver clients (dns_*, host only: the guests have no
  * dnsmasq), and the daemon-attached guard (integ_dns_*, also in the guests).
+ * The resolver's own life (TTLs, retries, a changed server) is in
+ * test_dns_resolver.c; the shared setup in dnse2e.c.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -16,6 +18,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include "cgroup.h"
+#include "dnse2e.h"
 #include "event.h"
 #include "evlog.h"
 #include "fixture.h"
@@ -23,104 +26,9 @@
 #include "test.h"
 #include "util.h"
 
-/* ---- end to end: a real daemon, dnsmasq, resolver clients ---- */
-
-#define HOSTS_V1 "127.44.0.1 api.prod.test\nfd00:44::1 api.prod.test\n127.45.0.1 api.staging.test\n" \
-		 "127.46.0.1 free.test\n"
-
-static const char *dns_policy =
-	"{ \"version\": 1,\n"
-	"  \"tiers\": { \"staging\": {}, \"prod\": {} },\n"
-	"  \"cgroups\": [ { \"path\": \"/staging\", \"tier\": \"staging\" } ],\n"
-	"  \"destinations\": [\n"
-	"    { \"tier\": \"prod\", \"hostnames\": [\"api.prod.test\", \"late.prod.test\", \"*.wild.prod.test\"] },\n"
-	"    { \"tier\": \"staging\", \"hostnames\": [\"api.staging.test\"] } ] }\n";
-
-/* getaddrinfo() in the child: 0 if it resolved to want (NULL: anything), else 1 (via fx_do). */
-struct lookup {
-	const char *name;
-	const char *want;
-};
-
-static int do_lookup(void *arg)
-{
-	const struct lookup *l = arg;
-	struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_STREAM }, *res, *ai;
-	char txt[INET6_ADDRSTRLEN];
-	int found = 0;
-
-	if (getaddrinfo(l->name, NULL, &hints, &res))
-		return -1;	/* fx_do reports -ret */
-	for (ai = res; ai; ai = ai->ai_next) {
-		inet_ntop(AF_INET, &((struct sockaddr_in *)ai->ai_addr)->sin_addr, txt, sizeof(txt));
-		found |= !l->want || !strcmp(txt, l->want);
-	}
-	freeaddrinfo(res);
-	return found ? 0 : -1;
-}
-
-static int lookup_in(struct fx *f, const char *rel, const char *name, const char *want, pid_t *pid)
-{
-	struct lookup l = { .name = name, .want = want };
-
-	return fx_do(f, rel, do_lookup, &l, pid);
-}
-
-struct query {
-	const char *server;
-	const char *name;
-	bool tcp;
-};
-
-static int do_query(void *arg)
-{
-	const struct query *q = arg;
-
-	return tw_dns_ask(q->server, q->name, q->tcp);
-}
-
-static int query_in(struct fx *f, const char *rel, const char *server, const char *name, bool tcp,
-		    pid_t *pid)
-{
-	struct query q = { .server = server, .name = name, .tcp = tcp };
-
-	return fx_do(f, rel, do_query, &q, pid);
-}
-
 static const char *jstr(json_t *o, const char *key)
 {
 	return json_string_value(json_object_get(o, key));
-}
-
-/* Start dnsmasq and the daemon; 0, or 1 when the test was skipped. */
-static int dns_setup_with(struct fx *f, struct fx_dns *x, const char *const *extra,
-			  const char *policy, const char *hosts)
-{
-	static const char *const cgs[] = { "staging", "prod", "other", NULL };
-	int err;
-
-	memset(x, 0, sizeof(*x));	/* cleanup may run before fx_dns_start */
-	x->old_net = x->old_mnt = x->old_cwd = -1;
-	if (!ASSERT_OK(fx_init(f, cgs), "fixture"))
-		return -1;
-	err = fx_dns_start(x, f, hosts);
-	if (err)
-		return err == 1 ? 1 : (ASSERT_OK(err, "dnsmasq in a private namespace"), -1);
-	if (!ASSERT_OK(fx_write_policy(f, policy), "policy"))
-		return -1;
-	if (!ASSERT_OK(fx_start(f, extra), "tierwalld starts")) {
-		char out[8192];
-
-		fx_sh(out, sizeof(out), "cat %s", f->daemon_out);
-		printf("%s", out);
-		return -1;
-	}
-	return 0;
-}
-
-static int dns_setup(struct fx *f, struct fx_dns *x, const char *const *extra)
-{
-	return dns_setup_with(f, x, extra, dns_policy, HOSTS_V1);
 }
 
 TEST(dns_queries_for_other_tiers_names_dropped)
@@ -281,8 +189,9 @@ TEST(dns_connect_to_resolved_address_denied)
 {
 	struct fx f;
 	struct fx_dns x;
-	json_t *e = NULL;
-	int port = fx_port(1), lfd = -1, i;
+	json_t *e = NULL, *r = NULL;
+	int port = fx_port(1), lfd = -1, cfd = -1, i, err;
+	long long end;
 	pid_t pid;
 
 	if (dns_setup(&f, &x, NULL))
@@ -314,102 +223,32 @@ TEST(dns_connect_to_resolved_address_denied)
 		  "own name's address: allowed (refused by nobody listening)");
 
 	/* A reload resolves again before the new programs take over: no gap. */
-	kill(f.daemon, SIGHUP);
-	/* The connect comes first: the loop checks at least once, right after SIGHUP. */
-	for (i = 0; i < 100; i++) {
-		char out[256];
-
+	cfd = fx_ctl_begin(&f, "reload");
+	if (!ASSERT_TRUE(cfd >= 0, "reload requested"))
+		goto out;
+	/*
+	 * Connect until the reload's result arrives: the first connect right
+	 * after the request, then one each time 50 ms pass without the reply.
+	 */
+	end = fx_now_ms() + fx_timeout_ms(120000);
+	for (i = 0, err = -EAGAIN; err == -EAGAIN && fx_now_ms() < end; i++) {
 		ASSERT_EQ(fx_net(&f, "staging", TW_OP_TCP_CONNECT, "127.44.0.1", port, NULL), EPERM,
 			  "denied while the reload runs");
-		if (!fx_sh(out, sizeof(out), "grep -q '\"reload\":true' %s/events.jsonl", f.log_dir))
-			break;
-		usleep(50 * 1000);
+		err = fx_ctl_reply(cfd, 50, &r);
 	}
-	ASSERT_TRUE(i < 100, "reloaded");
-	printf("    %d connects denied while the reload ran\n", i + 1);
+	ASSERT_OK(err, "the reload's result");
+	ASSERT_TRUE(json_is_true(json_object_get(r, "ok")), "reloaded");
+	printf("    %d connects denied while the reload ran\n", i);
 	ASSERT_EQ(fx_net(&f, "staging", TW_OP_TCP_CONNECT, "127.44.0.1", port, NULL), EPERM,
 		  "denied after the reload");
 	ASSERT_EQ(lookup_in(&f, "staging", "api.prod.test", NULL, NULL), 1, "the guard is back too");
 out:
 	json_decref(e);
+	json_decref(r);
+	if (cfd >= 0)
+		close(cfd);
 	if (lfd >= 0)
 		close(lfd);
-	fx_cleanup(&f);
-	fx_dns_stop(&x);
-}
-
-/* Poll op until it returns want: bounded at about secs seconds. */
-static bool eventually(struct fx *f, const char *addr, int port, int want, int secs)
-{
-	int i;
-
-	for (i = 0; i < secs * 5; i++) {
-		if (fx_net(f, "staging", TW_OP_TCP_CONNECT, addr, port, NULL) == want)
-			return true;
-		usleep(200 * 1000);
-	}
-	return false;
-}
-
-TEST(resolver_ttl_refresh_and_grace)
-{
-	static const char *const extra[] = { "--dns-grace", "4s", NULL };
-	struct fx f;
-	struct fx_dns x;
-	int port = fx_port(2);
-	json_t *e;
-
-	if (dns_setup(&f, &x, extra))
-		goto out;
-	ASSERT_EQ(fx_net(&f, "staging", TW_OP_TCP_CONNECT, "127.44.0.1", port, NULL), EPERM, "v1 address denied");
-	ASSERT_EQ(fx_net(&f, "staging", TW_OP_TCP_CONNECT, "127.44.0.9", port, NULL), ECONNREFUSED,
-		  "future address still free");
-	/* The record changes; TTL 1 s: the daemon must notice on its own. */
-	ASSERT_OK(fx_dns_set_hosts(&x, "127.44.0.9 api.prod.test\n127.45.0.1 api.staging.test\n"), "change record");
-	ASSERT_TRUE(eventually(&f, "127.44.0.9", port, EPERM, 10), "new address denied after the TTL refresh");
-	ASSERT_EQ(fx_net(&f, "staging", TW_OP_TCP_CONNECT, "127.44.0.1", port, NULL), EPERM,
-		  "old address still denied within the grace period");
-	ASSERT_TRUE(eventually(&f, "127.44.0.1", port, ECONNREFUSED, 15), "old address released after the grace period");
-	e = fx_daemon_event(&f, "hostname_addresses");
-	ASSERT_TRUE(e != NULL, "address changes are logged");
-	json_decref(e);
-out:
-	fx_cleanup(&f);
-	fx_dns_stop(&x);
-}
-
-TEST(resolver_unresolvable_name_retried_and_reported)
-{
-	char maddr[64], out[8192];
-	const char *extra[] = { "--metrics", maddr, NULL };
-	struct fx f;
-	struct fx_dns x;
-	int port = fx_port(3);
-	json_t *e;
-	/* The guests' static daemon has no HTTP metrics (no static GnuTLS): checked on the host. */
-	bool metrics = fx_sh(NULL, 0, "grep -q 'has no HTTP metrics' %s/tierwalld", tw_build_dir) != 0;
-
-	/* late.prod.test does not exist yet: the daemon starts all the same. */
-	snprintf(maddr, sizeof(maddr), "127.0.0.1:%d", fx_port(4));
-	if (dns_setup(&f, &x, metrics ? extra : NULL))
-		goto out;
-	ASSERT_EQ(fx_net(&f, "staging", TW_OP_TCP_CONNECT, "127.44.0.1", port, NULL), EPERM,
-		  "the rest of the policy is enforced");
-	e = fx_daemon_event(&f, "hostname_unresolved");
-	ASSERT_STREQ(e ? jstr(e, "hostname") : NULL, "late.prod.test", "failure reported in the log");
-	json_decref(e);
-	ASSERT_EQ(fx_sh(out, sizeof(out), "%s/tierwall --socket %s status --json", tw_build_dir, f.sock), 0, "status");
-	ASSERT_CONTAINS(out, "\"failing\"", "status shows the failing name");
-	if (metrics && ASSERT_OK(fx_http_get(fx_port(4), "/metrics", out, sizeof(out)), "metrics")) {
-		ASSERT_CONTAINS(out, "tierwall_hostnames 3\n", "exact names counted");
-		ASSERT_CONTAINS(out, "tierwall_hostnames_failing 1\n", "the failing one too");
-	}
-	ASSERT_OK(fx_dns_set_hosts(&x, HOSTS_V1 "127.44.0.5 late.prod.test\n"), "the name appears");
-	ASSERT_TRUE(eventually(&f, "127.44.0.5", port, EPERM, 12), "retried with backoff, then enforced");
-	e = fx_daemon_event(&f, "hostname_resolved");
-	ASSERT_STREQ(e ? jstr(e, "hostname") : NULL, "late.prod.test", "recovery reported");
-	json_decref(e);
-out:
 	fx_cleanup(&f);
 	fx_dns_stop(&x);
 }
@@ -559,41 +398,6 @@ TEST(dns_shared_address_settled_by_cidr)
 		  "and prod let through");
 	fx_sh(out, sizeof(out), "cat %s", f.daemon_out);
 	ASSERT_CONTAINS(out, "127.44.0.1 is an address of names of more than one tier", "warned");
-out:
-	fx_cleanup(&f);
-	fx_dns_stop(&x);
-}
-
-/* The daemon follows /etc/resolv.conf: a new server is used without a reload. */
-TEST(resolver_change_followed)
-{
-	struct fx f;
-	struct fx_dns x;
-	int port = fx_port(7), i;
-	char out[8192];
-	json_t *e = NULL;
-
-	if (dns_setup(&f, &x, NULL))
-		goto out;
-	/* A server nobody answers at: every name starts failing. */
-	ASSERT_OK(fx_dns_set_resolver(&f, "127.0.0.2"), "resolver moved away");
-	for (i = 0; i < 100; i++) {
-		fx_sh(out, sizeof(out), "%s/tierwall --socket %s status --json", tw_build_dir, f.sock);
-		if (strstr(out, "api.prod.test") && strstr(out, "\"failures\": 2"))
-			break;
-		usleep(100 * 1000);
-	}
-	ASSERT_TRUE(i < 100, "names fail against the dead server (and addresses are kept)");
-	ASSERT_EQ(fx_net(&f, "staging", TW_OP_TCP_CONNECT, "127.44.0.1", port, NULL), EPERM,
-		  "known address still enforced while resolution fails");
-	/* The real server is back, and late.prod.test now exists. */
-	ASSERT_OK(fx_dns_set_hosts(&x, HOSTS_V1 "127.44.0.5 late.prod.test\n"), "new record");
-	ASSERT_OK(fx_dns_set_resolver(&f, "127.0.0.1"), "resolver back");
-	ASSERT_TRUE(eventually(&f, "127.44.0.5", port, EPERM, 6), "resolved soon after the change");
-	for (i = 0; i < 50 && !(e = fx_daemon_event(&f, "resolver_changed")); i++)
-		usleep(100 * 1000);
-	ASSERT_TRUE(e != NULL, "the change is on the record");
-	json_decref(e);
 out:
 	fx_cleanup(&f);
 	fx_dns_stop(&x);

@@ -69,7 +69,7 @@ static void child(struct sender *s, int ready, int go)
 			.sin_family = AF_INET, .sin_port = htons(53),
 			.sin_addr.s_addr = htonl(INADDR_LOOPBACK) }, sizeof(struct sockaddr_in)))
 		_exit(201);
-	if (write(ready, "c", 1) != 1 || poll(&p, 1, 10000) != 1)
+	if (write(ready, "c", 1) != 1 || poll(&p, 1, fx_timeout_ms(60000)) != 1)
 		_exit(203);
 	_exit(-send_query(fd, s->name, s->tcp));
 }

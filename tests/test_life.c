@@ -122,18 +122,13 @@ TEST(life_uninstall_through_running_daemon)
 	char out[8192];
 	struct stat st;
 	struct fx f;
-	int rc, i;
+	int rc;
 
 	if (!std_start(&f))
 		goto out;
 	rc = uninstall(&f, out, sizeof(out));
 	ASSERT_EQ(rc, 0, "tierwalld --uninstall while the daemon runs");
-	for (i = 0; i < 100 && f.daemon; i++) {
-		if (waitpid(f.daemon, &rc, WNOHANG) == f.daemon)
-			f.daemon = 0;
-		else
-			usleep(50 * 1000);
-	}
+	FX_UNTIL(waitpid(f.daemon, &rc, WNOHANG) == f.daemon && !(f.daemon = 0), 60000);
 	ASSERT_EQ(f.daemon, 0, "the daemon exited");
 	ASSERT_TRUE(stat(f.pin, &st) && errno == ENOENT, "pins removed");
 	ASSERT_EQ(fx_cgroup_progs(f.root), 0, "programs detached");
@@ -259,7 +254,6 @@ TEST(life_runtime_tag_lost_with_its_cgroup)
 	char out[4096], path[PATH_MAX + 32], what[64];
 	struct fx f;
 	json_t *e = NULL;
-	int i;
 
 	if (!std_start(&f))
 		goto out;
@@ -267,8 +261,7 @@ TEST(life_runtime_tag_lost_with_its_cgroup)
 	ASSERT_EQ(cli(&f, out, sizeof(out), "tag /fresh prod"), 0, "runtime tag");
 	snprintf(path, sizeof(path), "%s/fresh", f.root);
 	ASSERT_OK(rmdir(path), "the cgroup goes");
-	for (i = 0; i < 40 && !(e = fx_daemon_event(&f, "tag_lost")); i++)
-		usleep(50 * 1000);
+	e = fx_await_daemon_event(&f, "tag_lost");
 	ASSERT_TRUE(e != NULL, "tag_lost on the record");
 	ASSERT_STREQ(e ? json_string_value(json_object_get(e, "tier")) : NULL, "prod", "with the tier");
 	json_decref(e);

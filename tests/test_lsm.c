@@ -336,11 +336,7 @@ TEST(lsm_files_that_move_or_appear)
 	/* A secret path that did not exist at start. */
 	fx_sh(NULL, 0, "mkdir -p %s/later/dir", l.f.tmp);
 	write_file(l.later, "late secret\n", 0600);
-	for (i = 0; i < 100 && !e; i++) {
-		e = fx_daemon_event(&l.f, "secret_protected");
-		if (!e)
-			usleep(50 * 1000);
-	}
+	e = fx_await_daemon_event(&l.f, "secret_protected");
 	ASSERT_TRUE(e != NULL, "the daemon reports the new secret protected");
 	json_decref(e);
 	o.path = l.later;

@@ -260,7 +260,7 @@ static int take_from_holder(struct fx *f, const char *cg, const char *addr, pid_
 		if (fd < 0 || tw_join_cgroup(path) || write(fdpipe[1], &fd, sizeof(fd)) != sizeof(fd))
 			_exit(1);
 		p = (struct pollfd){ .fd = done[0], .events = POLLIN };
-		poll(&p, 1, 20000);
+		poll(&p, 1, fx_timeout_ms(60000));	/* until the taker is done */
 		_exit(0);
 	}
 	close(fdpipe[1]);

@@ -70,39 +70,10 @@ out:
 	fx_cleanup(&f);
 }
 
-/* The digest of the policy the daemon enforces now ("" if it does not answer). */
-static void digest(struct fx *f, char *out, size_t len)
-{
-	json_t *r = NULL;
-
-	out[0] = '\0';
-	if (!tw_ctl_call(f->sock, json_pack("{s:s}", "cmd", "status"), &r, 5000))
-		snprintf(out, len, "%s", json_string_value(json_object_get(r, "policy")) ?: "");
-	json_decref(r);
-}
-
-/* SIGHUP after the policy file changed; wait (bounded) until the new one is enforced. */
-static bool reload_and_wait(struct fx *f, int secs)
-{
-	char before[128], now[128];
-	int i;
-
-	digest(f, before, sizeof(before));
-	kill(f->daemon, SIGHUP);
-	for (i = 0; i < secs * 20; i++) {
-		digest(f, now, sizeof(now));
-		if (now[0] && strcmp(now, before))
-			return true;
-		usleep(50 * 1000);
-	}
-	return false;
-}
-
 TEST(integ_sighup_reloads_policy)
 {
 	char out[16384], policy[4096], moved[4096], *at;
 	struct fx f;
-	json_t *e;
 	int l, rc;
 
 	if (!std_start(&f))
@@ -119,7 +90,7 @@ TEST(integ_sighup_reloads_policy)
 	snprintf(moved, sizeof(moved), "%.*s127.40.0.0/16%s", (int)(at - policy), policy,
 		 at + strlen("127.20.0.0/16"));
 	fx_write_policy(&f, moved);
-	ASSERT_TRUE(reload_and_wait(&f, 10), "the reload is on the record");
+	ASSERT_OK(fx_sighup_reload(&f), "SIGHUP reloads: the new policy is on the record");
 
 	l = fx_listen_tcp("127.20.0.1", P_ANY);
 	ASSERT_EQ(fx_net(&f, "agents/staging", TW_OP_TCP_CONNECT, "127.20.0.1", P_ANY, NULL), 0,
@@ -134,11 +105,7 @@ TEST(integ_sighup_reloads_policy)
 
 	/* A broken policy: the loaded one stays in force. */
 	fx_write_policy(&f, "{ \"version\": 1, \"tiers\": {} }\n");
-	kill(f.daemon, SIGHUP);
-	for (rc = 0; rc < 100 && !(e = fx_daemon_event(&f, "policy_reload_failed")); rc++)
-		usleep(50 * 1000);
-	ASSERT_TRUE(e != NULL, "a failed reload is on the record");
-	json_decref(e);
+	ASSERT_EQ(fx_sighup_reload(&f), 1, "a failed reload is on the record");
 	ASSERT_EQ(fx_net(&f, "agents/staging", TW_OP_TCP_CONNECT, "127.40.0.1", P_ANY, NULL), EPERM,
 		  "and enforcement goes on unchanged");
 	rc = fx_sh(out, sizeof(out), "%s/tierwall verify-log %s", tw_build_dir, f.log_dir);
@@ -281,30 +248,6 @@ static int storm_finish(struct storm_child *c)
 	return WIFEXITED(st) && !WEXITSTATUS(st) ? 0 : -1;
 }
 
-/*
- * Wait until the daemon has logged everything queued: its record count
- * holds still for a second (bounded at two minutes: under TCG the daemon
- * may trail the hammering processes by many seconds).
- */
-static void wait_drained(struct fx *f)
-{
-	long last = -1, now;
-	json_t *r;
-	int i, still = 0;
-
-	for (i = 0; i < 1200 && still < 10; i++) {
-		r = NULL;
-		now = -1;
-		if (!tw_ctl_call(f->sock, json_pack("{s:s}", "cmd", "status"), &r, 5000))
-			now = json_integer_value(json_object_get(json_object_get(r, "counters"),
-								 "events_logged"));
-		json_decref(r);
-		still = now >= 0 && now == last ? still + 1 : 0;
-		last = now;
-		usleep(100 * 1000);
-	}
-}
-
 /* Denial records by pid and target, counts summed. */
 struct storm_log {
 	struct storm_child *c;
@@ -386,7 +329,7 @@ TEST(integ_reload_storm)
 		ASSERT_OK(storm_start(&f, &c[2], "staging", true), "staging opens");
 	for (i = 0; i < STORM_RELOADS; i++) {
 		storm_policy(&f, i % 2 == 0, lsm);
-		if (!ASSERT_TRUE(reload_and_wait(&f, 30), "a reload completes"))
+		if (!ASSERT_OK(fx_reload(&f), "a reload completes"))
 			break;
 		done++;
 	}
@@ -395,7 +338,7 @@ TEST(integ_reload_storm)
 	for (i = 0; i < nc; i++)
 		ASSERT_OK(storm_finish(&c[i]), "a hammering process reports");
 	log.n = nc;
-	wait_drained(&f);
+	ASSERT_OK(fx_drain(&f), "every decision of the storm is in the log");
 	files = tw_evlog_files(f.log_dir);
 	for (fp = files; fp && *fp; fp++)
 		tw_evlog_read(*fp, storm_scan, &log);

@@ -132,26 +132,14 @@ static pid_t follower(struct fx *f, const char *args, const char *file)
 static bool file_has(const char *file, const char *what)
 {
 	char out[65536];
-	int i;
 
-	for (i = 0; i < 100; i++) {
-		if (!fx_sh(out, sizeof(out), "grep -c -- '%s' %s", what, file) && atoi(out) > 0)
-			return true;
-		usleep(50 * 1000);
-	}
-	return false;
+	return FX_UNTIL(!fx_sh(out, sizeof(out), "grep -c -- '%s' %s", what, file) && atoi(out) > 0,
+			60000);
 }
 
 static bool exited(pid_t p, int *st)
 {
-	int i;
-
-	for (i = 0; i < 100; i++) {
-		if (waitpid(p, st, WNOHANG) == p)
-			return true;
-		usleep(50 * 1000);
-	}
-	return false;
+	return FX_UNTIL(waitpid(p, st, WNOHANG) == p, 60000);
 }
 
 TEST(ask_events_follow_retry_survives_restart)

@@ -239,7 +239,7 @@ out:
 TEST(run_passes_signals_and_exit_status)
 {
 	char ready[PATH_MAX + 32], bin[PATH_MAX], sock[PATH_MAX], script[PATH_MAX * 2];
-	int st = -1, i;
+	int st = -1;
 	struct fx f;
 	pid_t p;
 
@@ -257,13 +257,10 @@ TEST(run_passes_signals_and_exit_status)
 		      (char *)NULL);
 		_exit(127);
 	}
-	for (i = 0; i < 100 && access(ready, F_OK); i++)
-		usleep(50 * 1000);
+	FX_UNTIL(!access(ready, F_OK), 60000);
 	ASSERT_OK(access(ready, F_OK), "the command started");
 	kill(p, SIGTERM);
-	for (i = 0; i < 100 && waitpid(p, &st, WNOHANG) != p; i++)
-		usleep(50 * 1000);
-	if (i == 100) {
+	if (!FX_UNTIL(waitpid(p, &st, WNOHANG) == p, 60000)) {
 		kill(p, SIGKILL);
 		waitpid(p, &st, 0);
 		/* The daemon ends a run whose requester is gone: nothing is left behind. */
@@ -305,11 +302,9 @@ static pid_t run_waiting(struct fx *f, const char *args, const char *go, const c
 
 static int wait_exit(struct fx *f, pid_t p)
 {
-	int st = -1, i;
+	int st = -1;
 
-	for (i = 0; i < 200 && waitpid(p, &st, WNOHANG) != p; i++)
-		usleep(50 * 1000);
-	if (i == 200) {
+	if (!FX_UNTIL(waitpid(p, &st, WNOHANG) == p, 60000)) {
 		kill(p, SIGKILL);
 		waitpid(p, &st, 0);
 		json_decref(wait_record(f, "daemon", "event", "run_end"));	/* the daemon cleans up */

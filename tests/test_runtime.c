@@ -522,7 +522,7 @@ TEST(pod_policy_configmap_swap_applied)
 		"  \"destinations\": [ { \"tier\": \"staging\", \"cidrs\": [\"127.20.0.0/16\"] } ] }";
 	char dir[PATH_MAX], policy[PATH_MAX + 16];
 	const char *extra[] = { "--watch-policy", "--policy", policy, NULL };
-	int port = fx_port(72), lfd, i, err = -1;
+	int port = fx_port(72), lfd, err = -1;
 	struct fx f;
 
 	if (fx_init(&f, cgs))
@@ -541,10 +541,7 @@ TEST(pod_policy_configmap_swap_applied)
 	if (!ASSERT_OK(configmap_version(dir, "..2026_11_27_02", v2), "second version"))
 		goto out;
 	/* Applied without a signal: bounded wait for the reload. */
-	for (i = 0; i < 50 && err; i++) {
-		usleep(100000);
-		err = fx_net(&f, cgs[0], TW_OP_TCP_CONNECT, "127.20.0.1", port, NULL);
-	}
+	FX_UNTIL(!(err = fx_net(&f, cgs[0], TW_OP_TCP_CONNECT, "127.20.0.1", port, NULL)), 60000);
 	ASSERT_EQ(err, 0, "the swapped ConfigMap is in force: the address is staging's now");
 	ASSERT_TRUE(fx_accepted(lfd), "and the connection arrived");
 out:

@@ -84,7 +84,7 @@ TEST(lsm_secret_file_rule_follows_its_name)
 	o.path = s.other;
 	ASSERT_EQ(fx_do(&s.f, "agents/staging", op_open, &o, NULL), 0,
 		  "staging opens an unrelated file in the same directory");
-	ASSERT_TRUE(sec_wait_daemon(&s, "secret_rotated", 1) >= 1, "rotations are daemon events");
+	ASSERT_TRUE(fx_await_daemon_events(&s.f, "secret_rotated", 1) >= 1, "rotations are daemon events");
 	sec_check_rotated(&s, s.key);
 out:
 	fx_cleanup(&s.f);
@@ -234,7 +234,7 @@ TEST(lsm_secret_symlink_retarget)
 	ASSERT_EQ(fx_do(&s.f, "agents/staging", op_open, &o, &pid), EPERM, "retargeted: refused at once");
 	sec_check_event(&s, pid, NULL, NULL, s.live);
 	ASSERT_EQ(fx_do(&s.f, "services/prod", op_open, &o, NULL), 0, "prod reads it meanwhile");
-	ASSERT_TRUE(sec_wait_daemon(&s, "secret_rotated", 1) >= 1, "the daemon re-resolved it");
+	ASSERT_TRUE(fx_await_daemon_events(&s.f, "secret_rotated", 1) >= 1, "the daemon re-resolved it");
 	sec_check_rotated(&s, cert2);
 	ASSERT_EQ(fx_do(&s.f, "agents/staging", op_open, &o, &pid), EPERM, "retargeted: refused after");
 	sec_check_event(&s, pid, "open", cert2, s.live);
@@ -291,7 +291,7 @@ TEST(lsm_secret_directory_swapped_and_recreated)
 	snprintf(sub, sizeof(sub), "%s/db.key", old);
 	o.path = sub;
 	ASSERT_EQ(fx_do(&s.f, "agents/staging", op_open, &o, NULL), EPERM, "the old directory stays protected");
-	ASSERT_TRUE(sec_wait_daemon(&s, "secret_rotated", 1) >= 1, "the swap is a rotation");
+	ASSERT_TRUE(fx_await_daemon_events(&s.f, "secret_rotated", 1) >= 1, "the swap is a rotation");
 	sec_check_rotated(&s, dir);
 
 	/* rm -rf prod; mkdir prod; a file and a subdirectory in it */

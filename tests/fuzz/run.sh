@@ -6,6 +6,7 @@
 # as build/fuzz/findings/NAME-*, the run goes on with the next target, and
 # the exit status is 1. Prints "fuzz NAME: ok|FINDING" per target.
 # Add a fixed finding to tests/fuzz/corpus/NAME/ as a regression input.
+# FUZZ_JOBS=N runs N targets at a time.
 set -u
 cd "$(dirname "$0")/../.."
 B=${TW_BUILD_DIR:-build}
@@ -30,10 +31,10 @@ cleanup_after() {
 	done
 }
 mkdir -p "$B/fuzz/findings" "$B/fuzz/logs"
-for t in $targets; do
-	name=${t#fuzz_}
+# fuzz_one TARGET: run it, clean up after it, print its line; status 1 on a finding.
+fuzz_one() {
+	local t=$1 name=${1#fuzz_} log=$B/fuzz/logs/$1.log pid rc
 	mkdir -p "$B/fuzz/work/$name" "tests/fuzz/corpus/$name"
-	log=$B/fuzz/logs/$t.log
 	# -close_fd_mask=3: the targets' own output stays in the log, not the test report.
 	TW_BUILD_DIR=$B ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 \
 	   "$B/fuzz/$t" -max_total_time="$secs" -timeout=20 -rss_limit_mb=2048 -max_len=4096 \
@@ -45,10 +46,24 @@ for t in $targets; do
 	cleanup_after "$name" "$pid"
 	if [ "$rc" = 0 ]; then
 		echo "fuzz $name: ok ($(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$') runs in ${secs}s)"
-	else
-		echo "fuzz $name: FINDING (see $log and $B/fuzz/findings/$name-*)"
-		grep -m3 -E 'ERROR|property failed|SUMMARY' "$log" | sed 's/^/    /'
-		fail=1
+		return 0
 	fi
+	echo "fuzz $name: FINDING (see $log and $B/fuzz/findings/$name-*)"
+	grep -m3 -E 'ERROR|property failed|SUMMARY' "$log" | sed 's/^/    /'
+	return 1
+}
+# FUZZ_JOBS targets at a time (default one): each runs its N seconds of wall
+# time, so make test runs them side by side; their lines print in order.
+jobs_max=${FUZZ_JOBS:-1}
+for t in $targets; do
+	while [ "$(jobs -rp | wc -l)" -ge "$jobs_max" ]; do
+		wait -n
+	done
+	fuzz_one "$t" > "$B/fuzz/logs/$t.result" &
+done
+wait
+for t in $targets; do
+	cat "$B/fuzz/logs/$t.result"
+	grep -q ': FINDING' "$B/fuzz/logs/$t.result" && fail=1
 done
 exit $fail

@@ -14,7 +14,8 @@ SMP=${TW_VM_SMP:-1}
 # What BPF LSM changes: its own tests, the network ones (the LSM programs
 # close bypasses beside the cgroup hooks) and the DNS guard's.
 FILTER=${1:-lsm,integ,dns_}
-TIMEOUT=${TW_VM_TIMEOUT:-900}
+# A last resort for a hung guest: under TCG beside other work a suite takes many minutes.
+TIMEOUT=${TW_VM_TIMEOUT:-2400}
 pass=0 fail=0 skip=0
 
 fail_one() { echo "FAIL $1"; echo "    $2"; fail=$((fail + 1)); }
@@ -28,6 +29,10 @@ fi
 # tsc=reliable: under TCG the clocksource watchdog may declare the TSC unstable
 # and patch kernel text while other CPUs run it (seen: int3 oops in
 # sched_clock_cpu on 6.12); with it, nothing patches the clock at run time.
+# clocksource=hpet: a TCG guest's TSC is this host's, which is not steady
+# here (the host itself runs on kvm-clock with tsc=unstable); on a busy
+# host the guest's clock once ran 8 times too fast, so every deadline in
+# the guest came 8 times too early. QEMU's HPET follows the host's clock.
 # A TCG vCPU on a busy host may not run for many seconds: the soft lockup
 # and RCU stall detectors then report a "BUG" that is the host's load, not
 # the kernel's; they wait 120 s (a real hang still ends in the timeout).
@@ -40,7 +45,7 @@ boot_suite() {
 		nonce=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
 		timeout "$TIMEOUT" qemu-system-x86_64 -accel tcg -smp "$SMP" -m 1024 -nographic -no-reboot \
 			-kernel "$vmlinuz" -initrd "$B/vm/initrd.gz" \
-			-append "console=ttyS0 rdinit=/init panic=-1 quiet tsc=reliable watchdog_thresh=60 rcupdate.rcu_cpu_stall_timeout=120 $extra tw.nonce=$nonce tw.tests=$filter" \
+			-append "console=ttyS0 rdinit=/init panic=-1 quiet tsc=reliable clocksource=hpet watchdog_thresh=60 rcupdate.rcu_cpu_stall_timeout=120 $extra tw.nonce=$nonce tw.tests=$filter" \
 			</dev/null > "$log" 2>&1
 		qrc=$?
 		# A crash before the suite started is an infrastructure fault: one retry.
