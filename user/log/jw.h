@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* The event encoder's JSON writer (event.c only): text into a fixed buffer. */
+/* The event encoder's JSON writer (event.c, evlog.c): text into a fixed buffer. */
 #ifndef TW_LOG_JW_H
 #define TW_LOG_JW_H
 
