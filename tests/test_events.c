@@ -80,6 +80,76 @@ out:
 	tw_diags_free(&d);
 }
 
+/* One address and one rule's CIDR through the encoder, against inet_ntop's text. */
+static bool same_as_inet_ntop(struct tw_event *e, struct tw_event_ctx *c, const uint8_t *addr)
+{
+	struct tw_policy_rule *r = &((struct tw_policy *)c->policy)->rules[0];
+	char want[INET6_ADDRSTRLEN + 8], cidr[INET6_ADDRSTRLEN + 8];
+	json_t *o;
+	bool same;
+
+	memcpy(e->daddr, addr, 16);
+	memcpy(r->cidr.addr, addr, 16);
+	r->cidr.family = e->family;
+	inet_ntop(e->family == 4 ? AF_INET : AF_INET6, addr, want, sizeof(want));
+	tw_cidr_format(&r->cidr, cidr, sizeof(cidr));
+	o = tw_event_json(e, c);
+	same = o && !strcmp(json_string_value(json_object_get(json_object_get(o, "dst"), "ip")) ?: "", want) &&
+	       !strcmp(json_string_value(json_object_get(o, "cidr")) ?: "", cidr);
+	if (!same)
+		printf("    %s: encoded as %s\n", want, o ? json_dumps(json_object_get(o, "dst"), 0) : "nothing");
+	json_decref(o);
+	return same;
+}
+
+/* The encoder writes addresses itself (no printf in the hot path): exactly inet_ntop's text. */
+TEST(unit_event_addresses_as_inet_ntop)
+{
+	static const uint8_t edges[][16] = {
+		{}, { [15] = 1 }, { [0] = 0x20, [1] = 0x01, [15] = 1 }, { [10] = 0xff, [11] = 0xff, 10, 0, 0, 1 },
+		{ [12] = 10, 0, 0, 1 }, { [11] = 0xff, [12] = 10, 0, 0, 1 }, { [0] = 0xfe, [1] = 0x80, [7] = 1 },
+		{ [0] = 0xff, [1] = 0x02, [15] = 0x01 }, { 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1 },
+		{ [2] = 1, [6] = 1, [10] = 1, [14] = 1 }, { 0xab, 0xcd, [14] = 0x10, [15] = 0 },
+		{ [0] = 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255 },
+		{ [10] = 0xff, [11] = 0xfe, 1, 2, 3, 4 }, { [9] = 1, [12] = 1, 2, 3, 4 },
+	};
+	const char *text =
+		T("{ \"version\": 1, \"tiers\": {\"staging\": {}, \"prod\": {}},")
+		T("  \"destinations\": [ { \"tier\": \"prod\", \"cidrs\": [\"10.20.0.0/16\"] } ] }");
+	struct tw_event e = {
+		.h = { .kind = TW_EV_CONNECT, .size = sizeof(e), .verdict = TW_VERDICT_DENY, .tier = 1 },
+		.proto = IPPROTO_UDP,
+	};
+	struct tw_event_ctx c = { .host = "node-1", .cgroup_path = fake_path };
+	struct tw_diags d = {};
+	unsigned int seed = 19, i, j, bad = 0;
+	uint8_t a[16];
+
+	c.policy = tw_ref_policy(text, &d);
+	if (!ASSERT_TRUE(c.policy != NULL, "policy"))
+		goto out;
+	for (e.family = 4; e.family <= 6; e.family += 2) {
+		for (i = 0; i < ARRAY_SIZE(edges); i++)
+			bad += !same_as_inet_ntop(&e, &c, edges[i]);
+		/* Random groups, many of them zero, so that runs of every length and place occur. */
+		for (i = 0; i < 20000; i++) {
+			for (j = 0; j < 16; j += 2) {
+				int v = rand_r(&seed) % 4 ? 0 : rand_r(&seed) & (rand_r(&seed) % 2 ? 0xffff : 0xf);
+
+				a[j] = v >> 8;
+				a[j + 1] = v;
+			}
+			if (i % 7 == 0)
+				memcpy(a, edges[3], 12);
+			bad += !same_as_inet_ntop(&e, &c, a);
+		}
+	}
+	ASSERT_EQ(bad, 0, "every address and CIDR encoded as inet_ntop writes it");
+out:
+	tw_policy_free((struct tw_policy *)c.policy);
+	tw_diags_free(&d);
+}
+
 static const char *fake_mount(void *arg, uint32_t kdev)
 {
 	return kdev == (8u << 20 | 1) ? "/srv" : NULL;

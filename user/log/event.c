@@ -132,14 +132,22 @@ static const char *tier_name(const struct tw_policy *p, int id)
 	return id >= 1 && id <= p->ntiers ? p->tiers[id].name : NULL;
 }
 
-static void addr_text(int family, bool mapped, const uint8_t *addr, char *ip, size_t len)
+/* An address as text, a mapped IPv4 one as "::ffff:a.b.c.d". */
+static void w_ip(struct w *w, int family, bool mapped, const uint8_t *addr)
 {
-	if (family == 4 && mapped) {
-		snprintf(ip, len, "::ffff:");
-		inet_ntop(AF_INET, addr, ip + 7, len - 7);
-	} else {
-		inet_ntop(family == 4 ? AF_INET : AF_INET6, addr, ip, len);
-	}
+	if (family == 4 && mapped)
+		w_lit(w, "::ffff:");
+	if (family == 4)
+		w_ipv4(w, addr);
+	else
+		w_ipv6(w, addr);
+}
+
+static void w_addr(struct w *w, int family, bool mapped, const uint8_t *addr)
+{
+	w_raw(w, "\"", 1);
+	w_ip(w, family, mapped, addr);
+	w_raw(w, "\"", 1);
 }
 
 /*
@@ -153,18 +161,16 @@ static void w_dst_obj(struct w *w, int family, bool mapped, const uint8_t *addr,
 		[TW_WROTE_ANY4] = "0.0.0.0", [TW_WROTE_ANY6] = "::",
 		[TW_WROTE_ANY_MAPPED] = "::ffff:0.0.0.0",
 	};
-	char ip[INET6_ADDRSTRLEN + 8];
-
-	addr_text(family, mapped, addr, ip, sizeof(ip));
 	w_key(w, "dst");
 	w_raw(w, "{", 1);
 	w->comma = false;
 	if (wrote > TW_WROTE_JUDGED && wrote <= TW_WROTE_ANY_MAPPED) {
 		w_kstr(w, "ip", unspec[wrote]);
-		w_kstr(w, "effective", ip);
+		w_key(w, "effective");
 	} else {
-		w_kstr(w, "ip", ip);
+		w_key(w, "ip");
 	}
+	w_addr(w, family, mapped, addr);
 	w_ku64(w, "port", port);
 	if (proto == IPPROTO_TCP || proto == IPPROTO_UDP)
 		w_kstr(w, "proto", proto == IPPROTO_TCP ? "tcp" : "udp");
@@ -188,7 +194,6 @@ static void w_net(struct w *w, const struct tw_event *e, const struct tw_policy 
 {
 	const struct tw_policy_rule *r = e->rule < (uint32_t)p->nrules ? &p->rules[e->rule] : NULL;
 	const struct tw_policy_host *h = host_ref(p, e->host);
-	char cidr[64];
 
 	if (e->op)
 		w_kstr(w, "op", tw_net_op_name(e->op));
@@ -201,9 +206,17 @@ static void w_net(struct w *w, const struct tw_event *e, const struct tw_policy 
 		return;
 	}
 	w_kstr(w, "rule", r ? r->jpath : NULL);
-	if (r)
-		tw_cidr_format(&r->cidr, cidr, sizeof(cidr));
-	w_kstr(w, "cidr", r ? cidr : NULL);
+	w_key(w, "cidr");
+	if (!r) {
+		w_raw(w, "null", 4);
+		return;
+	}
+	/* As tw_cidr_format writes it, without printf: this is the hot path. */
+	w_raw(w, "\"", 1);
+	w_ip(w, r->cidr.family, false, r->cidr.addr);
+	w_raw(w, "/", 1);
+	w_u64(w, r->cidr.len);
+	w_raw(w, "\"", 1);
 }
 
 int tw_dns_name_format(const uint8_t *wire, size_t len, char *out, size_t outlen)

@@ -42,6 +42,11 @@ static inline void w_key(struct w *w, const char *key)
 	w_raw(w, "\":", 2);
 }
 
+/* Bytes that stand for themselves in a JSON string: printable ASCII but " and \\. */
+static const bool tw_json_plain[256] = {
+	[0x20 ... 0x21] = true, [0x23 ... 0x5b] = true, [0x5d ... 0x7e] = true,
+};
+
 /*
  * A JSON string of the first n bytes of s: escaped, and each byte that is
  * not part of a strict UTF-8 sequence as U+FFFD. False if there was one.
@@ -67,7 +72,7 @@ static inline bool w_strn(struct w *w, const char *s, size_t n)
 		} else if (*p < 0x80) {
 			const unsigned char *q = p;
 
-			while (q < end && *q >= 0x20 && *q < 0x7f && *q != '"' && *q != '\\')
+			while (q < end && tw_json_plain[*q])
 				q++;
 			w_raw(w, (const char *)p, q - p);
 			p = q;
@@ -147,6 +152,69 @@ static inline void w_u64(struct w *w, uint64_t v)
 		v /= 10;
 	} while (v);
 	w_raw(w, d + i, sizeof(d) - i);
+}
+
+/* Dotted quad of 4 bytes in network order (as inet_ntop, without its printf). */
+static inline void w_ipv4(struct w *w, const uint8_t *a)
+{
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		if (i)
+			w_raw(w, ".", 1);
+		w_u64(w, a[i]);
+	}
+}
+
+/*
+ * IPv6 text exactly as glibc's inet_ntop writes it: the first longest run
+ * of two or more zero groups as "::", lowercase hex without leading zeros,
+ * ::ffff:a.b.c.d and ::a.b.c.d with a dotted quad.
+ */
+static inline void w_ipv6(struct w *w, const uint8_t *a)
+{
+	static const char hex[] = "0123456789abcdef";
+	int words[8], best = -1, best_len = 0, cur = -1, i;
+
+	for (i = 0; i < 8; i++) {
+		words[i] = a[2 * i] << 8 | a[2 * i + 1];
+		if (!words[i] && cur < 0)
+			cur = i;
+		if ((words[i] || i == 7) && cur >= 0) {
+			int len = (words[i] ? i : 8) - cur;
+
+			if (len > best_len) {
+				best = cur;
+				best_len = len;
+			}
+			cur = -1;
+		}
+	}
+	if (best_len < 2)
+		best = -1;
+	for (i = 0; i < 8; i++) {
+		char d[4];
+		int n = 0, v = words[i], shift;
+
+		if (best >= 0 && i >= best && i < best + best_len) {
+			if (i == best)
+				w_raw(w, ":", 1);
+			continue;
+		}
+		if (i)
+			w_raw(w, ":", 1);
+		if (i == 6 && best == 0 && (best_len == 6 || (best_len == 5 && words[5] == 0xffff))) {
+			w_ipv4(w, a + 12);
+			return;
+		}
+		for (shift = 12; shift > 0 && !(v >> shift); shift -= 4)
+			;
+		for (; shift >= 0; shift -= 4)
+			d[n++] = hex[(v >> shift) & 15];
+		w_raw(w, d, n);
+	}
+	if (best >= 0 && best + best_len == 8)
+		w_raw(w, ":", 1);
 }
 
 static inline void w_kstr(struct w *w, const char *key, const char *v)
