@@ -25,6 +25,13 @@
 #include "seal.h"
 #include "util.h"
 
+/*
+ * The queue goes out in blocks of this size as it fills, while the lines are
+ * still in cache (and it never grows past it while writes succeed);
+ * chain.head is written at the next flush.
+ */
+#define BLOCK_BYTES	(128 << 10)
+
 struct tw_evlog {
 	struct tw_evlog_opts o;
 	char dir[PATH_MAX];
@@ -32,6 +39,7 @@ struct tw_evlog {
 	int fd;
 	uint64_t seq;			/* of the last record queued */
 	uint64_t seq_written;		/* of the last record in the file */
+	uint64_t head_seq;		/* of the record chain.head names */
 	char prev[TW_HASH_HEX + 1];
 	char *buf;
 	size_t len, cap;
@@ -236,6 +244,7 @@ int tw_evlog_open(struct tw_evlog **out, const char *dir, const struct tw_evlog_
 			goto out_free;
 		}
 	}
+	l->head_seq = l->seq_written;
 	fstat(l->fd, &st);
 	l->size = st.st_size;
 	l->started = l->size ? first_ts(l->path) : time(NULL);
@@ -253,6 +262,8 @@ out_free:
 }
 
 /* ---- writing ---- */
+
+static int write_out(struct tw_evlog *l);
 
 /* Room for n more bytes in the queue. */
 static int reserve(struct tw_evlog *l, size_t n)
@@ -309,6 +320,8 @@ int tw_evlog_append_body(struct tw_evlog *l, const char *body, size_t len)
 	line[n] = '\n';
 	l->len += n + 1;
 	l->seq++;
+	if (l->len >= BLOCK_BYTES && !l->flushing && !l->failing)
+		write_out(l);
 	return 0;
 }
 
@@ -343,10 +356,12 @@ static void write_head(struct tw_evlog *l)
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
 	if (fd < 0)
 		return;
-	if (dprintf(fd, "%llu %s\n", (unsigned long long)l->seq, l->prev) > 0 && !close(fd))
-		rename(tmp, path);
-	else
+	if (dprintf(fd, "%llu %s\n", (unsigned long long)l->seq, l->prev) > 0 && !close(fd)) {
+		if (!rename(tmp, path))
+			l->head_seq = l->seq;
+	} else {
 		close(fd);
+	}
 }
 
 /* In a child: gzip the rotated segment, then replace it with the .gz. */
@@ -437,7 +452,8 @@ static int rotate(struct tw_evlog *l)
 	return 0;
 }
 
-static int write_queue(struct tw_evlog *l)
+/* The queue into the file; its lines to on_flush. */
+static int write_out(struct tw_evlog *l)
 {
 	size_t off = 0;
 	int err;
@@ -469,8 +485,16 @@ static int write_queue(struct tw_evlog *l)
 	l->written += l->len;
 	l->len = 0;
 	l->seq_written = l->seq;
-	write_head(l);
 	return 0;
+}
+
+static int write_queue(struct tw_evlog *l)
+{
+	int err = write_out(l);
+
+	if (!err && l->head_seq != l->seq_written)
+		write_head(l);
+	return err;
 }
 
 /*
