@@ -31,6 +31,12 @@
  * chain.head is written at the next flush.
  */
 #define BLOCK_BYTES	(128 << 10)
+/*
+ * chain.head is replaced (a rename, which ext4 makes write back the new
+ * file) at most this often while records flow, and at every seal and stop:
+ * per tick it cost more than the records of a tick.
+ */
+#define HEAD_NS		1000000000ull
 
 struct tw_evlog {
 	struct tw_evlog_opts o;
@@ -40,6 +46,7 @@ struct tw_evlog {
 	uint64_t seq;			/* of the last record queued */
 	uint64_t seq_written;		/* of the last record in the file */
 	uint64_t head_seq;		/* of the record chain.head names */
+	uint64_t head_ns;		/* when chain.head was last written (monotonic) */
 	char prev[TW_HASH_HEX + 1];
 	char *buf;
 	size_t len, cap;
@@ -357,8 +364,10 @@ static void write_head(struct tw_evlog *l)
 	if (fd < 0)
 		return;
 	if (dprintf(fd, "%llu %s\n", (unsigned long long)l->seq, l->prev) > 0 && !close(fd)) {
-		if (!rename(tmp, path))
+		if (!rename(tmp, path)) {
 			l->head_seq = l->seq;
+			l->head_ns = tw_now_ns(CLOCK_MONOTONIC);
+		}
 	} else {
 		close(fd);
 	}
@@ -492,6 +501,17 @@ static int write_queue(struct tw_evlog *l)
 {
 	int err = write_out(l);
 
+	if (!err && l->head_seq != l->seq_written &&
+	    tw_now_ns(CLOCK_MONOTONIC) - l->head_ns >= HEAD_NS)
+		write_head(l);
+	return err;
+}
+
+/* chain.head names the last record written, now (a seal, a stop). */
+static int write_all(struct tw_evlog *l)
+{
+	int err = write_out(l);
+
 	if (!err && l->head_seq != l->seq_written)
 		write_head(l);
 	return err;
@@ -515,7 +535,7 @@ static int seal_epoch(struct tw_evlog *l)
 	err = tw_evlog_append_body(l, body, n);
 	if (err)
 		return err;	/* refused (backlog full): the epoch goes on, sealed later */
-	write_queue(l);
+	write_all(l);
 	err = tw_seal_advance(l->o.seal, tw_now_ns(CLOCK_REALTIME));
 	if (err)
 		tw_err("cannot overwrite the seal key: %s: the old epoch's key may remain on disk",
@@ -525,7 +545,7 @@ static int seal_epoch(struct tw_evlog *l)
 
 int tw_evlog_end_epoch(struct tw_evlog *l)
 {
-	int err = write_queue(l);
+	int err = write_all(l);
 
 	return err ? err : l->o.seal ? seal_epoch(l) : -EINVAL;
 }
@@ -611,6 +631,7 @@ void tw_evlog_close(struct tw_evlog *l)
 		seal_epoch(l);	/* a stop closes the epoch too */
 		tw_seal_close(l->o.seal);
 	}
+	write_all(l);
 	reap_compressor(l, true);
 	close(l->fd);
 	free(l->buf);
