@@ -35,7 +35,7 @@ int tw_lsm_hook_nargs(const struct btf *vmlinux, const char *hook)
 
 struct protect_bpf *tw_guard_open(char *why, size_t len)
 {
-	struct btf *vmlinux = btf__load_vmlinux_btf();
+	struct btf *vmlinux = tw_vmlinux_btf();
 	int setattr, bpf;
 	struct protect_bpf *s;
 
@@ -45,7 +45,6 @@ struct protect_bpf *tw_guard_open(char *why, size_t len)
 	}
 	setattr = tw_lsm_hook_nargs(vmlinux, "inode_setattr");
 	bpf = tw_lsm_hook_nargs(vmlinux, "bpf");
-	btf__free(vmlinux);
 	if (setattr < 0 || bpf < 0) {
 		snprintf(why, len, "this kernel was built without CONFIG_BPF_LSM");
 		return NULL;

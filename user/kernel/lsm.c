@@ -42,7 +42,16 @@ int tw_lsm_active(char *why, size_t len)
 	return -EOPNOTSUPP;
 }
 
-int tw_lsm_usable(char *why, size_t len)
+struct btf *tw_vmlinux_btf(void)
+{
+	static struct btf *vmlinux;
+
+	if (!vmlinux)
+		vmlinux = btf__load_vmlinux_btf();
+	return vmlinux;
+}
+
+static int lsm_probe(char *why, size_t len)
 {
 	struct bpf_insn insns[] = {
 		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
@@ -56,13 +65,12 @@ int tw_lsm_usable(char *why, size_t len)
 	err = tw_lsm_active(why, len);
 	if (err)
 		return err;
-	vmlinux = btf__load_vmlinux_btf();
+	vmlinux = tw_vmlinux_btf();
 	if (!vmlinux) {
 		snprintf(why, len, "no kernel BTF");
 		return -ENOENT;
 	}
 	id = btf__find_by_name_kind(vmlinux, "bpf_lsm_file_open", BTF_KIND_FUNC);
-	btf__free(vmlinux);
 	if (id <= 0) {
 		snprintf(why, len, "kernel built without CONFIG_BPF_LSM");
 		return -EOPNOTSUPP;
@@ -81,5 +89,20 @@ int tw_lsm_usable(char *why, size_t len)
 	else
 		close(link);
 	close(prog);
+	return err;
+}
+
+/* The kernel's answer does not change while we run: asked once (each probe parsed the kernel's BTF). */
+int tw_lsm_usable(char *why, size_t len)
+{
+	static char said[256];
+	static int err = 1;
+
+	if (err > 0) {
+		err = lsm_probe(said, sizeof(said));
+		if (!err)
+			said[0] = '\0';
+	}
+	snprintf(why, len, "%s", said);
 	return err;
 }

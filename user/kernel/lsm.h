@@ -15,5 +15,7 @@ int tw_lsm_active(char *why, size_t len);
  * then a two-instruction program loaded and attached); else -errno and why.
  */
 int tw_lsm_usable(char *why, size_t len);
+/* The kernel's BTF, parsed once per process (several megabytes: never per object); NULL if none. */
+struct btf *tw_vmlinux_btf(void);
 
 #endif

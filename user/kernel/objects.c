@@ -32,9 +32,8 @@ int tw_load_files(struct tw_bpf *b, const struct tw_bpf_opts *o, char *why, size
 		snprintf(why, len, "cannot open the BPF LSM object: %s", strerror(-err));
 		return err;
 	}
-	vmlinux = btf__load_vmlinux_btf();
+	vmlinux = tw_vmlinux_btf();
 	idmap = vmlinux ? tw_lsm_hook_nargs(vmlinux, "inode_setattr") : -ENOENT;
-	btf__free(vmlinux);
 	if (idmap < 0) {
 		snprintf(why, len, "this kernel's BTF has no bpf_lsm_inode_setattr: it was built without CONFIG_BPF_LSM");
 		return -EOPNOTSUPP;
