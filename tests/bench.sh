@@ -2,7 +2,8 @@
 # `make bench`: connect()/sendto()/socket() cost with no program, nftables and
 # tierwall (without and with the DNS guard), at 10, 1,000 and 100,000 CIDRs,
 # in one interleaved run, then at 1,000,000 scattered ones; then the
-# BPF LSM open() cost in the QEMU guests. Not part of `make test`: timings
+# BPF LSM open() cost in the QEMU guests. Each size also gives its start time
+# (exec to `tierwall status` 0, and the daemon's CPU by then) beside nft -f. Not part of `make test`: timings
 # are measured, never asserted.
 set -u
 cd "$(dirname "$0")/.."
