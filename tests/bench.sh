@@ -3,8 +3,8 @@
 # tierwall (without and with the DNS guard), at 10, 1,000 and 100,000 CIDRs,
 # in one interleaved run, then at 1,000,000 scattered ones; then the
 # BPF LSM open() cost in the QEMU guests. Each size also gives its start time
-# (exec to `tierwall status` 0, and the daemon's CPU by then) beside nft -f. Not part of `make test`: timings
-# are measured, never asserted.
+# (exec to `tierwall status` 0, and the daemon's CPU by then) beside nft -f.
+# Not part of `make test`: timings are measured, never asserted.
 set -u
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "make bench needs root: sudo make bench" >&2; exit 1; }
