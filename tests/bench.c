@@ -404,22 +404,6 @@ static int measure(int reps, const char *nft_file, FILE *out)
 
 /* ---- orchestration ---- */
 
-static double cpu_secs(pid_t pid)
-{
-	char path[64], buf[1024], *p;
-	unsigned long ut, st;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	f = fopen(path, "r");
-	p = f && fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
-	if (f)
-		fclose(f);
-	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
-		return 0;
-	return (double)(ut + st) / sysconf(_SC_CLK_TCK);
-}
-
 static pid_t start_daemon(const char *policy, const char *dir, const char *suffix, struct start_fig *sf)
 {
 	char root[1024], logd[1024], sock[1024], bin[1024], out[1024];
@@ -450,7 +434,7 @@ static pid_t start_daemon(const char *policy, const char *dir, const char *suffi
 		if (!system(cmd)) {
 			if (sf) {
 				sf->wall = (bench_now_ns() - t0) / 1e9;
-				sf->cpu = cpu_secs(p);
+				sf->cpu = bench_cpu_secs(p);
 			}
 			return p;
 		}

@@ -55,26 +55,6 @@ static long drain_counter(const char *name)
 	return at ? atol(at + strlen(cmd)) : -1;
 }
 
-static double cpu_secs(pid_t pid)
-{
-	char path[64], buf[1024], *p;
-	unsigned long ut, st;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	f = fopen(path, "r");
-	if (!f || !fgets(buf, sizeof(buf), f)) {
-		if (f)
-			fclose(f);
-		return 0;
-	}
-	fclose(f);
-	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
-		return 0;
-	return (double)(ut + st) / sysconf(_SC_CLK_TCK);
-}
-
 /* Denied connects until the deadline; each one a record (targets vary). */
 static void produce(uint64_t until_ns, long *n)
 {
@@ -179,7 +159,7 @@ int main(void)
 	if (getenv("TW_BENCH_NICE"))
 		setpriority(PRIO_PROCESS, d, atoi(getenv("TW_BENCH_NICE")));
 	/* Sustained: producers flat out for SECONDS, the daemon logging. */
-	cpu0 = cpu_secs(d);
+	cpu0 = bench_cpu_secs(d);
 	t0 = bench_now_ns();
 	for (i = 0; i < PRODUCERS; i++) {
 		pipe(pipes[i]);
@@ -199,7 +179,7 @@ int main(void)
 	/* Not a sleep: the daemon says when everything decided so far is in the log. */
 	drops = drain_counter("ringbuf_drops");
 	t1 = bench_now_ns();
-	cpu1 = cpu_secs(d);
+	cpu1 = bench_cpu_secs(d);
 	secs = (double)(t1 - t0) / 1e9;
 	logged = logged_records();
 	printf("sustained: %ld decisions in %.1f s from %d producers: %ld logged, %ld lost (ring full), %ld unaccounted\n",
