@@ -36,7 +36,7 @@ DEB_DEPS  := clang libbpf-dev bpftool libelf-dev zlib1g-dev libjansson-dev libss
 # libFuzzer's runtime.
 DEB_TEST_DEPS := llvm libclang-rt-14-dev libzstd-dev iproute2 nftables dnsmasq-base \
 	     qemu-system-x86 busybox-static cpio systemd containerd runc python3-grpcio \
-	     python3-grpc-tools python3-yaml e2fsprogs btrfs-progs
+	     python3-grpc-tools python3-yaml e2fsprogs btrfs-progs openssl
 
 ifeq ($(V),1)
 Q =
