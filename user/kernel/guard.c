@@ -150,7 +150,8 @@ int tw_guard_dev(struct protect_bpf *s, uint32_t dev)
  */
 static int map_sync(int fd, const void *keys, size_t ksz, const uint32_t *vals, int n)
 {
-	char k[64], next[64], gone[64][64];
+	static char gone[64][128];
+	char k[128], next[128];
 	int i, j, ngone, rounds;
 
 	if (ksz > sizeof(k))
