@@ -254,7 +254,7 @@ TEST(lsm_guard_policy_plain_and_hostpath)
 	snprintf(file, sizeof(file), "%s/policy.json", mnt);
 	if (!fx_started(&f, extra))
 		goto out;
-	plain_refused(&f, file, f.tmp);
+	plain_refused(&f, file, mnt);	/* rename(2) does not cross mounts */
 	plain_refused(&f, FMT(p, "%s/policy.json", host), host);	/* the node's own path */
 	fx_stop(&f);
 
@@ -373,7 +373,7 @@ TEST(lsm_guard_hook_files)
 	if (!fx_started(&f, extra))
 		goto out;
 	ASSERT_EQ(fx_do(&f, "agents/staging", op_open_wr, &x, &pid), EPERM, "rewrite conf.json");
-	x.path = FMT(p, "%s/junk", f.tmp);
+	x.path = "/etc/nri-junk.json";	/* beside it: rename(2) does not cross filesystems */
 	x.path2 = "/etc/nri/conf.json";
 	ASSERT_OK(write_file(x.path, "{\"plugins\":{}}\n", 0644), "junk");
 	ASSERT_EQ(fx_do(&f, "agents/staging", op_rename, &x, &pid), EPERM, "rename junk over conf.json");
@@ -390,5 +390,5 @@ TEST(lsm_guard_hook_files)
 out:
 	fx_cleanup(&f);
 	if (made)
-		fx_sh(p, sizeof(p), "rm -rf /etc/nri /opt/nri");
+		fx_sh(p, sizeof(p), "rm -rf /etc/nri /opt/nri /etc/nri-junk.json");
 }
