@@ -100,8 +100,8 @@ static __always_inline int judge_file(struct file *file, int how)
 	struct attempt a = { .dn = dn, .how = how };
 	struct decision d = {};
 
-	/* Cheapest first: a read of an ordinary file stops here. */
-	if (!wr && !op && magic != PROC_SUPER_MAGIC)
+	/* Cheapest first: a read of an ordinary file stops here (one array load for the seal key). */
+	if (!wr && !op && magic != PROC_SUPER_MAGIC && !is_sealed(inode))
 		return 0;
 	if (!tiered(&d))
 		return 0;
@@ -120,7 +120,9 @@ static __always_inline int judge_file(struct file *file, int how)
 		return judge_cgroup_file(file, &d, how);
 	if ((magic == SYSFS_MAGIC && is_sysfs_kernel(dn)) || magic == SECURITYFS_MAGIC)
 		a.op = TW_TAMPER_KERNEL_FILE;
-	else if (touches_guarded(dn, TW_GUARD_SELF))
+	else if (is_sealed(inode))
+		a.op = TW_TAMPER_OPEN;	/* reading it gives every later epoch's key */
+	else if (wr && touches_guarded(dn, TW_GUARD_SELF))
 		a.op = TW_TAMPER_WRITE;
 	return a.op ? refuse(&d, &a) : 0;
 }

@@ -7,6 +7,7 @@
 #define TW_PROTECT_BPF_H
 
 #include "tier.bpf.h"
+#include "trusted.h"
 
 #define FMODE_WRITE		0x2
 #define S_IFMT			00170000
@@ -53,6 +54,22 @@ struct {
 	__type(value, __u32);
 	__uint(max_entries, 256);
 } guarded SEC(".maps");
+
+/* Names the daemon's trusted paths resolve through (maps/guard.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct tw_fname_key);
+	__type(value, __u32);
+	__uint(max_entries, TW_GUARDED_NAMES);
+} guarded_names SEC(".maps");
+
+/* The seal key: one slot, so every open by everyone pays an array load, not a hash lookup. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct tw_sealed);
+	__uint(max_entries, 1);
+} sealed SEC(".maps");
 
 /* Filesystems that hold a guarded file or directory: no remount. */
 struct {
@@ -224,14 +241,53 @@ static __always_inline __u32 guard_flags(struct inode *inode)
 	return f ? *f : 0;
 }
 
-/* Does changing dn touch the daemon's files: dn itself (self) or its directory? */
+/* Is dn's name in its directory dir one a trusted path resolves through? */
+static __always_inline bool name_guarded(struct inode *dir, struct dentry *dn)
+{
+	struct tw_fname_key k;
+
+	if (!dir)
+		return false;
+	__builtin_memset(&k, 0, sizeof(k));
+	k.dir.dev = BPF_CORE_READ(dir, i_sb, s_dev);
+	k.dir.ino = BPF_CORE_READ(dir, i_ino);
+	bpf_probe_read_kernel_str(k.name, sizeof(k.name), BPF_CORE_READ(dn, d_name.name));
+	return bpf_map_lookup_elem(&guarded_names, &k);
+}
+
+/* Is the seal key this inode? */
+static __always_inline bool is_sealed(struct inode *inode)
+{
+	__u32 zero = 0;
+	struct tw_sealed *s = bpf_map_lookup_elem(&sealed, &zero);
+
+	return s && s->dev && s->ino == inode->i_ino && s->dev == inode->i_sb->s_dev;
+}
+
+/*
+ * A new or changed name dn in directory dir (dir's dentry is dn's parent):
+ * a guarded name, in a guarded directory, or one level below a guarded tree.
+ */
+static __always_inline bool in_guarded_dir(struct inode *dir, struct dentry *dn)
+{
+	struct dentry *p = BPF_CORE_READ(dn, d_parent), *pp;
+
+	if (guard_flags(dir) & (TW_GUARD_CHILDREN | TW_GUARD_TREE))
+		return true;
+	if (name_guarded(dir, dn))
+		return true;
+	pp = p ? BPF_CORE_READ(p, d_parent) : NULL;
+	return pp && pp != p && (guard_flags(BPF_CORE_READ(pp, d_inode)) & TW_GUARD_TREE);
+}
+
+/* Does changing dn touch the daemon's files: dn itself (self), its name or its directory? */
 static __always_inline bool touches_guarded(struct dentry *dn, __u32 self)
 {
 	struct dentry *p = BPF_CORE_READ(dn, d_parent);
 
 	if (guard_flags(BPF_CORE_READ(dn, d_inode)) & self)
 		return true;
-	return p && p != dn && (guard_flags(BPF_CORE_READ(p, d_inode)) & TW_GUARD_CHILDREN);
+	return p && p != dn && in_guarded_dir(BPF_CORE_READ(p, d_inode), dn);
 }
 
 /* A mount on dn would cover the daemon's files: dn is one, above one, or below a guarded directory. */
@@ -247,7 +303,7 @@ static __always_inline bool covers_guarded(struct dentry *dn)
 		if (!p || p == dn)
 			return false;
 		dn = p;
-		if (guard_flags(BPF_CORE_READ(dn, d_inode)) & TW_GUARD_CHILDREN)
+		if (guard_flags(BPF_CORE_READ(dn, d_inode)) & (TW_GUARD_CHILDREN | TW_GUARD_TREE))
 			return true;
 	}
 	return false;
@@ -263,13 +319,17 @@ static __always_inline int judge_dentry(struct dentry *dn, __u32 self, int op)
 	return refuse(&d, &a);
 }
 
-/* New names in a guarded directory (planting a symlink where the daemon will write). */
+/*
+ * New names in a guarded directory (planting a symlink where the daemon
+ * will write), or at a guarded name (one a trusted path resolves through,
+ * missing for a moment).
+ */
 static __always_inline int judge_create(struct inode *dir, struct dentry *dn)
 {
 	struct attempt a = { .dn = dn, .op = TW_TAMPER_CREATE };
 	struct decision d = {};
 
-	if (!tiered(&d) || !(guard_flags(dir) & TW_GUARD_CHILDREN))
+	if (!tiered(&d) || !in_guarded_dir(dir, dn))
 		return 0;
 	return refuse(&d, &a);
 }

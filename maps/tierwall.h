@@ -207,7 +207,8 @@ enum tw_tamper_op {
 	TW_TAMPER_MODULE = 21,
 	TW_TAMPER_KEXEC = 22,
 	TW_TAMPER_KERNEL_LOAD = 23,	/* other kernel_read_file/kernel_load_data: policy, certificates */
-	TW_TAMPER_OP_MAX = TW_TAMPER_KERNEL_LOAD,
+	TW_TAMPER_OPEN = 24,		/* the seal key, opened at all */
+	TW_TAMPER_OP_MAX = TW_TAMPER_OPEN,
 };
 
 /* How a tamper attempt came: the file's way in, or why a mount was refused. */

@@ -52,6 +52,7 @@ int do_status(int argc, char **argv);
 
 /* policycmd.c */
 int do_check(int argc, char **argv);
+int do_sign(int argc, char **argv);
 int do_reload(int argc, char **argv);
 
 /* explain.c */

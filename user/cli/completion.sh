@@ -37,7 +37,7 @@ cat <<'TAIL'
 	esac
 	case $prev in
 	--log-dir|--pin-dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
-	--socket|--attest|--seal-key|--verify-key) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+	--socket|--attest|--seal-key|--verify-key|--key|--policy-pubkey) COMPREPLY=($(compgen -f -- "$cur")); return ;;
 	esac
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$opts" -- "$cur"))
@@ -56,7 +56,7 @@ _tierwalld()
 {
 	local cur=\${COMP_WORDS[COMP_CWORD]} prev=\${COMP_WORDS[COMP_CWORD-1]}
 	case \$prev in
-	--policy|--seal-key) COMPREPLY=(\$(compgen -f -- "\$cur")); return ;;
+	--policy|--seal-key|--policy-pubkey|--guard-path) COMPREPLY=(\$(compgen -f -- "\$cur")); return ;;
 	--cgroup-root|--log-dir|--pin-dir|--state-dir) COMPREPLY=(\$(compgen -d -- "\$cur")); return ;;
 	esac
 	COMPREPLY=(\$(compgen -W "${dopts% }" -- "\$cur"))

@@ -13,6 +13,7 @@
 #include "lint.h"
 #include "log.h"
 #include "policy.h"
+#include "sign.h"
 #include "util.h"
 
 static json_t *diags_json(const struct tw_diags *d)
@@ -37,19 +38,44 @@ static json_t *summary(const char *file, const struct tw_policy *p)
 			 "secret_paths", p->nsecrets);
 }
 
+/* --policy-pubkey: as tierwalld's, the policy must be signed by one of them. */
+static const char *pubs[8];
+static int npubs;
+
+static int check_opt(int c, const char *arg)
+{
+	char why[512];
+
+	if (c != 'k')
+		return -1;
+	if (npubs == (int)ARRAY_SIZE(pubs) || tw_policy_pubkey_check(arg, why, sizeof(why))) {
+		tw_err("--policy-pubkey: %s", npubs == (int)ARRAY_SIZE(pubs) ? "at most 8 keys" : why);
+		exit(EXIT_USAGE);
+	}
+	pubs[npubs++] = arg;
+	return 0;
+}
+
 /* Parse, compile and lint; *p set when valid. Errors and warnings located in the text. */
 static int judge(const char *file, struct tw_policy **p, struct tw_diags *err, struct tw_diags *warn)
 {
 	struct tw_tables t;
+	char why[1024];
 	size_t len;
 	char *text;
-	int rc;
+	int rc, which;
 
 	*p = NULL;
 	rc = tw_read_file(file, &text, &len);
 	if (rc) {
 		err->file = file;
 		tw_diag(err, NULL, "cannot read policy: %s", strerror(-rc));
+		return rc;
+	}
+	if (npubs && (rc = tw_policy_verify(file, text, len, pubs, npubs, &which, why, sizeof(why)))) {
+		err->file = file;
+		tw_diag(err, NULL, "%s", why);
+		free(text);
 		return rc;
 	}
 	rc = tw_policy_parse(file, text, len, p, err);
@@ -74,8 +100,12 @@ static int judge(const char *file, struct tw_policy **p, struct tw_diags *err, s
 
 int do_check(int argc, char **argv)
 {
+	static const struct option extra[] = {
+		{ "policy-pubkey", required_argument, NULL, 'k' },
+		{}
+	};
 	struct tw_diags err = {}, warn = {};
-	int first = tw_parse_opts(argc, argv, NULL, NULL, NULL), i;
+	int first = tw_parse_opts(argc, argv, NULL, extra, check_opt), i;
 	struct tw_policy *p;
 	const char *file;
 	json_t *o;
@@ -138,4 +168,45 @@ int do_reload(int argc, char **argv)
 	}
 	json_decref(r);
 	return rc;
+}
+
+static const char *sign_key;
+
+static int sign_opt(int c, const char *arg)
+{
+	if (c != 'k')
+		return -1;
+	sign_key = arg;
+	return 0;
+}
+
+int do_sign(int argc, char **argv)
+{
+	static const struct option extra[] = {
+		{ "key", required_argument, NULL, 'k' },
+		{}
+	};
+	int first = tw_parse_opts(argc, argv, NULL, extra, sign_opt);
+	char why[1024];
+
+	tw_want_operands(argc, first, 1);
+	if (!sign_key) {
+		tw_err("sign: --key KEY (an Ed25519 private key in PEM) is required");
+		tw_cmd_usage(stderr, tw_cur);
+		return EXIT_USAGE;
+	}
+	if (tw_policy_sign_file(sign_key, argv[first], why, sizeof(why))) {
+		tw_err("sign: %s", why);
+		return EXIT_FAIL;
+	}
+	if (tw_want_json) {
+		json_t *o = json_pack("{s:b, s:s, s:o}", "ok", 1, "file", argv[first], "sig",
+				      json_sprintf("%s" TW_SIG_SUFFIX, argv[first]));
+
+		tw_print_json(o);
+		json_decref(o);
+	} else {
+		printf("signed %s: %s" TW_SIG_SUFFIX "\n", argv[first], argv[first]);
+	}
+	return 0;
 }

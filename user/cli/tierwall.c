@@ -389,10 +389,15 @@ static int do_tiers(int argc, char **argv)
 }
 
 static const struct cmd cmds[] = {
-	{ "check", "POLICY", "Validate a policy without loading it. Every error names file:line:col and the\n"
+	{ "check", "[--policy-pubkey PEM]... POLICY", "Validate a policy without loading it. Every error names file:line:col and the\n"
 	  "JSON path. Warns (on stderr, exit 0) about what is valid but risky: a tier that\n"
 	  "owns every address or all of 127.0.0.0/8, a tag on the cgroup root, one tier's\n"
-	  "CIDR carved out of another's. Exit 0 when valid, 1 when not.", do_check },
+	  "CIDR carved out of another's. With --policy-pubkey (repeatable), also that\n"
+	  "POLICY.sig is its signature by one of those keys, as tierwalld --policy-pubkey\n"
+	  "requires. Exit 0 when valid, 1 when not.", do_check },
+	{ "sign", "--key KEY POLICY", "Write POLICY.sig: the Ed25519 signature of POLICY's bytes by the private key\n"
+	  "KEY (PEM; openssl genpkey -algorithm ed25519 makes one), base64 on one line.\n"
+	  "The same as openssl pkeyutl -sign -rawin -inkey KEY -in POLICY | openssl base64 -A.", do_sign },
 	{ "reload", "", "Load the daemon's policy file now and wait for the result; errors name\n"
 	  "file:line:col. On failure the loaded policy stays in force; exit 1.", do_reload },
 	{ "tag", "[-f|--force] [--whole-root] CGROUP TIER", "Tag a cgroup (relative to the daemon's cgroup root, or absolute) with a tier\n"

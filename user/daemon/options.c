@@ -18,7 +18,9 @@
 #include "log.h"
 #include "metrics.h"
 #include "options.h"
+#include "policysig.h"
 #include "sealing.h"
+#include "trusted.h"
 #include "util.h"
 
 static void usage(FILE *f)
@@ -69,6 +71,7 @@ static void usage(FILE *f)
 "                       daemon on --socket, or left by one that stopped); a stop\n"
 "                       (SIGTERM, SIGINT) leaves them enforcing, for the next start\n"
 DM_SEAL_USAGE
+DM_POLICYSIG_USAGE
 "  -v, --verbose        libbpf debug output\n"
 "  -h, --help           this help\n"
 "  --version            print the version\n");
@@ -185,7 +188,7 @@ static int check_start(struct daemon *d, const char *cri, bool group_given)
 	return 0;
 }
 
-enum { OPT_SEAL_KEY = 256, OPT_SEAL_EPOCH, OPT_CRI_SOCKET };
+enum { OPT_SEAL_KEY = 256, OPT_SEAL_EPOCH, OPT_CRI_SOCKET, OPT_GUARD_PATH, OPT_POLICY_PUBKEY };
 
 int dm_parse_args(struct daemon *d, int argc, char **argv)
 {
@@ -199,6 +202,8 @@ int dm_parse_args(struct daemon *d, int argc, char **argv)
 		{ "state-dir", required_argument, NULL, 'S' },
 		{ "seal-key", required_argument, NULL, OPT_SEAL_KEY },
 		{ "seal-epoch", required_argument, NULL, OPT_SEAL_EPOCH },
+		{ "guard-path", required_argument, NULL, OPT_GUARD_PATH },
+		{ "policy-pubkey", required_argument, NULL, OPT_POLICY_PUBKEY },
 		{ "uninstall", no_argument, NULL, 'U' },
 		{ "stdout", no_argument, NULL, 'o' },
 		{ "watch-policy", no_argument, NULL, 'w' },
@@ -273,6 +278,14 @@ int dm_parse_args(struct daemon *d, int argc, char **argv)
 				d->log_opts.keep_segments = v;
 			break;
 		case 'M': d->metrics_addr = optarg; break;
+		case OPT_GUARD_PATH:
+			if (dm_trusted_opt(d, optarg))
+				return -EINVAL;
+			break;
+		case OPT_POLICY_PUBKEY:
+			if (dm_pubkey_opt(d, optarg))
+				return -EINVAL;
+			break;
 		case OPT_SEAL_KEY:
 		case OPT_SEAL_EPOCH:
 			if (dm_seal_opt(d, c == OPT_SEAL_KEY, optarg))

@@ -16,6 +16,7 @@
 #include "stream.h"
 #include "status.h"
 #include "persist.h"
+#include "policysig.h"
 #include "tags.h"
 #include "tagwatch.h"
 
@@ -58,11 +59,11 @@ int dm_reload(struct daemon *d)
 
 	tw_info("reloading %s", d->policy_file);
 	d->reload_at = time(NULL);
-	err = tw_policy_load(d->policy_file, &np, &diags);
+	err = dm_policy_load(d, &np, &diags, why, sizeof(why));
 	if (!err)
 		err = tw_compile(np, &nt, &diags);
 	if (err) {
-		err = reload_failed(d, &diags, NULL);
+		err = reload_failed(d, &diags, why[0] ? why : NULL);
 		goto out_new;
 	}
 	for (i = 0; i < np->ncgroups; i++) {

@@ -64,6 +64,10 @@ struct daemon {
 	const char *sock_path;
 	const char *group;		/* may read the socket and the log (access.c) */
 	const char *seal_key;		/* --seal-key, or NULL */
+	const char *guard_paths[16];	/* --guard-path: the runtime hooks' files (trusted.c) */
+	int nguard_paths;
+	const char *policy_pubkeys[8];	/* --policy-pubkey: a policy must be signed by one */
+	int npubkeys;
 	bool to_stdout;
 	bool network_only;
 	bool watch_policy;		/* reload when the policy file's directory changes */

@@ -41,7 +41,9 @@
 #include "lock.h"
 #include "persist.h"
 #include "pods.h"
+#include "policysig.h"
 #include "policywatch.h"
+#include "trusted.h"
 #include "ready.h"
 #include "runs.h"
 #include "tags.h"
@@ -183,7 +185,12 @@ static int setup(struct daemon *d)
 			return err;
 		}
 	}
-	err = tw_policy_load(d->policy_file, &d->policy, &diags);
+	why[0] = '\0';
+	err = dm_policy_load(d, &d->policy, &diags, why, sizeof(why));
+	if (err == -EBADMSG || (err && why[0])) {
+		tw_err("refusing to start: %s", why);
+		return err;
+	}
 	if (!err)
 		err = tw_compile(d->policy, &d->tables, &diags);
 	if (err) {
@@ -314,6 +321,8 @@ static int setup(struct daemon *d)
 	err = dm_tagwatch_init(d);
 	if (!err)
 		err = dm_policywatch_init(d);
+	if (!err && !tw_bpf_protect_why(d->bpf))
+		err = dm_trusted_watch_init(d);
 	if (!err)
 		err = dm_drift_init(d);
 	if (err)
@@ -392,6 +401,8 @@ static void run(struct daemon *d)
 				dm_tagwatch_event(d);
 			} else if (evs[i].data.fd == dm_policywatch_fd()) {
 				dm_policywatch_event(d);
+			} else if (evs[i].data.fd == dm_trusted_fd()) {
+				dm_trusted_event(d);
 			} else if (evs[i].data.fd == tw_dns_fd(d->dns)) {
 				continue;	/* served by tw_dns_run above */
 			} else if (dm_drift_event(d, evs[i].data.fd)) {
@@ -465,6 +476,7 @@ static void teardown(struct daemon *d, bool started)
 	dm_control_free(d);
 	dm_tagwatch_free(d);
 	dm_policywatch_free();
+	dm_trusted_free();
 	dm_drift_free(d);
 	ring_buffer__free(d->rb);
 	if (d->ctl_fd >= 0) {

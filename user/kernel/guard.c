@@ -17,6 +17,7 @@
 #include "lsm.h"
 #include "log.h"
 #include "tierwall.h"
+#include "trusted.h"
 #include "protect.skel.h"
 
 int tw_lsm_hook_nargs(const struct btf *vmlinux, const char *hook)
@@ -132,20 +133,6 @@ int tw_guard_self(struct protect_bpf *s, bool set)
 	return opts.retval ? -ENOENT : 0;
 }
 
-int tw_guard_path(struct protect_bpf *s, uint32_t dev, uint64_t ino, uint32_t flags)
-{
-	struct tw_secret_key k = { .dev = dev, .ino = ino };
-	uint32_t v = 0;
-	int fd;
-
-	if (!s)
-		return -EOPNOTSUPP;
-	fd = bpf_map__fd(s->maps.guarded);
-	bpf_map_lookup_elem(fd, &k, &v);
-	v |= flags;
-	return bpf_map_update_elem(fd, &k, &v, 0) ? -errno : 0;
-}
-
 int tw_guard_dev(struct protect_bpf *s, uint32_t dev)
 {
 	uint32_t one = 1;
@@ -153,4 +140,72 @@ int tw_guard_dev(struct protect_bpf *s, uint32_t dev)
 	if (!s)
 		return -EOPNOTSUPP;
 	return bpf_map_update_elem(bpf_map__fd(s->maps.guarded_devs), &dev, &one, 0) ? -errno : 0;
+}
+
+/*
+ * Make the hash map fd hold exactly keys[i] -> vals[i] (key size ksz): each
+ * written first, then every other key removed, so nothing guarded before
+ * and still wanted is ever missing for a moment.
+ */
+static int map_sync(int fd, const void *keys, size_t ksz, const uint32_t *vals, int n)
+{
+	static char gone[64][128];
+	char k[128], next[128];
+	int i, j, ngone, rounds;
+
+	if (ksz > sizeof(k))
+		return -EINVAL;
+	for (i = 0; i < n; i++)
+		if (bpf_map_update_elem(fd, (const char *)keys + i * ksz, &vals[i], 0))
+			return -errno;
+	/* Deleting while walking may restart the walk: collect, then delete, in bounded rounds. */
+	for (rounds = 0; rounds < 64; rounds++) {
+		void *prev = NULL;
+
+		ngone = 0;
+		while (ngone < 64 && !bpf_map_get_next_key(fd, prev, next)) {
+			memcpy(k, next, ksz);
+			prev = k;
+			for (j = 0; j < n && memcmp(next, (const char *)keys + j * ksz, ksz); j++)
+				;
+			if (j == n)
+				memcpy(gone[ngone++], next, ksz);
+		}
+		for (i = 0; i < ngone; i++)
+			bpf_map_delete_elem(fd, gone[i]);
+		if (ngone < 64)
+			break;
+	}
+	return 0;
+}
+
+int tw_guard_files(struct protect_bpf *s, const struct tw_secret_key *keys, const uint32_t *flags, int n)
+{
+	if (!s)
+		return -EOPNOTSUPP;
+	return map_sync(bpf_map__fd(s->maps.guarded), keys, sizeof(*keys), flags, n);
+}
+
+int tw_guard_names(struct protect_bpf *s, const struct tw_fname_key *keys, int n)
+{
+	uint32_t ones[TW_GUARDED_NAMES];
+	int i;
+
+	if (!s)
+		return -EOPNOTSUPP;
+	if (n > TW_GUARDED_NAMES)
+		return -E2BIG;
+	for (i = 0; i < n; i++)
+		ones[i] = 1;
+	return map_sync(bpf_map__fd(s->maps.guarded_names), keys, sizeof(*keys), ones, n);
+}
+
+int tw_guard_sealed(struct protect_bpf *s, uint32_t dev, uint64_t ino)
+{
+	struct tw_sealed v = { .dev = dev, .ino = ino };
+	uint32_t zero = 0;
+
+	if (!s)
+		return -EOPNOTSUPP;
+	return bpf_map_update_elem(bpf_map__fd(s->maps.sealed), &zero, &v, 0) ? -errno : 0;
 }

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <bpf/btf.h>
+#include "trusted.h"
 
 struct protect_bpf;
 
@@ -30,9 +31,16 @@ void tw_guard_destroy(struct protect_bpf *s);
 
 /* The calling process is tierwalld (set), or stops being it (!set). */
 int tw_guard_self(struct protect_bpf *s, bool set);
-/* One of the daemon's files or directories, or one above them (TW_GUARD_* flags, OR-ed in). */
-int tw_guard_path(struct protect_bpf *s, uint32_t dev, uint64_t ino, uint32_t flags);
+/*
+ * The daemon's files and directories, and those above them, are exactly
+ * keys[0..n) with TW_GUARD_* flags[i]: added first, the rest then removed.
+ */
+int tw_guard_files(struct protect_bpf *s, const struct tw_secret_key *keys, const uint32_t *flags, int n);
 /* A filesystem holding one of them: no remount by tiered processes. */
 int tw_guard_dev(struct protect_bpf *s, uint32_t dev);
+/* The names trusted paths resolve through are exactly keys[0..n), the same way. */
+int tw_guard_names(struct protect_bpf *s, const struct tw_fname_key *keys, int n);
+/* The seal key (dev 0: none), which no tiered process opens. */
+int tw_guard_sealed(struct protect_bpf *s, uint32_t dev, uint64_t ino);
 
 #endif

@@ -80,6 +80,7 @@ const char *tw_tamper_op_name(int op)
 		[TW_TAMPER_SYSCTL] = "sysctl", [TW_TAMPER_KERNEL_FILE] = "kernel_file",
 		[TW_TAMPER_RAW_DEVICE] = "raw_device", [TW_TAMPER_MODULE] = "module_load",
 		[TW_TAMPER_KEXEC] = "kexec_load", [TW_TAMPER_KERNEL_LOAD] = "kernel_load",
+		[TW_TAMPER_OPEN] = "open",
 	};
 
 	return op > 0 && op <= TW_TAMPER_OP_MAX ? names[op] : "unknown";
