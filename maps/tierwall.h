@@ -398,7 +398,7 @@ struct tw_event {
 	__u32 rule;		/* rule index */
 	__u8 daddr[16];		/* judged; v4 in the first 4 bytes, network order */
 	__u32 host;		/* hostname index + 1 the address came from, 0: a CIDR */
-	__u32 pad3;
+	__u32 grant;		/* the grant (maps/grants.h) that allowed it, 0: none */
 };
 
 /*
@@ -501,7 +501,7 @@ struct tw_file_event {
 	__u8 why;		/* enum tw_file_why */
 	__u32 secret;		/* policy path index that matched (0xffffffff: none) */
 	__u32 dev;		/* kernel dev_t of the file */
-	__u32 pad2;
+	__u32 grant;		/* the grant (maps/grants.h) that allowed it, 0: none */
 	__u64 ino;
 	char names[TW_PATH_PARTS][TW_NAME_LEN];
 };
