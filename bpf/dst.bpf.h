@@ -120,18 +120,6 @@ static __always_inline __u32 lookup_v4(__u32 daddr_be)
 	return e & TW_DIR_FLAGS ? 0 : e;
 }
 
-/* Word w (0-3) of an IPv6 netmask of len bits, network order. */
-static __always_inline __u32 v6_mask(__u32 len, int w)
-{
-	int bits = (int)len - 32 * w;
-
-	if (bits >= 32)
-		return 0xffffffff;
-	if (bits <= 0)
-		return 0;
-	return bpf_htonl(~0u << (32 - bits));
-}
-
 /* One IPv6 probe per length in use (bpf_loop: verified once, not per length). */
 struct v6_probe {
 	__u32 ip[4];
@@ -149,7 +137,7 @@ static long v6_probe_one(__u32 i, struct v6_probe *p)
 		return 1;
 	key.len = p->l.len[i];
 	for (w = 0; w < 4; w++)
-		((__u32 *)key.addr)[w] = p->ip[w] & v6_mask(key.len, w);
+		((__u32 *)key.addr)[w] = p->ip[w] & prefix_mask(key.len, w);
 	v = bpf_map_lookup_elem(&v6_pfx, &key);
 	if (!v)
 		return 0;

@@ -33,8 +33,8 @@ struct gprobe {
 	__u8 tier;
 };
 
-/* Word w of an address prefix of len bits (IPv4: one word), network order. */
-static __always_inline __u32 grant_mask(__u32 len, int w)
+/* Word w (0-3) of a netmask of len bits (IPv4: word 0), network order; dst.bpf.h's too. */
+static __always_inline __u32 prefix_mask(__u32 len, int w)
 {
 	int bits = (int)len - 32 * w;
 
@@ -53,7 +53,7 @@ static __always_inline bool grant_net_match(const struct tw_grant *g, const stru
 	if (g->family != p->family || (g->proto && g->proto != p->proto))
 		return false;
 	for (w = 0; w < 4; w++)
-		if ((p->ip[w] & grant_mask(g->prefix, w)) != (a[w] & grant_mask(g->prefix, w)))
+		if ((p->ip[w] & prefix_mask(g->prefix, w)) != (a[w] & prefix_mask(g->prefix, w)))
 			return false;
 	if (!g->nports)
 		return true;
