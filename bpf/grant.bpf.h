@@ -12,6 +12,11 @@
 #include "tier.bpf.h"
 #include "grants.h"
 
+/* A cgroup ancestor of the caller at level: the hooks' own; explain defines it from its question. */
+#ifndef GRANT_ANCESTOR
+#define GRANT_ANCESTOR(level)	bpf_get_current_ancestor_cgroup_id(level)
+#endif
+
 /* Written by the daemon: a slot per active grant (kind TW_GRANT_FREE: empty). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -72,7 +77,7 @@ static long grant_probe_one(__u32 i, struct gprobe *p)
 
 	if (!g || g->kind != p->kind || g->tier != p->tier || p->now >= g->deadline_ns)
 		return 0;
-	if (g->cgroup_id && bpf_get_current_ancestor_cgroup_id(g->cg_level) != g->cgroup_id)
+	if (g->cgroup_id && GRANT_ANCESTOR(g->cg_level) != g->cgroup_id)
 		return 0;
 	if (p->kind == TW_GRANT_NET ? !grant_net_match(g, p) : g->secret != p->secret)
 		return 0;
@@ -80,20 +85,26 @@ static long grant_probe_one(__u32 i, struct gprobe *p)
 	return 1;
 }
 
-/* After a rule refused: does a live grant allow it? Sets d->grant and counts the use. */
-static __always_inline bool grant_allows(struct gprobe *p, struct decision *d)
+/* The live grant for tier that allows p, or NULL. No side effects: explain calls it too. */
+static __always_inline struct tw_grant *grant_find(struct gprobe *p, __u32 tier)
 {
-	struct tw_grant *g;
 	__u32 slot;
 
-	p->tier = d->tier;
+	p->tier = tier;
 	p->now = bpf_ktime_get_boot_ns();
 	p->found = 0;
 	bpf_loop(TW_MAX_GRANTS, grant_probe_one, p, 0);
 	if (!p->found)
-		return false;
+		return NULL;
 	slot = p->found - 1;
-	g = bpf_map_lookup_elem(&grants, &slot);
+	return bpf_map_lookup_elem(&grants, &slot);
+}
+
+/* After a rule refused: does a live grant allow it? Sets d->grant and counts the use. */
+static __always_inline bool grant_allows(struct gprobe *p, struct decision *d)
+{
+	struct tw_grant *g = grant_find(p, d->tier);
+
 	if (!g)
 		return false;
 	__sync_fetch_and_add(&g->uses, 1);

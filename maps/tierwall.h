@@ -583,7 +583,7 @@ struct tw_explain {
 	__u8 pad[2];
 	__u64 ancestors[TW_MAX_LEVELS];
 	struct tw_name_key name;	/* NAME */
-	__u32 pad2;
+	__u32 grant;			/* out, NET and FILE: the grant that allows it (maps/grants.h), 0: none */
 	struct tw_explain_level levels[TW_EXPLAIN_LEVELS];
 	/* out */
 	__u32 out_tier;			/* the caller's tier */

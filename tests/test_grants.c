@@ -96,6 +96,37 @@ static bool start(struct fx *f)
 	return fx_started(f, extra);
 }
 
+/* The integer at key (a.b: nested) of `tierwall ARGS --json`'s answer, -1 if none. */
+static long long answer(struct fx *f, const char *args, const char *key, const char *sub)
+{
+	char out[16384];
+	long long v = -1;
+	json_t *r, *o;
+
+	if (cli(f, out, sizeof(out), NULL, NULL, args))
+		return -1;
+	r = json_loads(out, 0, NULL);
+	o = json_object_get(r, key);
+	if (sub)
+		o = json_is_array(o) ? json_array_get(o, 0) : o, o = json_object_get(o, sub);
+	if (json_is_integer(o))
+		v = json_integer_value(o);
+	json_decref(r);
+	return v;
+}
+
+/* explain names the grant, which lists it, status counts it. */
+static void told(struct fx *f, int id)
+{
+	ASSERT_EQ(answer(f, "explain --json --cgroup agents/staging 127.77.0.5:5432", "grant", NULL), id,
+		  "explain names the grant that allows it");
+	ASSERT_EQ(answer(f, "explain --json --cgroup agents/staging 127.77.0.6:5432", "grant", NULL), -1,
+		  "and none where it does not");
+	ASSERT_EQ(answer(f, "which --json --cgroup agents/staging", "grants", "grant"), id,
+		  "which lists the cgroup's grant");
+	ASSERT_EQ(answer(f, "status --json", "grants", "active"), 1, "status counts it");
+}
+
 /* Bad input is an error that changes nothing. */
 static void bad_requests(struct fx *f)
 {
@@ -156,6 +187,7 @@ TEST(grant_request_approve_use_revoke_survive)
 	json_decref(e);
 	ASSERT_EQ(conn(&f, "127.77.0.6", 5432, NULL), EPERM, "not another address");
 	ASSERT_EQ(conn(&f, "127.77.0.5", 5433, NULL), EPERM, "not another port");
+	told(&f, id);
 
 	/* kill -9, restart, reload: it holds. */
 	kill(f.daemon, SIGKILL);

@@ -15,6 +15,7 @@
 #include <time.h>
 #include "grants.h"
 #include "log.h"
+#include "metrics.h"
 #include "persist.h"
 #include "text.h"
 #include "util.h"
@@ -515,6 +516,25 @@ void dm_grants_restore(struct daemon *d, json_t *state)
 	d->state_dirty = true;
 }
 
+json_t *dm_grants_for(struct daemon *d, int tier, const char *abs)
+{
+	json_t *a = json_array();
+	int i;
+
+	dm_grants_sync(d);
+	for (i = 0; i < d->ngrants; i++) {
+		const struct grant *g = &d->grants[i];
+		size_t n = g->cgroup ? strlen(g->cgroup) : 0;
+
+		if (g->state != GRANT_ACTIVE || tw_policy_tier_id(d->policy, g->tier) != tier || !tier)
+			continue;
+		if (g->cgroup && (strncmp(abs, g->cgroup, n) || (abs[n] && abs[n] != '/')))
+			continue;
+		json_array_append_new(a, dm_grant_json(d, g, true));
+	}
+	return a;
+}
+
 void dm_grants_count(const struct daemon *d, int *active, int *pending)
 {
 	int i;
@@ -524,6 +544,27 @@ void dm_grants_count(const struct daemon *d, int *active, int *pending)
 		*active += d->grants[i].state == GRANT_ACTIVE;
 		*pending += d->grants[i].state == GRANT_PENDING;
 	}
+}
+
+json_t *dm_grants_status(const struct daemon *d)
+{
+	int active, pending;
+
+	dm_grants_count(d, &active, &pending);
+	return json_pack("{s:b, s:i, s:i}", "enabled", d->policy->grants.enabled, "active", active,
+			 "pending", pending);
+}
+
+void dm_grants_metrics(const struct daemon *d, struct buf *b)
+{
+	int active, pending;
+
+	/* Read without a lock, like the other gauges: a tick stale at worst. */
+	dm_grants_count(d, &active, &pending);
+	tw_metric_printf(b, "# HELP tierwall_grants Grants by state (tierwall grants).\n"
+			    "# TYPE tierwall_grants gauge\n"
+			    "tierwall_grants{state=\"active\"} %d\n"
+			    "tierwall_grants{state=\"pending\"} %d\n", active, pending);
 }
 
 void dm_grants_free(struct daemon *d)

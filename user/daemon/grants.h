@@ -68,7 +68,13 @@ void dm_grants_install(struct daemon *d);
 /* State directory: what to save, and what to take back at start. */
 json_t *dm_grants_save(const struct daemon *d);
 void dm_grants_restore(struct daemon *d, json_t *state);
+/* Active grants a cgroup (absolute) of tier is under, as JSON. */
+json_t *dm_grants_for(struct daemon *d, int tier, const char *abs);
 void dm_grants_count(const struct daemon *d, int *active, int *pending);
+/* status: {"enabled", "active", "pending"}; metrics: tierwall_grants{state}. */
+json_t *dm_grants_status(const struct daemon *d);
+struct buf;
+void dm_grants_metrics(const struct daemon *d, struct buf *b);
 void dm_grants_free(struct daemon *d);
 
 /* grantreq.c: a "grant" control request from the peer on fd. */
