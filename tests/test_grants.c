@@ -8,6 +8,7 @@
  * its ACL; the read-only group is nogroup.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include "fixture.h"
 #include "net.h"
 #include "schema.h"
+#include "secfix.h"
 #include "std.h"
 #include "test.h"
 #include "util.h"
@@ -53,8 +55,10 @@ static int request(struct fx *f, const char *args)
 	char out[4096], cmd[1024];
 
 	snprintf(cmd, sizeof(cmd), "grant request %s --reason 'load test'", args);
-	if (cli(f, out, sizeof(out), NULL, NULL, cmd))
+	if (cli(f, out, sizeof(out), NULL, NULL, cmd)) {
+		fprintf(stderr, "    %s: %s", cmd, out);
 		return -1;
+	}
 	return atoi(out);
 }
 
@@ -157,11 +161,15 @@ TEST(grant_request_approve_use_revoke_survive)
 	struct fx f;
 	json_t *e;
 	pid_t pid;
-	int id, q;
+	long long denial;
+	int id, q, r;
 
 	if (!start(&f))
 		goto out;
-	ASSERT_EQ(conn(&f, "127.77.0.5", 5432, NULL), EPERM, "prod's address is refused");
+	ASSERT_EQ(conn(&f, "127.77.0.5", 5432, &pid), EPERM, "prod's address is refused");
+	e = fx_event(&f, pid, 5432);
+	denial = json_integer_value(json_object_get(e, "seq"));
+	json_decref(e);
 	bad_requests(&f);
 	id = request(&f, "--tier staging --to 127.77.0.5:5432/tcp --for 1h");
 	ASSERT_TRUE(id > 0, "request prints the id");
@@ -203,6 +211,15 @@ TEST(grant_request_approve_use_revoke_survive)
 	ASSERT_EQ(conn(&f, "127.77.0.5", 5432, NULL), EPERM, "revoked: refused at once");
 	ASSERT_EQ(cli(&f, out, sizeof(out), NULL, NULL, "grant revoke 1"), 1, "an ended id: exit 1");
 	ASSERT_EQ(cli(&f, out, sizeof(out), NULL, NULL, "grant show 999"), 1, "an unknown id: exit 1");
+
+	/* Exactly what a recorded denial was. */
+	snprintf(policy, sizeof(policy), "--from-event %lld --for 5m", denial);
+	r = request(&f, policy);
+	ASSERT_TRUE(r > id, "--from-event requests");
+	snprintf(policy, sizeof(policy), "grant show %d", r);
+	ASSERT_EQ(cli(&f, out, sizeof(out), NULL, NULL, policy), 0, "show it");
+	ASSERT_CONTAINS(out, "+ cgroup  /agents/staging", "the denial's cgroup");
+	ASSERT_CONTAINS(out, "+ allow   127.77.0.5/32 port 5432 tcp", "the denial's target");
 
 	/* A reload that drops the grant's tier ends it, on the record. */
 	q = request(&f, "--tier qa --to 127.77.0.9 --for 10m");
@@ -258,4 +275,64 @@ TEST(grant_deadline_refuses_with_daemon_stopped)
 	json_decref(e);
 out:
 	fx_cleanup(&f);
+}
+
+static bool file_of_pid(json_t *o, const void *arg)
+{
+	return !strcmp(json_string_value(json_object_get(o, "kind")) ?: "", "file") &&
+	       json_integer_value(json_object_get(o, "pid")) == *(const pid_t *)arg;
+}
+
+/*
+ * A secret grant, in the guests (BPF LSM): one policy path opens to the
+ * granted tier and no other. The guest has no users to approve as, so the
+ * policy allows self-approval by group root, which every record then says.
+ */
+TEST(lsm_grant_secret_opens_one_path_until_revoked)
+{
+	struct fop o = { .flags = O_RDONLY };
+	char policy[8192], out[4096], cmd[PATH_MAX + 128];
+	struct sec s;
+	json_t *e;
+	pid_t pid;
+	int id;
+
+	if (!sec_init(&s))
+		goto out;
+	snprintf(policy, sizeof(policy),
+"{ \"version\": 1,\n"
+"  \"tiers\": { \"staging\": {}, \"prod\": {} },\n"
+"  \"cgroups\": [ {\"path\": \"/agents/staging\", \"tier\": \"staging\"},\n"
+"               {\"path\": \"/services/prod\", \"tier\": \"prod\"} ],\n"
+"  \"secrets\": [ {\"tier\": \"prod\", \"paths\": [\"%s\", \"%s\"]} ],\n"
+"  \"grants\": { \"max\": \"1h\", \"approvers\": { \"groups\": [\"root\"] }, \"self_approval\": true } }\n",
+		 s.key, s.live);
+	fx_write_policy(&s.f, policy);
+	if (!fx_started(&s.f, NULL))
+		goto out;
+	o.path = s.key;
+	ASSERT_EQ(fx_do(&s.f, "agents/staging", op_open, &o, NULL), EPERM, "prod's key is refused");
+	snprintf(cmd, sizeof(cmd), "grant request --tier staging --secret %s --for 10m --reason rotate", s.key);
+	ASSERT_EQ(cli(&s.f, out, sizeof(out), NULL, NULL, cmd), 0, "request");
+	id = atoi(out);
+	ASSERT_EQ(fx_do(&s.f, "agents/staging", op_open, &o, NULL), EPERM, "pending: still refused");
+	ASSERT_EQ(approve(&s.f, id, NULL, NULL, out, sizeof(out)), 0, "self-approved, as the policy allows");
+
+	ASSERT_EQ(fx_do(&s.f, "agents/staging", op_open, &o, &pid), 0, "the grant opens its path");
+	e = fx_await_decision(&s.f, file_of_pid, &pid);
+	ASSERT_TRUE(e && !strcmp(json_string_value(json_object_get(e, "verdict")) ?: "", "allow") &&
+		    json_integer_value(json_object_get(e, "grant")) == id, "recorded: allow, the grant's id");
+	json_decref(e);
+	o.path = s.live;
+	ASSERT_EQ(fx_do(&s.f, "agents/staging", op_open, &o, NULL), EPERM, "not another secret path");
+	e = fx_await_daemon_event(&s.f, "grant_approved");
+	ASSERT_TRUE(e && json_is_true(json_object_get(e, "self_approved")), "the record says self-approved");
+	json_decref(e);
+
+	snprintf(cmd, sizeof(cmd), "grant revoke %d", id);
+	ASSERT_EQ(cli(&s.f, out, sizeof(out), NULL, NULL, cmd), 0, "revoke");
+	o.path = s.key;
+	ASSERT_EQ(fx_do(&s.f, "agents/staging", op_open, &o, NULL), EPERM, "revoked: refused again");
+out:
+	fx_cleanup(&s.f);
 }
