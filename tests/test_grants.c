@@ -152,6 +152,10 @@ static void bad_requests(struct fx *f)
 		ASSERT_EQ(cli(f, out, sizeof(out), NULL, NULL, cmd), 1, bad[i]);
 		ASSERT_TRUE(strlen(out) > 10 && !strstr(out, "Segmentation"), "a clear error");
 	}
+	ASSERT_EQ(cli(f, out, sizeof(out), "agents/staging", NULL,
+		      "grant request --tier qa --to 127.77.0.9 --for 1m --reason x"), 1,
+		  "a tiered caller requests for another tier");
+	ASSERT_CONTAINS(out, "only for its own tier", "refused: only for its own tier");
 	ASSERT_EQ(grants_count(f), before, "bad requests change nothing");
 }
 
