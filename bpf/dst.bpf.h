@@ -8,7 +8,7 @@
 #ifndef TW_DST_BPF_H
 #define TW_DST_BPF_H
 
-#include "tier.bpf.h"
+#include "grant.bpf.h"
 
 #define LOOPBACK4	0x7f000001	/* INADDR_LOOPBACK */
 
@@ -120,18 +120,6 @@ static __always_inline __u32 lookup_v4(__u32 daddr_be)
 	return e & TW_DIR_FLAGS ? 0 : e;
 }
 
-/* Word w (0-3) of an IPv6 netmask of len bits, network order. */
-static __always_inline __u32 v6_mask(__u32 len, int w)
-{
-	int bits = (int)len - 32 * w;
-
-	if (bits >= 32)
-		return 0xffffffff;
-	if (bits <= 0)
-		return 0;
-	return bpf_htonl(~0u << (32 - bits));
-}
-
 /* One IPv6 probe per length in use (bpf_loop: verified once, not per length). */
 struct v6_probe {
 	__u32 ip[4];
@@ -149,7 +137,7 @@ static long v6_probe_one(__u32 i, struct v6_probe *p)
 		return 1;
 	key.len = p->l.len[i];
 	for (w = 0; w < 4; w++)
-		((__u32 *)key.addr)[w] = p->ip[w] & v6_mask(key.len, w);
+		((__u32 *)key.addr)[w] = p->ip[w] & prefix_mask(key.len, w);
 	v = bpf_map_lookup_elem(&v6_pfx, &key);
 	if (!v)
 		return 0;
@@ -347,7 +335,7 @@ static __always_inline void emit_dst(int kind, __u32 proto, const struct dst *ds
 	struct tw_flood_key k = {
 		.cgroup_id = bpf_get_current_cgroup_id(),
 		.tgid = bpf_get_current_pid_tgid() >> 32,
-		.kind = kind | dst->op << 8 | dst->wrote << 12,
+		.kind = kind | dst->op << 8 | dst->wrote << 12 | (d->grant ? TW_FLOOD_GRANTED : 0),
 		.port_or_op = dst->port,
 	};
 	struct tw_event *e;
@@ -373,7 +361,7 @@ static __always_inline void emit_dst(int kind, __u32 proto, const struct dst *ds
 	e->rule = d->rule;
 	__builtin_memcpy(e->daddr, dst->ip, 16);
 	e->host = host;
-	e->pad3 = 0;
+	e->grant = d->grant;
 	flood_remember(&k, e);
 	event_submit(e);
 }
@@ -386,6 +374,15 @@ static __always_inline bool judge_dst(int kind, __u32 proto, const struct dst *d
 	int owner = dst_owner(dst, d, &host);
 
 	if (owner == OWNER_OTHER) {
+		struct gprobe p = { .kind = TW_GRANT_NET, .family = dst->family,
+				    .proto = proto, .port = dst->port };
+
+		__builtin_memcpy(p.ip, dst->ip, 16);
+		/* An approved exception: allowed, and on the record whatever the tier logs. */
+		if (grant_allows(&p, d)) {
+			emit_dst(kind, proto, dst, d, host);
+			return true;
+		}
 		decide(d);
 		emit_dst(kind, proto, dst, d, host);
 		return d->verdict == TW_VERDICT_AUDIT;

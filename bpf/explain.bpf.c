@@ -12,9 +12,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
-#include "dst.bpf.h"
-#include "names.bpf.h"
-#include "level.bpf.h"
+#include "tierwall.h"
 
 /* The question and the answer: one slot, written and read by the daemon around each run. */
 struct {
@@ -23,6 +21,21 @@ struct {
 	__type(value, struct tw_explain);
 	__uint(max_entries, 1);
 } explain_io SEC(".maps");
+
+/* A grant's cgroup is checked against the asked-about caller's ancestors, not ours. */
+static __always_inline __u64 explain_ancestor(__u32 level)
+{
+	struct tw_explain *x;
+	__u32 zero = 0;
+
+	x = bpf_map_lookup_elem(&explain_io, &zero);
+	return x ? x->ancestors[level & (TW_MAX_LEVELS - 1)] : 0;
+}
+
+#define GRANT_ANCESTOR(level)	explain_ancestor(level)
+#include "dst.bpf.h"
+#include "names.bpf.h"
+#include "level.bpf.h"
 
 static __always_inline int explain_net(struct tw_explain *x, struct decision *d)
 {
@@ -146,6 +159,25 @@ static __always_inline int explain_file(struct tw_explain *x, struct decision *d
 	return OWNER_OTHER;
 }
 
+/* The grant the hooks would let it through by (a TCP connect), 0: none. */
+static __always_inline __u32 explain_grant(struct tw_explain *x, struct decision *d)
+{
+	struct gprobe p = { .family = x->judged_family, .proto = 6, .port = x->port };
+	struct tw_grant *g;
+
+	if (x->what == TW_EXPLAIN_NET) {
+		p.kind = TW_GRANT_NET;
+		__builtin_memcpy(p.ip, x->judged, 16);
+	} else if (x->what == TW_EXPLAIN_FILE && d->rule != TW_SECRET_NONE) {
+		p.kind = TW_GRANT_SECRET;
+		p.secret = d->rule;
+	} else {
+		return 0;
+	}
+	g = grant_find(&p, d->tier);
+	return g ? g->id : 0;
+}
+
 SEC("raw_tp")
 int tw_explain(void *ctx)
 {
@@ -184,6 +216,9 @@ int tw_explain(void *ctx)
 	x->rule = d.rule;
 	x->verdict = owner == OWNER_OTHER ? mode_verdict(&d) : TW_VERDICT_ALLOW;
 	x->recorded = owner == OWNER_OTHER || (owner == OWNER_SELF && logs_all(d.tier));
+	x->grant = owner == OWNER_OTHER ? explain_grant(x, &d) : 0;
+	if (x->grant)
+		x->verdict = TW_VERDICT_ALLOW;	/* and recorded, with the grant's id */
 	return 0;
 }
 

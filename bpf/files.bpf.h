@@ -8,6 +8,15 @@
 #define TW_FILES_BPF_H
 
 #include "match.bpf.h"
+#include "grant.bpf.h"
+
+/* A grant for the secret path d->rule names (an approved exception)? */
+static __always_inline bool grant_allows_secret(struct decision *d)
+{
+	struct gprobe p = { .kind = TW_GRANT_SECRET, .secret = d->rule };
+
+	return grant_allows(&p, d);
+}
 
 static __always_inline int why_of(int state)
 {
@@ -28,7 +37,7 @@ __noinline int tw_emit_file(int op, __u64 dentry, const struct decision *d, int 
 	struct tw_flood_key k = {
 		.cgroup_id = bpf_get_current_cgroup_id(),
 		.tgid = bpf_get_current_pid_tgid() >> 32,
-		.kind = TW_EV_FILE,
+		.kind = TW_EV_FILE | (d && d->grant ? TW_FLOOD_GRANTED : 0),
 		.port_or_op = op,
 	};
 	struct tw_file_event *e;
@@ -55,7 +64,7 @@ __noinline int tw_emit_file(int op, __u64 dentry, const struct decision *d, int 
 	e->op = op;
 	e->why = why;
 	e->secret = d->rule;
-	e->pad2 = 0;
+	e->grant = d->grant;
 	e->dev = dev;
 	e->ino = ino;
 	dentry_names(dn, e->names, &e->nparts, &e->complete);
@@ -88,6 +97,10 @@ static __always_inline int verdict(struct dentry *dn, int op, struct decision *d
 	}
 	d->target = rule ? m->v.tier : 0;
 	d->rule = rule ? m->v.secret : TW_SECRET_NONE;
+	if (rule && grant_allows_secret(d)) {
+		emit_file(op, dn, d, TW_WHY_MATCH);
+		return 0;
+	}
 	decide(d);
 	/* A filesystem learned as nobody's: mounted where the programs could not place it. */
 	emit_file(op, dn, d, rule && m->v.secret == TW_SECRET_NONE ? TW_WHY_UNPLACED : why_of(m->state));

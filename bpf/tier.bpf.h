@@ -107,6 +107,7 @@ struct decision {
 	__u32 tier;
 	__u32 target;
 	__u32 rule;
+	__u32 grant;		/* the grant that allowed it (grant.bpf.h), 0: none */
 	__u8 verdict;
 	__u8 flags;		/* the tag's TW_TAG_* */
 };

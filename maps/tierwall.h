@@ -399,7 +399,7 @@ struct tw_event {
 	__u32 rule;		/* rule index */
 	__u8 daddr[16];		/* judged; v4 in the first 4 bytes, network order */
 	__u32 host;		/* hostname index + 1 the address came from, 0: a CIDR */
-	__u32 pad3;
+	__u32 grant;		/* the grant (maps/grants.h) that allowed it, 0: none */
 };
 
 /*
@@ -502,7 +502,7 @@ struct tw_file_event {
 	__u8 why;		/* enum tw_file_why */
 	__u32 secret;		/* policy path index that matched (0xffffffff: none) */
 	__u32 dev;		/* kernel dev_t of the file */
-	__u32 pad2;
+	__u32 grant;		/* the grant (maps/grants.h) that allowed it, 0: none */
 	__u64 ino;
 	char names[TW_PATH_PARTS][TW_NAME_LEN];
 };
@@ -584,7 +584,7 @@ struct tw_explain {
 	__u8 pad[2];
 	__u64 ancestors[TW_MAX_LEVELS];
 	struct tw_name_key name;	/* NAME */
-	__u32 pad2;
+	__u32 grant;			/* out, NET and FILE: the grant that allows it (maps/grants.h), 0: none */
 	struct tw_explain_level levels[TW_EXPLAIN_LEVELS];
 	/* out */
 	__u32 out_tier;			/* the caller's tier */

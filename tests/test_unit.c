@@ -57,7 +57,12 @@ static const struct {
 	{ T("{ \"version\": 2, \"tiers\": {\"a\": {}} }"),
 	  "t.json:1:3: version: unsupported policy version" },
 	{ T("{ \"version\": 1, \"tiers\": {\"a\": {}}, \"color\": 3 }"),
-	  "t.json:1:37: color: unknown key \"color\" (expected \"version\", \"mode\", \"tiers\", \"cgroups\", \"destinations\", \"secrets\", \"kubernetes\", \"drift\")" },
+	  "t.json:1:37: color: unknown key \"color\" (expected \"version\", \"mode\", \"tiers\", \"cgroups\", \"destinations\", \"secrets\", \"kubernetes\", \"drift\", \"grants\")" },
+	{ T("{ \"version\": 1, \"tiers\": {\"a\": {}}, \"grants\": { \"max\": \"0\", "
+	    "\"approvers\": { \"groups\": [\"g\"] } } }"),
+	  "t.json:1:49: grants.max: \"0\" is not a positive duration (like \"90s\", \"15m\", \"4h\")" },
+	{ T("{ \"version\": 1, \"tiers\": {\"a\": {}}, \"grants\": { \"max\": \"4h\" } }"),
+	  "t.json:1:37: grants: missing required key \"approvers\"" },
 	{ T("{ \"version\": 1, \"tiers\": {\"a\": {}}, \"version\": 1 }"),
 	  "t.json:1:45: invalid JSON: duplicate object key" },
 	{ T("{ \"version\": 1,") T("  \"tiers\": {}") T("}"), "t.json:2:3: tiers: no tiers defined" },

@@ -91,6 +91,10 @@ int do_run(int argc, char **argv);
 json_t *tw_attest(const char *tier, char *const *cmd, char *const *files, int nfiles);
 void tw_attest_print(json_t *findings, FILE *f);
 
+/* grant.c */
+int do_grant(int argc, char **argv);
+int do_grants(int argc, char **argv);
+
 /* events.c */
 int do_events(int argc, char **argv);
 int do_verify(int argc, char **argv);

@@ -273,6 +273,11 @@ int do_status(int argc, char **argv)
 	       json_integer_value(json_object_get(r, "tiers")),
 	       json_integer_value(json_object_get(r, "rules")),
 	       json_integer_value(json_object_get(r, "tagged_cgroups")));
+	v = json_object_get(r, "grants");
+	if (json_is_true(json_object_get(v, "enabled")))
+		printf("grants      %lld active, %lld pending\n",
+		       json_integer_value(json_object_get(v, "active")),
+		       json_integer_value(json_object_get(v, "pending")));
 	json_array_foreach(json_object_get(r, "degraded"), i, v)
 		printf("DEGRADED    %s\n", json_string_value(v));
 	json_array_foreach(json_object_get(r, "warnings"), i, v)

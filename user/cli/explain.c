@@ -243,10 +243,15 @@ static void print_verdict(const char *label, json_t *o)
 	const char *v = str(o, "verdict") ?: "?";
 	bool rec = json_is_true(json_object_get(o, "recorded"));
 
-	printf("%s%s (%s%s)\n", label, v,
+	json_t *g = json_object_get(o, "grant");
+
+	printf("%s%s (%s%s)", label, v,
 	       !strcmp(v, "deny") ? "the caller gets EPERM" :
 	       !strcmp(v, "audit") ? "allowed: the tier is in audit mode" : "allowed",
 	       rec ? "; recorded" : "; not recorded");
+	if (g)
+		printf(" by grant %lld (tierwall grant show %lld)", json_integer_value(g), json_integer_value(g));
+	printf("\n");
 }
 
 static void print_explain(json_t *r)
@@ -322,8 +327,9 @@ int do_which(int argc, char **argv)
 {
 	static const struct option extra[] = { { "cgroup", required_argument, NULL, 'c' }, {} };
 	int first = tw_parse_opts(argc, argv, NULL, extra, who_opt);
-	json_t *r, *tag;
+	json_t *r, *tag, *g;
 	char when[64];
+	size_t i;
 
 	if (!who_cgroup) {
 		tw_want_operands(argc, first, 1);
@@ -356,6 +362,10 @@ int do_which(int argc, char **argv)
 			free(m);
 		}
 	}
+	json_array_foreach(json_object_get(r, "grants"), i, g)
+		printf("grant    %lld: %s for %llds more (%s)\n", json_integer_value(json_object_get(g, "grant")),
+		       str(json_object_get(g, "scope"), "to") ?: str(json_object_get(g, "scope"), "secret"),
+		       json_integer_value(json_object_get(g, "left_s")), str(g, "reason"));
 	if (str(r, "warning"))
 		printf("WARNING  %s\n", str(r, "warning"));
 	json_decref(r);

@@ -64,6 +64,8 @@ static const char *metavar(const char *name)
 		{ "since", "X" }, { "until", "X" }, { "attest", "FILE" }, { "seal-key", "FILE" },
 		{ "verify-key", "FILE" }, { "from-epoch", "N" }, { "wait", "SECONDS" },
 		{ "last", "N" }, { "output", "FORMAT" }, { "pod", "NAME" }, { "namespace", "NS" },
+		{ "to", "TARGET" }, { "secret", "PATH" }, { "for", "DURATION" }, { "reason", "TEXT" },
+		{ "from-event", "SEQ" },
 	};
 	size_t i;
 
@@ -463,6 +465,18 @@ static const struct cmd cmds[] = {
 	{ "keygen", "--seal-key FILE --verify-key FILE",
 	  "Make the node's sealing key (for tierwalld --seal-key; 0600, outside the log\n"
 	  "directory) and the operator's verification key (printed too: store it off the node).", do_keygen },
+	{ "grant", "request (--tier T | --cgroup CG | --pod NAME) (--to TARGET | --secret PATH) "
+	  "[--from-event SEQ] --for DURATION --reason TEXT | show ID | approve ID | revoke ID",
+	  "Time-boxed, approved exceptions. request asks for one tier, cgroup or pod\n"
+	  "(NAMESPACE/NAME) to reach one destination a rule refuses (ADDR[/LEN][:PORT,...]\n"
+	  "[/tcp|/udp], IPv6 as [ADDR]:PORT) or open one secret path, for DURATION (90s,\n"
+	  "15m, 4h; at most the policy's \"max\"); it prints the id and changes nothing;\n"
+	  "--from-event SEQ asks for exactly what that recorded denial was (its cgroup).\n"
+	  "show prints what it would allow; approve (a member of the policy's approver\n"
+	  "groups, not the requester) puts it in force in the kernel until its deadline;\n"
+	  "revoke ends it at once. An unknown or ended id: exit 1.", do_grant },
+	{ "grants", "", "List pending, active (time left, uses as the kernel counted them) and\n"
+	  "recently ended grants.", do_grants },
 	{ "drain", "", "Wait until every decision made so far is in the log (flood windows closed,\n"
 	  "ring buffer read, drops counted); print the seq it is logged up to.", do_drain },
 	{ "status", "[--wait[=SECONDS]] [--pin-dir DIR]", "Programs attached, policy digest, counters, degraded modes, self-protection,\n"

@@ -12,17 +12,21 @@
 #include <grp.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <dirent.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include "access.h"
 #include "log.h"
 
 bool dm_access_allowed(uid_t uid, const char *cmd)
 {
+	/* grant: a request changes nothing; grantreq.c decides who approves. */
 	static const char *const reads[] = { "status", "tiers", "follow", "explain", "which",
-					     "drain", NULL };
+					     "drain", "grant", NULL };
 	const char *const *r;
 
 	if (!uid)
@@ -73,7 +77,76 @@ static void share_log(const char *dir, gid_t gid)
 		closedir(dp);
 }
 
-void dm_access_setup(struct daemon *d)
+/* POSIX ACL as the kernel takes it in system.posix_acl_access (no libacl needed). */
+struct acl_entry {
+	uint16_t tag;
+	uint16_t perm;
+	uint32_t id;
+};
+
+enum { ACL_USER_OBJ = 1, ACL_GROUP_OBJ = 4, ACL_GROUP = 8, ACL_MASK = 0x10, ACL_OTHER = 0x20 };
+
+static int gid_cmp(const void *a, const void *b)
+{
+	gid_t x = *(const gid_t *)a, y = *(const gid_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Give each of gids (sorted) perm on path by a named-group ACL entry. */
+static void acl_groups(const char *path, const gid_t *gids, int n, int perm)
+{
+	struct { uint32_t version; struct acl_entry e[TW_GRANT_MAX_GROUPS + 4]; } acl = { .version = 2 };
+	struct stat st;
+	int i, k = 0;
+
+	if (stat(path, &st))
+		return;
+	acl.e[k++] = (struct acl_entry){ ACL_USER_OBJ, (st.st_mode >> 6) & 7, -1 };
+	acl.e[k++] = (struct acl_entry){ ACL_GROUP_OBJ, (st.st_mode >> 3) & 7, -1 };
+	for (i = 0; i < n; i++)
+		if (!i || gids[i] != gids[i - 1])
+			acl.e[k++] = (struct acl_entry){ ACL_GROUP, perm, gids[i] };
+	acl.e[k++] = (struct acl_entry){ ACL_MASK, 7, -1 };
+	acl.e[k++] = (struct acl_entry){ ACL_OTHER, st.st_mode & 7, -1 };
+	if (setxattr(path, "system.posix_acl_access", &acl, 4 + k * sizeof(acl.e[0]), 0))
+		tw_warn("cannot let the grant approver groups reach %s: %s", path, strerror(errno));
+}
+
+/*
+ * Grant approvers reach the socket as the read-only group does: read and
+ * write for each approver group by an ACL entry, and its private directory
+ * traversable (what they may do there is grantreq.c's to decide).
+ */
+static void share_approvers(struct daemon *d)
+{
+	char dir[PATH_MAX], *slash;
+	gid_t gids[TW_GRANT_MAX_GROUPS];
+	struct stat st;
+	int i, n = 0;
+
+	for (i = 0; i < d->policy->grants.ngroups; i++) {
+		struct group *g = getgrnam(d->policy->grants.groups[i]);
+
+		if (g)
+			gids[n++] = g->gr_gid;
+		else
+			tw_warn("grants: approver group %s does not exist", d->policy->grants.groups[i]);
+	}
+	if (!n)
+		return;
+	qsort(gids, n, sizeof(gids[0]), gid_cmp);
+	acl_groups(d->sock_path, gids, n, 6);
+	snprintf(dir, sizeof(dir), "%s", d->sock_path);
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return;
+	*slash = '\0';
+	if (!stat(dir, &st) && !st.st_uid && !(st.st_mode & 07))
+		acl_groups(dir, gids, n, 1);
+}
+
+static void share_group(struct daemon *d)
 {
 	struct group *g;
 
@@ -89,4 +162,12 @@ void dm_access_setup(struct daemon *d)
 	share_parent(d->sock_path, g->gr_gid);
 	share_log(d->log_dir, g->gr_gid);
 	tw_info("group %s may read: status, tiers, events, explain, which", d->group);
+}
+
+void dm_access_setup(struct daemon *d)
+{
+	share_group(d);
+	/* After the group's modes: an ACL keeps the owning group's bits as they are now. */
+	if (d->policy->grants.enabled)
+		share_approvers(d);
 }

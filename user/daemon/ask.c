@@ -21,6 +21,7 @@
 #include "ident.h"
 #include "levels.h"
 #include "ruleref.h"
+#include "grants.h"
 #include "tags.h"
 
 struct caller {
@@ -305,6 +306,7 @@ static json_t *cmd_which(struct daemon *d, json_t *req)
 		json_object_set(o, "requested_by_pid", json_object_get(tag, "pid"));
 		json_object_set(o, "meta", json_object_get(tag, "meta"));
 	}
+	json_object_set_new(o, "grants", dm_grants_for(d, x.out_tier, c.abs));
 	return o;
 }
 

@@ -28,6 +28,7 @@
 #include "reloadreq.h"
 #include "reply.h"
 #include "drain.h"
+#include "grants.h"
 #include "runs.h"
 #include "status.h"
 #include "tags.h"
@@ -261,6 +262,9 @@ static json_t *handle(struct daemon *d, struct client *c, const char *line, bool
 		reply = refuse_tiered(d, c, cmd, NULL);
 	else if (cmd && (how = dm_runs_forbidden(d, c->peer.pid, cmd, req)))
 		reply = refuse_tiered(d, c, cmd, how);
+	else if (cmd && !strcmp(cmd, "grant") && dm_grant_op_changes(req))
+		reply = refuse_tiered(d, c, cmd, "a tiered process may request a grant but never "
+				      "approve or revoke one");
 	if (reply)
 		;	/* refused */
 	else if (!cmd)
@@ -279,6 +283,8 @@ static json_t *handle(struct daemon *d, struct client *c, const char *line, bool
 		reply = cmd_uninstall(d);
 	else if (!strcmp(cmd, "reload"))
 		reply = dm_reload_request(d);
+	else if (!strcmp(cmd, "grant"))
+		reply = dm_grant_request(d, c->fd, &c->peer, req);
 	else if (!strcmp(cmd, "drain"))
 		reply = dm_cmd_drain(d);
 	else if (!strcmp(cmd, "attest"))

@@ -16,6 +16,7 @@
 #include "cgroup.h"
 #include "log.h"
 #include "persist.h"
+#include "grants.h"
 #include "tags.h"
 #include "util.h"
 
@@ -68,9 +69,9 @@ static int write_all(int fd, const char *s, size_t len)
 
 json_t *dm_state_snapshot(const struct daemon *d)
 {
-	return json_pack("{s:i, s:i, s:s, s:o, s:o}", "v", STATE_VERSION, "pid", getpid(),
+	return json_pack("{s:i, s:i, s:s, s:o, s:o, s:o}", "v", STATE_VERSION, "pid", getpid(),
 			 "cgroup_root", d->root, "tags", tags_json(d),
-			 "hostnames", tw_dns_known(d->dns));
+			 "hostnames", tw_dns_known(d->dns), "grants", dm_grants_save(d));
 }
 
 int dm_state_save(struct daemon *d)

@@ -17,6 +17,7 @@
 #include "status.h"
 #include "persist.h"
 #include "policysig.h"
+#include "grants.h"
 #include "tags.h"
 #include "tagwatch.h"
 
@@ -106,12 +107,15 @@ int dm_reload(struct daemon *d)
 	tw_bpf_set_flood_window(nb, (uint64_t)d->flood_ms * 1000000);
 
 	/* Tags: the new policy's, plus runtime tags whose tier still exists. */
+	dm_grants_sync(d);	/* the old programs' counts go on in the new map */
 	dm_tags_clear(d);
 	d->bpf = nb;
 	d->policy = np;
 	err = saved ? dm_tag_policy_cgroups(d) : -ENOMEM;
 	if (!err)
 		dm_state_restore_tags(d, saved, true);
+	if (!err)
+		dm_grants_install(d);	/* before attach: a grant holds from the first decision */
 	if (!err)
 		err = tw_bpf_attach(nb, d->root, d->pin_dir);
 	if (!err && d->pin_dir[0])

@@ -35,6 +35,7 @@ enum tag_source { TAG_POLICY, TAG_RUNTIME, TAG_POD, TAG_RUN };
  * belong to one cgroup and are lost with it.
  */
 struct dm_control;
+struct grant;
 
 struct tag {
 	uint64_t id;
@@ -90,6 +91,10 @@ struct daemon {
 
 	struct tag *tags;
 	int ntags;
+
+	struct grant *grants;		/* grants.c: pending, active and recently ended */
+	int ngrants;
+	uint32_t next_grant;
 
 	struct tw_evlog *log;
 	struct tw_followers *followers;

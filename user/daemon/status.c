@@ -7,6 +7,7 @@
 #include "reloadreq.h"
 #include "drift.h"
 #include "protect.h"
+#include "grants.h"
 #include "status.h"
 
 /* Exact names with their addresses, wildcards (judged only by the DNS guard). */
@@ -69,6 +70,7 @@ json_t *dm_status_json(struct daemon *d)
 	json_object_set_new(o, "warnings", d->overlap[0] ? json_pack("[s]", d->overlap) : json_array());
 	json_object_set_new(o, "protection", dm_protect_json(d));
 	json_object_set_new(o, "cri", dm_adopt_status());
+	json_object_set_new(o, "grants", dm_grants_status(d));
 	return o;
 }
 
@@ -159,4 +161,5 @@ void dm_write_metrics(void *arg, struct buf *b)
 	}
 	write_dns_metrics(d, b);
 	dm_reload_metrics(d, b);
+	dm_grants_metrics(d, b);
 }

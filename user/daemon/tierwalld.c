@@ -29,6 +29,7 @@
 #include "cgroup.h"
 #include "control.h"
 #include "drift.h"
+#include "grants.h"
 #include "handover.h"
 #include "protect.h"
 #include "reload.h"
@@ -276,6 +277,7 @@ static int setup(struct daemon *d)
 	if (err)
 		goto out_state;
 	dm_state_restore_tags(d, state, false);
+	dm_grants_restore(d, state);
 	json_decref(state);
 	state = NULL;
 	d->rb = tw_bpf_ringbuf(d->bpf, dm_on_event, d);
@@ -421,6 +423,7 @@ static void run(struct daemon *d)
 		dm_drift_tick(d);
 		dm_runs_tick(d);
 		dm_adopt_tick(d);
+		dm_grants_tick(d);
 		if (d->state_dirty)
 			dm_state_save(d);
 	}
@@ -503,6 +506,7 @@ static void teardown(struct daemon *d, bool started)
 	if (d->tags)
 		dm_tags_clear(d);
 	free(d->tags);
+	dm_grants_free(d);
 	free(d->paths);
 	tw_secrets_free(d->secrets);
 	tw_dns_free(d->dns);

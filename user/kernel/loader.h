@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include "compile.h"
 #include "policy.h"
+#include "grants.h"
 
 struct tw_bpf;
 
@@ -47,6 +48,9 @@ void tw_bpf_destroy(struct tw_bpf *b);
 /* Wait until every BPF program that was running has returned (an RCU grace period). */
 int tw_bpf_sync_programs(void);
 
+/* grantmap.c: write slot (NULL: empty it), read how often the kernel let it allow. */
+int tw_bpf_grant_set(struct tw_bpf *b, uint32_t slot, const struct tw_grant *g);
+int tw_bpf_grant_uses(struct tw_bpf *b, uint32_t slot, uint64_t *uses);
 int tw_bpf_tag(struct tw_bpf *b, uint64_t cgid, uint32_t tier, uint32_t flags);
 int tw_bpf_untag(struct tw_bpf *b, uint64_t cgid);
 void tw_bpf_set_levels(struct tw_bpf *b, uint64_t mask);

@@ -198,6 +198,8 @@ static void w_net(struct w *w, const struct tw_event *e, const struct tw_policy 
 
 	if (e->op)
 		w_kstr(w, "op", tw_net_op_name(e->op));
+	if (e->grant)
+		w_ku64(w, "grant", e->grant);	/* allowed by this grant, not the policy */
 	w_dst(w, e);
 	if (h) {
 		/* The address came from resolving this policy hostname. */
@@ -408,6 +410,8 @@ static void w_file(struct w *w, const struct tw_file_event *e, const struct tw_e
 	file_path(e, c, path, sizeof(path));
 	snprintf(dev, sizeof(dev), "%u:%u", e->dev >> 20, e->dev & 0xfffff);
 	w_kstr(w, "op", tw_op_name(e->op));
+	if (e->grant)
+		w_ku64(w, "grant", e->grant);
 	w_kcstr(w, "path", path);
 	w_kcstr(w, "secret", s ? s->path : NULL);
 	w_kstr(w, "rule", s ? s->jpath : NULL);

@@ -287,7 +287,7 @@ int tw_policy_parse(const char *file, const char *text, size_t len,
 {
 	static const char *const keys[] = {
 		"version", "mode", "tiers", "cgroups", "destinations", "secrets", "kubernetes", "drift",
-		NULL
+		"grants", NULL
 	};
 	struct pctx c = { .d = d };
 	json_error_t jerr;
@@ -341,6 +341,7 @@ int tw_policy_parse(const char *file, const char *text, size_t len,
 	parse_secrets(&c, json_object_get(root, "secrets"));
 	tw_parse_kubernetes(&c, json_object_get(root, "kubernetes"));
 	tw_parse_drift(&c, json_object_get(root, "drift"));
+	tw_parse_grants(&c, json_object_get(root, "grants"));
 out:
 	json_decref(root);
 	if (d->count > before) {

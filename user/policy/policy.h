@@ -79,6 +79,20 @@ struct tw_policy_drift {
 	int mode;			/* enum tw_mode: enforce protects whole-file copies */
 };
 
+/* Time-boxed exceptions ("grants"); nothing is grantable unless enabled. */
+#define TW_GRANT_MAX_GROUPS	8
+#define TW_GRANT_GROUP_MAX	64
+
+struct tw_policy_grants {
+	bool enabled;
+	bool self_approval;
+	long max_s;			/* longest grant */
+	long pending_s;			/* a request not approved by then lapses */
+	int max_prefix4, max_prefix6;	/* widest CIDR a grant may name */
+	int ngroups;
+	char groups[TW_GRANT_MAX_GROUPS][TW_GRANT_GROUP_MAX];
+};
+
 struct tw_policy {
 	char digest[72];		/* sha256 of the file's bytes */
 	int mode;			/* global enum tw_mode */
@@ -97,6 +111,7 @@ struct tw_policy {
 	struct tw_policy_rule *hrules;
 	struct tw_policy_kube kube;
 	struct tw_policy_drift drift;
+	struct tw_policy_grants grants;
 };
 
 /* Longest hostname without the trailing dot (RFC 1035: 255 bytes on the wire). */

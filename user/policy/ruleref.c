@@ -48,6 +48,8 @@ void tw_explain_fields(const struct tw_policy *p, const struct tw_explain *x, js
 	json_object_set_new(o, "target_tier", json_string(x->owner ? tier_name(p, x->target_tier) : NULL));
 	json_object_set_new(o, "recorded", json_boolean(x->recorded));
 	json_object_set_new(o, "rule", json_null());
+	if (x->grant)
+		json_object_set_new(o, "grant", json_integer(x->grant));	/* a rule refuses, a grant allows */
 	if (!x->owner)
 		return;
 	if (x->what == TW_EXPLAIN_NET) {

@@ -34,4 +34,7 @@ void tw_kube_free(struct tw_policy_kube *k);
 void tw_parse_drift(struct pctx *c, json_t *v);
 void tw_drift_free(struct tw_policy_drift *dr);
 
+/* grantcfg.c: the "grants" section (v may be NULL: nothing grantable). */
+void tw_parse_grants(struct pctx *c, json_t *v);
+
 #endif
