@@ -77,7 +77,7 @@ test-deps:
 $(OUTPUT):
 	$(Q)mkdir -p $@
 
-$(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.bpf.h) maps/tierwall.h vmlinux/vmlinux.h | $(OUTPUT)
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.bpf.h) $(wildcard maps/*.h) vmlinux/vmlinux.h | $(OUTPUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp
 	$(Q)$(BPFTOOL) gen object $@ $@.tmp && rm -f $@.tmp
@@ -93,7 +93,7 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@
 
-$(OUTPUT)/%.o: %.c $(USER_HDRS) maps/tierwall.h | $(OUTPUT)
+$(OUTPUT)/%.o: %.c $(USER_HDRS) $(wildcard maps/*.h) | $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
@@ -104,7 +104,7 @@ SKELS := $(addprefix $(OUTPUT)/,net.skel.h sock.skel.h dns.skel.h files.skel.h n
 SKEL_USERS := $(notdir $(shell grep -lE '\.skel\.h"|loader_int\.h"' $(addsuffix /*.c,$(USER_DIRS))))
 $(addprefix $(OUTPUT)/,$(SKEL_USERS:.c=.o)): $(SKELS)
 
-DAEMON_OBJS := $(addprefix $(OUTPUT)/,tierwalld.o ask.o access.o reloadreq.o pods.o podtier.o adopt.o cri.o pb.o hook.o layout.o ready.o policywatch.o options.o state.o tags.o tagwatch.o persist.o lock.o uninstall.o control.o reply.o status.o reload.o stream.o drain.o sealing.o protect.o runs.o attestd.o drift.o loader.o handover.o objects.o objshare.o filemaps.o guard.o secrets.o identities.o names.o secretwatch.o dns.o dnsview.o fingerprint.o endpoints.o driftscan.o follow.o metrics.o $(addsuffix .o,$(COMMON)))
+DAEMON_OBJS := $(addprefix $(OUTPUT)/,tierwalld.o ask.o access.o reloadreq.o pods.o pending.o podtier.o adopt.o cri.o pb.o hook.o layout.o ready.o policywatch.o options.o state.o tags.o tagwatch.o persist.o lock.o uninstall.o control.o reply.o status.o reload.o stream.o drain.o sealing.o protect.o runs.o attestd.o drift.o loader.o handover.o pendmap.o objects.o objshare.o filemaps.o guard.o secrets.o identities.o names.o secretwatch.o dns.o dnsview.o fingerprint.o endpoints.o driftscan.o follow.o metrics.o $(addsuffix .o,$(COMMON)))
 CLI_OBJS    := $(addprefix $(OUTPUT)/,tierwall.o cli_status.o events.o evshow.o explain.o policycmd.o simulate.o simjudge.o simanswer.o logcmd.o run.o attest.o $(addsuffix .o,$(COMMON)))
 
 $(OUTPUT)/tierwalld: $(DAEMON_OBJS)
@@ -122,7 +122,7 @@ $(OUTPUT)/tierwall: $(CLI_OBJS)
 
 # Tests and benchmarks.
 TEST_SRCS := $(wildcard tests/*.c)
-$(OUTPUT)/tests/%.o: tests/%.c $(wildcard tests/*.h) $(USER_HDRS) maps/tierwall.h
+$(OUTPUT)/tests/%.o: tests/%.c $(wildcard tests/*.h) $(USER_HDRS) $(wildcard maps/*.h)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -Itests -c $< -o $@
@@ -250,7 +250,7 @@ FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_LIB     := $(addprefix $(OUTPUT)/fuzz/obj/,$(addsuffix .o,$(COMMON) follow loader handover objects objshare filemaps guard dns dnsview fingerprint endpoints cri pb) \
 		tests/reference.o tests/dnsguard.o tests/net.o)
 
-$(OUTPUT)/fuzz/obj/%.o: %.c $(USER_HDRS) maps/tierwall.h $(SKELS)
+$(OUTPUT)/fuzz/obj/%.o: %.c $(USER_HDRS) $(wildcard maps/*.h) $(SKELS)
 	$(call msg,FUZZ-CC,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@

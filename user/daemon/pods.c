@@ -4,12 +4,14 @@
  * cgroup, as /proc/PID/cgroup shows it on the host, with its pod's labels;
  * the policy's "kubernetes" section gives the tier, and the request is
  * served as a "tag" with source "pod" and the pod's names as meta, which
- * the events of that cgroup then carry.
+ * the events of that cgroup then carry. An untiered pod below a pods' root
+ * is tagged "untiered" (released from pending, pending.c).
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include "reply.h"
+#include "pending.h"
 #include "pods.h"
 #include "podtier.h"
 #include "tags.h"
@@ -30,10 +32,11 @@ json_t *dm_pod_request(struct daemon *d, json_t *req)
 	if (t < 0)
 		return dm_reply_err("%s", why);
 	snprintf(abs, sizeof(abs), "%s%s", d->mount, strcmp(cg, "/") ? cg : "");
-	if (!t)
+	/* Untiered below a pods' root: placed as such, or it stays pending. */
+	if (!t && !dm_pending_below(d, abs))
 		return json_pack("{s:b, s:n, s:s}", "ok", 1, "tier", "cgroup", cg);
 	json_object_set_new(req, "cgroup", json_string(abs));
-	json_object_set_new(req, "tier", json_string(d->policy->tiers[t].name));
+	json_object_set_new(req, "tier", json_string(t ? d->policy->tiers[t].name : "untiered"));
 	json_object_set_new(req, "source", json_string("pod"));
 	/* A pod never overrides a tier it inherits: that conflict refuses the pod. */
 	json_object_del(req, "force");

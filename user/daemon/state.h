@@ -27,7 +27,8 @@
 #define MAX_HOST_ADDRS		65536
 #define DNS_SETTLE_MS		3000	/* first answers awaited before attaching */
 
-enum tag_source { TAG_POLICY, TAG_RUNTIME, TAG_POD, TAG_RUN };
+/* TAG_PENDING: a pods' root (pending.c), found again at each start, never saved. */
+enum tag_source { TAG_POLICY, TAG_RUNTIME, TAG_POD, TAG_RUN, TAG_PENDING };
 
 /*
  * A tagged cgroup. Policy tags follow their path (a recreated cgroup is

@@ -40,6 +40,7 @@
 #include "options.h"
 #include "lock.h"
 #include "persist.h"
+#include "pending.h"
 #include "pods.h"
 #include "policywatch.h"
 #include "ready.h"
@@ -233,6 +234,7 @@ static int setup(struct daemon *d)
 	warn_overlap(d);
 	dm_access_setup(d);	/* --group may read the socket and the log */
 	state = dm_state_load(d);
+	dm_pending_release_self(d);	/* before it resolves names or finds secrets */
 
 	if (d->policy->nsecrets && !d->network_only) {
 		err = tw_secrets_resolve(&d->secrets, d->policy, d->policy_file);
@@ -269,6 +271,7 @@ static int setup(struct daemon *d)
 	if (err)
 		goto out_state;
 	dm_state_restore_tags(d, state, false);
+	dm_tag_pending_roots(d);
 	json_decref(state);
 	state = NULL;
 	d->rb = tw_bpf_ringbuf(d->bpf, dm_on_event, d);

@@ -106,7 +106,7 @@ static void parse_tiers(struct pctx *c, json_t *tiers)
 }
 
 /* Normalise a cgroup path: leading '/', no trailing '/', no '.', '..' or '//'. */
-static char *norm_cgroup(const char *s, const char **why)
+char *tw_norm_cgroup(const char *s, const char **why)
 {
 	char *out, *o;
 	const char *p;
@@ -174,7 +174,7 @@ static void parse_cgroups(struct pctx *c, json_t *arr)
 		}
 		if (!want_type(c, pp, path, JSON_STRING, "a cgroup path"))
 			continue;
-		norm = norm_cgroup(json_string_value(path), &why);
+		norm = tw_norm_cgroup(json_string_value(path), &why);
 		if (!norm) {
 			tw_diag(c->d, pp, "cgroup path \"%s\" %s", json_string_value(path), why);
 			continue;
