@@ -167,7 +167,12 @@ static json_t *cmd_tag(struct daemon *d, const struct client *c, json_t *req)
 	err = dm_add_tag(d, abs, t, &origin, why, sizeof(why));
 	if (err)
 		return dm_reply_err("%s", why);
-	dm_state_save(d);
+	/*
+	 * Saved at the end of this turn of the event loop (state_dirty): a burst
+	 * of pods costs one fsync, not one each. The tag is in the kernel's map
+	 * now; a crash before the save loses it from the state file only, and a
+	 * pod below a pods' root then starts the next instance pending.
+	 */
 	dm_tagwatch_update(d);
 	rec = json_pack("{s:s, s:s?, s:s, s:b}", "tier", tier, "previous_tier", prev,
 			"source", dm_tag_source_name(source), "forced", force);
