@@ -328,8 +328,16 @@ def t_latency():
             t.join()
         s = sorted(took)
         check(s[-1] != float("inf"), f"every hook placed its container: {errs[:2]}")
+        # The same hook alone, on a container placed already: its cost without the queue.
+        alone = []
+        for i in range(10):
+            t0 = time.monotonic()
+            subprocess.run([f"{D}/bin/tierwall-oci-hook"] + args, input=fake_state(i, procs[i].pid),
+                           capture_output=True, text=True, timeout=30)
+            alone.append((time.monotonic() - t0) * 1000)
         print(f"    (50 untiered containers at once: hook start to tag in the map p50 {s[24]:.1f} ms, "
-              f"p99 {s[int(0.99 * n) - 1]:.1f} ms, max {s[-1]:.1f} ms)")
+              f"p99 {s[int(0.99 * n) - 1]:.1f} ms, max {s[-1]:.1f} ms; one at a time: median "
+              f"{sorted(alone)[5]:.1f} ms; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
     finally:
         for p in procs:
             p.kill()

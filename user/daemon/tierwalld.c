@@ -413,8 +413,15 @@ static void run(struct daemon *d)
 		dm_drift_tick(d);
 		dm_runs_tick(d);
 		dm_adopt_tick(d);
-		if (d->state_dirty)
+		/*
+		 * At most every STATE_SAVE_NS: a burst of pods placed at once costs a
+		 * few fsyncs, not one per turn. A crash meanwhile loses those tags from
+		 * the file only: their pods start the next instance pending, not untiered.
+		 */
+		if (d->state_dirty && tw_now_ns(CLOCK_MONOTONIC) >= d->next_state_save) {
 			dm_state_save(d);
+			d->next_state_save = tw_now_ns(CLOCK_MONOTONIC) + STATE_SAVE_NS;
+		}
 	}
 }
 
