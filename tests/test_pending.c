@@ -184,6 +184,7 @@ TEST(unit_pods_roots_policy_errors)
 		{ "[\"kubepods\"]", "kubernetes.pods_roots[0]: cgroup path \"kubepods\" must start with '/'" },
 		{ "[\"/a/../b\"]", "kubernetes.pods_roots[0]: cgroup path \"/a/../b\" may not contain" },
 		{ "\"/kubepods\"", "kubernetes.pods_roots: expected an array of cgroup paths" },
+		{ "[], \"x\": 1", "kubernetes.x: unknown key" },
 	};
 	size_t i;
 
@@ -198,6 +199,17 @@ TEST(unit_pods_roots_policy_errors)
 		ASSERT_TRUE(p == NULL, bad[i].error);
 		if (ASSERT_EQ(d.count, 1, bad[i].error))
 			ASSERT_CONTAINS(d.msgs[0], bad[i].error, bad[i].error);
+		tw_policy_free(p);
+		tw_diags_free(&d);
+	}
+	{
+		const char *text = "{ \"version\": 1, \"tiers\": {\"pending\": {}} }";
+		struct tw_diags d = {};
+		struct tw_policy *p = NULL;
+
+		tw_policy_parse("k.json", text, strlen(text), &p, &d);
+		ASSERT_TRUE(p == NULL && d.count >= 1 && strstr(d.msgs[0], "tier name \"pending\" is reserved"),
+			    "\"pending\" is no tier's name");
 		tw_policy_free(p);
 		tw_diags_free(&d);
 	}

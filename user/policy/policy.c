@@ -89,6 +89,11 @@ static void parse_tiers(struct pctx *c, json_t *tiers)
 				name, TW_TIER_NAME_MAX - 1);
 			continue;
 		}
+		if (!strcmp(name, "untiered") || !strcmp(name, "pending")) {
+			/* Tag requests and records name placed and pending pods so. */
+			tw_diag(c->d, jp, "tier name \"%s\" is reserved", name);
+			continue;
+		}
 		if (c->p->ntiers == TW_MAX_TIERS) {
 			tw_diag(c->d, jp, "more than %d tiers", TW_MAX_TIERS);
 			return;
