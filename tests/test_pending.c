@@ -17,6 +17,7 @@
 #include "net.h"
 #include "podhook.h"
 #include "policy.h"
+#include "schema.h"
 #include "test.h"
 
 #define PROD	"127.23.0.1"
@@ -63,6 +64,7 @@ TEST(pending_pod_refused_until_placed)
 	int port = fx_port(80), lp = -1, ls = -1, lu = -1;
 	struct init_proc a = {}, c = {}, w = {};
 	json_t *r = NULL, *ev = NULL, *p;
+	char path[PATH_MAX + 32];
 	struct fx f;
 
 	if (fx_init(&f, cgs))
@@ -119,6 +121,9 @@ TEST(pending_pod_refused_until_placed)
 			"still pending 10 s on: a daemon event naming it");
 	json_decref(ev);
 	ev = NULL;
+	snprintf(path, sizeof(path), "%s/events.jsonl", f.log_dir);
+	ASSERT_TRUE(schema_check_log("policies/event.schema.json", path) > 0,
+		    "the schema documents \"pending\" and pending_overdue");
 	/* Daemon stopped: pending holds, placed pods keep their tag. */
 	ASSERT_EQ(fx_stop(&f), 0, "daemon stops");
 	ASSERT_EQ(connect_from(&f, cgs[0], PROD, port), EPERM, "no daemon: still pending");

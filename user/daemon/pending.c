@@ -36,6 +36,7 @@
 static const char *const found_roots[] = TW_KUBE_FOUND_ROOTS;
 
 static struct {
+	uint64_t next_check;		/* monotonic ns */
 	uint64_t up_since;		/* monotonic s of the first check (the daemon is up) */
 	int count;
 	uint64_t oldest_since;		/* unix s */
@@ -120,7 +121,7 @@ static void place_self(struct daemon *d)
 	json_decref(origin.meta);
 }
 
-static void tag_root(struct daemon *d, const char *rel, bool named)
+static void tag_root(struct daemon *d, const char *rel, bool warn)
 {
 	struct tag origin = { .source = TAG_PENDING, .pid = -1 };
 	char abs[PATH_MAX + 64], why[PATH_MAX + 128];
@@ -128,7 +129,7 @@ static void tag_root(struct daemon *d, const char *rel, bool named)
 
 	snprintf(abs, sizeof(abs), "%s%s", d->root, rel);
 	if (tw_is_cgroup2_dir(abs)) {
-		if (named && dm_find_tag_path(d, abs) < 0)
+		if (warn)
 			tw_warn("%s: %s: pods' root %s does not exist (yet): pods below it are pending once it does",
 				d->policy_file, d->policy->kube.roots_jpath, rel);
 		return;
@@ -142,19 +143,25 @@ static void tag_root(struct daemon *d, const char *rel, bool named)
 		tw_err("pods' root %s: %s", rel, why);
 }
 
-void dm_tag_pending_roots(struct daemon *d)
+/* The roots tagged; warn: say which ones the policy names that are missing. */
+static void tag_roots(struct daemon *d, bool warn)
 {
 	const struct tw_policy_kube *k = &d->policy->kube;
 	size_t i;
 
 	if (k->roots_set) {
 		for (i = 0; i < (size_t)k->nroots; i++)
-			tag_root(d, k->roots[i], true);
+			tag_root(d, k->roots[i], warn);
 	} else {
 		for (i = 0; i < sizeof(found_roots) / sizeof(found_roots[0]); i++)
 			tag_root(d, found_roots[i], false);
 	}
 	place_self(d);
+}
+
+void dm_tag_pending_roots(struct daemon *d)
+{
+	tag_roots(d, true);
 }
 
 bool dm_pending_below(struct daemon *d, const char *abs)
@@ -236,16 +243,19 @@ static void scan(struct daemon *d, const char *dir, int depth, int *budget, bool
 	closedir(dh);
 }
 
-void dm_pending_check(struct daemon *d)
+void dm_pending_tick(struct daemon *d)
 {
-	uint64_t now = tw_now_ns(CLOCK_MONOTONIC) / 1000000000ull;
+	uint64_t ns = tw_now_ns(CLOCK_MONOTONIC), now = ns / 1000000000ull;
 	int budget = SCAN_MAX, i;
 	bool overdue_on;
 
+	if (ns < pend.next_check)
+		return;
+	pend.next_check = ns + 1000000000ull;
 	if (!pend.up_since)
 		pend.up_since = now;
 	overdue_on = now >= pend.up_since + OVERDUE_S;
-	dm_tag_pending_roots(d);	/* a root that appeared, or came back */
+	tag_roots(d, false);	/* a root that appeared, or came back */
 	pend.count = 0;
 	pend.oldest_since = 0;
 	pend.oldest[0] = '\0';

@@ -17,8 +17,8 @@ int dm_pending_release_self(struct daemon *d);
 void dm_tag_pending_roots(struct daemon *d);
 /* Is cgroup abs pending now (its nearest tag a root's)? */
 bool dm_pending_below(struct daemon *d, const char *abs);
-/* Once a second: roots found again, pending containers counted, overdue ones recorded. */
-void dm_pending_check(struct daemon *d);
+/* Once a second (it says when): roots found again, pending containers counted, overdue ones recorded. */
+void dm_pending_tick(struct daemon *d);
 /* For metrics (any thread): pending containers, and the oldest one's age in seconds. */
 int dm_pending_counts(uint64_t *oldest_age);
 /* For status: {"roots", "roots_from", "containers", "oldest"}. */

@@ -120,7 +120,6 @@ void dm_tags_check(struct daemon *d)
 		else
 			lose_tag(d, i);
 	}
-	dm_pending_check(d);
 	if (changed)
 		dm_tagwatch_update(d);
 }

@@ -408,6 +408,7 @@ static void run(struct daemon *d)
 		}
 		dm_control_tick(d);
 		dm_tagwatch_tick(d);
+		dm_pending_tick(d);
 		dm_policywatch_tick(d);
 		dm_secrets_tick(d);
 		dm_drift_tick(d);
