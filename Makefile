@@ -35,7 +35,7 @@ DEB_DEPS  := clang libbpf-dev bpftool libelf-dev zlib1g-dev libjansson-dev libss
 # container runtime and its gRPC tools, filesystem images, systemd-analyze,
 # libFuzzer's runtime.
 DEB_TEST_DEPS := llvm libclang-rt-14-dev libzstd-dev iproute2 nftables dnsmasq-base \
-	     qemu-system-x86 busybox-static cpio systemd containerd runc python3-grpcio \
+	     qemu-system-x86 busybox-static cpio systemd containerd runc podman python3-grpcio \
 	     python3-grpc-tools python3-yaml e2fsprogs btrfs-progs openssl
 
 ifeq ($(V),1)
@@ -52,11 +52,13 @@ endif
 	fuzz fuzz-build asan mutants
 
 APPS      := tierwalld tierwall
-NRI_OBJS  := $(addprefix $(OUTPUT)/,tierwall-nri.o nri.o hook.o layout.o cgroup.o cgroupns.o cgroupfs.o ctl.o)
+HOOK_OBJS := $(addprefix $(OUTPUT)/,hook.o install.o layout.o cgroup.o cgroupns.o cgroupfs.o ctl.o)
+NRI_OBJS  := $(addprefix $(OUTPUT)/,tierwall-nri.o nri.o) $(HOOK_OBJS)
+OCI_OBJS  := $(addprefix $(OUTPUT)/,tierwall-oci-hook.o ocihook.o) $(HOOK_OBJS)
 COMMON    := policy sign diag tierref dests dirtab kube driftcfg grantcfg cidr compile ruleref jsonhint lint cgroup cgroupns cgroupfs ident event secretev evlog evread evquery seal ctl log lsm pins util text explainer fill chain levels
 TESTS     := tw_tests tw_probe tw_bench
 
-all: $(addprefix $(OUTPUT)/,$(APPS) tierwall-nri tw_tests tw_probe)
+all: $(addprefix $(OUTPUT)/,$(APPS) tierwall-nri tierwall-oci-hook tw_tests tw_probe)
 
 # Install what is missing from Debian; silent and quick when all is present.
 define apt_install
@@ -104,7 +106,7 @@ SKELS := $(addprefix $(OUTPUT)/,net.skel.h sock.skel.h dns.skel.h files.skel.h n
 SKEL_USERS := $(notdir $(shell grep -lE '\.skel\.h"|loader_int\.h"' $(addsuffix /*.c,$(USER_DIRS))))
 $(addprefix $(OUTPUT)/,$(SKEL_USERS:.c=.o)): $(SKELS)
 
-DAEMON_OBJS := $(addprefix $(OUTPUT)/,tierwalld.o ask.o access.o reloadreq.o pods.o podtier.o adopt.o cri.o pb.o hook.o layout.o ready.o policywatch.o options.o state.o tags.o tagwatch.o persist.o lock.o uninstall.o control.o reply.o status.o reload.o stream.o drain.o sealing.o protect.o trusted.o policysig.o runs.o attestd.o drift.o grants.o grantreq.o loader.o grantmap.o handover.o objects.o objshare.o filemaps.o guard.o secrets.o identities.o names.o secretwatch.o dns.o dnsview.o fingerprint.o endpoints.o driftscan.o follow.o metrics.o $(addsuffix .o,$(COMMON)))
+DAEMON_OBJS := $(addprefix $(OUTPUT)/,tierwalld.o ask.o access.o reloadreq.o pods.o pending.o podtier.o adopt.o cri.o pb.o hook.o layout.o ready.o policywatch.o options.o state.o tags.o tagwatch.o persist.o lock.o uninstall.o control.o reply.o status.o reload.o stream.o drain.o sealing.o protect.o trusted.o policysig.o runs.o attestd.o drift.o grants.o grantreq.o loader.o grantmap.o handover.o pendmap.o objects.o objshare.o filemaps.o guard.o secrets.o identities.o names.o secretwatch.o dns.o dnsview.o fingerprint.o endpoints.o driftscan.o follow.o metrics.o $(addsuffix .o,$(COMMON)))
 CLI_OBJS    := $(addprefix $(OUTPUT)/,tierwall.o cli_status.o events.o evshow.o explain.o policycmd.o simulate.o simjudge.o simanswer.o logcmd.o run.o attest.o grant.o $(addsuffix .o,$(COMMON)))
 
 $(OUTPUT)/tierwalld: $(DAEMON_OBJS)
@@ -113,6 +115,10 @@ $(OUTPUT)/tierwalld: $(DAEMON_OBJS)
 
 # The runtime hook runs on the host, outside any image: static, whatever the host has.
 $(OUTPUT)/tierwall-nri: $(NRI_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -static -ljansson -o $@
+
+$(OUTPUT)/tierwall-oci-hook: $(OCI_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -static -ljansson -o $@
 
@@ -132,7 +138,7 @@ $(TEST_OBJS) $(OUTPUT)/tests/dnsguard.o: $(SKELS)
 
 TESTS_OBJS := $(addprefix $(OUTPUT)/tests/,runner.o net.o fixture.o fxlog.o fxsock.o fxdns.o dnse2e.o std.o schema.o dnsguard.o sockets.o reference.o \
 	      fileops.o tamperops.o podhook.o runhelp.o secfix.o lsmfix.o) $(TEST_OBJS) $(addprefix $(OUTPUT)/,loader.o grantmap.o handover.o objects.o objshare.o filemaps.o guard.o \
-	      podtier.o layout.o nri.o hook.o cri.o pb.o fingerprint.o endpoints.o $(addsuffix .o,$(COMMON)))
+	      podtier.o layout.o nri.o ocihook.o hook.o install.o cri.o pb.o fingerprint.o endpoints.o $(addsuffix .o,$(COMMON)))
 
 $(OUTPUT)/tw_tests: $(TESTS_OBJS)
 	$(call msg,LINK,$@)
@@ -203,6 +209,7 @@ install: all man $(COMPLETION)
 	install -m 0755 $(OUTPUT)/tierwalld $(DESTDIR)$(PREFIX)/sbin/tierwalld
 	install -m 0755 $(OUTPUT)/tierwall $(DESTDIR)$(PREFIX)/bin/tierwall
 	install -m 0755 $(OUTPUT)/tierwall-nri $(DESTDIR)$(PREFIX)/libexec/tierwall/tierwall-nri
+	install -m 0755 $(OUTPUT)/tierwall-oci-hook $(DESTDIR)$(PREFIX)/libexec/tierwall/tierwall-oci-hook
 	sed -e 's#@BINDIR@#$(PREFIX)/sbin#g' -e 's#@SYSCONFDIR@#$(SYSCONFDIR)#g' \
 		deploy/systemd/tierwalld.service > $(DESTDIR)$(UNITDIR)/tierwalld.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/tierwalld.service
@@ -216,11 +223,11 @@ install: all man $(COMPLETION)
 # Our binaries and exactly the Debian libraries they link, on an empty root: no
 # package manager, shell or network in the image, nothing fetched to build it.
 IMAGE_NAME ?= docker.io/tierwall/tierwall:$(shell sed -n 's/^#define TW_VERSION[^"]*"\(.*\)"/\1/p' user/common/version.h)
-$(OUTPUT)/tierwall-image.tar: $(addprefix $(OUTPUT)/,tierwalld tierwall tierwall-nri) deploy/image/mkimage.py
+$(OUTPUT)/tierwall-image.tar: $(addprefix $(OUTPUT)/,tierwalld tierwall tierwall-nri tierwall-oci-hook) deploy/image/mkimage.py
 	$(call msg,IMAGE,$@)
 	$(Q)python3 deploy/image/mkimage.py $@ $(IMAGE_NAME) --libs --entrypoint /usr/bin/tierwalld \
 		/usr/bin/tierwalld=$(OUTPUT)/tierwalld /usr/bin/tierwall=$(OUTPUT)/tierwall \
-		/usr/bin/tierwall-nri=$(OUTPUT)/tierwall-nri /etc/tierwall/ /run/tierwall/ \
+		/usr/bin/tierwall-nri=$(OUTPUT)/tierwall-nri /usr/bin/tierwall-oci-hook=$(OUTPUT)/tierwall-oci-hook /etc/tierwall/ /run/tierwall/ \
 		/var/log/tierwall/ /tmp/ /sys/fs/bpf/ /etc/ssl/certs/ca-certificates.crt=/dev/null
 image: $(OUTPUT)/tierwall-image.tar
 

@@ -21,13 +21,13 @@ BUILD = os.environ.get("TW_BUILD_DIR", os.path.join(ROOT, "build"))
 os.environ.setdefault("TW_CRI_PY", os.path.join(BUILD, "k8s", "py"))
 NRI_CONF, NRI_BIN = "/etc/nri/conf.json", "/opt/nri/bin"
 PORT = 30000 + os.getpid() % 20000
-results = []
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import rtharness  # noqa: E402
+from rtharness import check, remove_cgroups, results, test  # noqa: E402,F401
 
 
 def skip_all(reason):
-    print(f"SKIP k8s: {reason}")
-    print("0 passed, 0 failed, 1 skipped")
-    sys.exit(0)
+    rtharness.skip_all("k8s", reason)
 
 
 def preflight():
@@ -64,28 +64,6 @@ def sh(*cmd, check=True, **kw):
     if check and r.returncode:
         raise RuntimeError(f"{' '.join(cmd)}: {r.stderr.strip() or r.stdout.strip()}")
     return r
-
-
-def test(name):
-    def wrap(fn):
-        def run():
-            t0 = time.time()
-            try:
-                fn()
-                results.append("ok")
-                print(f"ok   {name} ({time.time() - t0:.1f}s)")
-            except Exception as e:  # noqa: BLE001
-                results.append("fail")
-                print(f"FAIL {name}: {e}")
-                traceback.print_exc(limit=3, file=sys.stdout)
-        run.name = name
-        return run
-    return wrap
-
-
-def check(cond, what):
-    if not cond:
-        raise AssertionError(what)
 
 
 # ---- the world: containerd, images, the manifest ----
@@ -226,14 +204,7 @@ def cleanup(world):
             os.rmdir(path)
         except OSError:
             pass
-    for l in open("/proc/mounts"):
-        f = l.split()
-        if f[2] in ("cgroup", "cgroup2") and os.path.isdir(f"{f[1]}/{CG}"):
-            for dirpath, dirs, _ in sorted(os.walk(f"{f[1]}/{CG}"), key=lambda x: -len(x[0])):
-                try:
-                    os.rmdir(dirpath)
-                except OSError as e:
-                    print(f"    cleanup: {dirpath}: {e}")
+    remove_cgroups(CG)
     shutil.rmtree(D, ignore_errors=True)
 
 
@@ -415,7 +386,9 @@ def t_stopped():
     waited = time.time() - t0
     sys_pod, cid = W.workload("dns", "kube-system", None, PROBE)
     st = W.cri.wait_exit(cid)
-    check(st.exit_code == 0, f"kube-system pod starts and runs untiered: exit {st.exit_code}")
+    # Exempt: it starts without the agent, but pending (below the pods' root, placed by no one):
+    # refused what a tier owns until an agent places it.
+    check(st.exit_code == 1, f"kube-system pod starts, pending: its connect to prod refused: exit {st.exit_code}")
     STATE["loop"] = pod
     print(f"    (the hook waited {waited:.1f}s before refusing)")
 
@@ -485,8 +458,7 @@ def main():
         cleanup(W)
         stop.set()
         lsock.close()
-    print(f"{results.count('ok')} passed, {results.count('fail')} failed, {results.count('skip')} skipped")
-    return 1 if "fail" in results else 0
+    return rtharness.summary()
 
 
 if __name__ == "__main__":
