@@ -5,9 +5,11 @@
  * main works on this interface only:
  *
  *   done:    NRI v0.1 (containerd 1.6: "invoke", JSON request on stdin,
- *            JSON result on stdout, "error" refuses the container)
+ *            JSON result on stdout, "error" refuses the container);
+ *            NRI v2 (containerd 1.7+: tierwall-nri-plugin, a ttrpc plugin
+ *            on the runtime's socket, nri2*.c)
  *   planned: OCI createRuntime hooks (CRI-O hooks.d: state on stdin,
- *            exit status refuses), NRI v2 (containerd 1.7+, a ttrpc plugin)
+ *            exit status refuses)
  */
 #ifndef TW_RUNTIME_H
 #define TW_RUNTIME_H
@@ -76,12 +78,30 @@ int tw_hook_place(const struct tw_hook_conf *hc, const struct tw_rt_container *c
  */
 json_t *tw_pod_request(const struct tw_rt_container *c, const char *cg);
 
+/* nri2.c: an NRI v2 plugin session (containerd 1.7 and 2.x). */
+struct tw_nri2_conf {
+	struct tw_hook_conf hc;		/* tierwalld's socket, exempt namespaces */
+	const char *name, *idx;		/* registered as IDX-NAME */
+	bool from_runtime;		/* pre-installed: hc from Configure's config too */
+	bool quiet;			/* log refusals only */
+};
+
+/*
+ * Register on fd (a connected NRI socket), then serve the runtime's calls:
+ * pods are tiered at RunPodSandbox (and at CreateContainer if missed),
+ * containers named at StartContainer, running pods at Synchronize. Returns
+ * 1 once configured and then closed or shut down by the runtime, 0 when
+ * closed before, -errno with why when the runtime broke the protocol.
+ */
+int tw_nri2_serve(int fd, const struct tw_nri2_conf *conf, char *why, size_t len);
+
 /* layout.c: cgroup paths, always as the unified hierarchy's "/a/b" (as /proc/PID/cgroup). */
 /*
  * A runtime's linux.cgroupsPath as a hierarchy path: cgroupfs
  * ("/kubepods/besteffort/pod<UID>/<ID>") as it is; systemd's
  * "SLICE:PREFIX:NAME" ("kubepods-besteffort-pod<UID_>.slice:cri-containerd:<ID>",
- * CRI-O's "crio") expanded the way systemd nests slices.
+ * CRI-O's "crio") expanded the way systemd nests slices; a bare slice (a
+ * pod's cgroup parent, "kubepods-besteffort-pod<UID_>.slice") the same way.
  */
 int tw_runtime_cgroup(const char *cgroups_path, char *out, size_t len);
 

@@ -1,0 +1,377 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+"""The NRI v2 tests: Debian 13's containerd 1.7.24 (unpacked into the build
+tree by fetch-containerd.sh, never installed), its CRI plugin with runc, NRI
+enabled on a private socket, private root, state and plugin directories;
+tierwalld on the host with a private cgroup root; tierwall-nri-plugin as the
+DaemonSet runs it (external, connecting to the NRI socket) and as the runtime
+starts it (pre-installed in the plugin directory). This script stands in for
+the kubelet (cri.py). Traffic goes to loopback.
+
+Prints one line per test and "N passed, N failed, N skipped"."""
+import json, os, select, shutil, signal, socket, subprocess, sys, threading, time, traceback
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.environ.get("TW_BUILD_DIR", os.path.join(ROOT, "build"))
+os.environ.setdefault("TW_CRI_PY", os.path.join(BUILD, "k8s", "py"))
+VERSION = "1.7.24"
+CTRD = os.path.join(BUILD, f"containerd-{VERSION}")
+PORT = 30000 + os.getpid() % 20000
+results = []
+
+
+def skip_all(reason):
+    print(f"SKIP nri2: {reason}")
+    print("0 passed, 0 failed, 1 skipped")
+    sys.exit(0)
+
+
+def preflight():
+    if os.geteuid() != 0:
+        skip_all("needs root")
+    if not shutil.which("runc"):
+        skip_all("runc is not installed (make test-deps installs it)")
+    try:
+        import grpc  # noqa: F401
+    except ImportError:
+        skip_all("python3 module missing: grpc (python3-grpcio)")
+    for t in ("k8s/pause.tar", "k8s/work.tar", "k8s/py/cri_harness_pb2.py", "tierwalld", "tierwall",
+              "tierwall-nri-plugin"):
+        if not os.path.exists(os.path.join(BUILD, t)):
+            skip_all(f"{BUILD}/{t} is missing (make all k8s-test-deps)")
+    if not any(l.split()[2] == "cgroup2" for l in open("/proc/mounts")):
+        skip_all("no cgroup2 mount")
+    if not os.path.exists(CTRD + "/usr/bin/containerd"):
+        r = subprocess.run([os.path.join(ROOT, "tests/k8s/fetch-containerd.sh"), CTRD],
+                           capture_output=True, text=True)
+        if r.returncode:
+            skip_all(f"containerd {VERSION} is not available: {r.stdout.strip() or r.stderr.strip()}")
+
+
+preflight()
+import grpc  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cri  # noqa: E402
+
+D = f"/tmp/tw-nri2-{os.getpid()}"
+CG = f"tw-nri2-{os.getpid()}"
+CG2 = next(l.split()[1] for l in open("/proc/mounts") if l.split()[2] == "cgroup2")
+PARENT = f"/{CG}/kubepods/besteffort"
+TWSOCK = D + "/run/tierwall.sock"
+ENV = dict(os.environ, PATH=f"{CTRD}/usr/bin:{os.environ['PATH']}")   # 1.7's own shim first
+
+POLICY = {
+    "version": 1,
+    "tiers": {"staging": {}, "prod": {}},
+    "destinations": [{"tier": "prod", "cidrs": ["127.20.0.0/16"]},
+                     {"tier": "staging", "cidrs": ["127.30.0.0/16"]}],
+    "kubernetes": {"namespaces": {"payments": "prod"}},
+}
+PROBE = ["/usr/bin/tw_probe", "tcp-connect", "127.20.0.1", str(PORT)]
+
+
+def sh(*cmd, check=True, **kw):
+    r = subprocess.run(cmd, capture_output=True, text=True, env=ENV, **kw)
+    if check and r.returncode:
+        raise RuntimeError(f"{' '.join(cmd)}: {r.stderr.strip() or r.stdout.strip()}")
+    return r
+
+
+def test(name):
+    def wrap(fn):
+        def run():
+            t0 = time.time()
+            try:
+                fn()
+                results.append("ok")
+                print(f"ok   {name} ({time.time() - t0:.1f}s)")
+            except Exception as e:  # noqa: BLE001
+                results.append("fail")
+                print(f"FAIL {name}: {e}")
+                traceback.print_exc(limit=3, file=sys.stdout)
+        run.name = name
+        return run
+    return wrap
+
+
+def check(cond, what):
+    if not cond:
+        raise AssertionError(what)
+
+
+def wait_for(what, fn, timeout=20):
+    """fn() until true: bounded in time, for an event another process makes."""
+    end = time.time() + timeout
+    while time.time() < end:
+        v = fn()
+        if v:
+            return v
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def text(path):
+    try:
+        return open(path).read()
+    except OSError:
+        return ""
+
+
+class World:
+    def __init__(self):
+        for d in ("run/containerd", "nri/plugins", "nri/conf.d", "log", "state", "bpf", "logs"):
+            os.makedirs(f"{D}/{d}", exist_ok=True)
+        conf = open(os.path.join(ROOT, "tests/k8s/containerd17.toml.in")).read().replace("@DIR@", D)
+        open(D + "/config.toml", "w").write(conf)
+        self.sock = D + "/run/containerd/containerd.sock"
+        self.nri = D + "/nri/nri.sock"
+        self.containerd = self.plugin = self.daemon = None
+        self.starts = 0
+        self.start_containerd()
+        for img in (BUILD + "/k8s/pause.tar", BUILD + "/k8s/work.tar"):
+            sh("ctr", "--address", self.sock, "-n", "k8s.io", "images", "import", img)
+        sh("mount", "-t", "bpf", "bpf", D + "/bpf")
+        os.makedirs(f"{CG2}/{CG}", exist_ok=True)
+        open(D + "/policy.json", "w").write(json.dumps(POLICY))
+        self.start_daemon()
+
+    def start_containerd(self):
+        self.starts += 1
+        self.log_path = f"{D}/containerd.{self.starts}.log"
+        log = open(self.log_path, "w")
+        self.containerd = subprocess.Popen([CTRD + "/usr/bin/containerd", "--config", D + "/config.toml"],
+                                           stdout=log, stderr=log, env=ENV)
+        wait_for("containerd's CRI socket", lambda: os.path.exists(self.sock) and
+                 "containerd successfully booted" in text(self.log_path), 60)
+        self.cri = cri.CRI(self.sock, D + "/logs")
+
+    def stop_containerd(self):
+        try:
+            self.cri.cleanup()
+        except Exception as e:  # noqa: BLE001
+            print(f"    cleanup: {e}")
+        self.containerd.send_signal(signal.SIGTERM)
+        try:
+            self.containerd.wait(20)
+        except subprocess.TimeoutExpired:
+            self.containerd.kill()
+            self.containerd.wait()
+        for p in (self.sock, self.nri):
+            if os.path.exists(p):
+                os.unlink(p)
+
+    def start_daemon(self):
+        out = open(D + "/tierwalld.out", "a")
+        self.daemon = subprocess.Popen(
+            [BUILD + "/tierwalld", "--policy", D + "/policy.json", "--cgroup-root", f"{CG2}/{CG}",
+             "--log-dir", D + "/log", "--pin-dir", D + "/bpf/tw", "--socket", TWSOCK,
+             "--state-dir", D + "/state"], stdout=out, stderr=out)
+        r = subprocess.run([BUILD + "/tierwall", "--socket", TWSOCK, "status", "--wait=30"],
+                           capture_output=True, text=True)
+        check(r.returncode == 0, f"tierwalld ready: {r.stdout} {r.stderr} {text(D + '/tierwalld.out')[-2000:]}")
+
+    def stop_daemon(self):
+        self.daemon.send_signal(signal.SIGTERM)
+        self.daemon.wait(20)
+
+    def start_plugin(self):
+        """External, as the DaemonSet runs it."""
+        self.plugin_log = D + "/plugin.log"
+        log = open(self.plugin_log, "a")
+        self.plugin = subprocess.Popen([BUILD + "/tierwall-nri-plugin", "--nri-socket", self.nri,
+                                        "--socket", TWSOCK], stdout=log, stderr=log)
+        self.wait_configured(1)
+
+    def wait_configured(self, n, log=None):
+        wait_for(f"the plugin configured {n} time(s)",
+                 lambda: text(log or self.plugin_log).count("configured by") >= n, 30)
+
+    def events(self):
+        try:
+            return [json.loads(l) for l in open(D + "/log/events.jsonl")]
+        except OSError:
+            return []
+
+    def workload(self, name, namespace, tier, command=PROBE):
+        labels = {"tierwall.io/tier": tier} if tier else {}
+        pod = self.cri.pod(name, namespace, labels, cgroup_parent=PARENT)
+        return pod, pod.container("app", "tierwall.test/work:1", command)
+
+    def close(self):
+        if self.plugin:
+            self.plugin.kill()
+            self.plugin.wait()
+        if self.containerd:
+            self.stop_containerd()
+        if self.daemon and self.daemon.poll() is None:
+            self.stop_daemon()
+
+
+def cleanup(world):
+    if world:
+        world.close()
+    for mnt in sorted((l.split()[1] for l in open("/proc/mounts") if l.split()[1].startswith(D)),
+                      key=len, reverse=True):
+        subprocess.run(["umount", "-l", mnt], capture_output=True)
+    for l in open("/proc/mounts"):
+        f = l.split()
+        if f[2] in ("cgroup", "cgroup2") and os.path.isdir(f"{f[1]}/{CG}"):
+            for dirpath, _, _ in sorted(os.walk(f"{f[1]}/{CG}"), key=lambda x: -len(x[0])):
+                try:
+                    os.rmdir(dirpath)
+                except OSError as e:
+                    print(f"    cleanup: {dirpath}: {e}")
+    shutil.rmtree(D, ignore_errors=True)
+
+
+W = None
+
+
+def refused_first_connect(name, log=None):
+    """A staging pod's first command is refused prod, and the event names it."""
+    pod, cid = W.workload(name, "shop", "staging")
+    st = W.cri.wait_exit(cid)
+    check(st.exit_code == 1 and "Operation not permitted" in pod.log("app"),
+          f"{name}'s first connect: exit {st.exit_code} ({pod.log('app').strip()}); plugin: "
+          f"{text(log or W.plugin_log)[-1500:]}")
+    ev = wait_for(f"{name}'s connect event", lambda: [e for e in W.events()
+                                                      if e.get("kind") == "connect" and e.get("pod") == name])
+    check(ev[0]["namespace"] == "shop" and ev[0]["container"] == "app" and ev[0]["tier"] == "staging"
+          and ev[0]["target_tier"] == "prod", f"the event names pod, namespace and container: {ev[0]}")
+
+
+@test("nri2_plugin_registers_with_containerd_1.7")
+def t_register():
+    W.start_plugin()
+    check(VERSION in text(W.plugin_log), f"configured by containerd {VERSION}: {text(W.plugin_log)}")
+    check("synchronized" in text(W.plugin_log), "Synchronize answered")
+
+
+@test("nri2_staging_pod_first_connect_refused")
+def t_staging():
+    refused_first_connect("web")
+    tags = [e for e in W.events() if e.get("event") == "tag" and e.get("meta", {}).get("pod") == "web"]
+    check(tags and tags[0]["source"] == "pod" and tags[0]["cgroup"].endswith("/pod" + W.cri.pods[-1].uid),
+          f"the first tag is the pod's cgroup, made at RunPodSandbox: {tags[:1]}")
+
+
+@test("nri2_prod_and_untiered_pods_reach_listener")
+def t_prod():
+    for name, ns in (("pay", "payments"), ("plain", "default")):
+        pod, cid = W.workload(name, ns, None)
+        st = W.cri.wait_exit(cid)
+        check(st.exit_code == 0, f"{name} ({ns}): exit {st.exit_code} ({pod.log('app').strip()})")
+
+
+@test("nri2_unknown_tier_does_not_start")
+def t_unknown():
+    try:
+        W.workload("typo", "shop", "qa")
+    except grpc.RpcError as e:
+        check("names a tier the policy does not define" in e.details(), e.details())
+        return
+    raise AssertionError("a pod with tier qa started")
+
+
+@test("nri2_daemon_down_pod_refused_within_runtime_deadline")
+def t_daemon_down():
+    W.stop_daemon()
+    try:
+        t0 = time.time()
+        try:
+            W.workload("late", "shop", "staging")
+            raise AssertionError("a staging pod started without tierwalld")
+        except grpc.RpcError as e:
+            check("did not confirm the tier" in e.details(), e.details())
+        took = time.time() - t0
+        pod, cid = W.workload("dns", "kube-system", None)
+        check(W.cri.wait_exit(cid).exit_code == 0, "an exempt pod starts without tierwalld")
+        check(W.plugin.poll() is None and text(W.plugin_log).count("configured by") == 1,
+              f"the plugin answered within the runtime's deadline and stayed connected: {text(W.plugin_log)}")
+        print(f"    (refused after {took:.1f}s)")
+    finally:
+        W.start_daemon()
+
+
+@test("nri2_runtime_restarted_plugin_reconnects")
+def t_restart():
+    W.stop_containerd()
+    W.start_containerd()
+    W.wait_configured(2)
+    refused_first_connect("after-restart")
+
+
+@test("nri2_plugin_restarted_reconnects")
+def t_plugin_restart():
+    W.plugin.kill()
+    W.plugin.wait()
+    W.start_plugin()
+    W.wait_configured(3)
+    refused_first_connect("after-plugin-restart")
+
+
+@test("nri2_preinstalled_plugin")
+def t_preinstalled():
+    W.plugin.kill()
+    W.plugin.wait()
+    W.plugin = None
+    shutil.copy(BUILD + "/tierwall-nri-plugin", D + "/nri/plugins/10-tierwall")
+    open(D + "/nri/conf.d/10-tierwall.conf", "w").write(json.dumps({"socket": TWSOCK}))
+    W.stop_containerd()
+    W.start_containerd()
+    wait_for("the pre-installed plugin registered",
+             lambda: "pre-connected:10-tierwall" in text(W.log_path), 30)
+    kids = sh("ps", "-o", "pid=,args=", "--ppid", str(W.containerd.pid)).stdout
+    check("10-tierwall" in kids, f"containerd started the plugin itself: {kids}")
+    refused_first_connect("preinstalled", log=W.log_path)
+
+
+def drain(lsock, stop):
+    while not stop.is_set():
+        if select.select([lsock], [], [], 0.2)[0]:
+            try:
+                lsock.accept()[0].close()
+            except OSError:
+                pass
+
+
+def main():
+    global W
+    lsock = socket.socket()
+    lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    lsock.bind(("127.20.0.1", PORT))
+    lsock.listen(64)
+    lsock.setblocking(False)
+    stop = threading.Event()
+    threading.Thread(target=drain, args=(lsock, stop), daemon=True).start()
+    try:
+        W = World()
+    except Exception as e:  # noqa: BLE001
+        traceback.print_exc(limit=3, file=sys.stdout)
+        cleanup(W)
+        print(f"FAIL nri2: containerd {VERSION} or tierwalld cannot run here: {e}")
+        print("0 passed, 1 failed, 0 skipped")
+        return 1
+    try:
+        for t in (t_register, t_staging, t_prod, t_unknown, t_daemon_down, t_restart, t_plugin_restart,
+                  t_preinstalled):
+            if results and results[0] == "fail":
+                print(f"SKIP {t.name}: the plugin did not register")
+                results.append("skip")
+                continue
+            t()
+    finally:
+        if os.environ.get("TW_NRI2_KEEP"):
+            print(f"    keeping {D}: containerd logs and the plugin's")
+            for f in os.listdir(D):
+                if f.endswith(".log") or f.endswith(".out"):
+                    print(f"---- {f}\n{text(D + '/' + f)[-3000:]}")
+        cleanup(W)
+        stop.set()
+        lsock.close()
+    print(f"{results.count('ok')} passed, {results.count('fail')} failed, {results.count('skip')} skipped")
+    return 1 if "fail" in results else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
