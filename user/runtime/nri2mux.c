@@ -56,9 +56,9 @@ static int buf_room(struct nri2_buf *b, size_t n, size_t max)
 
 static int buf_add(struct nri2_buf *b, const void *data, size_t n, size_t max)
 {
-	int err = buf_room(b, n, max);
+	int err = n ? buf_room(b, n, max) : 0;
 
-	if (err)
+	if (err || !n)
 		return err;
 	memcpy(b->p + b->len, data, n);
 	b->len += n;
@@ -80,12 +80,13 @@ int nri2_rx_feed(struct nri2_rx *rx, const void *data, size_t len)
 static int take_msg(struct nri2_rx *rx, uint32_t c, struct nri2_msg *m)
 {
 	struct nri2_buf *b = &rx->conn[c];
-	const uint8_t *h = b->p + b->off;
 	size_t have = b->len - b->off;
+	const uint8_t *h;
 	uint32_t n;
 
 	if (have < NRI2_TT_HDR)
-		return 0;
+		return 0;	/* (b->p may still be NULL) */
+	h = b->p + b->off;
 	n = be32(h);
 	if (n > NRI2_TT_MAX) {
 		snprintf(rx->err, sizeof(rx->err), "ttrpc on nri conn %u: a message of %u bytes "
@@ -109,13 +110,14 @@ static int take_msg(struct nri2_rx *rx, uint32_t c, struct nri2_msg *m)
 static int take_frame(struct nri2_rx *rx)
 {
 	struct nri2_buf *t = &rx->trunk;
-	const uint8_t *h = t->p + t->off;
 	size_t have = t->len - t->off;
+	const uint8_t *h;
 	uint32_t cid, n;
 	int err;
 
 	if (have < NRI2_MUX_HDR)
 		return 0;
+	h = t->p + t->off;
 	cid = be32(h);
 	n = be32(h + 4);
 	if (n > NRI2_MUX_MAX) {

@@ -32,6 +32,8 @@ int nri2_req_decode(const uint8_t *p, size_t len, struct nri2_req *r)
 	}
 	if (n < 0)
 		return n;
+	if (!r->payload)
+		r->payload = (const uint8_t *)"";	/* an empty message, never NULL */
 	return r->service && r->method ? 0 : -EBADMSG;
 }
 
@@ -75,6 +77,8 @@ int nri2_resp_decode(const uint8_t *p, size_t len, struct nri2_resp *r)
 			r->payload_len = f.len;
 		}
 	}
+	if (!r->payload)
+		r->payload = (const uint8_t *)"";
 	return n;
 }
 
