@@ -56,6 +56,12 @@ if [ $# = 0 ]; then
 	tests/k8s/run.py | tee "$k8s_log"
 	read -r kp kf ks < <(counts < "$k8s_log")
 	if [ -z "${kp:-}" ]; then kp=0 kf=1 ks=0; echo "FAIL k8s: the runtime tests printed no summary"; fi
+	# containerd 1.7.24 (Debian 13's, unpacked into the build tree) + NRI v2 + tierwall-nri-plugin.
+	nri2_log=$B/nri2-tests.log
+	tests/k8s/nri2.py | tee "$nri2_log"
+	read -r np nf ns < <(counts < "$nri2_log")
+	[ -n "${np:-}" ] || echo "FAIL nri2: the containerd 1.7 tests printed no summary"
+	kp=$((kp + ${np:-0})) kf=$((kf + ${nf:-1})) ks=$((ks + ${ns:-0}))
 	# The systemd deployment: make install's layout, systemd-analyze verify.
 	read -r dp df ds < <(tests/deploy_check.sh | tee -a "$k8s_log" | counts)
 	kp=$((kp + ${dp:-0})) kf=$((kf + ${df:-1})) ks=$((ks + ${ds:-0}))
