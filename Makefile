@@ -210,6 +210,7 @@ install: all man $(COMPLETION)
 	install -m 0755 $(OUTPUT)/tierwalld $(DESTDIR)$(PREFIX)/sbin/tierwalld
 	install -m 0755 $(OUTPUT)/tierwall $(DESTDIR)$(PREFIX)/bin/tierwall
 	install -m 0755 $(OUTPUT)/tierwall-nri $(DESTDIR)$(PREFIX)/libexec/tierwall/tierwall-nri
+	install -m 0755 $(OUTPUT)/tierwall-nri-plugin $(DESTDIR)$(PREFIX)/libexec/tierwall/tierwall-nri-plugin
 	sed -e 's#@BINDIR@#$(PREFIX)/sbin#g' -e 's#@SYSCONFDIR@#$(SYSCONFDIR)#g' \
 		deploy/systemd/tierwalld.service > $(DESTDIR)$(UNITDIR)/tierwalld.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/tierwalld.service
@@ -223,11 +224,12 @@ install: all man $(COMPLETION)
 # Our binaries and exactly the Debian libraries they link, on an empty root: no
 # package manager, shell or network in the image, nothing fetched to build it.
 IMAGE_NAME ?= docker.io/tierwall/tierwall:$(shell sed -n 's/^#define TW_VERSION[^"]*"\(.*\)"/\1/p' user/common/version.h)
-$(OUTPUT)/tierwall-image.tar: $(addprefix $(OUTPUT)/,tierwalld tierwall tierwall-nri) deploy/image/mkimage.py
+$(OUTPUT)/tierwall-image.tar: $(addprefix $(OUTPUT)/,tierwalld tierwall tierwall-nri tierwall-nri-plugin) deploy/image/mkimage.py
 	$(call msg,IMAGE,$@)
 	$(Q)python3 deploy/image/mkimage.py $@ $(IMAGE_NAME) --libs --entrypoint /usr/bin/tierwalld \
 		/usr/bin/tierwalld=$(OUTPUT)/tierwalld /usr/bin/tierwall=$(OUTPUT)/tierwall \
-		/usr/bin/tierwall-nri=$(OUTPUT)/tierwall-nri /etc/tierwall/ /run/tierwall/ \
+		/usr/bin/tierwall-nri=$(OUTPUT)/tierwall-nri /usr/bin/tierwall-nri-plugin=$(OUTPUT)/tierwall-nri-plugin \
+		/etc/tierwall/ /run/tierwall/ \
 		/var/log/tierwall/ /tmp/ /sys/fs/bpf/ /etc/ssl/certs/ca-certificates.crt=/dev/null
 image: $(OUTPUT)/tierwall-image.tar
 
