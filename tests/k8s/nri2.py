@@ -244,7 +244,7 @@ def refused_first_connect(name, log=None):
 def t_register():
     W.start_plugin()
     check(VERSION in text(W.plugin_log), f"configured by containerd {VERSION}: {text(W.plugin_log)}")
-    check("synchronized" in text(W.plugin_log), "Synchronize answered")
+    wait_for("Synchronize answered", lambda: "synchronized" in text(W.plugin_log))
 
 
 def tagged(cgroup_suffix):
