@@ -9,7 +9,7 @@ starts it (pre-installed in the plugin directory). This script stands in for
 the kubelet (cri.py). Traffic goes to loopback.
 
 Prints one line per test and "N passed, N failed, N skipped"."""
-import json, os, select, shutil, signal, socket, subprocess, sys, threading, time, traceback
+import json, os, shutil, signal, subprocess, sys, time, traceback
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.environ.get("TW_BUILD_DIR", os.path.join(ROOT, "build"))
@@ -17,13 +17,13 @@ os.environ.setdefault("TW_CRI_PY", os.path.join(BUILD, "k8s", "py"))
 VERSION = "1.7.24"
 CTRD = os.path.join(BUILD, f"containerd-{VERSION}")
 PORT = 30000 + os.getpid() % 20000
-results = []
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import check, test  # noqa: E402
 
 
 def skip_all(reason):
-    print(f"SKIP nri2: {reason}")
-    print("0 passed, 0 failed, 1 skipped")
-    sys.exit(0)
+    harness.skip_all("nri2", reason)
 
 
 def preflight():
@@ -50,7 +50,6 @@ def preflight():
 
 preflight()
 import grpc  # noqa: E402
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cri  # noqa: E402
 
 D = f"/tmp/tw-nri2-{os.getpid()}"
@@ -70,33 +69,8 @@ POLICY = {
 PROBE = ["/usr/bin/tw_probe", "tcp-connect", "127.20.0.1", str(PORT)]
 
 
-def sh(*cmd, check=True, **kw):
-    r = subprocess.run(cmd, capture_output=True, text=True, env=ENV, **kw)
-    if check and r.returncode:
-        raise RuntimeError(f"{' '.join(cmd)}: {r.stderr.strip() or r.stdout.strip()}")
-    return r
-
-
-def test(name):
-    def wrap(fn):
-        def run():
-            t0 = time.time()
-            try:
-                fn()
-                results.append("ok")
-                print(f"ok   {name} ({time.time() - t0:.1f}s)")
-            except Exception as e:  # noqa: BLE001
-                results.append("fail")
-                print(f"FAIL {name}: {e}")
-                traceback.print_exc(limit=3, file=sys.stdout)
-        run.name = name
-        return run
-    return wrap
-
-
-def check(cond, what):
-    if not cond:
-        raise AssertionError(what)
+def sh(*cmd, **kw):
+    return harness.sh(*cmd, env=ENV, **kw)
 
 
 def wait_for(what, fn, timeout=20):
@@ -119,13 +93,20 @@ def text(path):
 
 class World:
     def __init__(self):
+        self.containerd = self.plugin = self.daemon = None
+        try:
+            self.setup()
+        except Exception:
+            self.close()          # what did start stops again
+            raise
+
+    def setup(self):
         for d in ("run/containerd", "nri/plugins", "nri/conf.d", "log", "state", "bpf", "logs"):
             os.makedirs(f"{D}/{d}", exist_ok=True)
         conf = open(os.path.join(ROOT, "tests/k8s/containerd17.toml.in")).read().replace("@DIR@", D)
         open(D + "/config.toml", "w").write(conf)
         self.sock = D + "/run/containerd/containerd.sock"
         self.nri = D + "/nri/nri.sock"
-        self.containerd = self.plugin = self.daemon = None
         self.starts = 0
         self.start_containerd()
         for img in (BUILD + "/k8s/pause.tar", BUILD + "/k8s/work.tar"):
@@ -201,7 +182,7 @@ class World:
         if self.plugin:
             self.plugin.kill()
             self.plugin.wait()
-        if self.containerd:
+        if self.containerd and self.containerd.poll() is None:
             self.stop_containerd()
         if self.daemon and self.daemon.poll() is None:
             self.stop_daemon()
@@ -210,17 +191,8 @@ class World:
 def cleanup(world):
     if world:
         world.close()
-    for mnt in sorted((l.split()[1] for l in open("/proc/mounts") if l.split()[1].startswith(D)),
-                      key=len, reverse=True):
-        subprocess.run(["umount", "-l", mnt], capture_output=True)
-    for l in open("/proc/mounts"):
-        f = l.split()
-        if f[2] in ("cgroup", "cgroup2") and os.path.isdir(f"{f[1]}/{CG}"):
-            for dirpath, _, _ in sorted(os.walk(f"{f[1]}/{CG}"), key=lambda x: -len(x[0])):
-                try:
-                    os.rmdir(dirpath)
-                except OSError as e:
-                    print(f"    cleanup: {dirpath}: {e}")
+    harness.unmount_below(D)
+    harness.remove_cgroups(CG)
     shutil.rmtree(D, ignore_errors=True)
 
 
@@ -337,51 +309,29 @@ def t_preinstalled():
     refused_first_connect("preinstalled", log=W.log_path)
 
 
-def drain(lsock, stop):
-    while not stop.is_set():
-        if select.select([lsock], [], [], 0.2)[0]:
-            try:
-                lsock.accept()[0].close()
-            except OSError:
-                pass
-
-
 def main():
     global W
-    lsock = socket.socket()
-    lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    lsock.bind(("127.20.0.1", PORT))
-    lsock.listen(64)
-    lsock.setblocking(False)
-    stop = threading.Event()
-    threading.Thread(target=drain, args=(lsock, stop), daemon=True).start()
+    lsock = harness.Listener("127.20.0.1", PORT)
     try:
         W = World()
     except Exception as e:  # noqa: BLE001
         traceback.print_exc(limit=3, file=sys.stdout)
         cleanup(W)
+        lsock.close()
         print(f"FAIL nri2: containerd {VERSION} or tierwalld cannot run here: {e}")
         print("0 passed, 1 failed, 0 skipped")
         return 1
     try:
-        for t in (t_register, t_sandbox, t_staging, t_prod, t_unknown, t_daemon_down, t_restart, t_plugin_restart,
-                  t_preinstalled):
-            if results and results[0] == "fail":
-                print(f"SKIP {t.name}: the plugin did not register")
-                results.append("skip")
-                continue
-            t()
+        harness.run_all((t_register, t_sandbox, t_staging, t_prod, t_unknown, t_daemon_down, t_restart,
+                         t_plugin_restart, t_preinstalled), "the plugin did not register")
     finally:
         if os.environ.get("TW_NRI2_KEEP"):
-            print(f"    keeping {D}: containerd logs and the plugin's")
             for f in os.listdir(D):
                 if f.endswith(".log") or f.endswith(".out"):
                     print(f"---- {f}\n{text(D + '/' + f)[-3000:]}")
         cleanup(W)
-        stop.set()
         lsock.close()
-    print(f"{results.count('ok')} passed, {results.count('fail')} failed, {results.count('skip')} skipped")
-    return 1 if "fail" in results else 0
+    return harness.summary()
 
 
 if __name__ == "__main__":

@@ -14,20 +14,20 @@ test skips if the machine has a conf.json of its own). The daemon gets a
 private cgroup root; pods are parented below it. Traffic goes to loopback.
 
 Prints one line per test and "N passed, N failed, N skipped"."""
-import datetime, json, os, select, shutil, signal, subprocess, sys, threading, time, traceback
+import datetime, json, os, shutil, signal, subprocess, sys, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.environ.get("TW_BUILD_DIR", os.path.join(ROOT, "build"))
 os.environ.setdefault("TW_CRI_PY", os.path.join(BUILD, "k8s", "py"))
 NRI_CONF, NRI_BIN = "/etc/nri/conf.json", "/opt/nri/bin"
 PORT = 30000 + os.getpid() % 20000
-results = []
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import check, sh, test  # noqa: E402
 
 
 def skip_all(reason):
-    print(f"SKIP k8s: {reason}")
-    print("0 passed, 0 failed, 1 skipped")
-    sys.exit(0)
+    harness.skip_all("k8s", reason)
 
 
 def preflight():
@@ -49,7 +49,6 @@ def preflight():
 preflight()
 import grpc  # noqa: E402
 import yaml  # noqa: E402
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cri  # noqa: E402
 
 D = f"/tmp/tw-k8s-{os.getpid()}"
@@ -57,35 +56,6 @@ CG = f"tw-k8s-{os.getpid()}"                 # the private cgroup subtree
 CG2 = next(l.split()[1] for l in open("/proc/mounts") if l.split()[2] == "cgroup2")
 PARENT = f"/{CG}/kubepods/besteffort"
 created = []                                  # host paths this test made outside D
-
-
-def sh(*cmd, check=True, **kw):
-    r = subprocess.run(cmd, capture_output=True, text=True, **kw)
-    if check and r.returncode:
-        raise RuntimeError(f"{' '.join(cmd)}: {r.stderr.strip() or r.stdout.strip()}")
-    return r
-
-
-def test(name):
-    def wrap(fn):
-        def run():
-            t0 = time.time()
-            try:
-                fn()
-                results.append("ok")
-                print(f"ok   {name} ({time.time() - t0:.1f}s)")
-            except Exception as e:  # noqa: BLE001
-                results.append("fail")
-                print(f"FAIL {name}: {e}")
-                traceback.print_exc(limit=3, file=sys.stdout)
-        run.name = name
-        return run
-    return wrap
-
-
-def check(cond, what):
-    if not cond:
-        raise AssertionError(what)
 
 
 # ---- the world: containerd, images, the manifest ----
@@ -214,10 +184,7 @@ class World:
 def cleanup(world):
     if world:
         world.close()
-    # containerd's mounts (sandbox shm, snapshots) and ours, deepest first.
-    for mnt in sorted((l.split()[1] for l in open("/proc/mounts") if l.split()[1].startswith(D)),
-                      key=len, reverse=True):
-        subprocess.run(["umount", "-l", mnt], capture_output=True)
+    harness.unmount_below(D)
     for path in (NRI_CONF, NRI_BIN + "/tierwall-nri"):
         if os.path.exists(path):
             os.unlink(path)
@@ -226,14 +193,7 @@ def cleanup(world):
             os.rmdir(path)
         except OSError:
             pass
-    for l in open("/proc/mounts"):
-        f = l.split()
-        if f[2] in ("cgroup", "cgroup2") and os.path.isdir(f"{f[1]}/{CG}"):
-            for dirpath, dirs, _ in sorted(os.walk(f"{f[1]}/{CG}"), key=lambda x: -len(x[0])):
-                try:
-                    os.rmdir(dirpath)
-                except OSError as e:
-                    print(f"    cleanup: {dirpath}: {e}")
+    harness.remove_cgroups(CG)
     shutil.rmtree(D, ignore_errors=True)
 
 
@@ -441,32 +401,18 @@ def t_upgrade():
     check(W.cri.wait_exit(cid).exit_code == 1, "new pods tiered by the new agent")
 
 
-def drain(lsock, stop):
-    while not stop.is_set():
-        if select.select([lsock], [], [], 0.2)[0]:
-            try:
-                lsock.accept()[0].close()
-            except OSError:
-                pass
-
-
 def main():
     global W
     for t in ("k8s/pause.tar", "k8s/work.tar", "k8s/py/cri_harness_pb2.py", "tierwall-image.tar",
               "tierwall-nri", "tierwall"):
         if not os.path.exists(os.path.join(BUILD, t)):
             skip_all(f"{BUILD}/{t} is missing (make k8s-test-deps)")
-    lsock = __import__("socket").socket()
-    lsock.setsockopt(1, 2, 1)
-    lsock.bind(("127.20.0.1", PORT))
-    lsock.listen(64)
-    lsock.setblocking(False)
-    stop = threading.Event()     # accepted and closed: pods looping on connect never fill the backlog
-    threading.Thread(target=drain, args=(lsock, stop), daemon=True).start()
+    lsock = harness.Listener("127.20.0.1", PORT)
     try:
         W = World()
     except Exception as e:  # noqa: BLE001
         cleanup(None)
+        lsock.close()
         print(f"FAIL k8s: containerd cannot run here: {e}")
         print("0 passed, 1 failed, 0 skipped")
         return 1
@@ -475,18 +421,12 @@ def main():
             early_pods()
         except Exception as e:  # noqa: BLE001
             STATE["early_error"] = str(e)
-        for t in (t_agent, t_adopted, t_unplaced, t_staging, t_prod, t_unknown, t_configmap, t_stopped, t_upgrade):
-            if results and results[0] == "fail":
-                print(f"SKIP {t.name}: the agent did not start")
-                results.append("skip")
-                continue
-            t()
+        harness.run_all((t_agent, t_adopted, t_unplaced, t_staging, t_prod, t_unknown, t_configmap,
+                         t_stopped, t_upgrade), "the agent did not start")
     finally:
         cleanup(W)
-        stop.set()
         lsock.close()
-    print(f"{results.count('ok')} passed, {results.count('fail')} failed, {results.count('skip')} skipped")
-    return 1 if "fail" in results else 0
+    return harness.summary()
 
 
 if __name__ == "__main__":

@@ -38,68 +38,17 @@ static int set_uint(json_t *o, const char *key, const struct tw_pb_field *f)
 	return json_object_set_new(o, key, json_integer(f->v)) ? -ENOMEM : 0;
 }
 
-/* One map<string, string> entry {1 key, 2 value} into obj. */
-static int map_entry(json_t *obj, const struct tw_pb_field *e)
-{
-	struct tw_pb in;
-	struct tw_pb_field f;
-	json_t *kv;
-	const char *k;
-	int n, err = 0;
+typedef int (*field_fn)(json_t *o, const struct tw_pb_field *f, const void *arg);
 
-	if (e->wire != TW_PB_LEN)
-		return -EBADMSG;
-	kv = json_pack("{s:s, s:s}", "k", "", "v", "");
-	in = tw_pb_init(e->data, e->len);
+/* The message p, field by field through fn, into o: *out = o, or o freed and -errno. */
+static int decode(const uint8_t *p, size_t len, json_t *o, field_fn fn, const void *arg, json_t **out)
+{
+	struct tw_pb in = tw_pb_init(p, len);
+	struct tw_pb_field f;
+	int n = 0, err = o ? 0 : -ENOMEM;
+
 	while (!err && (n = tw_pb_next(&in, &f)) > 0)
-		if (f.num == 1 || f.num == 2)
-			err = set_str(kv, f.num == 1 ? "k" : "v", &f);
-	if (!err && n < 0)
-		err = n;
-	k = json_string_value(json_object_get(kv, "k"));
-	/* A key with a NUL cannot be a label: jansson keys are C strings. */
-	if (!err && strlen(k) != json_string_length(json_object_get(kv, "k")))
-		err = -EBADMSG;
-	if (!err)
-		err = json_object_set(obj, k, json_object_get(kv, "v")) ? -ENOMEM : 0;
-	json_decref(kv);
-	return err;
-}
-
-/* The one string field num of a nested message f, into o[key]. */
-static int nested_str(json_t *o, const char *key, const struct tw_pb_field *f, uint32_t num)
-{
-	struct tw_pb in;
-	struct tw_pb_field g;
-	int n, err = 0;
-
-	if (f->wire != TW_PB_LEN)
-		return -EBADMSG;
-	in = tw_pb_init(f->data, f->len);
-	while (!err && (n = tw_pb_next(&in, &g)) > 0)
-		if (g.num == num)
-			err = set_str(o, key, &g);
-	return err ?: (n < 0 ? n : 0);
-}
-
-int nri2_decode_pod(const uint8_t *p, size_t len, json_t **out)
-{
-	struct tw_pb in = tw_pb_init(p, len);
-	json_t *o = json_pack("{s:s, s:{}, s:i}", "id", "", "labels", "pid", 0);
-	struct tw_pb_field f;
-	int n, err = 0;
-
-	while (!err && (n = tw_pb_next(&in, &f)) > 0) {
-		switch (f.num) {
-		case 1: err = set_str(o, "id", &f); break;
-		case 2: err = set_str(o, "name", &f); break;
-		case 3: err = set_str(o, "uid", &f); break;
-		case 4: err = set_str(o, "namespace", &f); break;
-		case 5: err = map_entry(json_object_get(o, "labels"), &f); break;
-		case 8: err = nested_str(o, "cgroup_parent", &f, 3); break;
-		case 9: err = set_uint(o, "pid", &f); break;
-		}
-	}
+		err = fn(o, &f, arg);
 	if (!err && n < 0)
 		err = n;
 	if (err) {
@@ -110,33 +59,7 @@ int nri2_decode_pod(const uint8_t *p, size_t len, json_t **out)
 	return 0;
 }
 
-int nri2_decode_container(const uint8_t *p, size_t len, json_t **out)
-{
-	struct tw_pb in = tw_pb_init(p, len);
-	json_t *o = json_pack("{s:s, s:i}", "id", "", "pid", 0);
-	struct tw_pb_field f;
-	int n, err = 0;
-
-	while (!err && (n = tw_pb_next(&in, &f)) > 0) {
-		switch (f.num) {
-		case 1: err = set_str(o, "id", &f); break;
-		case 2: err = set_str(o, "pod_sandbox_id", &f); break;
-		case 3: err = set_str(o, "name", &f); break;
-		case 11: err = nested_str(o, "cgroups_path", &f, 5); break;
-		case 12: err = set_uint(o, "pid", &f); break;
-		}
-	}
-	if (!err && n < 0)
-		err = n;
-	if (err) {
-		json_decref(o);
-		return err;
-	}
-	*out = o;
-	return 0;
-}
-
-/* A sub-message field decoded with fn into o[key]. */
+/* A sub-message field, decoded with fn into o[key]. */
 static int set_msg(json_t *o, const char *key, const struct tw_pb_field *f,
 		   int (*fn)(const uint8_t *, size_t, json_t **))
 {
@@ -151,80 +74,145 @@ static int set_msg(json_t *o, const char *key, const struct tw_pb_field *f,
 	return err;
 }
 
+static int kv_field(json_t *kv, const struct tw_pb_field *f, const void *arg)
+{
+	return f->num == 1 || f->num == 2 ? set_str(kv, f->num == 1 ? "k" : "v", f) : 0;
+}
+
+/* One map<string, string> entry {1 key, 2 value} into obj. */
+static int map_entry(json_t *obj, const struct tw_pb_field *e)
+{
+	json_t *kv;
+	int err;
+
+	if (e->wire != TW_PB_LEN)
+		return -EBADMSG;
+	err = decode(e->data, e->len, json_pack("{s:s, s:s}", "k", "", "v", ""), kv_field, NULL, &kv);
+	if (err)
+		return err;
+	/* A key with a NUL cannot be a label: jansson keys are C strings. */
+	if (strlen(json_string_value(json_object_get(kv, "k"))) != json_string_length(json_object_get(kv, "k")))
+		err = -EBADMSG;
+	else if (json_object_set(obj, json_string_value(json_object_get(kv, "k")), json_object_get(kv, "v")))
+		err = -ENOMEM;
+	json_decref(kv);
+	return err;
+}
+
+struct nested { const char *key; uint32_t num; };
+
+static int nested_field(json_t *o, const struct tw_pb_field *f, const void *arg)
+{
+	const struct nested *n = arg;
+
+	return f->num == n->num ? set_str(o, n->key, f) : 0;
+}
+
+/* The string field num of the sub-message f, into o[key]. */
+static int nested_str(json_t *o, const char *key, const struct tw_pb_field *f, uint32_t num)
+{
+	struct nested n = { key, num };
+	json_t *tmp;
+	int err;
+
+	if (f->wire != TW_PB_LEN)
+		return -EBADMSG;
+	err = decode(f->data, f->len, json_object(), nested_field, &n, &tmp);
+	if (err)
+		return err;
+	if (json_object_get(tmp, key) && json_object_set(o, key, json_object_get(tmp, key)))
+		err = -ENOMEM;
+	json_decref(tmp);
+	return err;
+}
+
+static int pod_field(json_t *o, const struct tw_pb_field *f, const void *arg)
+{
+	switch (f->num) {
+	case 1: return set_str(o, "id", f);
+	case 2: return set_str(o, "name", f);
+	case 3: return set_str(o, "uid", f);
+	case 4: return set_str(o, "namespace", f);
+	case 5: return map_entry(json_object_get(o, "labels"), f);
+	case 8: return nested_str(o, "cgroup_parent", f, 3);
+	case 9: return set_uint(o, "pid", f);
+	}
+	return 0;
+}
+
+int nri2_decode_pod(const uint8_t *p, size_t len, json_t **out)
+{
+	return decode(p, len, json_pack("{s:s, s:{}, s:i}", "id", "", "labels", "pid", 0), pod_field,
+		      NULL, out);
+}
+
+static int container_field(json_t *o, const struct tw_pb_field *f, const void *arg)
+{
+	switch (f->num) {
+	case 1: return set_str(o, "id", f);
+	case 2: return set_str(o, "pod_sandbox_id", f);
+	case 3: return set_str(o, "name", f);
+	case 11: return nested_str(o, "cgroups_path", f, 5);
+	case 12: return set_uint(o, "pid", f);
+	}
+	return 0;
+}
+
+int nri2_decode_container(const uint8_t *p, size_t len, json_t **out)
+{
+	return decode(p, len, json_pack("{s:s, s:i}", "id", "", "pid", 0), container_field, NULL, out);
+}
+
+static int event_field(json_t *o, const struct tw_pb_field *f, const void *arg)
+{
+	bool create = *(const bool *)arg;
+
+	if (f->num == (create ? 1u : 2u))
+		return set_msg(o, "pod", f, nri2_decode_pod);
+	if (f->num == (create ? 2u : 3u))
+		return set_msg(o, "container", f, nri2_decode_container);
+	if (f->num == 1 && !create)
+		return f->wire != TW_PB_VARINT || f->v >= NRI2_EVENT_LAST ? -EBADMSG :
+		       json_object_set_new(o, "event", json_integer(f->v)) ? -ENOMEM : 0;
+	return 0;
+}
+
 int nri2_decode_event(const uint8_t *p, size_t len, bool create_request, json_t **out)
 {
-	uint32_t pod = create_request ? 1 : 2, ctr = create_request ? 2 : 3;
-	struct tw_pb in = tw_pb_init(p, len);
-	json_t *o = json_pack("{s:i}", "event", create_request ? NRI2_CREATE_CONTAINER : 0);
-	struct tw_pb_field f;
-	int n, err = 0;
+	return decode(p, len, json_pack("{s:i}", "event", create_request ? NRI2_CREATE_CONTAINER : 0),
+		      event_field, &create_request, out);
+}
 
-	while (!err && (n = tw_pb_next(&in, &f)) > 0) {
-		if (f.num == pod)
-			err = set_msg(o, "pod", &f, nri2_decode_pod);
-		else if (f.num == ctr)
-			err = set_msg(o, "container", &f, nri2_decode_container);
-		else if (f.num == 1 && !create_request)
-			err = f.wire == TW_PB_VARINT && f.v < NRI2_EVENT_LAST ?
-			      (json_object_set_new(o, "event", json_integer(f.v)), 0) : -EBADMSG;
-	}
-	if (!err && n < 0)
-		err = n;
-	if (err) {
-		json_decref(o);
-		return err;
-	}
-	*out = o;
-	return 0;
+static int sync_field(json_t *o, const struct tw_pb_field *f, const void *arg)
+{
+	json_t *v;
+	int err;
+
+	if (f->num != 1 && f->num != 2)
+		return 0;
+	if (f->wire != TW_PB_LEN)
+		return -EBADMSG;
+	err = (f->num == 1 ? nri2_decode_pod : nri2_decode_container)(f->data, f->len, &v);
+	if (!err && json_array_append_new(json_object_get(o, f->num == 1 ? "pods" : "containers"), v))
+		err = -ENOMEM;
+	return err;
 }
 
 int nri2_decode_sync(const uint8_t *p, size_t len, json_t **out)
 {
-	struct tw_pb in = tw_pb_init(p, len);
-	json_t *o = json_pack("{s:[], s:[]}", "pods", "containers"), *v;
-	struct tw_pb_field f;
-	int n, err = 0;
+	return decode(p, len, json_pack("{s:[], s:[]}", "pods", "containers"), sync_field, NULL, out);
+}
 
-	while (!err && (n = tw_pb_next(&in, &f)) > 0) {
-		if ((f.num != 1 && f.num != 2))
-			continue;
-		if (f.wire != TW_PB_LEN) {
-			err = -EBADMSG;
-			break;
-		}
-		err = (f.num == 1 ? nri2_decode_pod : nri2_decode_container)(f.data, f.len, &v);
-		if (!err)
-			json_array_append_new(json_object_get(o, f.num == 1 ? "pods" : "containers"), v);
-	}
-	if (!err && n < 0)
-		err = n;
-	if (err) {
-		json_decref(o);
-		return err;
-	}
-	*out = o;
-	return 0;
+static int configure_field(json_t *o, const struct tw_pb_field *f, const void *arg)
+{
+	static const char *const keys[] = { NULL, "config", "runtime_name", "runtime_version" };
+
+	return f->num >= 1 && f->num <= 3 ? set_str(o, keys[f->num], f) : 0;
 }
 
 int nri2_decode_configure(const uint8_t *p, size_t len, json_t **out)
 {
-	static const char *const keys[] = { NULL, "config", "runtime_name", "runtime_version" };
-	struct tw_pb in = tw_pb_init(p, len);
-	json_t *o = json_pack("{s:s}", "config", "");
-	struct tw_pb_field f;
-	int n, err = 0;
-
-	while (!err && (n = tw_pb_next(&in, &f)) > 0)
-		if (f.num >= 1 && f.num <= 3)
-			err = set_str(o, keys[f.num], &f);
-	if (!err && n < 0)
-		err = n;
-	if (err) {
-		json_decref(o);
-		return err;
-	}
-	*out = o;
-	return 0;
+	return decode(p, len, json_pack("{s:s}", "config", ""), configure_field, NULL, out);
 }
 
 void nri2_encode_register(struct tw_pb_out *o, const char *name, const char *idx)

@@ -27,8 +27,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include "runtime.h"
 
 #define NAME		"tierwall-nri-plugin"
@@ -59,24 +57,6 @@ static void sleep_ms(int ms)
 		;
 }
 
-static int dial(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd, err;
-
-	if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path) >= (int)sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		err = -errno;
-		close(fd);
-		return err;
-	}
-	return fd;
-}
-
 /* Started by the runtime: serve the socket it gave, then end. */
 static int preinstalled(struct tw_nri2_conf *conf, const char *env)
 {
@@ -103,7 +83,7 @@ static __attribute__((noreturn)) void external(const struct tw_nri2_conf *conf, 
 	char why[1024];
 
 	for (;;) {
-		fd = dial(path);
+		fd = tw_ctl_connect(path);
 		if (fd < 0) {
 			if (fd != last)
 				fprintf(stderr, NAME ": %s: %s; retrying every %d ms at most\n", path,

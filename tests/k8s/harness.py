@@ -1,0 +1,103 @@
+# SPDX-License-Identifier: GPL-2.0
+"""What the runtime tests share (run.py: containerd 1.6 and NRI v0.1; nri2.py:
+containerd 1.7 and NRI v2): one line per test, the summary line tests/run.sh
+counts, a loopback listener that accepts and closes, and the cleanup of what
+a test mounted and which cgroups it made."""
+import os, select, socket, subprocess, sys, threading, time, traceback
+
+results = []
+
+
+def skip_all(suite, reason):
+    print(f"SKIP {suite}: {reason}")
+    print("0 passed, 0 failed, 1 skipped")
+    sys.exit(0)
+
+
+def sh(*cmd, check=True, **kw):
+    r = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    if check and r.returncode:
+        raise RuntimeError(f"{' '.join(cmd)}: {r.stderr.strip() or r.stdout.strip()}")
+    return r
+
+
+def test(name):
+    def wrap(fn):
+        def run():
+            t0 = time.time()
+            try:
+                fn()
+                results.append("ok")
+                print(f"ok   {name} ({time.time() - t0:.1f}s)")
+            except Exception as e:  # noqa: BLE001
+                results.append("fail")
+                print(f"FAIL {name}: {e}")
+                traceback.print_exc(limit=3, file=sys.stdout)
+        run.name = name
+        return run
+    return wrap
+
+
+def check(cond, what):
+    if not cond:
+        raise AssertionError(what)
+
+
+def run_all(tests, why_skipped):
+    """Each test, the rest skipped once the first (the setup they need) failed."""
+    for t in tests:
+        if results and results[0] == "fail":
+            print(f"SKIP {t.name}: {why_skipped}")
+            results.append("skip")
+            continue
+        t()
+
+
+def summary():
+    print(f"{results.count('ok')} passed, {results.count('fail')} failed, {results.count('skip')} skipped")
+    return 1 if "fail" in results else 0
+
+
+class Listener:
+    """A TCP listener on a loopback address that accepts and closes: pods that connect in a
+    loop never fill its backlog."""
+
+    def __init__(self, addr, port):
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((addr, port))
+        self.sock.listen(64)
+        self.sock.setblocking(False)
+        self.stop = threading.Event()
+        threading.Thread(target=self.drain, daemon=True).start()
+
+    def drain(self):
+        while not self.stop.is_set():
+            if select.select([self.sock], [], [], 0.2)[0]:
+                try:
+                    self.sock.accept()[0].close()
+                except OSError:
+                    pass
+
+    def close(self):
+        self.stop.set()
+        self.sock.close()
+
+
+def unmount_below(d):
+    """containerd's mounts (sandbox shm, snapshots) and ours under d, deepest first."""
+    for mnt in sorted((l.split()[1] for l in open("/proc/mounts") if l.split()[1].startswith(d)),
+                      key=len, reverse=True):
+        subprocess.run(["umount", "-l", mnt], capture_output=True)
+
+
+def remove_cgroups(name):
+    """The test's cgroup subtree /NAME, in every hierarchy, deepest first."""
+    for l in open("/proc/mounts"):
+        f = l.split()
+        if f[2] in ("cgroup", "cgroup2") and os.path.isdir(f"{f[1]}/{name}"):
+            for dirpath, _, _ in sorted(os.walk(f"{f[1]}/{name}"), key=lambda x: -len(x[0])):
+                try:
+                    os.rmdir(dirpath)
+                except OSError as e:
+                    print(f"    cleanup: {dirpath}: {e}")
