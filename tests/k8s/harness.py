@@ -3,15 +3,42 @@
 containerd 1.7 and NRI v2): one line per test, the summary line tests/run.sh
 counts, a loopback listener that accepts and closes, and the cleanup of what
 a test mounted and which cgroups it made."""
-import os, select, socket, subprocess, sys, threading, time, traceback
+import os, select, shutil, signal, socket, subprocess, sys, threading, time, traceback
 
 results = []
+PORT = 30000 + os.getpid() % 20000            # the listener's, on 127.20.0.1
+# The tests' policy: prod owns 127.20.0.0/16, where the listener is; the namespace
+# payments is prod; a pod's label says its tier otherwise.
+POLICY = {
+    "version": 1,
+    "tiers": {"staging": {}, "prod": {}},
+    "destinations": [{"tier": "prod", "cidrs": ["127.20.0.0/16"]},
+                     {"tier": "staging", "cidrs": ["127.30.0.0/16"]}],
+    "kubernetes": {"namespaces": {"payments": "prod"}},
+}
+PROBE = ["/usr/bin/tw_probe", "tcp-connect", "127.20.0.1", str(PORT)]
 
 
 def skip_all(suite, reason):
     print(f"SKIP {suite}: {reason}")
     print("0 passed, 0 failed, 1 skipped")
     sys.exit(0)
+
+
+def preflight(suite, tools, modules):
+    """What every runtime test needs: root, these programs and python modules, cgroup2."""
+    if os.geteuid() != 0:
+        skip_all(suite, "needs root")
+    for b in tools:
+        if not shutil.which(b):
+            skip_all(suite, f"{b} is not installed (make test-deps installs it)")
+    for m in modules:
+        try:
+            __import__(m)
+        except ImportError:
+            skip_all(suite, f"python3 module missing: {m} (python3-grpcio, python3-yaml)")
+    if not any(l.split()[2] == "cgroup2" for l in open("/proc/mounts")):
+        skip_all(suite, "no cgroup2 mount")
 
 
 def sh(*cmd, check=True, **kw):
@@ -56,6 +83,21 @@ def run_all(tests, why_skipped):
 def summary():
     print(f"{results.count('ok')} passed, {results.count('fail')} failed, {results.count('skip')} skipped")
     return 1 if "fail" in results else 0
+
+
+def stop_containerd(proc, client):
+    """Every pod the test made removed through the CRI, then containerd stopped (SIGTERM,
+    killed after 20 s)."""
+    try:
+        client.cleanup()
+    except Exception as e:  # noqa: BLE001
+        print(f"    cleanup: {e}")
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 class Listener:

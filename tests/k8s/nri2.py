@@ -16,10 +16,9 @@ BUILD = os.environ.get("TW_BUILD_DIR", os.path.join(ROOT, "build"))
 os.environ.setdefault("TW_CRI_PY", os.path.join(BUILD, "k8s", "py"))
 VERSION = "1.7.24"
 CTRD = os.path.join(BUILD, f"containerd-{VERSION}")
-PORT = 30000 + os.getpid() % 20000
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import check, test  # noqa: E402
+from harness import POLICY, PORT, PROBE, check, test  # noqa: E402
 
 
 def skip_all(reason):
@@ -27,20 +26,11 @@ def skip_all(reason):
 
 
 def preflight():
-    if os.geteuid() != 0:
-        skip_all("needs root")
-    if not shutil.which("runc"):
-        skip_all("runc is not installed (make test-deps installs it)")
-    try:
-        import grpc  # noqa: F401
-    except ImportError:
-        skip_all("python3 module missing: grpc (python3-grpcio)")
+    harness.preflight("nri2", ("runc",), ("grpc",))
     for t in ("k8s/pause.tar", "k8s/work.tar", "k8s/py/cri_harness_pb2.py", "tierwalld", "tierwall",
               "tierwall-nri-plugin"):
         if not os.path.exists(os.path.join(BUILD, t)):
             skip_all(f"{BUILD}/{t} is missing (make all k8s-test-deps)")
-    if not any(l.split()[2] == "cgroup2" for l in open("/proc/mounts")):
-        skip_all("no cgroup2 mount")
     if not os.path.exists(CTRD + "/usr/bin/containerd"):
         r = subprocess.run([os.path.join(ROOT, "tests/k8s/fetch-containerd.sh"), CTRD],
                            capture_output=True, text=True)
@@ -59,14 +49,6 @@ PARENT = f"/{CG}/kubepods/besteffort"
 TWSOCK = D + "/run/tierwall.sock"
 ENV = dict(os.environ, PATH=f"{CTRD}/usr/bin:{os.environ['PATH']}")   # 1.7's own shim first
 
-POLICY = {
-    "version": 1,
-    "tiers": {"staging": {}, "prod": {}},
-    "destinations": [{"tier": "prod", "cidrs": ["127.20.0.0/16"]},
-                     {"tier": "staging", "cidrs": ["127.30.0.0/16"]}],
-    "kubernetes": {"namespaces": {"payments": "prod"}},
-}
-PROBE = ["/usr/bin/tw_probe", "tcp-connect", "127.20.0.1", str(PORT)]
 
 
 def sh(*cmd, **kw):
@@ -127,16 +109,7 @@ class World:
         self.cri = cri.CRI(self.sock, D + "/logs")
 
     def stop_containerd(self):
-        try:
-            self.cri.cleanup()
-        except Exception as e:  # noqa: BLE001
-            print(f"    cleanup: {e}")
-        self.containerd.send_signal(signal.SIGTERM)
-        try:
-            self.containerd.wait(20)
-        except subprocess.TimeoutExpired:
-            self.containerd.kill()
-            self.containerd.wait()
+        harness.stop_containerd(self.containerd, getattr(self, "cri", None) or cri.CRI(self.sock, D))
         for p in (self.sock, self.nri):
             if os.path.exists(p):
                 os.unlink(p)

@@ -14,16 +14,15 @@ test skips if the machine has a conf.json of its own). The daemon gets a
 private cgroup root; pods are parented below it. Traffic goes to loopback.
 
 Prints one line per test and "N passed, N failed, N skipped"."""
-import datetime, json, os, shutil, signal, subprocess, sys, time
+import datetime, json, os, shutil, subprocess, sys, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.environ.get("TW_BUILD_DIR", os.path.join(ROOT, "build"))
 os.environ.setdefault("TW_CRI_PY", os.path.join(BUILD, "k8s", "py"))
 NRI_CONF, NRI_BIN = "/etc/nri/conf.json", "/opt/nri/bin"
-PORT = 30000 + os.getpid() % 20000
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import check, sh, test  # noqa: E402
+from harness import POLICY, PORT, PROBE, check, sh, test  # noqa: E402
 
 
 def skip_all(reason):
@@ -31,19 +30,9 @@ def skip_all(reason):
 
 
 def preflight():
-    if os.geteuid() != 0:
-        skip_all("needs root")
-    for b in ("containerd", "ctr", "runc"):
-        if not shutil.which(b):
-            skip_all(f"{b} is not installed (make deps installs containerd and runc)")
-    try:
-        import grpc, yaml  # noqa: F401
-    except ImportError as e:
-        skip_all(f"python3 module missing: {e.name} (python3-grpcio, python3-yaml)")
+    harness.preflight("k8s", ("containerd", "ctr", "runc"), ("grpc", "yaml"))
     if os.path.exists(NRI_CONF):
         skip_all(f"{NRI_CONF} exists on this machine: the test will not replace another NRI setup")
-    if not any(l.split()[2] == "cgroup2" for l in open("/proc/mounts")):
-        skip_all("no cgroup2 mount")
 
 
 preflight()
@@ -169,16 +158,7 @@ class World:
         return pod, cid
 
     def close(self):
-        try:
-            self.cri.cleanup()
-        except Exception as e:  # noqa: BLE001
-            print(f"    cleanup: {e}")
-        self.containerd.send_signal(signal.SIGTERM)
-        try:
-            self.containerd.wait(15)
-        except subprocess.TimeoutExpired:
-            self.containerd.kill()
-            self.containerd.wait()
+        harness.stop_containerd(self.containerd, self.cri)
 
 
 def cleanup(world):
@@ -197,14 +177,6 @@ def cleanup(world):
     shutil.rmtree(D, ignore_errors=True)
 
 
-POLICY = {
-    "version": 1,
-    "tiers": {"staging": {}, "prod": {}},
-    "destinations": [{"tier": "prod", "cidrs": ["127.20.0.0/16"]},
-                     {"tier": "staging", "cidrs": ["127.30.0.0/16"]}],
-    "kubernetes": {"namespaces": {"payments": "prod"}},
-}
-PROBE = ["/usr/bin/tw_probe", "tcp-connect", "127.20.0.1", str(PORT)]
 LOOP = ["/bin/sh", "-c", f"while :; do /usr/bin/tw_probe tcp-connect 127.20.0.1 {PORT}; sleep 0.2; done"]
 W = None
 
