@@ -3,7 +3,7 @@
 containerd 1.7 and NRI v2): one line per test, the summary line tests/run.sh
 counts, a loopback listener that accepts and closes, and the cleanup of what
 a test mounted and which cgroups it made."""
-import os, select, shutil, signal, socket, subprocess, sys, threading, time, traceback
+import datetime, os, select, shutil, signal, socket, subprocess, sys, threading, time, traceback
 
 results = []
 PORT = 30000 + os.getpid() % 20000            # the listener's, on 127.20.0.1
@@ -17,6 +17,25 @@ POLICY = {
     "kubernetes": {"namespaces": {"payments": "prod"}},
 }
 PROBE = ["/usr/bin/tw_probe", "tcp-connect", "127.20.0.1", str(PORT)]
+# A pod that connects to prod every 0.2 s, a line each ("... -> allowed" or the error).
+LOOP = ["/bin/sh", "-c", f"while :; do /usr/bin/tw_probe tcp-connect 127.20.0.1 {PORT}; sleep 0.2; done"]
+
+
+def lines(pod, name="app"):
+    return [l for l in pod.log(name).splitlines() if "->" in l]
+
+
+def ts(e):
+    """A record's time in seconds."""
+    return datetime.datetime.strptime(e["ts"][:26].rstrip("Z"), "%Y-%m-%dT%H:%M:%S.%f").timestamp()
+
+
+def wait_lines(pod, n, timeout=15):
+    """The pod's probe lines once there are n (bounded)."""
+    end = time.time() + timeout
+    while time.time() < end and len(lines(pod)) < n:
+        time.sleep(0.1)
+    return lines(pod)
 
 
 def skip_all(suite, reason):

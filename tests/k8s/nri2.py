@@ -9,7 +9,7 @@ starts it (pre-installed in the plugin directory). This script stands in for
 the kubelet (cri.py). Traffic goes to loopback.
 
 Prints one line per test and "N passed, N failed, N skipped"."""
-import json, os, shutil, signal, subprocess, sys, time, traceback
+import json, os, shutil, signal, subprocess, sys, threading, time, traceback
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.environ.get("TW_BUILD_DIR", os.path.join(ROOT, "build"))
@@ -18,7 +18,7 @@ VERSION = "1.7.24"
 CTRD = os.path.join(BUILD, f"containerd-{VERSION}")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import POLICY, PORT, PROBE, check, test  # noqa: E402
+from harness import POLICY, PORT, PROBE, check, lines, test  # noqa: E402
 
 
 def skip_all(reason):
@@ -47,6 +47,13 @@ CG = f"tw-nri2-{os.getpid()}"
 CG2 = next(l.split()[1] for l in open("/proc/mounts") if l.split()[2] == "cgroup2")
 PARENT = f"/{CG}/kubepods/besteffort"
 TWSOCK = D + "/run/tierwall.sock"
+# Pending pods (fail closed in the kernel below the pods' roots), where the tree has them.
+PENDING = os.path.exists(os.path.join(ROOT, "user/daemon/pending.c"))
+if PENDING:
+    POLICY = dict(POLICY, kubernetes=dict(POLICY["kubernetes"], pods_roots=["/kubepods"]))
+# Prod's and staging's destinations in turn, every 0.2 s.
+LOOP2 = ["/bin/sh", "-c", f"while :; do /usr/bin/tw_probe tcp-connect 127.20.0.1 {PORT}; "
+         f"/usr/bin/tw_probe tcp-connect 127.30.0.1 {PORT}; sleep 0.2; done"]
 ENV = dict(os.environ, PATH=f"{CTRD}/usr/bin:{os.environ['PATH']}")   # 1.7's own shim first
 
 
@@ -94,7 +101,7 @@ class World:
         for img in (BUILD + "/k8s/pause.tar", BUILD + "/k8s/work.tar"):
             sh("ctr", "--address", self.sock, "-n", "k8s.io", "images", "import", img)
         sh("mount", "-t", "bpf", "bpf", D + "/bpf")
-        os.makedirs(f"{CG2}/{CG}", exist_ok=True)
+        os.makedirs(f"{CG2}/{CG}/kubepods", exist_ok=True)
         open(D + "/policy.json", "w").write(json.dumps(POLICY))
         self.start_daemon()
 
@@ -131,10 +138,11 @@ class World:
     def start_plugin(self):
         """External, as the DaemonSet runs it."""
         self.plugin_log = D + "/plugin.log"
+        n = text(self.plugin_log).count("configured by") + 1
         log = open(self.plugin_log, "a")
         self.plugin = subprocess.Popen([BUILD + "/tierwall-nri-plugin", "--nri-socket", self.nri,
                                         "--socket", TWSOCK], stdout=log, stderr=log)
-        self.wait_configured(1)
+        self.wait_configured(n)
 
     def wait_configured(self, n, log=None):
         wait_for(f"the plugin configured {n} time(s)",
@@ -241,7 +249,12 @@ def t_daemon_down():
             check("did not confirm the tier" in e.details(), e.details())
         took = time.time() - t0
         pod, cid = W.workload("dns", "kube-system", None)
-        check(W.cri.wait_exit(cid).exit_code == 0, "an exempt pod starts without tierwalld")
+        code = W.cri.wait_exit(cid).exit_code
+        if PENDING:     # it starts, pending: refused what a tier owns until tierwalld places it
+            check(code == 1 and "Operation not permitted" in pod.log("app"),
+                  f"an exempt pod starts without tierwalld, pending: {pod.log('app')}")
+        else:
+            check(code == 0, "an exempt pod starts without tierwalld")
         check(W.plugin.poll() is None and text(W.plugin_log).count("configured by") == 1,
               f"the plugin answered within the runtime's deadline and stayed connected: {text(W.plugin_log)}")
         print(f"    (refused after {took:.1f}s)")
@@ -266,6 +279,102 @@ def t_plugin_restart():
     refused_first_connect("after-plugin-restart")
 
 
+def probes(pod, addr):
+    return [l for l in lines(pod) if f" {addr}:" in l]
+
+
+def wait_probes(pod, addr, n):
+    return wait_for(f"{n} probes of {addr} by {pod.name}", lambda: len(probes(pod, addr)) >= n and
+                    probes(pod, addr))
+
+
+def refused(ls):
+    return ls and all("Operation not permitted" in l for l in ls)
+
+
+def allowed(ls):
+    return ls and all(l.endswith("allowed") for l in ls)
+
+
+@test("nri2_agent_stopped_new_pods_pending_then_placed")
+def t_pending():
+    keeps, _ = W.workload("keeps", "shop", "staging", LOOP2)
+    check(refused(wait_probes(keeps, "127.20.0.1", 1)) and allowed(wait_probes(keeps, "127.30.0.1", 1)),
+          f"a running staging pod: prod refused, staging reached: {lines(keeps)}")
+    # The agent's pod goes away (its plugin with it), then tierwalld (SIGTERM).
+    W.plugin.kill()
+    W.plugin.wait()
+    W.stop_daemon()
+    new, _ = W.workload("while-down", "shop", "staging", LOOP2)    # no plugin: containerd starts it
+    plain, _ = W.workload("plain-down", "default", None, LOOP2)
+    for pod in (new, plain):
+        for addr in ("127.20.0.1", "127.30.0.1"):
+            got = wait_probes(pod, addr, 2)
+            check(refused(got), f"{pod.name}, started without an agent, is pending: {addr}: {got}")
+    n, m = len(probes(keeps, "127.20.0.1")), len(probes(keeps, "127.30.0.1"))
+    check(refused(wait_probes(keeps, "127.20.0.1", n + 2)[n:]) and
+          allowed(wait_probes(keeps, "127.30.0.1", m + 2)[m:]), "the running pod keeps its tier")
+    # The agent is back: the plugin's Synchronize places every pending pod.
+    W.start_daemon()
+    W.start_plugin()
+    def pod_tags():
+        t = [e for e in W.events() if e.get("event") == "tag" and not e.get("meta", {}).get("container")
+             and e.get("meta", {}).get("pod") in ("while-down", "plain-down")]
+        return t if len(t) >= 2 else None
+    tags = wait_for("the pending pods placed", pod_tags)
+    start = [e for e in W.events() if e.get("event") == "start"][-1]
+    took = max(harness.ts(e) for e in tags) - harness.ts(start)
+    n = len(probes(new, "127.30.0.1"))
+    check(allowed(wait_probes(new, "127.30.0.1", n + 2)[n + 1:]), "the staging pod reaches staging again")
+    n = len(probes(plain, "127.20.0.1"))
+    check(allowed(wait_probes(plain, "127.20.0.1", n + 2)[n + 1:]), "the untiered pod is released")
+    ev = [e for e in W.events() if e.get("kind") == "connect" and e.get("pending") and new.uid in e["cgroup"]]
+    check(ev and ev[0]["tier"] is None, f"decisions on the pending pod say so: {ev[:1]}")
+    print(f"    (placed {took * 1000:.0f} ms after tierwalld's start record)")
+
+
+@test("nri2_plugin_killed_while_pods_start_none_untiered")
+def t_killed():
+    """A staging and a prod pod start while the plugin is killed mid-way: whether the runtime
+    refused one, or started it unplaced (pending) or placed, neither ever reaches the other's
+    tier; once the plugin is back, each reaches its own."""
+    started, threads = {}, []
+    other = {"k-staging": "127.20.0.1", "k-pay": "127.30.0.1"}
+    own = {"k-staging": "127.30.0.1", "k-pay": "127.20.0.1"}
+
+    def start(name, ns, tier):
+        try:
+            started[name] = W.workload(name, ns, tier, LOOP2)[0]
+        except grpc.RpcError as e:
+            started[name] = e
+
+    W.daemon.send_signal(signal.SIGSTOP)        # the plugin's calls wait on tierwalld meanwhile
+    try:
+        for args in (("k-staging", "shop", "staging"), ("k-pay", "payments", None)):
+            threads.append(threading.Thread(target=start, args=args))
+            threads[-1].start()
+        wait_for("a pod start reaching containerd", lambda: "Name:k-" in text(W.log_path))
+        W.plugin.kill()
+        W.plugin.wait()
+    finally:
+        W.daemon.send_signal(signal.SIGCONT)
+    for t in threads:
+        t.join(60)
+    check(len(started) == 2, f"both starts returned: {started}")
+    pods = [p for p in started.values() if not isinstance(p, Exception)]
+    for pod in pods:
+        got = wait_probes(pod, other[pod.name], 2)
+        check(refused(got), f"{pod.name} started with its plugin killed: never the other tier's: {got}")
+    W.start_plugin()                              # its Synchronize places what is pending
+    for pod in pods:
+        n = len(probes(pod, own[pod.name]))
+        check(allowed(wait_probes(pod, own[pod.name], n + 2)[n + 1:]), f"{pod.name} reaches its own tier")
+        n = len(probes(pod, other[pod.name]))
+        check(refused(wait_probes(pod, other[pod.name], n + 2)), f"{pod.name}: and never the other's")
+    print(f"    ({len(pods)} of 2 pods started; refused: "
+          f"{[e.details()[:80] for e in started.values() if isinstance(e, Exception)]})")
+
+
 @test("nri2_preinstalled_plugin")
 def t_preinstalled():
     W.plugin.kill()
@@ -285,18 +394,24 @@ def t_preinstalled():
 def main():
     global W
     lsock = harness.Listener("127.20.0.1", PORT)
+    lsock2 = harness.Listener("127.30.0.1", PORT)          # staging's
     try:
         W = World()
     except Exception as e:  # noqa: BLE001
         traceback.print_exc(limit=3, file=sys.stdout)
         cleanup(W)
         lsock.close()
+        lsock2.close()
         print(f"FAIL nri2: containerd {VERSION} or tierwalld cannot run here: {e}")
         print("0 passed, 1 failed, 0 skipped")
         return 1
     try:
         harness.run_all((t_register, t_sandbox, t_staging, t_prod, t_unknown, t_daemon_down, t_restart,
-                         t_plugin_restart, t_preinstalled), "the plugin did not register")
+                         t_plugin_restart) + ((t_pending, t_killed) if PENDING else ()) +
+                        (t_preinstalled,), "the plugin did not register")
+        if not PENDING:
+            print("SKIP nri2_agent_stopped_new_pods_pending_then_placed, "
+                  "nri2_plugin_killed_while_pods_start_none_untiered: this tree has no pending pods")
     finally:
         if os.environ.get("TW_NRI2_KEEP"):
             for f in os.listdir(D):
@@ -304,6 +419,7 @@ def main():
                     print(f"---- {f}\n{text(D + '/' + f)[-3000:]}")
         cleanup(W)
         lsock.close()
+        lsock2.close()
     return harness.summary()
 
 

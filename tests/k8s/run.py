@@ -14,7 +14,7 @@ test skips if the machine has a conf.json of its own). The daemon gets a
 private cgroup root; pods are parented below it. Traffic goes to loopback.
 
 Prints one line per test and "N passed, N failed, N skipped"."""
-import datetime, json, os, shutil, subprocess, sys, time
+import json, os, shutil, subprocess, sys, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.environ.get("TW_BUILD_DIR", os.path.join(ROOT, "build"))
@@ -22,7 +22,7 @@ os.environ.setdefault("TW_CRI_PY", os.path.join(BUILD, "k8s", "py"))
 NRI_CONF, NRI_BIN = "/etc/nri/conf.json", "/opt/nri/bin"
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import POLICY, PORT, PROBE, check, sh, test  # noqa: E402
+from harness import LOOP, POLICY, PORT, PROBE, check, lines, sh, test, ts, wait_lines  # noqa: E402
 
 
 def skip_all(reason):
@@ -177,19 +177,7 @@ def cleanup(world):
     shutil.rmtree(D, ignore_errors=True)
 
 
-LOOP = ["/bin/sh", "-c", f"while :; do /usr/bin/tw_probe tcp-connect 127.20.0.1 {PORT}; sleep 0.2; done"]
 W = None
-
-
-def lines(pod, name="app"):
-    return [l for l in pod.log(name).splitlines() if "->" in l]
-
-
-def wait_lines(pod, n, timeout=15):
-    end = time.time() + timeout
-    while time.time() < end and len(lines(pod)) < n:
-        time.sleep(0.1)
-    return lines(pod)
 
 
 @test("k8s_agent_from_manifest_ready")
@@ -216,10 +204,6 @@ def early_pods():
     for name in ("early-web", "early-pay"):     # positive control: nothing judges them yet
         got = wait_lines(STATE[name], 2)
         check(got and all(l.endswith("allowed") for l in got), f"{name} before the agent: {got}")
-
-
-def ts(e):
-    return datetime.datetime.strptime(e["ts"][:26].rstrip("Z"), "%Y-%m-%dT%H:%M:%S.%f").timestamp()
 
 
 @test("k8s_running_pods_tiered_from_cri_within_5s")
