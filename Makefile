@@ -35,7 +35,7 @@ DEB_DEPS  := clang libbpf-dev bpftool libelf-dev zlib1g-dev libjansson-dev libss
 # container runtime and its gRPC tools, filesystem images, systemd-analyze,
 # libFuzzer's runtime.
 DEB_TEST_DEPS := llvm libclang-rt-14-dev libzstd-dev iproute2 nftables dnsmasq-base \
-	     qemu-system-x86 busybox-static cpio systemd containerd runc python3-grpcio \
+	     qemu-system-x86 busybox-static cpio systemd containerd runc podman python3-grpcio \
 	     python3-grpc-tools python3-yaml e2fsprogs btrfs-progs
 
 ifeq ($(V),1)
@@ -52,13 +52,14 @@ endif
 	fuzz fuzz-build asan mutants
 
 APPS      := tierwalld tierwall
-NRI_OBJS  := $(addprefix $(OUTPUT)/,tierwall-nri.o nri.o hook.o layout.o cgroup.o cgroupns.o cgroupfs.o ctl.o)
-NRI2_OBJS := $(addprefix $(OUTPUT)/,tierwall-nri-plugin.o nri2.o nri2mux.o nri2rpc.o nri2msg.o pb.o hook.o layout.o \
-	       cgroup.o cgroupns.o cgroupfs.o ctl.o)
+HOOK_OBJS := $(addprefix $(OUTPUT)/,hook.o install.o layout.o cgroup.o cgroupns.o cgroupfs.o ctl.o)
+NRI_OBJS  := $(addprefix $(OUTPUT)/,tierwall-nri.o nri.o) $(HOOK_OBJS)
+OCI_OBJS  := $(addprefix $(OUTPUT)/,tierwall-oci-hook.o ocihook.o) $(HOOK_OBJS)
+NRI2_OBJS := $(addprefix $(OUTPUT)/,tierwall-nri-plugin.o nri2.o nri2mux.o nri2rpc.o nri2msg.o pb.o) $(HOOK_OBJS)
 COMMON    := policy diag tierref dests dirtab kube driftcfg cidr compile ruleref jsonhint lint cgroup cgroupns cgroupfs ident event secretev evlog evread evquery seal ctl log lsm pins util text explainer fill chain levels
 TESTS     := tw_tests tw_probe tw_bench
 
-all: $(addprefix $(OUTPUT)/,$(APPS) tierwall-nri tierwall-nri-plugin tw_tests tw_probe)
+all: $(addprefix $(OUTPUT)/,$(APPS) tierwall-nri tierwall-oci-hook tierwall-nri-plugin tw_tests tw_probe)
 
 # Install what is missing from Debian; silent and quick when all is present.
 define apt_install
@@ -79,7 +80,7 @@ test-deps:
 $(OUTPUT):
 	$(Q)mkdir -p $@
 
-$(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.bpf.h) maps/tierwall.h vmlinux/vmlinux.h | $(OUTPUT)
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.bpf.h) $(wildcard maps/*.h) vmlinux/vmlinux.h | $(OUTPUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp
 	$(Q)$(BPFTOOL) gen object $@ $@.tmp && rm -f $@.tmp
@@ -95,7 +96,7 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@
 
-$(OUTPUT)/%.o: %.c $(USER_HDRS) maps/tierwall.h | $(OUTPUT)
+$(OUTPUT)/%.o: %.c $(USER_HDRS) $(wildcard maps/*.h) | $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
@@ -106,7 +107,7 @@ SKELS := $(addprefix $(OUTPUT)/,net.skel.h sock.skel.h dns.skel.h files.skel.h n
 SKEL_USERS := $(notdir $(shell grep -lE '\.skel\.h"|loader_int\.h"' $(addsuffix /*.c,$(USER_DIRS))))
 $(addprefix $(OUTPUT)/,$(SKEL_USERS:.c=.o)): $(SKELS)
 
-DAEMON_OBJS := $(addprefix $(OUTPUT)/,tierwalld.o ask.o access.o reloadreq.o pods.o podtier.o adopt.o cri.o pb.o hook.o layout.o ready.o policywatch.o options.o state.o tags.o tagwatch.o persist.o lock.o uninstall.o control.o reply.o status.o reload.o stream.o drain.o sealing.o protect.o runs.o attestd.o drift.o loader.o handover.o objects.o objshare.o filemaps.o guard.o secrets.o identities.o names.o secretwatch.o dns.o dnsview.o fingerprint.o endpoints.o driftscan.o follow.o metrics.o $(addsuffix .o,$(COMMON)))
+DAEMON_OBJS := $(addprefix $(OUTPUT)/,tierwalld.o ask.o access.o reloadreq.o pods.o pending.o podtier.o adopt.o cri.o pb.o hook.o layout.o ready.o policywatch.o options.o state.o tags.o tagwatch.o persist.o lock.o uninstall.o control.o reply.o status.o reload.o stream.o drain.o sealing.o protect.o runs.o attestd.o drift.o loader.o handover.o pendmap.o objects.o objshare.o filemaps.o guard.o secrets.o identities.o names.o secretwatch.o dns.o dnsview.o fingerprint.o endpoints.o driftscan.o follow.o metrics.o $(addsuffix .o,$(COMMON)))
 CLI_OBJS    := $(addprefix $(OUTPUT)/,tierwall.o cli_status.o events.o evshow.o explain.o policycmd.o simulate.o simjudge.o simanswer.o logcmd.o run.o attest.o $(addsuffix .o,$(COMMON)))
 
 $(OUTPUT)/tierwalld: $(DAEMON_OBJS)
@@ -115,6 +116,10 @@ $(OUTPUT)/tierwalld: $(DAEMON_OBJS)
 
 # The runtime hook runs on the host, outside any image: static, whatever the host has.
 $(OUTPUT)/tierwall-nri: $(NRI_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -static -ljansson -o $@
+
+$(OUTPUT)/tierwall-oci-hook: $(OCI_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -static -ljansson -o $@
 
@@ -129,7 +134,7 @@ $(OUTPUT)/tierwall: $(CLI_OBJS)
 
 # Tests and benchmarks.
 TEST_SRCS := $(wildcard tests/*.c)
-$(OUTPUT)/tests/%.o: tests/%.c $(wildcard tests/*.h) $(USER_HDRS) maps/tierwall.h
+$(OUTPUT)/tests/%.o: tests/%.c $(wildcard tests/*.h) $(USER_HDRS) $(wildcard maps/*.h)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -Itests -c $< -o $@
@@ -139,7 +144,7 @@ $(TEST_OBJS) $(OUTPUT)/tests/dnsguard.o: $(SKELS)
 
 TESTS_OBJS := $(addprefix $(OUTPUT)/tests/,runner.o net.o fixture.o fxlog.o fxsock.o fxdns.o dnse2e.o std.o schema.o dnsguard.o sockets.o reference.o \
 	      fileops.o tamperops.o podhook.o runhelp.o secfix.o lsmfix.o) $(TEST_OBJS) $(addprefix $(OUTPUT)/,loader.o handover.o objects.o objshare.o filemaps.o guard.o \
-	      podtier.o layout.o nri.o hook.o cri.o pb.o nri2mux.o nri2rpc.o nri2msg.o fingerprint.o endpoints.o $(addsuffix .o,$(COMMON)))
+	      podtier.o layout.o nri.o ocihook.o hook.o install.o cri.o pb.o nri2mux.o nri2rpc.o nri2msg.o fingerprint.o endpoints.o $(addsuffix .o,$(COMMON)))
 
 $(OUTPUT)/tw_tests: $(TESTS_OBJS)
 	$(call msg,LINK,$@)
@@ -211,6 +216,7 @@ install: all man $(COMPLETION)
 	install -m 0755 $(OUTPUT)/tierwall $(DESTDIR)$(PREFIX)/bin/tierwall
 	install -m 0755 $(OUTPUT)/tierwall-nri $(DESTDIR)$(PREFIX)/libexec/tierwall/tierwall-nri
 	install -m 0755 $(OUTPUT)/tierwall-nri-plugin $(DESTDIR)$(PREFIX)/libexec/tierwall/tierwall-nri-plugin
+	install -m 0755 $(OUTPUT)/tierwall-oci-hook $(DESTDIR)$(PREFIX)/libexec/tierwall/tierwall-oci-hook
 	sed -e 's#@BINDIR@#$(PREFIX)/sbin#g' -e 's#@SYSCONFDIR@#$(SYSCONFDIR)#g' \
 		deploy/systemd/tierwalld.service > $(DESTDIR)$(UNITDIR)/tierwalld.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/tierwalld.service
@@ -224,12 +230,12 @@ install: all man $(COMPLETION)
 # Our binaries and exactly the Debian libraries they link, on an empty root: no
 # package manager, shell or network in the image, nothing fetched to build it.
 IMAGE_NAME ?= docker.io/tierwall/tierwall:$(shell sed -n 's/^#define TW_VERSION[^"]*"\(.*\)"/\1/p' user/common/version.h)
-$(OUTPUT)/tierwall-image.tar: $(addprefix $(OUTPUT)/,tierwalld tierwall tierwall-nri tierwall-nri-plugin) deploy/image/mkimage.py
+$(OUTPUT)/tierwall-image.tar: $(addprefix $(OUTPUT)/,tierwalld tierwall tierwall-nri tierwall-oci-hook tierwall-nri-plugin) deploy/image/mkimage.py
 	$(call msg,IMAGE,$@)
 	$(Q)python3 deploy/image/mkimage.py $@ $(IMAGE_NAME) --libs --entrypoint /usr/bin/tierwalld \
 		/usr/bin/tierwalld=$(OUTPUT)/tierwalld /usr/bin/tierwall=$(OUTPUT)/tierwall \
-		/usr/bin/tierwall-nri=$(OUTPUT)/tierwall-nri /usr/bin/tierwall-nri-plugin=$(OUTPUT)/tierwall-nri-plugin \
-		/etc/tierwall/ /run/tierwall/ \
+		/usr/bin/tierwall-nri=$(OUTPUT)/tierwall-nri /usr/bin/tierwall-oci-hook=$(OUTPUT)/tierwall-oci-hook \
+		/usr/bin/tierwall-nri-plugin=$(OUTPUT)/tierwall-nri-plugin /etc/tierwall/ /run/tierwall/ \
 		/var/log/tierwall/ /tmp/ /sys/fs/bpf/ /etc/ssl/certs/ca-certificates.crt=/dev/null
 image: $(OUTPUT)/tierwall-image.tar
 
@@ -259,7 +265,7 @@ FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_LIB     := $(addprefix $(OUTPUT)/fuzz/obj/,$(addsuffix .o,$(COMMON) follow loader handover objects objshare filemaps guard dns dnsview fingerprint endpoints cri pb nri2mux nri2rpc nri2msg) \
 		tests/reference.o tests/dnsguard.o tests/net.o)
 
-$(OUTPUT)/fuzz/obj/%.o: %.c $(USER_HDRS) maps/tierwall.h $(SKELS)
+$(OUTPUT)/fuzz/obj/%.o: %.c $(USER_HDRS) $(wildcard maps/*.h) $(SKELS)
 	$(call msg,FUZZ-CC,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@

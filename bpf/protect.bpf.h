@@ -88,11 +88,15 @@ static __always_inline bool is_daemon(struct task_struct *p, const struct tw_gua
 	return p->group_leader->start_boottime == g->start_ns;
 }
 
-/* A tiered caller, d->tier set; tierwalld itself is never judged. */
+/*
+ * A tiered caller, d->tier set; tierwalld itself is never judged. A pending
+ * caller is not tiered here: the agent's own pod starts pending whenever no
+ * agent runs, and must still load its programs and take over.
+ */
 static __always_inline bool tiered(struct decision *d)
 {
 	caller_tier(d);
-	if (d->tier == TW_TIER_NONE)
+	if (d->tier == TW_TIER_NONE || d->tier == TW_TIER_PENDING)
 		return false;
 	return !is_daemon(bpf_get_current_task_btf(), guard_get());
 }

@@ -8,6 +8,7 @@
 
 #include <bpf/bpf_core_read.h>
 #include "tierwall.h"
+#include "pendtier.h"
 
 /* Wake the daemon only past this much unread data; it also polls on a timer. */
 #define TW_WAKE_BYTES	(256 * 1024)
@@ -114,7 +115,8 @@ struct decision {
 /*
  * Tier of the caller: the nearest tagged ancestor, deepest tagged level
  * first, into d with its tag's flags (one lookup). One copy for the hooks,
- * self-protection and explain.
+ * self-protection and explain. TW_TIER_PENDING: below a pods' root, not
+ * placed yet (maps/pending.h); a placed pod's own tag is found first.
  */
 static __always_inline __u32 tier_of(int src, const void *from, struct decision *d)
 {

@@ -249,6 +249,8 @@ int fx_start(struct fx *f, const char *const *extra)
 		dup2(fd, 2);
 		if (f->own_cgroupns && (fx_move(f, f->own_cgroupns, getpid()) || unshare(CLONE_NEWCGROUP)))
 			_exit(126);
+		if (f->in_cgroup && fx_move(f, f->in_cgroup, getpid()))
+			_exit(126);
 		if (own_notify)
 			setenv("NOTIFY_SOCKET", notify, 1);
 		execv(bin, (char **)argv);

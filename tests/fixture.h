@@ -26,6 +26,8 @@ struct fx {
 	int daemon_status;		/* wait status once exited */
 	/* fx_start: the daemon starts in cgroup `own_cgroupns` with a cgroup namespace of its own (a container's) */
 	const char *own_cgroupns;
+	/* fx_start: the daemon starts in cgroup `in_cgroup` (relative to root), as a pod's would */
+	const char *in_cgroup;
 	/* fx_start's last-resort bound on readiness, in seconds (0: the fixture's own) */
 	int start_timeout_s;
 	int notify_fd;			/* fx_start's NOTIFY_SOCKET listener (> 0 once made) */

@@ -51,11 +51,15 @@ if [ $# = 0 ] && [ -z "$vm_pid" ]; then
 fi
 kp=0 kf=0 ks=0
 if [ $# = 0 ]; then
-	# The real container runtime: containerd 1.6 + CRI + runc + the NRI hook (tests/k8s).
+	# The real container runtimes: containerd 1.6 + CRI + runc + the NRI hook (tests/k8s).
 	k8s_log=$B/k8s-tests.log
 	tests/k8s/run.py | tee "$k8s_log"
 	read -r kp kf ks < <(counts < "$k8s_log")
 	if [ -z "${kp:-}" ]; then kp=0 kf=1 ks=0; echo "FAIL k8s: the runtime tests printed no summary"; fi
+	# CRI-O's and podman's OCI hook on the real podman 4.3 (tests/oci).
+	read -r op of os_ < <(tests/oci/run.py | tee -a "$k8s_log" | counts)
+	if [ -z "${op:-}" ]; then op=0 of=1 os_=0; echo "FAIL oci: the OCI hook tests printed no summary"; fi
+	kp=$((kp + op)) kf=$((kf + of)) ks=$((ks + os_))
 	# containerd 1.7.24 (Debian 13's, unpacked into the build tree) + NRI v2 + tierwall-nri-plugin.
 	nri2_log=$B/nri2-tests.log
 	tests/k8s/nri2.py | tee "$nri2_log"

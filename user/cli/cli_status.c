@@ -212,6 +212,24 @@ static void print_cri(json_t *v)
 		       S(u, "container"), S(u, "container_id"), S(u, "reason"));
 }
 
+/* Pods' roots, and the containers below them that nothing placed yet. */
+static void print_pending(json_t *v)
+{
+	json_t *r, *old = json_object_get(v, "oldest");
+	size_t i;
+
+	if (!json_array_size(json_object_get(v, "roots")))
+		return;
+	printf("pods roots  ");
+	json_array_foreach(json_object_get(v, "roots"), i, r)
+		printf("%s%s", i ? ", " : "", json_string_value(r));
+	printf(" (%s)\n", S(v, "roots_from"));
+	printf("pending     %lld containers", json_integer_value(json_object_get(v, "containers")));
+	if (old)
+		printf(", oldest %s (%lld s)", S(old, "cgroup"), json_integer_value(json_object_get(old, "seconds")));
+	printf("\n");
+}
+
 /* The last reload, and whether the file on disk is what is loaded. */
 static void print_reload(json_t *rl)
 {
@@ -304,6 +322,7 @@ int do_status(int argc, char **argv)
 		       json_is_true(json_object_get(v, "attached")) ? "attached" : "NOT ATTACHED");
 	print_reload(json_object_get(r, "reload"));
 	print_cri(json_object_get(r, "cri"));
+	print_pending(json_object_get(r, "pending"));
 	c = json_object_get(r, "counters");
 	json_object_foreach(c, k, v)
 		printf("%-16s %lld\n", k, json_integer_value(v));

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include "ask.h"
+#include "pendtier.h"
 #include "cgroup.h"
 #include "reply.h"
 #include "explainer.h"
@@ -92,6 +93,8 @@ static json_t *caller_json(struct daemon *d, const struct caller *c, const struc
 				json_null());
 	if (i >= 0)
 		json_object_set_new(o, "tag", dm_tag_json(d, &d->tags[i]));
+	if (!c->outside && x->out_tier == TW_TIER_PENDING)
+		json_object_set_new(o, "pending", json_true());	/* refused every tier's */
 	if (c->outside)
 		json_object_set_new(o, "outside_root", json_string(d->root));
 	return o;

@@ -23,6 +23,7 @@
 #include "control.h"
 #include "ctl.h"
 #include "log.h"
+#include "pending.h"
 #include "persist.h"
 #include "pods.h"
 #include "reloadreq.h"
@@ -100,7 +101,7 @@ static json_t *cmd_untag(struct daemon *d, const struct client *c, json_t *req)
 	if (d->tags[i].source == TAG_POLICY)
 		return dm_reply_err("cgroup %s is tagged by the policy (%s): change the policy and reload",
 				 dm_policy_path(d, abs), d->policy->cgroups[d->tags[i].policy_index].jpath);
-	rec = json_pack("{s:s, s:s}", "tier", dm_tier_name(d, d->tags[i].tier),
+	rec = json_pack("{s:s, s:s}", "tier", dm_tag_tier_name(d, d->tags[i].tier),
 			"source", dm_tag_source_name(d->tags[i].source));
 	err = dm_remove_tag(d, i);
 	if (err) {
@@ -133,15 +134,18 @@ static json_t *cmd_tag(struct daemon *d, const struct client *c, json_t *req)
 
 	if (!cg || !tier)
 		return dm_reply_err("request needs \"cgroup\" and \"tier\"");
-	if (source < 0 || source == TAG_POLICY || source == TAG_RUN)
+	if (source < 0 || source == TAG_POLICY || source == TAG_RUN || source == TAG_PENDING)
 		return dm_reply_err("\"source\" must be \"runtime\" or \"pod\", not \"%s\"", src);
-	if (!(t = tw_policy_tier_id(d->policy, tier)))
+	if ((t = dm_tier_or_untiered(d, tier)) < 0)
 		return dm_reply_err("unknown tier \"%s\" (the policy defines %d tiers; see `tierwall tiers`)",
 				 tier, d->policy->ntiers);
 	err = tw_cgroup_resolve(d->root, cg, abs, sizeof(abs));
 	if (err)
 		return resolve_err(d, cg, err);
 	i = dm_effective_tag(d, abs);
+	/* Pending or explicitly untiered: placing it is no change of tier. */
+	if (i >= 0 && (dm_tag_pending(d, i) || d->tags[i].tier == TW_TIER_NONE))
+		i = -1;
 	if (i >= 0) {
 		bool own = !strcmp(d->tags[i].path, abs);
 
@@ -163,7 +167,12 @@ static json_t *cmd_tag(struct daemon *d, const struct client *c, json_t *req)
 	err = dm_add_tag(d, abs, t, &origin, why, sizeof(why));
 	if (err)
 		return dm_reply_err("%s", why);
-	dm_state_save(d);
+	/*
+	 * Saved at the end of this turn of the event loop (state_dirty): a burst
+	 * of pods costs one fsync, not one each. The tag is in the kernel's map
+	 * now; a crash before the save loses it from the state file only, and a
+	 * pod below a pods' root then starts the next instance pending.
+	 */
 	dm_tagwatch_update(d);
 	rec = json_pack("{s:s, s:s?, s:s, s:b}", "tier", tier, "previous_tier", prev,
 			"source", dm_tag_source_name(source), "forced", force);
@@ -224,7 +233,8 @@ static json_t *refuse_tiered(struct daemon *d, const struct client *c, const cha
 		return dm_reply_err("refused: the process that connected (pid %d) is gone; a request that "
 				    "changes enforcement must come from it", (int)c->peer.pid);
 	}
-	if ((i = dm_effective_tag(d, abs)) < 0)
+	/* Pending is not a tier here either: the agent's own pod may start pending. */
+	if ((i = dm_effective_tag(d, abs)) < 0 || dm_tag_pending(d, i) || d->tags[i].tier == TW_TIER_NONE)
 		return NULL;
 	tier = dm_tier_name(d, d->tags[i].tier);
 	tw_cgroup_id(abs, &cgid);

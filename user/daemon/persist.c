@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include "cgroup.h"
 #include "log.h"
+#include "pending.h"
 #include "persist.h"
 #include "tags.h"
 #include "util.h"
@@ -35,11 +36,11 @@ static json_t *tags_json(const struct daemon *d)
 	for (i = 0; i < d->ntags; i++) {
 		const struct tag *t = &d->tags[i];
 
-		if (t->source == TAG_POLICY)
-			continue;	/* the policy file says them again */
+		if (t->source == TAG_POLICY || t->source == TAG_PENDING)
+			continue;	/* the policy file (or what is found) says them again */
 		json_t *o = json_pack("{s:s, s:I, s:s, s:s, s:i, s:i, s:I}",
 			"path", t->path, "cgroup_id", (json_int_t)t->id,
-			"tier", dm_tier_name(d, t->tier), "source", dm_tag_source_name(t->source),
+			"tier", dm_tag_tier_name(d, t->tier), "source", dm_tag_source_name(t->source),
 			"uid", (int)t->uid, "pid", t->pid, "since", (json_int_t)t->since);
 
 		if (t->meta)
@@ -170,7 +171,7 @@ static bool restore_tag(struct daemon *d, json_t *t)
 	size_t n = strlen(d->root);
 	int tid, i;
 
-	if (!path || !tier || source < 0 || source == TAG_POLICY) {
+	if (!path || !tier || source < 0 || source == TAG_POLICY || source == TAG_PENDING) {
 		tag_lost(d, t, "unreadable entry in the state file");
 		return false;
 	}
@@ -178,7 +179,7 @@ static bool restore_tag(struct daemon *d, json_t *t)
 		tag_lost(d, t, "outside this daemon's cgroup root");
 		return false;
 	}
-	if (!(tid = tw_policy_tier_id(d->policy, tier))) {
+	if ((tid = dm_tier_or_untiered(d, tier)) < 0) {
 		snprintf(why, sizeof(why), "the policy has no tier \"%s\"", tier);
 		tag_lost(d, t, why);
 		return false;

@@ -16,6 +16,7 @@
 #include "stream.h"
 #include "status.h"
 #include "persist.h"
+#include "pending.h"
 #include "tags.h"
 #include "tagwatch.h"
 
@@ -112,6 +113,8 @@ int dm_reload(struct daemon *d)
 	if (!err)
 		dm_state_restore_tags(d, saved, true);
 	if (!err)
+		dm_tag_pending_roots(d);
+	if (!err)
 		err = tw_bpf_attach(nb, d->root, d->pin_dir);
 	if (!err && d->pin_dir[0])
 		err = tw_bpf_pin(nb, d->pin_dir);
@@ -120,8 +123,10 @@ int dm_reload(struct daemon *d)
 		dm_tags_clear(d);
 		d->bpf = ob;
 		d->policy = op;
-		if (saved && !dm_tag_policy_cgroups(d))
+		if (saved && !dm_tag_policy_cgroups(d)) {
 			dm_state_restore_tags(d, saved, true);
+			dm_tag_pending_roots(d);
+		}
 		err = reload_failed(d, NULL, "attaching the new programs failed");
 		goto out_new;
 	}

@@ -343,6 +343,7 @@ static const char *tier_of_pid(struct daemon *d, int pid)
 
 	if (dm_cgroup_of_pid(d, pid, abs, sizeof(abs)) || (i = dm_effective_tag(d, abs)) < 0)
 		return NULL;
+	/* NULL (untiered, pending) stands for "may run any tier" as for untagged callers */
 	return dm_tier_name(d, d->tags[i].tier);
 }
 

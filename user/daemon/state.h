@@ -26,8 +26,10 @@
 #define MAX_TAGS		65536
 #define MAX_HOST_ADDRS		65536
 #define DNS_SETTLE_MS		3000	/* first answers awaited before attaching */
+#define STATE_SAVE_NS		200000000ull	/* state.json at most this often from the event loop */
 
-enum tag_source { TAG_POLICY, TAG_RUNTIME, TAG_POD, TAG_RUN };
+/* TAG_PENDING: a pods' root (pending.c), found again at each start, never saved. */
+enum tag_source { TAG_POLICY, TAG_RUNTIME, TAG_POD, TAG_RUN, TAG_PENDING };
 
 /*
  * A tagged cgroup. Policy tags follow their path (a recreated cgroup is
@@ -107,6 +109,7 @@ struct daemon {
 	int lock_fds[3];		/* pin dir, log dir, state dir */
 	bool absent[4];			/* those and the socket's: absent before this start */
 	bool state_dirty;		/* tags or hostname addresses changed since saved */
+	uint64_t next_state_save;	/* monotonic ns: the event loop saves no sooner */
 	int tag_watch_fd;		/* inotify on tagged cgroups' parents */
 	uint64_t next_tag_check;
 	bool uninstall;			/* at stop: detach and remove everything */

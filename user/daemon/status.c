@@ -6,6 +6,7 @@
 #include "adopt.h"
 #include "reloadreq.h"
 #include "drift.h"
+#include "pending.h"
 #include "protect.h"
 #include "status.h"
 
@@ -69,6 +70,7 @@ json_t *dm_status_json(struct daemon *d)
 	json_object_set_new(o, "warnings", d->overlap[0] ? json_pack("[s]", d->overlap) : json_array());
 	json_object_set_new(o, "protection", dm_protect_json(d));
 	json_object_set_new(o, "cri", dm_adopt_status());
+	json_object_set_new(o, "pending", dm_pending_json(d));
 	return o;
 }
 
@@ -87,6 +89,19 @@ static void write_dns_metrics(struct daemon *d, struct buf *b)
 			    "# HELP tierwall_hostname_addresses Addresses held for hostnames, grace included.\n"
 			    "# TYPE tierwall_hostname_addresses gauge\n"
 			    "tierwall_hostname_addresses %d\n", names, failing, addrs);
+}
+
+static void write_pending_metrics(struct buf *b)
+{
+	uint64_t age;
+	int n = dm_pending_counts(&age);
+
+	tw_metric_printf(b, "# HELP tierwall_pending_containers Containers below a pods' root that no hook or sync placed yet.\n"
+			    "# TYPE tierwall_pending_containers gauge\n"
+			    "tierwall_pending_containers %d\n"
+			    "# HELP tierwall_pending_oldest_seconds How long the oldest pending container has been pending (0: none).\n"
+			    "# TYPE tierwall_pending_oldest_seconds gauge\n"
+			    "tierwall_pending_oldest_seconds %llu\n", n, (unsigned long long)age);
 }
 
 void dm_write_metrics(void *arg, struct buf *b)
@@ -120,6 +135,7 @@ void dm_write_metrics(void *arg, struct buf *b)
 			 (unsigned long long)st.denied, (unsigned long long)st.audited,
 			 (unsigned long long)st.ringbuf_drops,
 			 (unsigned long long)tw_bpf_ringbuf_fill(d->bpf), d->ringbuf_bytes);
+	write_pending_metrics(b);
 	tw_metric_printf(b, "# HELP tierwall_log_records_total Records written to the event log.\n"
 			    "# TYPE tierwall_log_records_total counter\n"
 			    "tierwall_log_records_total %llu\n"

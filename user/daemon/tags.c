@@ -11,10 +11,12 @@
 #include <time.h>
 #include "cgroup.h"
 #include "log.h"
+#include "pending.h"
 #include "tags.h"
 
 static const char *const source_names[] = {
 	[TAG_POLICY] = "policy", [TAG_RUNTIME] = "runtime", [TAG_POD] = "pod", [TAG_RUN] = "run",
+	[TAG_PENDING] = "pending",
 };
 
 const char *dm_tag_source_name(enum tag_source s)
@@ -131,7 +133,7 @@ int dm_add_tag(struct daemon *d, const char *abs, int tier, const struct tag *or
 	if (i == d->ntags)
 		d->ntags++;
 	publish_levels(d);
-	d->state_dirty |= origin->source != TAG_POLICY;
+	d->state_dirty |= origin->source != TAG_POLICY && origin->source != TAG_PENDING;
 	return 0;
 }
 
@@ -237,7 +239,7 @@ json_t *dm_tag_json(const struct daemon *d, const struct tag *t)
 	json_t *o = json_pack("{s:s, s:s, s:I, s:i, s:s, s:s, s:I}",
 			      "cgroup", dm_rel_path(d, t->path), "path", t->path,
 			      "cgroup_id", (json_int_t)t->id, "level", t->level,
-			      "tier", dm_tier_name(d, t->tier),
+			      "tier", dm_tag_tier_name(d, t->tier),
 			      "source", dm_tag_source_name(t->source), "since", (json_int_t)t->since);
 
 	if (t->source != TAG_POLICY) {

@@ -15,6 +15,7 @@
 #include <sys/inotify.h>
 #include "cgroup.h"
 #include "log.h"
+#include "pending.h"
 #include "tags.h"
 #include "tagwatch.h"
 #include "text.h"
@@ -57,7 +58,7 @@ static void follow_policy_tag(struct daemon *d, int i, uint64_t now_id)
 {
 	struct tag *t = &d->tags[i];
 	const char *rule = d->policy->cgroups[t->policy_index].jpath;
-	const char *tier = dm_tier_name(d, t->tier);
+	const char *tier = dm_tag_tier_name(d, t->tier);
 	uint64_t was = t->id;
 	char why[PATH_MAX + 128];
 	struct tag origin = *t;
@@ -89,9 +90,9 @@ static void lose_tag(struct daemon *d, int i)
 	json_t *o;
 
 	tw_warn("runtime-tagged cgroup %s (%s) was removed: tag dropped", dm_rel_path(d, t->path),
-		dm_tier_name(d, t->tier));
+		dm_tag_tier_name(d, t->tier));
 	o = json_pack("{s:I, s:s, s:s, s:i, s:i, s:s}", "cgroup_id", (json_int_t)t->id,
-		      "tier", dm_tier_name(d, t->tier), "source", dm_tag_source_name(t->source),
+		      "tier", dm_tag_tier_name(d, t->tier), "source", dm_tag_source_name(t->source),
 		      "requested_by_uid", (int)t->uid, "requested_by_pid", t->pid, "why", "cgroup removed");
 	tw_json_set_text(o, "cgroup", dm_rel_path(d, t->path));	/* a runtime tag's path: any bytes */
 	dm_log_daemon(d, "tag_lost", o);
@@ -114,6 +115,8 @@ void dm_tags_check(struct daemon *d)
 		changed = true;
 		if (d->tags[i].source == TAG_POLICY)
 			follow_policy_tag(d, i, id);
+		else if (d->tags[i].source == TAG_PENDING)
+			dm_remove_tag(d, i);	/* found again below when it comes back */
 		else
 			lose_tag(d, i);
 	}

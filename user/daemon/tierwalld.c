@@ -40,6 +40,7 @@
 #include "options.h"
 #include "lock.h"
 #include "persist.h"
+#include "pending.h"
 #include "pods.h"
 #include "policywatch.h"
 #include "ready.h"
@@ -233,6 +234,7 @@ static int setup(struct daemon *d)
 	warn_overlap(d);
 	dm_access_setup(d);	/* --group may read the socket and the log */
 	state = dm_state_load(d);
+	dm_pending_release_self(d);	/* before it resolves names or finds secrets */
 
 	if (d->policy->nsecrets && !d->network_only) {
 		err = tw_secrets_resolve(&d->secrets, d->policy, d->policy_file);
@@ -269,6 +271,7 @@ static int setup(struct daemon *d)
 	if (err)
 		goto out_state;
 	dm_state_restore_tags(d, state, false);
+	dm_tag_pending_roots(d);
 	json_decref(state);
 	state = NULL;
 	d->rb = tw_bpf_ringbuf(d->bpf, dm_on_event, d);
@@ -405,13 +408,21 @@ static void run(struct daemon *d)
 		}
 		dm_control_tick(d);
 		dm_tagwatch_tick(d);
+		dm_pending_tick(d);
 		dm_policywatch_tick(d);
 		dm_secrets_tick(d);
 		dm_drift_tick(d);
 		dm_runs_tick(d);
 		dm_adopt_tick(d);
-		if (d->state_dirty)
+		/*
+		 * At most every STATE_SAVE_NS: a burst of pods placed at once costs a
+		 * few fsyncs, not one per turn. A crash meanwhile loses those tags from
+		 * the file only: their pods start the next instance pending, not untiered.
+		 */
+		if (d->state_dirty && tw_now_ns(CLOCK_MONOTONIC) >= d->next_state_save) {
 			dm_state_save(d);
+			d->next_state_save = tw_now_ns(CLOCK_MONOTONIC) + STATE_SAVE_NS;
+		}
 	}
 }
 

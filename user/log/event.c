@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "event.h"
+#include "pendtier.h"
 #include "jw.h"
 #include "text.h"
 #include "util.h"
@@ -497,6 +498,11 @@ int tw_event_body(const void *record, const struct tw_event_ctx *c, char *out, s
 	w_kstr(&w, "kind", tw_kind_name(h->kind));
 	w_kstr(&w, "verdict", tw_verdict_name(h->verdict));
 	w_kcstr(&w, "tier", tier_name(p, h->tier));
+	if (h->tier == TW_TIER_PENDING) {
+		/* Below a pods' root, not placed yet: refused every tier's (maps/pendtier.h). */
+		w_key(&w, "pending");
+		w_lit(&w, "true");
+	}
 	w_kcstr(&w, "cgroup", c->cgroup_path(c->arg, h->cgroup_id));
 	w_ku64(&w, "cgroup_id", h->cgroup_id);
 	w_kcstr(&w, "tagged_cgroup", c->cgroup_path(c->arg, h->tagged_cgroup_id));

@@ -5,12 +5,14 @@
  *
  *   "kubernetes": { "tier_label": "tierwall.io/tier",
  *                   "namespaces": { "payments": "prod" },
- *                   "label_overrides_namespace": false }
+ *                   "label_overrides_namespace": false,
+ *                   "pods_roots": ["/kubepods"] }
  *
  * Checked like the rest of the policy: every error located. Without the
  * section pods are tiered by the default label alone.
  */
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "section.h"
@@ -97,10 +99,44 @@ static void parse_namespaces(struct pctx *c, json_t *v)
 	}
 }
 
+/* "pods_roots": cgroup paths below the daemon's root; [] turns pending off. */
+static void parse_roots(struct pctx *c, json_t *arr)
+{
+	struct tw_policy_kube *k = &c->p->kube;
+	size_t i;
+	json_t *v;
+
+	if (!arr || !want_type(c, "kubernetes.pods_roots", arr, JSON_ARRAY, "an array of cgroup paths"))
+		return;
+	k->roots_set = true;
+	snprintf(k->roots_jpath, sizeof(k->roots_jpath), "kubernetes.pods_roots");
+	k->roots = calloc(json_array_size(arr) + 1, sizeof(*k->roots));
+	json_array_foreach(arr, i, v) {
+		const char *why = "is invalid";
+		char jp[TW_JPATH_MAX];
+		char *norm = NULL;
+
+		snprintf(jp, sizeof(jp), "kubernetes.pods_roots[%zu]", i);
+		if (!want_type(c, jp, v, JSON_STRING, "a cgroup path"))
+			continue;
+		norm = tw_norm_cgroup(json_string_value(v), &why);
+		if (norm && !strcmp(norm, "/")) {
+			free(norm);
+			norm = NULL;
+			why = "may not be the daemon's cgroup root itself (every process would be pending)";
+		}
+		if (!norm) {
+			tw_diag(c->d, jp, "cgroup path \"%s\" %s", json_string_value(v), why);
+			continue;
+		}
+		k->roots[k->nroots++] = norm;
+	}
+}
+
 void tw_parse_kubernetes(struct pctx *c, json_t *v)
 {
 	static const char *const keys[] = {
-		"tier_label", "namespaces", "label_overrides_namespace", NULL
+		"tier_label", "namespaces", "label_overrides_namespace", "pods_roots", NULL
 	};
 	struct tw_policy_kube *k = &c->p->kube;
 	json_t *label, *over;
@@ -124,6 +160,7 @@ void tw_parse_kubernetes(struct pctx *c, json_t *v)
 		want_type(c, "kubernetes.label_overrides_namespace", over, JSON_TRUE, "true or false");
 	k->label_overrides = json_is_true(over);
 	parse_namespaces(c, json_object_get(v, "namespaces"));
+	parse_roots(c, json_object_get(v, "pods_roots"));
 }
 
 void tw_kube_free(struct tw_policy_kube *k)
@@ -135,4 +172,9 @@ void tw_kube_free(struct tw_policy_kube *k)
 	free(k->ns);
 	k->ns = NULL;
 	k->nns = 0;
+	for (i = 0; i < k->nroots; i++)
+		free(k->roots[i]);
+	free(k->roots);
+	k->roots = NULL;
+	k->nroots = 0;
 }

@@ -89,6 +89,11 @@ static void parse_tiers(struct pctx *c, json_t *tiers)
 				name, TW_TIER_NAME_MAX - 1);
 			continue;
 		}
+		if (!strcmp(name, "untiered") || !strcmp(name, "pending")) {
+			/* Tag requests and records name placed and pending pods so. */
+			tw_diag(c->d, jp, "tier name \"%s\" is reserved", name);
+			continue;
+		}
 		if (c->p->ntiers == TW_MAX_TIERS) {
 			tw_diag(c->d, jp, "more than %d tiers", TW_MAX_TIERS);
 			return;
@@ -106,7 +111,7 @@ static void parse_tiers(struct pctx *c, json_t *tiers)
 }
 
 /* Normalise a cgroup path: leading '/', no trailing '/', no '.', '..' or '//'. */
-static char *norm_cgroup(const char *s, const char **why)
+char *tw_norm_cgroup(const char *s, const char **why)
 {
 	char *out, *o;
 	const char *p;
@@ -174,7 +179,7 @@ static void parse_cgroups(struct pctx *c, json_t *arr)
 		}
 		if (!want_type(c, pp, path, JSON_STRING, "a cgroup path"))
 			continue;
-		norm = norm_cgroup(json_string_value(path), &why);
+		norm = tw_norm_cgroup(json_string_value(path), &why);
 		if (!norm) {
 			tw_diag(c->d, pp, "cgroup path \"%s\" %s", json_string_value(path), why);
 			continue;

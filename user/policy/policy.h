@@ -68,7 +68,19 @@ struct tw_policy_kube {
 	bool label_overrides;		/* a pod label may override its namespace's tier */
 	int nns;
 	struct tw_policy_kube_ns *ns;
+	/*
+	 * The pods' roots ("pods_roots", relative to the daemon's cgroup root):
+	 * unplaced cgroups below them are pending. roots_set false: the daemon
+	 * finds them (TW_KUBE_FOUND_ROOTS that exist).
+	 */
+	bool roots_set;
+	int nroots;
+	char **roots;
+	char roots_jpath[TW_JPATH_MAX];
 };
+
+/* The pods' roots the daemon looks for when the policy names none. */
+#define TW_KUBE_FOUND_ROOTS	{ "/kubepods.slice", "/kubepods", "/machine.slice", "/libpod_parent" }
 
 /* Where copies of secrets are looked for ("drift"). */
 #define TW_DRIFT_MAX_ROOTS	64

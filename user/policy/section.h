@@ -26,6 +26,9 @@ int tw_ref_tier(struct pctx *c, const char *jp, json_t *obj);
 void tw_parse_destinations(struct pctx *c, json_t *arr);
 void tw_check_rule_conflicts(struct pctx *c);
 
+/* policy.c: a cgroup path normalised (malloc'd), or NULL with why. */
+char *tw_norm_cgroup(const char *s, const char **why);
+
 /* kube.c: the "kubernetes" section (v may be NULL: the defaults). */
 void tw_parse_kubernetes(struct pctx *c, json_t *v);
 void tw_kube_free(struct tw_policy_kube *k);

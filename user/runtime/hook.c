@@ -102,6 +102,31 @@ static int container_cgroup(const struct tw_rt_container *c, char *out, size_t l
 	return err;
 }
 
+int tw_hook_invoke(const struct tw_rt_adapter *rt, json_t *conf, const char *name)
+{
+	struct tw_hook_conf hc = {};
+	struct tw_rt_container c;
+	char why[2048] = "", note[512] = "";
+	json_t *req = NULL;
+	int err;
+
+	err = rt->read(stdin, &req, &c, why, sizeof(why));
+	if (!err)
+		err = tw_hook_conf(conf ? conf : c.conf, &hc, why, sizeof(why));
+	if (!err)
+		err = tw_hook_place(&hc, &c, why, sizeof(why), note, sizeof(note));
+	/* The runtime shows stderr in its log: one line per decision that matters. */
+	if (err)
+		fprintf(stderr, "%s: refused %s: %s\n", name, c.id ? c.id : "?", why);
+	else if (note[0])
+		fprintf(stderr, "%s: %s/%s %s: %s%s\n", name, c.ns ? c.ns : "", c.pod ? c.pod : "",
+			c.container ? c.container : "", strncmp(note, "untiered", 8) ? "tier " : "", note);
+	err = rt->reply(stdout, req, err ? why : NULL);
+	tw_hook_conf_free(&hc);
+	json_decref(req);
+	return err;
+}
+
 json_t *tw_pod_request(const struct tw_rt_container *c, const char *cg)
 {
 	json_t *req = json_pack("{s:s, s:s, s:s?, s:O?, s:{s:s?, s:s?, s:s?, s:s?, s:s?}}",
@@ -110,8 +135,11 @@ json_t *tw_pod_request(const struct tw_rt_container *c, const char *cg)
 				"container", c->container, "pod_uid", c->pod_uid,
 				"container_id", c->id);
 
-	if (req && !json_object_get(req, "labels"))
+	if (req && !json_is_object(json_object_get(req, "labels")))
 		json_object_set_new(req, "labels", json_object());
+	/* The daemon places it as it placed the sandbox of that id. */
+	if (req && c->by_sandbox)
+		json_object_set_new(req, "sandbox", json_string(c->sandbox_id));
 	return req;
 }
 
@@ -130,6 +158,8 @@ int tw_hook_place(const struct tw_hook_conf *hc, const struct tw_rt_container *c
 	err = container_cgroup(c, cg, sizeof(cg), why, len);
 	if (err)
 		return err;
+	if (c->tag_parent && strrchr(cg, '/') && strrchr(cg, '/') != cg)
+		*strrchr(cg, '/') = '\0';
 	req = tw_pod_request(c, cg);
 	if (!req) {
 		snprintf(why, len, "out of memory");

@@ -7,9 +7,9 @@
  *   done:    NRI v0.1 (containerd 1.6: "invoke", JSON request on stdin,
  *            JSON result on stdout, "error" refuses the container);
  *            NRI v2 (containerd 1.7+: tierwall-nri-plugin, a ttrpc plugin
- *            on the runtime's socket, nri2*.c)
- *   planned: OCI createRuntime hooks (CRI-O hooks.d: state on stdin,
- *            exit status refuses)
+ *            on the runtime's socket, nri2*.c);
+ *            OCI createRuntime hooks (CRI-O and podman, hooks.d: state on
+ *            stdin, a non-zero exit refuses; ocihook.c, tierwall-oci-hook)
  */
 #ifndef TW_RUNTIME_H
 #define TW_RUNTIME_H
@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/types.h>
 #include <jansson.h>
 #include "cgroup.h"
 #include "ctl.h"
@@ -41,6 +42,13 @@ struct tw_rt_container {
 	const char *pod, *ns, *pod_uid, *container;
 	json_t *labels;			/* the pod's labels (borrowed) */
 	json_t *conf;			/* the hook's own configuration (borrowed), or NULL */
+	/*
+	 * CRI-O: the sandbox is placed on the pod's cgroup (its own cgroup's
+	 * parent), so every container of the pod is below it; an app
+	 * container's labels lack the pod's, its tier is its sandbox's.
+	 */
+	bool tag_parent;
+	bool by_sandbox;
 };
 
 struct tw_rt_adapter {
@@ -52,6 +60,7 @@ struct tw_rt_adapter {
 };
 
 extern const struct tw_rt_adapter tw_nri_v01;
+extern const struct tw_rt_adapter tw_oci_hook;
 
 /* What the hook does with a container, given its configuration (hook.c). */
 struct tw_hook_conf {
@@ -72,6 +81,11 @@ void tw_hook_conf_free(struct tw_hook_conf *hc);
  */
 int tw_hook_place(const struct tw_hook_conf *hc, const struct tw_rt_container *c,
 		  char *why, size_t len, char *note, size_t notelen);
+/*
+ * A hook's whole run: read what rt's runtime sent on stdin, place it with
+ * conf (NULL: the one the runtime sent), answer on stdout; the exit status.
+ */
+int tw_hook_invoke(const struct tw_rt_adapter *rt, json_t *conf, const char *name);
 /*
  * The daemon's "pod" request for c in cgroup cg (as /proc/PID/cgroup shows
  * it): the hook's and the CRI sync's, so both tier a pod alike.
@@ -94,6 +108,10 @@ struct tw_nri2_conf {
  * closed before, -errno with why when the runtime broke the protocol.
  */
 int tw_nri2_serve(int fd, const struct tw_nri2_conf *conf, char *why, size_t len);
+
+/* install.c: write path atomically; copy this binary to dir/name. -errno. */
+int tw_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
+int tw_install_self(const char *dir, const char *name);
 
 /* layout.c: cgroup paths, always as the unified hierarchy's "/a/b" (as /proc/PID/cgroup). */
 /*

@@ -25,80 +25,6 @@
 #define NRI_BIN_DIR	"/opt/nri/bin"
 #define NRI_CONF	"/etc/nri/conf.json"
 
-static int invoke(const struct tw_rt_adapter *rt)
-{
-	struct tw_hook_conf hc = {};
-	struct tw_rt_container c;
-	char why[2048] = "", note[512] = "";
-	json_t *req = NULL;
-	int err;
-
-	err = rt->read(stdin, &req, &c, why, sizeof(why));
-	if (!err)
-		err = tw_hook_conf(c.conf, &hc, why, sizeof(why));
-	if (!err)
-		err = tw_hook_place(&hc, &c, why, sizeof(why), note, sizeof(note));
-	/* containerd shows stderr in its log: one line per decision that matters. */
-	if (err)
-		fprintf(stderr, NAME ": refused %s: %s\n", c.id ? c.id : "?", why);
-	else if (note[0] && strncmp(note, "untiered", 8))
-		fprintf(stderr, NAME ": %s/%s %s: tier %s\n", c.ns ? c.ns : "", c.pod ? c.pod : "",
-			c.container ? c.container : "", note);
-	else if (note[0])
-		fprintf(stderr, NAME ": %s/%s %s: %s\n", c.ns ? c.ns : "", c.pod ? c.pod : "",
-			c.container ? c.container : "", note);
-	err = rt->reply(stdout, req, err ? why : NULL);
-	tw_hook_conf_free(&hc);
-	json_decref(req);
-	return err;
-}
-
-/* Write data to path atomically (a reader sees the old file or the new one). */
-static int write_atomic(const char *path, const void *data, size_t len, mode_t mode)
-{
-	char tmp[4096];
-	int fd, err = 0;
-
-	snprintf(tmp, sizeof(tmp), "%s.tierwall-tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, data, len) != (ssize_t)len || fsync(fd) || fchmod(fd, mode))
-		err = -errno ? -errno : -EIO;
-	close(fd);
-	if (!err && rename(tmp, path))
-		err = -errno;
-	if (err)
-		unlink(tmp);
-	return err;
-}
-
-static int copy_self(const char *dir)
-{
-	char dst[4096];
-	struct stat st;
-	char *buf;
-	int fd, err;
-
-	fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st))
-		return -errno;
-	buf = malloc(st.st_size);
-	if (!buf || read(fd, buf, st.st_size) != st.st_size) {
-		free(buf);
-		close(fd);
-		return -EIO;
-	}
-	close(fd);
-	if (mkdir(dir, 0755) && errno != EEXIST)
-		err = -errno;
-	else
-		err = write_atomic((snprintf(dst, sizeof(dst), "%s/" NAME, dir), dst), buf,
-				   st.st_size, 0755);
-	free(buf);
-	return err;
-}
-
 /* conf.json with our entry replaced by conf (NULL: removed); other plugins kept. */
 static int edit_conf(const char *path, json_t *conf)
 {
@@ -134,7 +60,7 @@ static int edit_conf(const char *path, json_t *conf)
 			fprintf(stderr, NAME ": mkdir %s: %s\n", dir, strerror(errno));
 	}
 	s = json_dumps(list, JSON_INDENT(2));
-	err = s ? write_atomic(path, s, strlen(s), 0644) : -ENOMEM;
+	err = s ? tw_write_atomic(path, s, strlen(s), 0644) : -ENOMEM;
 	free(s);
 	json_decref(list);
 	return err;
@@ -197,7 +123,7 @@ static int install(int argc, char **argv, bool remove)
 			err = -errno;
 	} else {
 		/* Binary first: conf.json never names a plugin that is not there. */
-		err = copy_self(bin);
+		err = tw_install_self(bin, NAME);
 		if (!err)
 			err = edit_conf(path, conf);
 	}
@@ -213,7 +139,7 @@ static int install(int argc, char **argv, bool remove)
 int main(int argc, char **argv)
 {
 	if (argc >= 2 && !strcmp(argv[1], "invoke"))
-		return invoke(&tw_nri_v01);
+		return tw_hook_invoke(&tw_nri_v01, NULL, NAME);
 	if (argc >= 2 && (!strcmp(argv[1], "install") || !strcmp(argv[1], "uninstall")))
 		return install(argc - 1, argv + 1, argv[1][0] == 'u');
 	usage(argc >= 2 && !strcmp(argv[1], "--help") ? stdout : stderr);
