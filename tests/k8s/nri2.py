@@ -328,7 +328,8 @@ def t_pending():
     check(allowed(wait_probes(new, "127.30.0.1", n + 2)[n + 1:]), "the staging pod reaches staging again")
     n = len(probes(plain, "127.20.0.1"))
     check(allowed(wait_probes(plain, "127.20.0.1", n + 2)[n + 1:]), "the untiered pod is released")
-    ev = [e for e in W.events() if e.get("kind") == "connect" and e.get("pending") and new.uid in e["cgroup"]]
+    ev = [e for e in W.events() if e.get("kind") == "connect" and e.get("pending")
+          and new.uid in (e.get("cgroup") or "")]
     check(ev and ev[0]["tier"] is None, f"decisions on the pending pod say so: {ev[:1]}")
     print(f"    (placed {took * 1000:.0f} ms after tierwalld's start record)")
 
