@@ -75,6 +75,8 @@ struct tw_hook_conf {
 /* Defaults, then what conf (the NRI plugin's "conf") says. -EINVAL with why. */
 int tw_hook_conf(json_t *conf, struct tw_hook_conf *hc, char *why, size_t len);
 void tw_hook_conf_free(struct tw_hook_conf *hc);
+/* "a,b,c" (an --exempt option) as the conf's exempt_namespaces array. */
+json_t *tw_hook_ns_list(const char *csv);
 /*
  * Have the daemon tier c before it runs. 0: done (tiered, untiered, or let
  * through as exempt, said in note); -errno with why: refuse the container.

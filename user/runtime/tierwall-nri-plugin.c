@@ -117,22 +117,15 @@ int main(int argc, char **argv)
 	};
 	struct tw_nri2_conf conf = { .name = "tierwall", .idx = "10" };
 	const char *nri = NRI_SOCKET, *env = getenv("NRI_PLUGIN_SOCKET");
-	json_t *cj = json_object(), *ex = NULL;
-	char why[256], *list, *tok, *save;
+	json_t *cj = json_object();
+	char why[256];
 	int c, err;
 
 	while ((c = getopt_long(argc, argv, "hq", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n': nri = optarg; break;
 		case 's': json_object_set_new(cj, "socket", json_string(optarg)); break;
-		case 'e':
-			ex = json_array();
-			list = strdup(optarg);
-			for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
-				json_array_append_new(ex, json_string(tok));
-			free(list);
-			json_object_set_new(cj, "exempt_namespaces", ex);
-			break;
+		case 'e': json_object_set_new(cj, "exempt_namespaces", tw_hook_ns_list(optarg)); break;
 		case 'N': conf.name = optarg; break;
 		case 'i': conf.idx = optarg; break;
 		case 'q': conf.quiet = true; break;
