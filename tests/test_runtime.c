@@ -54,7 +54,7 @@ TEST(unit_kube_policy_errors)
 		  "k.json:2:19: kubernetes.tier_label: invalid label key \"-bad/tier\"" },
 		{ T("{ \"version\": 1, \"tiers\": {\"prod\": {}},")
 		  T("  \"kubernetes\": { \"tier_lable\": \"x\" } }"),
-		  "k.json:2:19: kubernetes.tier_lable: unknown key \"tier_lable\" (expected \"tier_label\", \"namespaces\", \"label_overrides_namespace\")" },
+		  "k.json:2:19: kubernetes.tier_lable: unknown key \"tier_lable\" (expected \"tier_label\", \"namespaces\", \"label_overrides_namespace\", \"pods_roots\")" },
 		{ T("{ \"version\": 1, \"tiers\": {\"prod\": {}},")
 		  T("  \"kubernetes\": { \"label_overrides_namespace\": \"yes\" } }"),
 		  "k.json:2:19: kubernetes.label_overrides_namespace: expected true or false, found a string" },

@@ -1,11 +1,12 @@
 # SPDX-License-Identifier: GPL-2.0
-"""What the runtime tests share (run.py: containerd 1.6 and NRI v0.1; nri2.py:
-containerd 1.7 and NRI v2): one line per test, the summary line tests/run.sh
-counts, a loopback listener that accepts and closes, and the cleanup of what
-a test mounted and which cgroups it made."""
-import datetime, os, select, shutil, signal, socket, subprocess, sys, threading, time, traceback
+"""What the containerd tests share (run.py: containerd 1.6 and NRI v0.1; nri2.py:
+containerd 1.7 and NRI v2), beside tests/rtharness.py's test lines, summary and cgroup
+cleanup (re-exported here): the policy and probes, a loopback listener that accepts and
+closes, containerd's stop, the cleanup of what a test mounted."""
+import datetime, os, select, shutil, signal, socket, subprocess, sys, threading, time
 
-results = []
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from rtharness import check, remove_cgroups, results, skip_all, summary, test  # noqa: E402,F401
 PORT = 30000 + os.getpid() % 20000            # the listener's, on 127.20.0.1
 # The tests' policy: prod owns 127.20.0.0/16, where the listener is; the namespace
 # payments is prod; a pod's label says its tier otherwise.
@@ -38,12 +39,6 @@ def wait_lines(pod, n, timeout=15):
     return lines(pod)
 
 
-def skip_all(suite, reason):
-    print(f"SKIP {suite}: {reason}")
-    print("0 passed, 0 failed, 1 skipped")
-    sys.exit(0)
-
-
 def preflight(suite, tools, modules):
     """What every runtime test needs: root, these programs and python modules, cgroup2."""
     if os.geteuid() != 0:
@@ -67,28 +62,6 @@ def sh(*cmd, check=True, **kw):
     return r
 
 
-def test(name):
-    def wrap(fn):
-        def run():
-            t0 = time.time()
-            try:
-                fn()
-                results.append("ok")
-                print(f"ok   {name} ({time.time() - t0:.1f}s)")
-            except Exception as e:  # noqa: BLE001
-                results.append("fail")
-                print(f"FAIL {name}: {e}")
-                traceback.print_exc(limit=3, file=sys.stdout)
-        run.name = name
-        return run
-    return wrap
-
-
-def check(cond, what):
-    if not cond:
-        raise AssertionError(what)
-
-
 def run_all(tests, why_skipped):
     """Each test, the rest skipped once the first (the setup they need) failed."""
     for t in tests:
@@ -97,11 +70,6 @@ def run_all(tests, why_skipped):
             results.append("skip")
             continue
         t()
-
-
-def summary():
-    print(f"{results.count('ok')} passed, {results.count('fail')} failed, {results.count('skip')} skipped")
-    return 1 if "fail" in results else 0
 
 
 def stop_containerd(proc, client):
@@ -150,15 +118,3 @@ def unmount_below(d):
     for mnt in sorted((l.split()[1] for l in open("/proc/mounts") if l.split()[1].startswith(d)),
                       key=len, reverse=True):
         subprocess.run(["umount", "-l", mnt], capture_output=True)
-
-
-def remove_cgroups(name):
-    """The test's cgroup subtree /NAME, in every hierarchy, deepest first."""
-    for l in open("/proc/mounts"):
-        f = l.split()
-        if f[2] in ("cgroup", "cgroup2") and os.path.isdir(f"{f[1]}/{name}"):
-            for dirpath, _, _ in sorted(os.walk(f"{f[1]}/{name}"), key=lambda x: -len(x[0])):
-                try:
-                    os.rmdir(dirpath)
-                except OSError as e:
-                    print(f"    cleanup: {dirpath}: {e}")

@@ -19,13 +19,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 BUILD = os.environ.get("TW_BUILD_DIR", os.path.join(ROOT, "build"))
 PORT = 30000 + (os.getpid() + 7) % 20000
 PROD, STAGING = "127.25.0.1", "127.26.0.1"
-results = []
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import rtharness  # noqa: E402
+from rtharness import check, remove_cgroups, results, test  # noqa: E402
 
 
 def skip_all(reason):
-    print(f"SKIP oci: {reason}")
-    print("0 passed, 0 failed, 1 skipped")
-    sys.exit(0)
+    rtharness.skip_all("oci", reason)
 
 
 if os.geteuid() != 0:
@@ -56,29 +56,6 @@ PODMAN = ["podman", "--root", f"{D}/root", "--runroot", f"{D}/run", "--hooks-dir
 RUN = ["--network", "host", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1000:1000"]
 IMAGE = "localhost/tw-oci-work:1"
 daemon = None
-
-
-def test(name):
-    def wrap(fn):
-        def run():
-            t0 = time.time()
-            try:
-                fn()
-                results.append((name, "ok", ""))
-                print(f"ok   {name} ({time.time() - t0:.1f}s)", flush=True)
-            except Exception as e:  # noqa: BLE001
-                results.append((name, "FAIL", str(e)))
-                print(f"FAIL {name} ({time.time() - t0:.1f}s): {e}", flush=True)
-                if not isinstance(e, AssertionError):
-                    traceback.print_exc()
-        run.name = name
-        return run
-    return wrap
-
-
-def check(cond, what):
-    if not cond:
-        raise AssertionError(what)
 
 
 def sh(cmd, timeout=120, **kw):
@@ -187,14 +164,7 @@ def cleanup():
     podman("rmi", "-af")
     shutil.rmtree(PIN, ignore_errors=True)
     sh(["umount", "-R", f"{D}/root/overlay"])
-    for l in open("/proc/mounts"):
-        f = l.split()
-        if f[2] in ("cgroup", "cgroup2") and os.path.isdir(f"{f[1]}/{CG}"):
-            for dirpath, _, _ in sorted(os.walk(f"{f[1]}/{CG}"), key=lambda x: -len(x[0])):
-                try:
-                    os.rmdir(dirpath)
-                except OSError as e:
-                    print(f"    cleanup: {dirpath}: {e}")
+    remove_cgroups(CG)
     shutil.rmtree(D, ignore_errors=True)
 
 
@@ -365,7 +335,7 @@ def main():
             if not want or any(w in t.name for w in want):
                 t()
     except Exception as e:  # noqa: BLE001
-        results.append(("oci_setup", "FAIL", str(e)))
+        results.append("fail")
         print(f"FAIL oci_setup: {e}", flush=True)
         traceback.print_exc()
     finally:
@@ -373,9 +343,7 @@ def main():
             if s:
                 s.close()
         cleanup()
-    ok = sum(1 for r in results if r[1] == "ok")
-    print(f"{ok} passed, {len(results) - ok} failed, 0 skipped")
-    return 1 if len(results) > ok else 0
+    return rtharness.summary()
 
 
 if __name__ == "__main__":
