@@ -55,10 +55,11 @@ APPS      := tierwalld tierwall
 HOOK_OBJS := $(addprefix $(OUTPUT)/,hook.o install.o layout.o cgroup.o cgroupns.o cgroupfs.o ctl.o)
 NRI_OBJS  := $(addprefix $(OUTPUT)/,tierwall-nri.o nri.o) $(HOOK_OBJS)
 OCI_OBJS  := $(addprefix $(OUTPUT)/,tierwall-oci-hook.o ocihook.o) $(HOOK_OBJS)
+NRI2_OBJS := $(addprefix $(OUTPUT)/,tierwall-nri-plugin.o nri2.o nri2mux.o nri2rpc.o nri2msg.o pb.o) $(HOOK_OBJS)
 COMMON    := policy sign diag tierref dests dirtab kube driftcfg grantcfg cidr compile ruleref jsonhint lint cgroup cgroupns cgroupfs ident event secretev evlog evread evquery seal ctl log lsm pins util text explainer fill chain levels
 TESTS     := tw_tests tw_probe tw_bench
 
-all: $(addprefix $(OUTPUT)/,$(APPS) tierwall-nri tierwall-oci-hook tw_tests tw_probe)
+all: $(addprefix $(OUTPUT)/,$(APPS) tierwall-nri tierwall-oci-hook tierwall-nri-plugin tw_tests tw_probe)
 
 # Install what is missing from Debian; silent and quick when all is present.
 define apt_install
@@ -122,6 +123,11 @@ $(OUTPUT)/tierwall-oci-hook: $(OCI_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -static -ljansson -o $@
 
+# The NRI v2 plugin: on the host too (pre-installed in /opt/nri/plugins), so static as well.
+$(OUTPUT)/tierwall-nri-plugin: $(NRI2_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -static -ljansson -o $@
+
 $(OUTPUT)/tierwall: $(CLI_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LIBS_BPF) $(LIBS) -o $@
@@ -138,7 +144,7 @@ $(TEST_OBJS) $(OUTPUT)/tests/dnsguard.o: $(SKELS)
 
 TESTS_OBJS := $(addprefix $(OUTPUT)/tests/,runner.o net.o fixture.o fxlog.o fxsock.o fxdns.o dnse2e.o std.o schema.o dnsguard.o sockets.o reference.o \
 	      fileops.o tamperops.o podhook.o runhelp.o secfix.o lsmfix.o) $(TEST_OBJS) $(addprefix $(OUTPUT)/,loader.o grantmap.o handover.o objects.o objshare.o filemaps.o guard.o \
-	      podtier.o layout.o nri.o ocihook.o hook.o install.o cri.o pb.o fingerprint.o endpoints.o $(addsuffix .o,$(COMMON)))
+	      podtier.o layout.o nri.o ocihook.o hook.o install.o cri.o pb.o nri2mux.o nri2rpc.o nri2msg.o fingerprint.o endpoints.o $(addsuffix .o,$(COMMON)))
 
 $(OUTPUT)/tw_tests: $(TESTS_OBJS)
 	$(call msg,LINK,$@)
@@ -209,6 +215,7 @@ install: all man $(COMPLETION)
 	install -m 0755 $(OUTPUT)/tierwalld $(DESTDIR)$(PREFIX)/sbin/tierwalld
 	install -m 0755 $(OUTPUT)/tierwall $(DESTDIR)$(PREFIX)/bin/tierwall
 	install -m 0755 $(OUTPUT)/tierwall-nri $(DESTDIR)$(PREFIX)/libexec/tierwall/tierwall-nri
+	install -m 0755 $(OUTPUT)/tierwall-nri-plugin $(DESTDIR)$(PREFIX)/libexec/tierwall/tierwall-nri-plugin
 	install -m 0755 $(OUTPUT)/tierwall-oci-hook $(DESTDIR)$(PREFIX)/libexec/tierwall/tierwall-oci-hook
 	sed -e 's#@BINDIR@#$(PREFIX)/sbin#g' -e 's#@SYSCONFDIR@#$(SYSCONFDIR)#g' \
 		deploy/systemd/tierwalld.service > $(DESTDIR)$(UNITDIR)/tierwalld.service
@@ -223,11 +230,12 @@ install: all man $(COMPLETION)
 # Our binaries and exactly the Debian libraries they link, on an empty root: no
 # package manager, shell or network in the image, nothing fetched to build it.
 IMAGE_NAME ?= docker.io/tierwall/tierwall:$(shell sed -n 's/^#define TW_VERSION[^"]*"\(.*\)"/\1/p' user/common/version.h)
-$(OUTPUT)/tierwall-image.tar: $(addprefix $(OUTPUT)/,tierwalld tierwall tierwall-nri tierwall-oci-hook) deploy/image/mkimage.py
+$(OUTPUT)/tierwall-image.tar: $(addprefix $(OUTPUT)/,tierwalld tierwall tierwall-nri tierwall-oci-hook tierwall-nri-plugin) deploy/image/mkimage.py
 	$(call msg,IMAGE,$@)
 	$(Q)python3 deploy/image/mkimage.py $@ $(IMAGE_NAME) --libs --entrypoint /usr/bin/tierwalld \
 		/usr/bin/tierwalld=$(OUTPUT)/tierwalld /usr/bin/tierwall=$(OUTPUT)/tierwall \
-		/usr/bin/tierwall-nri=$(OUTPUT)/tierwall-nri /usr/bin/tierwall-oci-hook=$(OUTPUT)/tierwall-oci-hook /etc/tierwall/ /run/tierwall/ \
+		/usr/bin/tierwall-nri=$(OUTPUT)/tierwall-nri /usr/bin/tierwall-oci-hook=$(OUTPUT)/tierwall-oci-hook \
+		/usr/bin/tierwall-nri-plugin=$(OUTPUT)/tierwall-nri-plugin /etc/tierwall/ /run/tierwall/ \
 		/var/log/tierwall/ /tmp/ /sys/fs/bpf/ /etc/ssl/certs/ca-certificates.crt=/dev/null
 image: $(OUTPUT)/tierwall-image.tar
 
@@ -254,7 +262,7 @@ FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fn
 FUZZ_CFLAGS  := -g -O1 $(FUZZ_SAN) -Wall -Werror -Wno-unused-parameter -std=gnu11 \
 		-D_GNU_SOURCE -I$(OUTPUT) -Imaps $(addprefix -I,$(USER_DIRS)) -Itests -Itests/fuzz
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_LIB     := $(addprefix $(OUTPUT)/fuzz/obj/,$(addsuffix .o,$(COMMON) follow loader handover objects objshare filemaps guard dns dnsview fingerprint endpoints cri pb) \
+FUZZ_LIB     := $(addprefix $(OUTPUT)/fuzz/obj/,$(addsuffix .o,$(COMMON) follow loader handover objects objshare filemaps guard dns dnsview fingerprint endpoints cri pb nri2mux nri2rpc nri2msg) \
 		tests/reference.o tests/dnsguard.o tests/net.o)
 
 $(OUTPUT)/fuzz/obj/%.o: %.c $(USER_HDRS) $(wildcard maps/*.h) $(SKELS)

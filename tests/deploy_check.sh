@@ -13,6 +13,7 @@ trap 'rm -rf "$D"' EXIT
 if make -s install DESTDIR="$D" PREFIX=/usr > "$D/install.log" 2>&1; then
 	missing=
 	for f in usr/sbin/tierwalld usr/bin/tierwall usr/libexec/tierwall/tierwall-nri \
+		 usr/libexec/tierwall/tierwall-nri-plugin \
 		 usr/lib/systemd/system/tierwalld.service usr/share/man/man8/tierwalld.8 \
 		 usr/share/man/man8/tierwall.8 etc/tierwall/policy.json \
 		 usr/share/bash-completion/completions/tierwall \

@@ -60,6 +60,12 @@ if [ $# = 0 ]; then
 	read -r op of os_ < <(tests/oci/run.py | tee -a "$k8s_log" | counts)
 	if [ -z "${op:-}" ]; then op=0 of=1 os_=0; echo "FAIL oci: the OCI hook tests printed no summary"; fi
 	kp=$((kp + op)) kf=$((kf + of)) ks=$((ks + os_))
+	# containerd 1.7.24 (Debian 13's, unpacked into the build tree) + NRI v2 + tierwall-nri-plugin.
+	nri2_log=$B/nri2-tests.log
+	tests/k8s/nri2.py | tee "$nri2_log"
+	read -r np nf ns < <(counts < "$nri2_log")
+	[ -n "${np:-}" ] || echo "FAIL nri2: the containerd 1.7 tests printed no summary"
+	kp=$((kp + ${np:-0})) kf=$((kf + ${nf:-1})) ks=$((ks + ${ns:-0}))
 	# The systemd deployment: make install's layout, systemd-analyze verify.
 	read -r dp df ds < <(tests/deploy_check.sh | tee -a "$k8s_log" | counts)
 	kp=$((kp + ${dp:-0})) kf=$((kf + ${df:-1})) ks=$((ks + ${ds:-0}))

@@ -146,10 +146,14 @@ TEST(unit_runtime_cgroup_layouts)
 		{ ":cri-containerd:3f2a", "/system.slice/cri-containerd-3f2a.scope" },
 		{ "-.slice::3f2a", "/3f2a.scope" },
 		{ "kubepods.slice::pod.slice", "/kubepods.slice/pod.slice" },
+		/* a pod's cgroup parent (NRI v2's RunPodSandbox), systemd driver */
+		{ "kubepods-besteffort-pod0d5c_41.slice",
+		  "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod0d5c_41.slice" },
 	};
 	static const char *const bad[] = {
 		"", "kubepods/besteffort", "/kubepods/../x", "/a/./b", "a:b", "a:b:c:d",
 		"kubepods-.slice:p:n", "kube/pods.slice:p:n", "kubepods.slice:p:", "x.service:p:n",
+		"-.slice", "kubepods.service",
 	};
 	char out[512];
 	size_t i;

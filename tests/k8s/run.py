@@ -14,42 +14,30 @@ test skips if the machine has a conf.json of its own). The daemon gets a
 private cgroup root; pods are parented below it. Traffic goes to loopback.
 
 Prints one line per test and "N passed, N failed, N skipped"."""
-import datetime, json, os, select, shutil, signal, subprocess, sys, threading, time, traceback
+import json, os, shutil, subprocess, sys, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.environ.get("TW_BUILD_DIR", os.path.join(ROOT, "build"))
 os.environ.setdefault("TW_CRI_PY", os.path.join(BUILD, "k8s", "py"))
 NRI_CONF, NRI_BIN = "/etc/nri/conf.json", "/opt/nri/bin"
-PORT = 30000 + os.getpid() % 20000
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-import rtharness  # noqa: E402
-from rtharness import check, remove_cgroups, results, test  # noqa: E402,F401
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import LOOP, POLICY, PORT, PROBE, check, lines, sh, test, ts, wait_lines  # noqa: E402
 
 
 def skip_all(reason):
-    rtharness.skip_all("k8s", reason)
+    harness.skip_all("k8s", reason)
 
 
 def preflight():
-    if os.geteuid() != 0:
-        skip_all("needs root")
-    for b in ("containerd", "ctr", "runc"):
-        if not shutil.which(b):
-            skip_all(f"{b} is not installed (make deps installs containerd and runc)")
-    try:
-        import grpc, yaml  # noqa: F401
-    except ImportError as e:
-        skip_all(f"python3 module missing: {e.name} (python3-grpcio, python3-yaml)")
+    harness.preflight("k8s", ("containerd", "ctr", "runc"), ("grpc", "yaml"))
     if os.path.exists(NRI_CONF):
         skip_all(f"{NRI_CONF} exists on this machine: the test will not replace another NRI setup")
-    if not any(l.split()[2] == "cgroup2" for l in open("/proc/mounts")):
-        skip_all("no cgroup2 mount")
 
 
 preflight()
 import grpc  # noqa: E402
 import yaml  # noqa: E402
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cri  # noqa: E402
 
 D = f"/tmp/tw-k8s-{os.getpid()}"
@@ -57,13 +45,6 @@ CG = f"tw-k8s-{os.getpid()}"                 # the private cgroup subtree
 CG2 = next(l.split()[1] for l in open("/proc/mounts") if l.split()[2] == "cgroup2")
 PARENT = f"/{CG}/kubepods/besteffort"
 created = []                                  # host paths this test made outside D
-
-
-def sh(*cmd, check=True, **kw):
-    r = subprocess.run(cmd, capture_output=True, text=True, **kw)
-    if check and r.returncode:
-        raise RuntimeError(f"{' '.join(cmd)}: {r.stderr.strip() or r.stdout.strip()}")
-    return r
 
 
 # ---- the world: containerd, images, the manifest ----
@@ -177,25 +158,13 @@ class World:
         return pod, cid
 
     def close(self):
-        try:
-            self.cri.cleanup()
-        except Exception as e:  # noqa: BLE001
-            print(f"    cleanup: {e}")
-        self.containerd.send_signal(signal.SIGTERM)
-        try:
-            self.containerd.wait(15)
-        except subprocess.TimeoutExpired:
-            self.containerd.kill()
-            self.containerd.wait()
+        harness.stop_containerd(self.containerd, self.cri)
 
 
 def cleanup(world):
     if world:
         world.close()
-    # containerd's mounts (sandbox shm, snapshots) and ours, deepest first.
-    for mnt in sorted((l.split()[1] for l in open("/proc/mounts") if l.split()[1].startswith(D)),
-                      key=len, reverse=True):
-        subprocess.run(["umount", "-l", mnt], capture_output=True)
+    harness.unmount_below(D)
     for path in (NRI_CONF, NRI_BIN + "/tierwall-nri"):
         if os.path.exists(path):
             os.unlink(path)
@@ -204,31 +173,11 @@ def cleanup(world):
             os.rmdir(path)
         except OSError:
             pass
-    remove_cgroups(CG)
+    harness.remove_cgroups(CG)
     shutil.rmtree(D, ignore_errors=True)
 
 
-POLICY = {
-    "version": 1,
-    "tiers": {"staging": {}, "prod": {}},
-    "destinations": [{"tier": "prod", "cidrs": ["127.20.0.0/16"]},
-                     {"tier": "staging", "cidrs": ["127.30.0.0/16"]}],
-    "kubernetes": {"namespaces": {"payments": "prod"}},
-}
-PROBE = ["/usr/bin/tw_probe", "tcp-connect", "127.20.0.1", str(PORT)]
-LOOP = ["/bin/sh", "-c", f"while :; do /usr/bin/tw_probe tcp-connect 127.20.0.1 {PORT}; sleep 0.2; done"]
 W = None
-
-
-def lines(pod, name="app"):
-    return [l for l in pod.log(name).splitlines() if "->" in l]
-
-
-def wait_lines(pod, n, timeout=15):
-    end = time.time() + timeout
-    while time.time() < end and len(lines(pod)) < n:
-        time.sleep(0.1)
-    return lines(pod)
 
 
 @test("k8s_agent_from_manifest_ready")
@@ -255,10 +204,6 @@ def early_pods():
     for name in ("early-web", "early-pay"):     # positive control: nothing judges them yet
         got = wait_lines(STATE[name], 2)
         check(got and all(l.endswith("allowed") for l in got), f"{name} before the agent: {got}")
-
-
-def ts(e):
-    return datetime.datetime.strptime(e["ts"][:26].rstrip("Z"), "%Y-%m-%dT%H:%M:%S.%f").timestamp()
 
 
 @test("k8s_running_pods_tiered_from_cri_within_5s")
@@ -414,32 +359,18 @@ def t_upgrade():
     check(W.cri.wait_exit(cid).exit_code == 1, "new pods tiered by the new agent")
 
 
-def drain(lsock, stop):
-    while not stop.is_set():
-        if select.select([lsock], [], [], 0.2)[0]:
-            try:
-                lsock.accept()[0].close()
-            except OSError:
-                pass
-
-
 def main():
     global W
     for t in ("k8s/pause.tar", "k8s/work.tar", "k8s/py/cri_harness_pb2.py", "tierwall-image.tar",
               "tierwall-nri", "tierwall"):
         if not os.path.exists(os.path.join(BUILD, t)):
             skip_all(f"{BUILD}/{t} is missing (make k8s-test-deps)")
-    lsock = __import__("socket").socket()
-    lsock.setsockopt(1, 2, 1)
-    lsock.bind(("127.20.0.1", PORT))
-    lsock.listen(64)
-    lsock.setblocking(False)
-    stop = threading.Event()     # accepted and closed: pods looping on connect never fill the backlog
-    threading.Thread(target=drain, args=(lsock, stop), daemon=True).start()
+    lsock = harness.Listener("127.20.0.1", PORT)
     try:
         W = World()
     except Exception as e:  # noqa: BLE001
         cleanup(None)
+        lsock.close()
         print(f"FAIL k8s: containerd cannot run here: {e}")
         print("0 passed, 1 failed, 0 skipped")
         return 1
@@ -448,17 +379,12 @@ def main():
             early_pods()
         except Exception as e:  # noqa: BLE001
             STATE["early_error"] = str(e)
-        for t in (t_agent, t_adopted, t_unplaced, t_staging, t_prod, t_unknown, t_configmap, t_stopped, t_upgrade):
-            if results and results[0] == "fail":
-                print(f"SKIP {t.name}: the agent did not start")
-                results.append("skip")
-                continue
-            t()
+        harness.run_all((t_agent, t_adopted, t_unplaced, t_staging, t_prod, t_unknown, t_configmap,
+                         t_stopped, t_upgrade), "the agent did not start")
     finally:
         cleanup(W)
-        stop.set()
         lsock.close()
-    return rtharness.summary()
+    return harness.summary()
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ static int ctl_addr(const char *path, struct sockaddr_un *sa)
 	return 0;
 }
 
-static int ctl_connect(const char *path)
+int tw_ctl_connect(const char *path)
 {
 	struct sockaddr_un sa;
 	int fd, err;
@@ -47,7 +47,7 @@ int tw_ctl_listen(const char *path)
 	err = ctl_addr(path, &sa);
 	if (err)
 		return err;
-	fd = ctl_connect(path);
+	fd = tw_ctl_connect(path);
 	if (fd >= 0) {
 		close(fd);
 		return -EADDRINUSE;
@@ -165,7 +165,7 @@ int tw_ctl_open(const char *path, json_t *req, json_t **reply, int timeout_ms)
 	char *line;
 	int fd, err;
 
-	fd = ctl_connect(path);
+	fd = tw_ctl_connect(path);
 	if (fd < 0)
 		return fd;
 	err = tw_ctl_send(fd, req);

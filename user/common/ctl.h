@@ -14,6 +14,8 @@
 /* Listen on path; -EADDRINUSE if a live daemon already answers there. */
 int tw_ctl_listen(const char *path);
 
+/* A connected stream socket to the unix socket path (any service's): the fd, or -errno. */
+int tw_ctl_connect(const char *path);
 /* Send req, read the reply, keep the connection: the fd, or -errno. */
 int tw_ctl_open(const char *path, json_t *req, json_t **reply, int timeout_ms);
 /* Send req, wait up to timeout_ms for the reply. -errno on failure. */

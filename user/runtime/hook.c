@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
@@ -67,6 +68,17 @@ int tw_hook_conf(json_t *conf, struct tw_hook_conf *hc, char *why, size_t len)
 		hc->exempt = json_incref(ex);
 	}
 	return 0;
+}
+
+json_t *tw_hook_ns_list(const char *csv)
+{
+	json_t *list = json_array();
+	char *copy = strdup(csv), *tok, *save;
+
+	for (tok = copy ? strtok_r(copy, ",", &save) : NULL; tok; tok = strtok_r(NULL, ",", &save))
+		json_array_append_new(list, json_string(tok));
+	free(copy);
+	return list;
 }
 
 void tw_hook_conf_free(struct tw_hook_conf *hc)

@@ -66,6 +66,11 @@ int tw_runtime_cgroup(const char *cg, char *out, size_t len)
 			return -EINVAL;
 		return snprintf(out, len, "%s", cg) >= (int)len ? -ENAMETOOLONG : 0;
 	}
+	if (!strchr(cg, ':')) {
+		/* systemd driver: a pod's slice (its cgroup parent); never the root. */
+		err = expand_slice(cg, out, len);
+		return err ?: (out[0] ? 0 : -EINVAL);
+	}
 	/* systemd driver: "slice:prefix:name". */
 	c1 = strchr(cg, ':');
 	c2 = c1 ? strchr(c1 + 1, ':') : NULL;

@@ -6,9 +6,10 @@
  *
  *   done:    NRI v0.1 (containerd 1.6: "invoke", JSON request on stdin,
  *            JSON result on stdout, "error" refuses the container);
+ *            NRI v2 (containerd 1.7+: tierwall-nri-plugin, a ttrpc plugin
+ *            on the runtime's socket, nri2*.c);
  *            OCI createRuntime hooks (CRI-O and podman, hooks.d: state on
  *            stdin, a non-zero exit refuses; ocihook.c, tierwall-oci-hook)
- *   planned: NRI v2 (containerd 1.7+, a ttrpc plugin)
  */
 #ifndef TW_RUNTIME_H
 #define TW_RUNTIME_H
@@ -74,6 +75,8 @@ struct tw_hook_conf {
 /* Defaults, then what conf (the NRI plugin's "conf") says. -EINVAL with why. */
 int tw_hook_conf(json_t *conf, struct tw_hook_conf *hc, char *why, size_t len);
 void tw_hook_conf_free(struct tw_hook_conf *hc);
+/* "a,b,c" (an --exempt option) as the conf's exempt_namespaces array. */
+json_t *tw_hook_ns_list(const char *csv);
 /*
  * Have the daemon tier c before it runs. 0: done (tiered, untiered, or let
  * through as exempt, said in note); -errno with why: refuse the container.
@@ -91,6 +94,23 @@ int tw_hook_invoke(const struct tw_rt_adapter *rt, json_t *conf, const char *nam
  */
 json_t *tw_pod_request(const struct tw_rt_container *c, const char *cg);
 
+/* nri2.c: an NRI v2 plugin session (containerd 1.7 and 2.x). */
+struct tw_nri2_conf {
+	struct tw_hook_conf hc;		/* tierwalld's socket, exempt namespaces */
+	const char *name, *idx;		/* registered as IDX-NAME */
+	bool from_runtime;		/* pre-installed: hc from Configure's config too */
+	bool quiet;			/* log refusals only */
+};
+
+/*
+ * Register on fd (a connected NRI socket), then serve the runtime's calls:
+ * pods are tiered at RunPodSandbox (and at CreateContainer if missed),
+ * containers named at StartContainer, running pods at Synchronize. Returns
+ * 1 once configured and then closed or shut down by the runtime, 0 when
+ * closed before, -errno with why when the runtime broke the protocol.
+ */
+int tw_nri2_serve(int fd, const struct tw_nri2_conf *conf, char *why, size_t len);
+
 /* install.c: write path atomically; copy this binary to dir/name. -errno. */
 int tw_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
 int tw_install_self(const char *dir, const char *name);
@@ -100,7 +120,8 @@ int tw_install_self(const char *dir, const char *name);
  * A runtime's linux.cgroupsPath as a hierarchy path: cgroupfs
  * ("/kubepods/besteffort/pod<UID>/<ID>") as it is; systemd's
  * "SLICE:PREFIX:NAME" ("kubepods-besteffort-pod<UID_>.slice:cri-containerd:<ID>",
- * CRI-O's "crio") expanded the way systemd nests slices.
+ * CRI-O's "crio") expanded the way systemd nests slices; a bare slice (a
+ * pod's cgroup parent, "kubepods-besteffort-pod<UID_>.slice") the same way.
  */
 int tw_runtime_cgroup(const char *cgroups_path, char *out, size_t len);
 

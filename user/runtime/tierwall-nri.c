@@ -88,9 +88,9 @@ static int install(int argc, char **argv, bool remove)
 		{ "timeout-ms", required_argument, NULL, 't' }, { "help", no_argument, NULL, 'h' }, {}
 	};
 	const char *bin = NRI_BIN_DIR, *path = NRI_CONF, *exempt = "tierwall,kube-system";
-	json_t *conf = json_object(), *ex = json_array();
+	json_t *conf = json_object();
 	struct tw_hook_conf hc = {};
-	char why[256], *list, *tok, *save;
+	char why[256];
 	int c, err;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -104,11 +104,7 @@ static int install(int argc, char **argv, bool remove)
 		default: usage(stderr); exit(2);
 		}
 	}
-	list = strdup(exempt);
-	for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
-		json_array_append_new(ex, json_string(tok));
-	free(list);
-	json_object_set_new(conf, "exempt_namespaces", ex);
+	json_object_set_new(conf, "exempt_namespaces", tw_hook_ns_list(exempt));
 	if (tw_hook_conf(conf, &hc, why, sizeof(why))) {
 		fprintf(stderr, NAME ": %s\n", why);
 		return 2;

@@ -55,8 +55,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		{ "timeout-ms", required_argument, NULL, 't' }, { "help", no_argument, NULL, 'h' }, {}
 	};
 	struct tw_hook_conf hc = {};
-	char why[256], *list, *tok, *save;
-	json_t *ex;
+	char why[256];
 	int c;
 
 	o->bin = BIN_DIR;
@@ -70,14 +69,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		case 'd': o->hooks = optarg; continue;
 		case 's': json_object_set_new(o->conf, "socket", json_string(optarg)); break;
 		case 't': json_object_set_new(o->conf, "timeout_ms", json_integer(atoi(optarg))); break;
-		case 'e':
-			ex = json_array();
-			list = strdup(optarg);
-			for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
-				json_array_append_new(ex, json_string(tok));
-			free(list);
-			json_object_set_new(o->conf, "exempt_namespaces", ex);
-			break;
+		case 'e': json_object_set_new(o->conf, "exempt_namespaces", tw_hook_ns_list(optarg)); break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -EINVAL;
 		}
