@@ -455,6 +455,23 @@ static __noinline int judge_msg(struct __sk_buff *skb, const struct pkt *p,
 	return d->verdict == TW_VERDICT_AUDIT ? SKB_PASS : SKB_DROP;
 }
 
+/*
+ * A datagram whose data is not all in the skb's own linear buffer: splice,
+ * sendfile, vmsplice, MSG_ZEROCOPY and io_uring SEND_ZC leave it in the
+ * sender's pages, which it may rewrite after this program read them and
+ * before the server does. An ordinary send copies a datagram this small
+ * into the linear part, so only those paths (and MSG_MORE corking) land here.
+ */
+static __always_inline bool udp_paged(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
+	__u32 len = skb->len;
+
+	if (len > 0xffff)
+		return true;
+	return data + (len & 0xffff) > end;
+}
+
 /* A packet the guard cannot read far enough, from a tiered sender. */
 static __always_inline int judge_unreadable(struct __sk_buff *skb, const struct pkt *p,
 					    struct decision *d, int reason)
@@ -568,7 +585,8 @@ int tw_dns_egress(struct __sk_buff *skb)
 	if (r < 0)
 		return judge_unreadable(skb, &p, &d, -r);
 	if (p.proto == PROTO_UDP)
-		return judge_msg(skb, &p, &d, p.off, p.end);
+		return udp_paged(skb) ? judge_unreadable(skb, &p, &d, TW_DNS_PAGED) :
+					judge_msg(skb, &p, &d, p.off, p.end);
 
 	/* TCP: whole length-prefixed messages only; an ACK carries nothing. */
 	off = p.off;
