@@ -356,68 +356,54 @@ static __always_inline int judge_tcp(struct __sk_buff *skb, struct pkt *p, struc
 	return judge_unreadable(skb, p, d, TW_DNS_COUNT);
 }
 
+/*
+ * Both directions: a query to port 53 from a tiered sender (egress), an
+ * answer from port 53 to a tiered socket (ingress; the receiving socket's
+ * recorded caller, else its cgroup, says the tier).
+ */
+static __always_inline int judge_packet(struct __sk_buff *skb, const int ingress)
+{
+	struct decision d = {};
+	struct pkt p = { .ingress = ingress };
+	int r;
+
+	if (surely_not_dns(skb, ingress))
+		return SKB_PASS;
+	if (skb->protocol == ETH_P_IP_BE)
+		r = ip4_dns(skb, &p);
+	else if (skb->protocol == ETH_P_IPV6_BE)
+		r = ip6_dns(skb, &p);
+	else
+		return SKB_PASS;
+	if (!r)
+		return SKB_PASS;
+	sender(skb, &p, &d);
+	if (d.tier == TW_TIER_NONE)
+		return SKB_PASS;
+	p.end = skb->len;
+	if (r < 0)
+		return judge_unreadable(skb, &p, &d, -r);
+	if (p.proto != PROTO_UDP)
+		return judge_tcp(skb, &p, &d);
+	if (ingress)
+		return judge_answer(skb, &p, &d, p.off, p.end);
+	return udp_paged(skb) ? judge_unreadable(skb, &p, &d, TW_DNS_PAGED) :
+				judge_msg(skb, &p, &d, p.off, p.end);
+}
+
 SEC("cgroup_skb/egress")
 int tw_dns_egress(struct __sk_buff *skb)
 {
-	struct decision d = {};
-	struct pkt p = {};
-	int r;
-
 	if (judge_route(skb) == SKB_DROP)
 		return SKB_DROP;
-	if (surely_not_dns(skb, 0))
-		return SKB_PASS;
-	if (skb->protocol == ETH_P_IP_BE)
-		r = ip4_dns(skb, &p);
-	else if (skb->protocol == ETH_P_IPV6_BE)
-		r = ip6_dns(skb, &p);
-	else
-		return SKB_PASS;
-	if (!r)
-		return SKB_PASS;
-	sender(skb, &p, &d);
-	if (d.tier == TW_TIER_NONE)
-		return SKB_PASS;
-	p.end = skb->len;
-	if (r < 0)
-		return judge_unreadable(skb, &p, &d, -r);
-	if (p.proto == PROTO_UDP)
-		return udp_paged(skb) ? judge_unreadable(skb, &p, &d, TW_DNS_PAGED) :
-					judge_msg(skb, &p, &d, p.off, p.end);
-	return judge_tcp(skb, &p, &d);
+	return judge_packet(skb, 0);
 }
 
-/*
- * Answers to tiered sockets (UDP and TCP from port 53) whose names lead into
- * another tier: dropped before the resolver reads them (dnsanswer.bpf.h).
- * The receiving socket's recorded caller, else its cgroup, says the tier.
- */
+/* Answers whose names lead into another tier: dropped before the resolver reads them. */
 SEC("cgroup_skb/ingress")
 int tw_dns_ingress(struct __sk_buff *skb)
 {
-	struct decision d = {};
-	struct pkt p = { .ingress = 1 };
-	int r;
-
-	if (surely_not_dns(skb, 1))
-		return SKB_PASS;
-	if (skb->protocol == ETH_P_IP_BE)
-		r = ip4_dns(skb, &p);
-	else if (skb->protocol == ETH_P_IPV6_BE)
-		r = ip6_dns(skb, &p);
-	else
-		return SKB_PASS;
-	if (!r)
-		return SKB_PASS;
-	sender(skb, &p, &d);
-	if (d.tier == TW_TIER_NONE)
-		return SKB_PASS;
-	p.end = skb->len;
-	if (r < 0)
-		return judge_unreadable(skb, &p, &d, -r);
-	if (p.proto == PROTO_UDP)
-		return judge_answer(skb, &p, &d, p.off, p.end);
-	return judge_tcp(skb, &p, &d);
+	return judge_packet(skb, 1);
 }
 
 char LICENSE[] SEC("license") = "GPL";
