@@ -273,6 +273,13 @@ static __always_inline bool udp_paged(struct __sk_buff *skb)
 	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
 	__u32 len = skb->len;
 
+	/*
+	 * data_end below data never comes with a real packet: it is
+	 * BPF_PROG_TEST_RUN on 6.1 and 6.12, which sets no packet pointers
+	 * for cgroup_skb and builds a linear skb.
+	 */
+	if (end < data)
+		return false;
 	if (len > 0xffff)
 		return true;
 	return data + (len & 0xffff) > end;
