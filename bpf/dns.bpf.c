@@ -22,17 +22,9 @@
 #include "route.bpf.h"
 #include "sock.bpf.h"
 
-#define SKB_PASS	1
-#define SKB_DROP	0
-#define DNS_PORT	53
-#define ETH_P_IP_BE	bpf_htons(0x0800)
-#define ETH_P_IPV6_BE	bpf_htons(0x86DD)
-#define PROTO_TCP	6
-#define PROTO_UDP	17
-#define DNS_HDR_LEN	12
-#define MAX_EXT_HDRS	4	/* IPv6 extension headers walked before giving up */
-#define MAX_TCP_MSGS	2	/* glibc writes its A and AAAA queries in one segment */
-#define TCP_URG		0x20
+#include "dnspkt.bpf.h"
+#include "dnsname.bpf.h"
+#include "dnsanswer.bpf.h"
 
 /*
  * Set by the loader: which task helpers this kernel gives cgroup_skb
@@ -42,35 +34,6 @@
  * with no recorded caller (connected before tierwalld started).
  */
 const volatile int task_helpers = 0;
-
-/* Per-CPU room for one question: too big for the 512-byte stack. */
-struct scratch {
-	__u8 wire[TW_DNS_NAME_MAX];	/* the name as sent */
-	struct tw_name_key key;		/* reversed, lowercase, dotted */
-	__u64 hash;			/* of the key, for flood control */
-	__u32 wire_len;			/* bytes of wire[] that were read */
-	__u16 qtype;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__type(key, __u32);
-	__type(value, struct scratch);
-	__uint(max_entries, 1);
-} scratch_map SEC(".maps");
-
-/* Where a packet's DNS payload lies; reasons from enum tw_dns_reason. */
-struct pkt {
-	__u32 off;		/* start of the UDP payload / TCP payload */
-	__u32 end;		/* skb->len */
-	__u16 dport;
-	__u8 proto;
-	__u8 family;
-	__u8 known;		/* 1: who holds the caller the socket recorded */
-	__u8 current;		/* 1: the sender is the current task (UDP, TW_SKB_CGROUP) */
-	__u32 daddr[4];
-	struct tw_dns_caller who;
-};
 
 /*
  * The caller the connect/sendmsg programs recorded on this socket: its tier
@@ -119,7 +82,7 @@ static __always_inline void current_identity(struct __sk_buff *skb, struct tw_dn
  */
 static __always_inline void sender(struct __sk_buff *skb, struct pkt *p, struct decision *d)
 {
-	if ((task_helpers & TW_SKB_CGROUP) && p->proto == PROTO_UDP) {
+	if ((task_helpers & TW_SKB_CGROUP) && p->proto == PROTO_UDP && !p->ingress) {
 		caller_tier(d);
 		if (d->tier != TW_TIER_NONE) {
 			p->current = 1;		/* who it is: only if there is an event */
@@ -136,181 +99,6 @@ static __always_inline void sender(struct __sk_buff *skb, struct pkt *p, struct 
 	d->tagged = p->who.tagged_cgroup_id;
 	if (d->tier == TW_TIER_NONE && p->who.tag_gen != tag_gen())
 		tier_of(TIER_SKB, skb, d);
-}
-
-/* 1 if this is DNS to port 53 (p filled), 0 if not DNS, or -reason. */
-static __always_inline int l4_dns(struct __sk_buff *skb, struct pkt *p, __u32 l4)
-{
-	__u8 tcp[14];
-	__u16 ports[2];
-
-	if (bpf_skb_load_bytes(skb, l4, ports, sizeof(ports)))
-		return -TW_DNS_TRUNCATED;
-	p->dport = bpf_ntohs(ports[1]);
-	if (p->dport != DNS_PORT)
-		return 0;
-	if (p->proto == PROTO_UDP) {
-		p->off = l4 + 8;
-		/* One datagram per packet: a UDP GSO batch would hide queries. */
-		if (skb->gso_segs > 1)
-			return -TW_DNS_COUNT;
-		return 1;
-	}
-	if (bpf_skb_load_bytes(skb, l4, tcp, sizeof(tcp)))
-		return -TW_DNS_TRUNCATED;
-	p->off = l4 + (tcp[12] >> 4) * 4;
-	/*
-	 * The server's stack takes the urgent byte out of the stream it reads,
-	 * the guard would not: every later message would be read one byte off.
-	 */
-	if (tcp[13] & TCP_URG)
-		return -TW_DNS_URGENT;
-	return 1;
-}
-
-static __always_inline int ip4_dns(struct __sk_buff *skb, struct pkt *p)
-{
-	struct iphdr ip;
-
-	if (bpf_skb_load_bytes(skb, 0, &ip, sizeof(ip)))
-		return 0;
-	if (ip.protocol != PROTO_UDP && ip.protocol != PROTO_TCP)
-		return 0;
-	p->proto = ip.protocol;
-	p->family = 4;
-	p->daddr[0] = ip.daddr;
-	/* A later fragment has no ports to tell DNS from anything else. */
-	if (ip.frag_off & bpf_htons(0x1fff) || ip.ihl < 5)
-		return -TW_DNS_UNPARSED;
-	return l4_dns(skb, p, ip.ihl * 4);
-}
-
-static __always_inline int ip6_dns(struct __sk_buff *skb, struct pkt *p)
-{
-	struct ipv6hdr ip6;
-	__u32 off = sizeof(ip6);
-	__u8 next, ext[2];
-	__u16 frag;
-	int i;
-
-	if (bpf_skb_load_bytes(skb, 0, &ip6, sizeof(ip6)))
-		return 0;
-	next = ip6.nexthdr;
-	p->family = 6;
-	__builtin_memcpy(p->daddr, &ip6.daddr, 16);
-	for (i = 0; i < MAX_EXT_HDRS; i++) {
-		if (next == PROTO_UDP || next == PROTO_TCP) {
-			p->proto = next;
-			return l4_dns(skb, p, off);
-		}
-		if (bpf_skb_load_bytes(skb, off, ext, sizeof(ext)))
-			return -TW_DNS_TRUNCATED;
-		switch (next) {
-		case 0:		/* hop-by-hop */
-		case 43:	/* routing */
-		case 60:	/* destination options */
-			off += (ext[1] + 1) * 8;
-			break;
-		case 44:	/* fragment: only the first has the ports */
-			if (bpf_skb_load_bytes(skb, off + 2, &frag, sizeof(frag)))
-				return -TW_DNS_TRUNCATED;
-			if (frag & bpf_htons(0xfff8))
-				return -TW_DNS_UNPARSED;
-			off += 8;
-			break;
-		case 51:	/* authentication header */
-			off += (ext[1] + 2) * 4;
-			break;
-		default:
-			return 0;	/* ICMPv6, ESP, no next header: not DNS */
-		}
-		next = ext[0];
-	}
-	if (next == PROTO_UDP || next == PROTO_TCP) {
-		p->proto = next;
-		return l4_dns(skb, p, off);
-	}
-	return next == 0 || next == 43 || next == 60 || next == 44 || next == 51 ?
-	       -TW_DNS_UNPARSED : 0;
-}
-
-/* State of the two walks over a name; bpf_loop callbacks verify once, not per byte. */
-struct walk {
-	__u64 labels[4];	/* bit n: wire[n] is a label length */
-	__u64 hash;
-	__u32 n;		/* bytes of wire[] loaded */
-	__u32 pos;		/* parse: next label; then: offset of the root byte */
-	__u32 d;		/* dotted length */
-	int reason;
-};
-
-static __always_inline struct scratch *scratch(void)
-{
-	__u32 zero = 0;
-
-	return bpf_map_lookup_elem(&scratch_map, &zero);
-}
-
-/* One label, left to right; each must end within 255 bytes. */
-static long parse_label(__u32 i, struct walk *w)
-{
-	struct scratch *s = scratch();
-	__u32 pos = w->pos;
-	__u8 len;
-
-	if (!s)
-		goto bad;
-	if (pos >= w->n || pos >= TW_DNS_NAME_MAX) {
-		w->reason = TW_DNS_TRUNCATED;
-		return 1;
-	}
-	len = s->wire[pos & 0xff];
-	if (!len)
-		return 1;
-	if ((len & 0xc0) == 0xc0) {
-		w->reason = TW_DNS_POINTER;
-		return 1;
-	}
-	if (len & 0xc0) {
-		w->reason = TW_DNS_LABEL;
-		return 1;
-	}
-	w->labels[(pos >> 6) & 3] |= 1ULL << (pos & 63);
-	w->pos = pos + len + 1;
-	if (w->pos > TW_DNS_NAME_MAX - 2) {
-		w->reason = TW_DNS_LONG;	/* with the root byte: over 255 */
-		return 1;
-	}
-	return 0;
-bad:
-	w->reason = TW_DNS_TRUNCATED;
-	return 1;
-}
-
-/*
- * Dotted form d = wire[1..pos-1] with length bytes read as '.'; key byte
- * j = d[D-1-j] = wire[pos-1-j]. Bytes that could fake a separator or the
- * end ('.' and 0 inside a label) become 1, which no policy name contains.
- */
-static long reverse_byte(__u32 j, struct walk *w)
-{
-	struct scratch *s = scratch();
-	__u32 at;
-	__u8 c;
-
-	if (!s || j >= w->d)
-		return 1;
-	at = (w->pos - 1 - j) & 0xff;
-	c = s->wire[at];
-	if (w->labels[(at >> 6) & 3] & (1ULL << (at & 63)))
-		c = '.';
-	else if (c >= 'A' && c <= 'Z')
-		c += 'a' - 'A';
-	else if (c == '.' || c == 0)
-		c = 1;
-	s->key.name[j & 0xff] = c;
-	w->hash = (w->hash ^ c) * 0x100000001b3ULL;
-	return 0;
 }
 
 /*
@@ -367,11 +155,7 @@ static __noinline int read_question(struct __sk_buff *skb, __u32 off, __u32 end,
 		return TW_DNS_TRUNCATED;
 	s->qtype = bpf_ntohs(qtype);
 
-	w.d = w.pos ? w.pos - 1 : 0;
-	bpf_loop(TW_DNS_NAME_MAX, reverse_byte, &w, 0);
-	s->key.name[w.d & 0xff] = 0;
-	s->key.prefixlen = (w.d + 1) * 8;
-	s->hash = w.hash;
+	name_key(s, &w);
 	return 0;
 }
 
@@ -381,6 +165,8 @@ static __noinline void dns_emit(struct __sk_buff *skb, const struct pkt *p,
 {
 	const struct tw_dns_caller *who = p->known ? &p->who : NULL;
 	struct tw_flood_key k = { .kind = TW_EV_DNS, .port_or_op = s->qtype };
+	/* An answer arrives in no one's context: only the socket's record says who. */
+	int from = p->ingress ? 0 : task_helpers & (EV_PID | EV_COMM);
 	struct tw_dns_caller cur;
 	struct tw_dns_event *e;
 	__u32 cnt;
@@ -390,12 +176,12 @@ static __noinline void dns_emit(struct __sk_buff *skb, const struct pkt *p,
 		who = &cur;
 	}
 	k.cgroup_id = who ? who->cgroup_id : bpf_skb_cgroup_id(skb);
-	k.tgid = who ? who->pid : task_helpers & EV_PID ? bpf_get_current_pid_tgid() >> 32 : 0;
+	k.tgid = who ? who->pid : from & EV_PID ? bpf_get_current_pid_tgid() >> 32 : 0;
 	__builtin_memcpy(k.target, &s->hash, 8);
 	k.target[8] = reason;
 	if (flood_fold(&k, &cnt))
 		return;
-	e = event_begin(sizeof(*e), TW_EV_DNS, d, who ? 0 : task_helpers & (EV_PID | EV_COMM));
+	e = event_begin(sizeof(*e), TW_EV_DNS, d, who ? 0 : from);
 	if (!e) {
 		count_n(CNT_RB_DROP, cnt - 1);
 		return;
@@ -455,6 +241,50 @@ static __noinline int judge_msg(struct __sk_buff *skb, const struct pkt *p,
 	return d->verdict == TW_VERDICT_AUDIT ? SKB_PASS : SKB_DROP;
 }
 
+/* Judge one answer at [off, end) to a tiered socket: SKB_PASS or SKB_DROP. */
+static __noinline int judge_answer(struct __sk_buff *skb, const struct pkt *p,
+				   struct decision *d, __u32 off, __u32 end)
+{
+	struct scratch *s = scratch();
+	int reason;
+
+	if (!s)
+		return SKB_DROP;
+	s->qtype = 0;
+	reason = answer_names(skb, d, off, end);
+	if (!reason)
+		return SKB_PASS;
+	if (reason != TW_DNS_ANSWER)
+		s->wire_len = 0;	/* no name to show */
+	decide(d);
+	dns_emit(skb, p, s, reason, d);
+	return d->verdict == TW_VERDICT_AUDIT ? SKB_PASS : SKB_DROP;
+}
+
+/*
+ * A datagram whose data is not all in the skb's own linear buffer: splice,
+ * sendfile, vmsplice, MSG_ZEROCOPY and io_uring SEND_ZC leave it in the
+ * sender's pages, which it may rewrite after this program read them and
+ * before the server does. An ordinary send copies a datagram this small
+ * into the linear part, so only those paths (and MSG_MORE corking) land here.
+ */
+static __always_inline bool udp_paged(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
+	__u32 len = skb->len;
+
+	/*
+	 * data_end below data never comes with a real packet: it is
+	 * BPF_PROG_TEST_RUN on 6.1 and 6.12, which sets no packet pointers
+	 * for cgroup_skb and builds a linear skb.
+	 */
+	if (end < data)
+		return false;
+	if (len > 0xffff)
+		return true;
+	return data + (len & 0xffff) > end;
+}
+
 /* A packet the guard cannot read far enough, from a tiered sender. */
 static __always_inline int judge_unreadable(struct __sk_buff *skb, const struct pkt *p,
 					    struct decision *d, int reason)
@@ -471,40 +301,6 @@ static __always_inline int judge_unreadable(struct __sk_buff *skb, const struct 
 	decide(d);
 	dns_emit(skb, p, s, reason, d);
 	return d->verdict == TW_VERDICT_AUDIT ? SKB_PASS : SKB_DROP;
-}
-
-/*
- * The fast path every egress packet takes: read the headers in place (no
- * helper call) and say 1 if this is certainly not DNS to port 53, 0 if the
- * full parse must decide (DNS, or headers outside the linear data).
- */
-static __always_inline int surely_not_dns(struct __sk_buff *skb)
-{
-	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
-	struct ipv6hdr *ip6 = data;
-	struct iphdr *ip = data;
-	__u16 *ports;
-
-	if (skb->protocol == ETH_P_IP_BE) {
-		if ((void *)(ip + 1) > end)
-			return 0;
-		if (ip->protocol != PROTO_UDP && ip->protocol != PROTO_TCP)
-			return 1;
-		if (ip->frag_off & bpf_htons(0x1fff) || ip->ihl < 5)
-			return 0;
-		ports = data + ip->ihl * 4;
-	} else if (skb->protocol == ETH_P_IPV6_BE) {
-		if ((void *)(ip6 + 1) > end)
-			return 0;
-		if (ip6->nexthdr != PROTO_UDP && ip6->nexthdr != PROTO_TCP)
-			return 0;	/* extension headers: the full walk decides */
-		ports = (void *)(ip6 + 1);
-	} else {
-		return 1;
-	}
-	if ((void *)(ports + 2) > end)
-		return 0;
-	return ports[1] != bpf_htons(DNS_PORT);
 }
 
 /*
@@ -540,18 +336,45 @@ static __always_inline int judge_route(struct __sk_buff *skb)
 	return SKB_DROP;
 }
 
-SEC("cgroup_skb/egress")
-int tw_dns_egress(struct __sk_buff *skb)
+/* TCP: whole length-prefixed messages only (queries or answers); an ACK carries nothing. */
+static __always_inline int judge_tcp(struct __sk_buff *skb, struct pkt *p, struct decision *d)
+{
+	__u32 off = p->off, len;
+	__u16 mlen;
+	int i, r;
+
+	if (off >= p->end)
+		return off == p->end ? SKB_PASS : judge_unreadable(skb, p, d, TW_DNS_TRUNCATED);
+	for (i = 0; i < MAX_TCP_MSGS; i++) {
+		if (bpf_skb_load_bytes(skb, off, &mlen, sizeof(mlen)))
+			return judge_unreadable(skb, p, d, TW_DNS_TRUNCATED);
+		len = bpf_ntohs(mlen);
+		off += 2;
+		if (off + len > p->end)
+			return judge_unreadable(skb, p, d, TW_DNS_TRUNCATED);
+		r = p->ingress ? judge_answer(skb, p, d, off, off + len) :
+				 judge_msg(skb, p, d, off, off + len);
+		if (r == SKB_DROP)
+			return SKB_DROP;
+		off += len;
+		if (off >= p->end)
+			return SKB_PASS;
+	}
+	return judge_unreadable(skb, p, d, TW_DNS_COUNT);
+}
+
+/*
+ * Both directions: a query to port 53 from a tiered sender (egress), an
+ * answer from port 53 to a tiered socket (ingress; the receiving socket's
+ * recorded caller, else its cgroup, says the tier).
+ */
+static __always_inline int judge_packet(struct __sk_buff *skb, const int ingress)
 {
 	struct decision d = {};
-	struct pkt p = {};
-	__u32 off, len;
-	__u16 mlen;
-	int r, i;
+	struct pkt p = { .ingress = ingress };
+	int r;
 
-	if (judge_route(skb) == SKB_DROP)
-		return SKB_DROP;
-	if (surely_not_dns(skb))
+	if (surely_not_dns(skb, ingress))
 		return SKB_PASS;
 	if (skb->protocol == ETH_P_IP_BE)
 		r = ip4_dns(skb, &p);
@@ -567,27 +390,27 @@ int tw_dns_egress(struct __sk_buff *skb)
 	p.end = skb->len;
 	if (r < 0)
 		return judge_unreadable(skb, &p, &d, -r);
-	if (p.proto == PROTO_UDP)
-		return judge_msg(skb, &p, &d, p.off, p.end);
+	if (p.proto != PROTO_UDP)
+		return judge_tcp(skb, &p, &d);
+	if (ingress)
+		return judge_answer(skb, &p, &d, p.off, p.end);
+	return udp_paged(skb) ? judge_unreadable(skb, &p, &d, TW_DNS_PAGED) :
+				judge_msg(skb, &p, &d, p.off, p.end);
+}
 
-	/* TCP: whole length-prefixed messages only; an ACK carries nothing. */
-	off = p.off;
-	if (off >= p.end)
-		return off == p.end ? SKB_PASS : judge_unreadable(skb, &p, &d, TW_DNS_TRUNCATED);
-	for (i = 0; i < MAX_TCP_MSGS; i++) {
-		if (bpf_skb_load_bytes(skb, off, &mlen, sizeof(mlen)))
-			return judge_unreadable(skb, &p, &d, TW_DNS_TRUNCATED);
-		len = bpf_ntohs(mlen);
-		off += 2;
-		if (off + len > p.end)
-			return judge_unreadable(skb, &p, &d, TW_DNS_TRUNCATED);
-		if (judge_msg(skb, &p, &d, off, off + len) == SKB_DROP)
-			return SKB_DROP;
-		off += len;
-		if (off >= p.end)
-			return SKB_PASS;
-	}
-	return judge_unreadable(skb, &p, &d, TW_DNS_COUNT);
+SEC("cgroup_skb/egress")
+int tw_dns_egress(struct __sk_buff *skb)
+{
+	if (judge_route(skb) == SKB_DROP)
+		return SKB_DROP;
+	return judge_packet(skb, 0);
+}
+
+/* Answers whose names lead into another tier: dropped before the resolver reads them. */
+SEC("cgroup_skb/ingress")
+int tw_dns_ingress(struct __sk_buff *skb)
+{
+	return judge_packet(skb, 1);
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -11,6 +11,10 @@
  *   before its owner joined the tier, and records the sender of
  *   every DNS message on a socket connected to port 53, so the guard judges
  *   the task that sends, not the one that connected;
+ * - socket_sendmsg and file_permission refuse, on a socket connected to
+ *   port 53, sends whose data stays in the sender's pages (splice,
+ *   sendfile, MSG_ZEROCOPY, io_uring SEND_ZC): the sender could rewrite
+ *   them after the DNS guard read them and before the server does;
  * - file_receive refuses a socket passed over SCM_RIGHTS or taken with
  *   pidfd_getfd when it is connected to another tier's destination (the
  *   same decision as connect, from dst.bpf.h) or is one it could not make.
@@ -121,6 +125,65 @@ static __always_inline int judge_routes(struct sock *sk, struct msghdr *msg, __u
 	return refuse_sock(&d, TW_NET_ROUTE, family, type, protocol, opt) ? 0 : deny();
 }
 
+#define MSG_ZEROCOPY		0x4000000
+#define MSG_SPLICE_PAGES	0x8000000	/* 6.5 and later: splice and sendfile */
+#define MAY_WRITE		2
+
+/* A connected inet socket to port 53, while the guard runs. */
+static __always_inline bool dns_sock(struct sock *sk)
+{
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+
+	return dns_guard && (family == AF_INET || family == AF_INET6) &&
+	       BPF_CORE_READ(sk, __sk_common.skc_dport) == bpf_htons(DNS_PORT);
+}
+
+/* A tiered caller's send from its own pages on a DNS socket: 0, or the refusal. */
+static __always_inline int refuse_pages(struct sock *sk)
+{
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	struct decision d = {};
+
+	caller_tier(&d);
+	if (d.tier == TW_TIER_NONE)
+		return 0;
+	return refuse_sock(&d, TW_NET_SEND, family, BPF_CORE_READ(sk, sk_type),
+			   BPF_CORE_READ(sk, sk_protocol), TW_SOCKOPT_PAGES) ? 0 : deny();
+}
+
+/*
+ * The system calls that write a socket file by copying: write, writev,
+ * pwritev2 (x86-64, x32 and ia32 numbers, none of which is splice or
+ * sendfile in another table). Everything else that passes file_permission
+ * for writing on a socket (splice, sendfile, io_uring, aio) may leave the
+ * data in the sender's pages: on 6.1 splice and sendfile reach TCP through
+ * sendpage, which no socket hook sees.
+ */
+static __always_inline bool copying_write(void)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	long nr = BPF_CORE_READ(regs, orig_ax) & ~0x40000000L;
+
+	return nr == 1 || nr == 20 || nr == 328 || nr == 516 || nr == 4 || nr == 146 || nr == 379;
+}
+
+SEC("lsm/file_permission")
+int BPF_PROG(tw_sock_write, struct file *file, int mask)
+{
+	struct socket *sock;
+	struct sock *sk;
+
+	if (!dns_guard || !(mask & MAY_WRITE))
+		return 0;
+	sock = bpf_sock_from_file(file);
+	if (!sock)
+		return 0;
+	sk = BPF_CORE_READ(sock, sk);
+	if (!sk || !dns_sock(sk) || copying_write())
+		return 0;
+	return refuse_pages(sk);
+}
+
 SEC("lsm/socket_sendmsg")
 int BPF_PROG(tw_socket_sendmsg, struct socket *sock, struct msghdr *msg, int size)
 {
@@ -135,6 +198,9 @@ int BPF_PROG(tw_socket_sendmsg, struct socket *sock, struct msghdr *msg, int siz
 	protocol = sock_protocol(sk, family);
 	if (sock_judgeable(family, type, protocol)) {
 		if (judge_routes(sk, msg, family, type, protocol))
+			return deny();
+		if ((msg->msg_flags & (MSG_ZEROCOPY | MSG_SPLICE_PAGES)) && dns_sock(sk) &&
+		    refuse_pages(sk))
 			return deny();
 		if (dns_guard && (family == AF_INET || family == AF_INET6) &&
 		    sk->__sk_common.skc_dport == bpf_htons(DNS_PORT)) {

@@ -8,7 +8,7 @@
  *
  * Socket options that route: a cgroup setsockopt program refuses (EPERM)
  * to a tiered caller the sticky source routes, which send a packet through
- * an address connect() and sendmsg() never judged.
+ * an address connect() and sendmsg() never judged, and SO_ZEROCOPY.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -29,6 +29,8 @@ int tw_sock_create(struct bpf_sock *ctx)
 	return refuse_sock(&d, TW_NET_CREATE, ctx->family, ctx->type, ctx->protocol, 0);
 }
 
+#define SOL_SOCKET		1
+#define SO_ZEROCOPY		60
 #define SOL_IP			0
 #define SOL_IPV6		41
 #define IP_OPTIONS		4
@@ -47,8 +49,15 @@ int tw_sock_create(struct bpf_sock *ctx)
  * headers (its cmsg form routes: that is sendmsg's). IP options go on IPv6
  * sockets too, for their IPv4-mapped traffic.
  */
-static __always_inline __u8 routing_option(__s32 level, __s32 optname)
+static __always_inline __u8 refused_option(__s32 level, __s32 optname)
 {
+	/*
+	 * Not a route, but the same kind of bypass: MSG_ZEROCOPY sends leave
+	 * the data in the sender's pages, rewritable after the DNS guard read
+	 * it (doc/threat-model.md), and need this option first.
+	 */
+	if (level == SOL_SOCKET)
+		return optname == SO_ZEROCOPY ? TW_SOCKOPT_SO_ZEROCOPY : TW_SOCKOPT_NONE;
 	if (level == SOL_IP)
 		return optname == IP_OPTIONS ? TW_SOCKOPT_IP_OPTIONS : TW_SOCKOPT_NONE;
 	if (level != SOL_IPV6)
@@ -65,7 +74,7 @@ int tw_setsockopt(struct bpf_sockopt *ctx)
 {
 	struct bpf_sock *sk = ctx->sk;
 	struct decision d = {};
-	__u8 opt = routing_option(ctx->level, ctx->optname);
+	__u8 opt = refused_option(ctx->level, ctx->optname);
 
 	if (opt && sk) {
 		caller_tier(&d);

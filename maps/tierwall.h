@@ -116,7 +116,9 @@ enum tw_dns_reason {
 	TW_DNS_COUNT = 6,	/* question count other than 0 or 1, or queries per segment */
 	TW_DNS_UNPARSED = 7,	/* headers the guard cannot see past (fragments, options) */
 	TW_DNS_URGENT = 8,	/* TCP urgent data: the server would read another stream */
-	TW_DNS_REASON_MAX = TW_DNS_URGENT,
+	TW_DNS_PAGED = 9,	/* UDP data left in the sender's pages (splice, zerocopy) */
+	TW_DNS_ANSWER = 10,	/* an answer's owner or CNAME target is another tier's name */
+	TW_DNS_REASON_MAX = TW_DNS_ANSWER,
 };
 
 /*
@@ -140,7 +142,9 @@ enum tw_sockopt {
 	TW_SOCKOPT_IP_OPTIONS = 1,		/* IPv4 source routes: LSRR, SSRR */
 	TW_SOCKOPT_IPV6_RTHDR = 2,
 	TW_SOCKOPT_IPV6_2292PKTOPTIONS = 3,	/* may carry a routing header */
-	TW_SOCKOPT_MAX = TW_SOCKOPT_IPV6_2292PKTOPTIONS,
+	TW_SOCKOPT_SO_ZEROCOPY = 4,		/* data sent from the sender's own pages */
+	TW_SOCKOPT_PAGES = 5,			/* op send: splice, sendfile, zerocopy to port 53 */
+	TW_SOCKOPT_MAX = TW_SOCKOPT_PAGES,
 };
 
 /*

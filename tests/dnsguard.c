@@ -98,6 +98,7 @@ int guard_open(struct guard *g)
 	}
 	g->rb = ring_buffer__new(bpf_map__fd(g->skel->maps.events), on_guard_event, g, NULL);
 	g->fd = bpf_program__fd(g->skel->progs.tw_dns_egress);
+	g->fd_in = bpf_program__fd(g->skel->progs.tw_dns_ingress);
 	return g->rb ? guard_tag_self(g, true) : -ENOMEM;
 }
 
@@ -107,18 +108,27 @@ void guard_close(struct guard *g)
 	dns_bpf__destroy(g->skel);
 }
 
-/* Run the program on an Ethernet frame: 1 passed, 0 dropped, <0 error. */
-int guard_run(struct guard *g, const void *frame, size_t len)
+static int run_prog(struct guard *g, int fd, const void *frame, size_t len)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_size_in = len, .repeat = 1);
 
 	g->events = 0;
 	g->reason = -1;
 	g->name[0] = '\0';
-	if (bpf_prog_test_run_opts(g->fd, &o))
+	if (bpf_prog_test_run_opts(fd, &o))
 		return -errno;
 	ring_buffer__consume(g->rb);
 	return o.retval;
+}
+
+int guard_run(struct guard *g, const void *frame, size_t len)
+{
+	return run_prog(g, g->fd, frame, len);
+}
+
+int guard_run_in(struct guard *g, const void *frame, size_t len)
+{
+	return run_prog(g, g->fd_in, frame, len);
 }
 
 /* Ethernet + IPv4 or IPv6 (with nhop hop-by-hop headers) + UDP/TCP + payload. */

@@ -19,7 +19,7 @@
 struct guard {
 	struct dns_bpf *skel;
 	struct ring_buffer *rb;
-	int fd;
+	int fd, fd_in;		/* egress (queries), ingress (answers) */
 	/* the last event read */
 	int events, reason, verdict;
 	char name[1100];
@@ -33,6 +33,8 @@ void guard_close(struct guard *g);
 int guard_tag_self(struct guard *g, bool tag);
 /* Run the program on an Ethernet frame: 1 passed, 0 dropped, <0 error. */
 int guard_run(struct guard *g, const void *frame, size_t len);
+/* The same with the ingress (answer) program. */
+int guard_run_in(struct guard *g, const void *frame, size_t len);
 /*
  * Ethernet + IPv4 or IPv6 (with nhop hop-by-hop headers) + UDP/TCP (PSH ACK)
  * to dport + payload; returns the frame's length.

@@ -95,7 +95,10 @@ int fx_dns_start(struct fx_dns *x, struct fx *f, const char *hosts)
 		snprintf(logf, sizeof(logf), "--log-facility=%s", log);
 		execl(DNSMASQ, DNSMASQ, "--keep-in-foreground", "--conf-file=/dev/null", "--user=root",
 		      "--no-resolv", "--no-hosts", addn, "--local-ttl=1", "--local=/test/",
-		      "--address=/wild.prod.test/127.44.0.7", "--listen-address=127.0.0.1",
+		      "--address=/wild.prod.test/127.44.0.7",
+		      /* names no tier owns that lead into tiers' names (test_dns_cname.c) */
+		      "--cname=alias.free.test,api.prod.test", "--cname=walias.free.test,db.wild.prod.test",
+		      "--cname=salias.free.test,api.staging.test", "--listen-address=127.0.0.1",
 		      "--listen-address=::1", "--bind-interfaces", "--port=53", "--pid-file=",
 		      logf, "--log-queries", (char *)NULL);
 		_exit(127);

@@ -297,6 +297,8 @@ const char *tw_dns_reason_name(int reason)
 		[TW_DNS_COUNT] = "question_count",
 		[TW_DNS_UNPARSED] = "unparsed_headers",
 		[TW_DNS_URGENT] = "urgent_data",
+		[TW_DNS_PAGED] = "data_in_sender_pages",
+		[TW_DNS_ANSWER] = "answer_names_other_tier",
 	};
 
 	return reason > 0 && reason <= TW_DNS_REASON_MAX ? names[reason] : NULL;
@@ -359,6 +361,7 @@ static void w_sock(struct w *w, const struct tw_sock_event *e)
 	static const char *const sockopts[] = {
 		[TW_SOCKOPT_IP_OPTIONS] = "IP_OPTIONS", [TW_SOCKOPT_IPV6_RTHDR] = "IPV6_RTHDR",
 		[TW_SOCKOPT_IPV6_2292PKTOPTIONS] = "IPV6_2292PKTOPTIONS",
+		[TW_SOCKOPT_SO_ZEROCOPY] = "SO_ZEROCOPY", [TW_SOCKOPT_PAGES] = "sender_pages",
 	};
 	bool inet = e->family == AF_INET || e->family == AF_INET6;
 
@@ -371,7 +374,7 @@ static void w_sock(struct w *w, const struct tw_sock_event *e)
 		w_kstr(w, "protocol", ethertype_name(e->protocol));
 	else
 		w_ku64(w, "protocol", e->protocol);
-	if (e->op == TW_NET_SETSOCKOPT || e->op == TW_NET_ROUTE)
+	if (e->op == TW_NET_SETSOCKOPT || e->op == TW_NET_ROUTE || e->option)
 		w_kname(w, "option", sockopts, ARRAY_SIZE(sockopts), e->option);
 }
 
