@@ -215,13 +215,21 @@ install: all man $(COMPLETION)
 # The node agent's image: an OCI archive that `ctr images import` and `podman load` read.
 # Our binaries and exactly the Debian libraries they link, on an empty root: no
 # package manager, shell or network in the image, nothing fetched to build it.
-IMAGE_NAME ?= docker.io/tierwall/tierwall:$(shell sed -n 's/^#define TW_VERSION[^"]*"\(.*\)"/\1/p' user/common/version.h)
+IMAGE_VERSION := $(shell sed -n 's/^\#define TW_VERSION[^"]*"\(.*\)"/\1/p' user/common/version.h)
+IMAGE_NAME ?= docker.io/tierwall/tierwall:$(IMAGE_VERSION)
+# The OCI labels; "created" is the last commit's time, so two builds of one tree stay identical.
+IMAGE_LABELS = org.opencontainers.image.title=tierwall org.opencontainers.image.version=$(IMAGE_VERSION) org.opencontainers.image.licenses=GPL-2.0-only \
+	org.opencontainers.image.revision=$(shell git rev-parse HEAD 2>/dev/null || echo unknown) \
+	org.opencontainers.image.created=$(shell git log -1 --format=%cI 2>/dev/null || echo 1970-01-01T00:00:00Z) \
+	org.opencontainers.image.ref.name=$(IMAGE_VERSION)
 $(OUTPUT)/tierwall-image.tar: $(addprefix $(OUTPUT)/,tierwalld tierwall tierwall-nri) deploy/image/mkimage.py
 	$(call msg,IMAGE,$@)
-	$(Q)python3 deploy/image/mkimage.py $@ $(IMAGE_NAME) --libs --entrypoint /usr/bin/tierwalld \
+	$(Q)python3 deploy/image/mkimage.py $@ $(IMAGE_NAME) --libs --strip --entrypoint /usr/bin/tierwalld \
+		$(foreach l,$(IMAGE_LABELS),--label "$(l)") --label "org.opencontainers.image.description=\
+	tierwall node agent: environment tiers on cgroups, enforced by eBPF" \
 		/usr/bin/tierwalld=$(OUTPUT)/tierwalld /usr/bin/tierwall=$(OUTPUT)/tierwall \
 		/usr/bin/tierwall-nri=$(OUTPUT)/tierwall-nri /etc/tierwall/ /run/tierwall/ \
-		/var/log/tierwall/ /tmp/ /sys/fs/bpf/ /etc/ssl/certs/ca-certificates.crt=/dev/null
+		/var/log/tierwall/ /tmp/ /sys/fs/bpf/
 image: $(OUTPUT)/tierwall-image.tar
 
 # The runtime tests' own images (a static pause; busybox and tw_probe for workloads)
