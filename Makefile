@@ -33,10 +33,11 @@ DEB_DEPS  := clang libbpf-dev bpftool libelf-dev zlib1g-dev libjansson-dev libss
 # which `make test` and `make bench` run): QEMU and the guests' initramfs
 # (static libzstd for the static builds), netns and nft tools, dnsmasq, the
 # container runtime and its gRPC tools, filesystem images, systemd-analyze,
-# libFuzzer's runtime.
+# libFuzzer's runtime, podman (reads the image as docker and OCI archives).
+# Debian 13's kustomize is unpacked into the build tree by tests/trixie.sh.
 DEB_TEST_DEPS := llvm libclang-rt-14-dev libzstd-dev iproute2 nftables dnsmasq-base \
 	     qemu-system-x86 busybox-static cpio systemd containerd runc python3-grpcio \
-	     python3-grpc-tools python3-yaml e2fsprogs btrfs-progs
+	     python3-grpc-tools python3-yaml e2fsprogs btrfs-progs podman
 
 ifeq ($(V),1)
 Q =
