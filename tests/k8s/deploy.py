@@ -133,7 +133,10 @@ def k8s_each_runtime_overlay_installs_its_hook():
     check("initContainers" not in spec, "1.7: nothing installed on the host")
     spec = one(rendered("deploy/kubernetes/overlays/cri-o"), "DaemonSet")["spec"]["template"]["spec"]
     c = container(spec, "install-oci-hook", init=True)
-    check("/etc/containers/oci/hooks.d" in host_paths(spec, c).values(), "cri-o: hooks.d on the host")
+    paths = host_paths(spec, c)
+    check(paths.get("/etc/containers/oci/hooks.d") == "/etc/containers/oci/hooks.d"
+          and paths.get("/usr/libexec/tierwall") == "/usr/libexec/tierwall",
+          "cri-o: hooks.d and the hook's directory at their host paths (the entry names the binary)")
 
 
 @test
@@ -171,7 +174,8 @@ def k8s_uninstall_removes_every_hook_then_the_pins():
         for c in ospec.get("initContainers", []):
             for mp, hp in host_paths(ospec, c).items():
                 check(hp in mounts.values(), f"uninstall reaches {hp} ({o})")
-    for f in ("/host/opt/nri/plugins/10-tierwall", "/host/etc/containers/oci/hooks.d/tierwall.json"):
+    for f in ("/host/opt/nri/plugins/10-tierwall", "/host/etc/nri/conf.d/10-tierwall.conf",
+              "/host/etc/containers/oci/hooks.d/50-tierwall.json", "/host/usr/libexec/tierwall/tierwall-oci-hook"):
         check(f in removed, f"uninstall removes {f}")
     check(any(c["command"][-1] == "--hold" for c in spec["containers"]), "then holds: rollout status")
 

@@ -458,9 +458,14 @@ def t_uninstall():
     ds = next(d for d in kustomize.render(KUSTOMIZE, "deploy/kubernetes/overlays/uninstall")
               if d["kind"] == "DaemonSet")
     spec = ds["spec"]["template"]["spec"]
-    others = [W.host("/opt/nri/plugins") + "/10-tierwall", W.host("/etc/containers/oci/hooks.d") + "/tierwall.json"]
+    others = [W.host("/opt/nri/plugins") + "/10-tierwall", W.host("/etc/nri") + "/conf.d/10-tierwall.conf",
+              W.host("/etc/containers/oci/hooks.d") + "/50-tierwall.json",
+              W.host("/usr/libexec/tierwall") + "/tierwall-oci-hook"]
     for f in others:                              # what the other runtimes' overlays leave on a node
-        os.makedirs(os.path.dirname(f), exist_ok=True)
+        if not os.path.isdir(os.path.dirname(f)):
+            os.makedirs(os.path.dirname(f))
+            if not f.startswith(D):
+                created.append(os.path.dirname(f))   # /etc/nri/conf.d: removed at the end
         open(f, "w").write("{}")
     W.agent.remove()                              # SIGTERM: the pins stay, still enforcing
     n = len(lines(pod))
