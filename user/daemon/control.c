@@ -474,7 +474,7 @@ static bool trusted(struct daemon *d, const struct ucred *peer)
 	       dm_effective_tag(d, abs) < 0;
 }
 
-/* A slot for a new client, making room if it must (see the top of this file). */
+/* A slot for a new client, making room if it must (see the top of this file); NULL if none. */
 static struct client *slot_for(struct daemon *d, bool trust)
 {
 	struct client *free_slot = NULL, *oldest = NULL, *oldest_other = NULL;
@@ -495,10 +495,11 @@ static struct client *slot_for(struct daemon *d, bool trust)
 	if (free_slot && (trust || others < MAX_CLIENTS - RESERVED))
 		return free_slot;
 	/* Full for this kind: the oldest of the others gives way, a root one only to a root. */
-	oldest = oldest_other ?: oldest;
+	oldest = oldest_other ?: trust ? oldest : NULL;
 	d->control->dropped++;
-	drop(d, oldest, true);
-	return oldest;
+	if (oldest)
+		drop(d, oldest, true);
+	return oldest;	/* NULL: the newcomer itself is turned away */
 }
 
 void dm_control_accept(struct daemon *d)
@@ -517,6 +518,10 @@ void dm_control_accept(struct daemon *d)
 		}
 		trust = trusted(d, &peer);
 		c = slot_for(d, trust);
+		if (!c) {
+			close(fd);
+			continue;
+		}
 		c->fd = fd;
 		c->peer = peer;
 		c->trusted = trust;
