@@ -33,7 +33,8 @@ DEB_DEPS  := clang libbpf-dev bpftool libelf-dev zlib1g-dev libjansson-dev libss
 # which `make test` and `make bench` run): QEMU and the guests' initramfs
 # (static libzstd for the static builds), netns and nft tools, dnsmasq, the
 # container runtime and its gRPC tools, filesystem images, systemd-analyze,
-# libFuzzer's runtime.
+# libFuzzer's runtime, podman (reads the image as docker and OCI archives).
+# Debian 13's kustomize is unpacked into the build tree by tests/trixie.sh.
 DEB_TEST_DEPS := llvm libclang-rt-14-dev libzstd-dev iproute2 nftables dnsmasq-base \
 	     qemu-system-x86 busybox-static cpio systemd containerd runc podman python3-grpcio \
 	     python3-grpc-tools python3-yaml e2fsprogs btrfs-progs openssl
@@ -107,7 +108,7 @@ SKELS := $(addprefix $(OUTPUT)/,net.skel.h sock.skel.h dns.skel.h files.skel.h n
 SKEL_USERS := $(notdir $(shell grep -lE '\.skel\.h"|loader_int\.h"' $(addsuffix /*.c,$(USER_DIRS))))
 $(addprefix $(OUTPUT)/,$(SKEL_USERS:.c=.o)): $(SKELS)
 
-DAEMON_OBJS := $(addprefix $(OUTPUT)/,tierwalld.o ask.o access.o reloadreq.o pods.o pending.o podtier.o adopt.o cri.o pb.o hook.o layout.o ready.o policywatch.o options.o state.o tags.o tagwatch.o persist.o lock.o uninstall.o control.o reply.o status.o reload.o stream.o drain.o sealing.o protect.o trusted.o policysig.o runs.o attestd.o drift.o grants.o grantreq.o loader.o grantmap.o handover.o pendmap.o objects.o objshare.o filemaps.o guard.o secrets.o identities.o names.o secretwatch.o dns.o dnsview.o fingerprint.o endpoints.o driftscan.o follow.o metrics.o $(addsuffix .o,$(COMMON)))
+DAEMON_OBJS := $(addprefix $(OUTPUT)/,tierwalld.o ask.o access.o reloadreq.o pods.o pending.o podtier.o adopt.o cri.o pb.o hook.o layout.o ready.o policywatch.o options.o state.o tags.o tagwatch.o persist.o lock.o uninstall.o control.o reply.o status.o reload.o stream.o drain.o sealing.o protect.o trusted.o policysig.o runs.o runpid.o attestd.o drift.o grants.o grantreq.o loader.o grantmap.o handover.o pendmap.o objects.o objshare.o filemaps.o guard.o secrets.o identities.o names.o secretwatch.o dns.o dnsview.o fingerprint.o endpoints.o driftscan.o follow.o metrics.o $(addsuffix .o,$(COMMON)))
 CLI_OBJS    := $(addprefix $(OUTPUT)/,tierwall.o cli_status.o events.o evshow.o explain.o policycmd.o simulate.o simjudge.o simanswer.o logcmd.o run.o attest.o grant.o $(addsuffix .o,$(COMMON)))
 
 $(OUTPUT)/tierwalld: $(DAEMON_OBJS)
@@ -229,14 +230,22 @@ install: all man $(COMPLETION)
 # The node agent's image: an OCI archive that `ctr images import` and `podman load` read.
 # Our binaries and exactly the Debian libraries they link, on an empty root: no
 # package manager, shell or network in the image, nothing fetched to build it.
-IMAGE_NAME ?= docker.io/tierwall/tierwall:$(shell sed -n 's/^#define TW_VERSION[^"]*"\(.*\)"/\1/p' user/common/version.h)
+IMAGE_VERSION := $(shell sed -n 's/^\#define TW_VERSION[^"]*"\(.*\)"/\1/p' user/common/version.h)
+IMAGE_NAME ?= docker.io/tierwall/tierwall:$(IMAGE_VERSION)
+# The OCI labels; "created" is the last commit's time, so two builds of one tree stay identical.
+IMAGE_LABELS = org.opencontainers.image.title=tierwall org.opencontainers.image.version=$(IMAGE_VERSION) org.opencontainers.image.licenses=GPL-2.0-only \
+	org.opencontainers.image.revision=$(shell git rev-parse HEAD 2>/dev/null || echo unknown) \
+	org.opencontainers.image.created=$(shell git log -1 --format=%cI 2>/dev/null || echo 1970-01-01T00:00:00Z) \
+	org.opencontainers.image.ref.name=$(IMAGE_VERSION)
 $(OUTPUT)/tierwall-image.tar: $(addprefix $(OUTPUT)/,tierwalld tierwall tierwall-nri tierwall-oci-hook tierwall-nri-plugin) deploy/image/mkimage.py
 	$(call msg,IMAGE,$@)
-	$(Q)python3 deploy/image/mkimage.py $@ $(IMAGE_NAME) --libs --entrypoint /usr/bin/tierwalld \
+	$(Q)python3 deploy/image/mkimage.py $@ $(IMAGE_NAME) --libs --strip --entrypoint /usr/bin/tierwalld \
+		$(foreach l,$(IMAGE_LABELS),--label "$(l)") --label "org.opencontainers.image.description=\
+	tierwall node agent: environment tiers on cgroups, enforced by eBPF" \
 		/usr/bin/tierwalld=$(OUTPUT)/tierwalld /usr/bin/tierwall=$(OUTPUT)/tierwall \
 		/usr/bin/tierwall-nri=$(OUTPUT)/tierwall-nri /usr/bin/tierwall-oci-hook=$(OUTPUT)/tierwall-oci-hook \
 		/usr/bin/tierwall-nri-plugin=$(OUTPUT)/tierwall-nri-plugin /etc/tierwall/ /run/tierwall/ \
-		/var/log/tierwall/ /tmp/ /sys/fs/bpf/ /etc/ssl/certs/ca-certificates.crt=/dev/null
+		/var/log/tierwall/ /tmp/ /sys/fs/bpf/
 image: $(OUTPUT)/tierwall-image.tar
 
 # The runtime tests' own images (a static pause; busybox and tw_probe for workloads)

@@ -69,6 +69,9 @@ if [ $# = 0 ]; then
 	# The systemd deployment: make install's layout, systemd-analyze verify.
 	read -r dp df ds < <(tests/deploy_check.sh | tee -a "$k8s_log" | counts)
 	kp=$((kp + ${dp:-0})) kf=$((kf + ${df:-1})) ks=$((ks + ${ds:-0}))
+	# The kustomize overlays as rendered, and the image's properties (tests/k8s/deploy.py).
+	read -r dp df ds < <(tests/k8s/deploy.py | tee -a "$k8s_log" | counts)
+	kp=$((kp + ${dp:-0})) kf=$((kf + ${df:-1})) ks=$((ks + ${ds:-0}))
 fi
 if [ $# = 0 ]; then
 	[ -z "$vm_pid" ] || wait "$vm_pid"

@@ -4,13 +4,18 @@
 this machine: no registry, no daemon, no network. Deterministic: the same
 inputs give the same digests.
 
-  mkimage.py OUT.tar NAME:TAG [--entrypoint PATH] [--libs] DEST=SRC ...
+  mkimage.py OUT.tar NAME:TAG [--entrypoint PATH] [--libs] [--strip]
+             [--label KEY=VALUE]... DEST=SRC ...
 
 --libs adds the shared libraries each binary needs (from ldd), so dynamically
-linked binaries run on an otherwise empty root. A DEST ending in / is a
-directory created empty. `ctr images import` and `podman load` read the
-result; the name is in both the OCI ref.name and containerd's annotation."""
-import gzip, hashlib, io, json, os, subprocess, sys, tarfile
+linked binaries run on an otherwise empty root. --strip strips every ELF file
+(symbols and debug sections: the image runs them, nobody debugs in it). A
+DEST ending in / is a directory created empty (0755: nothing in the image is
+world-writable); an empty file is refused. `ctr images import`, `podman
+load` and `docker load` read the result: the OCI layout (index.json, the name
+in both ref.name and containerd's annotation) and beside it docker's
+manifest.json naming the same config and layer blobs."""
+import gzip, hashlib, io, json, os, shutil, subprocess, sys, tarfile, tempfile
 
 def ldd(path):
     out = subprocess.run(["ldd", path], capture_output=True, text=True).stdout
@@ -22,6 +27,16 @@ def ldd(path):
         elif parts and parts[0].startswith("/"):
             libs.append(parts[0])            # the dynamic loader
     return libs
+
+def stripped(src, tmpdir):
+    """A stripped copy of an ELF file (strip's output depends only on its input)."""
+    with open(src, "rb") as f:
+        if f.read(4) != b"\x7fELF":
+            return src
+    out = os.path.join(tmpdir, str(len(os.listdir(tmpdir))))
+    subprocess.run(["strip", "--strip-all", "-o", out, src], check=True)
+    shutil.copymode(src, out)
+    return out
 
 def add(tar, dest, src):
     dest = dest.lstrip("/")
@@ -37,8 +52,10 @@ def add(tar, dest, src):
             tar.addfile(ti)
         return
     real = os.path.realpath(src)
+    if os.path.getsize(real) == 0:
+        sys.exit(f"mkimage.py: {dest}: {src} is empty (an image holds no empty files)")
     ti = tarfile.TarInfo(dest); ti.size = os.path.getsize(real)
-    ti.mode = os.stat(real).st_mode & 0o777
+    ti.mode = os.stat(real).st_mode & 0o755
     with open(real, "rb") as f:
         tar.addfile(ti, f)
 
@@ -50,13 +67,18 @@ def blob(out, data):
 
 def main(argv):
     out_path, name = argv[0], argv[1]
-    entry, files, libs = None, [], False
+    entry, files, libs, strip, labels = None, [], False, False, {}
     args = iter(argv[2:])
     for a in args:
         if a == "--entrypoint":
             entry = next(args)
         elif a == "--libs":
             libs = True
+        elif a == "--strip":
+            strip = True
+        elif a == "--label":
+            k, _, v = next(args).partition("=")
+            labels[k] = v
         else:
             dest, _, src = a.partition("=")
             files.append((dest, src or None))
@@ -67,9 +89,10 @@ def main(argv):
                 if lib not in seen:
                     files.append((lib, lib)); seen.add(lib)
     raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as layer:
+    with tempfile.TemporaryDirectory() as tmp, \
+         tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as layer:
         for dest, src in files:
-            add(layer, dest, src)
+            add(layer, dest, stripped(src, tmp) if strip and src else src)
     layer_tar = raw.getvalue()
     layer_gz = gzip.compress(layer_tar, mtime=0)
     with tarfile.open(out_path + ".tmp", "w", format=tarfile.PAX_FORMAT) as out:
@@ -77,7 +100,8 @@ def main(argv):
         config = {
             "architecture": "amd64", "os": "linux",
             "config": {"Env": ["PATH=/usr/local/bin:/usr/bin:/bin"],
-                       **({"Entrypoint": [entry]} if entry else {})},
+                       **({"Entrypoint": [entry]} if entry else {}),
+                       **({"Labels": labels} if labels else {})},
             "rootfs": {"type": "layers",
                        "diff_ids": ["sha256:" + hashlib.sha256(layer_tar).hexdigest()]},
             "history": [{"created_by": "deploy/image/mkimage.py"}],
@@ -99,8 +123,12 @@ def main(argv):
             "platform": {"architecture": "amd64", "os": "linux"},
             "annotations": {"io.containerd.image.name": name,
                             "org.opencontainers.image.ref.name": name}}]}
+        # docker load: the same blobs, named by path.
+        docker = [{"Config": "blobs/sha256/" + cdig[7:], "RepoTags": [name],
+                   "Layers": ["blobs/sha256/" + ldig[7:]]}]
         for fname, data in (("oci-layout", b'{"imageLayoutVersion":"1.0.0"}'),
-                            ("index.json", json.dumps(index, sort_keys=True).encode())):
+                            ("index.json", json.dumps(index, sort_keys=True).encode()),
+                            ("manifest.json", json.dumps(docker, sort_keys=True).encode())):
             ti = tarfile.TarInfo(fname); ti.size = len(data); ti.mode = 0o644
             out.addfile(ti, io.BytesIO(data))
     os.replace(out_path + ".tmp", out_path)

@@ -3,8 +3,10 @@
 """The runtime tests: Debian's containerd 1.6 (CRI plugin, runc, NRI v0.1)
 on a private socket and root, the cgroupfs driver, host-network pods, images
 from local archives. This script stands in for the kubelet only: it reads
-deploy/kubernetes/tierwall.yaml and turns its DaemonSet into CRI calls (init
-container, privileges, namespaces, mounts), then runs labelled workload pods.
+deploy/kubernetes/overlays/containerd-1.6 as Debian 13's kustomize renders it
+(tests/trixie.sh) and turns its DaemonSet into CRI calls (init container,
+privileges, namespaces, mounts), then runs labelled workload pods; last, the
+uninstall overlay's pod, as one node's rolling update would run it.
 
 Host paths of the manifest's volumes are private to the test (under its
 directory), except the ones containerd and the kernel fix: /sys/fs/cgroup,
@@ -33,6 +35,16 @@ def preflight():
     harness.preflight("k8s", ("containerd", "ctr", "runc"), ("grpc", "yaml"))
     if os.path.exists(NRI_CONF):
         skip_all(f"{NRI_CONF} exists on this machine: the test will not replace another NRI setup")
+    if not any(l.split()[2] == "cgroup2" for l in open("/proc/mounts")):
+        skip_all("no cgroup2 mount")
+    global KUSTOMIZE
+    KUSTOMIZE, why = kustomize.find()
+    if not KUSTOMIZE:
+        skip_all(f"no kustomize to render the manifests: {why}")
+
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import kustomize  # noqa: E402
 
 
 preflight()
@@ -72,7 +84,7 @@ class World:
         sh("mount", "-t", "bpf", "bpf", D + "/bpf")
         sh("mount", "--make-shared", D + "/bpf")
         os.makedirs(f"{CG2}/{CG}", exist_ok=True)
-        self.manifest = list(yaml.safe_load_all(open(os.path.join(ROOT, "deploy/kubernetes/tierwall.yaml"))))
+        self.manifest = kustomize.render(KUSTOMIZE, "deploy/kubernetes/overlays/containerd-1.6")
         self.ds = next(d for d in self.manifest if d["kind"] == "DaemonSet")
         self.ns = self.ds["metadata"]["namespace"]
         self.agent = None
@@ -359,6 +371,63 @@ def t_upgrade():
     check(W.cri.wait_exit(cid).exit_code == 1, "new pods tiered by the new agent")
 
 
+@test("k8s_uninstall_one_step_removes_hooks_and_pins")
+def t_uninstall():
+    """The uninstall overlay's pod on this node, as its rolling update runs it."""
+    pod = STATE.get("loop")
+    check(pod is not None, "needs the loop pod")
+    ds = next(d for d in kustomize.render(KUSTOMIZE, "deploy/kubernetes/overlays/uninstall")
+              if d["kind"] == "DaemonSet")
+    spec = ds["spec"]["template"]["spec"]
+    others = [W.host("/opt/nri/plugins") + "/10-tierwall", W.host("/etc/nri") + "/conf.d/10-tierwall.conf",
+              W.host("/etc/containers/oci/hooks.d") + "/50-tierwall.json",
+              W.host("/usr/libexec/tierwall") + "/tierwall-oci-hook"]
+    for f in others:                              # what the other runtimes' overlays leave on a node
+        if not os.path.isdir(os.path.dirname(f)):
+            os.makedirs(os.path.dirname(f))
+            if not f.startswith(D):
+                created.append(os.path.dirname(f))   # /etc/nri/conf.d: removed at the end
+        open(f, "w").write("{}")
+    W.agent.remove()                              # SIGTERM: the pins stay, still enforcing
+    n = len(lines(pod))
+    after = wait_lines(pod, n + 2)[n:]
+    check(after and all("Operation not permitted" in l for l in after), f"enforced until uninstalled: {after}")
+    un = W.cri.pod("tierwall-uninstall", W.ns, ds["spec"]["template"]["metadata"]["labels"],
+                   cgroup_parent=PARENT, privileged=True, pid_host=spec.get("hostPID", False))
+    for c in spec["initContainers"]:
+        cid = un.container(c["name"], c["image"], c["command"], mounts=W.mounts(spec, c),
+                           privileged=bool(c.get("securityContext", {}).get("privileged")),
+                           pid_host=spec.get("hostPID", False))
+        st = W.cri.wait_exit(cid, timeout=60)
+        check(st.exit_code == 0, f"{c['name']}: exit {st.exit_code}: {un.log(c['name'])}")
+    c = spec["containers"][0]
+    un.container(c["name"], c["image"], c["command"], mounts=W.mounts(spec, c))
+    check(not os.path.exists(NRI_BIN + "/tierwall-nri"), "the NRI v0.1 hook is gone")
+    check(not any(p.get("type") == "tierwall-nri" for p in json.load(open(NRI_CONF)).get("plugins", [])),
+          "and its conf.json entry")
+    for f in others:
+        check(not os.path.exists(f), f"{f} removed")
+    pins = [e for e in os.listdir(D + "/bpf") if not e.endswith(".debug")]   # bpffs's own
+    check(not pins, f"every pin removed: {pins}")
+    check(any(e.get("event") == "uninstall" for e in W.events()), "an uninstall record closes the log")
+    n = len(lines(pod))
+    after = wait_lines(pod, n + 2)[n:]
+    check(after and not any("Operation not permitted" in l for l in after),
+          f"running pods are no longer judged: {after}")
+    p, cid = W.workload("after-uninstall", "shop", "staging", PROBE)
+    check(W.cri.wait_exit(cid).exit_code == 0, "new pods start without the hook, untiered")
+    un.remove()
+
+
+def drain(lsock, stop):
+    while not stop.is_set():
+        if select.select([lsock], [], [], 0.2)[0]:
+            try:
+                lsock.accept()[0].close()
+            except OSError:
+                pass
+
+
 def main():
     global W
     for t in ("k8s/pause.tar", "k8s/work.tar", "k8s/py/cri_harness_pb2.py", "tierwall-image.tar",
@@ -380,7 +449,7 @@ def main():
         except Exception as e:  # noqa: BLE001
             STATE["early_error"] = str(e)
         harness.run_all((t_agent, t_adopted, t_unplaced, t_staging, t_prod, t_unknown, t_configmap,
-                         t_stopped, t_upgrade), "the agent did not start")
+                         t_stopped, t_upgrade, t_uninstall), "the agent did not start")
     finally:
         cleanup(W)
         lsock.close()

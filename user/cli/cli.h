@@ -38,6 +38,8 @@ int tw_parse_opts(int argc, char **argv, const char *extra_short,
 void tw_want_operands(int argc, int first, int n);
 /* Ask the daemon; prints one clear error and returns NULL on any failure. */
 json_t *tw_call(json_t *req);
+/* The same, passing pass_fd with the request (SCM_RIGHTS). */
+json_t *tw_call_fd(json_t *req, int pass_fd);
 void tw_print_json(json_t *o);
 
 /* The reply whatever it says; NULL (a message printed unless quiet) when unreachable. */

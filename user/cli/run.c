@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include "cli.h"
 #include "log.h"
@@ -248,7 +249,7 @@ int do_run(int argc, char **argv)
 		{ "attest", required_argument, NULL, 'A' },
 		{}
 	};
-	int first = tw_parse_opts(argc, argv, "+", extra, run_opt), go, st, rc;
+	int first = tw_parse_opts(argc, argv, "+", extra, run_opt), go, st, rc, pidfd;
 	json_t *findings, *r, *out;
 	char **cmd = argv + first;
 	const char *id;
@@ -283,8 +284,14 @@ int do_run(int argc, char **argv)
 		rc = EXIT_FAIL;
 		goto out;
 	}
-	r = tw_call(json_pack("{s:s, s:s, s:b, s:i, s:s}", "cmd", "run", "tier", tier, "audit", audit,
-			      "pid", (int)pid, "command", cmd[0]));
+	/* The pidfd names the child for good: its pid could be reused before the daemon moves it. */
+	pidfd = syscall(SYS_pidfd_open, pid, 0);
+	r = pidfd < 0 ? NULL : tw_call_fd(json_pack("{s:s, s:s, s:b, s:i, s:s}", "cmd", "run", "tier",
+				tier, "audit", audit, "pid", (int)pid, "command", cmd[0]), pidfd);
+	if (pidfd < 0)
+		tw_err("run: cannot open a pidfd for %s (pid %d): %s", cmd[0], (int)pid, strerror(errno));
+	else
+		close(pidfd);
 	if (!r) {
 		close(go);	/* the child exits without running anything */
 		wait_child(pid);

@@ -159,10 +159,10 @@ void tw_want_operands(int argc, int first, int n)
 	exit(EXIT_USAGE);
 }
 
-json_t *tw_call_reply(json_t *req, int *rc, bool quiet)
+static json_t *call_reply(json_t *req, int pass_fd, int *rc, bool quiet)
 {
 	json_t *reply = NULL;
-	int err = tw_ctl_call(tw_sock_path, req, &reply, CTL_TIMEOUT_MS);
+	int err = tw_ctl_call_fd(tw_sock_path, req, pass_fd, &reply, CTL_TIMEOUT_MS);
 
 	json_decref(req);
 	*rc = err;
@@ -174,10 +174,15 @@ json_t *tw_call_reply(json_t *req, int *rc, bool quiet)
 	return err ? NULL : reply;
 }
 
-/* Ask the daemon; prints one clear error and returns NULL on any failure. */
-static json_t *call(json_t *req, int *rc, bool quiet)
+json_t *tw_call_reply(json_t *req, int *rc, bool quiet)
 {
-	json_t *reply = tw_call_reply(req, rc, quiet);
+	return call_reply(req, -1, rc, quiet);
+}
+
+/* Ask the daemon; prints one clear error and returns NULL on any failure. */
+static json_t *call(json_t *req, int pass_fd, int *rc, bool quiet)
+{
+	json_t *reply = call_reply(req, pass_fd, rc, quiet);
 
 	if (!reply) {
 		*rc = *rc ? *rc : EXIT_FAIL;
@@ -199,12 +204,19 @@ json_t *tw_call(json_t *req)
 {
 	int rc;
 
-	return call(req, &rc, false);
+	return call(req, -1, &rc, false);
+}
+
+json_t *tw_call_fd(json_t *req, int pass_fd)
+{
+	int rc;
+
+	return call(req, pass_fd, &rc, false);
 }
 
 json_t *tw_call_quiet(json_t *req, int *rc)
 {
-	return call(req, rc, true);
+	return call(req, -1, rc, true);
 }
 
 /* An epoch-seconds field a person reads as a time: since, at, loaded_at... */

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include "ctl.h"
@@ -134,7 +135,28 @@ out_free:
 	return err;
 }
 
-int tw_ctl_send(int fd, json_t *o)
+/* The first chunk carries pass_fd (SCM_RIGHTS) when it is >= 0: a pidfd names a process for good. */
+static ssize_t send_chunk(int fd, const char *buf, size_t len, int pass_fd)
+{
+	union { char b[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } ctl;
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *c;
+
+	if (pass_fd < 0)
+		return send(fd, buf, len, MSG_NOSIGNAL);
+	memset(&ctl, 0, sizeof(ctl));
+	m.msg_control = ctl.b;
+	m.msg_controllen = sizeof(ctl.b);
+	c = CMSG_FIRSTHDR(&m);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
+	return sendmsg(fd, &m, MSG_NOSIGNAL);
+}
+
+int tw_ctl_send_fd(int fd, json_t *o, int pass_fd)
 {
 	char *s = json_dumps(o, JSON_COMPACT);
 	size_t len, off = 0;
@@ -145,7 +167,7 @@ int tw_ctl_send(int fd, json_t *o)
 	len = strlen(s);
 	s[len++] = '\n';	/* json_dumps leaves room: we replace the NUL */
 	while (off < len) {
-		ssize_t w = send(fd, s + off, len - off, MSG_NOSIGNAL);
+		ssize_t w = send_chunk(fd, s + off, len - off, off ? -1 : pass_fd);
 
 		if (w < 0 && errno == EINTR)
 			continue;
@@ -159,7 +181,12 @@ int tw_ctl_send(int fd, json_t *o)
 	return err;
 }
 
-int tw_ctl_open(const char *path, json_t *req, json_t **reply, int timeout_ms)
+int tw_ctl_send(int fd, json_t *o)
+{
+	return tw_ctl_send_fd(fd, o, -1);
+}
+
+static int ctl_open(const char *path, json_t *req, int pass_fd, json_t **reply, int timeout_ms)
 {
 	json_error_t jerr;
 	char *line;
@@ -168,7 +195,7 @@ int tw_ctl_open(const char *path, json_t *req, json_t **reply, int timeout_ms)
 	fd = tw_ctl_connect(path);
 	if (fd < 0)
 		return fd;
-	err = tw_ctl_send(fd, req);
+	err = tw_ctl_send_fd(fd, req, pass_fd);
 	if (!err)
 		err = tw_ctl_read_line(fd, &line, timeout_ms);
 	if (err) {
@@ -184,12 +211,22 @@ int tw_ctl_open(const char *path, json_t *req, json_t **reply, int timeout_ms)
 	return fd;
 }
 
-int tw_ctl_call(const char *path, json_t *req, json_t **reply, int timeout_ms)
+int tw_ctl_open(const char *path, json_t *req, json_t **reply, int timeout_ms)
 {
-	int fd = tw_ctl_open(path, req, reply, timeout_ms);
+	return ctl_open(path, req, -1, reply, timeout_ms);
+}
+
+int tw_ctl_call_fd(const char *path, json_t *req, int pass_fd, json_t **reply, int timeout_ms)
+{
+	int fd = ctl_open(path, req, pass_fd, reply, timeout_ms);
 
 	if (fd < 0)
 		return fd;
 	close(fd);
 	return 0;
+}
+
+int tw_ctl_call(const char *path, json_t *req, json_t **reply, int timeout_ms)
+{
+	return tw_ctl_call_fd(path, req, -1, reply, timeout_ms);
 }

@@ -20,9 +20,12 @@ int tw_ctl_connect(const char *path);
 int tw_ctl_open(const char *path, json_t *req, json_t **reply, int timeout_ms);
 /* Send req, wait up to timeout_ms for the reply. -errno on failure. */
 int tw_ctl_call(const char *path, json_t *req, json_t **reply, int timeout_ms);
+/* The same, passing pass_fd along with the request (SCM_RIGHTS): `run` sends its child's pidfd. */
+int tw_ctl_call_fd(const char *path, json_t *req, int pass_fd, json_t **reply, int timeout_ms);
 
 /* One line from fd (without the newline), bounded by size and timeout. */
 int tw_ctl_read_line(int fd, char **line, int timeout_ms);
 int tw_ctl_send(int fd, json_t *o);
+int tw_ctl_send_fd(int fd, json_t *o, int pass_fd);
 
 #endif

@@ -7,6 +7,14 @@
  * is dropped, so a client trickling bytes cannot stall status or the ring
  * buffer. The caller is known by SO_PEERCRED: a process in a tier may read
  * (status, tiers, follow) but never change what tierwall enforces.
+ *
+ * Capacity: a full table makes room by dropping its oldest client, and the
+ * runtime hooks' `pod` requests must never be the ones dropped. Clients are
+ * sorted at accept: an untiered root (the hooks, the operator) may take any
+ * slot; everyone else (members of the read-only group, tiered roots) shares
+ * at most MAX_CLIENTS - RESERVED slots and, when those are full, drops the
+ * oldest of its own kind, never a root one. A limit per uid would not do:
+ * a tiered root and the hook are both uid 0; the tier tells them apart.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -16,6 +24,7 @@
 #include <unistd.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include "access.h"
 #include "ask.h"
 #include "attestd.h"
@@ -38,11 +47,14 @@
 #include "util.h"
 
 #define MAX_CLIENTS	64
+#define RESERVED	16		/* slots only untiered roots' clients take */
 #define DEADLINE_NS	2000000000ull	/* from accept to the last byte of the reply */
 #define MAX_REQUEST	65536
 
 struct client {
 	int fd;				/* -1: free slot */
+	int passed_fd;			/* one descriptor sent with the request (a run's pidfd), or -1 */
+	bool trusted;			/* an untiered root: may take any slot, never dropped for others */
 	struct ucred peer;
 	uint64_t deadline;
 	char *in;
@@ -53,6 +65,7 @@ struct client {
 
 struct dm_control {
 	struct client c[MAX_CLIENTS];
+	uint64_t dropped;		/* clients dropped to make room */
 };
 
 static json_t *cmd_tiers(struct daemon *d)
@@ -300,7 +313,7 @@ static json_t *handle(struct daemon *d, struct client *c, const char *line, bool
 	else if (!strcmp(cmd, "attest"))
 		reply = dm_cmd_attest(d, req);
 	else if (!strcmp(cmd, "run") || !strcmp(cmd, "run_stop") || !strcmp(cmd, "run_end"))
-		reply = dm_cmd_run(d, &c->peer, cmd, req);
+		reply = dm_cmd_run(d, &c->peer, c->passed_fd, cmd, req);
 	else if (!strcmp(cmd, "follow"))
 		reply = (*kept = !tw_followers_add(d->followers, c->fd, req, why, sizeof(why))) ?
 			NULL : dm_reply_err("%s", why);
@@ -317,10 +330,13 @@ static void drop(struct daemon *d, struct client *c, bool close_fd)
 		epoll_ctl(d->ep_fd, EPOLL_CTL_DEL, c->fd, NULL);
 		close(c->fd);
 	}
+	if (c->passed_fd >= 0)
+		close(c->passed_fd);
 	free(c->in);
 	free(c->out);
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
+	c->passed_fd = -1;
 }
 
 static struct client *find(struct daemon *d, int fd)
@@ -341,7 +357,7 @@ int dm_control_init(struct daemon *d)
 	if (!d->control)
 		return -ENOMEM;
 	for (i = 0; i < MAX_CLIENTS; i++)
-		d->control->c[i].fd = -1;
+		d->control->c[i].fd = d->control->c[i].passed_fd = -1;
 	return 0;
 }
 
@@ -390,6 +406,40 @@ static void set_reply(struct daemon *d, struct client *c, json_t *reply)
 		drop(d, c, true);
 }
 
+/* Keep the first descriptor passed (SCM_RIGHTS); close any other. */
+static void keep_fds(struct client *c, struct msghdr *m)
+{
+	struct cmsghdr *cm;
+	size_t i, n;
+	int fd;
+
+	for (cm = CMSG_FIRSTHDR(m); cm; cm = CMSG_NXTHDR(m, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < n; i++) {
+			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+			if (c->passed_fd < 0)
+				c->passed_fd = fd;
+			else
+				close(fd);
+		}
+	}
+}
+
+static ssize_t recv_some(struct client *c, char *buf, size_t len)
+{
+	union { char b[CMSG_SPACE(4 * sizeof(int))]; struct cmsghdr align; } ctl;
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b,
+			    .msg_controllen = sizeof(ctl.b) };
+	ssize_t r = recvmsg(c->fd, &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+
+	if (r >= 0)
+		keep_fds(c, &m);
+	return r;
+}
+
 /* Bytes arrived: keep them; a whole line is a request. */
 static void read_request(struct daemon *d, struct client *c)
 {
@@ -399,7 +449,7 @@ static void read_request(struct daemon *d, struct client *c)
 	ssize_t r;
 
 	for (;;) {
-		r = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
+		r = recv_some(c, buf, sizeof(buf));
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -431,39 +481,78 @@ static void read_request(struct daemon *d, struct client *c)
 		set_reply(d, c, reply);
 }
 
+/* An untiered root: the runtime hooks and the operator (a tiered root is uid 0 too). */
+static bool trusted(struct daemon *d, const struct ucred *peer)
+{
+	char abs[PATH_MAX];
+
+	return !peer->uid && peer->pid > 0 && !dm_cgroup_of_pid(d, peer->pid, abs, sizeof(abs)) &&
+	       dm_effective_tag(d, abs) < 0;
+}
+
+/* A slot for a new client, making room if it must (see the top of this file); NULL if none. */
+static struct client *slot_for(struct daemon *d, bool trust)
+{
+	struct client *free_slot = NULL, *oldest = NULL, *oldest_other = NULL;
+	int i, others = 0;
+
+	for (i = 0; i < MAX_CLIENTS; i++) {
+		struct client *s = &d->control->c[i];
+
+		if (s->fd < 0) {
+			free_slot = free_slot ?: s;
+			continue;
+		}
+		if (!oldest || s->deadline < oldest->deadline)
+			oldest = s;
+		if (!s->trusted && (others++, !oldest_other || s->deadline < oldest_other->deadline))
+			oldest_other = s;
+	}
+	if (free_slot && (trust || others < MAX_CLIENTS - RESERVED))
+		return free_slot;
+	/* Full for this kind: the oldest of the others gives way, a root one only to a root. */
+	oldest = oldest_other ?: trust ? oldest : NULL;
+	d->control->dropped++;
+	if (oldest)
+		drop(d, oldest, true);
+	return oldest;	/* NULL: the newcomer itself is turned away */
+}
+
 void dm_control_accept(struct daemon *d)
 {
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP };
 	socklen_t len = sizeof(struct ucred);
-	struct client *c, *oldest;
-	int fd, i;
+	struct ucred peer;
+	struct client *c;
+	bool trust;
+	int fd;
 
 	while ((fd = accept4(d->ctl_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0) {
-		c = oldest = NULL;
-		for (i = 0; i < MAX_CLIENTS && !c; i++) {
-			struct client *s = &d->control->c[i];
-
-			if (s->fd < 0)
-				c = s;
-			else if (!oldest || s->deadline < oldest->deadline)
-				oldest = s;
-		}
-		if (!c) {
-			drop(d, oldest, true);	/* the slowest client gives way */
-			c = oldest;
-		}
-		c->fd = fd;
-		c->deadline = tw_now_ns(CLOCK_MONOTONIC) + DEADLINE_NS;
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->peer, &len)) {
-			drop(d, c, true);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &len)) {
+			close(fd);
 			continue;
 		}
+		trust = trusted(d, &peer);
+		c = slot_for(d, trust);
+		if (!c) {
+			close(fd);
+			continue;
+		}
+		c->fd = fd;
+		c->peer = peer;
+		c->trusted = trust;
+		c->deadline = tw_now_ns(CLOCK_MONOTONIC) + DEADLINE_NS;
 		ev.data.fd = fd;
 		if (epoll_ctl(d->ep_fd, EPOLL_CTL_ADD, fd, &ev))
 			drop(d, c, true);
 		else
 			read_request(d, c);	/* most requests are already there */
 	}
+}
+
+uint64_t dm_control_dropped(struct daemon *d)
+{
+	return d->control ? d->control->dropped : 0;
 }
 
 bool dm_control_event(struct daemon *d, int fd, uint32_t events)

@@ -12,5 +12,7 @@ void dm_control_accept(struct daemon *d);
 bool dm_control_event(struct daemon *d, int fd, uint32_t events);
 /* From the run loop: drop clients past their deadline. */
 void dm_control_tick(struct daemon *d);
+/* How many clients were dropped to make room for others (status). */
+uint64_t dm_control_dropped(struct daemon *d);
 
 #endif

@@ -33,6 +33,7 @@
 #include "reply.h"
 #include "log.h"
 #include "persist.h"
+#include "runpid.h"
 #include "runs.h"
 #include "tags.h"
 #include "tagwatch.h"
@@ -185,82 +186,6 @@ static void forget_run(int i)
 	runs.r[i] = runs.r[--runs.n];
 }
 
-/* Parent pid and start time (clock ticks since boot) of a process; -errno. */
-static int proc_stat(int pid, int *ppid, unsigned long long *start)
-{
-	char path[64], buf[1024], *p;
-	int fd, i;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -EIO;
-	buf[n] = '\0';
-	p = strrchr(buf, ')');	/* comm may hold anything, even ") " */
-	if (!p)
-		return -EIO;
-	/* Fields after comm: state ppid ... starttime is the 20th of them. */
-	p += 2;
-	for (i = 0; i < 19 && p; i++) {
-		if (i == 1)
-			*ppid = atoi(p);
-		p = strchr(p, ' ');
-		p = p ? p + 1 : NULL;
-	}
-	if (!p)
-		return -EIO;
-	*start = strtoull(p, NULL, 10);
-	return 0;
-}
-
-/* The last pid of "NSpid:" in /proc/PID/status: the pid the process has in its own namespace. */
-static int ns_pid(int pid)
-{
-	char path[64], *text = NULL, *p, *next;
-	int last = -1;
-	long v;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	if (tw_read_file(path, &text, NULL))
-		return -1;
-	p = strstr(text, "\nNSpid:");
-	for (p = p ? p + 7 : NULL; p && *p != '\n'; p = next) {
-		v = strtol(p, &next, 10);	/* skips the blanks before a number */
-		if (next == p)
-			break;
-		last = v;
-	}
-	free(text);
-	return last;
-}
-
-/*
- * The caller's child that the caller calls pid, as this daemon sees it: the
- * caller may live in another pid namespace (a container), so its children
- * are listed here and matched by the pid they have in theirs.
- */
-static int find_child(int parent, int pid)
-{
-	char path[64], *text = NULL, *p;
-	int found = -1, c;
-
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", parent, parent);
-	if (pid <= 0 || tw_read_file(path, &text, NULL))
-		return -1;
-	for (p = text; *p && found < 0; p = strchr(p, ' ') ? strchr(p, ' ') + 1 : p + strlen(p)) {
-		c = atoi(p);
-		if (c > 0 && ns_pid(c) == pid)
-			found = c;
-	}
-	free(text);
-	return found;
-}
-
 static int write_str(const char *path, const char *s)
 {
 	int fd = open(path, O_WRONLY | O_CLOEXEC), err = 0;
@@ -393,16 +318,16 @@ static int run_parent(struct daemon *d, int pid, char *out, size_t len)
 	return mkdir(out, 0755) && errno != EEXIST ? -errno : 0;
 }
 
-static json_t *cmd_run(struct daemon *d, const struct ucred *peer, json_t *req)
+static json_t *cmd_run(struct daemon *d, const struct ucred *peer, int pidfd, json_t *req)
 {
 	const char *tier = json_string_value(json_object_get(req, "tier"));
 	const char *command = json_string_value(json_object_get(req, "command"));
 	bool audit = json_is_true(json_object_get(req, "audit"));
-	int t, ppid = 0, pid = json_integer_value(json_object_get(req, "pid")), err;
+	int t, ppid = 0, pid, err;
 	unsigned long long rstart;
 	struct tag origin = { .source = TAG_RUN, .uid = peer->uid, .pid = peer->pid,
 			      .flags = audit ? TW_TAG_AUDIT : 0 };
-	char abs[PATH_MAX], why[PATH_MAX + 128], pidtxt[16];
+	char abs[PATH_MAX], why[PATH_MAX + 128], back[PATH_MAX + 32];
 	uint8_t rnd[8];
 	struct run *r;
 
@@ -410,10 +335,13 @@ static json_t *cmd_run(struct daemon *d, const struct ucred *peer, json_t *req)
 		return dm_reply_err("request needs \"tier\", a tier of the loaded policy");
 	if (runs.n == MAX_RUNS)
 		return dm_reply_err("too many runs at once");
-	pid = find_child(peer->pid, pid);
-	if (pid <= 0 || proc_stat(peer->pid, &ppid, &rstart))
-		return dm_reply_err("\"pid\" must be a waiting child of the caller");
+	pid = dm_pidfd_child(pidfd, peer->pid, why, sizeof(why));
+	if (pid < 0)
+		return dm_reply_err("%s", why);
+	if (dm_proc_stat(peer->pid, &ppid, &rstart))
+		return dm_reply_err("the process that connected (pid %d) is gone", (int)peer->pid);
 	err = run_parent(d, peer->pid, abs, sizeof(abs));
+	snprintf(back, sizeof(back), "%s/cgroup.procs", abs);
 	r = err ? NULL : calloc(1, sizeof(*r));
 	if (!r || getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd)) {
 		free(r);
@@ -435,10 +363,10 @@ static json_t *cmd_run(struct daemon *d, const struct ucred *peer, json_t *req)
 	err = dm_add_tag(d, abs, t, &origin, why, sizeof(why));
 	json_decref(origin.meta);
 	if (!err) {
-		snprintf(pidtxt, sizeof(pidtxt), "%d", pid);
-		snprintf(why, sizeof(why), "%s/cgroup.procs", abs);
-		err = write_str(why, pidtxt);
-		snprintf(why, sizeof(why), "cannot move pid %d into %s: %s", pid, abs, strerror(-err));
+		char procs[PATH_MAX + 32];
+
+		snprintf(procs, sizeof(procs), "%s/cgroup.procs", abs);
+		err = dm_pidfd_move(pidfd, pid, procs, back, why, sizeof(why));
 	}
 	if (err) {
 		remove_tree(d, abs);	/* only the run's own, new cgroup */
@@ -536,10 +464,11 @@ static json_t *cmd_run_end(struct daemon *d, json_t *req)
 	return reply;
 }
 
-json_t *dm_cmd_run(struct daemon *d, const struct ucred *peer, const char *cmd, json_t *req)
+json_t *dm_cmd_run(struct daemon *d, const struct ucred *peer, int pidfd, const char *cmd,
+		   json_t *req)
 {
 	if (!strcmp(cmd, "run"))
-		return cmd_run(d, peer, req);
+		return cmd_run(d, peer, pidfd, req);
 	if (!strcmp(cmd, "run_stop"))
 		return cmd_run_stop(d, req);
 	return cmd_run_end(d, req);
@@ -563,7 +492,7 @@ void dm_runs_tick(struct daemon *d)
 
 		if (t->source != TAG_RUN || !id)
 			continue;
-		if (!proc_stat(t->pid, &ppid, &start) && (json_int_t)start == want)
+		if (!dm_proc_stat(t->pid, &ppid, &start) && (json_int_t)start == want)
 			continue;	/* its tierwall run still waits for it */
 		if (populated(t->path)) {
 			kill_tree(t->path);

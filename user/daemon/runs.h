@@ -5,8 +5,9 @@
 #include <sys/socket.h>
 #include "state.h"
 
-/* run, run_stop, run_end (see runs.c). */
-json_t *dm_cmd_run(struct daemon *d, const struct ucred *peer, const char *cmd, json_t *req);
+/* run, run_stop, run_end (see runs.c); pidfd: passed with the request, -1 if none. */
+json_t *dm_cmd_run(struct daemon *d, const struct ucred *peer, int pidfd, const char *cmd,
+		   json_t *req);
 /*
  * Would this request let the tiered caller pid out of its tier (a run or an
  * attestation for another tier, audit mode, ending another tier's run)? The

@@ -9,6 +9,7 @@
 #include "pending.h"
 #include "protect.h"
 #include "grants.h"
+#include "control.h"
 #include "status.h"
 
 /* Exact names with their addresses, wildcards (judged only by the DNS guard). */
@@ -58,6 +59,8 @@ json_t *dm_status_json(struct daemon *d)
 		      "follow_dropped", (json_int_t)tw_followers_dropped(d->followers),
 		      "tiers", d->policy->ntiers, "rules", d->policy->nrules,
 		      "tagged_cgroups", d->ntags);
+	json_object_set_new(json_object_get(o, "counters"), "control_dropped",
+			    json_integer((json_int_t)dm_control_dropped(d)));
 	json_object_set_new(o, "secrets", json_pack("{s:b, s:i, s:i, s:i}",
 		"enforced", d->secrets != NULL, "paths", d->policy->nsecrets,
 		"identities", d->secrets ? (int)tw_secrets_count(d->secrets) : 0,
@@ -149,11 +152,15 @@ void dm_write_metrics(void *arg, struct buf *b)
 			    "tierwall_followers %d\n"
 			    "# HELP tierwall_follow_dropped_total Lines live followers lost by falling behind.\n"
 			    "# TYPE tierwall_follow_dropped_total counter\n"
-			    "tierwall_follow_dropped_total %llu\n",
+			    "tierwall_follow_dropped_total %llu\n"
+			    "# HELP tierwall_control_dropped_total Control clients dropped to make room.\n"
+			    "# TYPE tierwall_control_dropped_total counter\n"
+			    "tierwall_control_dropped_total %llu\n",
 			 (unsigned long long)d->logged,
 			 (unsigned long long)tw_evlog_write_errors(d->log),
 			 tw_followers_count(d->followers),
-			 (unsigned long long)tw_followers_dropped(d->followers));
+			 (unsigned long long)tw_followers_dropped(d->followers),
+			 (unsigned long long)dm_control_dropped(d));
 	tw_metric_printf(b, "# HELP tierwall_policy_info The loaded policy.\n"
 			    "# TYPE tierwall_policy_info gauge\n"
 			    "tierwall_policy_info{digest=\"%s\",tiers=\"%d\",rules=\"%d\",secrets=\"%d\"} 1\n"

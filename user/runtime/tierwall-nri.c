@@ -7,13 +7,17 @@
  *   tierwall-nri invoke              (containerd) request on stdin, result on stdout
  *   tierwall-nri install [options]   (the DaemonSet's init container) copy this binary
  *                                    into the NRI plugin directory and add it to conf.json
- *   tierwall-nri uninstall [options] take both out again
+ *   tierwall-nri uninstall [options] take both out again, and any --remove FILE
+ *                                    (other runtimes' hook files); --hold then waits
+ *                                    for SIGTERM (the uninstall DaemonSet's container)
  *
  * It is linked statically: it runs on the host, whatever its libraries.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,13 +75,42 @@ static void usage(FILE *f)
 	fprintf(f, "Usage: " NAME " invoke              (run by containerd's NRI v0.1)\n"
 		   "       " NAME " install [--bin-dir DIR] [--conf FILE] [--socket PATH]\n"
 		   "                    [--exempt NS,NS...] [--timeout-ms N]\n"
-		   "       " NAME " uninstall [--bin-dir DIR] [--conf FILE]\n"
+		   "       " NAME " uninstall [--bin-dir DIR] [--conf FILE] [--remove FILE]...\n"
+		   "                    [--hold]\n"
 		   "\n"
 		   "install copies this binary to --bin-dir (default " NRI_BIN_DIR ") and adds it to\n"
 		   "--conf (default " NRI_CONF "), other plugins kept: containers then start only\n"
 		   "once tierwalld on --socket (default " TW_HOOK_SOCKET ", the path on the host)\n"
 		   "has tiered them, or after --timeout-ms (default 5000) are refused, except in the\n"
-		   "--exempt namespaces (default tierwall,kube-system).\n");
+		   "--exempt namespaces (default tierwall,kube-system). uninstall takes both out\n"
+		   "again, removes each --remove FILE if present, and with --hold stays until SIGTERM.\n");
+}
+
+/* Other runtimes' hook files (NRI v2 plugin, hooks.d entry): gone, or never there. */
+static int remove_files(const char *const *files, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (!unlink(files[i]))
+			printf(NAME ": removed %s\n", files[i]);
+		else if (errno != ENOENT)
+			return -errno;
+	}
+	return 0;
+}
+
+static void on_term(int sig)
+{
+	_exit(0);
+}
+
+/* The uninstall DaemonSet's pod stays Running: every node done shows as rolled out. */
+static void hold_until_term(void)
+{
+	signal(SIGTERM, on_term);
+	for (;;)
+		pause();
 }
 
 static int install(int argc, char **argv, bool remove)
@@ -85,8 +118,12 @@ static int install(int argc, char **argv, bool remove)
 	static const struct option opts[] = {
 		{ "bin-dir", required_argument, NULL, 'b' }, { "conf", required_argument, NULL, 'c' },
 		{ "socket", required_argument, NULL, 's' }, { "exempt", required_argument, NULL, 'e' },
-		{ "timeout-ms", required_argument, NULL, 't' }, { "help", no_argument, NULL, 'h' }, {}
+		{ "timeout-ms", required_argument, NULL, 't' }, { "help", no_argument, NULL, 'h' },
+		{ "remove", required_argument, NULL, 'r' }, { "hold", no_argument, NULL, 'H' }, {}
 	};
+	const char *extra[16];
+	int nextra = 0;
+	bool hold = false;
 	const char *bin = NRI_BIN_DIR, *path = NRI_CONF, *exempt = "tierwall,kube-system";
 	json_t *conf = json_object();
 	struct tw_hook_conf hc = {};
@@ -100,6 +137,14 @@ static int install(int argc, char **argv, bool remove)
 		case 's': json_object_set_new(conf, "socket", json_string(optarg)); break;
 		case 'e': exempt = optarg; break;
 		case 't': json_object_set_new(conf, "timeout_ms", json_integer(atoi(optarg))); break;
+		case 'r':
+			if (!remove || nextra == (int)(sizeof(extra) / sizeof(extra[0]))) {
+				usage(stderr);
+				exit(2);
+			}
+			extra[nextra++] = optarg;
+			break;
+		case 'H': hold = remove; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); exit(2);
 		}
@@ -117,6 +162,8 @@ static int install(int argc, char **argv, bool remove)
 		snprintf(dst, sizeof(dst), "%s/" NAME, bin);
 		if (!err && unlink(dst) && errno != ENOENT)
 			err = -errno;
+		if (!err)
+			err = remove_files(extra, nextra);
 	} else {
 		/* Binary first: conf.json never names a plugin that is not there. */
 		err = tw_install_self(bin, NAME);
@@ -129,6 +176,9 @@ static int install(int argc, char **argv, bool remove)
 		return 1;
 	}
 	printf(NAME ": %s %s/" NAME " and its entry in %s\n", remove ? "removed" : "installed", bin, path);
+	fflush(stdout);
+	if (hold)
+		hold_until_term();
 	return 0;
 }
 
