@@ -85,7 +85,9 @@ void fx_cleanup(struct fx *f);
 struct fx_group {
 	const char *name;
 	const char *const *cgroups;		/* each slot's, relative to it */
-	void (*policy)(char *buf, size_t len);	/* cgroup paths relative to a slot */
+	/* cgroup paths relative to a slot: the text, or (text NULL) what policy writes */
+	const char *text;
+	void (*policy)(char *buf, size_t len);
 	int slots;
 };
 /* f becomes the next slot of g's daemon (started if needed); false (the test failed or skipped) if not. */

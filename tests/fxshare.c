@@ -33,7 +33,10 @@ static int write_slotted_policy(const struct fx_group *g)
 	size_t i;
 	int k, err = -EINVAL;
 
-	g->policy(text, sizeof(text));
+	if (g->text)
+		snprintf(text, sizeof(text), "%s", g->text);
+	else
+		g->policy(text, sizeof(text));
 	p = json_loads(text, 0, NULL);
 	in = json_object_get(p, "cgroups");
 	out = json_array();

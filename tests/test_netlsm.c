@@ -31,17 +31,12 @@ static const char policy[] =
 	"               {\"path\": \"/prod\", \"tier\": \"prod\"} ],\n"
 	"  \"destinations\": [ {\"tier\": \"prod\", \"cidrs\": [\"127.20.0.0/16\"]} ] }\n";
 
-static void write_policy(char *buf, size_t len)
-{
-	snprintf(buf, len, "%s", policy);
-}
-
 /* The file's tests share one daemon (fx_share), each on cgroups of its own. */
 static bool start(struct fx *f)
 {
 	static const char *const cgroups[] = { "staging", "prod", "free", NULL };
 	static const struct fx_group netlsm = {
-		.name = "netlsm", .cgroups = cgroups, .policy = write_policy, .slots = 3,
+		.name = "netlsm", .cgroups = cgroups, .text = policy, .slots = 3,
 	};
 	char why[256];
 

@@ -107,16 +107,11 @@ static void check_unspec_event(struct fx *f, pid_t pid, const char *kind, const 
 	json_decref(e);
 }
 
-static void write_policy(char *buf, size_t len)
-{
-	snprintf(buf, len, "%s", policy);
-}
-
 /* The file's tests share one daemon (fx_share), each on cgroups of its own. */
 static bool start(struct fx *f)
 {
 	static const struct fx_group unspec = {
-		.name = "unspec", .cgroups = cgroups, .policy = write_policy, .slots = 2,
+		.name = "unspec", .cgroups = cgroups, .text = policy, .slots = 2,
 	};
 
 	memset(f, 0, sizeof(*f));
