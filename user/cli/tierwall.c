@@ -159,8 +159,13 @@ void tw_want_operands(int argc, int first, int n)
 
 json_t *tw_call_reply(json_t *req, int *rc, bool quiet)
 {
+	return tw_call_reply_ms(req, rc, quiet, CTL_TIMEOUT_MS);
+}
+
+json_t *tw_call_reply_ms(json_t *req, int *rc, bool quiet, int wait_ms)
+{
 	json_t *reply = NULL;
-	int err = tw_ctl_call(tw_sock_path, req, &reply, CTL_TIMEOUT_MS);
+	int err = tw_ctl_call(tw_sock_path, req, &reply, wait_ms);
 
 	json_decref(req);
 	*rc = err;
