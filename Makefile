@@ -143,7 +143,7 @@ $(OUTPUT)/tests/%.o: tests/%.c $(wildcard tests/*.h) $(USER_HDRS) $(wildcard map
 TEST_OBJS := $(patsubst tests/%.c,$(OUTPUT)/tests/%.o,$(filter tests/test_%.c,$(TEST_SRCS)))
 $(TEST_OBJS) $(OUTPUT)/tests/dnsguard.o: $(SKELS)
 
-TESTS_OBJS := $(addprefix $(OUTPUT)/tests/,runner.o net.o fixture.o fxlog.o fxsock.o fxdns.o dnse2e.o std.o schema.o dnsguard.o sockets.o reference.o \
+TESTS_OBJS := $(addprefix $(OUTPUT)/tests/,runner.o net.o fixture.o fxlog.o fxshare.o fxsock.o fxdns.o dnse2e.o std.o schema.o dnsguard.o sockets.o reference.o \
 	      fileops.o tamperops.o podhook.o runhelp.o secfix.o lsmfix.o) $(TEST_OBJS) $(addprefix $(OUTPUT)/,loader.o grantmap.o handover.o objects.o objshare.o filemaps.o guard.o \
 	      podtier.o layout.o nri.o ocihook.o hook.o install.o cri.o pb.o nri2mux.o nri2rpc.o nri2msg.o fingerprint.o endpoints.o $(addsuffix .o,$(COMMON)))
 

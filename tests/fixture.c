@@ -310,6 +310,16 @@ void fx_cleanup(struct fx *f)
 {
 	if (!f->tmp[0])
 		return;
+	if (f->borrowed) {
+		/*
+		 * A slot: its cgroups go, the shared daemon and its files stay.
+		 * Its decisions are logged first, while their cgroups still have names.
+		 */
+		fx_drain(f);
+		nftw(f->root, rm_cb, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+		f->tmp[0] = '\0';
+		return;
+	}
 	fx_stop(f);
 	if (f->notify_fd > 0)
 		close(f->notify_fd);

@@ -31,6 +31,9 @@ struct fx {
 	/* fx_start's last-resort bound on readiness, in seconds (0: the fixture's own) */
 	int start_timeout_s;
 	int notify_fd;			/* fx_start's NOTIFY_SOCKET listener (> 0 once made) */
+	/* A slot of a shared daemon (fx_share): root is the slot's, the rest the daemon's */
+	bool borrowed;
+	char slot[PATH_MAX];		/* as events show the slot's root ("" unless borrowed) */
 };
 
 /*
@@ -69,6 +72,28 @@ bool fx_started(struct fx *f, const char *const *extra);
 int fx_stop(struct fx *f);
 /* Stop if running and remove cgroups, pins and temp files. */
 void fx_cleanup(struct fx *f);
+
+/*
+ * One daemon shared by the tests of a file (tests/fxshare.c): under TCG a
+ * daemon start costs seconds, most of a simple test. Each test gets a slot:
+ * its own cgroups (the group's list) below ROOT/sN, tagged by the group's
+ * policy whose "cgroups" entries are repeated for every slot under /sN. A
+ * slot's f reads only the records of its own cgroups (and the daemon's
+ * own); fx_cleanup removes the slot's cgroups and leaves the daemon, which
+ * stops when the runner leaves the file, or when another group, or more
+ * slots than it has, are asked for. Tests that restart, reload or count a
+ * daemon's totals keep their own.
+ */
+struct fx_group {
+	const char *name;
+	const char *const *cgroups;		/* each slot's, relative to it */
+	/* cgroup paths relative to a slot: the text, or (text NULL) what policy writes */
+	const char *text;
+	void (*policy)(char *buf, size_t len);
+	int slots;
+};
+/* f becomes the next slot of g's daemon (started if needed); false (the test failed or skipped) if not. */
+bool fx_share(struct fx *f, const struct fx_group *g);
 
 int fx_mkcg(struct fx *f, const char *rel);
 /* Path of a cgroup relative to the cgroup2 mount, as events show it. */

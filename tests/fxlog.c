@@ -52,6 +52,19 @@ int fx_drain(struct fx *f)
 	return err;
 }
 
+/* A shared daemon's slot (fx_share) sees its own cgroups' records and the daemon's. */
+static bool in_slot(const struct fx *f, json_t *o)
+{
+	json_t *c = json_object_get(o, "cgroup");
+	const char *cg = json_string_value(c);
+	size_t n = strlen(f->slot);
+
+	/* null: a cgroup removed before its record was written, another slot's. */
+	if (!f->borrowed || !c)
+		return true;
+	return cg && !strncmp(cg, f->slot, n) && (cg[n] == '/' || !cg[n]);
+}
+
 /*
  * The first (or, with last, the newest) event match says yes to; count
  * counts them all. Only lines containing needle (if given) are parsed: a
@@ -72,7 +85,7 @@ static json_t *scan_log(struct fx *f, bool (*match)(json_t *, const void *), con
 	while (getline(&line, &cap, l) > 0) {
 		json_t *o = needle && !strstr(line, needle) ? NULL : json_loads(line, 0, NULL);
 
-		if (o && match(o, arg)) {
+		if (o && in_slot(f, o) && match(o, arg)) {
 			if (count)
 				(*count)++;
 			if (!found || last) {

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * tw_tests [-l] [NAME-SUBSTRING...]: runs the registered tests in order and
- * ends with "N passed, N failed, N skipped"; exit status 1 on any failure.
+ * tw_tests [-l] [NAME-SUBSTRING...]: runs the registered tests, one file's
+ * together (what they share, e.g. a daemon, ends with the file), and ends
+ * with "N passed, N failed, N skipped"; exit status 1 on any failure.
  */
 #include <stdarg.h>
 #include <stdlib.h>
@@ -11,21 +12,40 @@
 #include "test.h"
 
 #define MAX_TESTS 256
+#define MAX_FILE_END 8
 
-static struct {
+static struct tw_test {
 	const char *name;
 	tw_test_fn fn;
+	const char *file;
 } tests[MAX_TESTS];
 static int ntests;
+static void (*file_end[MAX_FILE_END])(void);
+static int nfile_end;
 static bool cur_failed, cur_skipped;
 const char *tw_build_dir = "build";
 
-void tw_test_register(const char *name, tw_test_fn fn)
+void tw_test_register(const char *name, tw_test_fn fn, const char *file)
 {
-	if (ntests < MAX_TESTS) {
-		tests[ntests].name = name;
-		tests[ntests++].fn = fn;
-	}
+	if (ntests < MAX_TESTS)
+		tests[ntests++] = (struct tw_test){ .name = name, .fn = fn, .file = file };
+}
+
+void tw_test_at_file_end(void (*fn)(void))
+{
+	int i;
+
+	for (i = 0; i < nfile_end; i++)
+		if (file_end[i] == fn)
+			return;
+	if (nfile_end < MAX_FILE_END)
+		file_end[nfile_end++] = fn;
+}
+
+static void end_file(void)
+{
+	while (nfile_end > 0)
+		file_end[--nfile_end]();
 }
 
 void tw_test_fail(void)
@@ -50,10 +70,13 @@ void tw_test_skip(const char *fmt, ...)
 	cur_skipped = true;
 }
 
-static int cmp_name(const void *a, const void *b)
+static int cmp_test(const void *a, const void *b)
 {
-	/* Constructors run in link order; sort by file-independent name prefix. */
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
+	const struct tw_test *x = a, *y = b;
+	int c = strcmp(x->file, y->file);
+
+	/* Constructors run in link order: by file, then by name within it. */
+	return c ? c : strcmp(x->name, y->name);
 }
 
 static double seconds(void)
@@ -72,7 +95,7 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (getenv("TW_BUILD_DIR"))
 		tw_build_dir = getenv("TW_BUILD_DIR");
-	qsort(tests, ntests, sizeof(tests[0]), cmp_name);
+	qsort(tests, ntests, sizeof(tests[0]), cmp_test);
 	if (argc > 1 && !strcmp(argv[1], "-l")) {
 		for (i = 0; i < ntests; i++)
 			printf("%s\n", tests[i].name);
@@ -85,6 +108,8 @@ int main(int argc, char **argv)
 			selected |= strstr(tests[i].name, argv[j]) != NULL;
 		if (!selected)
 			continue;
+		if (i && strcmp(tests[i].file, tests[i - 1].file))
+			end_file();
 		cur_failed = cur_skipped = false;
 		printf("--- %s\n", tests[i].name);
 		t0 = seconds();
@@ -101,6 +126,7 @@ int main(int argc, char **argv)
 			printf("ok   %s (%.1fs)\n", tests[i].name, seconds() - t0);
 		}
 	}
+	end_file();
 	printf("%d passed, %d failed, %d skipped\n", pass, fail, skip);
 	return fail ? 1 : 0;
 }

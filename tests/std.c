@@ -57,6 +57,19 @@ bool std_start(struct fx *f)
 	return std_start_with(f, policy);
 }
 
+bool std_share(struct fx *f)
+{
+	static const struct fx_group std = {
+		.name = "std", .cgroups = std_cgroups, .policy = std_policy, .slots = 16,
+	};
+
+	if (!can_run()) {
+		memset(f, 0, sizeof(*f));	/* the test's cleanup finds nothing */
+		return false;
+	}
+	return fx_share(f, &std);
+}
+
 bool std_start_with(struct fx *f, const char *policy)
 {
 	if (!can_run())

@@ -22,6 +22,11 @@ void std_policy(char *buf, size_t len);
 bool can_run(void);
 /* Set up cgroups, write the standard policy, start the daemon. */
 bool std_start(struct fx *f);
+/*
+ * The same on a slot of a daemon that the file's tests share (fx_share):
+ * for tests that need no daemon of their own (no restart, reload, counters).
+ */
+bool std_share(struct fx *f);
 /* The same with another policy on the standard cgroups. */
 bool std_start_with(struct fx *f, const char *policy);
 /* The decision's event is in the log with these fields. */

@@ -13,7 +13,12 @@
 
 typedef void (*tw_test_fn)(void);
 
-void tw_test_register(const char *name, tw_test_fn fn);
+void tw_test_register(const char *name, tw_test_fn fn, const char *file);
+/*
+ * fn runs once the runner leaves the running test's file (before the next
+ * file's first test, and at the end): what a file's tests share ends there.
+ */
+void tw_test_at_file_end(void (*fn)(void));
 void tw_test_fail(void);
 /* Has the running test failed so far? (For diagnostics worth printing only then.) */
 bool tw_test_failed(void);
@@ -26,7 +31,7 @@ extern const char *tw_build_dir;
 	static void name(void);						\
 	__attribute__((constructor)) static void reg_##name(void)	\
 	{								\
-		tw_test_register(#name, name);				\
+		tw_test_register(#name, name, __FILE__);		\
 	}								\
 	static void name(void)
 

@@ -28,7 +28,7 @@ TEST(integ_tcp_connect_other_tier_denied)
 	pid_t pid;
 	int l;
 
-	if (!std_start(&f))
+	if (!std_share(&f))
 		goto out;
 	l = fx_listen_tcp("127.20.0.1", P_ANY);
 	ASSERT_EQ(fx_net(&f, "agents/staging", TW_OP_TCP_CONNECT, "127.20.0.1", P_ANY, &pid),
@@ -46,7 +46,7 @@ TEST(integ_tcp_own_tier_and_unowned_allowed)
 	struct fx f;
 	int l1, l2, l3;
 
-	if (!std_start(&f))
+	if (!std_share(&f))
 		goto out;
 	l1 = fx_listen_tcp("127.30.0.1", P_ANY);
 	l2 = fx_listen_tcp("127.0.0.1", P_ANY);
@@ -73,7 +73,7 @@ TEST(integ_untagged_cgroup_unaffected)
 	struct fx f;
 	int l, u;
 
-	if (!std_start(&f))
+	if (!std_share(&f))
 		goto out;
 	l = fx_listen_tcp("127.20.0.1", P_ANY);
 	u = fx_bind_udp("127.20.0.1", P_ANY);
@@ -95,7 +95,7 @@ TEST(integ_udp_connect_and_sendto)
 	pid_t p1, p2;
 	int u_prod, u_own;
 
-	if (!std_start(&f))
+	if (!std_share(&f))
 		goto out;
 	u_prod = fx_bind_udp("127.20.0.1", P_ANY);
 	u_own = fx_bind_udp("127.30.0.1", P_ANY);
@@ -124,7 +124,7 @@ TEST(integ_child_cgroup_created_later_inherits)
 	char cg[PATH_MAX];
 	pid_t pid;
 
-	if (!std_start(&f))
+	if (!std_share(&f))
 		goto out;
 	/* Created after the daemon tagged its parent: no daemon involvement. */
 	ASSERT_OK(fx_mkcg(&f, "agents/staging/late/deeper"), "mkdir child cgroups");
@@ -147,7 +147,7 @@ TEST(integ_nearest_tagged_ancestor_wins)
 	struct fx f;
 	int l;
 
-	if (!std_start(&f))
+	if (!std_share(&f))
 		goto out;
 	/* /nest is staging, /nest/inner is prod: a process below inner is prod. */
 	fx_mkcg(&f, "nest/inner/job");
@@ -170,7 +170,7 @@ TEST(integ_audit_mode_allows_and_logs)
 	pid_t pid;
 	int l;
 
-	if (!std_start(&f))
+	if (!std_share(&f))
 		goto out;
 	l = fx_listen_tcp("127.20.0.1", P_ANY);
 	ASSERT_EQ(fx_net(&f, "agents/dev", TW_OP_TCP_CONNECT, "127.20.0.1", P_ANY, &pid), 0,
@@ -189,7 +189,7 @@ TEST(integ_port_scoped_rules)
 	pid_t pid;
 	int l1, l2, l3;
 
-	if (!std_start(&f))
+	if (!std_share(&f))
 		goto out;
 	l1 = fx_listen_tcp("127.21.0.1", P_ANY);
 	l2 = fx_listen_tcp("127.22.1.1", P_NESTED);
@@ -225,7 +225,7 @@ TEST(integ_ipv6_and_v4_mapped)
 	pid_t p1, p2, p3, p4;
 	int l6 = -1, l4 = -1, u6 = -1;
 
-	if (!std_start(&f))
+	if (!std_share(&f))
 		goto out;
 	l6 = fx_listen_tcp("::1", P_ANY);
 	u6 = fx_bind_udp("::1", P_ANY);
@@ -330,7 +330,7 @@ TEST(integ_judge_caller_not_socket)
 	pid_t pid;
 	int l;
 
-	if (!std_start(&f))
+	if (!std_share(&f))
 		goto out;
 	l = fx_listen_tcp("127.20.0.1", P_ANY);
 	ASSERT_EQ(fx_net_moved(&f, "untagged", "agents/staging", TW_OP_TCP_CONNECT, "127.20.0.1",
@@ -363,7 +363,7 @@ TEST(integ_netns_non_loopback_cidrs)
 	pid_t c;
 	int st = -1;
 
-	if (!std_start(&f))
+	if (!std_share(&f))
 		goto out;
 	if (fx_sh(NULL, 0, "command -v ip >/dev/null")) {
 		tw_test_skip("iproute2 (ip) is not installed");

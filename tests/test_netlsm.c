@@ -9,6 +9,8 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -29,17 +31,21 @@ static const char policy[] =
 	"               {\"path\": \"/prod\", \"tier\": \"prod\"} ],\n"
 	"  \"destinations\": [ {\"tier\": \"prod\", \"cidrs\": [\"127.20.0.0/16\"]} ] }\n";
 
+/* The file's tests share one daemon (fx_share), each on cgroups of its own. */
 static bool start(struct fx *f)
 {
 	static const char *const cgroups[] = { "staging", "prod", "free", NULL };
+	static const struct fx_group netlsm = {
+		.name = "netlsm", .cgroups = cgroups, .text = policy, .slots = 3,
+	};
 	char why[256];
 
+	memset(f, 0, sizeof(*f));
 	if (!fx_lsm_usable(why, sizeof(why))) {
 		tw_test_skip("BPF LSM unusable here: %s", why);
 		return false;
 	}
-	return ASSERT_OK(fx_init(f, cgroups), "fixture") && ASSERT_OK(fx_write_policy(f, policy), "policy") &&
-	       ASSERT_OK(fx_start(f, NULL), "tierwalld starts");
+	return fx_share(f, &netlsm);
 }
 
 /* A socket of a kind, made in the child's cgroup, then used from `then` (NULL: stays). */

@@ -107,18 +107,19 @@ static void check_unspec_event(struct fx *f, pid_t pid, const char *kind, const 
 	json_decref(e);
 }
 
+/* The file's tests share one daemon (fx_share), each on cgroups of its own. */
 static bool start(struct fx *f)
 {
-	int err;
+	static const struct fx_group unspec = {
+		.name = "unspec", .cgroups = cgroups, .text = policy, .slots = 2,
+	};
 
+	memset(f, 0, sizeof(*f));
 	if (geteuid()) {
 		tw_test_skip("needs root (cgroups and BPF)");
 		return false;
 	}
-	if (!ASSERT_OK(fx_init(f, cgroups), "fixture") || !ASSERT_OK(fx_write_policy(f, policy), "policy"))
-		return false;
-	err = fx_start(f, NULL);
-	return ASSERT_OK(err, "tierwalld starts");
+	return fx_share(f, &unspec);
 }
 
 TEST(integ_unspecified_tcp_connect)

@@ -10,6 +10,8 @@
 
 #define DEFAULT_LOG_DIR	"/var/log/tierwall"
 #define CTL_TIMEOUT_MS	5000
+/* A reload's reply: its result, once every program is loaded again (slow on a busy machine). */
+#define RELOAD_TIMEOUT_MS	300000
 
 /*
  * One meaning across commands: 1 tierwall failed, 2 bad arguments, 3 the
@@ -44,6 +46,8 @@ void tw_print_json(json_t *o);
 
 /* The reply whatever it says; NULL (a message printed unless quiet) when unreachable. */
 json_t *tw_call_reply(json_t *req, int *rc, bool quiet);
+/* The same, waiting up to wait_ms for the reply (a reload loads every program again). */
+json_t *tw_call_reply_ms(json_t *req, int *rc, bool quiet, int wait_ms);
 /* The same; -errno in *rc instead of a message when the daemon cannot be reached. */
 json_t *tw_call_quiet(json_t *req, int *rc);
 /* Ask the daemon for cmd; with --json print the reply and return NULL with *rc set. */

@@ -148,7 +148,7 @@ int do_reload(int argc, char **argv)
 	size_t i;
 
 	tw_want_operands(argc, first, 0);
-	r = tw_call_reply(json_pack("{s:s}", "cmd", "reload"), &rc, false);
+	r = tw_call_reply_ms(json_pack("{s:s}", "cmd", "reload"), &rc, false, RELOAD_TIMEOUT_MS);
 	if (!r)
 		return EXIT_FAIL;
 	rc = json_is_true(json_object_get(r, "ok")) ? 0 : EXIT_FAIL;

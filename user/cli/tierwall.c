@@ -159,10 +159,10 @@ void tw_want_operands(int argc, int first, int n)
 	exit(EXIT_USAGE);
 }
 
-static json_t *call_reply(json_t *req, int pass_fd, int *rc, bool quiet)
+static json_t *call_reply(json_t *req, int pass_fd, int *rc, bool quiet, int wait_ms)
 {
 	json_t *reply = NULL;
-	int err = tw_ctl_call_fd(tw_sock_path, req, pass_fd, &reply, CTL_TIMEOUT_MS);
+	int err = tw_ctl_call_fd(tw_sock_path, req, pass_fd, &reply, wait_ms);
 
 	json_decref(req);
 	*rc = err;
@@ -176,13 +176,18 @@ static json_t *call_reply(json_t *req, int pass_fd, int *rc, bool quiet)
 
 json_t *tw_call_reply(json_t *req, int *rc, bool quiet)
 {
-	return call_reply(req, -1, rc, quiet);
+	return call_reply(req, -1, rc, quiet, CTL_TIMEOUT_MS);
+}
+
+json_t *tw_call_reply_ms(json_t *req, int *rc, bool quiet, int wait_ms)
+{
+	return call_reply(req, -1, rc, quiet, wait_ms);
 }
 
 /* Ask the daemon; prints one clear error and returns NULL on any failure. */
 static json_t *call(json_t *req, int pass_fd, int *rc, bool quiet)
 {
-	json_t *reply = call_reply(req, pass_fd, rc, quiet);
+	json_t *reply = call_reply(req, pass_fd, rc, quiet, CTL_TIMEOUT_MS);
 
 	if (!reply) {
 		*rc = *rc ? *rc : EXIT_FAIL;
