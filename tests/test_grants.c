@@ -393,3 +393,31 @@ TEST(grant_requests_cannot_exhaust_the_store)
 out:
 	fx_cleanup(&f);
 }
+
+/*
+ * Attack: another uid claims the requester's login uid (writable without
+ * privilege while its own is unset) to revoke a grant it has no say over.
+ */
+TEST(grant_revoke_by_claimed_loginuid_refused)
+{
+	char out[4096];
+	struct fx f;
+	int id;
+
+	if (!start(&f))
+		goto out;
+	ASSERT_EQ(fx_sh(out, sizeof(out),
+			"echo 500 > /proc/self/loginuid && exec setpriv " APPROVER " %s/tierwall --socket %s "
+			"grant request --tier staging --to 127.77.0.5:5432 --for 10m --reason mine 2>&1",
+			tw_build_dir, f.sock), 0, "uid 4242, login uid 500, requests");
+	id = atoi(out);
+	ASSERT_EQ(approve(&f, id, "--groups 100", NULL, out, sizeof(out)), 0, "root approves");
+	ASSERT_EQ(fx_sh(out, sizeof(out),
+			"exec setpriv " OUTSIDER " sh -c 'echo 500 > /proc/self/loginuid && "
+			"exec %s/tierwall --socket %s grant revoke %d' 2>&1", tw_build_dir, f.sock, id), 1,
+		  "uid 4243 claims login uid 500 and revokes");
+	ASSERT_CONTAINS(out, "permission denied", "refused: not its requester");
+	ASSERT_EQ(conn(&f, "127.77.0.5", 5432, NULL), ECONNREFUSED, "the grant still allows");
+out:
+	fx_cleanup(&f);
+}
