@@ -298,7 +298,8 @@ static json_t *op_revoke(struct daemon *d, int fd, const struct ucred *peer, jso
 	if (g->state == GRANT_ENDED)
 		return dm_reply_err("grant %u has ended already (%s)", g->id, g->end);
 	dm_person(&who, peer->uid, peer->pid);
-	if (peer->uid && !approver(d, fd, peer) && !dm_same_person(&who, &g->req))
+	/* Its requester by uid: a login uid is anyone's to claim while unset. */
+	if (peer->uid && !approver(d, fd, peer) && peer->uid != g->req.uid)
 		return dm_reply_err("permission denied: only root, an approver or its requester revokes grant %u",
 				    g->id);
 	g->rev = who;
