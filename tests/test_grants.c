@@ -379,7 +379,7 @@ TEST(grant_requests_cannot_exhaust_the_store)
 {
 	char out[4096];
 	struct fx f;
-	int id;
+	int id, n;
 
 	if (!start(&f))
 		goto out;
@@ -390,6 +390,13 @@ TEST(grant_requests_cannot_exhaust_the_store)
 	id = request(&f, "--tier staging --to 127.77.0.5:5432 --for 10m");
 	ASSERT_TRUE(id > 0, "another still requests a grant");
 	ASSERT_TRUE(grants_count(&f) < 256, "one uid holds no more than its share of pending requests");
+	/* A staging root takes a new uid for each request: its tier's share is the cap. */
+	fx_sh(out, sizeof(out),
+	      "echo $$ > %s/agents/staging/cgroup.procs && for i in $(seq 5000 5039); do setpriv --reuid $i "
+	      "--regid $i --groups 65534 %s/tierwall --socket %s grant request --tier staging --to "
+	      "127.77.0.5:5432 --for 1m --reason spam >/dev/null 2>&1; done", f.root, tw_build_dir, f.sock);
+	n = grants_count(&f);
+	ASSERT_TRUE(n > 17 && n <= 33, "a tier holds no more than its share, whatever uids it takes");
 out:
 	fx_cleanup(&f);
 }
