@@ -5,7 +5,9 @@
  * request changes nothing, so any client may make one (a tiered caller only
  * for its own tier); approving needs a member of one of the policy's
  * approver groups (by the peer's groups, SO_PEERGROUPS) who is not the
- * requester (by login uid, else uid), never a tiered caller.
+ * requester (dm_same_person: the same uid other than root, or the same login
+ * uid), never a tiered caller. One uid, or one tier, has at most
+ * PENDING_EACH requests pending.
  */
 #include <errno.h>
 #include <grp.h>
