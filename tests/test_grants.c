@@ -340,3 +340,91 @@ TEST(lsm_grant_secret_opens_one_path_until_revoked)
 out:
 	fx_cleanup(&s.f);
 }
+
+/*
+ * Attack: an approver asks and then approves their own grant, having set
+ * their login uid first. A process whose login uid is unset may write
+ * /proc/self/loginuid without privilege, so a login uid that differs must
+ * not make the same uid another person.
+ */
+TEST(grant_self_approval_by_setting_loginuid_refused)
+{
+	char out[4096];
+	struct fx f;
+	int id;
+
+	if (!start(&f))
+		goto out;
+	ASSERT_EQ(cli(&f, out, sizeof(out), NULL, APPROVER,
+		      "grant request --tier staging --to 127.77.0.5:5432 --for 10m --reason mine"), 0,
+		  "an approver requests");
+	id = atoi(out);
+	ASSERT_TRUE(id > 0, "request prints the id");
+	ASSERT_EQ(fx_sh(out, sizeof(out),
+			"exec setpriv " APPROVER " sh -c 'echo 777 > /proc/self/loginuid && "
+			"exec %s/tierwall --socket %s grant approve %d' 2>&1", tw_build_dir, f.sock, id), 1,
+		  "the same uid, its login uid set by itself, approves");
+	ASSERT_CONTAINS(out, "same person", "refused: the same person");
+	ASSERT_EQ(conn(&f, "127.77.0.5", 5432, NULL), EPERM, "still refused");
+out:
+	fx_cleanup(&f);
+}
+
+/*
+ * Attack: an unprivileged client (uid 4243, the read-only group) fills the
+ * store with pending requests, so nobody else may ask for a grant until
+ * they lapse.
+ */
+TEST(grant_requests_cannot_exhaust_the_store)
+{
+	char out[4096];
+	struct fx f;
+	int id, n;
+
+	if (!start(&f))
+		goto out;
+	fx_sh(out, sizeof(out),
+	      "exec setpriv " OUTSIDER " sh -c 'for i in $(seq 260); do %s/tierwall --socket %s grant "
+	      "request --tier staging --to 127.77.0.5:5432 --for 1m --reason spam >/dev/null 2>&1; done'",
+	      tw_build_dir, f.sock);
+	id = request(&f, "--tier staging --to 127.77.0.5:5432 --for 10m");
+	ASSERT_TRUE(id > 0, "another still requests a grant");
+	ASSERT_TRUE(grants_count(&f) < 256, "one uid holds no more than its share of pending requests");
+	/* A staging root takes a new uid for each request: its tier's share is the cap. */
+	fx_sh(out, sizeof(out),
+	      "echo $$ > %s/agents/staging/cgroup.procs && for i in $(seq 5000 5039); do setpriv --reuid $i "
+	      "--regid $i --groups 65534 %s/tierwall --socket %s grant request --tier staging --to "
+	      "127.77.0.5:5432 --for 1m --reason spam >/dev/null 2>&1; done", f.root, tw_build_dir, f.sock);
+	n = grants_count(&f);
+	ASSERT_TRUE(n > 17 && n <= 33, "a tier holds no more than its share, whatever uids it takes");
+out:
+	fx_cleanup(&f);
+}
+
+/*
+ * Attack: another uid claims the requester's login uid (writable without
+ * privilege while its own is unset) to revoke a grant it has no say over.
+ */
+TEST(grant_revoke_by_claimed_loginuid_refused)
+{
+	char out[4096];
+	struct fx f;
+	int id;
+
+	if (!start(&f))
+		goto out;
+	ASSERT_EQ(fx_sh(out, sizeof(out),
+			"echo 500 > /proc/self/loginuid && exec setpriv " APPROVER " %s/tierwall --socket %s "
+			"grant request --tier staging --to 127.77.0.5:5432 --for 10m --reason mine 2>&1",
+			tw_build_dir, f.sock), 0, "uid 4242, login uid 500, requests");
+	id = atoi(out);
+	ASSERT_EQ(approve(&f, id, "--groups 100", NULL, out, sizeof(out)), 0, "root approves");
+	ASSERT_EQ(fx_sh(out, sizeof(out),
+			"exec setpriv " OUTSIDER " sh -c 'echo 500 > /proc/self/loginuid && "
+			"exec %s/tierwall --socket %s grant revoke %d' 2>&1", tw_build_dir, f.sock, id), 1,
+		  "uid 4243 claims login uid 500 and revokes");
+	ASSERT_CONTAINS(out, "permission denied", "refused: not its requester");
+	ASSERT_EQ(conn(&f, "127.77.0.5", 5432, NULL), ECONNREFUSED, "the grant still allows");
+out:
+	fx_cleanup(&f);
+}

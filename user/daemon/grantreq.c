@@ -5,7 +5,9 @@
  * request changes nothing, so any client may make one (a tiered caller only
  * for its own tier); approving needs a member of one of the policy's
  * approver groups (by the peer's groups, SO_PEERGROUPS) who is not the
- * requester (by login uid, else uid), never a tiered caller.
+ * requester (dm_same_person: the same uid other than root, or the same login
+ * uid), never a tiered caller. One uid, or one tier, has at most
+ * PENDING_EACH requests pending.
  */
 #include <errno.h>
 #include <grp.h>
@@ -21,6 +23,7 @@
 #include "util.h"
 
 #define MAX_PEER_GROUPS	256
+#define PENDING_EACH	16	/* pending requests of one uid or one tier */
 
 bool dm_grant_op_changes(json_t *req)
 {
@@ -187,6 +190,26 @@ static json_t *parse_what(struct daemon *d, struct grant *g, json_t *req, int ti
 	return NULL;
 }
 
+/*
+ * Pending requests of one requester: of its tier when tiered (a tiered root
+ * may take any uid), else of its uid. Only an untiered root has no cap, so
+ * no one else fills the store and keeps others from asking.
+ */
+static int pending_of(const struct daemon *d, const struct grant *new, const struct ucred *peer, int own)
+{
+	int i, n = 0;
+
+	if (!own && !peer->uid)
+		return 0;
+	for (i = 0; i < d->ngrants; i++) {
+		const struct grant *g = &d->grants[i];
+
+		if (g != new && g->state == GRANT_PENDING && g->req_tier == own && (own || g->req.uid == peer->uid))
+			n++;
+	}
+	return n;
+}
+
 static json_t *op_request(struct daemon *d, const struct ucred *peer, json_t *req)
 {
 	struct grant *g = dm_grant_new(d);
@@ -205,6 +228,9 @@ static json_t *op_request(struct daemon *d, const struct ucred *peer, json_t *re
 	else if (!err && own && own != tier)
 		err = dm_reply_err("refused: the caller runs in tier %s and may request grants only for "
 				   "its own tier", dm_tier_name(d, own));
+	else if (!err && pending_of(d, g, peer, own) >= PENDING_EACH)
+		err = dm_reply_err("refused: %d requests of yours are pending already; revoke one or wait "
+				   "until they lapse", PENDING_EACH);
 	if (err) {
 		/* Nothing changes: the id is not used. */
 		free(g->cgroup);
@@ -215,6 +241,7 @@ static json_t *op_request(struct daemon *d, const struct ucred *peer, json_t *re
 		d->next_grant--;
 		return err;
 	}
+	g->req_tier = own;
 	snprintf(g->tier, sizeof(g->tier), "%s", dm_tier_name(d, tier));
 	dm_grant_record(d, "grant_requested", g, NULL);
 	dm_state_save(d);
@@ -273,7 +300,8 @@ static json_t *op_revoke(struct daemon *d, int fd, const struct ucred *peer, jso
 	if (g->state == GRANT_ENDED)
 		return dm_reply_err("grant %u has ended already (%s)", g->id, g->end);
 	dm_person(&who, peer->uid, peer->pid);
-	if (peer->uid && !approver(d, fd, peer) && !dm_same_person(&who, &g->req))
+	/* Its requester by uid: a login uid is anyone's to claim while unset. */
+	if (peer->uid && !approver(d, fd, peer) && peer->uid != g->req.uid)
 		return dm_reply_err("permission denied: only root, an approver or its requester revokes grant %u",
 				    g->id);
 	g->rev = who;

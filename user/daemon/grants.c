@@ -82,11 +82,23 @@ void dm_person(struct person *p, uint32_t uid, int32_t pid)
 		fclose(f);
 }
 
+/* The login uid where set, else the uid. */
+static int64_t who_is(const struct person *p)
+{
+	return p->login >= 0 ? p->login : p->uid;
+}
+
 bool dm_same_person(const struct person *a, const struct person *b)
 {
-	if (a->login >= 0 || b->login >= 0)
-		return a->login == b->login;
-	return a->uid == b->uid;
+	/*
+	 * A process whose login uid is unset may set it to anything, without
+	 * privilege: so one uid other than root is one person whatever its login
+	 * uid says, and an unset one counts as its uid. Only root's shells are
+	 * told apart by login uid (sudo of two people).
+	 */
+	if (a->uid == b->uid && a->uid)
+		return true;
+	return who_is(a) == who_is(b);
 }
 
 /* Every port of g among r's (a rule with no ports refuses them all). */
@@ -391,7 +403,7 @@ static void boot_id(char *out, size_t len)
 static json_t *save_one(const struct grant *g)
 {
 	json_t *o = json_pack("{s:i, s:i, s:s, s:s?, s:s?, s:I, s:i, s:s?, s:I, s:i, s:I, s:s, "
-			      "s:i, s:I, s:i, s:i, s:I, s:i, s:b, s:I, s:I, s:I, s:s?, s:I}",
+			      "s:i, s:I, s:i, s:i, s:I, s:i, s:b, s:I, s:i, s:I, s:I, s:s?, s:I}",
 		"id", (int)g->id, "state", g->state, "tier", g->tier, "cgroup", g->cgroup, "pod", g->pod,
 		"cgroup_id", (json_int_t)g->cgroup_id, "cg_level", g->cg_level, "secret", g->secret,
 		"duration_s", (json_int_t)g->duration_s, "proto", g->proto,
@@ -399,7 +411,7 @@ static json_t *save_one(const struct grant *g)
 		"req_uid", (int)g->req.uid, "req_login", (json_int_t)g->req.login, "req_pid", g->req.pid,
 		"appr_uid", (int)g->appr.uid, "appr_login", (json_int_t)g->appr.login, "appr_pid", g->appr.pid,
 		"self_approved", g->self_approved, "deadline", (json_int_t)g->deadline,
-		"uses", (json_int_t)g->uses, "ended_at", (json_int_t)g->ended_at, "end", g->end,
+		"req_tier", g->req_tier, "uses", (json_int_t)g->uses, "ended_at", (json_int_t)g->ended_at, "end", g->end,
 		"family", (json_int_t)g->to.family);
 	json_t *ports = json_array();
 	char cidr[64];
@@ -474,6 +486,7 @@ static void load_one(struct daemon *d, json_t *o)
 				   json_integer_value(json_object_get(o, "appr_login")),
 				   json_integer_value(json_object_get(o, "appr_pid")) };
 	g->self_approved = json_is_true(json_object_get(o, "self_approved"));
+	g->req_tier = json_integer_value(json_object_get(o, "req_tier"));
 	g->deadline = json_integer_value(json_object_get(o, "deadline"));
 	g->uses = json_integer_value(json_object_get(o, "uses"));
 	g->ended_at = json_integer_value(json_object_get(o, "ended_at"));

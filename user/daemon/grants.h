@@ -35,6 +35,7 @@ struct grant {
 	long duration_s;
 	char *reason;
 	struct person req, appr, rev;
+	int req_tier;			/* the requester's own tier, 0: untiered */
 	bool self_approved;
 	uint64_t requested_at;		/* unix seconds */
 	uint64_t deadline;		/* CLOCK_BOOTTIME ns; 0 while pending */
