@@ -212,7 +212,7 @@ static int ask(void *arg)
 }
 
 /* A server of its own per call: the last connection may linger on its address. */
-static int shifted_answer_to(struct fx *f, const char *rel, const char *server)
+static int shifted_answer_to(struct fx *f, const char *rel, const char *server, pid_t *pid)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(53) };
 	int lfd, one = 1, st = 0, r;
@@ -229,7 +229,7 @@ static int shifted_answer_to(struct fx *f, const char *rel, const char *server)
 	srv = fork();
 	if (srv == 0)
 		_exit(serve(lfd));
-	r = fx_do(f, rel, ask, (void *)server, NULL);
+	r = fx_do(f, rel, ask, (void *)server, pid);
 	if (srv > 0) {
 		waitpid(srv, &st, 0);
 		if (!WIFEXITED(st) || WEXITSTATUS(st))
@@ -243,18 +243,25 @@ TEST(dns_tcp_answer_shifted_resend_never_hides_another_tiers_name)
 {
 	struct fx f;
 	struct fx_dns x;
+	json_t *e;
+	pid_t pid;
 	int r;
 
 	if (dns_setup(&f, &x, NULL))
 		goto out;
 	/* Control: an untagged client's stream does get the CNAME into prod (the trick works). */
-	ASSERT_EQ(shifted_answer_to(&f, "other", "127.87.0.53"), EEXIST,
+	ASSERT_EQ(shifted_answer_to(&f, "other", "127.87.0.53", NULL), EEXIST,
 		  "untagged: the shifted resend puts a CNAME into prod in the stream");
 	/* A staging client must never read it: the segment is judged as the stream reads it, or dropped. */
-	r = shifted_answer_to(&f, "staging", "127.87.0.54");
-	printf("    # staging: %d\n", r);
-	ASSERT_TRUE(r != EEXIST,
-		    "staging: no message naming api.prod.test reaches the resolver");
+	r = shifted_answer_to(&f, "staging", "127.87.0.54", &pid);
+	ASSERT_TRUE(r != EEXIST, "staging: no message naming api.prod.test reaches the resolver");
+	e = fx_event_kind(&f, "dns", pid);
+	if (ASSERT_TRUE(e != NULL, "a dns event")) {
+		ASSERT_STREQ(json_string_value(json_object_get(e, "reason")), "answer_names_other_tier",
+			     "the resent bytes judged as the stream reads them");
+		ASSERT_STREQ(json_string_value(json_object_get(e, "name")), "api.prod.test", "the name");
+	}
+	json_decref(e);
 out:
 	fx_cleanup(&f);
 	fx_dns_stop(&x);
