@@ -352,7 +352,7 @@ static __always_inline int stream_pos(struct __sk_buff *skb, const struct pkt *p
 	__u32 have;
 
 	if (!tp)
-		return -1;
+		return 0;	/* no full socket (BPF_PROG_TEST_RUN): judged from its start */
 	have = tp->rcv_nxt - p->seq;
 	if ((__s32)have < 0)
 		return -1;
