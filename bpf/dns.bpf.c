@@ -336,6 +336,32 @@ static __always_inline int judge_route(struct __sk_buff *skb)
 	return SKB_DROP;
 }
 
+/*
+ * An answer's segment as the receiver's stream takes it: 0 with *off moved
+ * past the bytes the stream already has (a resend, maybe shifted: TCP keeps
+ * its first copy, and the stream's next byte starts a message, as every
+ * segment the guard passed ended one), 1 if it has all of them, -1 if the
+ * segment is ahead of the stream (out of order, or behind one not yet
+ * processed): judged from its own start, its bytes would not be read as the
+ * stream reads them once the gap fills, so it is dropped and comes again.
+ */
+static __always_inline int stream_pos(struct __sk_buff *skb, const struct pkt *p, __u32 *off)
+{
+	struct bpf_sock *sk = skb->sk;
+	struct bpf_tcp_sock *tp = sk ? bpf_tcp_sock(sk) : NULL;
+	__u32 have;
+
+	if (!tp)
+		return 0;	/* no full socket (BPF_PROG_TEST_RUN): judged from its start */
+	have = tp->rcv_nxt - p->seq;
+	if ((__s32)have < 0)
+		return -1;
+	if (have >= p->end - *off)
+		return 1;
+	*off += have;
+	return 0;
+}
+
 /* TCP: whole length-prefixed messages only (queries or answers); an ACK carries nothing. */
 static __always_inline int judge_tcp(struct __sk_buff *skb, struct pkt *p, struct decision *d)
 {
@@ -345,6 +371,11 @@ static __always_inline int judge_tcp(struct __sk_buff *skb, struct pkt *p, struc
 
 	if (off >= p->end)
 		return off == p->end ? SKB_PASS : judge_unreadable(skb, p, d, TW_DNS_TRUNCATED);
+	if (p->ingress) {
+		r = stream_pos(skb, p, &off);
+		if (r)
+			return r > 0 ? SKB_PASS : SKB_DROP;
+	}
 	for (i = 0; i < MAX_TCP_MSGS; i++) {
 		if (bpf_skb_load_bytes(skb, off, &mlen, sizeof(mlen)))
 			return judge_unreadable(skb, p, d, TW_DNS_TRUNCATED);

@@ -25,6 +25,7 @@
 struct pkt {
 	__u32 off;		/* start of the UDP payload / TCP payload */
 	__u32 end;		/* skb->len */
+	__u32 seq;		/* TCP: the segment's sequence number */
 	__u16 dport;
 	__u8 proto;
 	__u8 family;
@@ -57,6 +58,7 @@ static __always_inline int l4_dns(struct __sk_buff *skb, struct pkt *p, __u32 l4
 	if (bpf_skb_load_bytes(skb, l4, tcp, sizeof(tcp)))
 		return -TW_DNS_TRUNCATED;
 	p->off = l4 + (tcp[12] >> 4) * 4;
+	p->seq = ((__u32)tcp[4] << 24) | ((__u32)tcp[5] << 16) | ((__u32)tcp[6] << 8) | tcp[7];
 	/*
 	 * The server's stack takes the urgent byte out of the stream it reads,
 	 * the guard would not: every later message would be read one byte off.

@@ -39,6 +39,9 @@ TEST(unit_oci_hook_adapter)
 	static const struct { const char *state, *error; } bad[] = {
 		{ "[]", "the OCI state on stdin is not a JSON object" },
 		{ "{\"id\":\"x\"}", "the OCI state has no container pid" },
+		/* A pid past int: truncated it would name another process (4294967297 is pid 1). */
+		{ "{\"id\":\"x\",\"pid\":4294967297}", "the OCI state has no container pid" },
+		{ "{\"id\":\"x\",\"pid\":2147483648}", "the OCI state has no container pid" },
 		{ "{\"id\":\"x\",\"pid\":1,\"annotations\":{\"io.kubernetes.cri-o.ContainerType\":\"container\"}}",
 		  "a CRI-O container without annotation io.kubernetes.cri-o.SandboxID" },
 		{ "{\"id\":\"x\",\"pid\":1,\"annotations\":{\"io.kubernetes.cri-o.ContainerType\":\"sandbox\","

@@ -273,3 +273,40 @@ out:
 	f.in_cgroup = NULL;
 	fx_cleanup(&f);
 }
+
+/* A pods' root named any way that resolves to it (a trailing "/", "/."): still not a pod. */
+TEST(pending_root_never_placed_by_a_pod_request)
+{
+	static const char *const cgs[] = { "kubepods/poda/c1", NULL };
+	static const char *const spell[] = { "/", "/.", "//", "/./" };
+	int port = fx_port(82), lp = -1;
+	char mnt[PATH_MAX], cg[PATH_MAX * 2];
+	json_t *r = NULL;
+	struct fx f;
+	size_t i;
+
+	if (fx_init(&f, cgs))
+		return;
+	fx_write_policy(&f, policy_text);
+	lp = fx_listen_tcp(PROD, port);
+	if (!ASSERT_TRUE(lp >= 0, "listener") || !ASSERT_OK(fx_start(&f, NULL), "daemon starts") ||
+	    !ASSERT_OK(fx_sh(mnt, sizeof(mnt), "awk '$9 == \"cgroup2\" { print $5; exit }' /proc/self/mountinfo"),
+		       "the cgroup2 mount"))
+		goto out;
+	mnt[strcspn(mnt, "\n")] = '\0';
+	ASSERT_EQ(connect_from(&f, cgs[0], PROD, port), EPERM, "pending at first");
+	for (i = 0; i < sizeof(spell) / sizeof(spell[0]); i++) {
+		/* As /proc/PID/cgroup would show it: below the mount. */
+		snprintf(cg, sizeof(cg), "%s/kubepods%s", f.root + (strcmp(mnt, "/") ? strlen(mnt) : 0), spell[i]);
+		r = NULL;
+		ASSERT_OK(tw_ctl_call(f.sock, json_pack("{s:s, s:s, s:{}}", "cmd", "pod", "cgroup", cg,
+							"labels"), &r, fx_timeout_ms(5000)), "pod request");
+		ASSERT_TRUE(!json_is_true(json_object_get(r, "ok")), cg);
+		json_decref(r);
+		ASSERT_EQ(connect_from(&f, cgs[0], PROD, port), EPERM, "the pod below stays pending");
+	}
+out:
+	if (lp >= 0)
+		close(lp);
+	fx_cleanup(&f);
+}

@@ -14,6 +14,7 @@
 #include "fileops.h"
 #include "fixture.h"
 #include "sign.h"
+#include "tamperops.h"
 #include "std.h"
 #include "test.h"
 #include "util.h"
@@ -228,6 +229,44 @@ TEST(integ_policy_pubkey_start_reload_watch)
 	ASSERT_OK(sign(k.key2, f.policy), "signed by key 2");
 	ASSERT_EQ(fx_await_daemon_events(&f, "policy_loaded", loads + 1), loads + 1,
 		  "the watched .sig change reloads the signed policy");
+out:
+	fx_cleanup(&f);
+}
+
+/*
+ * The keys the daemon checks signatures with are as trusted as the policy:
+ * a root process in staging that could write its own key over one would
+ * sign a policy of its own, loaded at the next reload, watch or start.
+ */
+TEST(lsm_policy_pubkey_guarded)
+{
+	const char *one[] = { "--policy-pubkey", NULL, NULL };
+	char junk[PATH_MAX + 16];
+	struct fop x = {};
+	struct keys k;
+	struct fx f;
+
+	memset(&f, 0, sizeof(f));
+	if (!fx_lsm_ready() || !ASSERT_OK(fx_init(&f, std_cgroups), "fixture") || !make_keys(&k, f.tmp))
+		goto out;
+	one[1] = k.pub1;
+	fx_write_policy(&f, policy_a);
+	if (!ASSERT_OK(sign(k.key1, f.policy), "signed by key 1") || !fx_started(&f, one))
+		goto out;
+	x.path = k.pub2;
+	x.path2 = k.pub1;
+	ASSERT_EQ(fx_do(&f, "agents/staging", op_rename, &x, NULL), EPERM,
+		  "staging root: rename its own key over the policy key");
+	x.path = k.pub1;
+	ASSERT_EQ(fx_do(&f, "agents/staging", op_open_wr, &x, NULL), EPERM,
+		  "staging root: open the policy key for writing");
+	ASSERT_EQ(fx_do(&f, "agents/staging", op_unlink, &x, NULL), EPERM,
+		  "staging root: unlink the policy key");
+	snprintf(junk, sizeof(junk), "%s/junk", f.tmp);
+	x.path2 = junk;
+	ASSERT_EQ(fx_do(&f, "agents/staging", op_link, &x, NULL), EPERM, "staging root: a hard link to it");
+	x.path = k.pub1;
+	ASSERT_EQ(fx_do(&f, "untagged", op_open_rd, &x, NULL), 0, "untagged root reads it");
 out:
 	fx_cleanup(&f);
 }

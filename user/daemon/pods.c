@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include "cgroup.h"
 #include "reply.h"
 #include "pending.h"
 #include "pods.h"
@@ -63,7 +64,7 @@ json_t *dm_pod_request(struct daemon *d, json_t *req)
 	const char *cg = json_string_value(json_object_get(req, "cgroup"));
 	const char *ns = json_string_value(json_object_get(req, "namespace"));
 	json_t *labels = json_object_get(req, "labels"), *meta = json_object_get(req, "meta");
-	char abs[PATH_MAX + 64], why[512];
+	char abs[PATH_MAX + 64], res[PATH_MAX], why[512];
 	int t;
 
 	if (!cg || cg[0] != '/' || strstr(cg, "/..") || !json_is_object(labels) ||
@@ -77,6 +78,9 @@ json_t *dm_pod_request(struct daemon *d, json_t *req)
 	if (t < 0)
 		return dm_reply_err("%s", why);
 	snprintf(abs, sizeof(abs), "%s%s", d->mount, strcmp(cg, "/") ? cg : "");
+	/* As the tag will resolve it: "/kubepods/" or "/kubepods/." is the root itself. */
+	if (!tw_cgroup_resolve(d->root, abs, res, sizeof(res)))
+		snprintf(abs, sizeof(abs), "%s", res);
 	if (dm_tag_pending(d, dm_find_tag_path(d, abs)))
 		return dm_reply_err("cgroup %s is a pods' root, not a pod's own cgroup: a pod is placed on "
 				    "its own cgroup below it", cg);

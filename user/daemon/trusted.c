@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The files the daemon trusts besides its own directories: the policy and
- * its signature, the seal key, and the runtime hooks' files (NRI conf and
+ * its signature, the keys that check it (--policy-pubkey), the seal key, and the runtime hooks' files (NRI conf and
  * binaries, NRI v2 plugins, OCI hooks.d entries: a tiered root that could
  * rewrite them would point the hook at a socket of its own). protect.c
  * guards each by inode and every (directory, name) its path resolves
@@ -81,6 +81,14 @@ int dm_trusted_list(struct daemon *d, struct trusted *t, int max)
 	snprintf(sig, sizeof(sig), "%s.sig", d->policy_file);
 	if (!access(sig, F_OK) && (err = add(t, &n, max, sig, false)) && err != -ENOENT)
 		return err;
+	/* The keys a signature is checked with: whoever writes one signs the policy. */
+	for (i = 0; i < d->npubkeys; i++) {
+		err = add(t, &n, max, d->policy_pubkeys[i], false);
+		if (err) {
+			tw_err("self-protection: --policy-pubkey %s: %s", d->policy_pubkeys[i], strerror(-err));
+			return err;
+		}
+	}
 	if (d->seal_key && (err = add(t, &n, max, d->seal_key, true))) {
 		tw_err("self-protection: --seal-key %s: %s", d->seal_key, strerror(-err));
 		return err;

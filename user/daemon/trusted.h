@@ -11,7 +11,7 @@ struct trusted {
 	bool dir;		/* a directory: what is in it is guarded too */
 };
 
-#define DM_TRUSTED_MAX	24
+#define DM_TRUSTED_MAX	32	/* policy, .sig, seal key, 8 keys, 16 --guard-path, room */
 
 /* --guard-path PATH (repeatable): -EINVAL with the message printed. */
 int dm_trusted_opt(struct daemon *d, const char *arg);

@@ -10,6 +10,7 @@
  * is not JSON) fails the start, so every answer is a JSON result.
  */
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 #include "runtime.h"
 
@@ -23,6 +24,7 @@ static const char *str(json_t *o, const char *key)
 static int nri_read(FILE *in, json_t **req, struct tw_rt_container *c, char *why, size_t len)
 {
 	json_error_t jerr;
+	json_int_t pid;
 	json_t *spec, *ann;
 	const char *state;
 
@@ -39,7 +41,9 @@ static int nri_read(FILE *in, json_t **req, struct tw_rt_container *c, char *why
 	c->id = str(*req, "id");
 	c->sandbox_id = str(*req, "sandboxID");
 	c->is_sandbox = c->id && c->sandbox_id && !strcmp(c->id, c->sandbox_id);
-	c->pid = json_integer_value(json_object_get(*req, "pid"));
+	pid = json_integer_value(json_object_get(*req, "pid"));
+	/* Truncated, a pid past int would name another process: unknown instead (cgroupsPath). */
+	c->pid = pid > 0 && pid <= INT_MAX ? (int)pid : 0;
 	c->cgroups_path = str(spec, "cgroupsPath");
 	c->labels = json_object_get(*req, "labels");
 	c->conf = json_object_get(*req, "conf");

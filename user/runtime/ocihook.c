@@ -14,6 +14,7 @@
  * namespace, and so is never exempt.
  */
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 #include "runtime.h"
 
@@ -83,6 +84,7 @@ static int crio_read(json_t *req, json_t *ann, struct tw_rt_container *c, char *
 static int oci_read(FILE *in, json_t **req, struct tw_rt_container *c, char *why, size_t len)
 {
 	json_error_t jerr;
+	json_int_t pid;
 	json_t *ann;
 
 	memset(c, 0, sizeof(*c));
@@ -93,7 +95,9 @@ static int oci_read(FILE *in, json_t **req, struct tw_rt_container *c, char *why
 	}
 	ann = json_object_get(*req, "annotations");
 	c->id = str(*req, "id");
-	c->pid = json_integer_value(json_object_get(*req, "pid"));
+	pid = json_integer_value(json_object_get(*req, "pid"));
+	/* Truncated, a pid past int would name another process (4294967297 is pid 1). */
+	c->pid = pid > 0 && pid <= INT_MAX ? (int)pid : 0;
 	/* createRuntime runs once, at create: every call is the start. */
 	c->event = TW_RT_START;
 	if (!c->id || c->pid <= 0) {
