@@ -137,8 +137,8 @@ TEST(lsm_status_reports_enforcement)
 	json_array_foreach(json_object_get(s, "programs"), i, p)
 		lsm_attached += !strncmp(json_string_value(json_object_get(p, "hook")), "lsm/", 4) &&
 				json_is_true(json_object_get(p, "attached"));
-	/* The secret-file programs, netlsm's 3, and self-protection's. */
-	ASSERT_EQ(lsm_attached, 19 + 3 + json_integer_value(json_object_get(json_object_get(s, "protection"),
+	/* The secret-file programs, netlsm's 4, and self-protection's. */
+	ASSERT_EQ(lsm_attached, 19 + 4 + json_integer_value(json_object_get(json_object_get(s, "protection"),
 									   "programs")),
 		  "the LSM programs are attached");
 	ASSERT_TRUE(json_is_true(json_object_get(json_object_get(s, "network_lsm"), "loaded")),
