@@ -57,7 +57,7 @@ HOOK_OBJS := $(addprefix $(OUTPUT)/,hook.o install.o layout.o cgroup.o cgroupns.
 NRI_OBJS  := $(addprefix $(OUTPUT)/,tierwall-nri.o nri.o) $(HOOK_OBJS)
 OCI_OBJS  := $(addprefix $(OUTPUT)/,tierwall-oci-hook.o ocihook.o) $(HOOK_OBJS)
 NRI2_OBJS := $(addprefix $(OUTPUT)/,tierwall-nri-plugin.o nri2.o nri2mux.o nri2rpc.o nri2msg.o pb.o) $(HOOK_OBJS)
-COMMON    := policy sign diag tierref dests dirtab kube driftcfg grantcfg cidr compile ruleref jsonhint lint cgroup cgroupns cgroupfs ident event secretev evlog evread evquery seal ctl log lsm pins util text explainer fill chain levels
+COMMON    := policy sign diag tierref dests dirtab kube driftcfg grantcfg cidr compile ruleref jsonhint lint cgroup cgroupns cgroupfs ident event dnsnames secretev evlog segments evread evquery seal ctl log lsm pins util text explainer fill chain levels
 TESTS     := tw_tests tw_probe tw_bench
 
 all: $(addprefix $(OUTPUT)/,$(APPS) tierwall-nri tierwall-oci-hook tierwall-nri-plugin tw_tests tw_probe)

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The event log: append-only JSON lines, hash-chained, rotated by size and
- * age, rotated segments gzip-compressed by a child process (the ring buffer
- * consumer never waits for zlib), old segments removed by count or bytes.
+ * age; what becomes of rotated segments (compression, retention) is in
+ * segments.c.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -18,11 +18,11 @@
 /* SHA256_*: on the stack, no allocation; EVP_Digest cost twice the hash itself per record. */
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/sha.h>
-#include <zlib.h>
 #include "evlog.h"
 #include "jw.h"
 #include "log.h"
 #include "seal.h"
+#include "segments.h"
 #include "util.h"
 
 /*
@@ -373,28 +373,6 @@ static void write_head(struct tw_evlog *l)
 	}
 }
 
-/* In a child: gzip the rotated segment, then replace it with the .gz. */
-static void compress_segment(const char *plain)
-{
-	char gz[PATH_MAX + 8], tmp[PATH_MAX + 16], buf[65536];
-	gzFile g;
-	ssize_t n;
-	int fd;
-
-	snprintf(gz, sizeof(gz), "%s.gz", plain);
-	snprintf(tmp, sizeof(tmp), "%s.gz.tmp", plain);
-	fd = open(plain, O_RDONLY | O_CLOEXEC);
-	g = gzopen(tmp, "wb6");
-	if (fd < 0 || !g)
-		_exit(1);
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		if (gzwrite(g, buf, n) != n)
-			_exit(1);
-	if (n < 0 || gzclose(g) != Z_OK || rename(tmp, gz) || unlink(plain))
-		_exit(1);
-	_exit(0);
-}
-
 static void reap_compressor(struct tw_evlog *l, bool wait)
 {
 	int st;
@@ -404,36 +382,6 @@ static void reap_compressor(struct tw_evlog *l, bool wait)
 			tw_err("compressing a rotated log segment failed; it stays uncompressed");
 		l->compressor = 0;
 	}
-}
-
-static bool ends_with(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), m = strlen(suffix);
-
-	return n >= m && !strcmp(s + n - m, suffix);
-}
-
-/* Oldest compressed segments go first; the newest ones and the current file stay. */
-static void apply_retention(struct tw_evlog *l)
-{
-	char **files = tw_evlog_files(l->dir), **f;
-	uint64_t total = 0;
-	int n = 0, i;
-	struct stat st;
-
-	for (f = files; f && *f; f++)
-		if (strcmp(strrchr(*f, '/') + 1, TW_EVLOG_CURRENT))
-			n++;
-	for (i = n - 1; i >= 0; i--) {
-		bool drop = (l->o.keep_segments && n - i > l->o.keep_segments);
-
-		if (!stat(files[i], &st))
-			total += st.st_size;
-		drop |= l->o.keep_bytes && total > l->o.keep_bytes;
-		if (drop && ends_with(files[i], ".gz") && unlink(files[i]) == 0)
-			tw_info("retention: removed %s", files[i]);
-	}
-	tw_evlog_files_free(files);
 }
 
 static int rotate(struct tw_evlog *l)
@@ -452,12 +400,10 @@ static int rotate(struct tw_evlog *l)
 	l->fd = fd;
 	l->size = 0;
 	l->started = time(NULL);
-	l->compressor = fork();
-	if (l->compressor == 0)
-		compress_segment(seg);
+	l->compressor = tw_segment_compress(seg);
 	if (l->compressor < 0)
 		tw_err("cannot fork to compress %s: %s", seg, strerror(errno));
-	apply_retention(l);
+	tw_segments_retain(l->dir, l->o.keep_segments, l->o.keep_bytes);
 	return 0;
 }
 
