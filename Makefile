@@ -57,7 +57,43 @@ HOOK_OBJS := $(addprefix $(OUTPUT)/,hook.o install.o layout.o cgroup.o cgroupns.
 NRI_OBJS  := $(addprefix $(OUTPUT)/,tierwall-nri.o nri.o) $(HOOK_OBJS)
 OCI_OBJS  := $(addprefix $(OUTPUT)/,tierwall-oci-hook.o ocihook.o) $(HOOK_OBJS)
 NRI2_OBJS := $(addprefix $(OUTPUT)/,tierwall-nri-plugin.o nri2.o nri2mux.o nri2rpc.o nri2msg.o pb.o) $(HOOK_OBJS)
-COMMON    := policy sign diag tierref dests dirtab kube driftcfg grantcfg cidr compile ruleref jsonhint lint cgroup cgroupns cgroupfs ident event dnsnames secretev evlog segments evread evquery seal ctl log lsm pins util text explainer fill chain levels
+COMMON := \
+	policy \
+	sign \
+	diag \
+	tierref \
+	dests \
+	dirtab \
+	kube \
+	driftcfg \
+	grantcfg \
+	cidr \
+	compile \
+	ruleref \
+	jsonhint \
+	lint \
+	cgroup \
+	cgroupns \
+	cgroupfs \
+	ident \
+	event \
+	dnsnames \
+	secretev \
+	evlog \
+	segments \
+	evread \
+	evquery \
+	seal \
+	ctl \
+	log \
+	lsm \
+	pins \
+	util \
+	text \
+	explainer \
+	fill \
+	chain \
+	levels
 TESTS     := tw_tests tw_probe tw_bench
 
 all: $(addprefix $(OUTPUT)/,$(APPS) tierwall-nri tierwall-oci-hook tierwall-nri-plugin tw_tests tw_probe)
@@ -108,8 +144,79 @@ SKELS := $(addprefix $(OUTPUT)/,net.skel.h sock.skel.h dns.skel.h files.skel.h n
 SKEL_USERS := $(notdir $(shell grep -lE '\.skel\.h"|loader_int\.h"' $(addsuffix /*.c,$(USER_DIRS))))
 $(addprefix $(OUTPUT)/,$(SKEL_USERS:.c=.o)): $(SKELS)
 
-DAEMON_OBJS := $(addprefix $(OUTPUT)/,tierwalld.o ask.o access.o reloadreq.o pods.o pending.o podtier.o adopt.o cri.o pb.o hook.o layout.o ready.o policywatch.o options.o state.o tags.o tagwatch.o persist.o lock.o uninstall.o control.o reply.o status.o reload.o stream.o drain.o sealing.o protect.o trusted.o policysig.o runs.o runpid.o attestd.o drift.o grants.o grantreq.o loader.o grantmap.o handover.o pendmap.o objects.o objshare.o filemaps.o guard.o secrets.o identities.o names.o secretwatch.o dns.o dnsview.o fingerprint.o endpoints.o driftscan.o follow.o metrics.o $(addsuffix .o,$(COMMON)))
-CLI_OBJS    := $(addprefix $(OUTPUT)/,tierwall.o cli_status.o events.o evshow.o explain.o policycmd.o simulate.o simjudge.o simanswer.o logcmd.o run.o attest.o grant.o $(addsuffix .o,$(COMMON)))
+DAEMON_SRCS := \
+	tierwalld \
+	ask \
+	access \
+	reloadreq \
+	pods \
+	pending \
+	podtier \
+	adopt \
+	cri \
+	pb \
+	hook \
+	layout \
+	ready \
+	policywatch \
+	options \
+	state \
+	tags \
+	tagwatch \
+	persist \
+	lock \
+	uninstall \
+	control \
+	reply \
+	status \
+	reload \
+	stream \
+	drain \
+	sealing \
+	protect \
+	trusted \
+	policysig \
+	runs \
+	runpid \
+	attestd \
+	drift \
+	grants \
+	grantreq \
+	loader \
+	grantmap \
+	handover \
+	pendmap \
+	objects \
+	objshare \
+	filemaps \
+	guard \
+	secrets \
+	identities \
+	names \
+	secretwatch \
+	dns \
+	dnsview \
+	fingerprint \
+	endpoints \
+	driftscan \
+	follow \
+	metrics
+DAEMON_OBJS := $(addprefix $(OUTPUT)/,$(addsuffix .o,$(DAEMON_SRCS) $(COMMON)))
+CLI_SRCS := \
+	tierwall \
+	cli_status \
+	events \
+	evshow \
+	explain \
+	policycmd \
+	simulate \
+	simjudge \
+	simanswer \
+	logcmd \
+	run \
+	attest \
+	grant
+CLI_OBJS    := $(addprefix $(OUTPUT)/,$(addsuffix .o,$(CLI_SRCS) $(COMMON)))
 
 $(OUTPUT)/tierwalld: $(DAEMON_OBJS)
 	$(call msg,LINK,$@)
@@ -143,9 +250,49 @@ $(OUTPUT)/tests/%.o: tests/%.c $(wildcard tests/*.h) $(USER_HDRS) $(wildcard map
 TEST_OBJS := $(patsubst tests/%.c,$(OUTPUT)/tests/%.o,$(filter tests/test_%.c,$(TEST_SRCS)))
 $(TEST_OBJS) $(OUTPUT)/tests/dnsguard.o: $(SKELS)
 
-TESTS_OBJS := $(addprefix $(OUTPUT)/tests/,runner.o net.o fixture.o fxlog.o fxshare.o fxsock.o fxdns.o dnse2e.o std.o schema.o dnsguard.o sockets.o reference.o \
-	      fileops.o tamperops.o podhook.o runhelp.o secfix.o lsmfix.o) $(TEST_OBJS) $(addprefix $(OUTPUT)/,loader.o grantmap.o handover.o objects.o objshare.o filemaps.o guard.o \
-	      podtier.o layout.o nri.o ocihook.o hook.o install.o cri.o pb.o nri2mux.o nri2rpc.o nri2msg.o fingerprint.o endpoints.o $(addsuffix .o,$(COMMON)))
+TESTS_HELPERS := \
+	runner \
+	net \
+	fixture \
+	fxlog \
+	fxshare \
+	fxsock \
+	fxdns \
+	dnse2e \
+	std \
+	schema \
+	dnsguard \
+	sockets \
+	reference \
+	fileops \
+	tamperops \
+	podhook \
+	runhelp \
+	secfix \
+	lsmfix
+TESTS_USER := \
+	loader \
+	grantmap \
+	handover \
+	objects \
+	objshare \
+	filemaps \
+	guard \
+	podtier \
+	layout \
+	nri \
+	ocihook \
+	hook \
+	install \
+	cri \
+	pb \
+	nri2mux \
+	nri2rpc \
+	nri2msg \
+	fingerprint \
+	endpoints
+TESTS_OBJS := $(addprefix $(OUTPUT)/tests/,$(addsuffix .o,$(TESTS_HELPERS))) $(TEST_OBJS) \
+	      $(addprefix $(OUTPUT)/,$(addsuffix .o,$(TESTS_USER) $(COMMON)))
 
 $(OUTPUT)/tw_tests: $(TESTS_OBJS)
 	$(call msg,LINK,$@)
@@ -271,7 +418,24 @@ FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fn
 FUZZ_CFLAGS  := -g -O1 $(FUZZ_SAN) -Wall -Werror -Wno-unused-parameter -std=gnu11 \
 		-D_GNU_SOURCE -I$(OUTPUT) -Imaps $(addprefix -I,$(USER_DIRS)) -Itests -Itests/fuzz
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_LIB     := $(addprefix $(OUTPUT)/fuzz/obj/,$(addsuffix .o,$(COMMON) follow loader handover objects objshare filemaps guard dns dnsview fingerprint endpoints cri pb nri2mux nri2rpc nri2msg) \
+FUZZ_USER := \
+	follow \
+	loader \
+	handover \
+	objects \
+	objshare \
+	filemaps \
+	guard \
+	dns \
+	dnsview \
+	fingerprint \
+	endpoints \
+	cri \
+	pb \
+	nri2mux \
+	nri2rpc \
+	nri2msg
+FUZZ_LIB     := $(addprefix $(OUTPUT)/fuzz/obj/,$(addsuffix .o,$(COMMON) $(FUZZ_USER)) \
 		tests/reference.o tests/dnsguard.o tests/net.o)
 
 $(OUTPUT)/fuzz/obj/%.o: %.c $(USER_HDRS) $(wildcard maps/*.h) $(SKELS)
