@@ -13,6 +13,7 @@
 #include "lsm.h"
 #include "protect.h"
 #include "reload.h"
+#include "secretwatch.h"
 #include "stream.h"
 #include "status.h"
 #include "persist.h"
@@ -182,6 +183,7 @@ int dm_reload(struct daemon *d)
 						  "hostnames", np->nhosts, "tagged_cgroups", d->ntags));
 	tw_info("reloaded %s (%s): %d tiers, %d rules, %d tagged cgroups", d->policy_file,
 		np->digest, np->ntiers, np->nrules, d->ntags);
+	dm_secrets_resync(d);	/* what moved while the new programs were not yet watching */
 	dm_tagwatch_update(d);
 	d->state_dirty = true;
 	json_decref(saved);

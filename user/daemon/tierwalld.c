@@ -307,6 +307,7 @@ static int setup(struct daemon *d)
 	}
 	if (err)
 		return err;
+	dm_secrets_resync(d);	/* what moved before the programs watched its names */
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
