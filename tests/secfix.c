@@ -41,10 +41,9 @@ bool sec_init(struct sec *s)
 			 symlink("../../notes.txt", s->readme_link), "the files");
 }
 
-bool sec_run(struct sec *s, const char *const *more)
+void sec_policy(struct sec *s, const char *const *more)
 {
 	char policy[8192], extra[4096] = "";
-	struct fx *f = &s->f;
 	size_t n = 0;
 
 	for (; more && *more; more++)
@@ -56,8 +55,13 @@ bool sec_run(struct sec *s, const char *const *more)
 "               {\"path\": \"/services/prod\", \"tier\": \"prod\"} ],\n"
 "  \"secrets\": [ {\"tier\": \"prod\", \"paths\": [\"%s\", \"%s\", \"%s\", \"%s\"%s]} ] }\n",
 		 s->key, s->live, s->vol, s->svc, extra);
-	fx_write_policy(f, policy);
-	return fx_started(f, NULL);
+	fx_write_policy(&s->f, policy);
+}
+
+bool sec_run(struct sec *s, const char *const *more)
+{
+	sec_policy(s, more);
+	return fx_started(&s->f, NULL);
 }
 
 bool sec_start(struct sec *s)
