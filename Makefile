@@ -269,7 +269,8 @@ TESTS_HELPERS := \
 	podhook \
 	runhelp \
 	secfix \
-	lsmfix
+	lsmfix \
+	uring
 TESTS_USER := \
 	loader \
 	grantmap \
