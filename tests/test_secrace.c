@@ -235,10 +235,28 @@ static void check_followed(struct sec *s, const char *path)
 	sec_check_rotated(s, path);
 }
 
+/* The owner writes to.new and renames it over to, held half-done (releaser: until the daemon waits). */
+static bool hold_rename(struct sec *s, struct inflight *x, const char *to, bool releaser)
+{
+	char tmp[PATH_MAX + 8];
+
+	snprintf(tmp, sizeof(tmp), "%s.new", to);
+	return ASSERT_OK(sec_write(tmp, "new key\n"), "owner writes the new key") &&
+	       ASSERT_OK(inflight_begin(x, &s->f, tmp, to, s->tls), "a rename over the key, held half-done") &&
+	       (!releaser || ASSERT_OK(releaser_start(x), "releaser"));
+}
+
+/* The rename goes on; then (ok: the daemon is up) the rule must have followed it. */
+static void release_and_check(struct sec *s, struct inflight *x, bool ok, const char *path)
+{
+	inflight_end(x);
+	if (ok && ASSERT_OK(x->mover_err, "the rename completed"))
+		check_followed(s, path);
+}
+
 /* The daemon looks at the changed name while the rename is still under way. */
 TEST(lsm_secret_rotation_seen_mid_rename)
 {
-	char tmp[PATH_MAX + 8];
 	struct inflight x;
 	int ctl = -1, answers = 0;
 	struct sec s;
@@ -246,16 +264,11 @@ TEST(lsm_secret_rotation_seen_mid_rename)
 	inflight_init(&x);
 	if (!sec_start(&s))
 		goto out;
-	snprintf(tmp, sizeof(tmp), "%s.new", s.key);
-	if (!ASSERT_OK(sec_write(tmp, "key v2\n"), "owner writes the new key") ||
-	    !ASSERT_OK(inflight_begin(&x, &s.f, tmp, s.key, s.tls), "a rename over the key, held mid-way"))
+	if (!hold_rename(&s, &x, s.key, false))
 		goto out;
 	ASSERT_TRUE(FX_UNTIL(daemon_looked(&s.f, s.tls, &ctl, &answers), 120000),
 		    "the daemon looked at the changed name while the rename was under way");
-	inflight_end(&x);
-	if (!ASSERT_OK(x.mover_err, "the rename completed"))
-		goto out;
-	check_followed(&s, s.key);
+	release_and_check(&s, &x, true, s.key);
 out:
 	if (ctl >= 0)
 		close(ctl);
@@ -266,7 +279,6 @@ out:
 /* The rename's hooks ran before any program watched; it completes after the daemon read the path. */
 TEST(lsm_secret_rotation_before_the_programs_attach)
 {
-	char tmp[PATH_MAX + 8];
 	struct inflight x;
 	struct sec s;
 	bool up;
@@ -274,16 +286,10 @@ TEST(lsm_secret_rotation_before_the_programs_attach)
 	inflight_init(&x);
 	if (!sec_init(&s))
 		goto out;
-	snprintf(tmp, sizeof(tmp), "%s.new", s.key);
-	if (!ASSERT_OK(sec_write(tmp, "key v2\n"), "owner writes the new key") ||
-	    !ASSERT_OK(inflight_begin(&x, &s.f, tmp, s.key, s.tls), "a rename over the key, held mid-way") ||
-	    !ASSERT_OK(releaser_start(&x), "releaser"))
+	if (!hold_rename(&s, &x, s.key, true))
 		goto out;
 	up = sec_run(&s, NULL);
-	inflight_end(&x);
-	if (!up || !ASSERT_OK(x.mover_err, "the rename completed"))
-		goto out;
-	check_followed(&s, s.key);
+	release_and_check(&s, &x, up, s.key);
 out:
 	inflight_end(&x);
 	fx_cleanup(&s.f);
@@ -292,7 +298,7 @@ out:
 /* A path a reload adds is renamed over while the new programs are loaded and attached. */
 TEST(lsm_secret_rotation_during_a_reload)
 {
-	char tmp[PATH_MAX + 8], key2[PATH_MAX + 8];
+	char key2[PATH_MAX + 8];
 	const char *more[] = { key2, NULL };
 	struct inflight x;
 	struct sec s;
@@ -302,18 +308,12 @@ TEST(lsm_secret_rotation_during_a_reload)
 	if (!sec_start(&s))
 		goto out;
 	snprintf(key2, sizeof(key2), "%s/key2.pem", s.tls);
-	snprintf(tmp, sizeof(tmp), "%s.new", key2);
 	/* Not watched yet: the running programs count no change, so the daemon does not wait. */
-	if (!ASSERT_OK(sec_write(key2, "key2 v1\n") || sec_write(tmp, "key2 v2\n"), "owner writes key2") ||
-	    !ASSERT_OK(inflight_begin(&x, &s.f, tmp, key2, s.tls), "a rename over key2, held mid-way") ||
-	    !ASSERT_OK(releaser_start(&x), "releaser"))
+	if (!ASSERT_OK(sec_write(key2, "key2 v1\n"), "owner writes key2") || !hold_rename(&s, &x, key2, true))
 		goto out;
 	sec_policy(&s, more);
 	rc = fx_sighup_reload(&s.f);
-	inflight_end(&x);
-	if (!ASSERT_OK(rc, "the policy with key2 is loaded") || !ASSERT_OK(x.mover_err, "the rename completed"))
-		goto out;
-	check_followed(&s, key2);
+	release_and_check(&s, &x, ASSERT_OK(rc, "the policy with key2 is loaded"), key2);
 out:
 	inflight_end(&x);
 	fx_cleanup(&s.f);
