@@ -164,6 +164,7 @@ DAEMON_SRCS := \
 	tags \
 	tagwatch \
 	persist \
+	statewrite \
 	lock \
 	uninstall \
 	control \
@@ -303,6 +304,10 @@ $(OUTPUT)/tw_probe: $(OUTPUT)/tests/probe.o $(OUTPUT)/tests/net.o
 	$(Q)$(CC) $(CFLAGS) $^ -o $@
 
 $(OUTPUT)/tw_bench_events: $(OUTPUT)/tests/bench_events.o $(OUTPUT)/tests/net.o
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@
+
+$(OUTPUT)/tw_bench_pods: $(OUTPUT)/tests/bench_pods.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@
 
@@ -476,7 +481,7 @@ test: deps test-deps
 	$(Q)tests/run.sh
 
 bench: deps test-deps
-	$(Q)$(MAKE) --no-print-directory all vm $(OUTPUT)/tw_bench $(OUTPUT)/tw_bench_events
+	$(Q)$(MAKE) --no-print-directory all vm $(OUTPUT)/tw_bench $(OUTPUT)/tw_bench_events $(OUTPUT)/tw_bench_pods
 	$(Q)tests/bench.sh
 
 # Regenerate vmlinux.h from the running kernel's BTF (see vmlinux/README.md).
