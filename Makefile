@@ -309,7 +309,7 @@ $(OUTPUT)/tw_bench_events: $(OUTPUT)/tests/bench_events.o $(OUTPUT)/tests/net.o
 
 $(OUTPUT)/tw_bench_pods: $(OUTPUT)/tests/bench_pods.o
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $^ -o $@
+	$(Q)$(CC) $(CFLAGS) $^ -ljansson -lpthread -o $@
 
 $(OUTPUT)/tw_bench: $(OUTPUT)/tests/bench.o $(OUTPUT)/tests/benchset.o $(OUTPUT)/tests/net.o
 	$(call msg,LINK,$@)
