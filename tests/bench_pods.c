@@ -45,6 +45,8 @@
 enum mode { M_DAEMON, M_STUB, M_HELP };
 
 static char mnt[512], build[512], dir[1024], root[1024], sock[1100], stub_sock[1100];
+static pid_t daemon_pid;
+static double hook_cpu, stub_cpu, help_cpu, daemon_cpu;	/* ms, summed over the rounds */
 static pid_t waiters[MAX_PODS * MAX_ROUNDS + ALONE + 8];
 static int nwaiters;
 
@@ -128,9 +130,11 @@ static int start_stub(void)
 
 /*
  * Start n hooks at once (after one go signal), each with a pod's state:
- * t0[i] its exec (realtime ns), ms[i] its exec to its exit, <0 if it failed.
+ * t0[i] its exec (realtime ns), ms[i] its exec to its exit, <0 if it failed;
+ * cpu: the CPU ms of all n (user + system), if not NULL.
  */
-static int hooks_at_once(int n, const pid_t *pods, const char *tag, enum mode m, uint64_t *t0r, double *ms)
+static int hooks_at_once(int n, const pid_t *pods, const char *tag, enum mode m, uint64_t *t0r, double *ms,
+			 double *cpu)
 {
 	uint64_t *t0 = mmap(NULL, n * sizeof(uint64_t), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	char hook[1100], sockarg[1200];
@@ -172,13 +176,19 @@ static int hooks_at_once(int n, const pid_t *pods, const char *tag, enum mode m,
 	}
 	close(go[0]);
 	close(go[1]);		/* go: every child's read returns */
+	if (cpu)
+		*cpu = 0;
 	while (left > 0) {
+		struct rusage ru;
 		int st;
-		pid_t p = wait(&st);
+		pid_t p = wait4(-1, &st, 0, &ru);
 		uint64_t now = real_ns();
 
 		if (p < 0)
 			break;
+		if (cpu)
+			*cpu += ru.ru_utime.tv_sec * 1e3 + ru.ru_utime.tv_usec / 1e3 +
+				ru.ru_stime.tv_sec * 1e3 + ru.ru_stime.tv_usec / 1e3;
 		for (i = 0; i < n; i++)
 			if (kids[i] == p) {
 				ms[i] = WIFEXITED(st) && !WEXITSTATUS(st) ? (now - t0[i]) / 1e6 : -1;
@@ -234,6 +244,43 @@ static pid_t start_daemon(void)
 		waitpid(p, NULL, 0);
 	}
 	return -1;
+}
+
+/*
+ * The NRI plugin's shape: one long-lived client, and the runtime calls it one
+ * pod at a time (containerd's NRI adaptation holds one lock per call). n pod
+ * requests all due at once (t0 = the first one's send, for every pod: they
+ * were all asked for then), each sent when the previous one is answered.
+ */
+static int pods_in_sequence(int n, const char *tag, uint64_t *t0)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char line[1400], cg[1300], reply[512];
+	uint64_t start = real_ns();
+	int i;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+	for (i = 0; i < n; i++) {
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		ssize_t r;
+
+		snprintf(cg, sizeof(cg), "%s/kubepods/%s%d", root, tag, i);
+		if (mkdir(cg, 0755) && errno != EEXIST)
+			return -errno;
+		snprintf(line, sizeof(line), "{\"cmd\":\"pod\",\"cgroup\":\"%s\",\"labels\":{},"
+			 "\"meta\":{\"container_id\":\"%s%04d\"}}\n", cg + strlen(mnt), tag, i);
+		t0[i] = start;
+		if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+		    write(fd, line, strlen(line)) != (ssize_t)strlen(line) ||
+		    (r = read(fd, reply, sizeof(reply) - 1)) <= 0 || !strstr(reply, "\"ok\":true")) {
+			fprintf(stderr, "tw_bench_pods: pod request %s%d: %s\n", tag, i, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			return -EIO;
+		}
+		close(fd);
+	}
+	return 0;
 }
 
 /* "2026-12-07T23:08:54.850518150Z" as realtime ns, 0 if not that shape. */
@@ -334,6 +381,7 @@ static int round_of(int n, int r, double *inmap, double *exited, double *stubbed
 {
 	static uint64_t t0[MAX_PODS];
 	pid_t pods[MAX_PODS];
+	double cpu[3], cpu0;
 	char name[64];
 	int i;
 
@@ -346,17 +394,25 @@ static int round_of(int n, int r, double *inmap, double *exited, double *stubbed
 		}
 	}
 	snprintf(name, sizeof(name), "r%d-", r);
-	if (hooks_at_once(n, pods, name, M_DAEMON, t0, exited) || map_times(name, n, t0, inmap) ||
-	    hooks_at_once(n, pods, "stub-", M_STUB, NULL, stubbed) ||
-	    hooks_at_once(n, pods, "help-", M_HELP, NULL, help))
+	cpu0 = bench_cpu_secs(daemon_pid);
+	if (hooks_at_once(n, pods, name, M_DAEMON, t0, exited, &cpu[0]))
 		return -1;
+	daemon_cpu += (bench_cpu_secs(daemon_pid) - cpu0) * 1e3;
+	if (map_times(name, n, t0, inmap) ||
+	    hooks_at_once(n, pods, "stub-", M_STUB, NULL, stubbed, &cpu[1]) ||
+	    hooks_at_once(n, pods, "help-", M_HELP, NULL, help, &cpu[2]))
+		return -1;
+	hook_cpu += cpu[0];
+	stub_cpu += cpu[1];
+	help_cpu += cpu[2];
 	return 0;
 }
 
 static int run(int n, int rounds)
 {
 	static double inmap[MAX_PODS * MAX_ROUNDS], exited[MAX_PODS * MAX_ROUNDS], stubbed[MAX_PODS * MAX_ROUNDS],
-		      help[MAX_PODS * MAX_ROUNDS], alone[ALONE], alone_exit[ALONE];
+		      help[MAX_PODS * MAX_ROUNDS], alone[ALONE], alone_exit[ALONE], seq[MAX_PODS * MAX_ROUNDS];
+	static uint64_t t0s[MAX_PODS];
 	int r, i, bad, all = n * rounds;
 	double load[1] = { 0 };
 
@@ -374,8 +430,15 @@ static int run(int n, int rounds)
 		snprintf(name, sizeof(name), "pod-alone-%d", i);
 		pod = waiting_pod(name);
 		snprintf(name, sizeof(name), "alone%d-", i);
-		if (pod < 0 || hooks_at_once(1, &pod, name, M_DAEMON, &t0, &alone_exit[i]) ||
+		if (pod < 0 || hooks_at_once(1, &pod, name, M_DAEMON, &t0, &alone_exit[i], NULL) ||
 		    map_times(name, 1, &t0, &alone[i]))
+			return 1;
+	}
+	for (r = 0; r < rounds; r++) {
+		char tag[32];
+
+		snprintf(tag, sizeof(tag), "seq%d-", r);
+		if (pods_in_sequence(n, tag, t0s) || map_times(tag, n, t0s, seq + r * n))
 			return 1;
 	}
 	bad = failures(exited, all) + failures(stubbed, all) + failures(help, all) + failures(alone_exit, ALONE);
@@ -384,17 +447,22 @@ static int run(int n, int rounds)
 		return 1;
 	}
 	getloadavg(load, 1);
-	printf("\n| %d pods at once, %d rounds | p50 ms | p99 ms | max ms |\n|---|---|---|---|\n", n, rounds);
-	printf("| hook start to tag in the kernel's map | %.1f | %.1f | %.1f |\n",
-	       pct(inmap, all, 0.5), pct(inmap, all, 0.99), pct(inmap, all, 1));
-	printf("| hook start to hook exit | %.1f | %.1f | %.1f |\n",
-	       pct(exited, all, 0.5), pct(exited, all, 0.99), pct(exited, all, 1));
-	printf("| the same hooks, a stub answering at once | %.1f | %.1f | %.1f |\n",
-	       pct(stubbed, all, 0.5), pct(stubbed, all, 0.99), pct(stubbed, all, 1));
-	printf("| %d execs of the hook's --help (the floor) | %.1f | %.1f | %.1f |\n", n,
-	       pct(help, all, 0.5), pct(help, all, 0.99), pct(help, all, 1));
-	printf("| one pod at a time (%d): hook start to tag in the map | %.1f | %.1f | %.1f |\n", ALONE,
+	printf("\n| %d pods at once, %d rounds | p50 ms | p99 ms | max ms | CPU ms per pod |\n"
+	       "|---|---|---|---|---|\n", n, rounds);
+	printf("| hook start to tag in the kernel's map | %.1f | %.1f | %.1f | tierwalld %.2f |\n",
+	       pct(inmap, all, 0.5), pct(inmap, all, 0.99), pct(inmap, all, 1), daemon_cpu / all);
+	printf("| hook start to hook exit | %.1f | %.1f | %.1f | hook %.2f |\n",
+	       pct(exited, all, 0.5), pct(exited, all, 0.99), pct(exited, all, 1), hook_cpu / all);
+	printf("| the same hooks, a stub answering at once | %.1f | %.1f | %.1f | hook %.2f |\n",
+	       pct(stubbed, all, 0.5), pct(stubbed, all, 0.99), pct(stubbed, all, 1), stub_cpu / all);
+	printf("| %d execs of the hook's --help (the floor) | %.1f | %.1f | %.1f | %.2f |\n", n,
+	       pct(help, all, 0.5), pct(help, all, 0.99), pct(help, all, 1), help_cpu / all);
+	printf("| %d requests due at once, one client answering one at a time (NRI's shape): first due to tag "
+	       "in the map | %.1f | %.1f | %.1f | |\n", n, pct(seq, all, 0.5), pct(seq, all, 0.99), pct(seq, all, 1));
+	printf("| one pod at a time (%d): hook start to tag in the map | %.1f | %.1f | %.1f | |\n", ALONE,
 	       bench_median(alone, ALONE), pct(alone, ALONE, 0.99), pct(alone, ALONE, 1));
+	printf("\nWork to place %d pods (hook + tierwalld CPU) spread over %ld CPUs: %.1f ms\n", n,
+	       sysconf(_SC_NPROCESSORS_ONLN), (hook_cpu + daemon_cpu) / rounds / sysconf(_SC_NPROCESSORS_ONLN));
 	printf("\nload average %.1f on %ld CPUs (a p99 above the floor's is tierwall's; the floor is the machine's)\n",
 	       load[0], sysconf(_SC_NPROCESSORS_ONLN));
 	return 0;
@@ -444,7 +512,7 @@ int main(int argc, char **argv)
 	}
 	printf("tw_bench_pods: %d untiered pods' OCI createRuntime hooks at once against a real tierwalld, "
 	       "%d rounds\n", n, rounds);
-	daemon = start_stub() ? -1 : start_daemon();
+	daemon = daemon_pid = start_stub() ? -1 : start_daemon();
 	rc = daemon > 0 ? run(n, rounds) : 1;
 	cleanup(daemon);
 	return rc;
