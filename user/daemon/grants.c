@@ -352,8 +352,11 @@ void dm_grants_tick(struct daemon *d)
 			 wall >= g->requested_at + (uint64_t)d->policy->grants.pending_s)
 			dm_grant_end(d, g, "grant_lapsed", NULL);
 	}
-	if (d->state_dirty)
-		dm_state_save(d);
+	/*
+	 * No save here: this runs every turn, and a pod placed sets state_dirty
+	 * too, so each pod request cost a synchronous fsync. The event loop
+	 * saves within STATE_SAVE_NS, from the writer thread (statewrite.c).
+	 */
 }
 
 void dm_grants_sync(struct daemon *d)
