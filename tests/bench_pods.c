@@ -35,6 +35,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <mntent.h>
 #include <jansson.h>
 #include "bench.h"
 
@@ -476,6 +477,7 @@ int main(int argc, char **argv)
 {
 	int n = 50, rounds = 5, i, rc;
 	char p[1200];
+	struct mntent *me = NULL;
 	pid_t daemon;
 	FILE *f;
 
@@ -493,13 +495,17 @@ int main(int argc, char **argv)
 			MAX_PODS, MAX_ROUNDS);
 		return 2;
 	}
-	f = popen("awk '$3 == \"cgroup2\" { print $2; exit }' /proc/self/mounts", "r");
-	if (!f || !fgets(mnt, sizeof(mnt), f)) {
-		fprintf(stderr, "tw_bench_pods: no cgroup2 mount\n");
+	f = setmntent("/proc/self/mounts", "r");
+	while (f && (me = getmntent(f)) && strcmp(me->mnt_type, "cgroup2"))
+		;
+	if (me)
+		snprintf(mnt, sizeof(mnt), "%s", me->mnt_dir);
+	if (f)
+		endmntent(f);
+	if (!mnt[0]) {
+		fprintf(stderr, "tw_bench_pods: no cgroup2 mount in /proc/self/mounts\n");
 		return 1;
 	}
-	pclose(f);
-	mnt[strcspn(mnt, "\n")] = '\0';
 	snprintf(build, sizeof(build), "%s", getenv("TW_BUILD_DIR") ? getenv("TW_BUILD_DIR") : "build");
 	if (build[0] != '/' && getcwd(p, sizeof(p) - 600)) {
 		strcat(p, "/");
