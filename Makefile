@@ -80,6 +80,7 @@ COMMON := \
 	dnsnames \
 	secretev \
 	evlog \
+	batch \
 	segments \
 	evread \
 	evquery \
