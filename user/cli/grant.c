@@ -32,6 +32,20 @@ static int on_opt(int c, const char *arg)
 	return -1;
 }
 
+static void print_allow(json_t *sc, const char *to, const char *host)
+{
+	json_t *v;
+	size_t i;
+
+	printf("+ allow   %s port", to);
+	if (!json_array_size(json_object_get(sc, "ports")))
+		printf(" any");
+	json_array_foreach(json_object_get(sc, "ports"), i, v)
+		printf("%s%lld", i ? "," : " ", json_integer_value(v));
+	printf(" %s", json_string_value(json_object_get(sc, "proto")));
+	printf(host ? " (%s today)\n" : "\n", host);
+}
+
 static void print_grant(json_t *g)
 {
 	json_t *sc = json_object_get(g, "scope"), *v;
@@ -43,13 +57,14 @@ static void print_grant(json_t *g)
 	json_array_foreach(json_object_get(g, "cgroups"), i, v)
 		printf("+ cgroup  %s (tier %s)\n", json_string_value(v),
 		       json_string_value(json_object_get(sc, "tier")));
-	if (to) {
-		printf("+ allow   %s port", to);
-		if (!json_array_size(json_object_get(sc, "ports")))
-			printf(" any");
-		json_array_foreach(json_object_get(sc, "ports"), i, v)
-			printf("%s%lld", i ? "," : " ", json_integer_value(v));
-		printf(" %s\n", json_string_value(json_object_get(sc, "proto")));
+	if (json_is_true(json_object_get(sc, "hostname"))) {
+		/* A hostname: its addresses today, each a line of the diff. */
+		json_array_foreach(json_object_get(g, "addresses"), i, v)
+			print_allow(sc, json_string_value(v), to);
+		if (!json_array_size(json_object_get(g, "addresses")))
+			printf("  (%s has no addresses now)\n", to);
+	} else if (to) {
+		print_allow(sc, to, NULL);
 	} else {
 		printf("+ open    %s\n", json_string_value(json_object_get(sc, "secret")));
 	}

@@ -22,6 +22,7 @@
 
 #define MAX_GRANTS	256	/* the store: pending, active and recently ended */
 #define BOOT_ID		"/proc/sys/kernel/random/boot_id"
+#define NOT_STAGED	-2	/* old_slot outside a reload */
 
 struct grant *dm_grant_find(struct daemon *d, uint32_t id)
 {
@@ -38,7 +39,9 @@ static void grant_clear(struct grant *g)
 	free(g->cgroup);
 	free(g->pod);
 	free(g->secret);
+	free(g->host);
 	free(g->reason);
+	free(g->end_why);
 }
 
 struct grant *dm_grant_new(struct daemon *d)
@@ -62,6 +65,7 @@ struct grant *dm_grant_new(struct daemon *d)
 	memset(g, 0, sizeof(*g));
 	g->id = ++d->next_grant;
 	g->slot = -1;
+	g->old_slot = NOT_STAGED;
 	g->req.login = g->appr.login = g->rev.login = -1;
 	return g;
 }
@@ -132,6 +136,16 @@ int dm_grant_reach(const struct daemon *d, const struct grant *g, int tier, char
 			 "refuses it", g->secret, p->tiers[tier].name);
 		return -1;
 	}
+	if (g->host) {
+		for (i = 0; i < p->nhosts; i++)
+			if (!p->hosts[i].wildcard && !strcmp(p->hosts[i].name, g->host) &&
+			    p->hosts[i].tier != tier && ports_covered(g, &p->hrules[p->hosts[i].group]))
+				return i;
+		snprintf(why, len, "no hostname \"%s\" of another tier than %s in the policy's destinations "
+			 "(with those ports; wildcards are not grantable): nothing refuses it", g->host,
+			 p->tiers[tier].name);
+		return -1;
+	}
 	max = g->to.family == 4 ? p->grants.max_prefix4 : p->grants.max_prefix6;
 	if (g->to.len < max) {
 		snprintf(why, len, "/%d is wider than a grant may be (the policy's max_prefix: /%d)",
@@ -147,14 +161,17 @@ int dm_grant_reach(const struct daemon *d, const struct grant *g, int tier, char
 	return -1;
 }
 
-/* The kernel's form of g for tier; secret: the policy path index. */
-static void to_kernel(const struct grant *g, int tier, int secret, struct tw_grant *k)
+/* The kernel's form of g for tier; reach: dm_grant_reach's index. */
+static void to_kernel(const struct grant *g, int tier, int reach, struct tw_grant *k)
 {
 	memset(k, 0, sizeof(*k));
 	k->id = g->id;
 	k->kind = g->secret ? TW_GRANT_SECRET : TW_GRANT_NET;
 	k->tier = tier;
-	k->secret = secret;
+	if (g->secret)
+		k->secret = reach;
+	else if (g->host)
+		k->host = reach + 1;
 	k->family = g->to.family;
 	k->prefix = g->to.len;
 	k->proto = g->proto;
@@ -273,7 +290,9 @@ static json_t *scope_json(const struct daemon *d, const struct grant *g)
 	ports = json_array();
 	for (i = 0; i < g->nports; i++)
 		json_array_append_new(ports, json_integer(g->ports[i]));
-	json_object_set_new(o, "to", json_string(cidr));
+	json_object_set_new(o, "to", json_string(g->host ?: cidr));
+	if (g->host)
+		json_object_set_new(o, "hostname", json_true());
 	json_object_set_new(o, "ports", ports);
 	json_object_set_new(o, "proto", json_string(g->proto == 6 ? "tcp" : g->proto == 17 ? "udp" : "any"));
 	return o;
@@ -365,28 +384,81 @@ void dm_grants_sync(struct daemon *d)
 			read_uses(d, &d->grants[i]);
 }
 
-void dm_grants_install(struct daemon *d)
+/* Marked to end when the maps it was staged for take over; why is taken. */
+static void mark_end(struct grant *g, const char *event, char *why)
+{
+	g->end_event = event;
+	free(g->end_why);
+	g->end_why = why;
+}
+
+int dm_grants_stage(struct daemon *d)
 {
 	char why[256];
-	int i;
+	int i, ending = 0;
 
+	/* Every slot anew: the maps are new, and the old ones keep theirs until the swap. */
+	for (i = 0; i < d->ngrants; i++) {
+		d->grants[i].old_slot = d->grants[i].slot;
+		d->grants[i].slot = -1;
+		mark_end(&d->grants[i], NULL, NULL);
+	}
 	for (i = 0; i < d->ngrants; i++) {
 		struct grant *g = &d->grants[i];
 
+		if (g->state == GRANT_PENDING && !d->policy->grants.enabled)
+			mark_end(g, "grant_lapsed", strdup("the policy has no \"grants\" section any more"));
 		if (g->state != GRANT_ACTIVE)
 			continue;
-		g->slot = -1;	/* the maps are new */
 		if (!d->policy->grants.enabled)
 			snprintf(why, sizeof(why), "the policy has no \"grants\" section any more");
 		else if (!install(d, g, why, sizeof(why)))
 			continue;
-		tw_warn("grant %u ends: %s", g->id, why);
-		dm_grant_end(d, g, "grant_ended", json_pack("{s:s}", "why", why));
+		mark_end(g, "grant_ended", strdup(why));
 	}
 	for (i = 0; i < d->ngrants; i++)
-		if (d->grants[i].state == GRANT_PENDING && !d->policy->grants.enabled)
-			dm_grant_end(d, &d->grants[i], "grant_lapsed",
-				     json_pack("{s:s}", "why", "the policy has no \"grants\" section any more"));
+		ending += d->grants[i].end_event != NULL;
+	return ending;
+}
+
+void dm_grants_commit(struct daemon *d)
+{
+	int i;
+
+	for (i = 0; i < d->ngrants; i++) {
+		struct grant *g = &d->grants[i];
+		const char *event = g->end_event;
+		char *why = g->end_why;
+
+		g->old_slot = NOT_STAGED;
+		if (!event)
+			continue;
+		g->end_event = NULL;
+		g->end_why = NULL;
+		if (g->state == GRANT_ACTIVE)
+			tw_warn("grant %u ends: %s", g->id, why ?: "");
+		dm_grant_end(d, g, event, json_pack("{s:s}", "why", why ?: ""));
+		free(why);
+	}
+}
+
+void dm_grants_rollback(struct daemon *d)
+{
+	int i;
+
+	/* A reload that failed before staging changed nothing here. */
+	for (i = 0; i < d->ngrants; i++) {
+		if (d->grants[i].old_slot != NOT_STAGED)
+			d->grants[i].slot = d->grants[i].old_slot;
+		d->grants[i].old_slot = NOT_STAGED;
+		mark_end(&d->grants[i], NULL, NULL);
+	}
+}
+
+void dm_grants_install(struct daemon *d)
+{
+	dm_grants_stage(d);
+	dm_grants_commit(d);
 }
 
 static void boot_id(char *out, size_t len)
@@ -418,7 +490,9 @@ static json_t *save_one(const struct grant *g)
 	int i;
 
 	tw_cidr_format(&g->to, cidr, sizeof(cidr));
-	if (!g->secret)
+	if (g->host)
+		json_object_set_new(o, "host", json_string(g->host));
+	else if (!g->secret)
 		json_object_set_new(o, "to", json_string(cidr));
 	for (i = 0; i < g->nports; i++)
 		json_array_append_new(ports, json_integer(g->ports[i]));
@@ -473,6 +547,7 @@ static void load_one(struct daemon *d, json_t *o)
 	g->cgroup = dup_or_null(o, "cgroup");
 	g->pod = dup_or_null(o, "pod");
 	g->secret = dup_or_null(o, "secret");
+	g->host = dup_or_null(o, "host");
 	g->reason = dup_or_null(o, "reason");
 	g->cgroup_id = json_integer_value(json_object_get(o, "cgroup_id"));
 	g->cg_level = json_integer_value(json_object_get(o, "cg_level"));
