@@ -25,8 +25,8 @@
 static const char *const cgs[] = { "agents/staging", "agents/qa", NULL };
 static const char *const extra[] = { "--group", "none", NULL };
 
-/* approvers: the groups' JSON list, or NULL for no grants section; qa: with tier qa. */
-static void policy(struct fx *f, const char *approvers, bool qa)
+/* approvers: the groups' JSON list, or NULL for no grants section; qa: with tier qa; prod's CIDR. */
+static void policy_of(struct fx *f, const char *approvers, bool qa, const char *cidr)
 {
 	char buf[4096], grants[256] = "";
 
@@ -37,9 +37,20 @@ static void policy(struct fx *f, const char *approvers, bool qa)
 "{ \"version\": 1, \"mode\": \"enforce\",\n"
 "  \"tiers\": { \"staging\": {}, \"prod\": {}%s },\n"
 "  \"cgroups\": [ {\"path\": \"/agents/staging\", \"tier\": \"staging\"}%s ],\n"
-"  \"destinations\": [ {\"tier\": \"prod\", \"cidrs\": [\"127.77.0.0/16\"]} ]%s }\n",
-		 qa ? ", \"qa\": {}" : "", qa ? ", {\"path\": \"/agents/qa\", \"tier\": \"qa\"}" : "", grants);
+"  \"destinations\": [ {\"tier\": \"prod\", \"cidrs\": [\"%s\"]} ]%s }\n",
+		 qa ? ", \"qa\": {}" : "", qa ? ", {\"path\": \"/agents/qa\", \"tier\": \"qa\"}" : "", cidr,
+		 grants);
 	fx_write_policy(f, buf);
+}
+
+static void policy(struct fx *f, const char *approvers, bool qa)
+{
+	policy_of(f, approvers, qa, "127.77.0.0/16");
+}
+
+static void policy_cidr(struct fx *f, const char *cidr)
+{
+	policy_of(f, "[\"users\"]", false, cidr);
 }
 
 /* tierwall ARGS as root (who NULL) or as `setpriv WHO`; its exit status. */
@@ -156,6 +167,7 @@ TEST(grant_failed_reload_keeps_previous_grants)
 {
 	char out[4096];
 	bool mounted = false;
+	json_t *e;
 	struct fx f;
 	int qa, st;
 
@@ -189,12 +201,27 @@ TEST(grant_failed_reload_keeps_previous_grants)
 		  "staging's revoked: refused in the kernel");
 	ASSERT_EQ(fx_net(&f, "agents/qa", TW_OP_TCP_CONNECT, "127.77.0.9", 80, NULL), ECONNREFUSED,
 		  "qa's untouched by that revoke");
-	ASSERT_EQ(cli(&f, out, sizeof(out), NULL, "grant revoke %d", qa), 0, "revoke qa's");
-	ASSERT_EQ(fx_net(&f, "agents/qa", TW_OP_TCP_CONNECT, "127.77.0.9", 80, NULL), EPERM,
-		  "qa's revoked: refused in the kernel");
 
-	/* The same reload, not hidden: it loads and ends qa's grant... already revoked: nothing ends. */
+	/* The same reload with the pins back: it loads, and qa's grant ends now, on the record. */
 	ASSERT_EQ(fx_reload(&f), 0, "the reload loads once the pins are back");
+	e = fx_await_daemon_event(&f, "grant_ended");
+	ASSERT_TRUE(e && json_integer_value(json_object_get(e, "grant")) == qa &&
+		    strstr(json_string_value(json_object_get(e, "why")) ?: "", "no tier qa"),
+		    "grant_ended names qa's grant and why");
+	json_decref(e);
+	ASSERT_EQ(fx_net(&f, "agents/staging", TW_OP_TCP_CONNECT, "127.77.0.5", 5432, NULL), EPERM,
+		  "staging's, revoked before, stays refused");
+
+	/* A reload that takes the rule's reach away ends a grant inside it. */
+	st = request(&f, "staging", "127.77.0.5:5432");
+	ASSERT_EQ(cli(&f, out, sizeof(out), USERS, "grant approve %d", st), 0, "approve a new one");
+	ASSERT_EQ(fx_net(&f, "agents/staging", TW_OP_TCP_CONNECT, "127.77.0.5", 5432, NULL), ECONNREFUSED,
+		  "allowed");
+	policy_cidr(&f, "127.78.0.0/16");
+	ASSERT_EQ(fx_reload(&f), 0, "reload: prod moves to 127.78.0.0/16");
+	ASSERT_EQ(fx_await_daemon_events(&f, "grant_ended", 2), 2, "that grant ended on the record");
+	ASSERT_EQ(cli(&f, out, sizeof(out), NULL, "grant show %d", st), 0, "show it");
+	ASSERT_CONTAINS(out, "(ended)", "it has ended");
 out:
 	if (mounted)
 		umount(f.pin);
