@@ -244,6 +244,7 @@ static json_t *op_request(struct daemon *d, const struct ucred *peer, json_t *re
 	if (!g)
 		return dm_reply_err("too many grants pending or active");
 	g->requested_at = time(NULL);
+	g->requested_boot = tw_now_ns(CLOCK_BOOTTIME);
 	dm_person(&g->req, peer->uid, peer->pid);
 	err = parse_scope(d, g, req, &tier) ?: parse_what(d, g, req, tier);
 	own = err ? 0 : peer_tier(d, peer, abs, sizeof(abs));

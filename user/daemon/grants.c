@@ -356,6 +356,16 @@ void dm_grant_record(struct daemon *d, const char *event, const struct grant *g,
 	dm_log_flush(d);
 }
 
+/* Not approved in pending_for, by boot time as deadlines are (a wall-clock step changes nothing). */
+static bool lapsed(const struct daemon *d, const struct grant *g, uint64_t now, uint64_t wall)
+{
+	uint64_t pending = (uint64_t)d->policy->grants.pending_s;
+
+	if (!g->requested_boot)		/* saved by an older daemon */
+		return wall >= g->requested_at + pending;
+	return now >= g->requested_boot + pending * 1000000000ull;
+}
+
 void dm_grants_tick(struct daemon *d)
 {
 	uint64_t now = tw_now_ns(CLOCK_BOOTTIME), wall = time(NULL);
@@ -367,8 +377,7 @@ void dm_grants_tick(struct daemon *d)
 		/* The kernel refuses already; this only tells it and frees the slot. */
 		if (g->state == GRANT_ACTIVE && now >= g->deadline)
 			dm_grant_end(d, g, "grant_expired", NULL);
-		else if (g->state == GRANT_PENDING &&
-			 wall >= g->requested_at + (uint64_t)d->policy->grants.pending_s)
+		else if (g->state == GRANT_PENDING && lapsed(d, g, now, wall))
 			dm_grant_end(d, g, "grant_lapsed", NULL);
 	}
 	if (d->state_dirty)
@@ -474,12 +483,13 @@ static void boot_id(char *out, size_t len)
 
 static json_t *save_one(const struct grant *g)
 {
-	json_t *o = json_pack("{s:i, s:i, s:s, s:s?, s:s?, s:I, s:i, s:s?, s:I, s:i, s:I, s:s, "
+	json_t *o = json_pack("{s:i, s:i, s:s, s:s?, s:s?, s:I, s:i, s:s?, s:I, s:i, s:I, s:s, s:I, "
 			      "s:i, s:I, s:i, s:i, s:I, s:i, s:b, s:I, s:i, s:I, s:I, s:s?, s:I}",
 		"id", (int)g->id, "state", g->state, "tier", g->tier, "cgroup", g->cgroup, "pod", g->pod,
 		"cgroup_id", (json_int_t)g->cgroup_id, "cg_level", g->cg_level, "secret", g->secret,
 		"duration_s", (json_int_t)g->duration_s, "proto", g->proto,
 		"requested_at", (json_int_t)g->requested_at, "reason", g->reason,
+		"requested_boot", (json_int_t)g->requested_boot,
 		"req_uid", (int)g->req.uid, "req_login", (json_int_t)g->req.login, "req_pid", g->req.pid,
 		"appr_uid", (int)g->appr.uid, "appr_login", (json_int_t)g->appr.login, "appr_pid", g->appr.pid,
 		"self_approved", g->self_approved, "deadline", (json_int_t)g->deadline,
@@ -554,6 +564,7 @@ static void load_one(struct daemon *d, json_t *o)
 	g->duration_s = json_integer_value(json_object_get(o, "duration_s"));
 	g->proto = json_integer_value(json_object_get(o, "proto"));
 	g->requested_at = json_integer_value(json_object_get(o, "requested_at"));
+	g->requested_boot = json_integer_value(json_object_get(o, "requested_boot"));
 	g->req = (struct person){ json_integer_value(json_object_get(o, "req_uid")),
 				  json_integer_value(json_object_get(o, "req_login")),
 				  json_integer_value(json_object_get(o, "req_pid")) };

@@ -39,6 +39,7 @@ struct grant {
 	int req_tier;			/* the requester's own tier, 0: untiered */
 	bool self_approved;
 	uint64_t requested_at;		/* unix seconds */
+	uint64_t requested_boot;	/* CLOCK_BOOTTIME ns: pending_for counts from it */
 	uint64_t deadline;		/* CLOCK_BOOTTIME ns; 0 while pending */
 	uint64_t uses;			/* the kernel's count, as last read */
 	int slot;			/* in the grants map; -1: none */
