@@ -85,6 +85,7 @@ TEST(grant_hostname_follows_its_addresses)
 	char out[8192], expect[128];
 	json_t *e;
 	struct fx f;
+	pid_t pid;
 
 	if (!can_run() || !ASSERT_OK(fx_init(&f, cgs), "fixture"))
 		goto out;
@@ -97,8 +98,16 @@ TEST(grant_hostname_follows_its_addresses)
 	fx_write_policy(&f, host_policy);
 	if (!fx_started(&f, extra))
 		goto out;
-	ASSERT_EQ(fx_net(&f, "staging", TW_OP_TCP_CONNECT, "127.44.1.5", port, NULL), EPERM,
+	ASSERT_EQ(fx_net(&f, "staging", TW_OP_TCP_CONNECT, "127.44.1.5", port, &pid), EPERM,
 		  "db.prod.test's address is refused");
+	e = fx_event(&f, pid, port);
+	ASSERT_STREQ(json_string_value(json_object_get(e, "hostname")), "db.prod.test", "refused as the name's");
+	ASSERT_EQ(cli(&f, out, sizeof(out), NULL, "grant request --from-event %lld --for 5m --reason again",
+		      json_integer_value(json_object_get(e, "seq"))), 0, "--from-event: that refusal");
+	json_decref(e);
+	ASSERT_EQ(cli(&f, out, sizeof(out), NULL, "grant show %d", atoi(out)), 0, "show it");
+	snprintf(expect, sizeof(expect), "+ allow   127.44.1.5 port %d tcp (db.prod.test today)", port);
+	ASSERT_CONTAINS(out, expect, "--from-event asks for the name, as its rule refused it");
 	ASSERT_EQ(cli(&f, out, sizeof(out), NULL, "grant request --tier staging --to nosuch.prod.test:%d "
 		      "--for 5m --reason x", port), 1, "a hostname no rule names");
 	ASSERT_CONTAINS(out, "nothing refuses it", "a clear error");

@@ -117,7 +117,7 @@ static void log_dir(char *dir, size_t len)
 static int from_event(json_t *req)
 {
 	struct seek s = {};
-	char dir[PATH_MAX], to[128];
+	char dir[PATH_MAX], to[320];
 	json_t *dst;
 	long v;
 
@@ -143,7 +143,13 @@ static int from_event(json_t *req)
 	tw_ev_daemon_info();
 	json_object_set_new(req, "cgroup", json_string(tw_ev_policy_path(
 		json_string_value(json_object_get(s.rec, "cgroup")))));
-	if (dst) {
+	if (dst && json_string_value(json_object_get(s.rec, "hostname"))) {
+		/* Refused as a policy hostname's address: the grant is for the name, as the rule is. */
+		snprintf(to, sizeof(to), "%s:%lld/%s", json_string_value(json_object_get(s.rec, "hostname")),
+			 json_integer_value(json_object_get(dst, "port")),
+			 json_string_value(json_object_get(dst, "proto")) ?: "tcp");
+		json_object_set_new(req, "to", json_string(to));
+	} else if (dst) {
 		snprintf(to, sizeof(to), strchr(json_string_value(json_object_get(dst, "ip")) ?: "", ':') ?
 			 "[%s]:%lld/%s" : "%s:%lld/%s", json_string_value(json_object_get(dst, "ip")) ?: "",
 			 json_integer_value(json_object_get(dst, "port")),
