@@ -8,6 +8,7 @@
  * Approver: uid 4242 in "users" (gid 100).
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,11 +24,19 @@
 
 static const char *const cgs[] = { "agents/staging", NULL };
 
-static const char *policy =
-	"{ \"version\": 1, \"tiers\": {\"staging\": {}, \"prod\": {}},\n"
-	"  \"cgroups\": [ {\"path\": \"/agents/staging\", \"tier\": \"staging\"} ],\n"
-	"  \"destinations\": [ { \"tier\": \"prod\", \"cidrs\": [\"127.77.0.0/16\"] } ],\n"
-	"  \"grants\": { \"max\": \"1h\", \"pending_for\": \"2s\", \"approvers\": { \"groups\": [\"users\"] } } }\n";
+/* max: the policy's grants.max. */
+static void policy(struct fx *f, const char *max)
+{
+	char buf[1024];
+
+	snprintf(buf, sizeof(buf),
+"{ \"version\": 1, \"tiers\": {\"staging\": {}, \"prod\": {}},\n"
+"  \"cgroups\": [ {\"path\": \"/agents/staging\", \"tier\": \"staging\"} ],\n"
+"  \"destinations\": [ { \"tier\": \"prod\", \"cidrs\": [\"127.77.0.0/16\"] } ],\n"
+"  \"grants\": { \"max\": \"%s\", \"pending_for\": \"2s\", \"approvers\": { \"groups\": [\"users\"] } } }\n",
+		 max);
+	fx_write_policy(f, buf);
+}
 
 /* tierwall ARGS as root (who NULL) or as `setpriv WHO`; its exit status. */
 static int cli(struct fx *f, char *out, size_t len, const char *who, const char *fmt, ...)
@@ -100,7 +109,7 @@ TEST(grant_life_shown_counted_lapsed)
 
 	if (!can_run() || !ASSERT_OK(fx_init(&f, cgs), "fixture"))
 		goto out;
-	fx_write_policy(&f, policy);
+	policy(&f, "1h");
 	snprintf(maddr, sizeof(maddr), "127.0.0.1:%d", port);
 	if (!fx_started(&f, (const char *const[]){ "--group", "none", "--metrics", maddr, NULL }))
 		goto out;
@@ -145,6 +154,21 @@ TEST(grant_life_shown_counted_lapsed)
 	ASSERT_CONTAINS(out, "not pending", "it is not pending any more");
 	ASSERT_EQ(fx_net(&f, "agents/staging", TW_OP_TCP_CONNECT, "127.77.0.6", 5432, NULL), EPERM,
 		  "and allows nothing");
+
+	/*
+	 * A reload lowers max to 2 s: the 30-minute grant, approved more than 2 s
+	 * ago, ends in the kernel at the reload (the daemon frozen right after).
+	 */
+	policy(&f, "2s");
+	ASSERT_EQ(fx_reload(&f), 0, "reload: max 2s");
+	kill(f.daemon, SIGSTOP);
+	ASSERT_EQ(fx_net(&f, "agents/staging", TW_OP_TCP_CONNECT, "127.77.0.5", 5432, NULL), EPERM,
+		  "shortened past its new deadline: refused, the daemon frozen");
+	kill(f.daemon, SIGCONT);
+	e = fx_await_daemon_event(&f, "grant_shortened");
+	ASSERT_TRUE(e && json_integer_value(json_object_get(e, "grant")) == id &&
+		    json_integer_value(json_object_get(e, "duration_s")) == 2, "grant_shortened on the record");
+	json_decref(e);
 out:
 	fx_cleanup(&f);
 }

@@ -197,6 +197,15 @@ static int free_slot(const struct daemon *d)
 	return i < TW_MAX_GRANTS ? i : -1;
 }
 
+/* g's deadline, no later than the loaded policy's "max" from its start allows. */
+static uint64_t capped_deadline(const struct daemon *d, const struct grant *g)
+{
+	uint64_t start = g->deadline - (uint64_t)g->duration_s * 1000000000ull;
+	uint64_t cap = start + (uint64_t)d->policy->grants.max_s * 1000000000ull;
+
+	return g->deadline > cap ? cap : g->deadline;
+}
+
 /* Into the kernel as the loaded policy numbers tiers and secrets; -errno with why. */
 static int install(struct daemon *d, struct grant *g, char *why, size_t len)
 {
@@ -216,6 +225,7 @@ static int install(struct daemon *d, struct grant *g, char *why, size_t len)
 		return -ENOSPC;
 	}
 	to_kernel(g, tier, reach, &k);
+	k.deadline_ns = capped_deadline(d, g);	/* a reload that lowered "max" */
 	err = tw_bpf_grant_set(d->bpf, slot, &k);
 	if (err) {
 		snprintf(why, len, "cannot write the grants map: %s", strerror(-err));
@@ -230,6 +240,8 @@ int dm_grant_activate(struct daemon *d, struct grant *g)
 	char why[256];
 	int err;
 
+	if (g->duration_s > d->policy->grants.max_s)	/* requested before a reload lowered it */
+		g->duration_s = d->policy->grants.max_s;
 	g->deadline = tw_now_ns(CLOCK_BOOTTIME) + (uint64_t)g->duration_s * 1000000000ull;
 	err = install(d, g, why, sizeof(why));
 	if (err) {
@@ -430,6 +442,20 @@ int dm_grants_stage(struct daemon *d)
 	return ending;
 }
 
+/* An active grant longer than the policy's "max" now: its new deadline, on the record. */
+static void shorten(struct daemon *d, struct grant *g)
+{
+	uint64_t cap;
+
+	if (g->state != GRANT_ACTIVE || (cap = capped_deadline(d, g)) == g->deadline)
+		return;
+	g->deadline = cap;
+	g->duration_s = d->policy->grants.max_s;
+	tw_warn("grant %u: shortened to the policy's max, %lds", g->id, g->duration_s);
+	dm_grant_record(d, "grant_shortened", g, json_pack("{s:s}", "why", "the policy's \"max\" is shorter now"));
+	d->state_dirty = true;
+}
+
 void dm_grants_commit(struct daemon *d)
 {
 	int i;
@@ -440,8 +466,10 @@ void dm_grants_commit(struct daemon *d)
 		char *why = g->end_why;
 
 		g->old_slot = NOT_STAGED;
-		if (!event)
+		if (!event) {
+			shorten(d, g);
 			continue;
+		}
 		g->end_event = NULL;
 		g->end_why = NULL;
 		if (g->state == GRANT_ACTIVE)
