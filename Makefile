@@ -182,6 +182,7 @@ DAEMON_SRCS := \
 	drift \
 	grants \
 	grantreq \
+	grantsave \
 	loader \
 	grantmap \
 	handover \
@@ -267,6 +268,7 @@ TESTS_HELPERS := \
 	fileops \
 	tamperops \
 	podhook \
+	grantfix \
 	runhelp \
 	secfix \
 	lsmfix

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 #include "fixture.h"
+#include "grantfix.h"
 #include "net.h"
 #include "std.h"
 #include "test.h"
@@ -26,11 +27,6 @@ static const char *policy =
 	"  \"destinations\": [ { \"tier\": \"prod\", \"cidrs\": [\"127.77.0.0/16\"] } ],\n"
 	"  \"grants\": { \"max\": \"1h\", \"pending_for\": \"10m\", \"self_approval\": true,\n"
 	"                \"approvers\": { \"groups\": [\"root\"] } } }\n";
-
-static int cli(struct fx *f, char *out, size_t len, const char *args)
-{
-	return fx_sh(out, len, "exec %s/tierwall --socket %s %s 2>&1", tw_build_dir, f->sock, args);
-}
 
 /* Step the wall clock by s seconds; *off keeps the sum, to step back at the end. */
 static int step_clock(long s, long *off)
@@ -53,7 +49,7 @@ static const char *state_of(struct fx *f, int id, char *buf, size_t len)
 	size_t i;
 
 	snprintf(buf, len, "none");
-	if (cli(f, out, sizeof(out), "grants --json"))
+	if (grant_cli(f, out, sizeof(out), NULL, "grants --json"))
 		return buf;
 	r = json_loads(out, 0, NULL);
 	json_array_foreach(json_object_get(r, "grants"), i, g)
@@ -79,14 +75,14 @@ TEST(integ_grant_wall_clock_step_changes_nothing)
 	fx_write_policy(&f, policy);
 	if (!fx_started(&f, NULL))
 		goto out;
-	ASSERT_EQ(cli(&f, out, sizeof(out), "grant request --tier staging --to 127.77.0.5:5432 --for 30m "
+	ASSERT_EQ(grant_cli(&f, out, sizeof(out), NULL, "grant request --tier staging --to 127.77.0.5:5432 --for 30m "
 		      "--reason clock"), 0, "request");
 	active = atoi(out);
-	ASSERT_EQ(cli(&f, out, sizeof(out), "grant request --tier staging --to 127.77.0.6 --for 30m "
+	ASSERT_EQ(grant_cli(&f, out, sizeof(out), NULL, "grant request --tier staging --to 127.77.0.6 --for 30m "
 		      "--reason clock"), 0, "another request, left pending");
 	pending = atoi(out);
 	snprintf(st, sizeof(st), "grant approve %d", active);
-	ASSERT_EQ(cli(&f, out, sizeof(out), st), 0, "self-approved");
+	ASSERT_EQ(grant_cli(&f, out, sizeof(out), NULL, "%s", st), 0, "self-approved");
 	ASSERT_EQ(fx_net(&f, "agents/staging", TW_OP_TCP_CONNECT, "127.77.0.5", 5432, NULL), ECONNREFUSED,
 		  "the grant allows");
 

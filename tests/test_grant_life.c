@@ -14,12 +14,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include "fixture.h"
+#include "grantfix.h"
 #include "net.h"
 #include "std.h"
 #include "test.h"
 #include "util.h"
 
-#define APPROVER	"--reuid 4242 --regid 4242 --groups 100"
+#define APPROVER	GRANT_APPROVER
 #define USES		5
 
 static const char *const cgs[] = { "agents/staging", NULL };
@@ -38,21 +39,6 @@ static void policy(struct fx *f, const char *max)
 	fx_write_policy(f, buf);
 }
 
-/* tierwall ARGS as root (who NULL) or as `setpriv WHO`; its exit status. */
-static int cli(struct fx *f, char *out, size_t len, const char *who, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
-static int cli(struct fx *f, char *out, size_t len, const char *who, const char *fmt, ...)
-{
-	char args[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(args, sizeof(args), fmt, ap);
-	va_end(ap);
-	return fx_sh(out, len, "exec %s%s %s/tierwall --socket %s %s 2>&1", who ? "setpriv " : "",
-		     who ?: "", tw_build_dir, f->sock, args);
-}
-
 /* The grant's entry in `grants --json` (a reference), or NULL. */
 static json_t *listed(struct fx *f, int id)
 {
@@ -60,7 +46,7 @@ static json_t *listed(struct fx *f, int id)
 	json_t *r, *g, *found = NULL;
 	size_t i;
 
-	if (cli(f, out, sizeof(out), NULL, "grants --json"))
+	if (grant_cli(f, out, sizeof(out), NULL, "grants --json"))
 		return NULL;
 	r = json_loads(out, 0, NULL);
 	json_array_foreach(json_object_get(r, "grants"), i, g)
@@ -113,15 +99,15 @@ TEST(grant_life_shown_counted_lapsed)
 	snprintf(maddr, sizeof(maddr), "127.0.0.1:%d", port);
 	if (!fx_started(&f, (const char *const[]){ "--group", "none", "--metrics", maddr, NULL }))
 		goto out;
-	ASSERT_EQ(cli(&f, out, sizeof(out), NULL, "grant request --json --tier staging --to 127.77.0.5:5432 "
+	ASSERT_EQ(grant_cli(&f, out, sizeof(out), NULL, "grant request --json --tier staging --to 127.77.0.5:5432 "
 		      "--for 30m --reason 'load test'"), 0, "request --json");
 	r = json_loads(out, 0, NULL);
 	id = json_integer_value(json_object_get(r, "id"));
 	json_decref(r);
 	ASSERT_TRUE(id > 0, "--json: an object with the id");
-	ASSERT_EQ(cli(&f, out, sizeof(out), APPROVER, "grant approve %d", id), 0, "approved");
+	ASSERT_EQ(grant_cli(&f, out, sizeof(out), APPROVER, "grant approve %d", id), 0, "approved");
 
-	ASSERT_EQ(cli(&f, out, sizeof(out), NULL, "grant show %d", id), 0, "show");
+	ASSERT_EQ(grant_cli(&f, out, sizeof(out), NULL, "grant show %d", id), 0, "show");
 	ASSERT_CONTAINS(out, "+ cgroup  /agents/staging (tier staging)", "show: the cgroups");
 	ASSERT_CONTAINS(out, "+ allow   127.77.0.5/32 port 5432 any", "show: the address and port");
 	ASSERT_CONTAINS(out, "  from    ", "show: from when");
@@ -140,7 +126,7 @@ TEST(grant_life_shown_counted_lapsed)
 	ASSERT_EQ(recorded(&f, id), USES, "every use on the record (folded repeats counted)");
 
 	/* A request nobody approves lapses after pending_for (2 s), by the daemon's own clock. */
-	ASSERT_EQ(cli(&f, out, sizeof(out), NULL, "grant request --tier staging --to 127.77.0.6 --for 1m "
+	ASSERT_EQ(grant_cli(&f, out, sizeof(out), NULL, "grant request --tier staging --to 127.77.0.6 --for 1m "
 		      "--reason later"), 0, "another request");
 	late = atoi(out);
 	if (ASSERT_OK(fx_http_get(port, "/metrics", out, sizeof(out)), "metrics")) {
@@ -150,7 +136,7 @@ TEST(grant_life_shown_counted_lapsed)
 	e = fx_await(&f, lapsed_id, &late);
 	ASSERT_TRUE(e != NULL, "grant_lapsed on the record");
 	json_decref(e);
-	ASSERT_EQ(cli(&f, out, sizeof(out), APPROVER, "grant approve %d", late), 1, "a lapsed request: exit 1");
+	ASSERT_EQ(grant_cli(&f, out, sizeof(out), APPROVER, "grant approve %d", late), 1, "a lapsed request: exit 1");
 	ASSERT_CONTAINS(out, "not pending", "it is not pending any more");
 	ASSERT_EQ(fx_net(&f, "agents/staging", TW_OP_TCP_CONNECT, "127.77.0.6", 5432, NULL), EPERM,
 		  "and allows nothing");

@@ -14,12 +14,13 @@
 #include <string.h>
 #include <sys/mount.h>
 #include "fixture.h"
+#include "grantfix.h"
 #include "net.h"
 #include "std.h"
 #include "test.h"
 #include "util.h"
 
-#define USERS	"--reuid 4242 --regid 4242 --groups 100"
+#define USERS	GRANT_APPROVER
 #define STAFF	"--reuid 4244 --regid 4244 --groups 50"
 
 static const char *const cgs[] = { "agents/staging", "agents/qa", NULL };
@@ -53,27 +54,12 @@ static void policy_cidr(struct fx *f, const char *cidr)
 	policy_of(f, "[\"users\"]", false, cidr);
 }
 
-/* tierwall ARGS as root (who NULL) or as `setpriv WHO`; its exit status. */
-static int cli(struct fx *f, char *out, size_t len, const char *who, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
-static int cli(struct fx *f, char *out, size_t len, const char *who, const char *fmt, ...)
-{
-	char args[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(args, sizeof(args), fmt, ap);
-	va_end(ap);
-	return fx_sh(out, len, "exec %s%s %s/tierwall --socket %s %s 2>&1", who ? "setpriv " : "",
-		     who ?: "", tw_build_dir, f->sock, args);
-}
-
 /* A pending grant's id, requested by root. */
 static int request(struct fx *f, const char *tier, const char *to)
 {
 	char out[4096];
 
-	if (cli(f, out, sizeof(out), NULL, "grant request --tier %s --to %s --for 30m --reason test",
+	if (grant_cli(f, out, sizeof(out), NULL, "grant request --tier %s --to %s --for 30m --reason test",
 		tier, to)) {
 		fprintf(stderr, "    grant request: %s", out);
 		return -1;
@@ -86,7 +72,7 @@ static bool admitted(struct fx *f, const char *who)
 {
 	char out[4096];
 
-	return !cli(f, out, sizeof(out), who, "grants");
+	return !grant_cli(f, out, sizeof(out), who, "grants");
 }
 
 TEST(grant_approver_groups_follow_reload)
@@ -109,10 +95,10 @@ TEST(grant_approver_groups_follow_reload)
 	ASSERT_TRUE(!(admitted(&f, USERS)), "users' member refused at the socket");
 	id = request(&f, "staging", "127.77.0.5:5432");
 	ASSERT_TRUE(id > 0, "root requests");
-	ASSERT_NE(cli(&f, out, sizeof(out), USERS, "grant approve %d", id), 0, "users' member approves");
+	ASSERT_NE(grant_cli(&f, out, sizeof(out), USERS, "grant approve %d", id), 0, "users' member approves");
 	ASSERT_EQ(fx_net(&f, "agents/staging", TW_OP_TCP_CONNECT, "127.77.0.5", 5432, NULL), EPERM,
 		  "not approved: refused");
-	ASSERT_EQ(cli(&f, out, sizeof(out), STAFF, "grant approve %d", id), 0, "staff's member approves");
+	ASSERT_EQ(grant_cli(&f, out, sizeof(out), STAFF, "grant approve %d", id), 0, "staff's member approves");
 	ASSERT_EQ(fx_net(&f, "agents/staging", TW_OP_TCP_CONNECT, "127.77.0.5", 5432, NULL), ECONNREFUSED,
 		  "approved by staff: allowed");
 
@@ -148,7 +134,7 @@ static bool both_active(struct fx *f, int a, int b)
 	json_t *r;
 	bool ok;
 
-	if (cli(f, out, sizeof(out), NULL, "grants --json"))
+	if (grant_cli(f, out, sizeof(out), NULL, "grants --json"))
 		return false;
 	r = json_loads(out, 0, NULL);
 	ok = grant_active(json_object_get(r, "grants"), a) && grant_active(json_object_get(r, "grants"), b);
@@ -178,8 +164,8 @@ TEST(grant_failed_reload_keeps_previous_grants)
 		goto out;
 	qa = request(&f, "qa", "127.77.0.9");
 	st = request(&f, "staging", "127.77.0.5:5432");
-	ASSERT_EQ(cli(&f, out, sizeof(out), USERS, "grant approve %d", qa), 0, "approve qa's");
-	ASSERT_EQ(cli(&f, out, sizeof(out), USERS, "grant approve %d", st), 0, "approve staging's");
+	ASSERT_EQ(grant_cli(&f, out, sizeof(out), USERS, "grant approve %d", qa), 0, "approve qa's");
+	ASSERT_EQ(grant_cli(&f, out, sizeof(out), USERS, "grant approve %d", st), 0, "approve staging's");
 
 	policy(&f, "[\"users\"]", false);
 	mounted = ASSERT_OK(mount("tw-test", f.pin, "tmpfs", 0, NULL) ? -errno : 0, "tmpfs over the pins");
@@ -196,7 +182,7 @@ TEST(grant_failed_reload_keeps_previous_grants)
 	ASSERT_EQ(fx_net(&f, "agents/staging", TW_OP_TCP_CONNECT, "127.77.0.5", 5432, NULL), ECONNREFUSED,
 		  "staging's grant still allows");
 
-	ASSERT_EQ(cli(&f, out, sizeof(out), NULL, "grant revoke %d", st), 0, "revoke staging's");
+	ASSERT_EQ(grant_cli(&f, out, sizeof(out), NULL, "grant revoke %d", st), 0, "revoke staging's");
 	ASSERT_EQ(fx_net(&f, "agents/staging", TW_OP_TCP_CONNECT, "127.77.0.5", 5432, NULL), EPERM,
 		  "staging's revoked: refused in the kernel");
 	ASSERT_EQ(fx_net(&f, "agents/qa", TW_OP_TCP_CONNECT, "127.77.0.9", 80, NULL), ECONNREFUSED,
@@ -214,13 +200,13 @@ TEST(grant_failed_reload_keeps_previous_grants)
 
 	/* A reload that takes the rule's reach away ends a grant inside it. */
 	st = request(&f, "staging", "127.77.0.5:5432");
-	ASSERT_EQ(cli(&f, out, sizeof(out), USERS, "grant approve %d", st), 0, "approve a new one");
+	ASSERT_EQ(grant_cli(&f, out, sizeof(out), USERS, "grant approve %d", st), 0, "approve a new one");
 	ASSERT_EQ(fx_net(&f, "agents/staging", TW_OP_TCP_CONNECT, "127.77.0.5", 5432, NULL), ECONNREFUSED,
 		  "allowed");
 	policy_cidr(&f, "127.78.0.0/16");
 	ASSERT_EQ(fx_reload(&f), 0, "reload: prod moves to 127.78.0.0/16");
 	ASSERT_EQ(fx_await_daemon_events(&f, "grant_ended", 2), 2, "that grant ended on the record");
-	ASSERT_EQ(cli(&f, out, sizeof(out), NULL, "grant show %d", st), 0, "show it");
+	ASSERT_EQ(grant_cli(&f, out, sizeof(out), NULL, "grant show %d", st), 0, "show it");
 	ASSERT_CONTAINS(out, "(ended)", "it has ended");
 out:
 	if (mounted)

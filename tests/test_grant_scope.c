@@ -14,30 +14,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include "fixture.h"
+#include "grantfix.h"
 #include "net.h"
 #include "podhook.h"
 #include "std.h"
 #include "test.h"
 #include "util.h"
 
-#define APPROVER	"--reuid 4242 --regid 4242 --groups 100"
+#define APPROVER	GRANT_APPROVER
 
 static const char *const extra[] = { "--group", "none", NULL };
-
-/* tierwall ARGS as root (who NULL) or as `setpriv WHO`; its exit status. */
-static int cli(struct fx *f, char *out, size_t len, const char *who, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
-static int cli(struct fx *f, char *out, size_t len, const char *who, const char *fmt, ...)
-{
-	char args[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(args, sizeof(args), fmt, ap);
-	va_end(ap);
-	return fx_sh(out, len, "exec %s%s %s/tierwall --socket %s %s 2>&1", who ? "setpriv " : "",
-		     who ?: "", tw_build_dir, f->sock, args);
-}
 
 /* Requested by root with args, approved by the approver: its id, or -1. */
 static int granted(struct fx *f, const char *args)
@@ -45,12 +31,12 @@ static int granted(struct fx *f, const char *args)
 	char out[4096];
 	int id;
 
-	if (cli(f, out, sizeof(out), NULL, "grant request %s --for 30m --reason test", args)) {
+	if (grant_cli(f, out, sizeof(out), NULL, "grant request %s --for 30m --reason test", args)) {
 		fprintf(stderr, "    grant request %s: %s", args, out);
 		return -1;
 	}
 	id = atoi(out);
-	if (cli(f, out, sizeof(out), APPROVER, "grant approve %d", id)) {
+	if (grant_cli(f, out, sizeof(out), APPROVER, "grant approve %d", id)) {
 		fprintf(stderr, "    grant approve %d: %s", id, out);
 		return -1;
 	}
@@ -102,19 +88,19 @@ TEST(grant_hostname_follows_its_addresses)
 		  "db.prod.test's address is refused");
 	e = fx_event(&f, pid, port);
 	ASSERT_STREQ(json_string_value(json_object_get(e, "hostname")), "db.prod.test", "refused as the name's");
-	ASSERT_EQ(cli(&f, out, sizeof(out), NULL, "grant request --from-event %lld --for 5m --reason again",
+	ASSERT_EQ(grant_cli(&f, out, sizeof(out), NULL, "grant request --from-event %lld --for 5m --reason again",
 		      json_integer_value(json_object_get(e, "seq"))), 0, "--from-event: that refusal");
 	json_decref(e);
-	ASSERT_EQ(cli(&f, out, sizeof(out), NULL, "grant show %d", atoi(out)), 0, "show it");
+	ASSERT_EQ(grant_cli(&f, out, sizeof(out), NULL, "grant show %d", atoi(out)), 0, "show it");
 	snprintf(expect, sizeof(expect), "+ allow   127.44.1.5 port %d tcp (db.prod.test today)", port);
 	ASSERT_CONTAINS(out, expect, "--from-event asks for the name, as its rule refused it");
-	ASSERT_EQ(cli(&f, out, sizeof(out), NULL, "grant request --tier staging --to nosuch.prod.test:%d "
+	ASSERT_EQ(grant_cli(&f, out, sizeof(out), NULL, "grant request --tier staging --to nosuch.prod.test:%d "
 		      "--for 5m --reason x", port), 1, "a hostname no rule names");
 	ASSERT_CONTAINS(out, "nothing refuses it", "a clear error");
 	snprintf(out, sizeof(out), "--tier staging --to DB.prod.test.:%d/tcp", port);
 	id = granted(&f, out);
 	ASSERT_TRUE(id > 0, "a hostname grant is requested and approved");
-	ASSERT_EQ(cli(&f, out, sizeof(out), NULL, "grant show %d", id), 0, "show");
+	ASSERT_EQ(grant_cli(&f, out, sizeof(out), NULL, "grant show %d", id), 0, "show");
 	snprintf(expect, sizeof(expect), "+ allow   127.44.1.5 port %d tcp (db.prod.test today)", port);
 	ASSERT_CONTAINS(out, expect, "show lists the name's address today");
 	ASSERT_EQ(fx_net(&f, "staging", TW_OP_TCP_CONNECT, "127.44.1.5", port, NULL), ECONNREFUSED,
@@ -124,7 +110,7 @@ TEST(grant_hostname_follows_its_addresses)
 	ASSERT_EQ(fx_net(&f, "staging", TW_OP_TCP_CONNECT, "127.44.1.9", port, NULL), EPERM,
 		  "not another name's address");
 	snprintf(expect, sizeof(expect), "explain --json --cgroup staging 127.44.1.5:%d", port);
-	ASSERT_EQ(cli(&f, out, sizeof(out), NULL, "%s", expect), 0, "explain");
+	ASSERT_EQ(grant_cli(&f, out, sizeof(out), NULL, "%s", expect), 0, "explain");
 	e = json_loads(out, 0, NULL);
 	ASSERT_EQ(json_integer_value(json_object_get(e, "grant")), id, "explain names the grant");
 	json_decref(e);
@@ -136,7 +122,7 @@ TEST(grant_hostname_follows_its_addresses)
 	json_decref(e);
 	ASSERT_EQ(fx_net(&f, "staging", TW_OP_TCP_CONNECT, "127.44.1.6", port, NULL), ECONNREFUSED,
 		  "the grant allows the new address");
-	ASSERT_EQ(cli(&f, out, sizeof(out), NULL, "grant show %d", id), 0, "show again");
+	ASSERT_EQ(grant_cli(&f, out, sizeof(out), NULL, "grant show %d", id), 0, "show again");
 	snprintf(expect, sizeof(expect), "+ allow   127.44.1.6 port %d tcp (db.prod.test today)", port);
 	ASSERT_CONTAINS(out, expect, "show lists the new address");
 
@@ -154,7 +140,7 @@ TEST(grant_hostname_follows_its_addresses)
 		goto out;
 	ASSERT_EQ(fx_net(&f, "staging", TW_OP_TCP_CONNECT, "127.44.1.6", port, NULL), ECONNREFUSED,
 		  "after a restart, still allowed");
-	ASSERT_EQ(cli(&f, out, sizeof(out), NULL, "grant revoke %d", id), 0, "revoke");
+	ASSERT_EQ(grant_cli(&f, out, sizeof(out), NULL, "grant revoke %d", id), 0, "revoke");
 	ASSERT_EQ(fx_net(&f, "staging", TW_OP_TCP_CONNECT, "127.44.1.6", port, NULL), EPERM,
 		  "revoked: refused");
 out:
@@ -200,17 +186,17 @@ TEST(grant_pod_scope_is_that_pod_only)
 		goto out;
 	ASSERT_EQ(fx_net(&f, cgs[0], TW_OP_TCP_CONNECT, "127.23.0.5", 5432, NULL), EPERM,
 		  "shop/web's connect to prod is refused");
-	ASSERT_EQ(cli(&f, out, sizeof(out), NULL, "grant request --pod shop/nosuch --to 127.23.0.5:5432 "
+	ASSERT_EQ(grant_cli(&f, out, sizeof(out), NULL, "grant request --pod shop/nosuch --to 127.23.0.5:5432 "
 		      "--for 5m --reason x"), 1, "a pod nobody placed");
 	ASSERT_CONTAINS(out, "no tagged pod", "a clear error");
-	ASSERT_EQ(cli(&f, out, sizeof(out), NULL, "grant request --pod shop --to 127.23.0.5:5432 "
+	ASSERT_EQ(grant_cli(&f, out, sizeof(out), NULL, "grant request --pod shop --to 127.23.0.5:5432 "
 		      "--for 5m --reason x"), 1, "not NAMESPACE/NAME");
 	id = granted(&f, "--pod shop/web --to 127.23.0.5:5432");
 	ASSERT_TRUE(id > 0, "a grant for pod shop/web");
-	ASSERT_EQ(cli(&f, out, sizeof(out), NULL, "grant show %d", id), 0, "show");
+	ASSERT_EQ(grant_cli(&f, out, sizeof(out), NULL, "grant show %d", id), 0, "show");
 	ASSERT_CONTAINS(out, "+ cgroup  /kubepods/poda/c1 (tier staging)", "show names the pod's cgroup only");
 	ASSERT_TRUE(!strstr(out, "podb"), "and not the other pod's");
-	ASSERT_EQ(cli(&f, out, sizeof(out), NULL, "grants --json"), 0, "grants");
+	ASSERT_EQ(grant_cli(&f, out, sizeof(out), NULL, "grants --json"), 0, "grants");
 	ASSERT_CONTAINS(out, "shop/web", "the list says which pod");
 
 	ASSERT_EQ(fx_net(&f, cgs[0], TW_OP_TCP_CONNECT, "127.23.0.5", 5432, NULL), ECONNREFUSED,

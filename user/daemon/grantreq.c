@@ -258,11 +258,7 @@ static json_t *op_request(struct daemon *d, const struct ucred *peer, json_t *re
 				   "until they lapse", PENDING_EACH);
 	if (err) {
 		/* Nothing changes: the id is not used. */
-		free(g->cgroup);
-		free(g->pod);
-		free(g->secret);
-		free(g->host);
-		free(g->reason);
+		dm_grant_clear(g);
 		d->ngrants--;
 		d->next_grant--;
 		return err;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Time-boxed, approved exceptions (grants.c: the store, the kernel's slots,
- * expiry and persistence; grantreq.c: the control requests).
+ * expiry and reloads; grantsave.c: persistence; grantreq.c: the control
+ * requests).
  */
 #ifndef TW_DAEMON_GRANTS_H
 #define TW_DAEMON_GRANTS_H
@@ -52,6 +53,7 @@ struct grant {
 
 struct grant *dm_grant_find(struct daemon *d, uint32_t id);
 /* A new pending grant (fields to fill), or NULL when the store is full. */
+void dm_grant_clear(struct grant *g);	/* frees what it holds */
 struct grant *dm_grant_new(struct daemon *d);
 /* Who is at pid, uid: its login uid when set. */
 void dm_person(struct person *p, uint32_t uid, int32_t pid);
@@ -84,7 +86,7 @@ void dm_grants_commit(struct daemon *d);
 void dm_grants_rollback(struct daemon *d);
 /* At start: stage and commit at once. */
 void dm_grants_install(struct daemon *d);
-/* State directory: what to save, and what to take back at start. */
+/* grantsave.c: the state directory: what to save, and what to take back at start. */
 json_t *dm_grants_save(const struct daemon *d);
 void dm_grants_restore(struct daemon *d, json_t *state);
 /* Active grants a cgroup (absolute) of tier is under, as JSON. */
