@@ -184,6 +184,7 @@ DAEMON_SRCS := \
 	drift \
 	grants \
 	grantreq \
+	grantsave \
 	loader \
 	grantmap \
 	handover \
@@ -269,6 +270,7 @@ TESTS_HELPERS := \
 	fileops \
 	tamperops \
 	podhook \
+	grantfix \
 	runhelp \
 	secfix \
 	lsmfix
