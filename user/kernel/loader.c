@@ -61,6 +61,7 @@ int tw_bpf_load(struct tw_bpf **out, const struct tw_tables *t,
 		goto out_destroy;
 	}
 	tw_obj_add_progs(b, s->obj);
+	tw_phase("net object loaded");
 	rt = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(s->maps.runtime), 0);
 	if (rt == MAP_FAILED) {
 		err = -errno;
@@ -75,16 +76,25 @@ int tw_bpf_load(struct tw_bpf **out, const struct tw_tables *t,
 		snprintf(why, whylen, "cannot fill policy maps: %s", strerror(-err));
 		goto out_destroy;
 	}
+	tw_phase("policy maps filled");
 	err = tw_load_sock(b, why, whylen);
-	if (!err && t->nnames)
+	tw_phase("sock object loaded");
+	if (!err && t->nnames) {
 		err = tw_load_dns(b, t, why, whylen);
-	if (!err && o->files)
+		tw_phase("dns object loaded");
+	}
+	if (!err && o->files) {
 		err = tw_load_files(b, o, why, whylen);
+		tw_phase("files object loaded");
+	}
 	if (err)
 		goto out_destroy;
 	tw_load_netlsm(b, t->nnames > 0);
+	tw_phase("netlsm object loaded (where BPF LSM runs)");
 	tw_load_explain(b);
+	tw_phase("explain object loaded");
 	tw_load_protect(b);
+	tw_phase("protect object loaded (where BPF LSM runs)");
 	*out = b;
 	return 0;
 out_destroy:
