@@ -91,8 +91,6 @@ int tw_bpf_load(struct tw_bpf **out, const struct tw_tables *t,
 		goto out_destroy;
 	tw_load_netlsm(b, t->nnames > 0);
 	tw_phase("netlsm object loaded (where BPF LSM runs)");
-	tw_load_explain(b);
-	tw_phase("explain object loaded");
 	tw_load_protect(b);
 	tw_phase("protect object loaded (where BPF LSM runs)");
 	*out = b;

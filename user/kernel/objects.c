@@ -239,8 +239,11 @@ void tw_load_explain(struct tw_bpf *b)
 	b->explain = x;
 }
 
+/* Loaded on the first question, not at start: its verifier pass is a start's second longest. */
 struct tw_explainer *tw_bpf_explainer(struct tw_bpf *b, const char **why)
 {
+	if (!b->explain && !b->explain_why[0])
+		tw_load_explain(b);
 	*why = b->explain ? NULL : b->explain_why;
 	return b->explain;
 }
