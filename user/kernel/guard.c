@@ -54,7 +54,7 @@ struct protect_bpf *tw_guard_open(char *why, size_t len)
 		snprintf(why, len, "this kernel was built without CONFIG_BPF_LSM");
 		return NULL;
 	}
-	s = protect_bpf__open();
+	s = protect_bpf__open_opts(tw_open_opts());
 	if (!s) {
 		snprintf(why, len, "cannot open the self-protection object: %s", strerror(errno));
 		return NULL;

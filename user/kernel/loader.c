@@ -24,6 +24,7 @@
 #include "handover.h"
 #include "loader_int.h"
 #include "log.h"
+#include "lsm.h"
 #include "util.h"
 
 int tw_bpf_load(struct tw_bpf **out, const struct tw_tables *t,
@@ -39,7 +40,7 @@ int tw_bpf_load(struct tw_bpf **out, const struct tw_tables *t,
 	if (!b)
 		return -ENOMEM;
 	b->ncpus = libbpf_num_possible_cpus();
-	s = b->net = net_bpf__open();
+	s = b->net = net_bpf__open_opts(tw_open_opts());
 	if (!s) {
 		err = -errno;
 		snprintf(why, whylen, "cannot open the network BPF object: %s", strerror(-err));

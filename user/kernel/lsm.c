@@ -9,6 +9,8 @@
 #include <linux/magic.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include "log.h"
 #include "lsm.h"
 
 int tw_lsm_active(char *why, size_t len)
@@ -143,4 +145,12 @@ int tw_lsm_usable(char *why, size_t len)
 	}
 	snprintf(why, len, "%s", said);
 	return err;
+}
+
+const struct bpf_object_open_opts *tw_open_opts(void)
+{
+	static struct bpf_object_open_opts o = { .sz = sizeof(o) };
+
+	o.kernel_log_level = tw_verbose ? 4 : 0;	/* BPF_LOG_STATS: insns, states, time */
+	return &o;
 }
