@@ -69,6 +69,7 @@ COMMON := \
 	grantcfg \
 	cidr \
 	compile \
+	rulesort \
 	ruleref \
 	jsonhint \
 	lint \
