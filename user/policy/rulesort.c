@@ -10,41 +10,28 @@
 #include <string.h>
 #include "rulesort.h"
 
+/* Compared field by field: head, address, tail, document order. */
 struct key {
 	uint64_t hi, lo;	/* the address, host order: compares as memcmp would */
 	uint32_t idx;
-	uint8_t family, len;
+	uint16_t head;		/* family, and the length when it comes first */
+	uint8_t tail;		/* the length when it comes after the address */
 };
 
 #define CMP(a, b)	((a) < (b) ? -1 : (a) > (b))
 
-static int cmp_addr_first(const void *x, const void *y)
+static int cmp_key(const void *x, const void *y)
 {
 	const struct key *a = x, *b = y;
 
-	if (a->family != b->family)
-		return CMP(a->family, b->family);
+	if (a->head != b->head)
+		return CMP(a->head, b->head);
 	if (a->hi != b->hi)
 		return CMP(a->hi, b->hi);
 	if (a->lo != b->lo)
 		return CMP(a->lo, b->lo);
-	if (a->len != b->len)
-		return CMP(a->len, b->len);
-	return CMP(a->idx, b->idx);
-}
-
-static int cmp_len_first(const void *x, const void *y)
-{
-	const struct key *a = x, *b = y;
-
-	if (a->family != b->family)
-		return CMP(a->family, b->family);
-	if (a->len != b->len)
-		return CMP(a->len, b->len);
-	if (a->hi != b->hi)
-		return CMP(a->hi, b->hi);
-	if (a->lo != b->lo)
-		return CMP(a->lo, b->lo);
+	if (a->tail != b->tail)
+		return CMP(a->tail, b->tail);
 	return CMP(a->idx, b->idx);
 }
 
@@ -61,10 +48,10 @@ int tw_rules_sort(const struct tw_policy_rule *r, int n, bool len_first, int *or
 		k[i].hi = be64toh(k[i].hi);
 		k[i].lo = be64toh(k[i].lo);
 		k[i].idx = i;
-		k[i].family = r[i].cidr.family;
-		k[i].len = r[i].cidr.len;
+		k[i].head = r[i].cidr.family << 8 | (len_first ? r[i].cidr.len : 0);
+		k[i].tail = len_first ? 0 : r[i].cidr.len;
 	}
-	qsort(k, n, sizeof(*k), len_first ? cmp_len_first : cmp_addr_first);
+	qsort(k, n, sizeof(*k), cmp_key);
 	for (i = 0; i < n; i++)
 		order[i] = k[i].idx;
 	free(k);
