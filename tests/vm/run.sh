@@ -57,7 +57,7 @@ boot_suite() {
 		echo "vm[$name]: guest did not reach the test suite (attempt $attempt, qemu rc $qrc)"
 	done
 	tr -d '\r' < "$log" | sed -n "/TW-GUEST-START $nonce/,/TW-GUEST-DONE $nonce/p" |
-		grep -E '^(ok  |FAIL|SKIP|    |--- )' | sed "s/^/[$name] /"
+		grep -E '^(ok  |FAIL|SKIP|    |--- |daemons: )' | sed "s/^/[$name] /"
 	p=$(tr -d '\r' < "$log" | grep -cE '^ok   ')
 	f=$(tr -d '\r' < "$log" | grep -cE '^FAIL ')
 	s=$(tr -d '\r' < "$log" | grep -cE '^SKIP ')
