@@ -72,7 +72,10 @@ static bool in_slot(const struct fx *f, json_t *o)
 		return true;
 	if (!c)
 		return !f->slot_files || !json_is_string(p) || below(json_string_value(p), f->tmp);
-	/* null: a cgroup removed before its record was written, another slot's. */
+	/* A packet's record (egress) may know only the tagged cgroup. */
+	if (json_is_null(c))
+		c = json_object_get(o, "tagged_cgroup");
+	/* Neither: a cgroup removed before its record was written, another slot's. */
 	return below(json_string_value(c), f->slot);
 }
 
