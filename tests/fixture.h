@@ -104,6 +104,8 @@ struct fx_group {
 };
 /* f becomes the next slot of g's daemon (started if needed); false (the test failed or skipped) if not. */
 bool fx_share(struct fx *f, const struct fx_group *g);
+/* The same where BPF LSM is ready (fx_lsm_ready), else the test is skipped. */
+bool fx_lsm_share(struct fx *f, const struct fx_group *g);
 
 int fx_mkcg(struct fx *f, const char *rel);
 /* Path of a cgroup relative to the cgroup2 mount, as events show it. */

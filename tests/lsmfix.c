@@ -112,8 +112,7 @@ bool lsm_share(struct lsm *l)
 		.files = lsm_files, .slots = 5,
 	};
 
-	memset(l, 0, sizeof(*l));
-	if (!fx_lsm_ready() || !fx_share(&l->f, &lsm))
+	if (!fx_lsm_share(&l->f, &lsm))
 		return false;
 	lsm_paths(l);
 	return true;

@@ -100,8 +100,7 @@ bool sec_share(struct sec *s)
 		.files = sec_files, .slots = 5,
 	};
 
-	memset(s, 0, sizeof(*s));
-	if (!fx_lsm_ready() || !fx_share(&s->f, &sec))
+	if (!fx_lsm_share(&s->f, &sec))
 		return false;
 	sec_paths(s);
 	return true;
