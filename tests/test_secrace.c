@@ -8,6 +8,7 @@
  * name: the inode it names afterwards is refused to other tiers and
  * reported as secret_rotated. Guests only (BPF LSM).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -158,17 +159,17 @@ static void inflight_end(struct inflight *x)
 	x->uffd = x->fd = -1;
 }
 
-/* Is pid blocked reading dir (getdents64 on an fd open on it)? */
-static bool waits_on_dir(pid_t pid, const char *dir)
+/* Is thread tid of pid blocked reading dir (getdents64 on an fd open on it)? */
+static bool thread_waits_on_dir(pid_t pid, pid_t tid, const char *dir)
 {
-	char path[64], *sc = NULL, link[PATH_MAX];
+	char path[96], *sc = NULL, link[PATH_MAX];
 	unsigned long long fd = 0;
 	long nr = -1;
 	ssize_t n;
 
-	if (pid <= 0 || fx_proc_state(pid) != 'D')
+	if (fx_proc_state(tid) != 'D')
 		return false;
-	snprintf(path, sizeof(path), "/proc/%d/syscall", pid);
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", pid, tid);
 	if (tw_read_file(path, &sc, NULL))
 		return false;
 	if (sscanf(sc, "%ld %llx", &nr, &fd) != 2 || nr != SYS_getdents64) {
@@ -182,6 +183,27 @@ static bool waits_on_dir(pid_t pid, const char *dir)
 		return false;
 	link[n] = '\0';
 	return !strcmp(link, dir);
+}
+
+/* Is a thread of pid blocked reading dir? (The daemon reads it from a waiter thread.) */
+static bool waits_on_dir(pid_t pid, const char *dir)
+{
+	char path[64];
+	struct dirent *e;
+	bool yes = false;
+	DIR *d;
+
+	if (pid <= 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	d = opendir(path);
+	if (!d)
+		return false;
+	while (!yes && (e = readdir(d)))
+		if (e->d_name[0] != '.')
+			yes = thread_waits_on_dir(pid, atoi(e->d_name), dir);
+	closedir(d);
+	return yes;
 }
 
 /* Until the daemon waits for the rename, or the test says go: then the rename goes on. */
@@ -315,6 +337,38 @@ TEST(lsm_secret_rotation_during_a_reload)
 	rc = fx_sighup_reload(&s.f);
 	release_and_check(&s, &x, ASSERT_OK(rc, "the policy with key2 is loaded"), key2);
 out:
+	inflight_end(&x);
+	fx_cleanup(&s.f);
+}
+
+/*
+ * A rename held as long as its maker likes (a root in a tier can do this in
+ * any directory it may write) stalls no part of the daemon: while its
+ * directory stays locked the daemon answers and logs, and it follows the
+ * name once the rename completes.
+ */
+TEST(lsm_secret_rename_held_stalls_nothing)
+{
+	int ctl = -1, answers = 0;
+	struct inflight x;
+	struct sec s;
+
+	inflight_init(&x);
+	if (!sec_start(&s))
+		goto out;
+	if (!hold_rename(&s, &x, s.key, false))
+		goto out;
+	if (!ASSERT_TRUE(FX_UNTIL(waits_on_dir(s.f.daemon, s.tls), 120000),
+			 "the daemon waits for the rename to finish"))
+		goto out;
+	/* Two answers: whole turns of the daemon's loop while the directory stays locked. */
+	ASSERT_TRUE(FX_UNTIL(daemon_looked(&s.f, "/nonexistent", &ctl, &answers), 120000),
+		    "the daemon answers while the rename is held");
+	ASSERT_TRUE(mover_waits(&x), "and the rename was held all along");
+	release_and_check(&s, &x, true, s.key);
+out:
+	if (ctl >= 0)
+		close(ctl);
 	inflight_end(&x);
 	fx_cleanup(&s.f);
 }

@@ -7,9 +7,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -153,19 +157,76 @@ static int found(struct tw_chain *c, int dirfd, const char *name, const struct s
  * kernel's hooks see a rename, unlink or create before it is done, holding
  * the directory's lock until it is, and reading the directory takes that
  * lock. A name looked up after this shows what those operations left.
+ *
+ * The read runs in a thread of its own and is waited for a bounded time:
+ * a root in a tier can hold a directory's lock as long as it likes (a
+ * rename stalled behind a write from a userfaultfd page), and the daemon's
+ * loop (its log, its control socket) must not stall with it. One waiter
+ * at most is left behind; while it is, every settled resolve is -EAGAIN:
+ * the caller keeps the name changed and tries again on a later tick, and
+ * what lies behind it stays refused to other tiers meanwhile.
  */
+#define SETTLE_WAIT_MS	1000
+
+static pthread_mutex_t settle_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t settle_cond = PTHREAD_COND_INITIALIZER;
+static bool settle_busy, settle_done;
+static int settle_err;
+
+static void *settle_read(void *arg)
+{
+	int fd = (int)(intptr_t)arg, err = 0;
+	char buf[512];
+
+	/* One batch is enough: the lock is taken before the first entry; a long name's EINVAL too. */
+	if (syscall(SYS_getdents64, fd, buf, sizeof(buf)) < 0 && errno != EINVAL)
+		err = -errno;
+	close(fd);
+	pthread_mutex_lock(&settle_lock);
+	settle_err = err;
+	settle_done = true;
+	pthread_cond_signal(&settle_cond);
+	pthread_mutex_unlock(&settle_lock);
+	return NULL;
+}
+
 static int dir_settle(int dirfd)
 {
-	char buf[512];
-	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	long n;
+	struct timespec dl;
+	pthread_attr_t at;
+	pthread_t t;
+	int fd, err;
 
-	if (fd < 0)
-		return -errno;
-	/* One batch is enough: the lock is taken before the first entry; a long name's EINVAL too. */
-	n = syscall(SYS_getdents64, fd, buf, sizeof(buf));
-	close(fd);
-	return n < 0 && errno != EINVAL ? -errno : 0;
+	pthread_mutex_lock(&settle_lock);
+	if (settle_busy && !settle_done) {
+		pthread_mutex_unlock(&settle_lock);
+		return -EAGAIN;		/* an earlier wait is still held */
+	}
+	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
+		pthread_mutex_unlock(&settle_lock);
+		return err;
+	}
+	settle_busy = true;
+	settle_done = false;
+	pthread_attr_init(&at);
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	err = -pthread_create(&t, &at, settle_read, (void *)(intptr_t)fd);
+	pthread_attr_destroy(&at);
+	if (err) {
+		settle_busy = false;
+		close(fd);
+		pthread_mutex_unlock(&settle_lock);
+		return err;
+	}
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += SETTLE_WAIT_MS / 1000;
+	while (!settle_done && pthread_cond_timedwait(&settle_cond, &settle_lock, &dl) != ETIMEDOUT)
+		;
+	err = settle_done ? settle_err : -EAGAIN;
+	pthread_mutex_unlock(&settle_lock);
+	return err;
 }
 
 /* Go on from *dirfd to the directory name (absolute: from "/"). */

@@ -138,7 +138,11 @@ static bool refresh(struct tw_secrets *s, struct tw_bpf *b, int i, const struct 
 	int err = tw_chain_resolve_settled(ps->path, s->subvols, &r->ch);
 
 	if (err) {
-		if (err != r->err)
+		if (err != r->err && err == -EAGAIN)
+			tw_warn("%s: %s: \"%s\": a name change in one of its directories has not finished "
+				"yet; waiting for it (what lies behind its changed names stays refused to "
+				"other tiers)", s->file, ps->jpath, ps->path);
+		else if (err != r->err)
 			tw_err("%s: %s: cannot resolve \"%s\" again: %s (what lies behind its changed names "
 			       "stays refused to other tiers)", s->file, ps->jpath, ps->path, strerror(-err));
 		r->err = err;
