@@ -170,6 +170,9 @@ DAEMON_SRCS := \
 	reply \
 	status \
 	reload \
+	reloadinplace \
+	dirdiff \
+	ruleslots \
 	stream \
 	drain \
 	sealing \
