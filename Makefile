@@ -275,6 +275,7 @@ TESTS_HELPERS := \
 	lsmfix
 TESTS_USER := \
 	loader \
+	dirdiff \
 	grantmap \
 	handover \
 	objects \

@@ -100,8 +100,11 @@ int dm_reload_in_place(struct daemon *d, struct tw_policy *np, struct tw_tables 
 	uint32_t cap;
 	int err;
 
-	if (!d->policy || d->tables.shared || !shape_same(d->policy, np))
+	if (!d->policy || d->tables.shared || !shape_same(d->policy, np)) {
+		tw_info("reloading %s: more than CIDR destinations changed (or hostnames or secrets): programs are swapped",
+			d->policy_file);
 		return -ENOSPC;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	err = tw_dirdiff_open(d->bpf, &dd);
 	if (err)
@@ -117,6 +120,8 @@ int dm_reload_in_place(struct daemon *d, struct tw_policy *np, struct tw_tables 
 		/* Nothing written: np and nt, renumbered or not, load as they are. */
 		tw_slots_retire(&s, np);
 		tw_slots_free(&s);
+		tw_info("reloading %s in place: %s: programs are swapped", d->policy_file,
+			err == -ENOSPC ? "the maps lack room (or IPv6 lengths were added)" : strerror(-err));
 		return err;
 	}
 	commit(d, np, nt, &s);

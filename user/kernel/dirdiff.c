@@ -40,9 +40,9 @@ struct tw_dirdiff {
 	int err;
 };
 
-uint32_t tw_dirdiff_room(uint32_t n)
+uint32_t tw_dirdiff_room(uint32_t n, uint32_t least)
 {
-	return n + n / 16 + 64;
+	return n + (n / 16 > least ? n / 16 : least);
 }
 
 static void *map_rw(struct bpf_map *m, size_t *len)

@@ -13,8 +13,11 @@
 #include "loader.h"
 #include "policy.h"
 
-/* Room an in-place reload needs in a table sized for n entries (loader.c sizes the maps with it). */
-uint32_t tw_dirdiff_room(uint32_t n);
+/*
+ * A table for n entries with room for the entries an in-place reload adds
+ * before it removes: n/16, at least least (loader.c sizes the maps with it).
+ */
+uint32_t tw_dirdiff_room(uint32_t n, uint32_t least);
 
 /* The loaded maps, mapped for one reload. */
 struct tw_dirdiff;

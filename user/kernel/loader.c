@@ -47,11 +47,11 @@ int tw_bpf_load(struct tw_bpf **out, const struct tw_tables *t,
 		goto out_destroy;
 	}
 	/* With room for an in-place reload (dirdiff.h). */
-	bpf_map__set_max_entries(s->maps.rules, tw_dirdiff_room(t->nrules));
-	bpf_map__set_max_entries(s->maps.v4_blocks, tw_dirdiff_room(t->ndense));
-	bpf_map__set_max_entries(s->maps.v4_l24, tw_dirdiff_room(t->nl24));
-	bpf_map__set_max_entries(s->maps.v4_tail, tw_dirdiff_room(t->tail_len / TW_DIR_TAIL_SIZE));
-	bpf_map__set_max_entries(s->maps.v6_pfx, tw_dirdiff_room(t->nv6));
+	bpf_map__set_max_entries(s->maps.rules, tw_dirdiff_room(t->nrules, 1024));
+	bpf_map__set_max_entries(s->maps.v4_blocks, tw_dirdiff_room(t->ndense, 64));
+	bpf_map__set_max_entries(s->maps.v4_l24, tw_dirdiff_room(t->nl24, 1024));
+	bpf_map__set_max_entries(s->maps.v4_tail, tw_dirdiff_room(t->tail_len / TW_DIR_TAIL_SIZE, 1024));
+	bpf_map__set_max_entries(s->maps.v6_pfx, tw_dirdiff_room(t->nv6, 1024));
 	bpf_map__set_max_entries(s->maps.cgroup_tiers, o->tag_capacity);
 	bpf_map__set_max_entries(s->maps.host_addrs, o->host_capacity ? o->host_capacity : 1);
 	bpf_map__set_max_entries(s->maps.events, o->ringbuf_bytes);
