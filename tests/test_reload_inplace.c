@@ -21,9 +21,9 @@
 #include "test.h"
 #include "util.h"
 
-#define IP_RELOADS	16
+#define IP_RELOADS	24
 #define IP_PORT		47391
-#define IP_FILLER	3000	/* /24s, one in ten changing on every reload: work for the apply */
+#define IP_FILLER	3000	/* /24s, one in ten changing on every reload, before the probed /16s: work for the apply */
 
 /* Refused (prod's) in both policies, by different rules: the first four; staging's own: the last. */
 static const char *const ip_addr[] = { "127.60.1.1", "127.61.5.5", "127.62.7.9", "127.65.0.1",
@@ -51,7 +51,7 @@ static int ip_policy(struct fx *f, bool b)
 	for (i = 0; i < (b ? 1 : 40); i++)
 		n += snprintf(p + n, cap - n, ", \"127.62.%d.0/24\"", b ? 7 : i);
 	for (i = 0; i < IP_FILLER; i++)
-		n += snprintf(p + n, cap - n, ", \"127.%d.%d.%d/%d\"", 100 + i % 20, (i / 20) % 256,
+		n += snprintf(p + n, cap - n, ", \"127.%d.%d.%d/%d\"", 2 + i % 38, (i / 38) % 256,
 			      (i % 10 || !b) ? 0 : 16, (i % 10 || !b) ? 24 : 28);
 	snprintf(p + n, cap - n, "] } ] }\n");
 	err = fx_write_policy(f, p);
