@@ -276,6 +276,7 @@ TESTS_HELPERS := \
 TESTS_USER := \
 	loader \
 	dirdiff \
+	ruleslots \
 	grantmap \
 	handover \
 	objects \
@@ -309,6 +310,11 @@ $(OUTPUT)/tw_probe: $(OUTPUT)/tests/probe.o $(OUTPUT)/tests/net.o
 $(OUTPUT)/tw_bench_events: $(OUTPUT)/tests/bench_events.o $(OUTPUT)/tests/net.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@
+
+$(OUTPUT)/tw_bench_reload: $(OUTPUT)/tests/bench_reload.o $(OUTPUT)/tests/benchd.o $(OUTPUT)/tests/benchset.o \
+			   $(OUTPUT)/cgroupfs.o $(OUTPUT)/util.o $(OUTPUT)/log.o
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -lcrypto -o $@
 
 $(OUTPUT)/tw_bench: $(OUTPUT)/tests/bench.o $(OUTPUT)/tests/benchset.o $(OUTPUT)/tests/net.o
 	$(call msg,LINK,$@)

@@ -73,15 +73,10 @@ static double ms_since(const struct timespec *t0)
 static void commit(struct daemon *d, struct tw_policy *np, struct tw_tables *nt, const struct tw_slots *s)
 {
 	struct tw_policy *p = d->policy;
-	struct tw_policy_rule *old = p->rules;
 
-	/* Events name rules by slot: the retired ones are still in np's array. */
-	p->rules = np->rules;
-	p->nrules = np->nrules;
-	np->rules = old;
 	memcpy(p->digest, np->digest, sizeof(p->digest));
 	tw_bpf_sync_programs();	/* no program still reads an entry the new policy dropped */
-	ring_buffer__consume(d->rb);
+	ring_buffer__consume(d->rb);	/* events name rules by slot: the retired ones are still there */
 	dm_log_flush(d);
 	tw_slots_retire(s, p);
 	tw_tables_free(&d->tables);
@@ -90,14 +85,36 @@ static void commit(struct daemon *d, struct tw_policy *np, struct tw_tables *nt,
 	tw_policy_free(np);
 }
 
+/* Slots, then whether it fits, then the rules into the loaded policy and the tables into the maps. */
+static int apply(struct daemon *d, struct tw_policy *np, struct tw_tables *nt, struct tw_slots *s,
+		 struct tw_dirdiff_stats *st)
+{
+	struct tw_dirdiff *dd = NULL;
+	const struct tw_rule *kr;
+	uint32_t cap;
+	int err;
+
+	err = tw_dirdiff_open(d->bpf, &dd);
+	if (err)
+		return err == -ENOMEM ? err : -ENOSPC;
+	kr = tw_dirdiff_rules(dd, &cap);
+	err = tw_slots_assign(d->policy, kr, cap, np, nt, s);
+	if (!err)
+		err = tw_dirdiff_plan(dd, &d->tables, nt, s, st);
+	/* From here on the maps change: a failure is a failed syscall, the swap then rebuilds them. */
+	if (!err)
+		err = tw_slots_adopt(s, np, d->policy);
+	if (!err)
+		err = tw_dirdiff_write(dd, st);
+	tw_dirdiff_close(dd);
+	return err;
+}
+
 int dm_reload_in_place(struct daemon *d, struct tw_policy *np, struct tw_tables *nt)
 {
 	struct tw_dirdiff_stats st = {};
-	struct tw_dirdiff *dd = NULL;
 	struct tw_slots s = {};
-	const struct tw_rule *kr;
 	struct timespec t0;
-	uint32_t cap;
 	int err;
 
 	if (!d->policy || d->tables.shared || !shape_same(d->policy, np)) {
@@ -106,19 +123,8 @@ int dm_reload_in_place(struct daemon *d, struct tw_policy *np, struct tw_tables 
 		return -ENOSPC;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	err = tw_dirdiff_open(d->bpf, &dd);
-	if (err)
-		return err == -ENOMEM ? err : -ENOSPC;
-	kr = tw_dirdiff_rules(dd, &cap);
-	err = tw_slots_assign(d->policy, kr, cap, np, nt, &s);
-	if (!err)
-		err = tw_slots_permute(&s, d->policy, np, nt);
-	if (!err)
-		err = tw_dirdiff_apply(dd, &d->tables, nt, s.fresh, &st);
-	tw_dirdiff_close(dd);
+	err = apply(d, np, nt, &s, &st);
 	if (err) {
-		/* Nothing written: np and nt, renumbered or not, load as they are. */
-		tw_slots_retire(&s, np);
 		tw_slots_free(&s);
 		tw_info("reloading %s in place: %s: programs are swapped", d->policy_file,
 			err == -ENOSPC ? "the maps lack room (or IPv6 lengths were added)" : strerror(-err));

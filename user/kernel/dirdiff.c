@@ -21,19 +21,30 @@
 #include "loader_int.h"
 #include "net.skel.h"
 
+/*
+ * Free block numbers: those the last reload unlinked (the programs have
+ * synced since), then those past the high-water mark; what this reload
+ * unlinks is only free for the next.
+ */
+struct pool {
+	const uint32_t *free;
+	uint32_t nfree, took, hw, cap;
+	uint32_t *gone, ngone, capgone;
+};
+
 struct tw_dirdiff {
 	int l24_fd, v6_fd;
 	uint32_t *dir;			/* v4_dir: one __u32 per 8-byte element */
-	uint32_t *blk, *tail;
+	uint32_t *kblk, *ktail;
 	struct tw_rule *rules;
 	size_t dir_len, blk_len, tail_len, rules_len;
 	uint32_t cap_blk, cap_tail, cap_rules, cap_l24, cap_v6;
 	/* One apply: */
 	const struct tw_tables *live;
 	struct tw_tables *nt;
+	const struct tw_slots *s;	/* nt's rule indexes -> slots */
 	bool dry;
-	uint8_t *blk_used, *tail_used;
-	uint32_t blk_cur, tail_cur, blk_free, tail_free;
+	struct pool blk, tail;
 	uint32_t need_blk, need_tail, l24_new;
 	uint32_t *mk, *mv, mn, mcap;	/* the new /24 hash mirror */
 	struct tw_dirdiff_stats *st;
@@ -71,10 +82,10 @@ int tw_dirdiff_open(struct tw_bpf *b, struct tw_dirdiff **out)
 	dd->cap_l24 = bpf_map__max_entries(s->maps.v4_l24);
 	dd->cap_v6 = bpf_map__max_entries(s->maps.v6_pfx);
 	dd->dir = map_rw(s->maps.v4_dir, &dd->dir_len);
-	dd->blk = map_rw(s->maps.v4_blocks, &dd->blk_len);
-	dd->tail = map_rw(s->maps.v4_tail, &dd->tail_len);
+	dd->kblk = map_rw(s->maps.v4_blocks, &dd->blk_len);
+	dd->ktail = map_rw(s->maps.v4_tail, &dd->tail_len);
 	dd->rules = map_rw(s->maps.rules, &dd->rules_len);
-	if (!dd->dir || !dd->blk || !dd->tail || !dd->rules) {
+	if (!dd->dir || !dd->kblk || !dd->ktail || !dd->rules) {
 		int err = -errno;
 
 		tw_dirdiff_close(dd);
@@ -90,10 +101,10 @@ void tw_dirdiff_close(struct tw_dirdiff *dd)
 		return;
 	if (dd->dir)
 		munmap(dd->dir, dd->dir_len);
-	if (dd->blk)
-		munmap(dd->blk, dd->blk_len);
-	if (dd->tail)
-		munmap(dd->tail, dd->tail_len);
+	if (dd->kblk)
+		munmap(dd->kblk, dd->blk_len);
+	if (dd->ktail)
+		munmap(dd->ktail, dd->tail_len);
 	if (dd->rules)
 		munmap(dd->rules, dd->rules_len);
 	free(dd);
@@ -117,53 +128,84 @@ static void store(struct tw_dirdiff *dd, uint32_t *at, uint32_t v)
 		__atomic_store_n(at, v, __ATOMIC_RELEASE);
 }
 
-/* Mark the nibble blocks below entry e as reachable. */
-static void mark_tail(struct tw_dirdiff *dd, uint32_t e, int depth)
+static void pool_init(struct pool *p, const uint32_t *free, uint32_t nfree, uint32_t hw, uint32_t cap)
 {
-	uint32_t n = e & ~TW_DIR_TAIL, i;
-
-	if (!(e & TW_DIR_TAIL) || n >= dd->cap_tail || depth > 1 || dd->tail_used[n])
-		return;
-	dd->tail_used[n] = 1;
-	for (i = 0; i < TW_DIR_TAIL_SIZE; i++)
-		mark_tail(dd, dd->tail[n * TW_DIR_TAIL_SIZE + i], depth + 1);
+	memset(p, 0, sizeof(*p));
+	p->free = free;
+	p->nfree = nfree;
+	p->hw = hw;
+	p->cap = cap;
 }
 
-/* What the live tables reach; the rest is free (unreachable since the last reload's sync). */
-static int mark_used(struct tw_dirdiff *dd)
+static uint32_t pool_avail(const struct pool *p)
 {
-	uint32_t h, i;
+	return p->nfree + (p->cap > p->hw ? p->cap - p->hw : 0);
+}
 
-	dd->blk_used = calloc(dd->cap_blk + 1, 1);
-	dd->tail_used = calloc(dd->cap_tail + 1, 1);
-	if (!dd->blk_used || !dd->tail_used)
-		return -ENOMEM;
-	for (h = 0; h < TW_DIR_L1; h++) {
-		uint32_t e = kdir(dd, h), n = e & ~TW_DIR_BLOCK;
+static int64_t pool_take(struct pool *p)
+{
+	if (p->took < p->nfree)
+		return p->free[p->took++];
+	if (p->hw < p->cap)
+		return p->hw++;
+	return -ENOSPC;
+}
 
-		if (!(e & TW_DIR_BLOCK) || n >= dd->cap_blk)
-			continue;
-		dd->blk_used[n] = 1;
-		for (i = 0; i < TW_DIR_BLOCK_SIZE; i++)
-			mark_tail(dd, dd->blk[n * TW_DIR_BLOCK_SIZE + i], 0);
+static int pool_drop(struct pool *p, uint32_t n)
+{
+	if (p->ngone == p->capgone) {
+		uint32_t cap = p->capgone ? p->capgone * 2 : 256, *g = realloc(p->gone, cap * sizeof(*g));
+
+		if (!g)
+			return -ENOMEM;
+		p->gone = g;
+		p->capgone = cap;
 	}
-	for (i = 0; i < dd->live->nl24; i++)
-		mark_tail(dd, dd->live->l24_vals[i], 0);
-	for (i = 0; i < dd->cap_blk; i++)
-		dd->blk_free += !dd->blk_used[i];
-	for (i = 0; i < dd->cap_tail; i++)
-		dd->tail_free += !dd->tail_used[i];
+	p->gone[p->ngone++] = n;
 	return 0;
 }
 
-static int64_t alloc_idx(uint8_t *used, uint32_t cap, uint32_t *cur)
+/* What is left of the last free list and what this reload unlinked: the next one's. */
+static int pool_out(struct pool *p, uint32_t **out, uint32_t *n)
 {
-	while (*cur < cap && used[*cur])
-		(*cur)++;
-	if (*cur >= cap)
-		return -ENOSPC;
-	used[*cur] = 1;
-	return (*cur)++;
+	uint32_t left = p->nfree - p->took, *v = malloc((left + p->ngone + 1) * sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	memcpy(v, p->free + p->took, left * sizeof(*v));
+	memcpy(v + left, p->gone, p->ngone * sizeof(*v));
+	*out = v;
+	*n = left + p->ngone;
+	return 0;
+}
+
+/* The nibble blocks below a kernel entry the new tables no longer link (real pass only). */
+static void unlink_tail(struct tw_dirdiff *dd, uint32_t e, int depth)
+{
+	uint32_t n = e & ~TW_DIR_TAIL, i;
+
+	if (dd->dry || !(e & TW_DIR_TAIL) || n >= dd->cap_tail || depth > 1)
+		return;
+	for (i = 0; i < TW_DIR_TAIL_SIZE; i++)
+		unlink_tail(dd, dd->ktail[n * TW_DIR_TAIL_SIZE + i], depth + 1);
+	dd->err = dd->err ?: pool_drop(&dd->tail, n);
+}
+
+static void unlink_block(struct tw_dirdiff *dd, uint32_t o)
+{
+	uint32_t n = o & ~TW_DIR_BLOCK, i;
+
+	if (dd->dry || !(o & TW_DIR_BLOCK) || n >= dd->cap_blk)
+		return;
+	for (i = 0; i < TW_DIR_BLOCK_SIZE; i++)
+		unlink_tail(dd, dd->kblk[n * TW_DIR_BLOCK_SIZE + i], 0);
+	dd->err = dd->err ?: pool_drop(&dd->blk, n);
+}
+
+/* New table value n as the kernel names it: a rule by its slot. */
+static uint32_t nref(const struct tw_dirdiff *dd, uint32_t n)
+{
+	return tw_slots_ref(dd->s, n);
 }
 
 /* Whether kernel entry k and new entry n judge every address below them alike. */
@@ -172,11 +214,11 @@ static bool same(const struct tw_dirdiff *dd, uint32_t k, uint32_t n, int depth)
 	uint32_t i, kb = k & ~TW_DIR_TAIL, nb = n & ~TW_DIR_TAIL;
 
 	if (!(k & TW_DIR_TAIL) || !(n & TW_DIR_TAIL))
-		return k == n;
+		return k == nref(dd, n);
 	if (depth > 1 || kb >= dd->cap_tail)
 		return false;
 	for (i = 0; i < TW_DIR_TAIL_SIZE; i++)
-		if (!same(dd, dd->tail[kb * TW_DIR_TAIL_SIZE + i],
+		if (!same(dd, dd->ktail[kb * TW_DIR_TAIL_SIZE + i],
 			  dd->nt->tail[nb * TW_DIR_TAIL_SIZE + i], depth + 1))
 			return false;
 	return true;
@@ -189,7 +231,7 @@ static uint32_t put(struct tw_dirdiff *dd, uint32_t n, int depth)
 	int64_t k;
 
 	if (!(n & TW_DIR_TAIL) || depth > 1)
-		return n;
+		return nref(dd, n);
 	dd->st->tails++;
 	if (dd->dry) {
 		dd->need_tail++;
@@ -197,12 +239,12 @@ static uint32_t put(struct tw_dirdiff *dd, uint32_t n, int depth)
 			put(dd, dd->nt->tail[nb * TW_DIR_TAIL_SIZE + i], depth + 1);
 		return TW_DIR_TAIL;
 	}
-	k = alloc_idx(dd->tail_used, dd->cap_tail, &dd->tail_cur);
+	k = pool_take(&dd->tail);
 	if (k < 0) {
 		dd->err = k;
 		return n;
 	}
-	blk = &dd->tail[k * TW_DIR_TAIL_SIZE];
+	blk = &dd->ktail[k * TW_DIR_TAIL_SIZE];
 	for (i = 0; i < TW_DIR_TAIL_SIZE; i++)
 		blk[i] = put(dd, dd->nt->tail[nb * TW_DIR_TAIL_SIZE + i], depth + 1);
 	return TW_DIR_TAIL | k;
@@ -297,6 +339,8 @@ static void hash24(struct tw_dirdiff *dd, uint32_t h, bool was_hash, uint32_t *o
 		}
 		v = put(dd, nt->l24_vals[j], 0);
 		l24_set(dd, key, v, i < hi && lv->l24_keys[i] == key);
+		if (i < hi && lv->l24_keys[i] == key)
+			unlink_tail(dd, lv->l24_vals[i], 0);
 		dd->err = dd->err ?: mirror_add(dd, key, v);
 	}
 }
@@ -312,14 +356,16 @@ static void hash24_drop(struct tw_dirdiff *dd, uint32_t h, uint32_t lo, uint32_t
 		bool kept = (dd->nt->v4[h] & TW_DIR_HASH) && j < nt->nl24 &&
 			    nt->l24_keys[j] == lv->l24_keys[i];
 
-		if (!kept)
-			l24_del(dd, &lv->l24_keys[i], 1);
+		if (kept)
+			continue;
+		l24_del(dd, &lv->l24_keys[i], 1);
+		unlink_tail(dd, lv->l24_vals[i], 0);
 	}
 }
 
 static uint32_t *kblk(struct tw_dirdiff *dd, uint32_t ref)
 {
-	return &dd->blk[(ref & ~TW_DIR_BLOCK) * TW_DIR_BLOCK_SIZE];
+	return &dd->kblk[(ref & ~TW_DIR_BLOCK) * TW_DIR_BLOCK_SIZE];
 }
 
 /* A dense /16 whose kernel block stays: its changed /24 entries, one store each. */
@@ -329,8 +375,12 @@ static void block_edit(struct tw_dirdiff *dd, uint32_t o, uint32_t n)
 	uint32_t *kb = kblk(dd, o), x;
 
 	for (x = 0; x < TW_DIR_BLOCK_SIZE; x++)
-		if (!same(dd, kb[x], nb[x], 0))
+		if (!same(dd, kb[x], nb[x], 0)) {
+			uint32_t old = kb[x];
+
 			store(dd, &kb[x], put(dd, nb[x], 0));
+			unlink_tail(dd, old, 0);
+		}
 }
 
 /* A fresh dense block for /16 h, filled before it is linked. */
@@ -347,7 +397,7 @@ static uint32_t block_new(struct tw_dirdiff *dd, uint32_t n)
 			put(dd, nb[x], 0);
 		return n;
 	}
-	k = alloc_idx(dd->blk_used, dd->cap_blk, &dd->blk_cur);
+	k = pool_take(&dd->blk);
 	if (k < 0) {
 		dd->err = k;
 		return 0;
@@ -361,7 +411,7 @@ static uint32_t block_new(struct tw_dirdiff *dd, uint32_t n)
 static bool block_same(const struct tw_dirdiff *dd, uint32_t o, uint32_t n)
 {
 	const uint32_t *nb = &dd->nt->blocks[(n & ~TW_DIR_BLOCK) * TW_DIR_BLOCK_SIZE];
-	const uint32_t *kb = &dd->blk[(o & ~TW_DIR_BLOCK) * TW_DIR_BLOCK_SIZE];
+	const uint32_t *kb = &dd->kblk[(o & ~TW_DIR_BLOCK) * TW_DIR_BLOCK_SIZE];
 	uint32_t x;
 
 	for (x = 0; x < TW_DIR_BLOCK_SIZE; x++)
@@ -373,7 +423,8 @@ static bool block_same(const struct tw_dirdiff *dd, uint32_t o, uint32_t n)
 /* One /16: new below first, then its entry, then what the old one used and the new does not. */
 static void apply16(struct tw_dirdiff *dd, uint32_t h)
 {
-	uint32_t o = kdir(dd, h), n = dd->nt->v4[h], lo = 0, hi = 0, e = n;
+	uint32_t o = kdir(dd, h), n = dd->nt->v4[h], lo = 0, hi = 0;
+	uint32_t e = n & TW_DIR_HASH ? TW_DIR_HASH | nref(dd, n & ~TW_DIR_HASH) : nref(dd, n);
 	uint32_t before = dd->st->l24_set + dd->st->tails + dd->st->blocks;
 
 	if ((o & TW_DIR_BLOCK) && (n & TW_DIR_BLOCK)) {
@@ -395,6 +446,8 @@ static void apply16(struct tw_dirdiff *dd, uint32_t h)
 		dd->st->changed16++;
 		if (o != e)
 			store(dd, &dd->dir[2 * h], e);
+		if (o != e && (o & TW_DIR_BLOCK))
+			unlink_block(dd, o);
 	}
 	if (o & TW_DIR_HASH)
 		hash24_drop(dd, h, lo, hi);
@@ -446,12 +499,14 @@ static int apply_v6(struct tw_dirdiff *dd)
 	int i, k, added = 0;
 
 	for (i = 0; i < nt->nv6; i++) {
+		uint32_t v = nref(dd, nt->v6_vals[i]);
+
 		k = v6_find(lv, &nt->v6_keys[i]);
-		if (k >= 0 && lv->v6_vals[k] == nt->v6_vals[i])
+		if (k >= 0 && lv->v6_vals[k] == v)
 			continue;
 		added += k < 0;
 		dd->st->v6_set++;
-		if (!dd->dry && bpf_map_update_elem(dd->v6_fd, &nt->v6_keys[i], &nt->v6_vals[i], BPF_ANY))
+		if (!dd->dry && bpf_map_update_elem(dd->v6_fd, &nt->v6_keys[i], &v, BPF_ANY))
 			return -errno;
 	}
 	if (dd->dry)
@@ -466,15 +521,31 @@ static int apply_v6(struct tw_dirdiff *dd)
 	return 0;
 }
 
-/* The rules of the fresh slots: no entry links them yet. */
-static void put_rules(struct tw_dirdiff *dd, const uint8_t *fresh)
+/* The rules of the fresh slots (parents by slot): no entry links them yet. */
+static void put_rules(struct tw_dirdiff *dd)
 {
+	const struct tw_slots *s = dd->s;
 	uint32_t i;
 
-	for (i = 0; i < (uint32_t)dd->nt->nrules && i < dd->cap_rules; i++)
-		if (fresh[i])
-			dd->rules[i] = dd->nt->rules[i];
+	for (i = 0; i < (uint32_t)dd->nt->nrules; i++) {
+		uint32_t slot = s->of[i];
+
+		if (slot >= dd->cap_rules || !s->fresh[slot])
+			continue;
+		dd->rules[slot] = dd->nt->rules[i];
+		dd->rules[slot].parent = nref(dd, dd->nt->rules[i].parent);
+	}
 	__atomic_thread_fence(__ATOMIC_RELEASE);
+}
+
+/* A /16 no changed rule covers: its hashed /24s stay, into the mirror. */
+static void keep16(struct tw_dirdiff *dd, uint32_t h)
+{
+	uint32_t lo, hi, i;
+
+	live_range(dd->live, h, &lo, &hi);
+	for (i = lo; i < hi && !dd->err; i++)
+		dd->err = mirror_add(dd, dd->live->l24_keys[i], dd->live->l24_vals[i]);
 }
 
 static int pass(struct tw_dirdiff *dd, bool dry)
@@ -482,19 +553,32 @@ static int pass(struct tw_dirdiff *dd, bool dry)
 	uint32_t h;
 
 	dd->dry = dry;
-	for (h = 0; h < TW_DIR_L1 && !dd->err; h++)
-		apply16(dd, h);
+	for (h = 0; h < TW_DIR_L1 && !dd->err; h++) {
+		if (dd->s->dirty16[h])
+			apply16(dd, h);
+		else if (!dry && (kdir(dd, h) & TW_DIR_HASH))
+			keep16(dd, h);
+	}
 	if (dd->err)
 		return dd->err;
 	return apply_v6(dd);
 }
 
-/* nt as the mirror of the maps: the kernel's first level and /24 hash, its own blocks dropped. */
+/* nt as the mirror of the maps: the kernel's first level and /24 hash, values by slot, its own arrays dropped. */
 static int mirror(struct tw_dirdiff *dd)
 {
 	struct tw_tables *nt = dd->nt;
-	uint32_t h, hw;
+	uint32_t h;
+	int i, err;
 
+	free(nt->free_blk);
+	free(nt->free_tail);
+	nt->free_blk = nt->free_tail = NULL;
+	err = pool_out(&dd->blk, &nt->free_blk, &nt->nfree_blk);
+	if (!err)
+		err = pool_out(&dd->tail, &nt->free_tail, &nt->nfree_tail);
+	if (err)
+		return err;
 	for (h = 0; h < TW_DIR_L1; h++)
 		nt->v4[h] = kdir(dd, h);
 	free(nt->l24_keys);
@@ -503,46 +587,58 @@ static int mirror(struct tw_dirdiff *dd)
 	nt->l24_vals = dd->mv;
 	nt->nl24 = dd->mn;
 	dd->mk = dd->mv = NULL;
-	for (hw = dd->cap_blk; hw && !dd->blk_used[hw - 1]; hw--)
-		;
-	nt->ndense = nt->nblocks = hw;
-	for (hw = dd->cap_tail; hw && !dd->tail_used[hw - 1]; hw--)
-		;
-	nt->tail_len = hw * TW_DIR_TAIL_SIZE;
+	nt->ndense = nt->nblocks = dd->blk.hw;
+	nt->tail_len = dd->tail.hw * TW_DIR_TAIL_SIZE;
+	for (i = 0; i < nt->nv6; i++)
+		nt->v6_vals[i] = nref(dd, nt->v6_vals[i]);
 	nt->v6_lens = dd->live->v6_lens;
+	nt->nrules = dd->s->n;
 	tw_fill_drop(nt);
 	return 0;
 }
 
-int tw_dirdiff_apply(struct tw_dirdiff *dd, const struct tw_tables *live, struct tw_tables *nt,
-		     const uint8_t *fresh, struct tw_dirdiff_stats *st)
+static void apply_end(struct tw_dirdiff *dd)
+{
+	free(dd->blk.gone);
+	free(dd->tail.gone);
+	free(dd->mk);
+	free(dd->mv);
+	dd->blk.gone = dd->tail.gone = NULL;
+	dd->mk = dd->mv = NULL;
+}
+
+int tw_dirdiff_plan(struct tw_dirdiff *dd, const struct tw_tables *live, struct tw_tables *nt,
+		    const struct tw_slots *s, struct tw_dirdiff_stats *st)
 {
 	int err;
 
 	dd->live = live;
 	dd->nt = nt;
+	dd->s = s;
 	dd->st = st;
-	if (nt->nnames || live->nnames || (uint32_t)nt->nrules > dd->cap_rules ||
+	if (nt->nnames || live->nnames || s->n > dd->cap_rules ||
 	    !v6_lens_cover(&live->v6_lens, &nt->v6_lens))
 		return -ENOSPC;
-	err = mark_used(dd);
-	if (!err)
-		err = pass(dd, true);
-	if (!err && (dd->need_blk > dd->blk_free || dd->need_tail > dd->tail_free ||
+	pool_init(&dd->blk, live->free_blk, live->nfree_blk, live->ndense, dd->cap_blk);
+	pool_init(&dd->tail, live->free_tail, live->nfree_tail, live->tail_len / TW_DIR_TAIL_SIZE, dd->cap_tail);
+	err = pass(dd, true);
+	if (!err && (dd->need_blk > pool_avail(&dd->blk) || dd->need_tail > pool_avail(&dd->tail) ||
 		     live->nl24 + dd->l24_new > dd->cap_l24))
 		err = -ENOSPC;
-	if (!err) {
-		memset(st, 0, sizeof(*st));
-		put_rules(dd, fresh);
-		err = pass(dd, false);
-	}
+	if (err)
+		apply_end(dd);
+	return err;
+}
+
+int tw_dirdiff_write(struct tw_dirdiff *dd, struct tw_dirdiff_stats *st)
+{
+	int err;
+
+	memset(st, 0, sizeof(*st));
+	put_rules(dd);
+	err = pass(dd, false);
 	if (!err)
 		err = mirror(dd);
-	free(dd->blk_used);
-	free(dd->tail_used);
-	free(dd->mk);
-	free(dd->mv);
-	dd->blk_used = dd->tail_used = NULL;
-	dd->mk = dd->mv = NULL;
+	apply_end(dd);
 	return err;
 }

@@ -34,20 +34,26 @@ void tw_dirdiff_close(struct tw_dirdiff *dd);
 /* The loaded rules (cap slots) as the programs read them. */
 const struct tw_rule *tw_dirdiff_rules(struct tw_dirdiff *dd, uint32_t *cap);
 
+struct tw_slots;
+
 /*
- * Write nt (values already slot numbers, ruleslots.c) over the maps that
- * live describes: the rules of the fresh slots first, then each changed
+ * What writing nt (its values rule indexes of the new policy, renumbered
+ * by s) over the maps that live describes needs: -ENOSPC if the maps lack
+ * room or the IPv6 lengths would grow (v6_lens cannot change atomically);
+ * the caller swaps programs instead. Nothing is written.
+ */
+int tw_dirdiff_plan(struct tw_dirdiff *dd, const struct tw_tables *live, struct tw_tables *nt,
+		    const struct tw_slots *s, struct tw_dirdiff_stats *st);
+/*
+ * Then write it: the rules of the fresh slots first, then each changed
  * entry, a new subtree complete before the one store that links it, hash
  * entries added before the level above stops using them and deleted
  * after. Nothing already linked is reused: fresh blocks come from those
  * unreachable when the reload began (the programs ended with the last
- * reload's sync). -ENOSPC before any write if the maps lack room or the
- * IPv6 lengths would grow (v6_lens cannot change atomically): the caller
- * swaps programs instead. On success nt becomes the mirror of the maps
- * (live's successor: its blocks, tail and rules only in the kernel).
+ * reload's sync). On success nt becomes the mirror of the maps (live's
+ * successor: values by slot, its blocks, tail and rules only in the kernel).
  */
-int tw_dirdiff_apply(struct tw_dirdiff *dd, const struct tw_tables *live, struct tw_tables *nt,
-		     const uint8_t *fresh, struct tw_dirdiff_stats *st);
+int tw_dirdiff_write(struct tw_dirdiff *dd, struct tw_dirdiff_stats *st);
 
 /* Rule slots: where each new rule lives in the rules map. */
 struct tw_slots {
@@ -55,6 +61,7 @@ struct tw_slots {
 	uint32_t *of;		/* new rule index -> slot */
 	uint8_t *fresh;		/* per slot: a rule this reload writes */
 	uint8_t *retired;	/* per slot: an old rule the new policy drops */
+	uint8_t *dirty16;	/* per /16: a fresh or retired rule covers part of it */
 };
 
 /*
@@ -64,13 +71,14 @@ struct tw_slots {
  */
 int tw_slots_assign(const struct tw_policy *op, const struct tw_rule *krules, uint32_t cap,
 		    const struct tw_policy *np, const struct tw_tables *nt, struct tw_slots *s);
+/* The slot reference of a new table value (rule index + 1 or a link). */
+uint32_t tw_slots_ref(const struct tw_slots *s, uint32_t v);
 /*
- * np's rules and nt's rules and values renumbered by slot; the retired
- * old rules stay in np (their events may still be read) until
- * tw_slots_retire.
+ * The new rules into the loaded policy op, by slot (kept ones take their
+ * new text position): the retired ones stay until tw_slots_retire, after
+ * the programs synced, as events may still name them.
  */
-int tw_slots_permute(const struct tw_slots *s, const struct tw_policy *op, struct tw_policy *np,
-		     struct tw_tables *nt);
+int tw_slots_adopt(const struct tw_slots *s, const struct tw_policy *np, struct tw_policy *op);
 void tw_slots_retire(const struct tw_slots *s, struct tw_policy *p);
 void tw_slots_free(struct tw_slots *s);
 /* Rules of p that are not empty slots. */

@@ -104,6 +104,18 @@ static void keep_slots(const struct index *ix, const struct tw_policy *op, const
 	}
 }
 
+/* Only the /16s a changed IPv4 rule covers can judge differently: the others keep their entries. */
+static void mark_dirty(struct tw_slots *s, const struct tw_cidr *c)
+{
+	uint32_t h = (uint32_t)c->addr[0] << 8 | c->addr[1], n, i;
+
+	if (c->family != 4)
+		return;
+	n = c->len >= 16 ? 1 : 1u << (16 - c->len);
+	for (i = 0; i < n && h + i < TW_DIR_L1; i++)
+		s->dirty16[h + i] = 1;
+}
+
 int tw_slots_assign(const struct tw_policy *op, const struct tw_rule *krules, uint32_t cap,
 		    const struct tw_policy *np, const struct tw_tables *nt, struct tw_slots *s)
 {
@@ -120,7 +132,8 @@ int tw_slots_assign(const struct tw_policy *op, const struct tw_rule *krules, ui
 	s->of = malloc((np->nrules + 1) * sizeof(*s->of));
 	s->fresh = calloc(cap + 1, 1);
 	s->retired = calloc(cap + 1, 1);
-	if (!claimed || !isnew || !s->of || !s->fresh || !s->retired || index_build(&ix, op))
+	s->dirty16 = calloc(TW_DIR_L1, 1);
+	if (!claimed || !isnew || !s->of || !s->fresh || !s->retired || !s->dirty16 || index_build(&ix, op))
 		goto out;
 	memset(s->of, 0xff, (np->nrules + 1) * sizeof(*s->of));
 	keep_slots(&ix, op, krules, cap, np, nt, claimed, s->of, isnew);
@@ -138,8 +151,14 @@ int tw_slots_assign(const struct tw_policy *op, const struct tw_rule *krules, ui
 		s->of[i] = next;
 		s->fresh[next++] = 1;
 	}
-	for (i = 0; i < op->nrules; i++)
+	for (i = 0; i < op->nrules; i++) {
 		s->retired[i] = op->rules[i].cidr.family && !claimed[i];
+		if (s->retired[i])
+			mark_dirty(s, &op->rules[i].cidr);
+	}
+	for (i = 0; i < np->nrules; i++)
+		if (s->of[i] != UNSET && s->fresh[s->of[i]])
+			mark_dirty(s, &np->rules[i].cidr);
 	for (i = 0; i < np->nrules; i++)
 		if (s->of[i] != UNSET && s->of[i] + 1 > span)
 			span = s->of[i] + 1;
@@ -153,50 +172,27 @@ out:
 	return err;
 }
 
-static uint32_t remap(const struct tw_slots *s, uint32_t v)
+uint32_t tw_slots_ref(const struct tw_slots *s, uint32_t v)
 {
 	return v && !(v & TW_DIR_FLAGS) ? s->of[v - 1] + 1 : v;
 }
 
-static void remap_all(const struct tw_slots *s, uint32_t *v, size_t n)
+int tw_slots_adopt(const struct tw_slots *s, const struct tw_policy *np, struct tw_policy *op)
 {
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		v[i] = remap(s, v[i]);
-}
-
-int tw_slots_permute(const struct tw_slots *s, const struct tw_policy *op, struct tw_policy *np,
-		     struct tw_tables *nt)
-{
-	struct tw_policy_rule *pr = calloc(s->n + 1, sizeof(*pr));
-	struct tw_rule *kr = calloc(s->n + 1, sizeof(*kr));
 	uint32_t i;
 
-	if (!pr || !kr) {
-		free(pr);
-		free(kr);
-		return -ENOMEM;
+	if (s->n > (uint32_t)op->nrules) {
+		struct tw_policy_rule *r = realloc(op->rules, (s->n + 1) * sizeof(*r));
+
+		if (!r)
+			return -ENOMEM;
+		memset(&r[op->nrules], 0, (s->n + 1 - op->nrules) * sizeof(*r));
+		op->rules = r;
+		op->nrules = s->n;
 	}
-	for (i = 0; i < (uint32_t)op->nrules; i++)
-		if (s->retired[i])
-			pr[i] = op->rules[i];
-	for (i = 0; i < (uint32_t)np->nrules; i++) {
-		pr[s->of[i]] = np->rules[i];
-		kr[s->of[i]] = nt->rules[i];
-		kr[s->of[i]].parent = remap(s, nt->rules[i].parent);
-	}
-	remap_all(s, nt->v4, TW_DIR_L1);
-	remap_all(s, nt->blocks, (size_t)nt->ndense * TW_DIR_BLOCK_SIZE);
-	remap_all(s, nt->l24_vals, nt->nl24);
-	remap_all(s, nt->tail, nt->tail_len);
-	remap_all(s, nt->v6_vals, nt->nv6);
-	free(np->rules);
-	np->rules = pr;
-	np->nrules = s->n;
-	free(nt->rules);
-	nt->rules = kr;
-	nt->nrules = s->n;
+	/* A kept rule's text position (jpath) may have moved; a fresh one fills an empty slot. */
+	for (i = 0; i < (uint32_t)np->nrules; i++)
+		op->rules[s->of[i]] = np->rules[i];
 	return 0;
 }
 
@@ -214,6 +210,7 @@ void tw_slots_free(struct tw_slots *s)
 	free(s->of);
 	free(s->fresh);
 	free(s->retired);
+	free(s->dirty16);
 	memset(s, 0, sizeof(*s));
 }
 
