@@ -316,6 +316,11 @@ $(OUTPUT)/tw_bench_reload: $(OUTPUT)/tests/bench_reload.o $(OUTPUT)/tests/benchd
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -lcrypto -o $@
 
+$(OUTPUT)/tw_bench_v6: $(OUTPUT)/tests/bench_v6.o $(OUTPUT)/tests/benchd.o $(OUTPUT)/tests/net.o \
+		       $(OUTPUT)/cgroupfs.o $(OUTPUT)/util.o $(OUTPUT)/log.o
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -lcrypto -o $@
+
 $(OUTPUT)/tw_bench: $(OUTPUT)/tests/bench.o $(OUTPUT)/tests/benchset.o $(OUTPUT)/tests/net.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@
@@ -486,7 +491,8 @@ test: deps test-deps
 	$(Q)tests/run.sh
 
 bench: deps test-deps
-	$(Q)$(MAKE) --no-print-directory all vm $(OUTPUT)/tw_bench $(OUTPUT)/tw_bench_events
+	$(Q)$(MAKE) --no-print-directory all vm $(OUTPUT)/tw_bench $(OUTPUT)/tw_bench_events \
+		$(OUTPUT)/tw_bench_v6 $(OUTPUT)/tw_bench_reload
 	$(Q)tests/bench.sh
 
 # Regenerate vmlinux.h from the running kernel's BTF (see vmlinux/README.md).
