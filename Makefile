@@ -172,6 +172,7 @@ DAEMON_SRCS := \
 	reload \
 	reloadinplace \
 	dirdiff \
+	blkpool \
 	ruleslots \
 	stream \
 	drain \
@@ -276,6 +277,7 @@ TESTS_HELPERS := \
 TESTS_USER := \
 	loader \
 	dirdiff \
+	blkpool \
 	ruleslots \
 	grantmap \
 	handover \

@@ -16,21 +16,11 @@
 #include <unistd.h>
 #include <sys/mman.h>
 #include <bpf/bpf.h>
+#include "blkpool.h"
 #include "dirdiff.h"
 #include "fill.h"
 #include "loader_int.h"
 #include "net.skel.h"
-
-/*
- * Free block numbers: those the last reload unlinked (the programs have
- * synced since), then those past the high-water mark; what this reload
- * unlinks is only free for the next.
- */
-struct pool {
-	const uint32_t *free;
-	uint32_t nfree, took, hw, cap;
-	uint32_t *gone, ngone, capgone;
-};
 
 struct tw_dirdiff {
 	int l24_fd, v6_fd;
@@ -44,7 +34,7 @@ struct tw_dirdiff {
 	struct tw_tables *nt;
 	const struct tw_slots *s;	/* nt's rule indexes -> slots */
 	bool dry;
-	struct pool blk, tail;
+	struct tw_pool blk, tail;
 	uint32_t need_blk, need_tail, l24_new;
 	uint32_t *mk, *mv, mn, mcap;	/* the new /24 hash mirror */
 	struct tw_dirdiff_stats *st;
@@ -128,57 +118,6 @@ static void store(struct tw_dirdiff *dd, uint32_t *at, uint32_t v)
 		__atomic_store_n(at, v, __ATOMIC_RELEASE);
 }
 
-static void pool_init(struct pool *p, const uint32_t *free, uint32_t nfree, uint32_t hw, uint32_t cap)
-{
-	memset(p, 0, sizeof(*p));
-	p->free = free;
-	p->nfree = nfree;
-	p->hw = hw;
-	p->cap = cap;
-}
-
-static uint32_t pool_avail(const struct pool *p)
-{
-	return p->nfree + (p->cap > p->hw ? p->cap - p->hw : 0);
-}
-
-static int64_t pool_take(struct pool *p)
-{
-	if (p->took < p->nfree)
-		return p->free[p->took++];
-	if (p->hw < p->cap)
-		return p->hw++;
-	return -ENOSPC;
-}
-
-static int pool_drop(struct pool *p, uint32_t n)
-{
-	if (p->ngone == p->capgone) {
-		uint32_t cap = p->capgone ? p->capgone * 2 : 256, *g = realloc(p->gone, cap * sizeof(*g));
-
-		if (!g)
-			return -ENOMEM;
-		p->gone = g;
-		p->capgone = cap;
-	}
-	p->gone[p->ngone++] = n;
-	return 0;
-}
-
-/* What is left of the last free list and what this reload unlinked: the next one's. */
-static int pool_out(struct pool *p, uint32_t **out, uint32_t *n)
-{
-	uint32_t left = p->nfree - p->took, *v = malloc((left + p->ngone + 1) * sizeof(*v));
-
-	if (!v)
-		return -ENOMEM;
-	memcpy(v, p->free + p->took, left * sizeof(*v));
-	memcpy(v + left, p->gone, p->ngone * sizeof(*v));
-	*out = v;
-	*n = left + p->ngone;
-	return 0;
-}
-
 /* The nibble blocks below a kernel entry the new tables no longer link (real pass only). */
 static void unlink_tail(struct tw_dirdiff *dd, uint32_t e, int depth)
 {
@@ -188,7 +127,7 @@ static void unlink_tail(struct tw_dirdiff *dd, uint32_t e, int depth)
 		return;
 	for (i = 0; i < TW_DIR_TAIL_SIZE; i++)
 		unlink_tail(dd, dd->ktail[n * TW_DIR_TAIL_SIZE + i], depth + 1);
-	dd->err = dd->err ?: pool_drop(&dd->tail, n);
+	dd->err = dd->err ?: tw_pool_drop(&dd->tail, n);
 }
 
 static void unlink_block(struct tw_dirdiff *dd, uint32_t o)
@@ -199,7 +138,7 @@ static void unlink_block(struct tw_dirdiff *dd, uint32_t o)
 		return;
 	for (i = 0; i < TW_DIR_BLOCK_SIZE; i++)
 		unlink_tail(dd, dd->kblk[n * TW_DIR_BLOCK_SIZE + i], 0);
-	dd->err = dd->err ?: pool_drop(&dd->blk, n);
+	dd->err = dd->err ?: tw_pool_drop(&dd->blk, n);
 }
 
 /* New table value n as the kernel names it: a rule by its slot. */
@@ -239,7 +178,7 @@ static uint32_t put(struct tw_dirdiff *dd, uint32_t n, int depth)
 			put(dd, dd->nt->tail[nb * TW_DIR_TAIL_SIZE + i], depth + 1);
 		return TW_DIR_TAIL;
 	}
-	k = pool_take(&dd->tail);
+	k = tw_pool_take(&dd->tail);
 	if (k < 0) {
 		dd->err = k;
 		return n;
@@ -397,7 +336,7 @@ static uint32_t block_new(struct tw_dirdiff *dd, uint32_t n)
 			put(dd, nb[x], 0);
 		return n;
 	}
-	k = pool_take(&dd->blk);
+	k = tw_pool_take(&dd->blk);
 	if (k < 0) {
 		dd->err = k;
 		return 0;
@@ -574,9 +513,9 @@ static int mirror(struct tw_dirdiff *dd)
 	free(nt->free_blk);
 	free(nt->free_tail);
 	nt->free_blk = nt->free_tail = NULL;
-	err = pool_out(&dd->blk, &nt->free_blk, &nt->nfree_blk);
+	err = tw_pool_out(&dd->blk, &nt->free_blk, &nt->nfree_blk);
 	if (!err)
-		err = pool_out(&dd->tail, &nt->free_tail, &nt->nfree_tail);
+		err = tw_pool_out(&dd->tail, &nt->free_tail, &nt->nfree_tail);
 	if (err)
 		return err;
 	for (h = 0; h < TW_DIR_L1; h++)
@@ -619,10 +558,10 @@ int tw_dirdiff_plan(struct tw_dirdiff *dd, const struct tw_tables *live, struct 
 	if (nt->nnames || live->nnames || s->n > dd->cap_rules ||
 	    !v6_lens_cover(&live->v6_lens, &nt->v6_lens))
 		return -ENOSPC;
-	pool_init(&dd->blk, live->free_blk, live->nfree_blk, live->ndense, dd->cap_blk);
-	pool_init(&dd->tail, live->free_tail, live->nfree_tail, live->tail_len / TW_DIR_TAIL_SIZE, dd->cap_tail);
+	tw_pool_init(&dd->blk, live->free_blk, live->nfree_blk, live->ndense, dd->cap_blk);
+	tw_pool_init(&dd->tail, live->free_tail, live->nfree_tail, live->tail_len / TW_DIR_TAIL_SIZE, dd->cap_tail);
 	err = pass(dd, true);
-	if (!err && (dd->need_blk > pool_avail(&dd->blk) || dd->need_tail > pool_avail(&dd->tail) ||
+	if (!err && (dd->need_blk > tw_pool_avail(&dd->blk) || dd->need_tail > tw_pool_avail(&dd->tail) ||
 		     live->nl24 + dd->l24_new > dd->cap_l24))
 		err = -ENOSPC;
 	if (err)
