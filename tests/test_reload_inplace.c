@@ -106,10 +106,9 @@ TEST(integ_reload_in_place_judges_every_address_by_one_policy)
 
 	if (!can_run())
 		return;
-	r = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (!ASSERT_TRUE(r != MAP_FAILED, "shared memory"))
+	r = std_shared_page();
+	if (!ASSERT_TRUE(r != NULL, "shared memory"))
 		return;
-	memset(r, 0, 4096);
 	stop = (volatile int *)&r[2];
 	if (!ASSERT_OK(fx_init(&f, cgs), "fixture"))
 		goto out;
