@@ -80,6 +80,7 @@ COMMON := \
 	dnsnames \
 	secretev \
 	evlog \
+	batch \
 	segments \
 	evread \
 	evquery \
@@ -164,6 +165,7 @@ DAEMON_SRCS := \
 	tags \
 	tagwatch \
 	persist \
+	statewrite \
 	lock \
 	uninstall \
 	control \
@@ -186,6 +188,7 @@ DAEMON_SRCS := \
 	drift \
 	grants \
 	grantreq \
+	grantsave \
 	loader \
 	grantmap \
 	handover \
@@ -271,6 +274,7 @@ TESTS_HELPERS := \
 	fileops \
 	tamperops \
 	podhook \
+	grantfix \
 	runhelp \
 	secfix \
 	lsmfix
@@ -322,6 +326,10 @@ $(OUTPUT)/tw_bench_v6: $(OUTPUT)/tests/bench_v6.o $(OUTPUT)/tests/benchd.o $(OUT
 		       $(OUTPUT)/cgroupfs.o $(OUTPUT)/util.o $(OUTPUT)/log.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -lcrypto -o $@
+
+$(OUTPUT)/tw_bench_pods: $(OUTPUT)/tests/bench_pods.o
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -ljansson -lpthread -o $@
 
 $(OUTPUT)/tw_bench: $(OUTPUT)/tests/bench.o $(OUTPUT)/tests/benchset.o $(OUTPUT)/tests/net.o
 	$(call msg,LINK,$@)
@@ -493,7 +501,7 @@ test: deps test-deps
 	$(Q)tests/run.sh
 
 bench: deps test-deps
-	$(Q)$(MAKE) --no-print-directory all vm $(OUTPUT)/tw_bench $(OUTPUT)/tw_bench_events \
+	$(Q)$(MAKE) --no-print-directory all vm $(OUTPUT)/tw_bench $(OUTPUT)/tw_bench_events $(OUTPUT)/tw_bench_pods \
 		$(OUTPUT)/tw_bench_v6 $(OUTPUT)/tw_bench_reload
 	$(Q)tests/bench.sh
 

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 #include "dirdiff.h"
+#include "grants.h"
 #include "log.h"
 #include "reloadinplace.h"
 
@@ -120,6 +121,11 @@ int dm_reload_in_place(struct daemon *d, struct tw_policy *np, struct tw_tables 
 	if (!d->policy || d->tables.shared || !shape_same(d->policy, np)) {
 		tw_info("reloading %s: more than CIDR destinations changed (or hostnames or secrets): programs are swapped",
 			d->policy_file);
+		return -ENOSPC;
+	}
+	if (d->ngrants) {
+		/* Each is checked against the new policy as the swap installs it anew (grants.c). */
+		tw_info("reloading %s: grants are held or asked for: programs are swapped", d->policy_file);
 		return -ENOSPC;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);

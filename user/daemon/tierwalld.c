@@ -430,11 +430,14 @@ static void run(struct daemon *d)
 		dm_grants_tick(d);
 		/*
 		 * At most every STATE_SAVE_NS: a burst of pods placed at once costs a
-		 * few fsyncs, not one per turn. A crash meanwhile loses those tags from
-		 * the file only: their pods start the next instance pending, not untiered.
+		 * few fsyncs, not one per turn, and those are the writer thread's
+		 * (statewrite.c): the hooks' answers never wait for a disk. A crash
+		 * meanwhile loses those tags from the file only: their pods start the
+		 * next instance pending, not untiered.
 		 */
+		dm_state_save_tick(d);
 		if (d->state_dirty && tw_now_ns(CLOCK_MONOTONIC) >= d->next_state_save) {
-			dm_state_save(d);
+			dm_state_save_soon(d);
 			d->next_state_save = tw_now_ns(CLOCK_MONOTONIC) + STATE_SAVE_NS;
 		}
 	}
@@ -473,6 +476,7 @@ static void teardown(struct daemon *d, bool started)
 		}
 		tw_bpf_destroy(d->bpf);	/* closes our fds; pinned links and maps stay */
 	}
+	dm_state_writer_stop();
 	if (keep)
 		dm_state_save(d);
 	else if (d->uninstall)
