@@ -69,6 +69,7 @@ COMMON := \
 	grantcfg \
 	cidr \
 	compile \
+	rulesort \
 	ruleref \
 	jsonhint \
 	lint \
@@ -343,6 +344,8 @@ $(OUTPUT)/static/metrics-none.o: user/daemon/metrics.c user/daemon/metrics.h
 	$(Q)$(CC) $(CFLAGS) -DTW_METRICS_NONE -c $< -o $@
 
 $(OUTPUT)/static/tierwalld: $(filter-out $(OUTPUT)/metrics.o,$(DAEMON_OBJS)) $(OUTPUT)/static/metrics-none.o
+# libbpf's parses of the kernel BTF share the daemon's one (user/kernel/lsm.c).
+$(OUTPUT)/static/tierwalld: LIBS_STATIC += -Wl,--wrap=btf__load_vmlinux_btf -Wl,--wrap=btf__free
 $(OUTPUT)/static/tierwall: $(CLI_OBJS)
 $(OUTPUT)/static/tw_tests: $(TESTS_OBJS)
 $(OUTPUT)/static/tw_probe: $(PROBE_OBJS)

@@ -83,6 +83,8 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 {
 	if (level == LIBBPF_DEBUG && !tw_verbose)
 		return 0;
+	if (tw_verbose)	/* where a start's time goes */
+		fprintf(stderr, "[%.3f s] ", tw_log_elapsed());
 	return vfprintf(stderr, fmt, ap);
 }
 
@@ -193,8 +195,10 @@ static int setup(struct daemon *d)
 		tw_err("refusing to start: %s", why);
 		return err;
 	}
+	tw_phase("policy parsed");
 	if (!err)
 		err = tw_compile(d->policy, &d->tables, &diags);
+	tw_phase("policy compiled");
 	if (err) {
 		tw_diags_print(&diags, stderr);
 		tw_err("refusing to start: %d error(s) in %s", diags.count, d->policy_file);
@@ -255,6 +259,7 @@ static int setup(struct daemon *d)
 		err = bo.files && err != -ENOMEM ? refuse_secrets(d, why) : (tw_err("%s", why), err);
 		goto out_state;
 	}
+	tw_phase("programs loaded, maps filled");
 	tw_fill_drop(&d->tables);	/* the kernel has them */
 	malloc_trim(0);			/* and what parsing the policy took */
 	if (d->secrets) {
@@ -289,7 +294,9 @@ static int setup(struct daemon *d)
 		tw_err("cannot open the event ring buffer: %s", strerror(-err));
 		return err;
 	}
+	tw_phase("cgroups tagged");
 	err = tw_bpf_attach(d->bpf, d->root, d->pin_dir);
+	tw_phase("programs attached");
 	if (!err && d->pin_dir[0])
 		err = tw_pin_dir_make(d->pin_dir);
 	/* Guarded before the pins move in: no moment a tiered process could unlink one. */
@@ -356,6 +363,7 @@ static int setup(struct daemon *d)
 	epoll_ctl(d->ep_fd, EPOLL_CTL_ADD, ev.data.fd, &ev);
 	dm_state_save(d);
 	dm_ready_end(d);
+	tw_phase("ready");
 	return 0;
 out_state:
 	json_decref(state);
