@@ -173,6 +173,10 @@ DAEMON_SRCS := \
 	reply \
 	status \
 	reload \
+	reloadinplace \
+	dirdiff \
+	blkpool \
+	ruleslots \
 	stream \
 	drain \
 	sealing \
@@ -278,6 +282,9 @@ TESTS_HELPERS := \
 	uring
 TESTS_USER := \
 	loader \
+	dirdiff \
+	blkpool \
+	ruleslots \
 	grantmap \
 	handover \
 	objects \
@@ -311,6 +318,16 @@ $(OUTPUT)/tw_probe: $(OUTPUT)/tests/probe.o $(OUTPUT)/tests/net.o
 $(OUTPUT)/tw_bench_events: $(OUTPUT)/tests/bench_events.o $(OUTPUT)/tests/net.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@
+
+$(OUTPUT)/tw_bench_reload: $(OUTPUT)/tests/bench_reload.o $(OUTPUT)/tests/benchd.o $(OUTPUT)/tests/benchset.o \
+			   $(OUTPUT)/cgroupfs.o $(OUTPUT)/util.o $(OUTPUT)/log.o
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -lcrypto -o $@
+
+$(OUTPUT)/tw_bench_v6: $(OUTPUT)/tests/bench_v6.o $(OUTPUT)/tests/benchd.o $(OUTPUT)/tests/net.o \
+		       $(OUTPUT)/cgroupfs.o $(OUTPUT)/util.o $(OUTPUT)/log.o
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -lcrypto -o $@
 
 $(OUTPUT)/tw_bench_pods: $(OUTPUT)/tests/bench_pods.o
 	$(call msg,LINK,$@)
@@ -488,7 +505,8 @@ test: deps test-deps
 	$(Q)tests/run.sh
 
 bench: deps test-deps
-	$(Q)$(MAKE) --no-print-directory all vm $(OUTPUT)/tw_bench $(OUTPUT)/tw_bench_events $(OUTPUT)/tw_bench_pods
+	$(Q)$(MAKE) --no-print-directory all vm $(OUTPUT)/tw_bench $(OUTPUT)/tw_bench_events $(OUTPUT)/tw_bench_pods \
+		$(OUTPUT)/tw_bench_v6 $(OUTPUT)/tw_bench_reload
 	$(Q)tests/bench.sh
 
 # Regenerate vmlinux.h from the running kernel's BTF (see vmlinux/README.md).

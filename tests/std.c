@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include "cgroup.h"
 #include "fixture.h"
 #include "std.h"
@@ -107,4 +108,11 @@ void check_event(struct fx *f, pid_t pid, int port, const char *kind,
 	ASSERT_CONTAINS(json_string_value(json_object_get(e, "policy")), "sha256:", "event policy");
 	ASSERT_TRUE(json_string_length(json_object_get(e, "ts")) == 30, "ts is RFC 3339 with ns");
 	json_decref(e);
+}
+
+void *std_shared_page(void)
+{
+	void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;	/* anonymous pages start zeroed */
 }

@@ -34,4 +34,7 @@ void check_event(struct fx *f, pid_t pid, int port, const char *kind,
 		 const char *verdict, const char *tier, const char *target,
 		 const char *cg_rel, const char *ip, const char *proto, const char *rule);
 
+/* A zeroed page shared with forked children (results, a stop flag), or NULL; munmap(p, 4096). */
+void *std_shared_page(void);
+
 #endif

@@ -50,6 +50,7 @@ static void kill9(struct fx *f)
 TEST(integ_handover_restart_and_reload_swap_programs_in_place)
 {
 	__u32 link, prog, link2, prog2;
+	char text[4096], rest[4096], *p;
 	struct fx f;
 
 	if (!std_start(&f))
@@ -63,6 +64,14 @@ TEST(integ_handover_restart_and_reload_swap_programs_in_place)
 	ASSERT_EQ(fx_cgroup_progs(f.root), 1, "one connect4 program judges");
 
 	prog = prog2;
+	/* More than destinations changes (a CIDR-only change is applied in place, no swap). */
+	std_policy(text, sizeof(text));
+	p = strstr(text, "\"prod\": {}");
+	if (ASSERT_TRUE(p != NULL, "the standard policy has an empty prod tier")) {
+		snprintf(rest, sizeof(rest), "%s", strstr(p, "}") + 1);
+		snprintf(p, sizeof(text) - (p - text), "\"prod\": {\"log\": \"all\"}%s", rest);
+		ASSERT_OK(fx_write_policy(&f, text), "a changed tier setting written");
+	}
 	ASSERT_OK(fx_sighup_reload(&f), "SIGHUP reloads");
 	ASSERT_OK(connect4_link(&f, &link2, &prog2), "pinned after the reload");
 	ASSERT_TRUE(prog2 != prog, "the reload swapped the program");

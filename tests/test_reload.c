@@ -304,10 +304,9 @@ TEST(integ_reload_storm)
 	if (!can_run())
 		return;
 	/* Results and the stop flag in memory the children share with us. */
-	r = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (!ASSERT_TRUE(r != MAP_FAILED, "shared memory"))
+	r = std_shared_page();
+	if (!ASSERT_TRUE(r != NULL, "shared memory"))
 		return;
-	memset(r, 0, 4096);
 	stop = (volatile int *)&r[3];
 	for (i = 0; i < 3; i++) {
 		c[i].res = &r[i];

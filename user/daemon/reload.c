@@ -15,6 +15,7 @@
 #include "protect.h"
 #include "reload.h"
 #include "secretwatch.h"
+#include "reloadinplace.h"
 #include "stream.h"
 #include "status.h"
 #include "persist.h"
@@ -81,6 +82,17 @@ int dm_reload(struct daemon *d)
 			goto out_new;
 		}
 	}
+	err = dm_reload_in_place(d, np, &nt);
+	if (!err) {
+		d->state_dirty = true;
+		tw_diags_free(&diags);
+		json_decref(d->reload_errors);
+		d->reload_errors = NULL;
+		d->reload_ok = true;
+		return 0;
+	}
+	if (err != -ENOSPC)
+		tw_err("reloading %s in place: %s; swapping programs instead", d->policy_file, strerror(-err));
 	if (np->nsecrets && !d->network_only) {
 		if (tw_lsm_active(why, sizeof(why)) || tw_secrets_resolve(&ns, np, d->policy_file)) {
 			err = reload_failed(d, NULL, why[0] ? why : "a secret path cannot be resolved (see above)");

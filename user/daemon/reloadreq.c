@@ -8,6 +8,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include "dirdiff.h"
 #include "reload.h"
 #include "reloadreq.h"
 #include "util.h"
@@ -22,7 +23,7 @@ json_t *dm_reload_request(struct daemon *d)
 				 "errors", d->reload_errors, "policy_file", d->policy_file);
 	return json_pack("{s:b, s:s, s:s, s:i, s:i, s:i}", "ok", 1, "policy", d->policy->digest,
 			 "policy_file", d->policy_file, "tiers", d->policy->ntiers,
-			 "rules", d->policy->nrules, "tagged_cgroups", d->ntags);
+			 "rules", tw_slots_count(d->policy), "tagged_cgroups", d->ntags);
 }
 
 /* 1 if the file differs from the loaded policy, 0 if not, -1 if it cannot be read. */

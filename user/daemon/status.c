@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include "dirdiff.h"
 #include "adopt.h"
 #include "reloadreq.h"
 #include "drift.h"
@@ -57,7 +58,7 @@ json_t *dm_status_json(struct daemon *d)
 		      "log_refused", (json_int_t)tw_evlog_refused(d->log),
 		      "followers", (json_int_t)tw_followers_count(d->followers),
 		      "follow_dropped", (json_int_t)tw_followers_dropped(d->followers),
-		      "tiers", d->policy->ntiers, "rules", d->policy->nrules,
+		      "tiers", d->policy->ntiers, "rules", tw_slots_count(d->policy),
 		      "tagged_cgroups", d->ntags);
 	json_object_set_new(json_object_get(o, "counters"), "control_dropped",
 			    json_integer((json_int_t)dm_control_dropped(d)));
@@ -172,7 +173,7 @@ void dm_write_metrics(void *arg, struct buf *b)
 			    "tierwall_degraded %d\n"
 			    "# HELP tierwall_program_attached 1 for each attached program.\n"
 			    "# TYPE tierwall_program_attached gauge\n",
-			 d->policy->digest, d->policy->ntiers, d->policy->nrules,
+			 d->policy->digest, d->policy->ntiers, tw_slots_count(d->policy),
 			 d->policy->nsecrets, (unsigned long long)d->loaded_at, d->network_only);
 	for (i = 0; i < tw_bpf_nprogs(d->bpf); i++) {
 		const char *name;

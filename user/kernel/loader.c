@@ -22,6 +22,7 @@
 #include "fill.h"
 #include "guard.h"
 #include "handover.h"
+#include "dirdiff.h"
 #include "loader_int.h"
 #include "log.h"
 #include "lsm.h"
@@ -46,11 +47,12 @@ int tw_bpf_load(struct tw_bpf **out, const struct tw_tables *t,
 		snprintf(why, whylen, "cannot open the network BPF object: %s", strerror(-err));
 		goto out_destroy;
 	}
-	bpf_map__set_max_entries(s->maps.rules, t->nrules ? t->nrules : 1);
-	bpf_map__set_max_entries(s->maps.v4_blocks, t->ndense ? t->ndense : 1);
-	bpf_map__set_max_entries(s->maps.v4_l24, t->nl24 ? t->nl24 : 1);
-	bpf_map__set_max_entries(s->maps.v4_tail, t->tail_len ? t->tail_len / TW_DIR_TAIL_SIZE : 1);
-	bpf_map__set_max_entries(s->maps.v6_pfx, t->nv6 ? t->nv6 : 1);
+	/* With room for an in-place reload (dirdiff.h). */
+	bpf_map__set_max_entries(s->maps.rules, tw_dirdiff_room(t->nrules, 1024));
+	bpf_map__set_max_entries(s->maps.v4_blocks, tw_dirdiff_room(t->ndense, 64));
+	bpf_map__set_max_entries(s->maps.v4_l24, tw_dirdiff_room(t->nl24, 1024));
+	bpf_map__set_max_entries(s->maps.v4_tail, tw_dirdiff_room(t->tail_len / TW_DIR_TAIL_SIZE, 1024));
+	bpf_map__set_max_entries(s->maps.v6_pfx, tw_dirdiff_room(t->nv6, 1024));
 	bpf_map__set_max_entries(s->maps.cgroup_tiers, o->tag_capacity);
 	bpf_map__set_max_entries(s->maps.host_addrs, o->host_capacity ? o->host_capacity : 1);
 	bpf_map__set_max_entries(s->maps.events, o->ringbuf_bytes);

@@ -159,6 +159,8 @@ void tw_tables_free(struct tw_tables *t)
 	free(t->l24_vals);
 	free(t->v6_keys);
 	free(t->v6_vals);
+	free(t->free_blk);
+	free(t->free_tail);
 	memset(t, 0, sizeof(*t));
 }
 

@@ -27,6 +27,8 @@ struct tw_tables {
 	struct tw_v6_key *v6_keys;
 	uint32_t *v6_vals;		/* rule index + 1 */
 	struct tw_v6_lens v6_lens;
+	/* Blocks and nibble blocks an in-place reload unlinked (user/kernel/dirdiff.c): free for the next one. */
+	uint32_t *free_blk, nfree_blk, *free_tail, nfree_tail;
 	/* rules, blocks and tail: freed, only in the kernel's maps (tw_fill_drop), or read-only views of them (tw_fill_share) */
 	bool dropped, shared;
 	/* Hostnames for the DNS guard; rules [p->nrules, nrules) are their entries'. */
