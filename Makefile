@@ -310,6 +310,12 @@ $(OUTPUT)/tw_bench: $(OUTPUT)/tests/bench.o $(OUTPUT)/tests/benchset.o $(OUTPUT)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@
 
+$(OUTPUT)/tests/bench_dnsguard.o: $(SKELS)
+$(OUTPUT)/tw_bench_dnsguard: $(OUTPUT)/tests/bench_dnsguard.o $(OUTPUT)/tests/dnsguard.o $(OUTPUT)/tests/net.o \
+			     $(addprefix $(OUTPUT)/,$(addsuffix .o,$(TESTS_USER) $(COMMON)))
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LIBS_BPF) $(LIBS) -lnghttp2 -lpthread -o $@
+
 # Static builds and the initramfs for the QEMU guests (tests/vm/).
 PROBE_OBJS := $(OUTPUT)/tests/probe.o $(OUTPUT)/tests/net.o
 $(OUTPUT)/static/metrics-none.o: user/daemon/metrics.c user/daemon/metrics.h
@@ -476,7 +482,7 @@ test: deps test-deps
 	$(Q)tests/run.sh
 
 bench: deps test-deps
-	$(Q)$(MAKE) --no-print-directory all vm $(OUTPUT)/tw_bench $(OUTPUT)/tw_bench_events
+	$(Q)$(MAKE) --no-print-directory all vm $(OUTPUT)/tw_bench $(OUTPUT)/tw_bench_events $(OUTPUT)/tw_bench_dnsguard
 	$(Q)tests/bench.sh
 
 # Regenerate vmlinux.h from the running kernel's BTF (see vmlinux/README.md).

@@ -103,59 +103,55 @@ static __always_inline void sender(struct __sk_buff *skb, struct pkt *p, struct 
 
 /*
  * Read the one question of the message at [off, end) into s: the wire name,
- * its reversed dotted lowercase key, qtype. 0 if there is a name to judge,
- * else a tw_dns_reason.
+ * its key, qtype; header and question in one copy. 0 if there is a name to
+ * judge, else a tw_dns_reason.
  */
 static __noinline int read_question(struct __sk_buff *skb, __u32 off, __u32 end,
 				    struct scratch *s)
 {
-	struct walk w = { .hash = 0xcbf29ce484222325ULL };
-	__u8 hdr[DNS_HDR_LEN];
-	__u16 qd, qtype;
-	__u32 n;
+	/* The header, the longest name that is not too long, qtype and qclass. */
+	const __u32 most = DNS_HDR_LEN + TW_DNS_NAME_MAX - 1 + 4;
+	struct walk w = {};
+	__u32 n, pos;
+	__u16 qd;
 
 	s->wire_len = 0;
+	key_start(s);
 	s->qtype = 0;
 	if (off > end || end - off < DNS_HDR_LEN)
 		return TW_DNS_TRUNCATED;
-	if (bpf_skb_load_bytes(skb, off, hdr, sizeof(hdr)))
+	/* 12..most bytes; the barrier keeps the bounds where 6.1's verifier sees them. */
+	n = end - off - 1;
+	if (n > most - 1)
+		n = most - 1;
+	barrier_var(n);
+	n &= 511;
+	if (bpf_skb_load_bytes(skb, off, s->hdr, n + 1))
 		return TW_DNS_TRUNCATED;
-	qd = (hdr[4] << 8) | hdr[5];
+	qd = (s->hdr[4] << 8) | s->hdr[5];
 	/*
 	 * Servers answer one question (RFC 9619). None asks nothing of a
 	 * server, and is what a query read out of step looks like.
 	 */
 	if (qd != 1)
 		return TW_DNS_COUNT;
-	off += DNS_HDR_LEN;
-	if (end <= off)
+	w.n = n + 1 - DNS_HDR_LEN;
+	if (!w.n)
 		return TW_DNS_TRUNCATED;
-	/* Read 1..256 bytes; the barrier keeps the bounds where 6.1's verifier sees them. */
-	n = end - off - 1;
-	if (n > TW_DNS_NAME_MAX - 1)
-		n = TW_DNS_NAME_MAX - 1;
-	barrier_var(n);
-	n &= TW_DNS_NAME_MAX - 1;
-	if (bpf_skb_load_bytes(skb, off, s->wire, n + 1))
-		return TW_DNS_TRUNCATED;
-	n++;
-	s->wire_len = n;
-	w.n = n;
 
 	/* 128 labels of at least 2 bytes cannot fit in 255: the walk ends first. */
-	bpf_loop(128, parse_label, &w, 0);
+	bpf_loop(128 + WALK_CHUNKS, parse_label, &w, 0);
 	if (w.reason)
 		return w.reason;
-	if (w.pos >= n)
+	if (w.pos >= w.n)
 		return TW_DNS_TRUNCATED;
-	s->wire_len = w.pos + 1;
-	if (off + w.pos + 5 > end)
+	pos = w.pos & 0xff;
+	s->wire_len = pos + 1;
+	if (off + DNS_HDR_LEN + pos + 5 > end)
 		return TW_DNS_TRUNCATED;	/* no room for qtype and qclass */
-	if (bpf_skb_load_bytes(skb, off + w.pos + 1, &qtype, sizeof(qtype)))
-		return TW_DNS_TRUNCATED;
-	s->qtype = bpf_ntohs(qtype);
-
-	name_key(s, &w);
+	/* within the copy: pos + 5 <= 254 + 5 */
+	s->qtype = (s->hdr[DNS_HDR_LEN + pos + 1] << 8) | s->hdr[DNS_HDR_LEN + pos + 2];
+	key_finish(s, pos);
 	return 0;
 }
 
@@ -168,6 +164,7 @@ static __noinline void dns_emit(struct __sk_buff *skb, const struct pkt *p,
 	/* An answer arrives in no one's context: only the socket's record says who. */
 	int from = p->ingress ? 0 : task_helpers & (EV_PID | EV_COMM);
 	struct tw_dns_caller cur;
+	__u64 hash = key_hash(s);
 	struct tw_dns_event *e;
 	__u32 cnt;
 
@@ -177,7 +174,7 @@ static __noinline void dns_emit(struct __sk_buff *skb, const struct pkt *p,
 	}
 	k.cgroup_id = who ? who->cgroup_id : bpf_skb_cgroup_id(skb);
 	k.tgid = who ? who->pid : from & EV_PID ? bpf_get_current_pid_tgid() >> 32 : 0;
-	__builtin_memcpy(k.target, &s->hash, 8);
+	__builtin_memcpy(k.target, &hash, 8);
 	k.target[8] = reason;
 	if (flood_fold(&k, &cnt))
 		return;
@@ -211,23 +208,16 @@ static __noinline void dns_emit(struct __sk_buff *skb, const struct pkt *p,
 	event_submit(e);
 }
 
-/* Judge one message at [off, end): SKB_PASS or SKB_DROP. */
-static __noinline int judge_msg(struct __sk_buff *skb, const struct pkt *p,
-			     struct decision *d, __u32 off, __u32 end)
+/*
+ * Judge a question read_question read (reason its result) whose name some
+ * tier owns, or which could not be read, for a tiered sender (d->target and
+ * d->rule: the owner name_owner found): SKB_PASS or SKB_DROP.
+ */
+static __noinline int judge_name(struct __sk_buff *skb, const struct pkt *p,
+				 struct decision *d, const struct scratch *s, int reason)
 {
-	__u32 zero = 0;
-	struct scratch *s;
-	int reason, owner;
-
-	s = bpf_map_lookup_elem(&scratch_map, &zero);
-	if (!s)
-		return SKB_DROP;
-	reason = read_question(skb, off, end, s);
 	if (!reason) {
-		owner = name_owner(&s->key, d);
-		if (owner == OWNER_NONE)
-			return SKB_PASS;
-		if (owner == OWNER_SELF) {
+		if (d->target == d->tier) {
 			if (logs_all(d->tier)) {
 				d->verdict = TW_VERDICT_ALLOW;
 				dns_emit(skb, p, s, 0, d);
@@ -239,6 +229,32 @@ static __noinline int judge_msg(struct __sk_buff *skb, const struct pkt *p,
 	decide(d);
 	dns_emit(skb, p, s, reason, d);
 	return d->verdict == TW_VERDICT_AUDIT ? SKB_PASS : SKB_DROP;
+}
+
+/*
+ * Read the question of the message at [off, end) into s: 0 if it asks for
+ * a name no tier owns (passed, whoever sends it), else 1 with reason set
+ * (and d->target, d->rule for an owned name).
+ */
+static __always_inline int question_owned(struct __sk_buff *skb, struct decision *d,
+					  struct scratch *s, __u32 off, __u32 end, int *reason)
+{
+	*reason = read_question(skb, off, end, s);
+	return *reason || name_owner(skey(s), d) != OWNER_NONE;
+}
+
+/* Judge one message at [off, end) from a tiered sender: SKB_PASS or SKB_DROP. */
+static __noinline int judge_msg(struct __sk_buff *skb, const struct pkt *p,
+				struct decision *d, __u32 off, __u32 end)
+{
+	struct scratch *s = scratch();
+	int reason;
+
+	if (!s)
+		return SKB_DROP;
+	if (!question_owned(skb, d, s, off, end, &reason))
+		return SKB_PASS;
+	return judge_name(skb, p, d, s, reason);
 }
 
 /* Judge one answer at [off, end) to a tiered socket: SKB_PASS or SKB_DROP. */
@@ -254,8 +270,10 @@ static __noinline int judge_answer(struct __sk_buff *skb, const struct pkt *p,
 	reason = answer_names(skb, d, off, end);
 	if (!reason)
 		return SKB_PASS;
-	if (reason != TW_DNS_ANSWER)
+	if (reason != TW_DNS_ANSWER) {
 		s->wire_len = 0;	/* no name to show */
+		s->key_len = 0;
+	}
 	decide(d);
 	dns_emit(skb, p, s, reason, d);
 	return d->verdict == TW_VERDICT_AUDIT ? SKB_PASS : SKB_DROP;
@@ -296,7 +314,7 @@ static __always_inline int judge_unreadable(struct __sk_buff *skb, const struct 
 		return SKB_DROP;
 	s->wire_len = 0;
 	s->qtype = 0;
-	s->hash = 0;
+	s->key_len = 0;
 	__builtin_memset(s->wire, 0, sizeof(s->wire));
 	decide(d);
 	dns_emit(skb, p, s, reason, d);
