@@ -209,15 +209,18 @@ static __noinline void dns_emit(struct __sk_buff *skb, const struct pkt *p,
 }
 
 /*
- * Judge a question read_question read (reason its result) whose name some
- * tier owns, or which could not be read, for a tiered sender (d->target and
- * d->rule: the owner name_owner found): SKB_PASS or SKB_DROP.
+ * Judge a question read_question read into s (reason: its result) for a
+ * tiered sender: SKB_PASS or SKB_DROP.
  */
 static __noinline int judge_name(struct __sk_buff *skb, const struct pkt *p,
 				 struct decision *d, const struct scratch *s, int reason)
 {
 	if (!reason) {
-		if (d->target == d->tier) {
+		int owner = name_owner(skey((struct scratch *)s), d);
+
+		if (owner == OWNER_NONE)
+			return SKB_PASS;
+		if (owner == OWNER_SELF) {
 			if (logs_all(d->tier)) {
 				d->verdict = TW_VERDICT_ALLOW;
 				dns_emit(skb, p, s, 0, d);
@@ -232,15 +235,17 @@ static __noinline int judge_name(struct __sk_buff *skb, const struct pkt *p,
 }
 
 /*
- * Read the question of the message at [off, end) into s: 0 if it asks for
- * a name no tier owns (passed, whoever sends it), else 1 with reason set
- * (and d->target, d->rule for an owned name).
+ * 1 if the message at [off, end) is a query whose name no tier owns: it
+ * passes whoever sends it. Else 0 (owned, or unreadable): judged as sent.
  */
-static __always_inline int question_owned(struct __sk_buff *skb, struct decision *d,
-					  struct scratch *s, __u32 off, __u32 end, int *reason)
+static __noinline int name_unowned(struct __sk_buff *skb, __u32 off, __u32 end)
 {
-	*reason = read_question(skb, off, end, s);
-	return *reason || name_owner(skey(s), d) != OWNER_NONE;
+	struct scratch *s = scratch();
+
+	if (!s)
+		return 0;
+	s->reason = read_question(skb, off, end, s);
+	return !s->reason && !bpf_map_lookup_elem(&names, skey(s));
 }
 
 /* Judge one message at [off, end) from a tiered sender: SKB_PASS or SKB_DROP. */
@@ -248,13 +253,21 @@ static __noinline int judge_msg(struct __sk_buff *skb, const struct pkt *p,
 				struct decision *d, __u32 off, __u32 end)
 {
 	struct scratch *s = scratch();
-	int reason;
 
 	if (!s)
 		return SKB_DROP;
-	if (!question_owned(skb, d, s, off, end, &reason))
-		return SKB_PASS;
-	return judge_name(skb, p, d, s, reason);
+	return judge_name(skb, p, d, s, read_question(skb, off, end, s));
+}
+
+/* The same for the UDP query name_unowned read in this run (its scratch holds it). */
+static __always_inline int judge_read(struct __sk_buff *skb, const struct pkt *p,
+				      struct decision *d)
+{
+	struct scratch *s = scratch();
+
+	if (!s)
+		return SKB_DROP;
+	return judge_name(skb, p, d, s, s->reason);
 }
 
 /* Judge one answer at [off, end) to a tiered socket: SKB_PASS or SKB_DROP. */
@@ -421,7 +434,7 @@ static __always_inline int judge_packet(struct __sk_buff *skb, const int ingress
 {
 	struct decision d = {};
 	struct pkt p = { .ingress = ingress };
-	int r;
+	int r, read;
 
 	if (surely_not_dns(skb, ingress))
 		return SKB_PASS;
@@ -433,6 +446,10 @@ static __always_inline int judge_packet(struct __sk_buff *skb, const int ingress
 		return SKB_PASS;
 	if (!r)
 		return SKB_PASS;
+	/* Most queries ask for names nobody owns: those pass before the sender is looked up. */
+	read = r > 0 && !ingress && p.proto == PROTO_UDP && !udp_paged(skb);
+	if (read && name_unowned(skb, p.off, skb->len))
+		return SKB_PASS;
 	sender(skb, &p, &d);
 	if (d.tier == TW_TIER_NONE)
 		return SKB_PASS;
@@ -443,8 +460,7 @@ static __always_inline int judge_packet(struct __sk_buff *skb, const int ingress
 		return judge_tcp(skb, &p, &d);
 	if (ingress)
 		return judge_answer(skb, &p, &d, p.off, p.end);
-	return udp_paged(skb) ? judge_unreadable(skb, &p, &d, TW_DNS_PAGED) :
-				judge_msg(skb, &p, &d, p.off, p.end);
+	return read ? judge_read(skb, &p, &d) : judge_unreadable(skb, &p, &d, TW_DNS_PAGED);
 }
 
 SEC("cgroup_skb/egress")

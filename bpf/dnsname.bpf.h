@@ -31,6 +31,7 @@ struct scratch {
 	 * the stack, the walk's steps see unknown values and verify once.
 	 */
 	__u32 at, lend;
+	int reason;			/* read_question's, for judge_msg after name_unowned */
 	__u16 qtype;
 };
 
