@@ -2,7 +2,8 @@
 # `make bench`: connect()/sendto()/socket() cost with no program, nftables and
 # tierwall (without and with the DNS guard), at 10, 1,000 and 100,000 CIDRs,
 # in one interleaved run, then at 1,000,000 scattered ones; then the
-# BPF LSM open() cost in the QEMU guests. Each size also gives its start time
+# DNS guard's own cost per packet (tw_bench_dnsguard), the BPF LSM open() cost
+# in the QEMU guests. Each size also gives its start time
 # (exec to `tierwall status` 0, and the daemon's CPU by then) beside nft -f.
 # Not part of `make test`: timings are measured, never asserted.
 set -u
@@ -13,6 +14,9 @@ build/tw_bench || exit 1
 echo
 echo "A threat feed: 1,000,000 /24, /28 and /32 prefixes, each in its own /24 (IPv4 loops)"
 build/tw_bench --sizes 1000000s || exit 1
+echo
+echo "The DNS guard's own cost per packet (BPF_PROG_TEST_RUN, beside an empty cgroup_skb program)"
+build/tw_bench_dnsguard || exit 1
 echo
 echo "Event throughput: kernel -> ring buffer -> hash-chained, rotated log"
 echo "(daemon at default priority, then at nice -10 as a node agent would run, then sealed)"
