@@ -138,6 +138,8 @@ static __noinline int read_question(struct __sk_buff *skb, __u32 off, __u32 end,
 	w.n = n + 1 - DNS_HDR_LEN;
 	if (!w.n)
 		return TW_DNS_TRUNCATED;
+	/* what an event shows of a name the walk refuses: the bytes read */
+	s->wire_len = w.n < TW_DNS_NAME_MAX ? w.n : TW_DNS_NAME_MAX;
 
 	/* 128 labels of at least 2 bytes cannot fit in 255: the walk ends first. */
 	bpf_loop(128 + WALK_CHUNKS, parse_label, &w, 0);
