@@ -214,8 +214,8 @@ static __noinline void dns_emit(struct __sk_buff *skb, const struct pkt *p,
  * Judge a question read_question read into s (reason: its result) for a
  * tiered sender: SKB_PASS or SKB_DROP.
  */
-static __noinline int judge_name(struct __sk_buff *skb, const struct pkt *p,
-				 struct decision *d, const struct scratch *s, int reason)
+static __always_inline int judge_name(struct __sk_buff *skb, const struct pkt *p,
+				       struct decision *d, const struct scratch *s, int reason)
 {
 	if (!reason) {
 		int owner = name_owner(skey((struct scratch *)s), d);
