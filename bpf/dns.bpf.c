@@ -166,7 +166,6 @@ static __noinline void dns_emit(struct __sk_buff *skb, const struct pkt *p,
 	/* An answer arrives in no one's context: only the socket's record says who. */
 	int from = p->ingress ? 0 : task_helpers & (EV_PID | EV_COMM);
 	struct tw_dns_caller cur;
-	__u64 hash = key_hash(s);
 	struct tw_dns_event *e;
 	__u32 cnt;
 
@@ -176,7 +175,7 @@ static __noinline void dns_emit(struct __sk_buff *skb, const struct pkt *p,
 	}
 	k.cgroup_id = who ? who->cgroup_id : bpf_skb_cgroup_id(skb);
 	k.tgid = who ? who->pid : from & EV_PID ? bpf_get_current_pid_tgid() >> 32 : 0;
-	__builtin_memcpy(k.target, &hash, 8);
+	__builtin_memcpy(k.target, &s->hash, 8);
 	k.target[8] = reason;
 	if (flood_fold(&k, &cnt))
 		return;
@@ -210,6 +209,14 @@ static __noinline void dns_emit(struct __sk_buff *skb, const struct pkt *p,
 	event_submit(e);
 }
 
+/* The flood hash is taken here, not in dns_emit: its bpf_loop would be a fourth frame there. */
+static __always_inline void dns_record(struct __sk_buff *skb, const struct pkt *p,
+				       const struct scratch *s, int reason, const struct decision *d)
+{
+	((struct scratch *)s)->hash = key_hash(s);
+	dns_emit(skb, p, s, reason, d);
+}
+
 /*
  * Judge a question read_question read into s (reason: its result) for a
  * tiered sender: SKB_PASS or SKB_DROP.
@@ -225,14 +232,14 @@ static __always_inline int judge_name(struct __sk_buff *skb, const struct pkt *p
 		if (owner == OWNER_SELF) {
 			if (logs_all(d->tier)) {
 				d->verdict = TW_VERDICT_ALLOW;
-				dns_emit(skb, p, s, 0, d);
+				dns_record(skb, p, s, 0, d);
 			}
 			return SKB_PASS;
 		}
 		reason = TW_DNS_OWNED;
 	}
 	decide(d);
-	dns_emit(skb, p, s, reason, d);
+	dns_record(skb, p, s, reason, d);
 	return d->verdict == TW_VERDICT_AUDIT ? SKB_PASS : SKB_DROP;
 }
 
@@ -290,7 +297,7 @@ static __noinline int judge_answer(struct __sk_buff *skb, const struct pkt *p,
 		s->key_len = 0;
 	}
 	decide(d);
-	dns_emit(skb, p, s, reason, d);
+	dns_record(skb, p, s, reason, d);
 	return d->verdict == TW_VERDICT_AUDIT ? SKB_PASS : SKB_DROP;
 }
 
@@ -332,7 +339,7 @@ static __always_inline int judge_unreadable(struct __sk_buff *skb, const struct 
 	s->key_len = 0;
 	__builtin_memset(s->wire, 0, sizeof(s->wire));
 	decide(d);
-	dns_emit(skb, p, s, reason, d);
+	dns_record(skb, p, s, reason, d);
 	return d->verdict == TW_VERDICT_AUDIT ? SKB_PASS : SKB_DROP;
 }
 

@@ -26,6 +26,7 @@ struct scratch {
 	__u8 rkey[KEY_ROOM];		/* the struct tw_name_key, built backwards (above) */
 	__u32 wire_len;			/* bytes of wire[] that were read */
 	__u32 key_len;			/* the key's bytes with its 0; 0: no name was read */
+	__u64 hash;			/* key_hash, for a record's flood control */
 	/*
 	 * The current label's next chunk and end (key_label): here, not on
 	 * the stack, the walk's steps see unknown values and verify once.
