@@ -69,6 +69,7 @@ COMMON := \
 	grantcfg \
 	cidr \
 	compile \
+	rulesort \
 	ruleref \
 	jsonhint \
 	lint \
@@ -80,6 +81,7 @@ COMMON := \
 	dnsnames \
 	secretev \
 	evlog \
+	batch \
 	segments \
 	evread \
 	evquery \
@@ -164,6 +166,7 @@ DAEMON_SRCS := \
 	tags \
 	tagwatch \
 	persist \
+	statewrite \
 	lock \
 	uninstall \
 	control \
@@ -182,6 +185,7 @@ DAEMON_SRCS := \
 	drift \
 	grants \
 	grantreq \
+	grantsave \
 	loader \
 	grantmap \
 	handover \
@@ -267,9 +271,11 @@ TESTS_HELPERS := \
 	fileops \
 	tamperops \
 	podhook \
+	grantfix \
 	runhelp \
 	secfix \
-	lsmfix
+	lsmfix \
+	uring
 TESTS_USER := \
 	loader \
 	grantmap \
@@ -306,6 +312,10 @@ $(OUTPUT)/tw_bench_events: $(OUTPUT)/tests/bench_events.o $(OUTPUT)/tests/net.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@
 
+$(OUTPUT)/tw_bench_pods: $(OUTPUT)/tests/bench_pods.o
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -ljansson -lpthread -o $@
+
 $(OUTPUT)/tw_bench: $(OUTPUT)/tests/bench.o $(OUTPUT)/tests/benchset.o $(OUTPUT)/tests/net.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@
@@ -324,6 +334,8 @@ $(OUTPUT)/static/metrics-none.o: user/daemon/metrics.c user/daemon/metrics.h
 	$(Q)$(CC) $(CFLAGS) -DTW_METRICS_NONE -c $< -o $@
 
 $(OUTPUT)/static/tierwalld: $(filter-out $(OUTPUT)/metrics.o,$(DAEMON_OBJS)) $(OUTPUT)/static/metrics-none.o
+# libbpf's parses of the kernel BTF share the daemon's one (user/kernel/lsm.c).
+$(OUTPUT)/static/tierwalld: LIBS_STATIC += -Wl,--wrap=btf__load_vmlinux_btf -Wl,--wrap=btf__free
 $(OUTPUT)/static/tierwall: $(CLI_OBJS)
 $(OUTPUT)/static/tw_tests: $(TESTS_OBJS)
 $(OUTPUT)/static/tw_probe: $(PROBE_OBJS)
@@ -482,7 +494,7 @@ test: deps test-deps
 	$(Q)tests/run.sh
 
 bench: deps test-deps
-	$(Q)$(MAKE) --no-print-directory all vm $(OUTPUT)/tw_bench $(OUTPUT)/tw_bench_events $(OUTPUT)/tw_bench_dnsguard
+	$(Q)$(MAKE) --no-print-directory all vm $(OUTPUT)/tw_bench $(OUTPUT)/tw_bench_events $(OUTPUT)/tw_bench_pods $(OUTPUT)/tw_bench_dnsguard
 	$(Q)tests/bench.sh
 
 # Regenerate vmlinux.h from the running kernel's BTF (see vmlinux/README.md).

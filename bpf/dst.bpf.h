@@ -244,6 +244,18 @@ static __always_inline struct tw_rule *match_host(const struct dst *dst, __u32 t
 	return other;
 }
 
+/* For a hostname grant: which policy hostnames resolved to dst (index + 1 each). */
+static __always_inline void grant_probe_hosts(struct gprobe *p, const struct dst *dst)
+{
+	struct tw_host_key k = { .family = dst->family };
+	struct tw_host_val *v;
+
+	__builtin_memcpy(k.addr, dst->ip, 16);
+	v = bpf_map_lookup_elem(&host_addrs, &k);
+	if (v)
+		__builtin_memcpy(p->hosts, v->host, sizeof(p->hosts));
+}
+
 /*
  * Who owns dst for a caller of tier d->tier: sets d->target and d->rule,
  * and *host (hostname index + 1, 0 for a CIDR rule). A CIDR rule decides
@@ -378,6 +390,7 @@ static __always_inline bool judge_dst(int kind, __u32 proto, const struct dst *d
 				    .proto = proto, .port = dst->port };
 
 		__builtin_memcpy(p.ip, dst->ip, 16);
+		grant_probe_hosts(&p, dst);
 		/* An approved exception: allowed, and on the record whatever the tier logs. */
 		if (grant_allows(&p, d)) {
 			emit_dst(kind, proto, dst, d, host);

@@ -166,8 +166,12 @@ static __always_inline __u32 explain_grant(struct tw_explain *x, struct decision
 	struct tw_grant *g;
 
 	if (x->what == TW_EXPLAIN_NET) {
+		struct dst dst = { .family = x->judged_family };
+
 		p.kind = TW_GRANT_NET;
 		__builtin_memcpy(p.ip, x->judged, 16);
+		__builtin_memcpy(dst.ip, x->judged, 16);
+		grant_probe_hosts(&p, &dst);
 	} else if (x->what == TW_EXPLAIN_FILE && d->rule != TW_SECRET_NONE) {
 		p.kind = TW_GRANT_SECRET;
 		p.secret = d->rule;

@@ -31,6 +31,7 @@ struct gprobe {
 	__u64 now;		/* boot ns */
 	__u32 secret;		/* secret: the policy path index */
 	__u32 found;		/* slot + 1 of the grant that allows it */
+	__u32 hosts[TW_HOST_OWNERS];	/* net: hostnames (index + 1) the address is one of */
 	__u16 port;
 	__u8 family;
 	__u8 proto;
@@ -55,11 +56,20 @@ static __always_inline bool grant_net_match(const struct tw_grant *g, const stru
 	const __u32 *a = (const __u32 *)g->addr;
 	int w;
 
-	if (g->family != p->family || (g->proto && g->proto != p->proto))
+	if (g->proto && g->proto != p->proto)
 		return false;
-	for (w = 0; w < 4; w++)
-		if ((p->ip[w] & prefix_mask(g->prefix, w)) != (a[w] & prefix_mask(g->prefix, w)))
+	if (g->host) {
+		for (w = 0; w < TW_HOST_OWNERS && p->hosts[w] != g->host; w++)
+			;
+		if (w == TW_HOST_OWNERS)
 			return false;
+	} else {
+		if (g->family != p->family)
+			return false;
+		for (w = 0; w < 4; w++)
+			if ((p->ip[w] & prefix_mask(g->prefix, w)) != (a[w] & prefix_mask(g->prefix, w)))
+				return false;
+	}
 	if (!g->nports)
 		return true;
 	for (w = 0; w < TW_GRANT_PORTS; w++) {

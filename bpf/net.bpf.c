@@ -7,6 +7,11 @@
  * the cgroup the socket was created in: these hooks run the programs of the
  * socket's cgroup, but the tier comes from whoever calls connect/sendmsg.
  */
+/*
+ * Only UAPI context structs here, whose layout is ABI: no CO-RE, so libbpf
+ * need not parse the kernel's BTF (seconds per start in a TCG guest).
+ */
+#define BPF_NO_PRESERVE_ACCESS_INDEX
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>

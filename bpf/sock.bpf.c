@@ -10,6 +10,11 @@
  * to a tiered caller the sticky source routes, which send a packet through
  * an address connect() and sendmsg() never judged, and SO_ZEROCOPY.
  */
+/*
+ * Only UAPI context structs here, whose layout is ABI: no CO-RE, so libbpf
+ * need not parse the kernel's BTF (seconds per start in a TCG guest).
+ */
+#define BPF_NO_PRESERVE_ACCESS_INDEX
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>

@@ -5,6 +5,9 @@
  * look at the slots only after a rule refused, and a slot allows only
  * until its CLOCK_BOOTTIME deadline, checked at every decision, so an
  * expired grant refuses with the daemon stopped. The kernel counts uses.
+ * A hostname grant names the policy hostname, not addresses: it allows
+ * whatever the host_addrs map holds for that name at each decision, so its
+ * addresses are refreshed as the rule's are, and frozen with the daemon.
  */
 #ifndef TIERWALL_GRANTS_H
 #define TIERWALL_GRANTS_H
@@ -21,7 +24,7 @@
 
 enum tw_grant_kind {
 	TW_GRANT_FREE = 0,
-	TW_GRANT_NET = 1,	/* an address or CIDR, ports and protocol */
+	TW_GRANT_NET = 1,	/* an address, CIDR or hostname, ports and protocol */
 	TW_GRANT_SECRET = 2,	/* one policy secret path */
 };
 
@@ -36,7 +39,10 @@ struct tw_grant {
 	__u8 cg_level;		/* cgroup_id's level, when cgroup_id is set */
 	__u8 pad;
 	__u16 ports[TW_GRANT_PORTS];
-	__u32 secret;		/* secret: the policy path index */
+	union {
+		__u32 secret;	/* secret: the policy path index */
+		__u32 host;	/* net: hostname index + 1, 0: addr and prefix instead */
+	};
 	__u64 cgroup_id;	/* 0: the whole tier; else only this cgroup and below */
 	__u64 deadline_ns;	/* CLOCK_BOOTTIME: allows while now < deadline */
 	__u64 uses;		/* decisions it allowed, counted by the kernel */

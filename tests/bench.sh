@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # `make bench`: connect()/sendto()/socket() cost with no program, nftables and
 # tierwall (without and with the DNS guard), at 10, 1,000 and 100,000 CIDRs,
-# in one interleaved run, then at 1,000,000 scattered ones; then the
-# DNS guard's own cost per packet (tw_bench_dnsguard), the BPF LSM open() cost
-# in the QEMU guests. Each size also gives its start time
-# (exec to `tierwall status` 0, and the daemon's CPU by then) beside nft -f.
+# in one interleaved run, then at 1,000,000 scattered ones; how soon 50
+# pending pods are released; the DNS guard's own cost per packet
+# (tw_bench_dnsguard); then the BPF LSM open() cost in the QEMU guests. Each size also gives its start time (exec to `tierwall status` 0,
+# and the daemon's CPU by then) beside nft -f.
 # Not part of `make test`: timings are measured, never asserted.
 set -u
 cd "$(dirname "$0")/.."
@@ -26,6 +26,9 @@ echo "nice -10:"
 TW_BENCH_NICE=-10 build/tw_bench_events || exit 1
 echo "nice -10, sealed (--seal-key, 15 min epochs):"
 TW_BENCH_NICE=-10 TW_BENCH_SEAL=1 build/tw_bench_events || exit 1
+echo
+echo "Pending pods: 50 untiered pods' OCI hooks at once, from each hook's start to its tag in the map"
+build/tw_bench_pods || exit 1
 echo
 echo "BPF LSM, in QEMU guests (TCG: compare ratios within one boot only)"
 tests/vm/bench.sh 5

@@ -219,6 +219,7 @@ int fx_start(struct fx *f, const char *const *extra)
 	char bin[PATH_MAX], notify[PATH_MAX + 16];
 	bool own_notify = !getenv("NOTIFY_SOCKET");
 	int n = 0, fd, err;
+	long long t0;
 
 	snprintf(bin, sizeof(bin), "%s/tierwalld", tw_build_dir);
 	argv[n++] = bin;
@@ -240,6 +241,8 @@ int fx_start(struct fx *f, const char *const *extra)
 	if (own_notify && (err = notify_listen(f, notify, sizeof(notify))))
 		return err;
 
+	t0 = fx_now_ms();
+	tw_costs.starts++;
 	f->daemon = fork();
 	if (f->daemon < 0)
 		return -errno;
@@ -256,7 +259,9 @@ int fx_start(struct fx *f, const char *const *extra)
 		execv(bin, (char **)argv);
 		_exit(127);
 	}
-	return own_notify ? wait_notified(f) : wait_running(f);
+	err = own_notify ? wait_notified(f) : wait_running(f);
+	tw_costs.start_s += (fx_now_ms() - t0) / 1000.0;
+	return err;
 }
 
 bool fx_started(struct fx *f, const char *const *extra)
@@ -273,6 +278,7 @@ bool fx_started(struct fx *f, const char *const *extra)
 
 int fx_stop(struct fx *f)
 {
+	long long t0;
 	pid_t pid;
 
 	if (!f->daemon)
@@ -286,6 +292,8 @@ int fx_stop(struct fx *f)
 		return pid < 0 ? -1 : f->daemon_status;
 	}
 	kill(f->daemon, SIGTERM);
+	t0 = fx_now_ms();
+	tw_costs.stops++;
 	if (!daemon_exited(f, fx_timeout_ms(STOP_MS))) {
 		printf("    tierwalld did not stop within %d s of SIGTERM; killing it\n",
 		       fx_timeout_ms(STOP_MS) / 1000);
@@ -293,6 +301,7 @@ int fx_stop(struct fx *f)
 		daemon_exited(f, 5000);
 		f->daemon_status = -1;
 	}
+	tw_costs.stop_s += (fx_now_ms() - t0) / 1000.0;
 	return f->daemon_status;
 }
 

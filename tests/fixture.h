@@ -34,6 +34,7 @@ struct fx {
 	/* A slot of a shared daemon (fx_share): root is the slot's, the rest the daemon's */
 	bool borrowed;
 	char slot[PATH_MAX];		/* as events show the slot's root ("" unless borrowed) */
+	bool slot_files;		/* tmp is the slot's own directory (fx_group.files) */
 };
 
 /*
@@ -76,7 +77,8 @@ void fx_cleanup(struct fx *f);
 /*
  * One daemon shared by the tests of a file (tests/fxshare.c): under TCG a
  * daemon start costs seconds, most of a simple test. Each test gets a slot:
- * its own cgroups (the group's list) below ROOT/sN, tagged by the group's
+ * its own cgroups (the group's list) below ROOT/sN, its own files if the
+ * group has some, tagged by the group's
  * policy whose "cgroups" entries are repeated for every slot under /sN. A
  * slot's f reads only the records of its own cgroups (and the daemon's
  * own); fx_cleanup removes the slot's cgroups and leaves the daemon, which
@@ -91,9 +93,19 @@ struct fx_group {
 	const char *text;
 	void (*policy)(char *buf, size_t len);
 	int slots;
+	/*
+	 * Files the policy names (NULL: none): each slot gets a directory of its
+	 * own (its f->tmp), which files() fills before the daemon starts; the
+	 * policy's "secrets" entries are repeated for every slot with "@SLOT@"
+	 * in their paths standing for it. The slot's daemon records that name
+	 * a path (secret_rotated, secret_protected) are its own only below it.
+	 */
+	int (*files)(const char *dir);
 };
 /* f becomes the next slot of g's daemon (started if needed); false (the test failed or skipped) if not. */
 bool fx_share(struct fx *f, const struct fx_group *g);
+/* The same where BPF LSM is ready (fx_lsm_ready), else the test is skipped. */
+bool fx_lsm_share(struct fx *f, const struct fx_group *g);
 
 int fx_mkcg(struct fx *f, const char *rel);
 /* Path of a cgroup relative to the cgroup2 mount, as events show it. */

@@ -52,17 +52,31 @@ int fx_drain(struct fx *f)
 	return err;
 }
 
-/* A shared daemon's slot (fx_share) sees its own cgroups' records and the daemon's. */
+/* Does path lie at or below dir? */
+static bool below(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	return path && !strncmp(path, dir, n) && (path[n] == '/' || !path[n]);
+}
+
+/*
+ * A shared daemon's slot (fx_share) sees its own cgroups' records and the
+ * daemon's; of those naming a file, only the ones below its own directory.
+ */
 static bool in_slot(const struct fx *f, json_t *o)
 {
-	json_t *c = json_object_get(o, "cgroup");
-	const char *cg = json_string_value(c);
-	size_t n = strlen(f->slot);
+	json_t *c = json_object_get(o, "cgroup"), *p = json_object_get(o, "path");
 
-	/* null: a cgroup removed before its record was written, another slot's. */
-	if (!f->borrowed || !c)
+	if (!f->borrowed)
 		return true;
-	return cg && !strncmp(cg, f->slot, n) && (cg[n] == '/' || !cg[n]);
+	if (!c)
+		return !f->slot_files || !json_is_string(p) || below(json_string_value(p), f->tmp);
+	/* A packet's record (egress) may know only the tagged cgroup. */
+	if (json_is_null(c))
+		c = json_object_get(o, "tagged_cgroup");
+	/* Neither: a cgroup removed before its record was written, another slot's. */
+	return below(json_string_value(c), f->slot);
 }
 
 /*

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <jansson.h>
 #include "cgroup.h"
@@ -25,7 +26,50 @@ static void share_end(void)
 	used = 0;
 }
 
-/* The group's policy with its "cgroups" entries repeated under /s1 ... /sN. */
+/* Slot k's directory for its files (the slot's f->tmp). */
+static void slot_dir(char *out, size_t len, int k)
+{
+	snprintf(out, len, "%s/s%d", shared.tmp, k);
+}
+
+/* e's "paths" with "@SLOT@" in them standing for slot k's directory. */
+static json_t *slotted_secret(json_t *e, int k)
+{
+	char dir[PATH_MAX], path[PATH_MAX * 2];
+	json_t *c = json_deep_copy(e), *paths = json_array(), *v;
+	const char *s, *at;
+	size_t i;
+
+	slot_dir(dir, sizeof(dir), k);
+	json_array_foreach(json_object_get(e, "paths"), i, v) {
+		s = json_string_value(v) ?: "";
+		at = strstr(s, "@SLOT@");
+		if (at)
+			snprintf(path, sizeof(path), "%.*s%s%s", (int)(at - s), s, dir, at + 6);
+		else
+			snprintf(path, sizeof(path), "%s", s);
+		json_array_append_new(paths, json_string(path));
+	}
+	json_object_set_new(c, "paths", paths);
+	return c;
+}
+
+/* Every slot's copy of the "secrets" entries, for a group with files. */
+static int slot_secrets(json_t *p, int slots)
+{
+	json_t *in = json_object_get(p, "secrets"), *out = json_array(), *e;
+	size_t i;
+	int k;
+
+	if (!in)
+		return 0;
+	for (k = 1; k <= slots; k++)
+		json_array_foreach(in, i, e)
+			json_array_append_new(out, slotted_secret(e, k));
+	return json_object_set_new(p, "secrets", out) ? -ENOMEM : 0;
+}
+
+/* The group's policy with its "cgroups" entries repeated under /s1 ... /sN (and secrets per slot). */
 static int write_slotted_policy(const struct fx_group *g)
 {
 	char text[16384], path[PATH_MAX];
@@ -52,6 +96,8 @@ static int write_slotted_policy(const struct fx_group *g)
 		}
 	}
 	json_object_set(p, "cgroups", out);
+	if (g->files && slot_secrets(p, g->slots))
+		goto out;
 	err = json_dump_file(p, shared.policy, JSON_INDENT(1)) ? -EIO : 0;
 out:
 	json_decref(out);
@@ -67,11 +113,17 @@ static bool share_start(const struct fx_group *g)
 
 	share_end();
 	err = fx_init(&shared, NULL);
-	for (k = 1; !err && k <= g->slots; k++)
+	for (k = 1; !err && k <= g->slots; k++) {
 		for (c = g->cgroups; !err && *c; c++) {
 			snprintf(rel, sizeof(rel), "s%d/%s", k, *c);
 			err = fx_mkcg(&shared, rel);
 		}
+		/* The files exist before the daemon starts, as an own daemon's would. */
+		if (!err && g->files) {
+			slot_dir(rel, sizeof(rel), k);
+			err = mkdir(rel, 0755) ? -errno : g->files(rel);
+		}
+	}
 	if (!err)
 		err = write_slotted_policy(g);
 	if (!ASSERT_OK(err, "shared daemon's cgroups and policy") || !fx_started(&shared, NULL)) {
@@ -104,5 +156,15 @@ bool fx_share(struct fx *f, const struct fx_group *g)
 	used++;
 	snprintf(f->root, sizeof(f->root), "%s/s%d", shared.root, used);
 	snprintf(f->slot, sizeof(f->slot), "%s", f->root + strlen(mnt));
+	if (g->files) {
+		slot_dir(f->tmp, sizeof(f->tmp), used);
+		f->slot_files = true;
+	}
 	return true;
+}
+
+bool fx_lsm_share(struct fx *f, const struct fx_group *g)
+{
+	memset(f, 0, sizeof(*f));	/* a skipped test's cleanup finds nothing */
+	return fx_lsm_ready() && fx_share(f, g);
 }

@@ -27,6 +27,57 @@ static const char *const lsm_cgroups[] = {
 };
 
 
+/* The files of the policy below, in dir (made before the daemon starts: pre-link must predate it). */
+static int lsm_files(const char *dir)
+{
+	char p[PATH_MAX * 2], k[PATH_MAX * 2];
+
+	fx_sh(NULL, 0, "mkdir -p %s/secrets/prod/sub %s/secrets/staging", dir, dir);
+	snprintf(k, sizeof(k), "%s/secrets/prod/db.key", dir);
+	write_file(k, "prod-db-password\n", 0644);
+	snprintf(p, sizeof(p), "%s/secrets/prod/rotate.sh", dir);
+	write_file(p, "#!/bin/sh\nexit 0\n", 0755);
+	snprintf(p, sizeof(p), "%s/single.key", dir);
+	write_file(p, "prod-api-key\n", 0644);
+	snprintf(p, sizeof(p), "%s/notes.txt", dir);
+	write_file(p, "nothing secret\n", 0644);
+	snprintf(p, sizeof(p), "%s/pre-link", dir);
+	return link(k, p) ? -errno : 0;
+}
+
+/* The secret-file policy on the files of lsm_files(dir). */
+static void lsm_policy_in(char *buf, size_t len, const char *dir)
+{
+	snprintf(buf, len,
+"{ \"version\": 1,\n"
+"  \"tiers\": { \"dev\": {\"mode\": \"audit\"}, \"staging\": {}, \"prod\": {} },\n"
+"  \"cgroups\": [ {\"path\": \"/agents/staging\", \"tier\": \"staging\"},\n"
+"               {\"path\": \"/agents/dev\", \"tier\": \"dev\"},\n"
+"               {\"path\": \"/services/prod\", \"tier\": \"prod\"} ],\n"
+"  \"secrets\": [ {\"tier\": \"prod\", \"paths\": [\"%s/secrets/prod/\", \"%s/single.key\", \"%s/later/dir/new.key\"]},\n"
+"                {\"tier\": \"staging\", \"paths\": [\"%s/secrets/staging/\"]} ] }\n",
+		 dir, dir, dir, dir);
+}
+
+static void lsm_group_policy(char *buf, size_t len)
+{
+	lsm_policy_in(buf, len, "@SLOT@");
+}
+
+/* The paths of l's files, below its f.tmp. */
+static void lsm_paths(struct lsm *l)
+{
+	const char *t = l->f.tmp;
+
+	snprintf(l->prod, sizeof(l->prod), "%s/secrets/prod/", t);
+	snprintf(l->key, sizeof(l->key), "%s/secrets/prod/db.key", t);
+	snprintf(l->script, sizeof(l->script), "%s/secrets/prod/rotate.sh", t);
+	snprintf(l->single, sizeof(l->single), "%s/single.key", t);
+	snprintf(l->later, sizeof(l->later), "%s/later/dir/new.key", t);
+	snprintf(l->pre_link, sizeof(l->pre_link), "%s/pre-link", t);
+	snprintf(l->outside, sizeof(l->outside), "%s/notes.txt", t);
+}
+
 bool lsm_start(struct lsm *l)
 {
 	char policy[8192], out[4096] = "";
@@ -39,29 +90,10 @@ bool lsm_start(struct lsm *l)
 		return false;
 	if (!ASSERT_OK(fx_init(f, lsm_cgroups), "fixture"))
 		return false;
-	snprintf(l->prod, sizeof(l->prod), "%s/secrets/prod/", f->tmp);
-	snprintf(l->key, sizeof(l->key), "%s/secrets/prod/db.key", f->tmp);
-	snprintf(l->script, sizeof(l->script), "%s/secrets/prod/rotate.sh", f->tmp);
-	snprintf(l->single, sizeof(l->single), "%s/single.key", f->tmp);
-	snprintf(l->later, sizeof(l->later), "%s/later/dir/new.key", f->tmp);
-	snprintf(l->pre_link, sizeof(l->pre_link), "%s/pre-link", f->tmp);
-	snprintf(l->outside, sizeof(l->outside), "%s/notes.txt", f->tmp);
-	fx_sh(NULL, 0, "mkdir -p %s/secrets/prod/sub %s/secrets/staging", f->tmp, f->tmp);
-	write_file(l->key, "prod-db-password\n", 0644);
-	write_file(l->script, "#!/bin/sh\nexit 0\n", 0755);
-	write_file(l->single, "prod-api-key\n", 0644);
-	write_file(l->outside, "nothing secret\n", 0644);
-	if (!ASSERT_OK(link(l->key, l->pre_link) ? -errno : 0, "hard link before start"))
+	lsm_paths(l);
+	if (!ASSERT_OK(lsm_files(f->tmp), "the files, and a hard link before start"))
 		return false;
-	snprintf(policy, sizeof(policy),
-"{ \"version\": 1,\n"
-"  \"tiers\": { \"dev\": {\"mode\": \"audit\"}, \"staging\": {}, \"prod\": {} },\n"
-"  \"cgroups\": [ {\"path\": \"/agents/staging\", \"tier\": \"staging\"},\n"
-"               {\"path\": \"/agents/dev\", \"tier\": \"dev\"},\n"
-"               {\"path\": \"/services/prod\", \"tier\": \"prod\"} ],\n"
-"  \"secrets\": [ {\"tier\": \"prod\", \"paths\": [\"%s\", \"%s\", \"%s\"]},\n"
-"                {\"tier\": \"staging\", \"paths\": [\"%s/secrets/staging/\"]} ] }\n",
-		 l->prod, l->single, l->later, f->tmp);
+	lsm_policy_in(policy, sizeof(policy), f->tmp);
 	fx_write_policy(f, policy);
 	err = fx_start(f, NULL);
 	if (err) {
@@ -70,6 +102,19 @@ bool lsm_start(struct lsm *l)
 			  f->daemon_status, out);
 		return false;
 	}
+	return true;
+}
+
+bool lsm_share(struct lsm *l)
+{
+	static const struct fx_group lsm = {
+		.name = "lsm", .cgroups = lsm_cgroups, .policy = lsm_group_policy,
+		.files = lsm_files, .slots = 5,
+	};
+
+	if (!fx_lsm_share(&l->f, &lsm))
+		return false;
+	lsm_paths(l);
 	return true;
 }
 

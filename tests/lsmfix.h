@@ -25,6 +25,11 @@ struct lsm {
 
 /* Start the daemon on the secret-file policy; false (a failure or a skip said) if not. */
 bool lsm_start(struct lsm *l);
+/*
+ * The same files and policy on a slot of the file's shared daemon (fx_share),
+ * for tests that neither restart it nor read its totals.
+ */
+bool lsm_share(struct lsm *l);
 /* The newest file record of pid has these op, verdict, tier, file identity and secret. */
 void check_file_event(struct lsm *l, pid_t pid, const char *op, const char *verdict,
 		      const char *tier, const char *file, const char *secret);

@@ -24,6 +24,8 @@ static void (*file_end[MAX_FILE_END])(void);
 static int nfile_end;
 static bool cur_failed, cur_skipped;
 const char *tw_build_dir = "build";
+struct tw_test_costs tw_costs;
+static struct tw_test_costs total;
 
 void tw_test_register(const char *name, tw_test_fn fn, const char *file)
 {
@@ -79,6 +81,26 @@ static int cmp_test(const void *a, const void *b)
 	return c ? c : strcmp(x->name, y->name);
 }
 
+/* " daemon: 2 starts 14.1s, 1 stop 0.3s" or "" (none). */
+static const char *costs(char *buf, size_t len)
+{
+	int n = 0;
+
+	buf[0] = '\0';
+	if (tw_costs.starts)
+		n = snprintf(buf, len, "; %d start%s %.1fs", tw_costs.starts,
+			     tw_costs.starts == 1 ? "" : "s", tw_costs.start_s);
+	if (tw_costs.stops && n >= 0 && (size_t)n < len)
+		snprintf(buf + n, len - n, "; %d stop%s %.1fs", tw_costs.stops,
+			 tw_costs.stops == 1 ? "" : "s", tw_costs.stop_s);
+	total.starts += tw_costs.starts;
+	total.stops += tw_costs.stops;
+	total.start_s += tw_costs.start_s;
+	total.stop_s += tw_costs.stop_s;
+	memset(&tw_costs, 0, sizeof(tw_costs));
+	return buf;
+}
+
 static double seconds(void)
 {
 	struct timespec ts;
@@ -90,7 +112,8 @@ static double seconds(void)
 int main(int argc, char **argv)
 {
 	int pass = 0, fail = 0, skip = 0, i, j, first = 1;
-	double t0;
+	double t0, t;
+	char c[96];
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (getenv("TW_BUILD_DIR"))
@@ -110,23 +133,29 @@ int main(int argc, char **argv)
 			continue;
 		if (i && strcmp(tests[i].file, tests[i - 1].file))
 			end_file();
+		costs(c, sizeof(c));	/* a file end's stops are its last test's */
 		cur_failed = cur_skipped = false;
 		printf("--- %s\n", tests[i].name);
 		t0 = seconds();
 		tests[i].fn();
-		/* How long each took: what to look at when make test grows. */
+		/* How long each took, and its daemons': what to look at when make test grows. */
+		t = seconds() - t0;
+		costs(c, sizeof(c));
 		if (cur_failed) {
 			fail++;
-			printf("FAIL %s (%.1fs)\n", tests[i].name, seconds() - t0);
+			printf("FAIL %s (%.1fs%s)\n", tests[i].name, t, c);
 		} else if (cur_skipped) {
 			skip++;
-			printf("SKIP %s (%.1fs)\n", tests[i].name, seconds() - t0);
+			printf("SKIP %s (%.1fs%s)\n", tests[i].name, t, c);
 		} else {
 			pass++;
-			printf("ok   %s (%.1fs)\n", tests[i].name, seconds() - t0);
+			printf("ok   %s (%.1fs%s)\n", tests[i].name, t, c);
 		}
 	}
 	end_file();
+	costs(c, sizeof(c));
+	printf("daemons: %d starts %.1fs, %d stops %.1fs\n", total.starts, total.start_s,
+	       total.stops, total.stop_s);
 	printf("%d passed, %d failed, %d skipped\n", pass, fail, skip);
 	return fail ? 1 : 0;
 }

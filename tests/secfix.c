@@ -14,17 +14,11 @@ static const char *const sec_cgroups[] = {
 	"agents/staging", "services/prod", "untagged", NULL
 };
 
-bool sec_init(struct sec *s)
+/* The paths of s's files, below its f.tmp. */
+static void sec_paths(struct sec *s)
 {
-	struct fx *f = &s->f;
-	const char *t;
+	const char *t = s->f.tmp;
 
-	memset(s, 0, sizeof(*s));
-	if (!fx_lsm_ready())
-		return false;
-	if (!ASSERT_OK(fx_init(f, sec_cgroups), "fixture"))
-		return false;
-	t = f->tmp;
 	snprintf(s->tls, sizeof(s->tls), "%s/tls", t);
 	snprintf(s->key, sizeof(s->key), "%s/tls/key.pem", t);
 	snprintf(s->other, sizeof(s->other), "%s/tls/other.txt", t);
@@ -34,35 +28,86 @@ bool sec_init(struct sec *s)
 	snprintf(s->vol, sizeof(s->vol), "%s/vol/", t);
 	snprintf(s->svc, sizeof(s->svc), "%s/svc/prod/", t);
 	snprintf(s->notes, sizeof(s->notes), "%s/notes.txt", t);
-	fx_sh(NULL, 0, "mkdir -p %s %s/live/site %s/archive/site %s %s", s->tls, t, t, s->vol, s->svc);
-	return ASSERT_OK(sec_write(s->key, "key v1\n") || sec_write(s->other, "other\n") ||
-			 sec_write(s->cert1, "cert 1\n") || sec_write(s->notes, "notes\n") ||
-			 symlink("../../archive/site/privkey1.pem", s->live) ||
-			 symlink("../../notes.txt", s->readme_link), "the files");
 }
 
-bool sec_run(struct sec *s, const char *const *more)
+/* The files in dir, before the daemon starts. */
+static int sec_files(const char *dir)
 {
-	char policy[8192], extra[4096] = "";
-	struct fx *f = &s->f;
-	size_t n = 0;
+	struct sec s;
 
-	for (; more && *more; more++)
-		n += snprintf(extra + n, sizeof(extra) - n, ", \"%s\"", *more);
-	snprintf(policy, sizeof(policy),
+	memset(&s, 0, sizeof(s));
+	snprintf(s.f.tmp, sizeof(s.f.tmp), "%s", dir);
+	sec_paths(&s);
+	fx_sh(NULL, 0, "mkdir -p %s %s/live/site %s/archive/site %s %s", s.tls, dir, dir, s.vol, s.svc);
+	return sec_write(s.key, "key v1\n") || sec_write(s.other, "other\n") ||
+	       sec_write(s.cert1, "cert 1\n") || sec_write(s.notes, "notes\n") ||
+	       symlink("../../archive/site/privkey1.pem", s.live) ||
+	       symlink("../../notes.txt", s.readme_link) ? -EIO : 0;
+}
+
+/* The policy: one rule of each kind on the files in dir, and more prod paths (", \"...\""). */
+static void sec_policy_in(char *buf, size_t len, const char *dir, const char *more)
+{
+	snprintf(buf, len,
 "{ \"version\": 1,\n"
 "  \"tiers\": { \"staging\": {}, \"prod\": {} },\n"
 "  \"cgroups\": [ {\"path\": \"/agents/staging\", \"tier\": \"staging\"},\n"
 "               {\"path\": \"/services/prod\", \"tier\": \"prod\"} ],\n"
-"  \"secrets\": [ {\"tier\": \"prod\", \"paths\": [\"%s\", \"%s\", \"%s\", \"%s\"%s]} ] }\n",
-		 s->key, s->live, s->vol, s->svc, extra);
-	fx_write_policy(f, policy);
-	return fx_started(f, NULL);
+"  \"secrets\": [ {\"tier\": \"prod\", \"paths\": [\"%s/tls/key.pem\", \"%s/live/site/privkey.pem\", \"%s/vol/\", \"%s/svc/prod/\"%s]} ] }\n",
+		 dir, dir, dir, dir, more);
+}
+
+static void sec_group_policy(char *buf, size_t len)
+{
+	sec_policy_in(buf, len, "@SLOT@", "");
+}
+
+bool sec_init(struct sec *s)
+{
+	struct fx *f = &s->f;
+
+	memset(s, 0, sizeof(*s));
+	if (!fx_lsm_ready())
+		return false;
+	if (!ASSERT_OK(fx_init(f, sec_cgroups), "fixture"))
+		return false;
+	sec_paths(s);
+	return ASSERT_OK(sec_files(f->tmp), "the files");
+}
+
+void sec_policy(struct sec *s, const char *const *more)
+{
+	char policy[8192], extra[4096] = "";
+	size_t n = 0;
+
+	for (; more && *more; more++)
+		n += snprintf(extra + n, sizeof(extra) - n, ", \"%s\"", *more);
+	sec_policy_in(policy, sizeof(policy), s->f.tmp, extra);
+	fx_write_policy(&s->f, policy);
+}
+
+bool sec_run(struct sec *s, const char *const *more)
+{
+	sec_policy(s, more);
+	return fx_started(&s->f, NULL);
 }
 
 bool sec_start(struct sec *s)
 {
 	return sec_init(s) && sec_run(s, NULL);
+}
+
+bool sec_share(struct sec *s)
+{
+	static const struct fx_group sec = {
+		.name = "sec", .cgroups = sec_cgroups, .policy = sec_group_policy,
+		.files = sec_files, .slots = 5,
+	};
+
+	if (!fx_lsm_share(&s->f, &sec))
+		return false;
+	sec_paths(s);
+	return true;
 }
 
 static bool is_str(json_t *o, const char *key, const char *want)

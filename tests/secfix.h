@@ -31,6 +31,10 @@ bool sec_start(struct sec *s);
 /* The same in two steps: the files; then the policy (with more prod paths) and the daemon. */
 bool sec_init(struct sec *s);
 bool sec_run(struct sec *s, const char *const *more);
+/* The policy alone (for a reload): the rules above plus more prod paths. */
+void sec_policy(struct sec *s, const char *const *more);
+/* The same files and policy on a slot of the file's shared daemon (fx_share). */
+bool sec_share(struct sec *s);
 static inline int sec_write(const char *path, const char *text)
 {
 	return write_file(path, text, 0644);

@@ -166,16 +166,25 @@ void tw_netns_leave(struct tw_netns *ns)
 	ns->old = -1;
 }
 
-bool tw_sock_start(struct fx *f, const char *policy)
+bool tw_sock_share(struct fx *f, const char *policy)
 {
 	static const char *const cgroups[] = { "staging", "prod", "free", NULL };
+	/* One group per policy text (a file's tests pass the same static text). */
+	static struct fx_group groups[4];
+	struct fx_group *g = groups;
 
+	memset(f, 0, sizeof(*f));
 	if (geteuid()) {
 		tw_test_skip("needs root (cgroups and BPF)");
 		return false;
 	}
-	return ASSERT_OK(fx_init(f, cgroups), "fixture") && ASSERT_OK(fx_write_policy(f, policy), "policy") &&
-	       fx_started(f, NULL);
+	while (g < groups + 4 && g->text && g->text != policy)
+		g++;
+	if (!ASSERT_TRUE(g < groups + 4, "at most 4 socket test policies"))
+		return false;
+	if (!g->text)
+		*g = (struct fx_group){ .name = "sock", .cgroups = cgroups, .text = policy, .slots = 3 };
+	return fx_share(f, g);
 }
 
 void tw_check_sock_event(struct fx *f, pid_t pid, const char *op, const char *family,

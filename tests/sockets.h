@@ -39,9 +39,10 @@ void tw_netns_leave(struct tw_netns *ns);
 /* The socket event of pid: a staging deny with this op and kind (uid -1: any). */
 /*
  * A daemon for the socket tests: cgroups staging, prod and free under this
- * policy. false when the test failed or was skipped (not root).
+ * policy (a static text), on a slot of the file's shared daemon for it
+ * (fx_share). false when the test failed or was skipped (not root).
  */
-bool tw_sock_start(struct fx *f, const char *policy);
+bool tw_sock_share(struct fx *f, const char *policy);
 void tw_check_sock_event(struct fx *f, pid_t pid, const char *op, const char *family,
 			 const char *type, const char *protocol, long uid);
 

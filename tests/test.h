@@ -26,6 +26,16 @@ bool tw_test_failed(void);
 void tw_test_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Set by the runner: where the built binaries are. */
 extern const char *tw_build_dir;
+/*
+ * What the running test spent on daemon starts and stops (counted by the
+ * fixture, printed by the runner beside the test's time): under TCG these
+ * are most of make test's time, so the report shows where it goes.
+ */
+struct tw_test_costs {
+	int starts, stops;
+	double start_s, stop_s;
+};
+extern struct tw_test_costs tw_costs;
 
 #define TEST(name)							\
 	static void name(void);						\

@@ -216,7 +216,8 @@ static json_t *as_logged(json_t *o)
 		json_decref(o);
 		return NULL;
 	}
-	tw_evlog_append(l, json_pack("{s:s}", "kind", "first"));	/* so prev is a real hash */
+	tw_evlog_append(l, json_pack("{s:s}", "kind", "first"));
+	tw_evlog_flush(l);	/* the next record starts a batch: its prev is a real hash */
 	tw_evlog_append(l, o);
 	tw_evlog_close(l);
 	snprintf(path, sizeof(path), "%s/%s", tmpl, TW_EVLOG_CURRENT);

@@ -79,7 +79,8 @@ TEST(unit_evlog_chain_and_tampering)
 	fx_sh(NULL, 0, "cp %s/%s %s/orig", dir, TW_EVLOG_CURRENT, dir);
 	edit(dir, "4s/connect/file!/");
 	ASSERT_EQ(verify(dir, out, sizeof(out)), -EBADMSG, "an edited record");
-	ASSERT_CONTAINS(out, ":4 (seq 4): that record was changed", "names the edited record");
+	/* Flushed every 3 records: a batch (batch.h) of seq 4..6, checked by the next one's prev. */
+	ASSERT_CONTAINS(out, ":4..6 (seq 4..6): a record of it was changed", "names the edited record's batch");
 
 	fx_sh(NULL, 0, "cp %s/orig %s/%s", dir, dir, TW_EVLOG_CURRENT);
 	edit(dir, "6d");
@@ -113,6 +114,62 @@ TEST(unit_evlog_chain_and_tampering)
 	ASSERT_OK(write_records(dir, &o, 3, 3), "three more records");
 	fx_sh(NULL, 0, "cp %s/head.old %s/%s", dir, dir, TW_EVLOG_HEAD);
 	ASSERT_OK(verify(dir, out, sizeof(out)), "a log ahead of its head verifies");
+	rm_tmp(dir);
+}
+
+/* The log saved as orig, with one sed edit applied: verify-log's answer into out. */
+static int verify_edited(const char *dir, const char *sed, char *out, size_t len)
+{
+	fx_sh(NULL, 0, "cp %s/orig %s/%s", dir, dir, TW_EVLOG_CURRENT);
+	if (sed[0])
+		edit(dir, sed);
+	return verify(dir, out, len);
+}
+
+/* Does line n (from 1) of the current file carry prev? -1 if there is no such line. */
+static int line_has_prev(const char *dir, int n)
+{
+	char out[4096];
+
+	if (fx_sh(out, sizeof(out), "sed -n '%dp' %s/%s", n, dir, TW_EVLOG_CURRENT) || !out[0])
+		return -1;
+	return strstr(out, "\"prev\":\"") != NULL;
+}
+
+/*
+ * Batches (batch.h): prev only on the first record of each written block,
+ * and every record still covered: a change, a removal or a merge of two
+ * batches inside a batch is found, and a restart chains to the last batch.
+ */
+TEST(unit_evlog_batches_cover_every_record)
+{
+	const struct tw_evlog_opts o = {};
+	char *dir = mkdir_tmp(), out[1024];
+
+	if (!ASSERT_TRUE(dir != NULL, "tmp dir"))
+		return;
+	ASSERT_OK(write_records(dir, &o, 8, 4), "two batches of 4");
+	ASSERT_OK(write_records(dir, &o, 3, 3), "a restart chains to the batch of seq 5..8");
+	ASSERT_EQ(line_has_prev(dir, 1), 1, "a log's first record carries prev");
+	ASSERT_EQ(line_has_prev(dir, 2), 0, "the next of its batch does not");
+	ASSERT_EQ(line_has_prev(dir, 5), 1, "the next block starts a batch");
+	ASSERT_EQ(line_has_prev(dir, 9), 1, "so does the first record after a restart");
+	ASSERT_OK(verify(dir, out, sizeof(out)), "intact batches verify");
+	ASSERT_CONTAINS(out, "OK: 11 records in 1 file, seq 1..11", "summary");
+
+	fx_sh(NULL, 0, "cp %s/%s %s/orig", dir, TW_EVLOG_CURRENT, dir);
+	ASSERT_EQ(verify_edited(dir, "6s/connect/file!/", out, sizeof(out)), -EBADMSG,
+		  "a record inside a batch edited");
+	ASSERT_CONTAINS(out, ":9: does not follow the batch before it", "found by the next batch's prev");
+	ASSERT_CONTAINS(out, ":5..8 (seq 5..8): a record of it was changed", "names the batch");
+	ASSERT_EQ(verify_edited(dir, "7d", out, sizeof(out)), -EBADMSG, "a record inside a batch removed");
+	ASSERT_CONTAINS(out, "records between them were removed or reordered", "found by its seq");
+	ASSERT_EQ(verify_edited(dir, "5s/,\"prev\":\"[0-9a-f]*\"//", out, sizeof(out)), -EBADMSG,
+		  "two batches merged (a prev removed)");
+	ASSERT_EQ(verify_edited(dir, "1s/,\"prev\":\"[0-9a-f]*\"//", out, sizeof(out)), -EBADMSG,
+		  "a first record without prev");
+	ASSERT_CONTAINS(out, "records before it were removed", "says so");
+	ASSERT_OK(verify_edited(dir, "", out, sizeof(out)), "the saved copy verifies again");
 	rm_tmp(dir);
 }
 

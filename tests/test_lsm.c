@@ -98,7 +98,7 @@ TEST(lsm_open_read_write_by_tier)
 	struct lsm l;
 	pid_t pid;
 
-	if (!lsm_start(&l))
+	if (!lsm_share(&l))
 		goto out;
 	rd = (struct fop){ .path = l.key, .flags = O_RDONLY };
 	wr = (struct fop){ .path = l.key, .flags = O_WRONLY };
@@ -128,7 +128,7 @@ TEST(lsm_other_names_for_the_same_file)
 	int i;
 	static const __u64 resolves[] = { 0, RESOLVE_NO_SYMLINKS, RESOLVE_NO_MAGICLINKS };
 
-	if (!lsm_start(&l))
+	if (!lsm_share(&l))
 		goto out;
 	snprintf(sym, sizeof(sym), "%s/sym", l.f.tmp);
 	ASSERT_OK(symlink(l.key, sym) ? -errno : 0, "symlink");
@@ -197,7 +197,7 @@ TEST(lsm_files_that_move_or_appear)
 	json_t *e = NULL;
 	int i;
 
-	if (!lsm_start(&l))
+	if (!lsm_share(&l))
 		goto out;
 	/* The owner (here: root, untagged) reorganises after the daemon started. */
 	snprintf(renamed, sizeof(renamed), "%s/secrets/prod/db-renamed.key", l.f.tmp);
@@ -250,7 +250,7 @@ TEST(lsm_cache_follows_protection)
 	struct fop o = { .flags = O_RDONLY };
 	struct lsm l;
 
-	if (!lsm_start(&l))
+	if (!lsm_share(&l))
 		goto out;
 	snprintf(u, sizeof(u), "%s/u.txt", l.f.tmp);
 	snprintf(u_in, sizeof(u_in), "%su.txt", l.prod);
@@ -302,7 +302,7 @@ TEST(lsm_nothing_of_the_secret_is_lost)
 	pid_t pid;
 	int fd;
 
-	if (!lsm_start(&l))
+	if (!lsm_share(&l))
 		goto out;
 	o = (struct fop){ .path = l.key };
 	ASSERT_EQ(fx_do(&l.f, "agents/staging", op_unlink, &o, &pid), EPERM, "unlink");

@@ -38,7 +38,7 @@ TEST(lsm_descriptor_passing)
 			    .msg_controllen = sizeof(buf) };
 	struct cmsghdr *c;
 
-	if (!lsm_start(&l))
+	if (!lsm_share(&l))
 		goto out;
 	/* An untagged process opens the secret and hands the descriptor over. */
 	fd = open(l.key, O_RDONLY);
@@ -70,7 +70,7 @@ TEST(lsm_tier_changes_and_audit)
 	struct lsm l;
 	pid_t pid;
 
-	if (!lsm_start(&l))
+	if (!lsm_share(&l))
 		goto out;
 	o = (struct fop){ .path = l.key, .flags = O_RDONLY };
 	ASSERT_EQ(fx_do_moved(&l.f, "agents/staging", "services/prod", op_open_refused, op_open, &o, NULL),

@@ -86,7 +86,7 @@ TEST(lsm_secret_unix_sockets)
 	struct sec s;
 	pid_t pid;
 
-	if (!sec_start(&s))
+	if (!sec_share(&s))
 		goto out;
 	snprintf(db, sizeof(db), "%sdb.sock", s.svc);
 	snprintf(dg, sizeof(dg), "%slog.sock", s.svc);
@@ -164,7 +164,7 @@ TEST(lsm_secret_tmpfs_mounted_after_start)
 	struct sec s;
 	pid_t pid;
 
-	if (!sec_start(&s))
+	if (!sec_share(&s))
 		goto out;
 	/* Inside a protected directory, by an untagged process (kubelet does this). */
 	snprintf(certs, sizeof(certs), "%scerts", s.svc);
@@ -203,7 +203,7 @@ TEST(lsm_secret_unplaced_mount_refused)
 	json_t *e;
 	pid_t pid;
 
-	if (!sec_start(&s))
+	if (!sec_share(&s))
 		goto out;
 	snprintf(p, sizeof(p), "%s/nest", s.f.tmp);
 	mkdir(p, 0755);

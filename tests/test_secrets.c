@@ -34,7 +34,7 @@ TEST(lsm_secret_file_rule_follows_its_name)
 	pid_t pid;
 	int fd;
 
-	if (!sec_start(&s))
+	if (!sec_share(&s))
 		goto out;
 	o.path = s.key;
 	ASSERT_EQ(fx_do(&s.f, "agents/staging", op_open, &o, NULL), EPERM, "before any change");
@@ -153,7 +153,7 @@ TEST(lsm_secret_rotation_race)
 	struct sec s;
 	char b = 1;
 
-	if (!sec_start(&s))
+	if (!sec_share(&s))
 		goto out;
 	r = mmap(NULL, sizeof(*r), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (!ASSERT_TRUE(r != MAP_FAILED, "shared counters") || !ASSERT_OK(pipe(go), "pipe"))
@@ -216,7 +216,7 @@ TEST(lsm_secret_symlink_retarget)
 	struct sec s;
 	pid_t pid;
 
-	if (!sec_start(&s))
+	if (!sec_share(&s))
 		goto out;
 	o.path = s.live;
 	ASSERT_EQ(fx_do(&s.f, "agents/staging", op_open, &o, NULL), EPERM, "the live certificate");
@@ -266,7 +266,7 @@ TEST(lsm_secret_directory_swapped_and_recreated)
 	struct sec s;
 	pid_t pid;
 
-	if (!sec_start(&s))
+	if (!sec_share(&s))
 		goto out;
 	snprintf(dir, sizeof(dir), "%s/svc/prod", s.f.tmp);
 	snprintf(old, sizeof(old), "%s/svc/prod.old", s.f.tmp);
@@ -397,7 +397,7 @@ TEST(lsm_secret_kubelet_atomic_writer)
 	bool mounted = false;
 	struct sec s;
 
-	if (!sec_start(&s))
+	if (!sec_share(&s))
 		goto out;
 	/* kubelet mounts the volume's tmpfs after the node's daemons started. */
 	if (!ASSERT_OK(mount("tmpfs", s.vol, "tmpfs", 0, "mode=0755") ? -errno : 0, "tmpfs on the volume"))

@@ -92,7 +92,7 @@ TEST(integ_sock_ping_and_raw_refused)
 	struct fx f;
 	pid_t pid;
 
-	if (!tw_sock_start(&f, policy))
+	if (!tw_sock_share(&f, policy))
 		goto out;
 	if (!ASSERT_OK(tw_netns_enter(&ns, "10.20.0.1", "fd00:20::1"), "private network namespace"))
 		goto out;
@@ -161,7 +161,7 @@ TEST(integ_sock_kinds_refused)
 	struct fx f;
 	pid_t pid;
 
-	if (!tw_sock_start(&f, policy))
+	if (!tw_sock_share(&f, policy))
 		goto out;
 	u = socket(AF_INET, SOCK_DGRAM, IPPROTO_UDPLITE);
 	if (u < 0 && errno == EPROTONOSUPPORT) {
@@ -226,7 +226,7 @@ TEST(integ_sock_sctp_refused)
 		return;
 	}
 	close(fd);
-	if (!tw_sock_start(&f, policy))
+	if (!tw_sock_share(&f, policy))
 		goto out;
 	ASSERT_EQ(fx_do(&f, "free", do_socket, &sctp, NULL), 0, "untagged SCTP socket");
 	ASSERT_EQ(fx_do(&f, "staging", do_socket, &sctp, &pid), EPERM, "staging SCTP socket");

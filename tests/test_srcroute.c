@@ -148,7 +148,7 @@ TEST(integ_sock_source_routes_refused)
 	pid_t pid;
 	size_t i;
 
-	if (!tw_sock_start(&f, policy))
+	if (!tw_sock_share(&f, policy))
 		goto out;
 	for (i = 0; i < ARRAY_SIZE(routes); i++) {
 		o = routes[i];
@@ -285,7 +285,7 @@ TEST(integ_sock_source_routes_in_packets_dropped)
 	struct fx f = {};
 	int u;
 
-	if (!tw_sock_start(&f, policy_guarded))
+	if (!tw_sock_share(&f, policy_guarded))
 		goto out;
 	routed_case(&f, &retopts, "an IP_RETOPTS source route in sendmsg", "IP_OPTIONS");
 	routed_case(&f, &v4, "IP_OPTIONS set before joining the tier", "IP_OPTIONS");
@@ -315,7 +315,7 @@ TEST(lsm_sock_source_route_cmsgs_refused)
 
 	if (!fx_lsm_ready())
 		return;
-	if (!tw_sock_start(&f, policy))
+	if (!tw_sock_share(&f, policy))
 		goto out;
 	routed_case(&f, &retopts, "an IP_RETOPTS source route in sendmsg", "IP_OPTIONS");
 	r = fx_do(&f, "free", routed_both, &rthdr, NULL);

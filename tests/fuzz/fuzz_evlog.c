@@ -48,9 +48,11 @@ static int make_seed(const char *out)
 	for (i = 0; i < 6; i++) {
 		tw_evlog_append(l, json_pack("{s:s, s:s, s:s, s:s, s:i}", "ts", "2026-11-27T10:00:00Z",
 					     "kind", "connect", "tier", "staging", "cgroup", "/a/b", "pid", i));
-		tw_evlog_flush(l);
-		if (i % 2)
+		/* Two records a block: batches (batch.h) of more than one record. */
+		if (i % 2) {
+			tw_evlog_flush(l);
 			tw_evlog_end_epoch(l);
+		}
 	}
 	tw_evlog_close(l);
 	snprintf(key, sizeof(key), "%s/%s", sdir, TW_EVLOG_CURRENT);

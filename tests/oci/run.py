@@ -8,7 +8,8 @@ private hooks directory (createRuntime stage); tierwalld runs on a private
 cgroup root whose libpod_parent is the pods' root it finds. Containers are
 parented below it. Traffic goes to loopback only.
 
-CRI-O is not packaged: its two annotation sets (a sandbox with the pod's
+CRI-O is not packaged (Debian 13 has no cri-o, crio or cri-tools: apt-cache
+search of trixie main, contrib, non-free and sid, 2026-12-07): its two annotation sets (a sandbox with the pod's
 labels, an app container naming its sandbox) are given to podman
 containers, which is what CRI-O's hook call carries.
 
@@ -263,13 +264,13 @@ def fake_state(i, pid):
                        "bundle": "/", "annotations": {}})
 
 
-@test("oci_untiered_release_latency_logged")
-def t_latency():
+@test("oci_50_untiered_at_once_all_placed")
+def t_many():
     """50 untiered containers' hooks at once, each with a waiting process in a pending cgroup:
-    the time from the hook's start to its exit (the tag is in the map then). Logged, not asserted."""
-    n, procs, cgs, took = 50, [], [], [0.0] * 50
+    every hook exits 0 and every cgroup is tagged untiered (how soon: `make bench`, tw_bench_pods)."""
+    n, procs, cgs, rcs = 50, [], [], [None] * 50
     for i in range(n):
-        cg = f"{CG2}/{CG}/libpod_parent/bench-{i}"
+        cg = f"{CG2}/{CG}/libpod_parent/many-{i}"
         os.makedirs(cg, exist_ok=True)
         cgs.append(cg)
         p = subprocess.Popen(["/bin/sh", "-c", f"echo $$ > {cg}/cgroup.procs; exec sleep 600"])
@@ -281,33 +282,23 @@ def t_latency():
                     break
                 time.sleep(0.01)
         args = json.load(open(f"{D}/hooks/50-tierwall.json"))["hook"]["args"][1:]
-        barrier, errs = threading.Barrier(n), []
+        barrier = threading.Barrier(n)
 
         def one(i):
             barrier.wait()
-            t0 = time.monotonic()
-            r = subprocess.run([f"{D}/bin/tierwall-oci-hook"] + args, input=fake_state(i, procs[i].pid),
-                               capture_output=True, text=True, timeout=30)
-            took[i] = (time.monotonic() - t0) * 1000 if r.returncode == 0 else float("inf")
-            if r.returncode:
-                errs.append(r.stderr)
+            rcs[i] = subprocess.run([f"{D}/bin/tierwall-oci-hook"] + args, input=fake_state(i, procs[i].pid),
+                                    capture_output=True, text=True, timeout=30)
         ts = [threading.Thread(target=one, args=(i,)) for i in range(n)]
         for t in ts:
             t.start()
         for t in ts:
             t.join()
-        s = sorted(took)
-        check(s[-1] != float("inf"), f"every hook placed its container: {errs[:2]}")
-        # The same hook alone, on a container placed already: its cost without the queue.
-        alone = []
-        for i in range(10):
-            t0 = time.monotonic()
-            subprocess.run([f"{D}/bin/tierwall-oci-hook"] + args, input=fake_state(i, procs[i].pid),
-                           capture_output=True, text=True, timeout=30)
-            alone.append((time.monotonic() - t0) * 1000)
-        print(f"    (50 untiered containers at once: hook start to tag in the map p50 {s[24]:.1f} ms, "
-              f"p99 {s[int(0.99 * n) - 1]:.1f} ms, max {s[-1]:.1f} ms; one at a time: median "
-              f"{sorted(alone)[5]:.1f} ms; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
+        bad = [r.stderr for r in rcs if r is None or r.returncode]
+        check(not bad, f"every hook placed its container: {len(bad)} did not: {bad[:2]}")
+        r = sh([f"{BUILD}/tierwall", "--socket", SOCK, "--json", "tiers"])
+        tags = {t["cgroup"].rsplit("/", 1)[-1]: t["tier"] for t in json.loads(r.stdout)["tags"]}
+        check(all(tags.get(f"many-{i}") == "untiered" for i in range(n)),
+              f"each cgroup released from pending: {[tags.get(f'many-{i}') for i in range(n)]}")
     finally:
         for p in procs:
             p.kill()
@@ -321,7 +312,7 @@ def t_latency():
                     time.sleep(0.02)
 
 
-TESTS = [t_install, t_annotation, t_crio, t_unknown, t_down, t_latency]
+TESTS = [t_install, t_annotation, t_crio, t_unknown, t_down, t_many]
 
 
 def main():

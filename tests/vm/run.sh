@@ -40,6 +40,12 @@ fi
 # A TCG vCPU on a busy host may not run for many seconds: the soft lockup
 # and RCU stall detectors then report a "BUG" that is the host's load, not
 # the kernel's; they wait 120 s (a real hang still ends in the timeout).
+# "; vCPU busy N s, idle N s" from the guest's /proc/stat at the end (tests/vm/init).
+cpu_share() {
+	tr -d '\r' < "$1" | sed -n 's/^TW-GUEST-CPU cpu *//p' | head -n1 |
+		awk 'NF >= 4 { printf "; vCPU busy %.0f s, idle %.0f s", ($1 + $2 + $3 + $6 + $7) / 100, ($4 + $5) / 100 }'
+}
+
 # boot_suite LABEL VMLINUZ EXTRA-CMDLINE FILTER
 boot_suite() {
 	local name=$1 vmlinuz=$2 extra=$3 filter=$4 log=$B/vm/console-$1.log
@@ -57,7 +63,7 @@ boot_suite() {
 		echo "vm[$name]: guest did not reach the test suite (attempt $attempt, qemu rc $qrc)"
 	done
 	tr -d '\r' < "$log" | sed -n "/TW-GUEST-START $nonce/,/TW-GUEST-DONE $nonce/p" |
-		grep -E '^(ok  |FAIL|SKIP|    |--- )' | sed "s/^/[$name] /"
+		grep -E '^(ok  |FAIL|SKIP|    |--- |daemons: )' | sed "s/^/[$name] /"
 	p=$(tr -d '\r' < "$log" | grep -cE '^ok   ')
 	f=$(tr -d '\r' < "$log" | grep -cE '^FAIL ')
 	s=$(tr -d '\r' < "$log" | grep -cE '^SKIP ')
@@ -73,7 +79,7 @@ boot_suite() {
 	if grep -qE 'WARNING:|BUG:|Oops|Kernel panic|general protection|Call Trace' "$log"; then
 		fail_one "[$name] kernel" "the kernel complained: $(grep -m1 -E 'WARNING:|BUG:|Oops|Kernel panic|general protection|Call Trace' "$log")"
 	fi
-	echo "vm[$name]: $(grep -m1 -o "TW-GUEST-START $nonce.*" "$log" | cut -d' ' -f3- | tr -d '\r') -> $p passed, $f failed, $s skipped"
+	echo "vm[$name]: $(grep -m1 -o "TW-GUEST-START $nonce.*" "$log" | cut -d' ' -f3- | tr -d '\r') -> $p passed, $f failed, $s skipped$(cpu_share "$log")"
 }
 
 # Guests run side by side, one vCPU each (TW_VM_JOBS at a time, default one

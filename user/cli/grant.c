@@ -32,6 +32,20 @@ static int on_opt(int c, const char *arg)
 	return -1;
 }
 
+static void print_allow(json_t *sc, const char *to, const char *host)
+{
+	json_t *v;
+	size_t i;
+
+	printf("+ allow   %s port", to);
+	if (!json_array_size(json_object_get(sc, "ports")))
+		printf(" any");
+	json_array_foreach(json_object_get(sc, "ports"), i, v)
+		printf("%s%lld", i ? "," : " ", json_integer_value(v));
+	printf(" %s", json_string_value(json_object_get(sc, "proto")));
+	printf(host ? " (%s today)\n" : "\n", host);
+}
+
 static void print_grant(json_t *g)
 {
 	json_t *sc = json_object_get(g, "scope"), *v;
@@ -43,13 +57,14 @@ static void print_grant(json_t *g)
 	json_array_foreach(json_object_get(g, "cgroups"), i, v)
 		printf("+ cgroup  %s (tier %s)\n", json_string_value(v),
 		       json_string_value(json_object_get(sc, "tier")));
-	if (to) {
-		printf("+ allow   %s port", to);
-		if (!json_array_size(json_object_get(sc, "ports")))
-			printf(" any");
-		json_array_foreach(json_object_get(sc, "ports"), i, v)
-			printf("%s%lld", i ? "," : " ", json_integer_value(v));
-		printf(" %s\n", json_string_value(json_object_get(sc, "proto")));
+	if (json_is_true(json_object_get(sc, "hostname"))) {
+		/* A hostname: its addresses today, each a line of the diff. */
+		json_array_foreach(json_object_get(g, "addresses"), i, v)
+			print_allow(sc, json_string_value(v), to);
+		if (!json_array_size(json_object_get(g, "addresses")))
+			printf("  (%s has no addresses now)\n", to);
+	} else if (to) {
+		print_allow(sc, to, NULL);
 	} else {
 		printf("+ open    %s\n", json_string_value(json_object_get(sc, "secret")));
 	}
@@ -102,7 +117,7 @@ static void log_dir(char *dir, size_t len)
 static int from_event(json_t *req)
 {
 	struct seek s = {};
-	char dir[PATH_MAX], to[128];
+	char dir[PATH_MAX], to[320];
 	json_t *dst;
 	long v;
 
@@ -128,7 +143,13 @@ static int from_event(json_t *req)
 	tw_ev_daemon_info();
 	json_object_set_new(req, "cgroup", json_string(tw_ev_policy_path(
 		json_string_value(json_object_get(s.rec, "cgroup")))));
-	if (dst) {
+	if (dst && json_string_value(json_object_get(s.rec, "hostname"))) {
+		/* Refused as a policy hostname's address: the grant is for the name, as the rule is. */
+		snprintf(to, sizeof(to), "%s:%lld/%s", json_string_value(json_object_get(s.rec, "hostname")),
+			 json_integer_value(json_object_get(dst, "port")),
+			 json_string_value(json_object_get(dst, "proto")) ?: "tcp");
+		json_object_set_new(req, "to", json_string(to));
+	} else if (dst) {
 		snprintf(to, sizeof(to), strchr(json_string_value(json_object_get(dst, "ip")) ?: "", ':') ?
 			 "[%s]:%lld/%s" : "%s:%lld/%s", json_string_value(json_object_get(dst, "ip")) ?: "",
 			 json_integer_value(json_object_get(dst, "port")),

@@ -482,11 +482,12 @@ static const struct cmd cmds[] = {
 	{ "keygen", "--seal-key FILE --verify-key FILE",
 	  "Make the node's sealing key (for tierwalld --seal-key; 0600, outside the log\n"
 	  "directory) and the operator's verification key (printed too: store it off the node).", do_keygen },
-	{ "grant", "request (--tier T | --cgroup CG | --pod NAME) (--to TARGET | --secret PATH) "
+	{ "grant", "request (--tier T | --cgroup CG | --pod NS/NAME) (--to TARGET | --secret PATH) "
 	  "[--from-event SEQ] --for DURATION --reason TEXT | show ID | approve ID | revoke ID",
 	  "Time-boxed, approved exceptions. request asks for one tier, cgroup or pod\n"
 	  "(NAMESPACE/NAME) to reach one destination a rule refuses (ADDR[/LEN][:PORT,...]\n"
-	  "[/tcp|/udp], IPv6 as [ADDR]:PORT) or open one secret path, for DURATION (90s,\n"
+	  "[/tcp|/udp], IPv6 as [ADDR]:PORT, or a policy HOSTNAME[:PORT,...]: its addresses\n"
+	  "as the daemon resolves them) or open one secret path, for DURATION (90s,\n"
 	  "15m, 4h; at most the policy's \"max\"); it prints the id and changes nothing;\n"
 	  "--from-event SEQ asks for exactly what that recorded denial was (its cgroup).\n"
 	  "show prints what it would allow; approve (a member of the policy's approver\n"

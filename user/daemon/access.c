@@ -93,17 +93,47 @@ static int gid_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Give each of gids (sorted) perm on path by a named-group ACL entry. */
+/*
+ * The owning group's own bits: from the ACL when there is one (with an ACL
+ * the mode's group bits are its mask, 7 once named entries were added).
+ */
+static int group_obj_perm(const char *path, const struct stat *st)
+{
+	struct { uint32_t version; struct acl_entry e[TW_GRANT_MAX_GROUPS + 8]; } acl;
+	ssize_t len = getxattr(path, "system.posix_acl_access", &acl, sizeof(acl));
+	int i;
+
+	for (i = 0; len > 4 && i < (int)((len - 4) / sizeof(acl.e[0])); i++)
+		if (acl.e[i].tag == ACL_GROUP_OBJ)
+			return acl.e[i].perm;
+	return (st->st_mode >> 3) & 7;
+}
+
+/*
+ * Give each of gids (sorted) perm on path by a named-group ACL entry, and
+ * nothing to any other group: a reload that drops a group takes its entry
+ * away (n = 0: no ACL, the owning group's bits as they were).
+ */
 static void acl_groups(const char *path, const gid_t *gids, int n, int perm)
 {
 	struct { uint32_t version; struct acl_entry e[TW_GRANT_MAX_GROUPS + 4]; } acl = { .version = 2 };
 	struct stat st;
-	int i, k = 0;
+	int i, k = 0, gobj;
 
 	if (stat(path, &st))
 		return;
+	gobj = group_obj_perm(path, &st);
+	if (!n) {
+		if (getxattr(path, "system.posix_acl_access", NULL, 0) <= 0)
+			return;
+		if (removexattr(path, "system.posix_acl_access") ||
+		    chmod(path, (st.st_mode & 07707) | gobj << 3))
+			tw_warn("cannot take the grant approver groups' access to %s away: %s", path,
+				strerror(errno));
+		return;
+	}
 	acl.e[k++] = (struct acl_entry){ ACL_USER_OBJ, (st.st_mode >> 6) & 7, -1 };
-	acl.e[k++] = (struct acl_entry){ ACL_GROUP_OBJ, (st.st_mode >> 3) & 7, -1 };
+	acl.e[k++] = (struct acl_entry){ ACL_GROUP_OBJ, gobj, -1 };
 	for (i = 0; i < n; i++)
 		if (!i || gids[i] != gids[i - 1])
 			acl.e[k++] = (struct acl_entry){ ACL_GROUP, perm, gids[i] };
@@ -116,16 +146,18 @@ static void acl_groups(const char *path, const gid_t *gids, int n, int perm)
 /*
  * Grant approvers reach the socket as the read-only group does: read and
  * write for each approver group by an ACL entry, and its private directory
- * traversable (what they may do there is grantreq.c's to decide).
+ * traversable (what they may do there is grantreq.c's to decide). Called at
+ * start and after each reload: the entries are exactly the loaded policy's
+ * groups, none when it has no grants section.
  */
-static void share_approvers(struct daemon *d)
+void dm_access_approvers(struct daemon *d)
 {
 	char dir[PATH_MAX], *slash;
 	gid_t gids[TW_GRANT_MAX_GROUPS];
 	struct stat st;
 	int i, n = 0;
 
-	for (i = 0; i < d->policy->grants.ngroups; i++) {
+	for (i = 0; d->policy->grants.enabled && i < d->policy->grants.ngroups; i++) {
 		struct group *g = getgrnam(d->policy->grants.groups[i]);
 
 		if (g)
@@ -133,8 +165,6 @@ static void share_approvers(struct daemon *d)
 		else
 			tw_warn("grants: approver group %s does not exist", d->policy->grants.groups[i]);
 	}
-	if (!n)
-		return;
 	qsort(gids, n, sizeof(gids[0]), gid_cmp);
 	acl_groups(d->sock_path, gids, n, 6);
 	snprintf(dir, sizeof(dir), "%s", d->sock_path);
@@ -168,6 +198,5 @@ void dm_access_setup(struct daemon *d)
 {
 	share_group(d);
 	/* After the group's modes: an ACL keeps the owning group's bits as they are now. */
-	if (d->policy->grants.enabled)
-		share_approvers(d);
+	dm_access_approvers(d);
 }

@@ -10,6 +10,8 @@
 
 /* Give --group read access: the control socket (and its private directory) and the log. */
 void dm_access_setup(struct daemon *d);
+/* The policy's grant approver groups reach the socket (an ACL entry each); again after a reload. */
+void dm_access_approvers(struct daemon *d);
 /* May uid make this request? Root may make any; others only read. */
 bool dm_access_allowed(uid_t uid, const char *cmd);
 

@@ -187,7 +187,7 @@ static json_t *cmd_tag(struct daemon *d, const struct client *c, json_t *req)
 	 * now; a crash before the save loses it from the state file only, and a
 	 * pod below a pods' root then starts the next instance pending.
 	 */
-	dm_tagwatch_update(d);
+	dm_tagwatch_add(d, abs);
 	rec = json_pack("{s:s, s:s?, s:s, s:b}", "tier", tier, "previous_tier", prev,
 			"source", dm_tag_source_name(source), "forced", force);
 	tw_json_set_text(rec, "cgroup", dm_rel_path(d, abs));

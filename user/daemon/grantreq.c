@@ -9,6 +9,7 @@
  * uid), never a tiered caller. One uid, or one tier, has at most
  * PENDING_EACH requests pending.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <grp.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 #include "cgroup.h"
+#include "dns.h"
 #include "grants.h"
 #include "persist.h"
 #include "reply.h"
@@ -67,7 +69,29 @@ static int peer_tier(struct daemon *d, const struct ucred *peer, char *abs, size
 	return i < 0 ? 0 : d->tags[i].tier;
 }
 
-/* "ADDR[/LEN][:PORT[,PORT]...][/tcp|/udp]", IPv6 with ports as "[ADDR[/LEN]]:PORTS". */
+/* s as a policy writes a hostname (lowercase, no trailing dot), or NULL if it is not one. */
+static char *host_name(const char *s)
+{
+	size_t i, n = strlen(s);
+	char *h;
+
+	if (n && s[n - 1] == '.')
+		n--;
+	if (!n || n > TW_HOSTNAME_MAX || strspn(s, "0123456789.") >= n)
+		return NULL;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '.' && s[i] != '_')
+			return NULL;
+	h = strndup(s, n);
+	for (i = 0; h && i < n; i++)
+		h[i] = tolower((unsigned char)h[i]);
+	return h;
+}
+
+/*
+ * "ADDR[/LEN][:PORT[,PORT]...][/tcp|/udp]", IPv6 with ports as
+ * "[ADDR[/LEN]]:PORTS", or a policy hostname in place of ADDR[/LEN].
+ */
 static int parse_target(struct grant *g, const char *s, char *why, size_t len)
 {
 	char buf[128], *addr = buf, *ports = NULL, *proto, *p, *end;
@@ -92,8 +116,8 @@ static int parse_target(struct grant *g, const char *s, char *why, size_t len)
 		*p = '\0';
 		ports = p + 1;
 	}
-	if (tw_cidr_parse(addr, &g->to, err, sizeof(err))) {
-		snprintf(why, len, "\"%s\" is not an address or CIDR: %s", addr, err);
+	if (tw_cidr_parse(addr, &g->to, err, sizeof(err)) && !(g->host = host_name(addr))) {
+		snprintf(why, len, "\"%s\" is not an address, CIDR or hostname: %s", addr, err);
 		return -EINVAL;
 	}
 	for (p = ports; p && *p; p = *end ? end + 1 : end) {
@@ -220,6 +244,7 @@ static json_t *op_request(struct daemon *d, const struct ucred *peer, json_t *re
 	if (!g)
 		return dm_reply_err("too many grants pending or active");
 	g->requested_at = time(NULL);
+	g->requested_boot = tw_now_ns(CLOCK_BOOTTIME);
 	dm_person(&g->req, peer->uid, peer->pid);
 	err = parse_scope(d, g, req, &tier) ?: parse_what(d, g, req, tier);
 	own = err ? 0 : peer_tier(d, peer, abs, sizeof(abs));
@@ -233,10 +258,7 @@ static json_t *op_request(struct daemon *d, const struct ucred *peer, json_t *re
 				   "until they lapse", PENDING_EACH);
 	if (err) {
 		/* Nothing changes: the id is not used. */
-		free(g->cgroup);
-		free(g->pod);
-		free(g->secret);
-		free(g->reason);
+		dm_grant_clear(g);
 		d->ngrants--;
 		d->next_grant--;
 		return err;
@@ -338,6 +360,16 @@ static json_t *reach_cgroups(struct daemon *d, const struct grant *g)
 	return a;
 }
 
+/* A hostname's addresses today: those the kernel holds for it (the resolver's). */
+static json_t *host_addresses(struct daemon *d, const char *host)
+{
+	json_t *known = tw_dns_known(d->dns), *a = json_object_get(known, host);
+
+	a = json_is_array(a) ? json_incref(a) : json_array();
+	json_decref(known);
+	return a;
+}
+
 static json_t *op_show(struct daemon *d, json_t *req)
 {
 	struct grant *g;
@@ -349,6 +381,8 @@ static json_t *op_show(struct daemon *d, json_t *req)
 	dm_grants_sync(d);
 	o = dm_grant_json(d, g, true);
 	json_object_set_new(o, "cgroups", reach_cgroups(d, g));
+	if (g->host)
+		json_object_set_new(o, "addresses", host_addresses(d, g->host));
 	return json_pack("{s:b, s:o}", "ok", 1, "grant", o);
 }
 

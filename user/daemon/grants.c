@@ -21,7 +21,7 @@
 #include "util.h"
 
 #define MAX_GRANTS	256	/* the store: pending, active and recently ended */
-#define BOOT_ID		"/proc/sys/kernel/random/boot_id"
+#define NOT_STAGED	-2	/* old_slot outside a reload */
 
 struct grant *dm_grant_find(struct daemon *d, uint32_t id)
 {
@@ -33,12 +33,14 @@ struct grant *dm_grant_find(struct daemon *d, uint32_t id)
 	return NULL;
 }
 
-static void grant_clear(struct grant *g)
+void dm_grant_clear(struct grant *g)
 {
 	free(g->cgroup);
 	free(g->pod);
 	free(g->secret);
+	free(g->host);
 	free(g->reason);
+	free(g->end_why);
 }
 
 struct grant *dm_grant_new(struct daemon *d)
@@ -54,7 +56,7 @@ struct grant *dm_grant_new(struct daemon *d)
 			;
 		if (i == d->ngrants)
 			return NULL;
-		grant_clear(&d->grants[i]);
+		dm_grant_clear(&d->grants[i]);
 		memmove(&d->grants[i], &d->grants[i + 1], (d->ngrants - i - 1) * sizeof(*g));
 		d->ngrants--;
 	}
@@ -62,6 +64,7 @@ struct grant *dm_grant_new(struct daemon *d)
 	memset(g, 0, sizeof(*g));
 	g->id = ++d->next_grant;
 	g->slot = -1;
+	g->old_slot = NOT_STAGED;
 	g->req.login = g->appr.login = g->rev.login = -1;
 	return g;
 }
@@ -132,6 +135,16 @@ int dm_grant_reach(const struct daemon *d, const struct grant *g, int tier, char
 			 "refuses it", g->secret, p->tiers[tier].name);
 		return -1;
 	}
+	if (g->host) {
+		for (i = 0; i < p->nhosts; i++)
+			if (!p->hosts[i].wildcard && !strcmp(p->hosts[i].name, g->host) &&
+			    p->hosts[i].tier != tier && ports_covered(g, &p->hrules[p->hosts[i].group]))
+				return i;
+		snprintf(why, len, "no hostname \"%s\" of another tier than %s in the policy's destinations "
+			 "(with those ports; wildcards are not grantable): nothing refuses it", g->host,
+			 p->tiers[tier].name);
+		return -1;
+	}
 	max = g->to.family == 4 ? p->grants.max_prefix4 : p->grants.max_prefix6;
 	if (g->to.len < max) {
 		snprintf(why, len, "/%d is wider than a grant may be (the policy's max_prefix: /%d)",
@@ -147,14 +160,17 @@ int dm_grant_reach(const struct daemon *d, const struct grant *g, int tier, char
 	return -1;
 }
 
-/* The kernel's form of g for tier; secret: the policy path index. */
-static void to_kernel(const struct grant *g, int tier, int secret, struct tw_grant *k)
+/* The kernel's form of g for tier; reach: dm_grant_reach's index. */
+static void to_kernel(const struct grant *g, int tier, int reach, struct tw_grant *k)
 {
 	memset(k, 0, sizeof(*k));
 	k->id = g->id;
 	k->kind = g->secret ? TW_GRANT_SECRET : TW_GRANT_NET;
 	k->tier = tier;
-	k->secret = secret;
+	if (g->secret)
+		k->secret = reach;
+	else if (g->host)
+		k->host = reach + 1;
 	k->family = g->to.family;
 	k->prefix = g->to.len;
 	k->proto = g->proto;
@@ -180,6 +196,15 @@ static int free_slot(const struct daemon *d)
 	return i < TW_MAX_GRANTS ? i : -1;
 }
 
+/* g's deadline, no later than the loaded policy's "max" from its start allows. */
+static uint64_t capped_deadline(const struct daemon *d, const struct grant *g)
+{
+	uint64_t start = g->deadline - (uint64_t)g->duration_s * 1000000000ull;
+	uint64_t cap = start + (uint64_t)d->policy->grants.max_s * 1000000000ull;
+
+	return g->deadline > cap ? cap : g->deadline;
+}
+
 /* Into the kernel as the loaded policy numbers tiers and secrets; -errno with why. */
 static int install(struct daemon *d, struct grant *g, char *why, size_t len)
 {
@@ -199,6 +224,7 @@ static int install(struct daemon *d, struct grant *g, char *why, size_t len)
 		return -ENOSPC;
 	}
 	to_kernel(g, tier, reach, &k);
+	k.deadline_ns = capped_deadline(d, g);	/* a reload that lowered "max" */
 	err = tw_bpf_grant_set(d->bpf, slot, &k);
 	if (err) {
 		snprintf(why, len, "cannot write the grants map: %s", strerror(-err));
@@ -213,6 +239,8 @@ int dm_grant_activate(struct daemon *d, struct grant *g)
 	char why[256];
 	int err;
 
+	if (g->duration_s > d->policy->grants.max_s)	/* requested before a reload lowered it */
+		g->duration_s = d->policy->grants.max_s;
 	g->deadline = tw_now_ns(CLOCK_BOOTTIME) + (uint64_t)g->duration_s * 1000000000ull;
 	err = install(d, g, why, sizeof(why));
 	if (err) {
@@ -273,7 +301,9 @@ static json_t *scope_json(const struct daemon *d, const struct grant *g)
 	ports = json_array();
 	for (i = 0; i < g->nports; i++)
 		json_array_append_new(ports, json_integer(g->ports[i]));
-	json_object_set_new(o, "to", json_string(cidr));
+	json_object_set_new(o, "to", json_string(g->host ?: cidr));
+	if (g->host)
+		json_object_set_new(o, "hostname", json_true());
 	json_object_set_new(o, "ports", ports);
 	json_object_set_new(o, "proto", json_string(g->proto == 6 ? "tcp" : g->proto == 17 ? "udp" : "any"));
 	return o;
@@ -337,6 +367,16 @@ void dm_grant_record(struct daemon *d, const char *event, const struct grant *g,
 	dm_log_flush(d);
 }
 
+/* Not approved in pending_for, by boot time as deadlines are (a wall-clock step changes nothing). */
+static bool lapsed(const struct daemon *d, const struct grant *g, uint64_t now, uint64_t wall)
+{
+	uint64_t pending = (uint64_t)d->policy->grants.pending_s;
+
+	if (!g->requested_boot)		/* saved by an older daemon */
+		return wall >= g->requested_at + pending;
+	return now >= g->requested_boot + pending * 1000000000ull;
+}
+
 void dm_grants_tick(struct daemon *d)
 {
 	uint64_t now = tw_now_ns(CLOCK_BOOTTIME), wall = time(NULL);
@@ -348,12 +388,14 @@ void dm_grants_tick(struct daemon *d)
 		/* The kernel refuses already; this only tells it and frees the slot. */
 		if (g->state == GRANT_ACTIVE && now >= g->deadline)
 			dm_grant_end(d, g, "grant_expired", NULL);
-		else if (g->state == GRANT_PENDING &&
-			 wall >= g->requested_at + (uint64_t)d->policy->grants.pending_s)
+		else if (g->state == GRANT_PENDING && lapsed(d, g, now, wall))
 			dm_grant_end(d, g, "grant_lapsed", NULL);
 	}
-	if (d->state_dirty)
-		dm_state_save(d);
+	/*
+	 * No save here: this runs every turn, and a pod placed sets state_dirty
+	 * too, so each pod request cost a synchronous fsync. The event loop
+	 * saves within STATE_SAVE_NS, from the writer thread (statewrite.c).
+	 */
 }
 
 void dm_grants_sync(struct daemon *d)
@@ -365,168 +407,97 @@ void dm_grants_sync(struct daemon *d)
 			read_uses(d, &d->grants[i]);
 }
 
-void dm_grants_install(struct daemon *d)
+/* Marked to end when the maps it was staged for take over; why is taken. */
+static void mark_end(struct grant *g, const char *event, char *why)
+{
+	g->end_event = event;
+	free(g->end_why);
+	g->end_why = why;
+}
+
+int dm_grants_stage(struct daemon *d)
 {
 	char why[256];
-	int i;
+	int i, ending = 0;
 
+	/* Every slot anew: the maps are new, and the old ones keep theirs until the swap. */
+	for (i = 0; i < d->ngrants; i++) {
+		d->grants[i].old_slot = d->grants[i].slot;
+		d->grants[i].slot = -1;
+		mark_end(&d->grants[i], NULL, NULL);
+	}
 	for (i = 0; i < d->ngrants; i++) {
 		struct grant *g = &d->grants[i];
 
+		if (g->state == GRANT_PENDING && !d->policy->grants.enabled)
+			mark_end(g, "grant_lapsed", strdup("the policy has no \"grants\" section any more"));
 		if (g->state != GRANT_ACTIVE)
 			continue;
-		g->slot = -1;	/* the maps are new */
 		if (!d->policy->grants.enabled)
 			snprintf(why, sizeof(why), "the policy has no \"grants\" section any more");
 		else if (!install(d, g, why, sizeof(why)))
 			continue;
-		tw_warn("grant %u ends: %s", g->id, why);
-		dm_grant_end(d, g, "grant_ended", json_pack("{s:s}", "why", why));
+		mark_end(g, "grant_ended", strdup(why));
 	}
 	for (i = 0; i < d->ngrants; i++)
-		if (d->grants[i].state == GRANT_PENDING && !d->policy->grants.enabled)
-			dm_grant_end(d, &d->grants[i], "grant_lapsed",
-				     json_pack("{s:s}", "why", "the policy has no \"grants\" section any more"));
+		ending += d->grants[i].end_event != NULL;
+	return ending;
 }
 
-static void boot_id(char *out, size_t len)
+/* An active grant longer than the policy's "max" now: its new deadline, on the record. */
+static void shorten(struct daemon *d, struct grant *g)
 {
-	FILE *f = fopen(BOOT_ID, "re");
+	uint64_t cap;
 
-	out[0] = '\0';
-	if (f && fgets(out, len, f))
-		out[strcspn(out, "\n")] = '\0';
-	if (f)
-		fclose(f);
-}
-
-static json_t *save_one(const struct grant *g)
-{
-	json_t *o = json_pack("{s:i, s:i, s:s, s:s?, s:s?, s:I, s:i, s:s?, s:I, s:i, s:I, s:s, "
-			      "s:i, s:I, s:i, s:i, s:I, s:i, s:b, s:I, s:i, s:I, s:I, s:s?, s:I}",
-		"id", (int)g->id, "state", g->state, "tier", g->tier, "cgroup", g->cgroup, "pod", g->pod,
-		"cgroup_id", (json_int_t)g->cgroup_id, "cg_level", g->cg_level, "secret", g->secret,
-		"duration_s", (json_int_t)g->duration_s, "proto", g->proto,
-		"requested_at", (json_int_t)g->requested_at, "reason", g->reason,
-		"req_uid", (int)g->req.uid, "req_login", (json_int_t)g->req.login, "req_pid", g->req.pid,
-		"appr_uid", (int)g->appr.uid, "appr_login", (json_int_t)g->appr.login, "appr_pid", g->appr.pid,
-		"self_approved", g->self_approved, "deadline", (json_int_t)g->deadline,
-		"req_tier", g->req_tier, "uses", (json_int_t)g->uses, "ended_at", (json_int_t)g->ended_at, "end", g->end,
-		"family", (json_int_t)g->to.family);
-	json_t *ports = json_array();
-	char cidr[64];
-	int i;
-
-	tw_cidr_format(&g->to, cidr, sizeof(cidr));
-	if (!g->secret)
-		json_object_set_new(o, "to", json_string(cidr));
-	for (i = 0; i < g->nports; i++)
-		json_array_append_new(ports, json_integer(g->ports[i]));
-	json_object_set_new(o, "ports", ports);
-	return o;
-}
-
-json_t *dm_grants_save(const struct daemon *d)
-{
-	json_t *a = json_array();
-	char id[64];
-	int i;
-
-	for (i = 0; i < d->ngrants; i++)
-		json_array_append_new(a, save_one(&d->grants[i]));
-	boot_id(id, sizeof(id));
-	return json_pack("{s:s, s:i, s:o}", "boot_id", id, "next_id", (int)d->next_grant, "list", a);
-}
-
-static char *dup_or_null(json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-
-	return s ? strdup(s) : NULL;
-}
-
-static const char *end_name(const char *s)
-{
-	static const char *const names[] = { "grant_revoked", "grant_lapsed", "grant_expired",
-					     "grant_ended" };
-	size_t i;
-
-	for (i = 0; s && i < ARRAY_SIZE(names); i++)
-		if (!strcmp(s, names[i]))
-			return names[i];
-	return "grant_ended";
-}
-
-static void load_one(struct daemon *d, json_t *o)
-{
-	struct grant *g = dm_grant_new(d);
-	char why[128];
-	json_t *v;
-	size_t i;
-
-	if (!g)
+	if (g->state != GRANT_ACTIVE || (cap = capped_deadline(d, g)) == g->deadline)
 		return;
-	d->next_grant--;	/* its own id, not a new one */
-	g->id = json_integer_value(json_object_get(o, "id"));
-	g->state = json_integer_value(json_object_get(o, "state"));
-	snprintf(g->tier, sizeof(g->tier), "%s", json_string_value(json_object_get(o, "tier")) ?: "");
-	g->cgroup = dup_or_null(o, "cgroup");
-	g->pod = dup_or_null(o, "pod");
-	g->secret = dup_or_null(o, "secret");
-	g->reason = dup_or_null(o, "reason");
-	g->cgroup_id = json_integer_value(json_object_get(o, "cgroup_id"));
-	g->cg_level = json_integer_value(json_object_get(o, "cg_level"));
-	g->duration_s = json_integer_value(json_object_get(o, "duration_s"));
-	g->proto = json_integer_value(json_object_get(o, "proto"));
-	g->requested_at = json_integer_value(json_object_get(o, "requested_at"));
-	g->req = (struct person){ json_integer_value(json_object_get(o, "req_uid")),
-				  json_integer_value(json_object_get(o, "req_login")),
-				  json_integer_value(json_object_get(o, "req_pid")) };
-	g->appr = (struct person){ json_integer_value(json_object_get(o, "appr_uid")),
-				   json_integer_value(json_object_get(o, "appr_login")),
-				   json_integer_value(json_object_get(o, "appr_pid")) };
-	g->self_approved = json_is_true(json_object_get(o, "self_approved"));
-	g->req_tier = json_integer_value(json_object_get(o, "req_tier"));
-	g->deadline = json_integer_value(json_object_get(o, "deadline"));
-	g->uses = json_integer_value(json_object_get(o, "uses"));
-	g->ended_at = json_integer_value(json_object_get(o, "ended_at"));
-	if (g->state == GRANT_ENDED)
-		g->end = end_name(json_string_value(json_object_get(o, "end")));
-	if (json_string_value(json_object_get(o, "to")))
-		tw_cidr_parse(json_string_value(json_object_get(o, "to")), &g->to, why, sizeof(why));
-	json_array_foreach(json_object_get(o, "ports"), i, v)
-		if (g->nports < TW_GRANT_PORTS)
-			g->ports[g->nports++] = json_integer_value(v);
-	if (!g->reason || !g->tier[0] || g->state > GRANT_ENDED) {
-		/* Not one this daemon wrote: forgotten rather than guessed at. */
-		grant_clear(g);
-		d->ngrants--;
-	}
-}
-
-void dm_grants_restore(struct daemon *d, json_t *state)
-{
-	json_t *s = json_object_get(state, "grants"), *o;
-	const char *was = json_string_value(json_object_get(s, "boot_id"));
-	char id[64];
-	size_t i;
-
-	if (!s)
-		return;
-	boot_id(id, sizeof(id));
-	d->next_grant = json_integer_value(json_object_get(s, "next_id"));
-	json_array_foreach(json_object_get(s, "list"), i, o)
-		load_one(d, o);
-	if (!was || strcmp(was, id)) {
-		/* Their deadlines were another boot's: a reboot ends every grant. */
-		for (i = 0; i < (size_t)d->ngrants; i++)
-			if (d->grants[i].state != GRANT_ENDED)
-				dm_grant_end(d, &d->grants[i], "grant_ended",
-					     json_pack("{s:s}", "why", "the node rebooted"));
-		return;
-	}
-	dm_grants_install(d);
+	g->deadline = cap;
+	g->duration_s = d->policy->grants.max_s;
+	tw_warn("grant %u: shortened to the policy's max, %lds", g->id, g->duration_s);
+	dm_grant_record(d, "grant_shortened", g, json_pack("{s:s}", "why", "the policy's \"max\" is shorter now"));
 	d->state_dirty = true;
+}
+
+void dm_grants_commit(struct daemon *d)
+{
+	int i;
+
+	for (i = 0; i < d->ngrants; i++) {
+		struct grant *g = &d->grants[i];
+		const char *event = g->end_event;
+		char *why = g->end_why;
+
+		g->old_slot = NOT_STAGED;
+		if (!event) {
+			shorten(d, g);
+			continue;
+		}
+		g->end_event = NULL;
+		g->end_why = NULL;
+		if (g->state == GRANT_ACTIVE)
+			tw_warn("grant %u ends: %s", g->id, why ?: "");
+		dm_grant_end(d, g, event, json_pack("{s:s}", "why", why ?: ""));
+		free(why);
+	}
+}
+
+void dm_grants_rollback(struct daemon *d)
+{
+	int i;
+
+	/* A reload that failed before staging changed nothing here. */
+	for (i = 0; i < d->ngrants; i++) {
+		if (d->grants[i].old_slot != NOT_STAGED)
+			d->grants[i].slot = d->grants[i].old_slot;
+		d->grants[i].old_slot = NOT_STAGED;
+		mark_end(&d->grants[i], NULL, NULL);
+	}
+}
+
+void dm_grants_install(struct daemon *d)
+{
+	dm_grants_stage(d);
+	dm_grants_commit(d);
 }
 
 json_t *dm_grants_for(struct daemon *d, int tier, const char *abs)
@@ -585,7 +556,7 @@ void dm_grants_free(struct daemon *d)
 	int i;
 
 	for (i = 0; i < d->ngrants; i++)
-		grant_clear(&d->grants[i]);
+		dm_grant_clear(&d->grants[i]);
 	free(d->grants);
 	d->grants = NULL;
 	d->ngrants = 0;

@@ -72,7 +72,7 @@ static void usage(FILE *f)
 "                       (SIGTERM, SIGINT) leaves them enforcing, for the next start\n"
 DM_SEAL_USAGE
 DM_POLICYSIG_USAGE
-"  -v, --verbose        libbpf debug output\n"
+"  -v, --verbose        libbpf debug output, the start's phases and verifier statistics, timed\n"
 "  -h, --help           this help\n"
 "  --version            print the version\n");
 }

@@ -75,43 +75,41 @@ json_t *dm_state_snapshot(const struct daemon *d)
 			 "hostnames", tw_dns_known(d->dns), "grants", dm_grants_save(d));
 }
 
-int dm_state_save(struct daemon *d)
+char *dm_state_text(const struct daemon *d)
+{
+	json_t *o = dm_state_snapshot(d);
+	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+
+	json_decref(o);
+	return s;
+}
+
+int dm_state_write(const char *dir, const char *text)
 {
 	char path[PATH_MAX], tmp[PATH_MAX];
-	json_t *o;
-	char *s;
 	int fd, dfd, err;
 
-	if (!d->state_dir[0])
-		return 0;
-	o = dm_state_snapshot(d);
-	s = o ? json_dumps(o, JSON_COMPACT) : NULL;
-	json_decref(o);
-	if (!s)
-		return -ENOMEM;
-	state_path(d, STATE_FILE, path, sizeof(path));
-	state_path(d, STATE_FILE ".tmp", tmp, sizeof(tmp));
+	snprintf(path, sizeof(path), "%s/" STATE_FILE, dir);
+	snprintf(tmp, sizeof(tmp), "%s/" STATE_FILE ".tmp", dir);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	err = fd < 0 ? -errno : write_all(fd, s, strlen(s));
+	err = fd < 0 ? -errno : write_all(fd, text, strlen(text));
 	if (!err && fsync(fd))
 		err = -errno;
 	if (fd >= 0)
 		close(fd);
 	if (!err && rename(tmp, path))
 		err = -errno;
-	free(s);
 	if (err) {
 		tw_err("cannot save %s: %s (tags and addresses since the last save would not survive a restart)",
 		       path, strerror(-err));
 		unlink(tmp);
 		return err;
 	}
-	dfd = open(d->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd >= 0) {
 		fsync(dfd);	/* the rename itself */
 		close(dfd);
 	}
-	d->state_dirty = false;
 	return 0;
 }
 

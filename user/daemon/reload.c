@@ -7,12 +7,14 @@
 #include <string.h>
 #include <time.h>
 #include <sys/epoll.h>
+#include "access.h"
 #include "cgroup.h"
 #include "fill.h"
 #include "log.h"
 #include "lsm.h"
 #include "protect.h"
 #include "reload.h"
+#include "secretwatch.h"
 #include "stream.h"
 #include "status.h"
 #include "persist.h"
@@ -116,7 +118,7 @@ int dm_reload(struct daemon *d)
 	if (!err)
 		dm_state_restore_tags(d, saved, true);
 	if (!err)
-		dm_grants_install(d);	/* before attach: a grant holds from the first decision */
+		dm_grants_stage(d);	/* before attach: a grant holds from the first decision */
 	if (!err)
 		dm_tag_pending_roots(d);
 	if (!err)
@@ -128,6 +130,7 @@ int dm_reload(struct daemon *d)
 		dm_tags_clear(d);
 		d->bpf = ob;
 		d->policy = op;
+		dm_grants_rollback(d);	/* the old map never changed: nor do the grants */
 		if (saved && !dm_tag_policy_cgroups(d)) {
 			dm_state_restore_tags(d, saved, true);
 			dm_tag_pending_roots(d);
@@ -182,6 +185,9 @@ int dm_reload(struct daemon *d)
 						  "hostnames", np->nhosts, "tagged_cgroups", d->ntags));
 	tw_info("reloaded %s (%s): %d tiers, %d rules, %d tagged cgroups", d->policy_file,
 		np->digest, np->ntiers, np->nrules, d->ntags);
+	dm_secrets_resync(d);	/* what moved while the new programs were not yet watching */
+	dm_grants_commit(d);	/* what the new policy cannot hold ends now, on the record */
+	dm_access_approvers(d);	/* who reaches the socket: the new policy's approver groups */
 	dm_tagwatch_update(d);
 	d->state_dirty = true;
 	json_decref(saved);

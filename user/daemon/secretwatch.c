@@ -4,7 +4,10 @@
  * names rules watch, each tick resolves the paths through them again
  * (tw_secrets_tick) and the log says what a path names now:
  * secret_protected when it names something for the first time,
- * secret_rotated when protection moved to another inode.
+ * secret_rotated when protection moved to another inode. Once programs
+ * attach (start, reload) every path is resolved again (dm_secrets_resync):
+ * what changed between reading a path and the kernel watching its names
+ * is reported and protected too.
  */
 #include <stdio.h>
 #include "event.h"
@@ -40,4 +43,13 @@ void dm_secrets_tick(struct daemon *d)
 
 	if (tw_secrets_tick(d->secrets, d->bpf, &rep))
 		tw_err("the secret paths could not all be resolved again: see above");
+}
+
+void dm_secrets_resync(struct daemon *d)
+{
+	const struct tw_secrets_report rep = { .appeared = appeared, .rotated = rotated, .arg = d };
+
+	if (tw_secrets_resync(d->secrets, d->bpf, &rep))
+		tw_err("the secret paths could not all be resolved once the programs watched them: "
+		       "see above");
 }

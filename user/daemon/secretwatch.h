@@ -6,5 +6,7 @@ struct daemon;
 
 /* Every tick: paths whose names changed are resolved again and logged. */
 void dm_secrets_tick(struct daemon *d);
+/* Once programs attach (start, reload): every path resolved again and what moved logged. */
+void dm_secrets_resync(struct daemon *d);
 
 #endif

@@ -36,22 +36,27 @@ int dm_tagwatch_init(struct daemon *d)
 }
 
 /* Watch the parent of each tagged path, or its nearest existing ancestor. */
-void dm_tagwatch_update(struct daemon *d)
+void dm_tagwatch_add(struct daemon *d, const char *path)
 {
 	char dir[PATH_MAX], *slash;
-	int i;
 
 	if (d->tag_watch_fd < 0)
 		return;
-	for (i = 0; i < d->ntags; i++) {
-		snprintf(dir, sizeof(dir), "%s", d->tags[i].path);
-		while ((slash = strrchr(dir, '/')) && slash != dir) {
-			*slash = '\0';
-			if (inotify_add_watch(d->tag_watch_fd, dir, WATCH_MASK) >= 0 ||
-			    strlen(dir) <= strlen(d->mount))
-				break;
-		}
+	snprintf(dir, sizeof(dir), "%s", path);
+	while ((slash = strrchr(dir, '/')) && slash != dir) {
+		*slash = '\0';
+		if (inotify_add_watch(d->tag_watch_fd, dir, WATCH_MASK) >= 0 ||
+		    strlen(dir) <= strlen(d->mount))
+			break;
 	}
+}
+
+void dm_tagwatch_update(struct daemon *d)
+{
+	int i;
+
+	for (i = 0; i < d->ntags; i++)
+		dm_tagwatch_add(d, d->tags[i].path);
 }
 
 static void follow_policy_tag(struct daemon *d, int i, uint64_t now_id)

@@ -8,6 +8,8 @@
 int dm_tagwatch_init(struct daemon *d);
 /* After tags changed: watch the parents of new tagged paths too. */
 void dm_tagwatch_update(struct daemon *d);
+/* The same for one tagged path (a new tag): its nearest existing parent watched. */
+void dm_tagwatch_add(struct daemon *d, const char *path);
 /* Every tagged path looked at again: follow policy tags, drop lost runtime tags. */
 void dm_tags_check(struct daemon *d);
 /* tag_watch_fd is readable. */

@@ -83,6 +83,8 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 {
 	if (level == LIBBPF_DEBUG && !tw_verbose)
 		return 0;
+	if (tw_verbose)	/* where a start's time goes */
+		fprintf(stderr, "[%.3f s] ", tw_log_elapsed());
 	return vfprintf(stderr, fmt, ap);
 }
 
@@ -193,8 +195,10 @@ static int setup(struct daemon *d)
 		tw_err("refusing to start: %s", why);
 		return err;
 	}
+	tw_phase("policy parsed");
 	if (!err)
 		err = tw_compile(d->policy, &d->tables, &diags);
+	tw_phase("policy compiled");
 	if (err) {
 		tw_diags_print(&diags, stderr);
 		tw_err("refusing to start: %d error(s) in %s", diags.count, d->policy_file);
@@ -255,6 +259,7 @@ static int setup(struct daemon *d)
 		err = bo.files && err != -ENOMEM ? refuse_secrets(d, why) : (tw_err("%s", why), err);
 		goto out_state;
 	}
+	tw_phase("programs loaded, maps filled");
 	tw_fill_drop(&d->tables);	/* the kernel has them */
 	malloc_trim(0);			/* and what parsing the policy took */
 	if (d->secrets) {
@@ -289,7 +294,9 @@ static int setup(struct daemon *d)
 		tw_err("cannot open the event ring buffer: %s", strerror(-err));
 		return err;
 	}
+	tw_phase("cgroups tagged");
 	err = tw_bpf_attach(d->bpf, d->root, d->pin_dir);
+	tw_phase("programs attached");
 	if (!err && d->pin_dir[0])
 		err = tw_pin_dir_make(d->pin_dir);
 	/* Guarded before the pins move in: no moment a tiered process could unlink one. */
@@ -307,6 +314,7 @@ static int setup(struct daemon *d)
 	}
 	if (err)
 		return err;
+	dm_secrets_resync(d);	/* what moved before the programs watched its names */
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
@@ -356,6 +364,7 @@ static int setup(struct daemon *d)
 	epoll_ctl(d->ep_fd, EPOLL_CTL_ADD, ev.data.fd, &ev);
 	dm_state_save(d);
 	dm_ready_end(d);
+	tw_phase("ready");
 	return 0;
 out_state:
 	json_decref(state);
@@ -430,11 +439,14 @@ static void run(struct daemon *d)
 		dm_grants_tick(d);
 		/*
 		 * At most every STATE_SAVE_NS: a burst of pods placed at once costs a
-		 * few fsyncs, not one per turn. A crash meanwhile loses those tags from
-		 * the file only: their pods start the next instance pending, not untiered.
+		 * few fsyncs, not one per turn, and those are the writer thread's
+		 * (statewrite.c): the hooks' answers never wait for a disk. A crash
+		 * meanwhile loses those tags from the file only: their pods start the
+		 * next instance pending, not untiered.
 		 */
+		dm_state_save_tick(d);
 		if (d->state_dirty && tw_now_ns(CLOCK_MONOTONIC) >= d->next_state_save) {
-			dm_state_save(d);
+			dm_state_save_soon(d);
 			d->next_state_save = tw_now_ns(CLOCK_MONOTONIC) + STATE_SAVE_NS;
 		}
 	}
@@ -473,6 +485,7 @@ static void teardown(struct daemon *d, bool started)
 		}
 		tw_bpf_destroy(d->bpf);	/* closes our fds; pinned links and maps stay */
 	}
+	dm_state_writer_stop();
 	if (keep)
 		dm_state_save(d);
 	else if (d->uninstall)

@@ -9,6 +9,7 @@
 #include "explainer.h"
 #include "explain.skel.h"
 #include "fill.h"
+#include "lsm.h"
 
 struct tw_explainer {
 	struct explain_bpf *skel;
@@ -20,7 +21,7 @@ int tw_explainer_open(struct tw_explainer **out)
 
 	if (!x)
 		return -ENOMEM;
-	x->skel = explain_bpf__open();
+	x->skel = explain_bpf__open_opts(tw_open_opts());
 	if (!x->skel) {
 		int err = -errno;
 

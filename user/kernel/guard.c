@@ -36,10 +36,14 @@ int tw_lsm_hook_nargs(const struct btf *vmlinux, const char *hook)
 
 struct protect_bpf *tw_guard_open(char *why, size_t len)
 {
-	struct btf *vmlinux = tw_vmlinux_btf();
+	struct btf *vmlinux;
 	int setattr, bpf;
 	struct protect_bpf *s;
 
+	/* A two-instruction program first: where LSM is refused, quietly and at once. */
+	if (tw_lsm_usable(why, len))
+		return NULL;
+	vmlinux = tw_vmlinux_btf();
 	if (!vmlinux) {
 		snprintf(why, len, "no kernel BTF: %s", strerror(errno));
 		return NULL;
@@ -50,10 +54,7 @@ struct protect_bpf *tw_guard_open(char *why, size_t len)
 		snprintf(why, len, "this kernel was built without CONFIG_BPF_LSM");
 		return NULL;
 	}
-	/* A two-instruction program first: where LSM is refused, quietly and at once. */
-	if (tw_lsm_usable(why, len))
-		return NULL;
-	s = protect_bpf__open();
+	s = protect_bpf__open_opts(tw_open_opts());
 	if (!s) {
 		snprintf(why, len, "cannot open the self-protection object: %s", strerror(errno));
 		return NULL;

@@ -24,6 +24,7 @@
 #include "handover.h"
 #include "loader_int.h"
 #include "log.h"
+#include "lsm.h"
 #include "util.h"
 
 int tw_bpf_load(struct tw_bpf **out, const struct tw_tables *t,
@@ -39,7 +40,7 @@ int tw_bpf_load(struct tw_bpf **out, const struct tw_tables *t,
 	if (!b)
 		return -ENOMEM;
 	b->ncpus = libbpf_num_possible_cpus();
-	s = b->net = net_bpf__open();
+	s = b->net = net_bpf__open_opts(tw_open_opts());
 	if (!s) {
 		err = -errno;
 		snprintf(why, whylen, "cannot open the network BPF object: %s", strerror(-err));
@@ -61,6 +62,7 @@ int tw_bpf_load(struct tw_bpf **out, const struct tw_tables *t,
 		goto out_destroy;
 	}
 	tw_obj_add_progs(b, s->obj);
+	tw_phase("net object loaded");
 	rt = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(s->maps.runtime), 0);
 	if (rt == MAP_FAILED) {
 		err = -errno;
@@ -75,16 +77,23 @@ int tw_bpf_load(struct tw_bpf **out, const struct tw_tables *t,
 		snprintf(why, whylen, "cannot fill policy maps: %s", strerror(-err));
 		goto out_destroy;
 	}
+	tw_phase("policy maps filled");
 	err = tw_load_sock(b, why, whylen);
-	if (!err && t->nnames)
+	tw_phase("sock object loaded");
+	if (!err && t->nnames) {
 		err = tw_load_dns(b, t, why, whylen);
-	if (!err && o->files)
+		tw_phase("dns object loaded");
+	}
+	if (!err && o->files) {
 		err = tw_load_files(b, o, why, whylen);
+		tw_phase("files object loaded");
+	}
 	if (err)
 		goto out_destroy;
 	tw_load_netlsm(b, t->nnames > 0);
-	tw_load_explain(b);
+	tw_phase("netlsm object loaded (where BPF LSM runs)");
 	tw_load_protect(b);
+	tw_phase("protect object loaded (where BPF LSM runs)");
 	*out = b;
 	return 0;
 out_destroy:

@@ -57,7 +57,10 @@ int tw_files_map_names(struct tw_bpf *b, char *why, size_t len);
 void tw_files_unmap_names(struct tw_bpf *b);
 /* Where BPF LSM runs; elsewhere b->netlsm stays NULL and netlsm_why says why. */
 void tw_load_netlsm(struct tw_bpf *b, bool dns_guard);
-/* The explainer on the live maps; elsewhere b->explain stays NULL and explain_why says why. */
+/*
+ * The explainer on the live maps, on first use (tw_bpf_explainer); elsewhere
+ * b->explain stays NULL and explain_why says why.
+ */
 void tw_load_explain(struct tw_bpf *b);
 /* Self-protection, whatever the policy; not fatal: elsewhere protect_why says why. */
 void tw_load_protect(struct tw_bpf *b);

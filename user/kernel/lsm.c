@@ -9,6 +9,8 @@
 #include <linux/magic.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include "log.h"
 #include "lsm.h"
 
 int tw_lsm_active(char *why, size_t len)
@@ -42,13 +44,38 @@ int tw_lsm_active(char *why, size_t len)
 	return -EOPNOTSUPP;
 }
 
+/*
+ * The kernel's BTF, parsed once per process. libbpf 1.1 parses it again for
+ * every object that loads LSM programs (and frees it after the load): in a
+ * TCG guest, seconds per start. The static tierwalld links with
+ * --wrap=btf__load_vmlinux_btf,--wrap=btf__free (Makefile), so libbpf's own
+ * loads share this one, which it never frees; elsewhere __real_* are unset
+ * (weak) and libbpf parses its own as before.
+ */
+static struct btf *vmlinux;
+
+struct btf *__real_btf__load_vmlinux_btf(void) __attribute__((weak));
+void __real_btf__free(struct btf *btf) __attribute__((weak));
+
 struct btf *tw_vmlinux_btf(void)
 {
-	static struct btf *vmlinux;
-
 	if (!vmlinux)
-		vmlinux = btf__load_vmlinux_btf();
-	return vmlinux;
+		vmlinux = __real_btf__load_vmlinux_btf ? __real_btf__load_vmlinux_btf() :
+			  btf__load_vmlinux_btf();
+	return vmlinux;	/* NULL, errno set, on failure */
+}
+
+struct btf *__wrap_btf__load_vmlinux_btf(void);
+struct btf *__wrap_btf__load_vmlinux_btf(void)
+{
+	return tw_vmlinux_btf();
+}
+
+void __wrap_btf__free(struct btf *btf);
+void __wrap_btf__free(struct btf *btf)
+{
+	if (btf && btf != vmlinux && __real_btf__free)
+		__real_btf__free(btf);
 }
 
 static int lsm_probe(char *why, size_t len)
@@ -65,6 +92,19 @@ static int lsm_probe(char *why, size_t len)
 	err = tw_lsm_active(why, len);
 	if (err)
 		return err;
+	/*
+	 * Refused before the hook is even looked up (no permission, or a host
+	 * that refuses LSM programs by design): said without parsing the
+	 * kernel's BTF. Anywhere else a made-up hook id fails otherwise.
+	 */
+	opts.attach_btf_id = 1;
+	prog = bpf_prog_load(BPF_PROG_TYPE_LSM, "tw_probe", "GPL", insns, 2, &opts);
+	if (prog >= 0)
+		close(prog);
+	else if (errno == EPERM) {
+		snprintf(why, len, "loading an lsm/file_open program fails with %s", strerror(EPERM));
+		return -EPERM;
+	}
 	vmlinux = tw_vmlinux_btf();
 	if (!vmlinux) {
 		snprintf(why, len, "no kernel BTF");
@@ -105,4 +145,12 @@ int tw_lsm_usable(char *why, size_t len)
 	}
 	snprintf(why, len, "%s", said);
 	return err;
+}
+
+const struct bpf_object_open_opts *tw_open_opts(void)
+{
+	static struct bpf_object_open_opts o = { .sz = sizeof(o) };
+
+	o.kernel_log_level = tw_verbose ? 4 : 0;	/* BPF_LOG_STATS: insns, states, time */
+	return &o;
 }

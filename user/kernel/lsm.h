@@ -3,6 +3,7 @@
 #define TW_LSM_H
 
 #include <stddef.h>
+#include <bpf/libbpf.h>
 
 /*
  * 0 if "bpf" is in the kernel's active LSM list (mounting securityfs if
@@ -17,5 +18,8 @@ int tw_lsm_active(char *why, size_t len);
 int tw_lsm_usable(char *why, size_t len);
 /* The kernel's BTF, parsed once per process (several megabytes: never per object); NULL if none. */
 struct btf *tw_vmlinux_btf(void);
+
+/* Skeletons open with these: with --verbose, the verifier's statistics per program. */
+const struct bpf_object_open_opts *tw_open_opts(void);
 
 #endif

@@ -26,7 +26,7 @@ int tw_load_files(struct tw_bpf *b, const struct tw_bpf_opts *o, char *why, size
 	uint32_t names;
 	int idmap, err;
 
-	f = b->files = files_bpf__open();
+	f = b->files = files_bpf__open_opts(tw_open_opts());
 	if (!f) {
 		err = -errno;
 		snprintf(why, len, "cannot open the BPF LSM object: %s", strerror(-err));
@@ -105,7 +105,7 @@ int tw_load_dns(struct tw_bpf *b, const struct tw_tables *t, char *why, size_t l
 	struct dns_bpf *s;
 	int err;
 
-	s = b->dns = dns_bpf__open();
+	s = b->dns = dns_bpf__open_opts(tw_open_opts());
 	if (!s) {
 		err = -errno;
 		snprintf(why, len, "cannot open the DNS guard object: %s", strerror(-err));
@@ -139,7 +139,7 @@ int tw_load_sock(struct tw_bpf *b, char *why, size_t len)
 	struct sock_bpf *s;
 	int err;
 
-	s = b->sock = sock_bpf__open();
+	s = b->sock = sock_bpf__open_opts(tw_open_opts());
 	if (!s) {
 		err = -errno;
 		snprintf(why, len, "cannot open the socket object: %s", strerror(-err));
@@ -168,7 +168,7 @@ void tw_load_netlsm(struct tw_bpf *b, bool dns_guard)
 		snprintf(b->netlsm_why, sizeof(b->netlsm_why), "BPF LSM is not usable: %s", why);
 		return;
 	}
-	s = netlsm_bpf__open();
+	s = netlsm_bpf__open_opts(tw_open_opts());
 	if (!s) {
 		snprintf(b->netlsm_why, sizeof(b->netlsm_why), "cannot open the object: %s", strerror(errno));
 		return;
@@ -239,8 +239,11 @@ void tw_load_explain(struct tw_bpf *b)
 	b->explain = x;
 }
 
+/* Loaded on the first question, not at start: its verifier pass is a start's second longest. */
 struct tw_explainer *tw_bpf_explainer(struct tw_bpf *b, const char **why)
 {
+	if (!b->explain && !b->explain_why[0])
+		tw_load_explain(b);
 	*why = b->explain ? NULL : b->explain_why;
 	return b->explain;
 }

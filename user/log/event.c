@@ -175,7 +175,7 @@ static void w_dst_obj(struct w *w, int family, bool mapped, const uint8_t *addr,
 	w_addr(w, family, mapped, addr);
 	w_ku64(w, "port", port);
 	if (proto == IPPROTO_TCP || proto == IPPROTO_UDP)
-		w_kstr(w, "proto", proto == IPPROTO_TCP ? "tcp" : "udp");
+		w_kplain(w, "proto", proto == IPPROTO_TCP ? "tcp" : "udp");
 	else
 		w_ku64(w, "proto", proto);
 	w_raw(w, "}", 1);
@@ -198,7 +198,7 @@ static void w_net(struct w *w, const struct tw_event *e, const struct tw_policy 
 	const struct tw_policy_host *h = host_ref(p, e->host);
 
 	if (e->op)
-		w_kstr(w, "op", tw_net_op_name(e->op));
+		w_kplain(w, "op", tw_net_op_name(e->op));
 	if (e->grant)
 		w_ku64(w, "grant", e->grant);	/* allowed by this grant, not the policy */
 	w_dst(w, e);
@@ -435,8 +435,8 @@ int tw_event_body(const void *record, const struct tw_event_ctx *c, char *out, s
 	w_ku64(&w, "v", TW_EVENT_SCHEMA);
 	w_ts(&w, h->ts_boot_ns + c->boot_to_real);
 	w_kcstr(&w, "host", c->host);
-	w_kstr(&w, "kind", tw_kind_name(h->kind));
-	w_kstr(&w, "verdict", tw_verdict_name(h->verdict));
+	w_kplain(&w, "kind", tw_kind_name(h->kind));
+	w_kplain(&w, "verdict", tw_verdict_name(h->verdict));
 	w_kcstr(&w, "tier", tier_name(p, h->tier));
 	if (h->tier == TW_TIER_PENDING) {
 		/* Below a pods' root, not placed yet: refused every tier's (maps/pendtier.h). */
@@ -468,7 +468,7 @@ int tw_event_body(const void *record, const struct tw_event_ctx *c, char *out, s
 		w_sock(&w, record);
 	else
 		w_net(&w, record, p);
-	w_kstr(&w, "policy", p->digest);
+	w_kplain(&w, "policy", p->digest);
 	return w.n <= len ? (int)w.n : -ENOSPC;
 }
 

@@ -15,9 +15,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-/* SHA256_*: on the stack, no allocation; EVP_Digest cost twice the hash itself per record. */
-#define OPENSSL_SUPPRESS_DEPRECATED
-#include <openssl/sha.h>
+#include "batch.h"
 #include "evlog.h"
 #include "jw.h"
 #include "log.h"
@@ -47,7 +45,8 @@ struct tw_evlog {
 	uint64_t seq_written;		/* of the last record in the file */
 	uint64_t head_seq;		/* of the record chain.head names */
 	uint64_t head_ns;		/* when chain.head was last written (monotonic) */
-	char prev[TW_HASH_HEX + 1];
+	char prev[TW_HASH_HEX + 1];	/* of the last batch closed */
+	struct tw_batch batch;		/* the records since the last that carries prev */
 	char *buf;
 	size_t len, cap;
 	uint64_t size;			/* bytes in the current segment */
@@ -59,26 +58,10 @@ struct tw_evlog {
 	bool failing;			/* the last write failed: the next tick retries */
 };
 
-void tw_hash_line(const char *line, size_t len, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-	unsigned char md[SHA256_DIGEST_LENGTH];
-	SHA256_CTX c;
-	int i;
-
-	SHA256_Init(&c);
-	SHA256_Update(&c, line, len);
-	SHA256_Final(md, &c);
-	for (i = 0; i < SHA256_DIGEST_LENGTH; i++) {
-		out[2 * i] = digits[md[i] >> 4];
-		out[2 * i + 1] = digits[md[i] & 15];
-	}
-	out[TW_HASH_HEX] = '\0';
-}
-
 /* ---- recovering where the chain stands ---- */
 
 struct last_line {
+	struct tw_batch batch;		/* the last batch, to chain the next record to */
 	char hash[TW_HASH_HEX + 1];
 	uint64_t seq;
 	bool found;
@@ -90,7 +73,7 @@ static int remember_last(void *arg, const char *line, size_t len, long lineno)
 	struct last_line *l = arg;
 	json_t *o = json_loadb(line, len, 0, NULL);
 
-	tw_hash_line(line, len, l->hash);
+	tw_batch_add(&l->batch, json_object_get(o, "prev") != NULL, line, len);
 	l->seq = json_integer_value(json_object_get(o, "seq"));
 	l->found = true;
 	l->seal_epoch = -1;
@@ -229,6 +212,8 @@ int tw_evlog_open(struct tw_evlog **out, const char *dir, const struct tw_evlog_
 		f--;
 		tw_evlog_read(*f, remember_last, &last);
 	}
+	if (last.found)
+		tw_batch_hex(&last.batch, last.hash);
 	tw_evlog_files_free(files);
 	if (!l->next_seg)
 		l->next_seg = 1;
@@ -295,6 +280,7 @@ int tw_evlog_append_body(struct tw_evlog *l, const char *body, size_t len)
 	char head[32], *line;
 	struct w w = { .p = head, .cap = sizeof(head) };
 	size_t n, h;
+	bool first;
 
 	/*
 	 * A segment ends near --rotate-mb even when the daemon writes a large
@@ -304,6 +290,7 @@ int tw_evlog_append_body(struct tw_evlog *l, const char *body, size_t len)
 	if (l->o.rotate_bytes && !l->flushing && l->size && !l->failing &&
 	    l->size + l->len + len > l->o.rotate_bytes)
 		tw_evlog_flush(l);
+	first = !l->batch.open;	/* starts a batch (batch.h): carries prev */
 	w_lit(&w, "{\"seq\":");
 	w_u64(&w, l->seq + 1);
 	w_raw(&w, ",", 1);
@@ -319,11 +306,15 @@ int tw_evlog_append_body(struct tw_evlog *l, const char *body, size_t len)
 	line = l->buf + l->len;
 	memcpy(line, head, h);
 	memcpy(line + h, body, len);
-	memcpy(line + h + len, ",\"prev\":\"", 9);
-	memcpy(line + h + len + 9, l->prev, TW_HASH_HEX);
-	memcpy(line + h + len + 9 + TW_HASH_HEX, "\"}", 2);
-	n = h + len + 9 + TW_HASH_HEX + 2;
-	tw_hash_line(line, n, l->prev);
+	n = h + len;
+	if (first) {
+		memcpy(line + n, ",\"prev\":\"", 9);
+		memcpy(line + n + 9, l->prev, TW_HASH_HEX);
+		n += 9 + TW_HASH_HEX;
+		line[n++] = '"';
+	}
+	line[n++] = '}';
+	tw_batch_add(&l->batch, first, line, n);
 	line[n] = '\n';
 	l->len += n + 1;
 	l->seq++;
@@ -407,7 +398,16 @@ static int rotate(struct tw_evlog *l)
 	return 0;
 }
 
-/* The queue into the file; its lines to on_flush. */
+/* The next record starts a batch, chained to this one's hash. */
+static void close_batch(struct tw_evlog *l)
+{
+	if (!l->batch.open)
+		return;
+	tw_batch_hex(&l->batch, l->prev);
+	l->batch.open = false;
+}
+
+/* The queue into the file, which closes its batch; its lines to on_flush. */
 static int write_out(struct tw_evlog *l)
 {
 	size_t off = 0;
@@ -434,6 +434,7 @@ static int write_out(struct tw_evlog *l)
 	l->failing = false;
 	if (!l->len)
 		return 0;
+	close_batch(l);
 	if (l->o.on_flush)
 		l->o.on_flush(l->o.arg, l->buf, l->len);
 	l->size += l->len;
@@ -474,6 +475,7 @@ static int seal_epoch(struct tw_evlog *l)
 	char body[1024];
 	int n, err;
 
+	close_batch(l);	/* the seal carries prev, so its MAC covers all before it */
 	n = tw_seal_body(l->o.seal, l->seq + 1, l->prev, l->o.host ? l->o.host : "", body,
 			 sizeof(body));
 	if (n < 0)

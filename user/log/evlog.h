@@ -10,9 +10,10 @@
 /*
  * The event log: LOG_DIR/events.jsonl plus rotated, gzip-compressed
  * segments events.NNNNNNNN.jsonl.gz (oldest has the smallest N). Every
- * record carries "seq" (+1 per record) and "prev", the SHA-256 of the
- * previous record's line, so the records form one chain across rotations
- * and daemon restarts. LOG_DIR/chain.head holds the last record's hash.
+ * record carries "seq" (+1 per record); the first record of each written
+ * block carries "prev", the SHA-256 of the block before (batch.h), so the
+ * records form one chain across rotations and daemon restarts.
+ * LOG_DIR/chain.head holds the last record's seq and its batch's hash.
  */
 #define TW_EVLOG_CURRENT	"events.jsonl"
 #define TW_EVLOG_HEAD		"chain.head"
@@ -91,7 +92,8 @@ typedef int (*tw_record_fn)(void *arg, const char *line, size_t len, const struc
 int tw_evlog_scan(const char *dir, tw_record_fn cb, void *arg);
 
 /*
- * LOG_DIR/chain.head: the seq and hash (65 bytes) of the last record written.
+ * LOG_DIR/chain.head: the seq of the last record written and the hash (65 bytes) of
+ * its batch up to it (batch.h).
  * -ENOENT when there is none, -EBADMSG when it is not "SEQ HASH", else -errno.
  */
 int tw_evlog_read_head(const char *dir, uint64_t *seq, char *hash);

@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include "batch.h"
 #include "evlog.h"
 #include "evquery.h"
 #include "seal.h"
@@ -61,7 +62,11 @@ struct chain {
 	const char *file;
 	char prev_file[PATH_MAX];
 	long prev_line;
-	char hash[TW_HASH_HEX + 1];	/* of the previous record */
+	/* The batch the previous record is in (batch.h), and where it began. */
+	struct tw_batch batch;
+	char batch_file[PATH_MAX];
+	long batch_line;
+	uint64_t batch_seq;
 	uint64_t seq;			/* of the previous record */
 	uint64_t records;
 	uint64_t first_seq;
@@ -163,15 +168,58 @@ static void check_reset(struct chain *c, json_t *o, long lineno)
 	c->broken = true;
 }
 
+/* Where the previous batch is: a record, or the records from its first to the previous one. */
+static void batch_where(const struct chain *c, char *out, size_t len)
+{
+	if (c->batch_seq == c->seq)
+		snprintf(out, len, "%s:%ld (seq %llu)", c->prev_file, c->prev_line,
+			 (unsigned long long)c->seq);
+	else
+		snprintf(out, len, "%s:%ld..%s%s%ld (seq %llu..%llu)", c->batch_file, c->batch_line,
+			 strcmp(c->batch_file, c->prev_file) ? c->prev_file : "",
+			 strcmp(c->batch_file, c->prev_file) ? ":" : "", c->prev_line,
+			 (unsigned long long)c->batch_seq, (unsigned long long)c->seq);
+}
+
+/*
+ * A record that carries prev starts a batch: prev must be the hash of the
+ * batch before (batch.h). One that carries none is the next of its batch:
+ * its seq must follow, and the next prev covers its bytes.
+ */
+static int check_chain(struct chain *c, const char *prev, uint64_t seq, long lineno)
+{
+	bool one = c->batch_seq == c->seq;
+	char where[2 * PATH_MAX + 96], hash[TW_HASH_HEX + 1];
+
+	if (!prev) {
+		snprintf(where, sizeof(where), "%s:%ld (seq %llu)", c->prev_file, c->prev_line,
+			 (unsigned long long)c->seq);
+		if (seq == c->seq + 1)
+			return 0;
+		return broken(c, lineno, seq <= c->seq ? "is out of order after %s: records were reordered or inserted" :
+			      "skips ahead of %s: records between them were removed or reordered", where);
+	}
+	batch_where(c, where, sizeof(where));
+	tw_batch_hex(&c->batch, hash);
+	if (strcmp(prev, hash))
+		return broken(c, lineno,
+			      seq == c->seq + 1 ? (one ? "does not follow the record before it, %s: that record was changed" :
+						   "does not follow the batch before it, %s: a record of it was changed") :
+			      seq <= c->seq ? "is out of order after %s: records were reordered or inserted" :
+			      "skips ahead of %s: records between them were removed or reordered", where);
+	if (seq != c->seq + 1)
+		return broken(c, lineno, "chains to %s but its seq does not follow: this record was changed",
+			      where);
+	return 0;
+}
+
 static int check_line(void *arg, const char *line, size_t len, const struct tw_evlog_pos *pos)
 {
 	struct chain *c = arg;
 	long lineno = pos->lineno;
-	json_t *o;
+	json_t *o, *prevv, *seqv;
 	const char *prev;
-	json_t *seqv;
 	uint64_t seq;
-	char where[PATH_MAX + 64];
 	int r = 0;
 
 	if (!line) {
@@ -185,29 +233,27 @@ static int check_line(void *arg, const char *line, size_t len, const struct tw_e
 		c->nfiles++;
 	}
 	o = json_loadb(line, len, 0, NULL);
-	prev = json_string_value(json_object_get(o, "prev"));
+	prevv = json_object_get(o, "prev");
+	prev = json_string_value(prevv);
 	seqv = json_object_get(o, "seq");
 	seq = json_integer_value(seqv);
 
-	snprintf(where, sizeof(where), "%s:%ld (seq %llu)", c->prev_file, c->prev_line,
-		 (unsigned long long)c->seq);
-	if (!o || !prev || strlen(prev) != TW_HASH_HEX || !json_is_integer(seqv)) {
+	if (!o || (prevv && (!prev || strlen(prev) != TW_HASH_HEX)) || !json_is_integer(seqv)) {
 		r = broken(c, lineno, "%snot a chained record (changed, or not written by tierwalld)", "");
 	} else if (!c->started) {
 		/* Retention may have removed older segments: the oldest record anchors. */
 		c->first_seq = seq;
-		if (strspn(prev, "0") != TW_HASH_HEX)
+		if (!prev)
+			r = broken(c, lineno, "%sis the first record but carries no prev: records before it were removed", "");
+		else if (strspn(prev, "0") != TW_HASH_HEX)
 			fprintf(c->out, "note: the chain starts at seq %llu; older segments were removed\n",
 				(unsigned long long)seq);
-	} else if (strcmp(prev, c->hash)) {
-		r = broken(c, lineno,
-			   seq == c->seq + 1 ? "does not follow the record before it, %s: that record was changed" :
-			   seq <= c->seq ? "is out of order after %s: records were reordered or inserted" :
-			   "skips ahead of %s: records between them were removed or reordered", where);
-	} else if (seq != c->seq + 1) {
-		r = broken(c, lineno, "chains to %s but its seq does not follow: this record was changed",
-			   where);
+	} else {
+		r = check_chain(c, prev, seq, lineno);
 	}
+	/* A seal's MAC covers its prev: a seal always starts a batch. */
+	if (!r && c->u && !prev && !strcmp(json_string_value(json_object_get(o, "kind")) ?: "", "seal"))
+		r = broken(c, lineno, "%sis a seal without prev: changed", "");
 	if (!r && c->u)
 		r = check_seal(c, o, line, len, seq, lineno);
 	if (!r)
@@ -215,10 +261,19 @@ static int check_line(void *arg, const char *line, size_t len, const struct tw_e
 	json_decref(o);
 	if (r)
 		return 1;
-	tw_hash_line(line, len, c->hash);
+	tw_batch_add(&c->batch, prev != NULL, line, len);
+	if (prev) {
+		snprintf(c->batch_file, sizeof(c->batch_file), "%s", c->file);
+		c->batch_line = lineno;
+		c->batch_seq = seq;
+	}
 	if (c->head_seq && seq == c->head_seq) {
+		char hash[TW_HASH_HEX + 1];
+
+		/* chain.head's hash is the batch's up to the record it names. */
+		tw_batch_hex(&c->batch, hash);
 		c->head_seen = true;
-		if (strcmp(c->hash, c->head_hash))
+		if (strcmp(hash, c->head_hash))
 			return broken(c, lineno, "%sis the record chain.head names, but it was changed", "");
 	}
 	c->seq = seq;

@@ -11,25 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "dirtab.h"
-
-/*
- * Address order: by family, address, then length, equal prefixes in
- * document order. Every prefix comes after each prefix containing it.
- */
-static int cmp_addr(const void *x, const void *y, void *arg)
-{
-	const struct tw_policy_rule *r = arg;
-	int a = *(const int *)x, b = *(const int *)y, c;
-
-	if (r[a].cidr.family != r[b].cidr.family)
-		return r[a].cidr.family - r[b].cidr.family;
-	c = memcmp(r[a].cidr.addr, r[b].cidr.addr, 16);
-	if (c)
-		return c;
-	if (r[a].cidr.len != r[b].cidr.len)
-		return r[a].cidr.len - r[b].cidr.len;
-	return a - b;
-}
+#include "rulesort.h"
 
 /*
  * In address order the prefixes containing a rule are the ones still open
@@ -131,8 +113,10 @@ int tw_compile(const struct tw_policy *p, struct tw_tables *t, struct tw_diags *
 		t->rules[i].nports = r->nports;
 		memcpy(t->rules[i].ports, r->ports, sizeof(r->ports));
 	}
-	qsort_r(order, p->nrules, sizeof(*order), cmp_addr, p->rules);
-	err = set_parents(p, t, order, d);
+	/* Address order: every prefix comes after each prefix containing it. */
+	err = tw_rules_sort(p->rules, p->nrules, false, order);
+	if (!err)
+		err = set_parents(p, t, order, d);
 	if (!err)
 		err = compile_dests(p, t, order, d);
 out:

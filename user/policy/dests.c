@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include "cidr.h"
 #include "policy.h"
+#include "rulesort.h"
 #include "section.h"
 #include "util.h"
 
@@ -282,37 +283,22 @@ static bool ports_overlap(const struct tw_policy_rule *a, const struct tw_policy
 	return false;
 }
 
-static int cmp_rule_prefix(const void *x, const void *y)
-{
-	const struct tw_policy_rule *a = *(const struct tw_policy_rule **)x;
-	const struct tw_policy_rule *b = *(const struct tw_policy_rule **)y;
-
-	if (a->cidr.family != b->cidr.family)
-		return a->cidr.family - b->cidr.family;
-	if (a->cidr.len != b->cidr.len)
-		return a->cidr.len - b->cidr.len;
-	if (memcmp(a->cidr.addr, b->cidr.addr, 16))
-		return memcmp(a->cidr.addr, b->cidr.addr, 16);
-	return a < b ? -1 : 1;	/* document order */
-}
-
 /* The same CIDR twice: a duplicate (same tier) or a conflict (ports overlap). */
 void tw_check_rule_conflicts(struct pctx *c)
 {
-	struct tw_policy_rule **v;
-	int i, j;
+	struct tw_policy_rule *r = c->p->rules;
+	int i, j, *v;
 
 	if (c->p->nrules < 2)
 		return;
 	v = malloc(c->p->nrules * sizeof(*v));
-	if (!v)
+	if (!v || tw_rules_sort(r, c->p->nrules, true, v)) {
+		free(v);
 		return;
-	for (i = 0; i < c->p->nrules; i++)
-		v[i] = &c->p->rules[i];
-	qsort(v, c->p->nrules, sizeof(*v), cmp_rule_prefix);
+	}
 	for (i = 1; i < c->p->nrules; i++) {
 		for (j = i - 1; j >= 0; j--) {
-			struct tw_policy_rule *a = v[j], *b = v[i];
+			struct tw_policy_rule *a = &r[v[j]], *b = &r[v[i]];
 			char txt[64];
 
 			if (a->cidr.family != b->cidr.family || a->cidr.len != b->cidr.len ||

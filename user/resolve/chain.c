@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/statfs.h>
 #include <linux/fs.h>
 #include <linux/magic.h>
@@ -147,6 +148,26 @@ static int found(struct tw_chain *c, int dirfd, const char *name, const struct s
 	return err;
 }
 
+/*
+ * Wait for every name operation already under way in dirfd to finish: the
+ * kernel's hooks see a rename, unlink or create before it is done, holding
+ * the directory's lock until it is, and reading the directory takes that
+ * lock. A name looked up after this shows what those operations left.
+ */
+static int dir_settle(int dirfd)
+{
+	char buf[512];
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	long n;
+
+	if (fd < 0)
+		return -errno;
+	/* One batch is enough: the lock is taken before the first entry; a long name's EINVAL too. */
+	n = syscall(SYS_getdents64, fd, buf, sizeof(buf));
+	close(fd);
+	return n < 0 && errno != EINVAL ? -errno : 0;
+}
+
 /* Go on from *dirfd to the directory name (absolute: from "/"). */
 static int step(int *dirfd, const char *name, int flags)
 {
@@ -159,7 +180,7 @@ static int step(int *dirfd, const char *name, int flags)
 	return 0;
 }
 
-int tw_chain_resolve(const char *path, bool subvols, struct tw_chain *c)
+static int resolve(const char *path, bool subvols, bool settle, struct tw_chain *c)
 {
 	char rest[PATH_MAX * 2], comp[NAME_MAX + 1], target[PATH_MAX];
 	size_t len = strlen(path);
@@ -199,6 +220,8 @@ int tw_chain_resolve(const char *path, bool subvols, struct tw_chain *c)
 			continue;
 		}
 		err = add_link(c, dirfd, comp, subvols);
+		if (!err && settle)
+			err = dir_settle(dirfd);
 		if (err)
 			break;
 		if (fstatat(dirfd, comp, &st, AT_SYMLINK_NOFOLLOW)) {
@@ -237,6 +260,16 @@ int tw_chain_resolve(const char *path, bool subvols, struct tw_chain *c)
 	}
 	close(dirfd);
 	return err;
+}
+
+int tw_chain_resolve(const char *path, bool subvols, struct tw_chain *c)
+{
+	return resolve(path, subvols, false, c);
+}
+
+int tw_chain_resolve_settled(const char *path, bool subvols, struct tw_chain *c)
+{
+	return resolve(path, subvols, true, c);
 }
 
 bool tw_chain_same(const struct tw_chain *a, const struct tw_chain *b)

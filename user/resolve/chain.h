@@ -45,6 +45,13 @@ struct tw_chain {
 bool tw_chain_subvols(void);
 /* path: absolute; a trailing '/' asks for a directory. 0 (found or not), or -errno. */
 int tw_chain_resolve(const char *path, bool subvols, struct tw_chain *c);
+/*
+ * The same after every name operation already under way in the path's
+ * directories is done (waits for their directory locks): for re-resolving
+ * when the kernel's hooks, which run before an operation completes, said a
+ * name changed.
+ */
+int tw_chain_resolve_settled(const char *path, bool subvols, struct tw_chain *c);
 /* The identity the kernel gives what fd refers to, and its filesystem's superblock dev. */
 int tw_fd_key(int fd, bool subvols, struct tw_secret_key *k, uint32_t *sbdev);
 /* The i_generation of name in dirfd (mode: its st_mode); false when it cannot be read. */

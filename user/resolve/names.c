@@ -6,6 +6,10 @@
  * protected and reported, the names are brought up to date, and only then
  * are the slots marked resolved, which ends the kernel's refusals behind
  * them. A name created while this runs is caught by resolving once more.
+ * The hooks count a change before it is done: each directory on the way is
+ * read first (chain.c's settled resolve), which waits for an operation
+ * still under way there, so a slot is never marked resolved on what its
+ * name was just before the change.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -131,7 +135,7 @@ static bool refresh(struct tw_secrets *s, struct tw_bpf *b, int i, const struct 
 	const struct tw_policy_secret *ps = &s->policy->secrets[i];
 	struct rule *r = &s->r[i];
 	struct tw_chain was = r->ch;
-	int err = tw_chain_resolve(ps->path, s->subvols, &r->ch);
+	int err = tw_chain_resolve_settled(ps->path, s->subvols, &r->ch);
 
 	if (err) {
 		if (err != r->err)
@@ -165,23 +169,25 @@ static bool refresh(struct tw_secrets *s, struct tw_bpf *b, int i, const struct 
 	return true;
 }
 
-int tw_secrets_tick(struct tw_secrets *s, struct tw_bpf *b, const struct tw_secrets_report *rep)
+/*
+ * Re-resolve the rules through names the kernel saw change (every rule:
+ * all), until what they name holds still; then mark those names resolved,
+ * and slot 0 once no watched name is left waiting. 1: not settled (a
+ * path could not be resolved, or kept moving): the next tick tries again.
+ */
+static int settle(struct tw_secrets *s, struct tw_bpf *b, const struct tw_secrets_report *rep,
+		  struct tw_name_state *ns, bool all_rules)
 {
-	struct tw_name_state *ns;
-	uint64_t all, c;
-	uint32_t cap, i;
+	uint64_t all = __atomic_load_n(&ns[0].changed, __ATOMIC_ACQUIRE), c;
 	bool *dirty, ok = true, moved;
 	int j, round, err = 0;
+	uint32_t i;
 
-	ns = s ? tw_bpf_name_state(b, &cap) : NULL;
-	if (!ns)
-		return 0;
-	all = __atomic_load_n(&ns[0].changed, __ATOMIC_ACQUIRE);
-	if (all == __atomic_load_n(&ns[0].resolved, __ATOMIC_ACQUIRE))
-		return 0;
 	dirty = calloc(s->policy->nsecrets + 1, sizeof(*dirty));
 	if (!dirty)
 		return -ENOMEM;
+	for (j = 0; all_rules && j < s->policy->nsecrets; j++)
+		dirty[j] = true;
 	for (i = 0; i < s->nnm; i++) {
 		struct wname *w = &s->nm[i];
 
@@ -215,7 +221,7 @@ int tw_secrets_tick(struct tw_secrets *s, struct tw_bpf *b, const struct tw_secr
 	}
 	free(dirty);
 	if (!ok || moved)
-		return err;	/* stays stale: the next tick tries again */
+		return err ? err : 1;	/* stays stale: the next tick tries again */
 	for (i = 0; i < s->nnm; i++)
 		if (s->nm[i].live && s->nm[i].seen)
 			__atomic_store_n(&ns[s->nm[i].val.slot].resolved, s->nm[i].seen, __ATOMIC_RELEASE);
@@ -225,4 +231,35 @@ int tw_secrets_tick(struct tw_secrets *s, struct tw_bpf *b, const struct tw_secr
 			return 0;	/* changed meanwhile: next tick */
 	__atomic_store_n(&ns[0].resolved, all, __ATOMIC_RELEASE);
 	return 0;
+}
+
+int tw_secrets_tick(struct tw_secrets *s, struct tw_bpf *b, const struct tw_secrets_report *rep)
+{
+	struct tw_name_state *ns;
+	uint32_t cap;
+	int err;
+
+	ns = s ? tw_bpf_name_state(b, &cap) : NULL;
+	if (ns && s->resync)
+		return tw_secrets_resync(s, b, rep);
+	if (!ns || __atomic_load_n(&ns[0].changed, __ATOMIC_ACQUIRE) ==
+		   __atomic_load_n(&ns[0].resolved, __ATOMIC_ACQUIRE))
+		return 0;
+	err = settle(s, b, rep, ns, false);
+	return err < 0 ? err : 0;
+}
+
+int tw_secrets_resync(struct tw_secrets *s, struct tw_bpf *b, const struct tw_secrets_report *rep)
+{
+	struct tw_name_state *ns;
+	uint32_t cap;
+	int err;
+
+	ns = s ? tw_bpf_name_state(b, &cap) : NULL;
+	if (!ns)
+		return 0;
+	/* No slot says what changed before the programs watched: until every path settles, all again. */
+	err = settle(s, b, rep, ns, true);
+	s->resync = err != 0;
+	return err < 0 ? err : 0;
 }

@@ -55,6 +55,13 @@ struct tw_secrets_report {
  * end the kernel's refusals behind those names. Call it often (every tick).
  */
 int tw_secrets_tick(struct tw_secrets *s, struct tw_bpf *b, const struct tw_secrets_report *r);
+/*
+ * Once the programs watching the names are attached (start, reload):
+ * every path resolved again, as tw_secrets_tick does, so a change made
+ * after tw_secrets_resolve read a name and before the kernel watched it
+ * is protected and reported too.
+ */
+int tw_secrets_resync(struct tw_secrets *s, struct tw_bpf *b, const struct tw_secrets_report *r);
 
 /* Mount point of a filesystem by kernel dev_t, from mountinfo; NULL if none. */
 const char *tw_dev_mount(uint32_t kdev, char *out, size_t len);

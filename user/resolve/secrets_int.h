@@ -46,6 +46,7 @@ struct tw_secrets {
 	struct rule *r;			/* per policy path */
 	struct wname *nm;
 	uint32_t nnm, capnm;
+	bool resync;			/* every path to resolve again (tw_secrets_resync not settled) */
 };
 
 /* identities.c: below secrets.c and names.c */
