@@ -3,8 +3,9 @@
 # tierwall (without and with the DNS guard), at 10, 1,000 and 100,000 CIDRs,
 # in one interleaved run, then at 1,000,000 scattered ones; how soon 50
 # pending pods are released; the DNS guard's own cost per packet
-# (tw_bench_dnsguard); then the BPF LSM open() cost in the QEMU guests. Each size also gives its start time (exec to `tierwall status` 0,
-# and the daemon's CPU by then) beside nft -f.
+# (tw_bench_dnsguard); then the BPF LSM open() cost in the QEMU guests.
+# Each size also gives its start time (exec to `tierwall status` 0, and the
+# daemon's CPU by then) beside nft -f.
 # Not part of `make test`: timings are measured, never asserted.
 set -u
 cd "$(dirname "$0")/.."
