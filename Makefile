@@ -337,12 +337,6 @@ $(OUTPUT)/tw_bench: $(OUTPUT)/tests/bench.o $(OUTPUT)/tests/benchset.o $(OUTPUT)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@
 
-$(OUTPUT)/tests/bench_dnsguard.o: $(SKELS)
-$(OUTPUT)/tw_bench_dnsguard: $(OUTPUT)/tests/bench_dnsguard.o $(OUTPUT)/tests/dnsguard.o $(OUTPUT)/tests/net.o \
-			     $(addprefix $(OUTPUT)/,$(addsuffix .o,$(TESTS_USER) $(COMMON)))
-	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(LIBS_BPF) $(LIBS) -lnghttp2 -lpthread -o $@
-
 # Static builds and the initramfs for the QEMU guests (tests/vm/).
 PROBE_OBJS := $(OUTPUT)/tests/probe.o $(OUTPUT)/tests/net.o
 $(OUTPUT)/static/metrics-none.o: user/daemon/metrics.c user/daemon/metrics.h
@@ -510,17 +504,9 @@ test: deps test-deps
 	$(Q)$(MAKE) --no-print-directory $(if $(filter -j%,$(MAKEFLAGS)),,-j$(shell nproc)) $(TEST_BUILD)
 	$(Q)tests/run.sh
 
-# The benchmarks make bench builds (tests/bench.sh runs them).
-BENCHES := \
-	$(OUTPUT)/tw_bench \
-	$(OUTPUT)/tw_bench_events \
-	$(OUTPUT)/tw_bench_pods \
-	$(OUTPUT)/tw_bench_v6 \
-	$(OUTPUT)/tw_bench_reload \
-	$(OUTPUT)/tw_bench_dnsguard
-
 bench: deps test-deps
-	$(Q)$(MAKE) --no-print-directory all vm $(BENCHES)
+	$(Q)$(MAKE) --no-print-directory all vm $(OUTPUT)/tw_bench $(OUTPUT)/tw_bench_events $(OUTPUT)/tw_bench_pods \
+		$(OUTPUT)/tw_bench_v6 $(OUTPUT)/tw_bench_reload
 	$(Q)tests/bench.sh
 
 # Regenerate vmlinux.h from the running kernel's BTF (see vmlinux/README.md).

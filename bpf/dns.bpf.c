@@ -103,57 +103,59 @@ static __always_inline void sender(struct __sk_buff *skb, struct pkt *p, struct 
 
 /*
  * Read the one question of the message at [off, end) into s: the wire name,
- * its key, qtype; header and question in one copy. 0 if there is a name to
- * judge, else a tw_dns_reason.
+ * its reversed dotted lowercase key, qtype. 0 if there is a name to judge,
+ * else a tw_dns_reason.
  */
 static __noinline int read_question(struct __sk_buff *skb, __u32 off, __u32 end,
 				    struct scratch *s)
 {
-	/* The header, the longest name that is not too long, qtype and qclass. */
-	const __u32 most = DNS_HDR_LEN + TW_DNS_NAME_MAX - 1 + 4;
-	struct walk w = {};
-	__u32 n, pos;
-	__u16 qd;
+	struct walk w = { .hash = 0xcbf29ce484222325ULL };
+	__u8 hdr[DNS_HDR_LEN];
+	__u16 qd, qtype;
+	__u32 n;
 
 	s->wire_len = 0;
-	key_start(s);
 	s->qtype = 0;
 	if (off > end || end - off < DNS_HDR_LEN)
 		return TW_DNS_TRUNCATED;
-	/* 12..most bytes; the barrier keeps the bounds where 6.1's verifier sees them. */
-	n = end - off - 1;
-	if (n > most - 1)
-		n = most - 1;
-	barrier_var(n);
-	n &= 511;
-	if (bpf_skb_load_bytes(skb, off, s->hdr, n + 1))
+	if (bpf_skb_load_bytes(skb, off, hdr, sizeof(hdr)))
 		return TW_DNS_TRUNCATED;
-	qd = (s->hdr[4] << 8) | s->hdr[5];
+	qd = (hdr[4] << 8) | hdr[5];
 	/*
 	 * Servers answer one question (RFC 9619). None asks nothing of a
 	 * server, and is what a query read out of step looks like.
 	 */
 	if (qd != 1)
 		return TW_DNS_COUNT;
-	w.n = n + 1 - DNS_HDR_LEN;
-	if (!w.n)
+	off += DNS_HDR_LEN;
+	if (end <= off)
 		return TW_DNS_TRUNCATED;
-	/* what an event shows of a name the walk refuses: the bytes read */
-	s->wire_len = w.n < TW_DNS_NAME_MAX ? w.n : TW_DNS_NAME_MAX;
+	/* Read 1..256 bytes; the barrier keeps the bounds where 6.1's verifier sees them. */
+	n = end - off - 1;
+	if (n > TW_DNS_NAME_MAX - 1)
+		n = TW_DNS_NAME_MAX - 1;
+	barrier_var(n);
+	n &= TW_DNS_NAME_MAX - 1;
+	if (bpf_skb_load_bytes(skb, off, s->wire, n + 1))
+		return TW_DNS_TRUNCATED;
+	n++;
+	s->wire_len = n;
+	w.n = n;
 
 	/* 128 labels of at least 2 bytes cannot fit in 255: the walk ends first. */
-	bpf_loop(128 + WALK_CHUNKS, parse_label, &w, 0);
+	bpf_loop(128, parse_label, &w, 0);
 	if (w.reason)
 		return w.reason;
-	if (w.pos >= w.n)
+	if (w.pos >= n)
 		return TW_DNS_TRUNCATED;
-	pos = w.pos & 0xff;
-	s->wire_len = pos + 1;
-	if (off + DNS_HDR_LEN + pos + 5 > end)
+	s->wire_len = w.pos + 1;
+	if (off + w.pos + 5 > end)
 		return TW_DNS_TRUNCATED;	/* no room for qtype and qclass */
-	/* within the copy: pos + 5 <= 254 + 5 */
-	s->qtype = (s->hdr[DNS_HDR_LEN + pos + 1] << 8) | s->hdr[DNS_HDR_LEN + pos + 2];
-	key_finish(s, pos);
+	if (bpf_skb_load_bytes(skb, off + w.pos + 1, &qtype, sizeof(qtype)))
+		return TW_DNS_TRUNCATED;
+	s->qtype = bpf_ntohs(qtype);
+
+	name_key(s, &w);
 	return 0;
 }
 
@@ -209,74 +211,34 @@ static __noinline void dns_emit(struct __sk_buff *skb, const struct pkt *p,
 	event_submit(e);
 }
 
-/* The flood hash is taken here, not in dns_emit: its bpf_loop would be a fourth frame there. */
-static __always_inline void dns_record(struct __sk_buff *skb, const struct pkt *p,
-				       const struct scratch *s, int reason, const struct decision *d)
+/* Judge one message at [off, end): SKB_PASS or SKB_DROP. */
+static __noinline int judge_msg(struct __sk_buff *skb, const struct pkt *p,
+			     struct decision *d, __u32 off, __u32 end)
 {
-	((struct scratch *)s)->hash = key_hash(s);
-	dns_emit(skb, p, s, reason, d);
-}
+	__u32 zero = 0;
+	struct scratch *s;
+	int reason, owner;
 
-/*
- * Judge a question read_question read into s (reason: its result) for a
- * tiered sender: SKB_PASS or SKB_DROP.
- */
-static __always_inline int judge_name(struct __sk_buff *skb, const struct pkt *p,
-				       struct decision *d, const struct scratch *s, int reason)
-{
+	s = bpf_map_lookup_elem(&scratch_map, &zero);
+	if (!s)
+		return SKB_DROP;
+	reason = read_question(skb, off, end, s);
 	if (!reason) {
-		int owner = name_owner(skey((struct scratch *)s), d);
-
+		owner = name_owner(&s->key, d);
 		if (owner == OWNER_NONE)
 			return SKB_PASS;
 		if (owner == OWNER_SELF) {
 			if (logs_all(d->tier)) {
 				d->verdict = TW_VERDICT_ALLOW;
-				dns_record(skb, p, s, 0, d);
+				dns_emit(skb, p, s, 0, d);
 			}
 			return SKB_PASS;
 		}
 		reason = TW_DNS_OWNED;
 	}
 	decide(d);
-	dns_record(skb, p, s, reason, d);
+	dns_emit(skb, p, s, reason, d);
 	return d->verdict == TW_VERDICT_AUDIT ? SKB_PASS : SKB_DROP;
-}
-
-/*
- * 1 if the message at [off, end) is a query whose name no tier owns: it
- * passes whoever sends it. Else 0 (owned, or unreadable): judged as sent.
- */
-static __noinline int name_unowned(struct __sk_buff *skb, __u32 off, __u32 end)
-{
-	struct scratch *s = scratch();
-
-	if (!s)
-		return 0;
-	s->reason = read_question(skb, off, end, s);
-	return !s->reason && !bpf_map_lookup_elem(&names, skey(s));
-}
-
-/* Judge one message at [off, end) from a tiered sender: SKB_PASS or SKB_DROP. */
-static __noinline int judge_msg(struct __sk_buff *skb, const struct pkt *p,
-				struct decision *d, __u32 off, __u32 end)
-{
-	struct scratch *s = scratch();
-
-	if (!s)
-		return SKB_DROP;
-	return judge_name(skb, p, d, s, read_question(skb, off, end, s));
-}
-
-/* The same for the UDP query name_unowned read in this run (its scratch holds it). */
-static __always_inline int judge_read(struct __sk_buff *skb, const struct pkt *p,
-				      struct decision *d)
-{
-	struct scratch *s = scratch();
-
-	if (!s)
-		return SKB_DROP;
-	return judge_name(skb, p, d, s, s->reason);
 }
 
 /* Judge one answer at [off, end) to a tiered socket: SKB_PASS or SKB_DROP. */
@@ -292,12 +254,10 @@ static __noinline int judge_answer(struct __sk_buff *skb, const struct pkt *p,
 	reason = answer_names(skb, d, off, end);
 	if (!reason)
 		return SKB_PASS;
-	if (reason != TW_DNS_ANSWER) {
+	if (reason != TW_DNS_ANSWER)
 		s->wire_len = 0;	/* no name to show */
-		s->key_len = 0;
-	}
 	decide(d);
-	dns_record(skb, p, s, reason, d);
+	dns_emit(skb, p, s, reason, d);
 	return d->verdict == TW_VERDICT_AUDIT ? SKB_PASS : SKB_DROP;
 }
 
@@ -336,10 +296,10 @@ static __always_inline int judge_unreadable(struct __sk_buff *skb, const struct 
 		return SKB_DROP;
 	s->wire_len = 0;
 	s->qtype = 0;
-	s->key_len = 0;
+	s->hash = 0;
 	__builtin_memset(s->wire, 0, sizeof(s->wire));
 	decide(d);
-	dns_record(skb, p, s, reason, d);
+	dns_emit(skb, p, s, reason, d);
 	return d->verdict == TW_VERDICT_AUDIT ? SKB_PASS : SKB_DROP;
 }
 
@@ -443,7 +403,7 @@ static __always_inline int judge_packet(struct __sk_buff *skb, const int ingress
 {
 	struct decision d = {};
 	struct pkt p = { .ingress = ingress };
-	int r, read;
+	int r;
 
 	if (surely_not_dns(skb, ingress))
 		return SKB_PASS;
@@ -455,10 +415,6 @@ static __always_inline int judge_packet(struct __sk_buff *skb, const int ingress
 		return SKB_PASS;
 	if (!r)
 		return SKB_PASS;
-	/* Most queries ask for names nobody owns: those pass before the sender is looked up. */
-	read = r > 0 && !ingress && p.proto == PROTO_UDP && !udp_paged(skb);
-	if (read && name_unowned(skb, p.off, skb->len))
-		return SKB_PASS;
 	sender(skb, &p, &d);
 	if (d.tier == TW_TIER_NONE)
 		return SKB_PASS;
@@ -469,7 +425,8 @@ static __always_inline int judge_packet(struct __sk_buff *skb, const int ingress
 		return judge_tcp(skb, &p, &d);
 	if (ingress)
 		return judge_answer(skb, &p, &d, p.off, p.end);
-	return read ? judge_read(skb, &p, &d) : judge_unreadable(skb, &p, &d, TW_DNS_PAGED);
+	return udp_paged(skb) ? judge_unreadable(skb, &p, &d, TW_DNS_PAGED) :
+				judge_msg(skb, &p, &d, p.off, p.end);
 }
 
 SEC("cgroup_skb/egress")

@@ -19,7 +19,7 @@
 
 /* One name being read out of msg[] into the scratch wire[]. */
 struct awalk {
-	struct walk w;		/* the name read so far: pos, reason */
+	struct walk w;		/* the name read so far, for name_key */
 	__u32 at;		/* next byte of the name in msg[] */
 	__u32 len;		/* bytes of msg[] that hold the message */
 	__u32 next;		/* where the message goes on after the name; 0 until known */
@@ -83,8 +83,6 @@ static long answer_label(__u32 i, void *unused)
 	if (!s || !m)
 		return 1;
 	a = &m->a;
-	if (key_more(s))
-		return 0;
 	at = a->at;
 	pos = a->w.pos;
 	if (at >= a->len || pos >= TW_DNS_NAME_MAX)
@@ -114,37 +112,39 @@ static long answer_label(__u32 i, void *unused)
 		return answer_stop(a, TW_DNS_LONG);	/* with the root byte: over 255 */
 	if (at + len + 1 > a->len)
 		return answer_stop(a, TW_DNS_TRUNCATED);
+	a->w.labels[(pos >> 6) & 3] |= 1ULL << (pos & 63);
 	s->wire[pos & 0xff] = len;
 	/* Fixed size, no per-byte loop: bytes past the label are overwritten or never read. */
 	__builtin_memcpy(&s->wire[(pos + 1) & 0xff], &m->msg[(at + 1) & (ANS_MAX - 1)], 64);
-	key_label(s, pos, len);
 	a->w.pos = pos + len + 1;
 	a->at = at + len + 1;
 	return 0;
 }
 
 /*
- * Read the name at msg[at] into s (wire and key); m->a.next is where the
- * message goes on. 0, or a tw_dns_reason.
+ * Read the name at msg[at] into s (wire, key, hash); m->a.next is where
+ * the message goes on. 0, or a tw_dns_reason.
  */
 static __noinline int answer_name(struct scratch *s, struct answer *m, __u32 at)
 {
+	struct walk w;
 	int unused = 0;
 
 	__builtin_memset(&m->a.w, 0, sizeof(m->a.w));
-	key_start(s);
+	m->a.w.hash = 0xcbf29ce484222325ULL;
 	m->a.at = at;
 	m->a.len = m->r.n;
 	m->a.next = 0;
 	m->a.done = 0;
 	/* 127 labels and as many jumps, at most */
-	bpf_loop(TW_DNS_NAME_MAX + WALK_CHUNKS, answer_label, &unused, 0);
+	bpf_loop(TW_DNS_NAME_MAX, answer_label, &unused, 0);
 	if (m->a.w.reason)
 		return m->a.w.reason;
 	if (!m->a.done)
 		return TW_DNS_LONG;
-	s->wire_len = m->a.w.pos + 1;
-	key_finish(s, m->a.w.pos);
+	__builtin_memcpy(&w, &m->a.w, sizeof(w));
+	s->wire_len = w.pos + 1;
+	name_key(s, &w);
 	return 0;
 }
 
@@ -153,7 +153,7 @@ static __always_inline int rr_name(struct answer *m, struct scratch *s, __u32 at
 {
 	int reason = answer_name(s, m, at);
 
-	if (!reason && name_owner(skey(s), &m->r.d) == OWNER_OTHER)
+	if (!reason && name_owner(&s->key, &m->r.d) == OWNER_OTHER)
 		reason = TW_DNS_ANSWER;
 	m->r.reason = reason;
 	return reason;

@@ -3,10 +3,9 @@
 # tierwall (without and with the DNS guard), at 10, 1,000 and 100,000 CIDRs,
 # in one interleaved run, then at 1,000,000 scattered ones; IPv6 at 200,000
 # scattered prefixes; a 1% reload of the 1,000,000 in place; how soon 50
-# pending pods are released; the DNS guard's own cost per packet
-# (tw_bench_dnsguard); then the BPF LSM open() cost in the QEMU guests.
-# Each size also gives its start time (exec to `tierwall status` 0, and the
-# daemon's CPU by then) beside nft -f.
+# pending pods are released; then the BPF LSM open() cost in the QEMU
+# guests. Each size also gives its start time (exec to `tierwall status` 0,
+# and the daemon's CPU by then) beside nft -f.
 # Not part of `make test`: timings are measured, never asserted.
 set -u
 cd "$(dirname "$0")/.."
@@ -22,9 +21,6 @@ build/tw_bench_v6 --cpu-time --reps 7 || exit 1
 echo
 echo "Reload: 1% of 1,000,000 scattered prefixes changed, applied in place, beside a program swap"
 build/tw_bench_reload || exit 1
-echo
-echo "The DNS guard's own cost per packet (BPF_PROG_TEST_RUN, beside an empty cgroup_skb program)"
-build/tw_bench_dnsguard || exit 1
 echo
 echo "Event throughput: kernel -> ring buffer -> hash-chained, rotated log"
 echo "(daemon at default priority, then at nice -10 as a node agent would run, then sealed)"

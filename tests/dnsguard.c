@@ -20,7 +20,6 @@ static const struct { const char *name; int tier; } guard_names[] = {
 	{ "api.prod.test", TIER_PROD },
 	{ "*.wild.prod.test", TIER_PROD },
 	{ "own.staging.test", TIER_STAGING },
-	{ "*.labels-longer-than-eight-bytes.prod.test", TIER_PROD },
 };
 
 static int on_guard_event(void *ctx, void *data, size_t size)

@@ -15,10 +15,7 @@
 #define TIER_STAGING	1
 #define TIER_PROD	2
 
-/*
- * Owned: api.prod.test, *.wild.prod.test and *.labels-longer-than-eight-bytes.prod.test
- * (prod), own.staging.test (staging).
- */
+/* Owned: api.prod.test and *.wild.prod.test (prod), own.staging.test (staging). */
 struct guard {
 	struct dns_bpf *skel;
 	struct ring_buffer *rb;

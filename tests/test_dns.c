@@ -163,44 +163,6 @@ static int run_name(struct guard *g, const char *name)
 	return guard_run(g, pkt, frame(pkt, 4, L4_UDP, 53, msg, ml, 0));
 }
 
-/*
- * The key is built eight bytes at a step and a label's last step runs into
- * the labels after it: labels of 9 to 63 bytes, anywhere in the name, in
- * any case, still give each name its owner.
- */
-TEST(integ_dnsparse_long_labels)
-{
-	static const struct { const char *fmt; int pass; } cases[] = {
-		{ "www.LABELS-longer-than-EIGHT-bytes.Prod.test", 0 },
-		{ "%s.labels-longer-than-eight-bytes.prod.test", 0 },
-		{ "%s.%s.%s.wild.prod.test", 0 },
-		{ "x.%s.WILD.prod.TEST", 0 },
-		{ "labels-longer-than-eight-bytes.prod.test", 1 },	/* the apex */
-		{ "x.labels-longer-than-eight-bytes.prod.tests", 1 },
-		{ "x.labels-longer-than-eight-bytesx.prod.test", 1 },
-		{ "%s.wild.prod.tes", 1 },
-		{ "%s.%s.%s.example.org", 1 },
-	};
-	char l63[64], name[300];
-	struct guard g;
-	size_t i;
-
-	memset(l63, 'a', 63);
-	l63[62] = 'Z';
-	l63[63] = '\0';
-	if (!ASSERT_OK(guard_open(&g), "load the DNS guard"))
-		goto out;
-	for (i = 0; i < ARRAY_SIZE(cases); i++) {
-		snprintf(name, sizeof(name), cases[i].fmt, l63, l63, l63);
-		ASSERT_EQ(run_name(&g, name), cases[i].pass, name);
-		ASSERT_EQ(g.events, !cases[i].pass, "an event for each drop, none for a pass");
-		if (!cases[i].pass)
-			ASSERT_STREQ(g.name, name, "the event carries the name as sent");
-	}
-out:
-	guard_close(&g);
-}
-
 TEST(integ_dnsparse_names)
 {
 	static const struct { const char *name; int pass; } cases[] = {
