@@ -450,6 +450,9 @@ FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_USER := \
 	follow \
 	loader \
+	dirdiff \
+	blkpool \
+	ruleslots \
 	handover \
 	objects \
 	objshare \
